@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"promotesim/scenarios"
+	"promotesim/sim"
+)
+
+// Exit statuses.
+const (
+	exitOK        = 0
+	exitViolation = 1
+	exitUsage     = 2
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// errUsage marks errors that are the user's input, not the model's outcome.
+var errUsage = errors.New("usage")
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
+		{"version", "print the model version", runVersion},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: promotesim <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "A deterministic simulation of PolarDB for PostgreSQL's online promote.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'promotesim <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "Exit status: 0 ok, 1 a violation or failed run, 2 bad usage.")
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return exitOK
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "promotesim %s: %v\n", c.name, strings.TrimPrefix(err.Error(), "usage: "))
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "promotesim %s: %v\n", c.name, err)
+			return exitViolation
+		}
+	}
+	fmt.Fprintf(stderr, "promotesim: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+// usageErr wraps a message as a usage error (exit status 2).
+func usageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// newFlags returns a flag set that reports errors instead of exiting, so
+// every bad flag maps to exit status 2 with one clear message.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: promotesim %s\n\nflags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and rejects stray positional arguments beyond max.
+func parse(fs *flag.FlagSet, args []string, maxArgs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageErr("%v", err)
+	}
+	if fs.NArg() > maxArgs {
+		return usageErr("unexpected argument %q", fs.Arg(maxArgs))
+	}
+	return nil
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", "version", stderr)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "promotesim model %s\n", scenarios.ModelVersion)
+	return nil
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("demo", "demo [NAME] [-seed S] [-v story|step|detail] [-format text|jsonl]", stderr)
+	seed := fs.Uint64("seed", 1, "root seed of the run")
+	level := fs.String("v", "story", "trace level: story, step or detail")
+	format := fs.String("format", "text", "output format: text or jsonl")
+	// Flags may come before or after the demo name.
+	name := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+	}
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if name == "" {
+		fmt.Fprintln(stdout, "demos (run one with 'promotesim demo NAME'):")
+		for _, d := range scenarios.Demos() {
+			fmt.Fprintf(stdout, "  %-14s %s\n", d.Name, d.Summary)
+		}
+		return nil
+	}
+	lv, err := sim.ParseLevel(*level)
+	if err != nil {
+		return usageErr("-v: %v", err)
+	}
+	fm, err := sim.ParseFormat(*format)
+	if err != nil {
+		return usageErr("-format: %v", err)
+	}
+	d, ok := scenarios.FindDemo(name)
+	if !ok {
+		return usageErr("unknown demo %q (run 'promotesim demo' for the list)", name)
+	}
+	return d.Run(scenarios.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
+}

@@ -1,0 +1,74 @@
+// Package sim is promotesim's deterministic kernel: virtual time, seeded
+// random streams, actors and the scheduler that interleaves them, the Chooser
+// that decides every nondeterministic choice, the trace, coverage marks,
+// assertions and the checker registry.
+//
+// # Determinism contract
+//
+// The core packages (sim, storage, logindex, bgw, startup, postmaster) use no
+// goroutines, channels, select, sync, time, os, net or global random
+// functions; lint_test.go parses them and fails on violations. This file's
+// package builds the only random sources (rand.go, splitmix64, outputs pinned
+// by a golden test). One root seed per run; every consumer forks its own
+// stream by label, so adding a consumer does not change what others draw.
+// Nothing iterates a map where order could leak into behaviour or output.
+//
+// # Shape of a run
+//
+//	+-----------------------------+
+//	|  Scheduler (owns time)      |
+//	|   collect enabled steps     |  candidates, oldest first:
+//	|   Chooser.Choose(sched, n)  |  choice 0 = fair FIFO
+//	|   run ONE step atomically   |
+//	|   run every Checker         |---> *Violation (step, seed, tail)
+//	+-------------+---------------+
+//	              | Step(c) / Receive(c, msg)
+//	+-------------v---------------+
+//	|  Actor (a process)          |  emits effects through Ctx:
+//	|  explicit state enum        |  Send, SendAfter, Wake, trace,
+//	+-----------------------------+  Mark, Choose, Chance
+//
+// Actors never call each other; effects are delivered by the scheduler as later
+// inputs, which is where reordering, delay, loss and crashes are injected.
+// Messages on one (sender, receiver) channel arrive in order.
+//
+// # Choosers
+//
+// One interface, four drivers: Scripted (scenarios, demos, counterexamples),
+// Random (seeded swarm runs, one stream per Site), the rapid-backed driver in
+// sim/simtest (rapid shrinks the schedule), and Enumerator (every choice
+// sequence up to a bound). A Recorder turns any run into a script.
+//
+// # Invariants owned here
+//
+// Assertf/Failf are programmer-error assertions, always on; a failed one in a
+// step becomes a violation of checker "assert". Named checkers (registered by
+// the scenarios package) observe the world after every step and never mutate
+// it. The trace hash covers every event at every level, so two runs of a seed
+// agree byte for byte or the run-twice check reports it.
+//
+// # Glossary (one word per concept, used across the project)
+//
+//	actor          a simulated process (PostgreSQL's word "process" names the modelled thing)
+//	step           one atomic critical section of one actor
+//	effect, msg    what an actor emits for the scheduler to deliver later
+//	node, host     one machine of the cluster (n1, n2, ...); HostID in storage
+//	device         the shared block device; mount: a host's RO or RW view of it
+//	writer         the host holding the device's read-write role
+//	epoch          the fence number of a RW mount (fence mode epoch)
+//	LSN            a WAL byte position, printed 0/1A8
+//	insert position the LSN where the next WAL record goes (PostgreSQL's insert pointer)
+//	oldest LSN     LSN of a buffer's first change since it was last written
+//	consistent LSN oldest LSN at the flush-list head: every change below it is on storage
+//	replay point   bg_replayed_lsn: how far the BGW has replayed
+//	fake oldest LSN the oldest LSN given to dirtied buffers during online promote
+//	WAL meta       a WAL record without page data, shipped to replicas
+//	memtable       an in-memory LogIndex table (FREE, ACTIVE, INACTIVE, FLUSHED)
+//	hazard         a named switch that changes one protocol step the wrong way
+//	checker        a named claim checked after every step
+//	mark           a named rare path whose reach a test asserts
+//
+// Mirrors no PolarDB source: it is the simulation's own machinery, shaped after
+// etcd raft's pure state machines, TigerBeetle's VOPR and FoundationDB's
+// simulator.
+package sim

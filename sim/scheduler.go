@@ -1,0 +1,344 @@
+package sim
+
+import "fmt"
+
+// Config configures a Scheduler.
+type Config struct {
+	// Seed is the run's one root seed; every stream and every option of a
+	// seeded run derives from it.
+	Seed uint64
+	// Chooser decides which enabled step runs next and every other choice;
+	// nil means a Random driver seeded from Seed.
+	Chooser Chooser
+	// Trace configures the trace (output sink, level, ring).
+	Trace TraceConfig
+	// TailLines is how many trace lines a violation carries (0: 24).
+	TailLines int
+}
+
+type slot struct {
+	a       Actor
+	name    string
+	alive   bool
+	lastRun uint64
+}
+
+type pending struct {
+	seq      uint64
+	sentStep uint64
+	from, to ActorID
+	at       Time
+	m        Msg
+}
+
+// candidate is one enabled step: an actor's internal step or the delivery of
+// the oldest message on one (sender, receiver) channel.
+type candidate struct {
+	since uint64 // step since which it has waited: smaller is older
+	msg   int    // index into pending, or -1 for an internal step
+	actor ActorID
+	seq   uint64
+}
+
+func (c candidate) before(d candidate) bool {
+	if c.since != d.since {
+		return c.since < d.since
+	}
+	if (c.msg >= 0) != (d.msg >= 0) {
+		return c.msg >= 0 // a delivered signal runs before the next loop turn
+	}
+	if c.msg >= 0 {
+		return c.seq < d.seq
+	}
+	return c.actor < d.actor
+}
+
+// Scheduler owns virtual time and runs one step at a time: it asks the Chooser
+// which enabled step runs, runs it as one atomic critical section, then runs
+// every registered checker. Candidates are ordered oldest-waiting first, so
+// choice 0 is fair FIFO, the boring schedule that shrinking moves toward.
+// Messages on one (sender, receiver) channel are delivered in order; messages
+// on different channels may be reordered by the Chooser.
+type Scheduler struct {
+	seed      uint64
+	now       Time
+	step      uint64
+	seq       uint64
+	actors    []slot
+	pending   []pending
+	cands     []candidate
+	chooser   Chooser
+	schedSite Site
+	trace     *Trace
+	marks     Marks
+	checkers  Checkers
+	sites     Sites
+	root      *Rand
+	ctx       Ctx
+	tail      int
+}
+
+// New returns a scheduler with no actors.
+func New(cfg Config) *Scheduler {
+	s := &Scheduler{seed: cfg.Seed, chooser: cfg.Chooser, root: NewRand(cfg.Seed), tail: cfg.TailLines}
+	if s.chooser == nil {
+		s.chooser = NewRandom(cfg.Seed)
+	}
+	if s.tail == 0 {
+		s.tail = 24
+	}
+	s.trace = NewTrace(cfg.Trace)
+	s.schedSite = s.sites.Get("sched")
+	s.ctx.s = s
+	return s
+}
+
+// Seed returns the run's root seed.
+func (s *Scheduler) Seed() uint64 { return s.seed }
+
+// Now returns virtual time.
+func (s *Scheduler) Now() Time { return s.now }
+
+// StepNo returns how many steps have run.
+func (s *Scheduler) StepNo() uint64 { return s.step }
+
+// Trace returns the run's trace.
+func (s *Scheduler) Trace() *Trace { return s.trace }
+
+// Marks returns the run's coverage marks.
+func (s *Scheduler) Marks() *Marks { return &s.marks }
+
+// Checkers returns the registry run after every step.
+func (s *Scheduler) Checkers() *Checkers { return &s.checkers }
+
+// Chooser returns the run's chooser.
+func (s *Scheduler) Chooser() Chooser { return s.chooser }
+
+// Site returns the choice site registered under label.
+func (s *Scheduler) Site(label string) Site { return s.sites.Get(label) }
+
+// Rand returns a stream forked from the root seed by label (for deriving a
+// seeded run's options; actors' choices go through the Chooser instead).
+func (s *Scheduler) Rand(label string) *Rand { return s.root.Fork(label) }
+
+// Add registers an actor; it may take steps from now on.
+func (s *Scheduler) Add(a Actor) ActorID {
+	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step})
+	return ActorID(len(s.actors) - 1)
+}
+
+// Kill stops an actor: it takes no more steps and messages to it are dropped
+// (a crashed process). Messages it already sent stay in flight.
+func (s *Scheduler) Kill(id ActorID) {
+	s.check(id)
+	s.actors[id].alive = false
+}
+
+// Alive reports whether the actor may still take steps.
+func (s *Scheduler) Alive(id ActorID) bool { s.check(id); return s.actors[id].alive }
+
+// Name returns the actor's name.
+func (s *Scheduler) Name(id ActorID) string {
+	if id == External {
+		return "ext"
+	}
+	s.check(id)
+	return s.actors[id].name
+}
+
+// Actor returns the actor registered as id.
+func (s *Scheduler) Actor(id ActorID) Actor { s.check(id); return s.actors[id].a }
+
+func (s *Scheduler) check(id ActorID) {
+	if id < 0 || int(id) >= len(s.actors) {
+		Failf("sim: no actor %d", id)
+	}
+}
+
+// Post delivers m to actor to from outside the world (an operator command).
+func (s *Scheduler) Post(to ActorID, m Msg) { s.send(External, to, m, 0) }
+
+// PostAfter delivers m from outside no earlier than delay ticks from now.
+func (s *Scheduler) PostAfter(to ActorID, m Msg, delay Time) { s.send(External, to, m, delay) }
+
+// Pending returns how many messages are in flight.
+func (s *Scheduler) Pending() int { return len(s.pending) }
+
+// Emit writes a trace event on behalf of a named party outside the actors
+// (the scenario narrator, an operator).
+func (s *Scheduler) Emit(who string, level Level, verb string, f ...Field) {
+	s.trace.Emit(s.step, s.now, level, who, verb, f...)
+}
+
+func (s *Scheduler) send(from, to ActorID, m Msg, delay Time) {
+	s.check(to)
+	if delay < 0 {
+		Failf("sim: negative delay %d", delay)
+	}
+	s.seq++
+	s.pending = append(s.pending, pending{seq: s.seq, sentStep: s.step, from: from, to: to, at: s.now + delay, m: m})
+}
+
+func (s *Scheduler) emit(self ActorID, level Level, verb string, f []Field) {
+	s.trace.Emit(s.step, s.now, level, s.actors[self].name, verb, f...)
+}
+
+// collect fills s.cands with the enabled steps, oldest first.
+func (s *Scheduler) collect() {
+	s.cands = s.cands[:0]
+	// Drop messages to dead actors first: a crashed process never sees them.
+	kept := s.pending[:0]
+	for _, p := range s.pending {
+		if !s.actors[p.to].alive {
+			s.trace.Emit(s.step, s.now, LevelDetail, s.actors[p.to].name, "drop", Str("msg", p.m.String()))
+			continue
+		}
+		kept = append(kept, p)
+	}
+	for i := len(kept); i < len(s.pending); i++ {
+		s.pending[i] = pending{} // release references
+	}
+	s.pending = kept
+	for i := range s.pending {
+		p := &s.pending[i]
+		if p.at > s.now {
+			continue
+		}
+		blocked := false
+		for j := 0; j < i; j++ {
+			if s.pending[j].from == p.from && s.pending[j].to == p.to {
+				blocked = true // FIFO per channel
+				break
+			}
+		}
+		if blocked {
+			continue
+		}
+		s.insert(candidate{since: p.sentStep, msg: i, actor: p.to, seq: p.seq})
+	}
+	for id := range s.actors {
+		sl := &s.actors[id]
+		if sl.alive && sl.a.Ready() {
+			s.insert(candidate{since: sl.lastRun, msg: -1, actor: ActorID(id)})
+		}
+	}
+}
+
+func (s *Scheduler) insert(c candidate) {
+	s.cands = append(s.cands, c)
+	for i := len(s.cands) - 1; i > 0 && c.before(s.cands[i-1]); i-- {
+		s.cands[i], s.cands[i-1] = s.cands[i-1], s.cands[i]
+	}
+}
+
+// Step runs one step. It returns false when nothing can run now or later
+// (quiescent), and a violation when a checker failed after the step.
+func (s *Scheduler) Step() (bool, *Violation) {
+	s.collect()
+	if len(s.cands) == 0 {
+		// Idle: jump to the next timer, if any.
+		next, ok := Time(0), false
+		for _, p := range s.pending {
+			if !ok || p.at < next {
+				next, ok = p.at, true
+			}
+		}
+		if !ok {
+			return false, nil
+		}
+		s.now = next
+		s.collect()
+		if len(s.cands) == 0 {
+			Failf("sim: timer at %d enabled nothing", next)
+		}
+	}
+	i := 0
+	if len(s.cands) > 1 {
+		i = s.chooser.Choose(s.schedSite, len(s.cands))
+		if i < 0 || i >= len(s.cands) {
+			Failf("sim: chooser returned %d of %d", i, len(s.cands))
+		}
+	}
+	c := s.cands[i]
+	s.step++
+	s.ctx.self = c.actor
+	sl := &s.actors[c.actor]
+	sl.lastRun = s.step
+	if c.msg >= 0 {
+		p := s.pending[c.msg]
+		copy(s.pending[c.msg:], s.pending[c.msg+1:])
+		s.pending[len(s.pending)-1] = pending{}
+		s.pending = s.pending[:len(s.pending)-1]
+		sl.a.Receive(&s.ctx, p.m)
+	} else {
+		sl.a.Step(&s.ctx)
+	}
+	s.now++
+	if name, err := s.checkers.Run(); err != nil {
+		return true, s.violation(name, err)
+	}
+	return true, nil
+}
+
+func (s *Scheduler) violation(name string, err error) *Violation {
+	return &Violation{Checker: name, Step: s.step, Time: s.now, Seed: s.seed, Err: err, Tail: s.trace.Tail(s.tail)}
+}
+
+// Result says how a Run ended.
+type Result struct {
+	Steps     int        // steps taken by this call
+	Quiescent bool       // nothing left to run
+	Done      bool       // the stop condition held
+	Violation *Violation // a checker or assertion failed
+}
+
+// Run takes steps until the world is quiescent, a violation occurs, or
+// budget steps were taken.
+func (s *Scheduler) Run(budget int) Result { return s.RunUntil(nil, budget) }
+
+// RunUntil takes steps until done returns true (checked before each step),
+// the world is quiescent, a violation occurs, or budget steps were taken.
+// A failed Assertf in a step becomes a violation of checker "assert".
+func (s *Scheduler) RunUntil(done func() bool, budget int) (r Result) {
+	defer func() {
+		if e := recover(); e != nil {
+			ae, ok := e.(*AssertionError)
+			if !ok {
+				panic(e)
+			}
+			r.Violation = s.violation("assert", ae)
+		}
+	}()
+	for r.Steps < budget {
+		if done != nil && done() {
+			r.Done = true
+			return r
+		}
+		ran, v := s.Step()
+		if !ran {
+			r.Quiescent = true
+			return r
+		}
+		r.Steps++
+		if v != nil {
+			r.Violation = v
+			return r
+		}
+	}
+	if done != nil && done() {
+		r.Done = true
+	}
+	return r
+}
+
+func (r Result) String() string {
+	switch {
+	case r.Violation != nil:
+		return fmt.Sprintf("%d steps, %v", r.Steps, r.Violation)
+	case r.Done:
+		return fmt.Sprintf("%d steps, done", r.Steps)
+	case r.Quiescent:
+		return fmt.Sprintf("%d steps, quiescent", r.Steps)
+	}
+	return fmt.Sprintf("%d steps, budget exhausted", r.Steps)
+}
