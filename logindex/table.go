@@ -1,0 +1,255 @@
+package logindex
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+
+	"promotesim/storage"
+)
+
+// On-storage LogIndex (PolarDB's pg_logindex/: table files plus
+// log_index_meta). Table ids start at 1 and grow by one per saved table; a
+// table holds the entries of one memtable with LSN above everything saved
+// before, so saved tables cover disjoint, ascending LSN ranges.
+const (
+	logindexDir = "pg_logindex/"
+	// MetaPath is the LogIndex meta file: largest saved table id and LSN.
+	MetaPath = logindexDir + "meta"
+
+	tableMagic      = 0x4C494458 // "LIDX"
+	metaMagic       = 0x0000FDFE // LOG_INDEX_MAGIC
+	metaVersion     = 1
+	tableHeaderSize = 40
+	tableEntrySize  = 16
+	metaSize        = 32
+)
+
+// ErrCorrupt: a LogIndex table or meta file fails its checks.
+var ErrCorrupt = errors.New("logindex: corrupt LogIndex file")
+
+// TablePath is the file of saved table id.
+func TablePath(id uint64) string { return fmt.Sprintf("%s%04X", logindexDir, id) }
+
+// SavedMeta is the content of the meta file (log_index_meta_t): every
+// (page, LSN) with LSN <= MaxLSN is in tables 1..MaxTableID.
+type SavedMeta struct {
+	MaxTableID uint64
+	MaxLSN     storage.LSN
+}
+
+func encodeMeta(b []byte, m SavedMeta) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], metaMagic)
+	le.PutUint32(b[4:], metaVersion)
+	le.PutUint64(b[8:], m.MaxTableID)
+	le.PutUint64(b[16:], uint64(m.MaxLSN))
+	le.PutUint32(b[24:], crc32.Checksum(b[:24], castagnoli))
+	le.PutUint32(b[28:], 0)
+}
+
+func decodeMeta(b []byte) (SavedMeta, error) {
+	le := binary.LittleEndian
+	if le.Uint32(b[0:]) != metaMagic || le.Uint32(b[4:]) != metaVersion ||
+		le.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
+		return SavedMeta{}, fmt.Errorf("%w: %s", ErrCorrupt, MetaPath)
+	}
+	return SavedMeta{MaxTableID: le.Uint64(b[8:]), MaxLSN: storage.LSN(le.Uint64(b[16:]))}, nil
+}
+
+// tableInfo is a saved table's header.
+type tableInfo struct {
+	id       uint64
+	min, max storage.LSN
+	n        int
+}
+
+func encodeTableHeader(b []byte, t tableInfo) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], tableMagic)
+	le.PutUint32(b[4:], uint32(t.n))
+	le.PutUint64(b[8:], t.id)
+	le.PutUint64(b[16:], uint64(t.min))
+	le.PutUint64(b[24:], uint64(t.max))
+	le.PutUint32(b[36:], 0)
+}
+
+func decodeTableHeader(b []byte, id uint64) (tableInfo, error) {
+	le := binary.LittleEndian
+	t := tableInfo{
+		n:   int(le.Uint32(b[4:])),
+		id:  le.Uint64(b[8:]),
+		min: storage.LSN(le.Uint64(b[16:])),
+		max: storage.LSN(le.Uint64(b[24:])),
+	}
+	if le.Uint32(b[0:]) != tableMagic || t.id != id || t.n < 1 || t.n > 1<<24 || t.min > t.max {
+		return tableInfo{}, fmt.Errorf("%w: table %s header", ErrCorrupt, TablePath(id))
+	}
+	return t, nil
+}
+
+func tableCRC(b []byte) uint32 {
+	c := crc32.Update(0, castagnoli, b[:32])
+	return crc32.Update(c, castagnoli, b[tableHeaderSize:])
+}
+
+// store is the Index's view of the on-storage LogIndex: the last meta read
+// or written, the catalogue of saved table headers (ascending id = ascending
+// LSN), and a one-table cache of decoded entries.
+type store struct {
+	vol     Volume
+	meta    SavedMeta
+	catalog []tableInfo
+	scratch []byte
+
+	cacheID uint64 // 0: empty
+	cache   []mentry
+}
+
+func (s *store) readAll(path string, n int) ([]byte, error) {
+	if cap(s.scratch) < n {
+		s.scratch = make([]byte, n)
+	}
+	b := s.scratch[:n]
+	got, err := s.vol.ReadAt(path, b, 0)
+	if err != nil {
+		return nil, fmt.Errorf("logindex: read %s: %w", path, err)
+	}
+	if got < n {
+		return nil, fmt.Errorf("%w: %s short (%d of %d bytes)", ErrCorrupt, path, got, n)
+	}
+	return b, nil
+}
+
+// loadMeta rereads the meta file. A missing file means nothing saved yet.
+func (s *store) loadMeta() error {
+	if !s.vol.Exists(MetaPath) {
+		return nil
+	}
+	b, err := s.readAll(MetaPath, metaSize)
+	if err != nil {
+		return err
+	}
+	m, err := decodeMeta(b)
+	if err != nil {
+		return err
+	}
+	if m.MaxTableID < s.meta.MaxTableID || m.MaxLSN < s.meta.MaxLSN {
+		return fmt.Errorf("%w: meta went back from table %d at %v to table %d at %v",
+			ErrCorrupt, s.meta.MaxTableID, s.meta.MaxLSN, m.MaxTableID, m.MaxLSN)
+	}
+	s.meta = m
+	return nil
+}
+
+// refresh rereads the meta and catalogues tables saved since.
+func (s *store) refresh() error {
+	if err := s.loadMeta(); err != nil {
+		return err
+	}
+	for id := uint64(len(s.catalog)) + 1; id <= s.meta.MaxTableID; id++ {
+		b, err := s.readAll(TablePath(id), tableHeaderSize)
+		if err != nil {
+			return err
+		}
+		t, err := decodeTableHeader(b, id)
+		if err != nil {
+			return err
+		}
+		s.catalog = append(s.catalog, t)
+	}
+	return nil
+}
+
+// load decodes table id's entries into the cache.
+func (s *store) load(t tableInfo) ([]mentry, error) {
+	if s.cacheID == t.id {
+		return s.cache, nil
+	}
+	path := TablePath(t.id)
+	b, err := s.readAll(path, tableHeaderSize+t.n*tableEntrySize)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	if le.Uint32(b[32:]) != tableCRC(b) {
+		return nil, fmt.Errorf("%w: table %s CRC mismatch", ErrCorrupt, path)
+	}
+	s.cacheID = 0
+	s.cache = s.cache[:0]
+	p := b[tableHeaderSize:]
+	for range t.n {
+		s.cache = append(s.cache, mentry{
+			page: storage.PageID{Rel: storage.RelID(le.Uint32(p[0:])), Block: storage.BlockNo(le.Uint32(p[4:]))},
+			lsn:  storage.LSN(le.Uint64(p[8:])),
+			prev: -1,
+		})
+		p = p[tableEntrySize:]
+	}
+	s.cacheID = t.id
+	return s.cache, nil
+}
+
+// save writes the entries of t above the saved LSN as the next table, syncs
+// it, then writes and syncs the meta (table durable before the meta names
+// it, so a crash leaves at worst an unnamed table that is rewritten later).
+func (s *store) save(t *memtable) error {
+	from := 0
+	for from < len(t.entries) && t.entries[from].lsn <= s.meta.MaxLSN {
+		from++
+	}
+	es := t.entries[from:]
+	if len(es) == 0 {
+		return nil
+	}
+	info := tableInfo{id: s.meta.MaxTableID + 1, min: es[0].lsn, max: es[len(es)-1].lsn, n: len(es)}
+	n := tableHeaderSize + len(es)*tableEntrySize
+	if cap(s.scratch) < n {
+		s.scratch = make([]byte, n)
+	}
+	b := s.scratch[:n]
+	encodeTableHeader(b, info)
+	le := binary.LittleEndian
+	p := b[tableHeaderSize:]
+	for _, e := range es {
+		le.PutUint32(p[0:], uint32(e.page.Rel))
+		le.PutUint32(p[4:], uint32(e.page.Block))
+		le.PutUint64(p[8:], uint64(e.lsn))
+		p = p[tableEntrySize:]
+	}
+	le.PutUint32(b[32:], tableCRC(b))
+	path := TablePath(info.id)
+	if err := s.writeFile(path, b); err != nil {
+		return err
+	}
+	m := SavedMeta{MaxTableID: info.id, MaxLSN: info.max}
+	var mb [metaSize]byte
+	encodeMeta(mb[:], m)
+	if err := s.writeFile(MetaPath, mb[:]); err != nil {
+		return err
+	}
+	s.meta = m
+	if uint64(len(s.catalog))+1 == info.id {
+		s.catalog = append(s.catalog, info)
+	}
+	return nil
+}
+
+func (s *store) writeFile(path string, b []byte) error {
+	if !s.vol.Exists(path) {
+		if err := s.vol.Create(path); err != nil {
+			return fmt.Errorf("logindex: create %s: %w", path, err)
+		}
+	}
+	if err := s.vol.WriteAt(path, b, 0); err != nil {
+		return fmt.Errorf("logindex: write %s: %w", path, err)
+	}
+	if err := s.vol.Truncate(path, int64(len(b))); err != nil {
+		return fmt.Errorf("logindex: truncate %s: %w", path, err)
+	}
+	if err := s.vol.Sync(path); err != nil {
+		return fmt.Errorf("logindex: sync %s: %w", path, err)
+	}
+	return nil
+}
