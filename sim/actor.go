@@ -44,13 +44,15 @@ func (c *Ctx) Now() Time { return c.s.now }
 func (c *Ctx) StepNo() uint64 { return c.s.step }
 
 // Send delivers m to actor to in a later step.
-func (c *Ctx) Send(to ActorID, m Msg) { c.s.send(c.self, to, m, 0) }
+func (c *Ctx) Send(to ActorID, m Msg) { c.s.send(c.self, to, m, 0, false) }
 
 // SendAfter delivers m to actor to no earlier than delay ticks from now.
-func (c *Ctx) SendAfter(to ActorID, m Msg, delay Time) { c.s.send(c.self, to, m, delay) }
+func (c *Ctx) SendAfter(to ActorID, m Msg, delay Time) { c.s.send(c.self, to, m, delay, false) }
 
 // Wake delivers m to the running actor itself after delay ticks (a timer).
-func (c *Ctx) Wake(m Msg, delay Time) { c.s.send(c.self, c.self, m, delay) }
+// Timers are not a channel: a short timer set after a long one fires first,
+// and timers neither wait for nor hold back the actor's messages to itself.
+func (c *Ctx) Wake(m Msg, delay Time) { c.s.send(c.self, c.self, m, delay, true) }
 
 // Story, Log and Detail emit trace events at the three levels.
 func (c *Ctx) Story(verb string, f ...Field)  { c.s.emit(c.self, LevelStory, verb, f) }

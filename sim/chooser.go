@@ -111,9 +111,10 @@ func (s *Scripted) Choose(_ Site, n int) int {
 }
 
 // Chance implements Chooser: a script value other than 0 means true.
+// Impossible and certain events are not choices and consume nothing.
 func (s *Scripted) Chance(site Site, p Prob) bool {
-	if p.Num == 0 {
-		return false
+	if p.Num == 0 || p.Num >= p.Den {
+		return p.Num != 0
 	}
 	return s.Choose(site, 2) == 1
 }
@@ -139,10 +140,10 @@ func (r *Recorder) Choose(site Site, n int) int {
 
 // Chance implements Chooser.
 func (r *Recorder) Chance(site Site, p Prob) bool {
-	if p.Num == 0 {
-		return false
-	}
 	v := r.Inner.Chance(site, p)
+	if p.Num == 0 || p.Num >= p.Den {
+		return v // not a choice: nothing to replay
+	}
 	if v {
 		r.Choices = append(r.Choices, 1)
 	} else {
@@ -177,11 +178,19 @@ type branch struct{ val, width int }
 func NewEnumerator(maxDepth int) *Enumerator { return &Enumerator{maxDepth: maxDepth} }
 
 // Next returns the chooser for the next run, or nil when every sequence has
-// been enumerated.
+// been enumerated. It panics with an *AssertionError when the previous run
+// stopped short of the prefix it was given to replay: the world is not
+// deterministic (or the run was abandoned by a nondeterminism violation).
 func (e *Enumerator) Next() Chooser {
 	if e.started {
 		if e.cut {
 			e.truncated++
+			e.cut = false // counted; Truncated must not count it again
+		}
+		if e.pos < len(e.path) {
+			// The previous run took this same prefix and went further, so a
+			// deterministic world consumes all of it.
+			panic(&AssertionError{Msg: fmt.Sprintf("sim: nondeterministic world: run made %d choices, its prefix has %d", e.pos, len(e.path))})
 		}
 		// Backtrack: drop exhausted trailing branches, advance the last one.
 		for len(e.path) > 0 && e.path[len(e.path)-1].val == e.path[len(e.path)-1].width-1 {
@@ -244,8 +253,8 @@ func (c enumChooser) Choose(_ Site, n int) int {
 }
 
 func (c enumChooser) Chance(site Site, p Prob) bool {
-	if p.Num == 0 {
-		return false
+	if p.Num == 0 || p.Num >= p.Den {
+		return p.Num != 0 // impossible or certain: nothing to explore
 	}
 	return c.Choose(site, 2) == 1
 }

@@ -11,7 +11,14 @@
 // package builds the only random sources (rand.go, splitmix64, outputs pinned
 // by a golden test). One root seed per run; every consumer forks its own
 // stream by label, so adding a consumer does not change what others draw.
-// Nothing iterates a map where order could leak into behaviour or output.
+// Nothing iterates a map where order could leak into behaviour or output:
+// the lint type-checks the core packages and flags every range over a map
+// (and over maps.Keys/Values/All) unless the range carries a
+// `// determinism:ok <why>` comment on its line or the line above, as the
+// one in marks.go does (its keys are sorted before anyone sees them).
+//
+// The Go toolchain's own scheduling never matters: simtest.RunTwiceProcs runs
+// a seed under GOMAXPROCS 1 and 2 and requires the same trace hash.
 //
 // # Shape of a run
 //
@@ -30,7 +37,10 @@
 //
 // Actors never call each other; effects are delivered by the scheduler as later
 // inputs, which is where reordering, delay, loss and crashes are injected.
-// Messages on one (sender, receiver) channel arrive in order.
+// Messages on one (sender, receiver) channel arrive in order, including
+// delayed ones (SendAfter holds back later messages on its channel); timers
+// (Ctx.Wake) are not a channel and fire by deadline. Every step takes one tick
+// of virtual time; an idle world jumps to the next deliverable message.
 //
 // # Choosers
 //

@@ -17,10 +17,11 @@ type Config struct {
 }
 
 type slot struct {
-	a       Actor
-	name    string
-	alive   bool
-	lastRun uint64
+	a          Actor
+	name       string
+	alive      bool
+	lastRun    uint64
+	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
 }
 
 type pending struct {
@@ -29,7 +30,11 @@ type pending struct {
 	from, to ActorID
 	at       Time
 	m        Msg
+	timer    bool // a Wake: ordered by deadline, outside the channel's FIFO
 }
+
+// channel is one (sender, receiver) pair; messages on it arrive in order.
+type channel struct{ from, to ActorID }
 
 // candidate is one enabled step: an actor's internal step or the delivery of
 // the oldest message on one (sender, receiver) channel.
@@ -57,8 +62,10 @@ func (c candidate) before(d candidate) bool {
 // which enabled step runs, runs it as one atomic critical section, then runs
 // every registered checker. Candidates are ordered oldest-waiting first, so
 // choice 0 is fair FIFO, the boring schedule that shrinking moves toward.
-// Messages on one (sender, receiver) channel are delivered in order; messages
-// on different channels may be reordered by the Chooser.
+// Messages on one (sender, receiver) channel are delivered in order (a
+// SendAfter holds back later messages on its channel until it is delivered);
+// messages on different channels may be reordered by the Chooser. Timers
+// (Wake) are not a channel: each fires at its own deadline.
 type Scheduler struct {
 	seed      uint64
 	now       Time
@@ -67,6 +74,13 @@ type Scheduler struct {
 	actors    []slot
 	pending   []pending
 	cands     []candidate
+	heads     []channel // scratch of collect: channels seen so far
+	merged    []candidate
+	mayDrop   bool    // a message to a dead actor may be pending: collect drops it
+	lruHead   ActorID // least recently run actor; -1 when there are none
+	lruTail   ActorID // most recently run (or added) actor
+	nextAt    Time    // set by collect: earliest future delivery, if hasNext
+	hasNext   bool
 	chooser   Chooser
 	schedSite Site
 	trace     *Trace
@@ -80,7 +94,7 @@ type Scheduler struct {
 
 // New returns a scheduler with no actors.
 func New(cfg Config) *Scheduler {
-	s := &Scheduler{seed: cfg.Seed, chooser: cfg.Chooser, root: NewRand(cfg.Seed), tail: cfg.TailLines}
+	s := &Scheduler{seed: cfg.Seed, chooser: cfg.Chooser, root: NewRand(cfg.Seed), tail: cfg.TailLines, lruHead: -1, lruTail: -1}
 	if s.chooser == nil {
 		s.chooser = NewRandom(cfg.Seed)
 	}
@@ -123,8 +137,41 @@ func (s *Scheduler) Rand(label string) *Rand { return s.root.Fork(label) }
 
 // Add registers an actor; it may take steps from now on.
 func (s *Scheduler) Add(a Actor) ActorID {
-	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step})
-	return ActorID(len(s.actors) - 1)
+	id := ActorID(len(s.actors))
+	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step, prev: -1, next: -1})
+	s.pushBack(id)
+	return id
+}
+
+// The least-recently-run list keeps the actors ordered by (lastRun, id):
+// an actor moves to the back when it runs, and an added actor starts at the
+// back with lastRun equal to the current step, which no actor in front of it
+// exceeds and whose ties it loses by its larger id. So collect reads the
+// internal-step candidates already in order.
+
+func (s *Scheduler) pushBack(id ActorID) {
+	sl := &s.actors[id]
+	sl.prev, sl.next = s.lruTail, -1
+	if s.lruTail >= 0 {
+		s.actors[s.lruTail].next = id
+	} else {
+		s.lruHead = id
+	}
+	s.lruTail = id
+}
+
+func (s *Scheduler) moveToBack(id ActorID) {
+	if s.lruTail == id {
+		return
+	}
+	sl := &s.actors[id]
+	if sl.prev >= 0 {
+		s.actors[sl.prev].next = sl.next
+	} else {
+		s.lruHead = sl.next
+	}
+	s.actors[sl.next].prev = sl.prev // not the tail, so next exists
+	s.pushBack(id)
 }
 
 // Kill stops an actor: it takes no more steps and messages to it are dropped
@@ -132,6 +179,7 @@ func (s *Scheduler) Add(a Actor) ActorID {
 func (s *Scheduler) Kill(id ActorID) {
 	s.check(id)
 	s.actors[id].alive = false
+	s.mayDrop = true
 }
 
 // Alive reports whether the actor may still take steps.
@@ -156,10 +204,12 @@ func (s *Scheduler) check(id ActorID) {
 }
 
 // Post delivers m to actor to from outside the world (an operator command).
-func (s *Scheduler) Post(to ActorID, m Msg) { s.send(External, to, m, 0) }
+func (s *Scheduler) Post(to ActorID, m Msg) { s.send(External, to, m, 0, false) }
 
 // PostAfter delivers m from outside no earlier than delay ticks from now.
-func (s *Scheduler) PostAfter(to ActorID, m Msg, delay Time) { s.send(External, to, m, delay) }
+func (s *Scheduler) PostAfter(to ActorID, m Msg, delay Time) {
+	s.send(External, to, m, delay, false)
+}
 
 // Pending returns how many messages are in flight.
 func (s *Scheduler) Pending() int { return len(s.pending) }
@@ -170,65 +220,103 @@ func (s *Scheduler) Emit(who string, level Level, verb string, f ...Field) {
 	s.trace.Emit(s.step, s.now, level, who, verb, f...)
 }
 
-func (s *Scheduler) send(from, to ActorID, m Msg, delay Time) {
+func (s *Scheduler) send(from, to ActorID, m Msg, delay Time, timer bool) {
 	s.check(to)
 	if delay < 0 {
 		Failf("sim: negative delay %d", delay)
 	}
+	if !s.actors[to].alive {
+		s.mayDrop = true
+	}
 	s.seq++
-	s.pending = append(s.pending, pending{seq: s.seq, sentStep: s.step, from: from, to: to, at: s.now + delay, m: m})
+	s.pending = append(s.pending, pending{seq: s.seq, sentStep: s.step, from: from, to: to, at: s.now + delay, m: m, timer: timer})
 }
 
 func (s *Scheduler) emit(self ActorID, level Level, verb string, f []Field) {
 	s.trace.Emit(s.step, s.now, level, s.actors[self].name, verb, f...)
 }
 
-// collect fills s.cands with the enabled steps, oldest first.
+// collect fills s.cands with the enabled steps, oldest first, and sets
+// nextAt to the earliest time a not-yet-due message or timer becomes
+// deliverable. Pending messages are kept in send order, which is (sentStep,
+// seq) order, and the least-recently-run list is (lastRun, id) order, so
+// collect reads two sorted sequences and merges them: no sorting, and no
+// allocation once the scratch slices have grown.
 func (s *Scheduler) collect() {
 	s.cands = s.cands[:0]
-	// Drop messages to dead actors first: a crashed process never sees them.
-	kept := s.pending[:0]
-	for _, p := range s.pending {
-		if !s.actors[p.to].alive {
+	s.heads = s.heads[:0]
+	s.hasNext = false
+	n := 0
+	drop := s.mayDrop
+	s.mayDrop = false
+	for i := range s.pending {
+		p := &s.pending[i]
+		if drop && !s.actors[p.to].alive {
+			// A crashed process never sees messages sent to it.
 			s.trace.Emit(s.step, s.now, LevelDetail, s.actors[p.to].name, "drop", Str("msg", p.m.String()))
 			continue
 		}
-		kept = append(kept, p)
+		if n != i {
+			s.pending[n] = *p // p still reads the same values at i
+		}
+		if !p.timer && !s.firstOnChannel(channel{p.from, p.to}) {
+			n++
+			continue // FIFO per channel: an older message goes first
+		}
+		if p.at <= s.now {
+			s.cands = append(s.cands, candidate{since: p.sentStep, msg: n, actor: p.to, seq: p.seq})
+		} else if !s.hasNext || p.at < s.nextAt {
+			s.nextAt, s.hasNext = p.at, true
+		}
+		n++
 	}
-	for i := len(kept); i < len(s.pending); i++ {
+	for i := n; i < len(s.pending); i++ {
 		s.pending[i] = pending{} // release references
 	}
-	s.pending = kept
-	for i := range s.pending {
-		p := &s.pending[i]
-		if p.at > s.now {
-			continue
-		}
-		blocked := false
-		for j := 0; j < i; j++ {
-			if s.pending[j].from == p.from && s.pending[j].to == p.to {
-				blocked = true // FIFO per channel
-				break
-			}
-		}
-		if blocked {
-			continue
-		}
-		s.insert(candidate{since: p.sentStep, msg: i, actor: p.to, seq: p.seq})
-	}
-	for id := range s.actors {
+	s.pending = s.pending[:n]
+	nm := len(s.cands)
+	for id := s.lruHead; id >= 0; {
 		sl := &s.actors[id]
 		if sl.alive && sl.a.Ready() {
-			s.insert(candidate{since: sl.lastRun, msg: -1, actor: ActorID(id)})
+			s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
 		}
+		id = sl.next
+	}
+	if nm > 0 && nm < len(s.cands) {
+		s.merge(nm)
 	}
 }
 
-func (s *Scheduler) insert(c candidate) {
-	s.cands = append(s.cands, c)
-	for i := len(s.cands) - 1; i > 0 && c.before(s.cands[i-1]); i-- {
-		s.cands[i], s.cands[i-1] = s.cands[i-1], s.cands[i]
+// merge merges the sorted runs s.cands[:nm] and s.cands[nm:].
+func (s *Scheduler) merge(nm int) {
+	msgs, acts := s.cands[:nm], s.cands[nm:]
+	out := s.merged[:0]
+	i, j := 0, 0
+	for i < len(msgs) && j < len(acts) {
+		if acts[j].before(msgs[i]) {
+			out = append(out, acts[j])
+			j++
+		} else {
+			out = append(out, msgs[i])
+			i++
+		}
 	}
+	out = append(out, msgs[i:]...)
+	out = append(out, acts[j:]...)
+	s.merged, s.cands = s.cands, out
+}
+
+// firstOnChannel reports whether no earlier pending message of this collect
+// pass was on ch, and remembers ch. Worlds have few busy channels, so a linear
+// scan of the channels seen beats a map and allocates nothing.
+func (s *Scheduler) firstOnChannel(ch channel) bool {
+	for _, h := range s.heads {
+		if h == ch {
+			return false
+		}
+	}
+	s.heads = append(s.heads, ch)
+	return true
 }
 
 // Step runs one step. It returns false when nothing can run now or later
@@ -236,16 +324,13 @@ func (s *Scheduler) insert(c candidate) {
 func (s *Scheduler) Step() (bool, *Violation) {
 	s.collect()
 	if len(s.cands) == 0 {
-		// Idle: jump to the next timer, if any.
-		next, ok := Time(0), false
-		for _, p := range s.pending {
-			if !ok || p.at < next {
-				next, ok = p.at, true
-			}
-		}
-		if !ok {
+		// Idle: jump to the next deliverable message or timer, if any. Only
+		// channel heads count: a message behind an undelivered one on its
+		// channel cannot be delivered at its own time.
+		if !s.hasNext {
 			return false, nil
 		}
+		next := s.nextAt
 		s.now = next
 		s.collect()
 		if len(s.cands) == 0 {
@@ -264,6 +349,7 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	s.ctx.self = c.actor
 	sl := &s.actors[c.actor]
 	sl.lastRun = s.step
+	s.moveToBack(c.actor)
 	if c.msg >= 0 {
 		p := s.pending[c.msg]
 		copy(s.pending[c.msg:], s.pending[c.msg+1:])

@@ -133,7 +133,7 @@ func (e *Event) appendText(b *strings.Builder) {
 		b.WriteString(f.Key)
 		b.WriteByte('=')
 		v := f.Value()
-		if f.kind == kindStr && strings.ContainsAny(v, " \t\"=") {
+		if f.kind == kindStr && needsQuote(v) {
 			v = strconv.Quote(v)
 		}
 		b.WriteString(v)
@@ -142,6 +142,21 @@ func (e *Event) appendText(b *strings.Builder) {
 	s := strings.TrimRight(b.String(), " ")
 	b.Reset()
 	b.WriteString(s)
+}
+
+// needsQuote reports whether a string value must be quoted to keep the line
+// one line of unambiguous key=value pairs: empty, or holding a space, a quote,
+// '=', or a control character.
+func needsQuote(v string) bool {
+	if v == "" {
+		return true
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c == '"' || c == '=' || c == 0x7F {
+			return true
+		}
+	}
+	return false
 }
 
 // JSON renders the event as one JSON object (jsonl output).
@@ -190,14 +205,15 @@ func ParseFormat(s string) (Format, error) {
 // below the output level are written to the sink; the last events are kept in
 // a bounded ring for violation reports, never an unbounded log.
 type Trace struct {
-	out    io.Writer
-	level  Level
-	format Format
-	hash   uint64
-	count  uint64
-	ring   []Event
-	next   int
-	full   bool
+	out     io.Writer
+	level   Level
+	format  Format
+	hash    uint64
+	count   uint64
+	ring    []Event
+	next    int
+	full    bool
+	scratch Event // the event being written when there is no ring
 }
 
 // TraceConfig configures a Trace.
@@ -223,13 +239,11 @@ func NewTrace(cfg TraceConfig) *Trace {
 	if n < 0 {
 		n = 0
 	}
-	return &Trace{out: cfg.Out, level: cfg.Level, format: cfg.Format, hash: fnvOffset, ring: make([]Event, n)}
+	return &Trace{out: cfg.Out, level: cfg.Level, format: cfg.Format, hash: hashSeed, ring: make([]Event, n)}
 }
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
+// hashSeed starts every trace's hash (FNV's offset basis, kept for continuity).
+const hashSeed = 14695981039346656037
 
 // Emit records one event. Fields beyond maxFields are an error in the caller.
 func (t *Trace) Emit(step uint64, now Time, level Level, actor, verb string, fields ...Field) {
@@ -251,20 +265,26 @@ func (t *Trace) Emit(step uint64, now Time, level Level, actor, verb string, fie
 		h = hashStr(h, f.str)
 	}
 	t.hash = h
-	if len(t.ring) == 0 && (t.out == nil || level > t.level) {
+	write := t.out != nil && level <= t.level
+	if len(t.ring) == 0 && !write {
 		return
 	}
-	e := Event{Step: step, Time: now, Level: level, Actor: actor, Verb: verb, nf: uint8(len(fields))}
-	copy(e.fields[:], fields)
+	// Fill the ring slot in place: an Event is a few hundred bytes, and
+	// building it on the stack first copied it twice.
+	var e *Event
 	if len(t.ring) > 0 {
-		t.ring[t.next] = e
+		e = &t.ring[t.next]
 		t.next++
 		if t.next == len(t.ring) {
 			t.next = 0
 			t.full = true
 		}
+	} else {
+		e = &t.scratch
 	}
-	if t.out != nil && level <= t.level {
+	e.Step, e.Time, e.Level, e.Actor, e.Verb = step, now, level, actor, verb
+	e.nf = uint8(copy(e.fields[:], fields))
+	if write {
 		var line string
 		if t.format == FormatJSONL {
 			line = e.JSON()
@@ -304,19 +324,32 @@ func (t *Trace) Tail(n int) []string {
 	return out
 }
 
+// The trace hash is a fingerprint for comparing two runs, not a
+// cryptographic digest: each 64-bit word is folded in with one multiply and
+// one xor-shift (FNV-1a byte by byte cost a dependent multiply per byte and
+// dominated Emit).
+
+const hashMul = 0x9E3779B97F4A7C15
+
 func hashUint(h, v uint64) uint64 {
-	for i := 0; i < 8; i++ {
-		h ^= v & 0xFF
-		h *= fnvPrime
-		v >>= 8
-	}
-	return h
+	h = (h ^ v) * hashMul
+	return h ^ (h >> 32)
 }
 
+// hashStr folds s in eight bytes at a time, then its length, so field
+// boundaries count ("ab","c" differs from "a","bc").
 func hashStr(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
+	n := len(s)
+	for len(s) >= 8 {
+		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = hashUint(h, v)
+		s = s[8:]
 	}
-	return hashUint(h, uint64(len(s)))
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		v |= uint64(s[i]) << (8 * i)
+	}
+	h = hashUint(h, v)
+	return hashUint(h, uint64(n))
 }
