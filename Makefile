@@ -30,8 +30,11 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
-## soak: long randomized runs (not part of make test)
+## soak: long randomized runs (not part of make test): the model-based state
+## machines with many more checks, and every Soak test (enabled by PROMOTESIM_SOAK)
+SOAK_CHECKS ?= 20000
 soak:
+	$(GO) test -count=1 -timeout 60m -run 'Model' ./storage/ ./logindex/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
 
 fmt:

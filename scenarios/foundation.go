@@ -135,6 +135,11 @@ func (w *foundationWorld) load(page storage.PageID) (storage.BufferID, error) {
 		return 0, err
 	}
 	if b := w.pool.Get(id); b.Valid && b.Dirty {
+		// Evicting a dirty page writes it; WAL before data means flushing WAL
+		// up to its LSN first, as PostgreSQL's FlushBuffer does.
+		if err := w.wal.Flush(b.Page.LSN); err != nil {
+			return 0, err
+		}
 		if err := w.writePage(w.n1, id); err != nil {
 			return 0, err
 		}
