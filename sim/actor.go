@@ -70,3 +70,18 @@ func (c *Ctx) Chance(site Site, p Prob) bool { return c.s.chooser.Chance(site, p
 
 // Site returns the site registered under label.
 func (c *Ctx) Site(label string) Site { return c.s.sites.Get(label) }
+
+// Spawn starts a new actor (postmaster forking a child). It may take steps
+// from the next step on.
+func (c *Ctx) Spawn(a Actor) ActorID { return c.s.Add(a) }
+
+// Exit ends the running actor after this step: it takes no more steps and
+// messages to it are dropped (a process exiting).
+func (c *Ctx) Exit() { c.s.Kill(c.self) }
+
+// Alive reports whether actor id is still running.
+func (c *Ctx) Alive(id ActorID) bool { return c.s.Alive(id) }
+
+// Kill ends another actor at once (postmaster's SIGKILL to its children in
+// a crash or immediate shutdown).
+func (c *Ctx) Kill(id ActorID) { c.s.Kill(id) }

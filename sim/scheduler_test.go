@@ -382,3 +382,51 @@ func mustPanic(t *testing.T, what string, f func()) {
 	}()
 	f()
 }
+
+// spawner forks one child on its first step and exits on its second; the
+// child counts its own steps. Spawned actors run from the next step on, and
+// an exited actor takes no more steps and loses its messages.
+type spawner struct {
+	steps int
+	child sim.ActorID
+	kid   *counter
+}
+
+type counter struct{ n, limit int }
+
+func (k *counter) Name() string                  { return "kid" }
+func (k *counter) Ready() bool                   { return k.n < k.limit }
+func (k *counter) Step(c *sim.Ctx)               { k.n++ }
+func (k *counter) Receive(c *sim.Ctx, m sim.Msg) {}
+func (p *spawner) Name() string                  { return "parent" }
+func (p *spawner) Ready() bool                   { return p.steps < 3 }
+func (p *spawner) Receive(c *sim.Ctx, m sim.Msg) { panic("parent got a message after exiting") }
+func (p *spawner) Step(c *sim.Ctx) {
+	p.steps++
+	switch p.steps {
+	case 1:
+		p.kid = &counter{limit: 2}
+		p.child = c.Spawn(p.kid)
+	case 2:
+		c.Send(c.Self(), spawnMsg("late")) // dropped: the parent exits first
+		c.Exit()
+	}
+}
+
+type spawnMsg string
+
+func (m spawnMsg) String() string { return string(m) }
+
+func TestSpawnAndExit(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 1, Chooser: sim.NewScripted()})
+	p := &spawner{}
+	id := s.Add(p)
+	r := s.Run(100)
+	if r.Violation != nil || !r.Quiescent {
+		t.Fatalf("run: %v", r)
+	}
+	if p.steps != 2 || p.kid.n != 2 || s.Alive(id) || !s.Alive(p.child) {
+		t.Fatalf("parent steps %d (want 2), kid steps %d (want 2), parent alive %v, kid alive %v",
+			p.steps, p.kid.n, s.Alive(id), s.Alive(p.child))
+	}
+}

@@ -1,0 +1,184 @@
+package shmem
+
+import (
+	"fmt"
+
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// BGWState is the LogIndex background worker's state, with PolarDB 15's exact
+// names (polar_logindex_redo.h). The zero value is invalid.
+type BGWState uint8
+
+const (
+	BGRedoNotStart BGWState = iota + 1
+	BGReplicaBufReplaying
+	BGParallelReplaying
+	BGWaitingReset
+	BGOnlinePromote
+)
+
+func (s BGWState) String() string {
+	switch s {
+	case BGRedoNotStart:
+		return "POLAR_BG_REDO_NOT_START"
+	case BGReplicaBufReplaying:
+		return "POLAR_BG_REPLICA_BUF_REPLAYING"
+	case BGParallelReplaying:
+		return "POLAR_BG_PARALLEL_REPLAYING"
+	case BGWaitingReset:
+		return "POLAR_BG_WAITING_RESET"
+	case BGOnlinePromote:
+		return "POLAR_BG_ONLINE_PROMOTE"
+	}
+	return fmt.Sprintf("BGWState(%d)", uint8(s))
+}
+
+// Short is the state without its POLAR_BG_ prefix, for dense traces.
+func (s BGWState) Short() string {
+	str := s.String()
+	if len(str) > 9 && str[:9] == "POLAR_BG_" {
+		return str[9:]
+	}
+	return str
+}
+
+// LegalBGWTransition reports whether SPEC §6 allows from -> to. SIGUSR2 moves
+// any non-promoting state (including NOT_START, when promote comes before hot
+// standby) to WAITING_RESET.
+func LegalBGWTransition(from, to BGWState) bool {
+	switch to {
+	case BGReplicaBufReplaying, BGParallelReplaying:
+		return from == BGRedoNotStart
+	case BGWaitingReset:
+		return from == BGRedoNotStart || from == BGReplicaBufReplaying || from == BGParallelReplaying
+	case BGOnlinePromote:
+		return from == BGWaitingReset
+	case BGRedoNotStart:
+		return from == BGOnlinePromote
+	}
+	return false
+}
+
+// BGW is the BGW's part of a node's shared memory (PolarDB's
+// polar_logindex_redo_ctl: bg_redo_state, bg_replayed_lsn,
+// replayed_oldest_lsn). Transitions are methods that assert the predecessor
+// and change state in one place; every change is counted so checkers can see
+// it.
+type BGW struct {
+	state BGWState
+	// replayed is bg_replayed_lsn, the replay point: everything below it
+	// that the BGW is responsible for has been replayed.
+	replayed storage.LSN
+	// fakeOldest is replayed_oldest_lsn: the oldest LSN given to buffers
+	// dirtied during online promote. It never decreases.
+	fakeOldest storage.LSN
+	// resets counts replay-point resets (the one place it may move back).
+	resets int
+	// transitions counts state changes; last records the latest.
+	transitions int
+	lastFrom    BGWState
+	// BackendReplaying counts backends replaying a page right now during
+	// ONLINE_PROMOTE; the BGW may not finish while any does.
+	BackendReplaying int
+	// PromoteStart is the LSN the reset chose as replay start (the checkpoint
+	// redo in V15): backends replay pages from max(this, replay point).
+	PromoteStart storage.LSN
+	// PromoteEnd is the end of the old primary's WAL: ONLINE_PROMOTE replays
+	// everything below it.
+	PromoteEnd storage.LSN
+	// CheckpointRequested is set when ONLINE_PROMOTE finishes.
+	CheckpointRequested bool
+}
+
+// NewBGW returns the shared state of a BGW that has not started.
+func NewBGW() BGW { return BGW{state: BGRedoNotStart} }
+
+// State returns the current state.
+func (b *BGW) State() BGWState { return b.state }
+
+// ReplayPoint returns bg_replayed_lsn.
+func (b *BGW) ReplayPoint() storage.LSN { return b.replayed }
+
+// FakeOldest returns the fake oldest LSN (replayed_oldest_lsn).
+func (b *BGW) FakeOldest() storage.LSN { return b.fakeOldest }
+
+// Resets returns how often the replay point was reset.
+func (b *BGW) Resets() int { return b.resets }
+
+// Transitions returns how many state changes happened and the last one.
+func (b *BGW) Transitions() (n int, from, to BGWState) { return b.transitions, b.lastFrom, b.state }
+
+// Promoting reports whether buffers dirtied now take the fake oldest LSN
+// (ONLINE_PROMOTE or PARALLEL_REPLAYING, SPEC §5).
+func (b *BGW) Promoting() bool { return b.state == BGOnlinePromote || b.state == BGParallelReplaying }
+
+func (b *BGW) move(to BGWState) {
+	if !LegalBGWTransition(b.state, to) {
+		sim.Failf("shmem: illegal BGW transition %v -> %v", b.state, to)
+	}
+	b.lastFrom = b.state
+	b.state = to
+	b.transitions++
+}
+
+// StartReplicaBufReplaying: startup reached hot standby.
+func (b *BGW) StartReplicaBufReplaying(from storage.LSN) {
+	b.move(BGReplicaBufReplaying)
+	if from > b.replayed {
+		b.replayed = from
+	}
+}
+
+// StartParallelReplaying: prewarm / standby mode.
+func (b *BGW) StartParallelReplaying(from storage.LSN) {
+	b.move(BGParallelReplaying)
+	if from > b.replayed {
+		b.replayed = from
+	}
+}
+
+// EnterWaitingReset: the BGW acknowledged SIGUSR2.
+func (b *BGW) EnterWaitingReset() { b.move(BGWaitingReset) }
+
+// Reset is startup's reset of the BGW (polar_reset_bg_replayed_lsn plus the
+// state change): replay point and fake oldest LSN move to start, the one time
+// the replay point may move backwards, and the state becomes ONLINE_PROMOTE.
+// The caller has checked (or, under a hazard, skipped checking) that the BGW
+// is in WAITING_RESET; a reset from any other state is forced through so the
+// checkers, not an assertion, judge the consequence.
+func (b *BGW) Reset(start, end storage.LSN) {
+	b.lastFrom = b.state
+	b.state = BGOnlinePromote
+	b.transitions++
+	b.replayed = start
+	if start > b.fakeOldest {
+		b.fakeOldest = start
+	}
+	b.PromoteStart = start
+	b.PromoteEnd = end
+	b.resets++
+}
+
+// FinishPromote: everything is replayed; back to NOT_START with a checkpoint
+// requested.
+func (b *BGW) FinishPromote() {
+	b.move(BGRedoNotStart)
+	b.CheckpointRequested = true
+}
+
+// Advance moves the replay point forward (never back: only Reset does that).
+func (b *BGW) Advance(to storage.LSN) {
+	if to < b.replayed {
+		sim.Failf("shmem: replay point moving back %v -> %v outside a reset", b.replayed, to)
+	}
+	b.replayed = to
+}
+
+// RaiseFakeOldest moves the fake oldest LSN up to to (never down).
+func (b *BGW) RaiseFakeOldest(to storage.LSN) {
+	if to > b.fakeOldest {
+		b.fakeOldest = to
+	}
+}

@@ -1,0 +1,323 @@
+package shmem
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"promotesim/logindex"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// NoProc marks a process slot with no process in it.
+const NoProc sim.ActorID = -2
+
+// Procs are the process ids of a node's running processes (what postmaster
+// knows about its children). NoProc where a process is not running.
+type Procs struct {
+	Postmaster   sim.ActorID
+	Startup      sim.ActorID
+	BGW          sim.ActorID
+	Workers      []sim.ActorID // parallel replay workers
+	BGWriter     sim.ActorID
+	Checkpointer sim.ActorID
+	WALWriter    sim.ActorID
+	WALReceiver  sim.ActorID
+	PolarWorker  sim.ActorID
+	WALSenders   []sim.ActorID
+	Backends     []sim.ActorID
+}
+
+// NoProcs returns a Procs with every slot empty.
+func NoProcs() Procs {
+	return Procs{Postmaster: NoProc, Startup: NoProc, BGW: NoProc, BGWriter: NoProc, Checkpointer: NoProc,
+		WALWriter: NoProc, WALReceiver: NoProc, PolarWorker: NoProc}
+}
+
+// ErrFlushGate reports a page that may not be written yet: a replica has not
+// applied up to its LSN, so writing it would show that replica a future page.
+var ErrFlushGate = errors.New("shmem: page beyond the replicas' applied LSN (flush gate)")
+
+// ErrBuffersBusy reports that no buffer could be freed now (every frame
+// pinned, or the victim may not be written yet); the caller waits.
+var ErrBuffersBusy = errors.New("shmem: no buffer can be freed now")
+
+// Node is one node's shared memory and local directory: everything its
+// processes share. Processes of one node touch it directly inside their
+// atomic steps; processes of different nodes meet only through the device and
+// the replication stream.
+type Node struct {
+	Cfg Config
+	Dev *storage.Device
+	// Mount is this host's mount of the shared device (nil when down).
+	Mount  *storage.Mount
+	Pool   *storage.Pool
+	Reader *logindex.Reader
+	// WAL is the WAL writer: the primary's, or the promoted node's from the
+	// end of the old primary's WAL. Nil on a replica.
+	WAL   *logindex.WAL
+	Index *logindex.Index
+	Queue *logindex.Queue
+	BGW   BGW
+	// Clog is the primary's clog buffers or the replica's local clog cache.
+	Clog Clog
+	// Control is the node's view of the shared control file; Local is the
+	// local directory's pg_control (it survives crashes).
+	Control Control
+	Local   Control
+	// Slots are replication slots (primary: loaded from storage).
+	Slots []Slot
+
+	// Primary is the node type: true once this node is the read-write
+	// primary (POLAR_NODE_TYPE primary). InRecovery is RecoveryInProgress().
+	Primary    bool
+	InRecovery bool
+	// ReplayLSN is the end of the last record startup replayed or indexed.
+	ReplayLSN storage.LSN
+	// ReceivedLSN is the end of the last WAL meta the walreceiver queued.
+	ReceivedLSN storage.LSN
+	// PrimaryConsistent is the primary's consistent LSN as the replica last
+	// learned it from the stream: below it storage already has every change.
+	PrimaryConsistent storage.LSN
+	// NextXID is the next transaction id (primary).
+	NextXID logindex.XID
+	// Accepting: postmaster accepts connections; ReadWrite: they may write.
+	Accepting bool
+	ReadWrite bool
+	// PromoteFile is the promote signal file (pg_ctl promote); TriggerFile the
+	// trigger file only startup looks at.
+	PromoteFile bool
+	TriggerFile bool
+
+	Procs Procs
+	// Exits records every process exit (for checkers: an unexpected PANIC or
+	// FATAL is a failure).
+	Exits []ChildExit
+
+	rec  logindex.Record
+	lsns []storage.LSN
+	img  [storage.BlockSize]byte
+}
+
+// NewNode returns a node's memory: an empty pool, LogIndex and queue per its
+// configuration, the BGW not started, no processes.
+func NewNode(cfg Config, dev *storage.Device) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pool, err := storage.NewPool(cfg.PoolFrames)
+	if err != nil {
+		return nil, err
+	}
+	q, err := logindex.NewQueue(cfg.LogIndex.QueueBuffers)
+	if err != nil {
+		return nil, err
+	}
+	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: NewBGW(), Procs: NoProcs()}, nil
+}
+
+// Name returns "n<host>".
+func (n *Node) Name() string { return n.Cfg.Host.String() }
+
+// Proc returns the trace name of a process of this node: "n2/startup".
+func (n *Node) Proc(name string) string { return n.Cfg.Host.String() + "/" + name }
+
+// RelPath is the data file of the workload's relation.
+func (n *Node) RelPath() string { return fmt.Sprintf("base/%d", n.Cfg.Rel) }
+
+// Page returns the workload's page number i.
+func (n *Node) Page(i int) storage.PageID {
+	return storage.PageID{Rel: n.Cfg.Rel, Block: storage.BlockNo(i)}
+}
+
+// Attach mounts the shared device and opens the reader and LogIndex over it.
+// A replica's LogIndex is read-only; a primary's writable.
+func (n *Node) Attach(mode storage.MountMode) error {
+	m, err := n.Dev.Mount(n.Cfg.Host, mode)
+	if err != nil {
+		return err
+	}
+	n.Mount = m
+	if n.Reader, err = logindex.NewReader(m, n.Cfg.LogIndex); err != nil {
+		return err
+	}
+	if n.Index, err = logindex.New(m, n.Cfg.LogIndex, mode == storage.MountReadWrite); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ReadRecord reads the WAL record starting at lsn from shared storage into
+// the node's scratch record (valid until the next call).
+func (n *Node) ReadRecord(lsn storage.LSN) (*logindex.Record, error) {
+	if err := n.Reader.Read(lsn, storage.InvalidLSN, &n.rec); err != nil {
+		return nil, err
+	}
+	return &n.rec, nil
+}
+
+// ReadStoragePage reads a page image from shared storage (a never-written
+// page reads as empty).
+func (n *Node) ReadStoragePage(page storage.PageID) (storage.Page, error) {
+	_, err := n.Mount.ReadAt(n.RelPath(), n.img[:], int64(page.Block)*storage.BlockSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, storage.ErrNotExist) {
+		return storage.Page{}, err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, storage.ErrNotExist) {
+		clear(n.img[:])
+	}
+	return storage.UnmarshalPage(n.img[:])
+}
+
+// FlushGate returns the LSN up to which the primary may write pages: the
+// oldest restart LSN of its replication slots (no slots: no limit).
+func (n *Node) FlushGate() storage.LSN {
+	gate := ^storage.LSN(0)
+	for _, s := range n.Slots {
+		if s.Restart < gate {
+			gate = s.Restart
+		}
+	}
+	return gate
+}
+
+// Writable reports whether a page with this LSN may be written now: WAL
+// covering it is durable and no replica would see it as a future page.
+func (n *Node) Writable(pageLSN storage.LSN) error {
+	if n.WAL == nil || pageLSN > n.WAL.FlushedLSN() {
+		return fmt.Errorf("shmem: WAL not flushed to page LSN %v", pageLSN)
+	}
+	if pageLSN > n.FlushGate() {
+		return fmt.Errorf("%w: page LSN %v, gate %v", ErrFlushGate, pageLSN, n.FlushGate())
+	}
+	return nil
+}
+
+// WritePage writes a dirty buffer to shared storage and cleans it. WAL before
+// data: WAL up to the page LSN must already be durable (an assertion: the
+// callers check Writable first).
+func (n *Node) WritePage(id storage.BufferID) error {
+	b := n.Pool.Get(id)
+	if n.WAL == nil || b.Page.LSN > n.WAL.FlushedLSN() {
+		sim.Failf("shmem: WAL before data: page %v at %v written with WAL flushed to %v", b.Tag, b.Page.LSN, n.flushed())
+	}
+	b.Page.Marshal(n.img[:])
+	if err := n.Mount.WriteAt(n.RelPath(), n.img[:], int64(b.Tag.Block)*storage.BlockSize); err != nil {
+		return err
+	}
+	if err := n.Mount.Sync(n.RelPath()); err != nil {
+		return err
+	}
+	n.Pool.MarkClean(id)
+	return nil
+}
+
+func (n *Node) flushed() storage.LSN {
+	if n.WAL == nil {
+		return storage.InvalidLSN
+	}
+	return n.WAL.FlushedLSN()
+}
+
+// Buffer returns the frame holding page, loading it from storage into a free
+// or evicted frame if needed (loaded reports that). A dirty victim is written
+// first (WAL flushed to its LSN first, as FlushBuffer does); if it may not be
+// written yet (flush gate) or every frame is pinned, ErrBuffersBusy.
+func (n *Node) Buffer(page storage.PageID) (id storage.BufferID, loaded bool, err error) {
+	if id, ok := n.Pool.Lookup(page); ok {
+		return id, false, nil
+	}
+	id, err = n.Pool.Victim()
+	if err != nil {
+		return 0, false, fmt.Errorf("%w: %v", ErrBuffersBusy, err)
+	}
+	if b := n.Pool.Get(id); b.Valid && b.Dirty {
+		if n.WAL == nil {
+			sim.Failf("shmem: %s has a dirty buffer %v but no WAL", n.Name(), b.Tag)
+		}
+		if b.Page.LSN > n.FlushGate() {
+			return 0, false, fmt.Errorf("%w: victim %v at %v beyond flush gate %v", ErrBuffersBusy, b.Tag, b.Page.LSN, n.FlushGate())
+		}
+		if err := n.WAL.Flush(b.Page.LSN); err != nil {
+			return 0, false, err
+		}
+		if err := n.WritePage(id); err != nil {
+			return 0, false, err
+		}
+	}
+	p, err := n.ReadStoragePage(page)
+	if err != nil {
+		return 0, false, err
+	}
+	if b := n.Pool.Get(id); b.Valid {
+		n.Pool.Evict(id)
+	}
+	n.Pool.Assign(id, page, p)
+	return id, true, nil
+}
+
+// ReplayPage applies to buffer id every record of its page that LogIndex
+// holds with start LSN in [from, to), reading the records from WAL on
+// storage. Records already in the page are skipped by the page-LSN check, so
+// a generous from is safe. It returns how many records changed the page.
+func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error) {
+	if to <= from || to == 0 {
+		return 0, nil
+	}
+	b := n.Pool.Get(id)
+	lo := storage.InvalidLSN
+	if from > 0 {
+		lo = from - 1
+	}
+	var err error
+	n.lsns, err = n.Index.History(n.lsns[:0], b.Tag, lo, to-1)
+	if err != nil {
+		return 0, err
+	}
+	applied := 0
+	for _, lsn := range n.lsns {
+		rec, err := n.ReadRecord(lsn)
+		if err != nil {
+			return applied, fmt.Errorf("shmem: replay %v of %v: %w", lsn, b.Tag, err)
+		}
+		if rec.Apply(b.Tag, &b.Page) {
+			applied++
+		}
+	}
+	return applied, nil
+}
+
+// OldestLSN is the oldest LSN a buffer dirtied now gets (SPEC §5): the fake
+// oldest LSN while the BGW is in ONLINE_PROMOTE or PARALLEL_REPLAYING, else
+// the current insert position (taken before the change's record is
+// inserted, so it is at or below the record).
+func (n *Node) OldestLSN() storage.LSN {
+	if n.Cfg.Orderings.FakeOldestDuringPromote && n.BGW.Promoting() {
+		return n.BGW.FakeOldest()
+	}
+	if n.WAL == nil {
+		sim.Failf("shmem: %s dirtying a buffer without WAL", n.Name())
+	}
+	return n.WAL.InsertLSN()
+}
+
+// ConsistentFallback is what the consistent LSN is when the flush list is
+// empty: the fake oldest LSN during promote, else the insert position.
+func (n *Node) ConsistentFallback() storage.LSN {
+	if n.BGW.Promoting() {
+		return n.BGW.FakeOldest()
+	}
+	if n.WAL != nil {
+		return n.WAL.InsertLSN()
+	}
+	return n.Pool.ConsistentLSN()
+}
+
+// UpdateConsistentLSN publishes the consistent LSN (monotone).
+func (n *Node) UpdateConsistentLSN() storage.LSN {
+	return n.Pool.UpdateConsistentLSN(n.ConsistentFallback())
+}
+
+// RecordExit notes a process exit.
+func (n *Node) RecordExit(e ChildExit) { n.Exits = append(n.Exits, e) }

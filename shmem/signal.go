@@ -1,0 +1,106 @@
+package shmem
+
+import (
+	"fmt"
+
+	"promotesim/logindex"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// Signal is a POSIX signal between processes of one node. The meanings are
+// PostgreSQL's: SIGTERM asks a backend (or smart shutdown), SIGINT is fast
+// shutdown, SIGQUIT immediate, SIGUSR1 is postmaster's "check the signal
+// files" (pg_ctl promote), SIGUSR2 is PolarDB's online-promote signal to
+// startup, the polar worker and the BGW.
+type Signal uint8
+
+const (
+	SIGTERM Signal = iota + 1
+	SIGINT
+	SIGQUIT
+	SIGUSR1
+	SIGUSR2
+)
+
+func (s Signal) String() string {
+	switch s {
+	case SIGTERM:
+		return "SIGTERM"
+	case SIGINT:
+		return "SIGINT"
+	case SIGQUIT:
+		return "SIGQUIT"
+	case SIGUSR1:
+		return "SIGUSR1"
+	case SIGUSR2:
+		return "SIGUSR2"
+	}
+	return fmt.Sprintf("Signal(%d)", uint8(s))
+}
+
+// ExitKind says how a process ended.
+type ExitKind uint8
+
+const (
+	// ExitNormal: the process finished its job (startup after promote).
+	ExitNormal ExitKind = iota + 1
+	// ExitFATAL: the process hit a FATAL error; postmaster carries on.
+	ExitFATAL
+	// ExitPANIC: the process PANICked; the whole node goes down.
+	ExitPANIC
+	// ExitKilled: a signal (shutdown or crash) ended it.
+	ExitKilled
+)
+
+func (k ExitKind) String() string {
+	switch k {
+	case ExitNormal:
+		return "exit"
+	case ExitFATAL:
+		return "FATAL"
+	case ExitPANIC:
+		return "PANIC"
+	case ExitKilled:
+		return "killed"
+	}
+	return fmt.Sprintf("ExitKind(%d)", uint8(k))
+}
+
+// ChildExit is SIGCHLD as postmaster sees it: which child ended and how.
+type ChildExit struct {
+	ID   sim.ActorID
+	Name string
+	Kind ExitKind
+	Err  string
+}
+
+func (c ChildExit) String() string { return fmt.Sprintf("SIGCHLD(%s %s)", c.Name, c.Kind) }
+
+// WALMeta is one record's WAL meta on the replication stream (walsender to
+// walreceiver), with the primary's consistent LSN piggybacked the way PolarDB
+// ships it so a replica can evict instead of replaying.
+type WALMeta struct {
+	Meta          logindex.Meta
+	ConsistentLSN storage.LSN
+}
+
+func (m WALMeta) String() string {
+	return fmt.Sprintf("wal-meta(%v %v..%v)", m.Meta.Type, m.Meta.Start, m.Meta.End)
+}
+
+// Feedback is the walreceiver's standby reply: how far the replica has
+// applied (the oldest LSN it may still need from storage), which moves the
+// primary's slot and so its flush gate.
+type Feedback struct {
+	Host    storage.HostID
+	Slot    string
+	Applied storage.LSN
+}
+
+func (f Feedback) String() string { return fmt.Sprintf("feedback(%s applied=%v)", f.Slot, f.Applied) }
+
+// Wake is a timer or a poke: re-check whatever the process waits for.
+type Wake struct{ Why string }
+
+func (w Wake) String() string { return "wake(" + w.Why + ")" }
