@@ -22,7 +22,7 @@ import (
 )
 
 // corePackages are the deterministic packages, relative to the module root.
-var corePackages = []string{"sim", "storage", "logindex", "bgw", "startup", "postmaster"}
+var corePackages = []string{"sim", "storage", "logindex", "shmem", "bgw", "startup", "postmaster"}
 
 // bannedImports maps an import path (or, ending in "/", a path prefix) to the
 // hint shown when a core package imports it.
