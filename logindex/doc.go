@@ -37,6 +37,20 @@
 // replica's startup stalls (SPEC §11: "full LogIndex memtables when the
 // primary stopped saving").
 //
+// # Truncation
+//
+// Saved tables are removed once no one needs them (polar_logindex_truncate,
+// called from polar_logindex_remove_old_files with the checkpoint redo
+// pointer, before old WAL is removed): Index.Truncate(lsn) on the writable
+// snapshot removes every saved table whose largest LSN is below lsn and
+// records lsn as the truncation point T in the meta file, writing the meta
+// before removing files so that a replica never looks for a removed table.
+// T only grows. Lookups that ask for an LSN below T (History with
+// from+1 < T, an iterator positioned below T) fail with ErrTruncated instead
+// of silently returning less; lookups at or above T are unaffected. A
+// read-only snapshot learns T when it rereads the meta: on every History, on
+// an iterator's slow path, on Refresh and when it reuses memtables.
+//
 // # Queue
 //
 // Readers hold strong references (block overwriting) or weak ones (evicted
@@ -56,6 +70,12 @@
 //     (tests: TestIndexModel); saved tables cover disjoint ascending LSN
 //     ranges; a table is saved only after its WAL is durable (Save refuses
 //     otherwise).
+//   - LogIndex truncation: the meta names tables TruncTableID+1..MaxTableID
+//     and no lookup reads any other; after a Truncate they are exactly the
+//     table files on storage (a file a failed removal left behind is removed
+//     by the next Truncate) and none is wholly below TruncLSN; lookups below
+//     TruncLSN fail with ErrTruncated, lookups at or above it equal the
+//     naive model with the entries below it dropped.
 //   - Queue: unread data of a live reference is never overwritten; outside
 //     storage mode one slot is kept free for the storage-begin marker.
 //

@@ -226,6 +226,38 @@ func (ix *Index) Save(flushed storage.LSN) (int, error) {
 	return saved, nil
 }
 
+// Truncate removes the saved tables whose every entry is below the
+// truncation point and records the point in the meta file
+// (polar_logindex_truncate, called by polar_logindex_remove_old_files with
+// the oldest LSN still needed: the checkpoint redo pointer; PolarDB
+// truncates LogIndex before removing old WAL). Only a writable snapshot (the
+// primary) removes files: a replica gets ErrNotWritable. It returns how many
+// table files it removed.
+//
+// Semantics: the point T only grows: T becomes max(lsn, T), and tables
+// saved wholly below T since the last call are removed too. From then on
+// every lookup that asks for an LSN below T fails with ErrTruncated, on this
+// snapshot and on every replica once it rereads the meta, even where the
+// entries are still in a memtable or a kept table, so the answer never
+// depends on table boundaries: History fails if from+1 < T (its range
+// (from, to] reaches below T); an iterator fails while its position is
+// below T. Lookups entirely at or above T are unaffected, since a table is
+// removed only if its largest LSN is below T. The meta is written before any
+// file is removed, so a replica never looks for a removed table.
+func (ix *Index) Truncate(lsn storage.LSN) (removed int, err error) {
+	if !ix.enabled {
+		return 0, ErrDisabled
+	}
+	if !ix.writable {
+		return 0, fmt.Errorf("%w: only the primary removes tables", ErrNotWritable)
+	}
+	return ix.st.truncate(lsn)
+}
+
+// TruncatedBelow is the truncation point this snapshot knows of (InvalidLSN:
+// none): lookups below it fail with ErrTruncated.
+func (ix *Index) TruncatedBelow() storage.LSN { return ix.st.meta.TruncLSN }
+
 // TableStat describes one memtable (for traces, scripts and checkers).
 type TableStat struct {
 	ID       uint64

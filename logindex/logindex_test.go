@@ -9,14 +9,40 @@ import (
 	"promotesim/storage"
 )
 
-// model is the naive LogIndex: every (page, LSN) in the order added.
-type model struct{ es []Entry }
+// model is the naive LogIndex: every (page, LSN) in the order added, minus
+// those below the truncation point trunc.
+type model struct {
+	es    []Entry
+	trunc storage.LSN
+}
 
 func (m *model) add(start storage.LSN, pages []storage.PageID) {
+	if start < m.trunc {
+		return // never observable: lookups below trunc fail
+	}
 	for _, p := range pages {
 		m.es = append(m.es, Entry{Page: p, LSN: start})
 	}
 }
+
+// truncate drops the entries below lsn (the point only grows) and returns
+// how many it dropped.
+func (m *model) truncate(lsn storage.LSN) int {
+	m.trunc = max(m.trunc, lsn)
+	k := 0
+	for k < len(m.es) && m.es[k].LSN < m.trunc {
+		k++
+	}
+	m.es = m.es[k:]
+	return k
+}
+
+// historyTruncated: History(from, to] fails iff the range is non-empty and
+// reaches below the truncation point.
+func (m *model) historyTruncated(from, to storage.LSN) bool { return to > from && from+1 < m.trunc }
+
+// iterTruncated: an iterator fails while its position is below the point.
+func (m *model) iterTruncated(pos storage.LSN) bool { return pos < m.trunc }
 
 func (m *model) history(p storage.PageID, from, to storage.LSN) []storage.LSN {
 	var out []storage.LSN
@@ -184,7 +210,11 @@ func TestAddOrder(t *testing.T) {
 
 // TestIndexModel drives a primary and a replica LogIndex over one device
 // with rapid and checks every lookup against the naive model after every
-// step: adds, WAL flushes, saves, ring-full stalls, catch-up and promote.
+// step: adds, WAL flushes, saves, ring-full stalls, catch-up, truncation and
+// promote. After a truncate, lookups that reach below the point must fail
+// with ErrTruncated and the rest must equal the model with the entries
+// below the point dropped; the files left on storage must be exactly the
+// tables the meta names.
 func TestIndexModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		_, rw, ro := newDevice(t)
@@ -200,6 +230,7 @@ func TestIndexModel(t *testing.T) {
 		promoted := false
 		live := repl.Iterate(0) // a long-lived iterator, advanced step by step
 		var liveSeen int
+		var livePos storage.LSN // LSN of the last entry live returned (its position)
 		pages := []storage.PageID{pg(1, 0), pg(1, 1), pg(2, 0), pg(2, 7), pg(3, 3), pg(4, 0)}
 
 		catchUp := func() {
@@ -253,6 +284,39 @@ func TestIndexModel(t *testing.T) {
 				}
 				catchUp()
 			},
+			"truncate": func(t *rapid.T) {
+				// The checkpoint redo pointer, anywhere up to just past the
+				// last record (beyond what is saved, too).
+				ix := prim
+				if promoted {
+					ix = repl
+				}
+				at := storage.LSN(rapid.Uint64Range(0, uint64(lsn)+8).Draw(t, "at"))
+				_, err := ix.Truncate(at)
+				require.NoError(t, err)
+				if !promoted {
+					_, err = repl.Truncate(at)
+					require.ErrorIs(t, err, ErrNotWritable)
+					mp.truncate(at)
+					require.NoError(t, repl.Refresh()) // the replica learns the point
+				}
+				if dropped := mr.truncate(at); livePos >= mr.trunc {
+					liveSeen -= dropped // all below livePos were seen
+				}
+				// Storage holds exactly the tables the meta names, and
+				// every removed table was wholly below the point.
+				sm := ix.Saved()
+				require.Equal(t, mr.trunc, sm.TruncLSN)
+				var want []string
+				for id := sm.TruncTableID + 1; id <= sm.MaxTableID; id++ {
+					want = append(want, TablePath(id))
+				}
+				require.Equal(t, want, tableFiles(rw))
+				if c := ix.st.catalog; len(c) > 0 {
+					require.Equal(t, sm.TruncTableID+1, c[0].id)
+					require.GreaterOrEqual(t, c[0].max, sm.TruncLSN)
+				}
+			},
 			"promote": func(t *rapid.T) {
 				if promoted {
 					t.Skip("already promoted")
@@ -264,22 +328,45 @@ func TestIndexModel(t *testing.T) {
 			"": func(t *rapid.T) {
 				check := func(ix *Index, m *model, name string) {
 					p := rapid.SampledFrom(pages).Draw(t, "page")
-					from := storage.LSN(rapid.Uint64Range(0, uint64(lsn)).Draw(t, "from"))
+					lo := uint64(0) // mostly near or above the truncation point
+					if m.trunc > 0x80 {
+						lo = uint64(m.trunc) - 0x80
+					}
+					from := storage.LSN(rapid.Uint64Range(min(lo, uint64(lsn)), uint64(lsn)).Draw(t, "from"))
 					to := storage.LSN(rapid.Uint64Range(uint64(from), uint64(lsn)+8).Draw(t, "to"))
 					got, err := ix.History(nil, p, from, to)
-					require.NoError(t, err)
-					require.Equal(t, m.history(p, from, to), got, "%s history %v (%v,%v]", name, p, from, to)
+					if m.historyTruncated(from, to) {
+						require.ErrorIs(t, err, ErrTruncated, "%s history %v (%v,%v]", name, p, from, to)
+					} else {
+						require.NoError(t, err)
+						require.Equal(t, m.history(p, from, to), got, "%s history %v (%v,%v]", name, p, from, to)
+					}
 					it := ix.Iterate(from)
-					require.Equal(t, m.from(from), drain(t, &it), "%s iterate from %v", name, from)
+					if m.iterTruncated(from) {
+						_, _, err := it.Next()
+						require.ErrorIs(t, err, ErrTruncated, "%s iterate from %v", name, from)
+					} else {
+						require.Equal(t, m.from(from), drain(t, &it), "%s iterate from %v", name, from)
+					}
 				}
 				if !promoted {
 					check(prim, &mp, "primary")
 				}
 				check(repl, &mr, "replica")
-				// The long-lived iterator returns exactly the new entries.
+				// The long-lived iterator returns exactly the new entries;
+				// once truncation passed it, it says so and is restarted at
+				// the truncation point.
+				if mr.iterTruncated(livePos) {
+					_, _, err := live.Next()
+					require.ErrorIs(t, err, ErrTruncated, "live iterator at %v", livePos)
+					live, livePos, liveSeen = repl.Iterate(mr.trunc), mr.trunc, 0
+				}
 				got := drain(t, &live)
 				require.Equal(t, append([]Entry(nil), mr.es[liveSeen:]...), got, "live iterator")
 				liveSeen = len(mr.es)
+				if len(got) > 0 {
+					livePos = got[len(got)-1].LSN
+				}
 			},
 		})
 	})

@@ -1,6 +1,8 @@
 package logindex
 
 import (
+	"fmt"
+
 	"promotesim/storage"
 )
 
@@ -13,13 +15,23 @@ type Entry struct {
 // History appends to dst the start LSNs of every indexed record touching
 // page with LSN in (from, to], ascending, from saved tables and memtables
 // (polar_logindex_create_page_iterator). A replica applies these records to a
-// page it reads from storage.
+// page it reads from storage. If the range reaches below the truncation
+// point (from+1 < TruncatedBelow) it fails with ErrTruncated; a read-only
+// snapshot rereads the meta first to learn the current point.
 func (ix *Index) History(dst []storage.LSN, page storage.PageID, from, to storage.LSN) ([]storage.LSN, error) {
 	if !ix.enabled {
 		return dst, ErrDisabled
 	}
 	if to <= from {
 		return dst, nil
+	}
+	if !ix.writable {
+		if err := ix.st.refresh(); err != nil {
+			return dst, err
+		}
+	}
+	if t := ix.st.meta.TruncLSN; from+1 < t {
+		return dst, fmt.Errorf("%w: history of %v reaches %v, truncated below %v", ErrTruncated, page, from+1, t)
 	}
 	if hi := ix.storedBelow(to); from < hi {
 		var err error
@@ -46,7 +58,8 @@ func (ix *Index) storedBelow(to storage.LSN) storage.LSN {
 }
 
 // catalogFor makes sure the catalogue covers lsn if storage does, rereading
-// the meta only when the catalogue is behind.
+// the meta only when the catalogue is behind. (A read-only snapshot has
+// reread it at the start of the lookup, so it knows what was truncated.)
 func (ix *Index) catalogFor(lsn storage.LSN) error {
 	c := ix.st.catalog
 	if len(c) > 0 && c[len(c)-1].max >= lsn {
@@ -94,7 +107,9 @@ func (ix *Index) storedHistory(dst []storage.LSN, page storage.PageID, from, to 
 // (polar_logindex_create_lsn_iterator). The BGW uses it for background
 // replay. It is resumable: when it reports no entry, later Adds are returned
 // by later calls. Memtable reuse under it is detected and handled by seeking
-// again by LSN.
+// again by LSN. While its position is below the truncation point, Next fails
+// with ErrTruncated (a read-only snapshot rereads the meta whenever Next
+// leaves the in-memtable fast path, and on Refresh).
 type Iterator struct {
 	ix  *Index
 	lsn storage.LSN // the next entry is the first with (LSN, rank) >= (lsn, k)
@@ -127,6 +142,9 @@ func (it *Iterator) Next() (e Entry, ok bool, err error) {
 	if !ix.enabled {
 		return Entry{}, false, ErrDisabled
 	}
+	if it.lsn < ix.st.meta.TruncLSN {
+		return Entry{}, false, it.truncated()
+	}
 	n := len(ix.tables)
 	for range n + 1 {
 		if !it.hint {
@@ -148,12 +166,24 @@ func (it *Iterator) Next() (e Entry, ok bool, err error) {
 		it.slot = (it.slot + 1) % n
 		it.gen, it.off = ix.tables[it.slot].gen, 0
 	}
+	if !ix.writable {
+		if err := ix.st.refresh(); err != nil {
+			return Entry{}, false, err
+		}
+		if it.lsn < ix.st.meta.TruncLSN {
+			return Entry{}, false, it.truncated()
+		}
+	}
 	if !ix.low.Valid() || it.lsn < ix.low {
 		if e, ok, err := it.nextStored(); ok || err != nil {
 			return e, ok, err
 		}
 	}
 	return it.seekMem()
+}
+
+func (it *Iterator) truncated() error {
+	return fmt.Errorf("%w: iterator at %v, truncated below %v", ErrTruncated, it.lsn, it.ix.st.meta.TruncLSN)
 }
 
 // skip returns the index of the next entry in es (sorted by LSN) at or after

@@ -301,7 +301,12 @@ func (e *indexEnv) name(ix *Index) string {
 
 func (e *indexEnv) tables(ix *Index) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: saved table=%d lsn=%v;", e.name(ix), ix.Saved().MaxTableID, ix.Saved().MaxLSN)
+	sm := ix.Saved()
+	fmt.Fprintf(&b, "%s: saved table=%d lsn=%v", e.name(ix), sm.MaxTableID, sm.MaxLSN)
+	if sm.TruncLSN.Valid() {
+		fmt.Fprintf(&b, " truncated table=%d lsn=%v", sm.TruncTableID, sm.TruncLSN)
+	}
+	b.WriteString(";")
 	for i, s := range ix.Tables(nil) {
 		mark := " "
 		if i == ix.ActiveSlot() {
@@ -353,6 +358,12 @@ func (e *indexEnv) handle(t *testing.T, d *datadriven.TestData) string {
 			n, err := ix.Save(lsnArg(t, d, "flushed", 0))
 			fmt.Fprintf(&b, "%s: saved %d: %s\n%s\n", e.name(ix), n, errString(err), e.tables(ix))
 		}
+	case "truncate":
+		for _, ix := range e.targets(t, d) {
+			n, err := ix.Truncate(lsnArg(t, d, "lsn", 0))
+			fmt.Fprintf(&b, "%s: removed %d: %s\n%s\n", e.name(ix), n, errString(err), e.tables(ix))
+		}
+		fmt.Fprintf(&b, "files: %v\n", tableFiles(e.ro))
 	case "refresh":
 		for _, ix := range e.targets(t, d) {
 			fmt.Fprintf(&b, "%s: %s\n%s\n", e.name(ix), errString(ix.Refresh()), e.tables(ix))

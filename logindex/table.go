@@ -12,31 +12,45 @@ import (
 // On-storage LogIndex (PolarDB's pg_logindex/: table files plus
 // log_index_meta). Table ids start at 1 and grow by one per saved table; a
 // table holds the entries of one memtable with LSN above everything saved
-// before, so saved tables cover disjoint, ascending LSN ranges.
+// before, so saved tables cover disjoint, ascending LSN ranges. Truncation
+// (Index.Truncate) removes a prefix of the tables: those on storage are
+// always TruncTableID+1..MaxTableID.
 const (
 	logindexDir = "pg_logindex/"
-	// MetaPath is the LogIndex meta file: largest saved table id and LSN.
+	// MetaPath is the LogIndex meta file: largest saved table id and LSN,
+	// and the truncation point.
 	MetaPath = logindexDir + "meta"
 
 	tableMagic      = 0x4C494458 // "LIDX"
 	metaMagic       = 0x0000FDFE // LOG_INDEX_MAGIC
-	metaVersion     = 1
+	metaVersion     = 2          // 2: truncation point added
 	tableHeaderSize = 40
 	tableEntrySize  = 16
-	metaSize        = 32
+	metaSize        = 48
 )
 
-// ErrCorrupt: a LogIndex table or meta file fails its checks.
-var ErrCorrupt = errors.New("logindex: corrupt LogIndex file")
+var (
+	// ErrCorrupt: a LogIndex table or meta file fails its checks.
+	ErrCorrupt = errors.New("logindex: corrupt LogIndex file")
+	// ErrTruncated: a lookup asked for LSNs below the truncation point; the
+	// tables that held them may be gone (Index.Truncate).
+	ErrTruncated = errors.New("logindex: LogIndex truncated below the requested LSN")
+)
 
 // TablePath is the file of saved table id.
 func TablePath(id uint64) string { return fmt.Sprintf("%s%04X", logindexDir, id) }
 
 // SavedMeta is the content of the meta file (log_index_meta_t): every
-// (page, LSN) with LSN <= MaxLSN is in tables 1..MaxTableID.
+// (page, LSN) with TruncLSN <= LSN <= MaxLSN is in tables
+// TruncTableID+1..MaxTableID. Tables 1..TruncTableID were removed by
+// truncation (PolarDB's min_segment_info); each held only LSNs below
+// TruncLSN, and lookups below TruncLSN fail with ErrTruncated. The zero
+// TruncTableID and TruncLSN mean nothing was truncated.
 type SavedMeta struct {
-	MaxTableID uint64
-	MaxLSN     storage.LSN
+	MaxTableID   uint64
+	MaxLSN       storage.LSN
+	TruncTableID uint64
+	TruncLSN     storage.LSN
 }
 
 func encodeMeta(b []byte, m SavedMeta) {
@@ -45,17 +59,26 @@ func encodeMeta(b []byte, m SavedMeta) {
 	le.PutUint32(b[4:], metaVersion)
 	le.PutUint64(b[8:], m.MaxTableID)
 	le.PutUint64(b[16:], uint64(m.MaxLSN))
-	le.PutUint32(b[24:], crc32.Checksum(b[:24], castagnoli))
-	le.PutUint32(b[28:], 0)
+	le.PutUint64(b[24:], m.TruncTableID)
+	le.PutUint64(b[32:], uint64(m.TruncLSN))
+	le.PutUint32(b[40:], crc32.Checksum(b[:40], castagnoli))
+	le.PutUint32(b[44:], 0)
 }
 
 func decodeMeta(b []byte) (SavedMeta, error) {
 	le := binary.LittleEndian
 	if le.Uint32(b[0:]) != metaMagic || le.Uint32(b[4:]) != metaVersion ||
-		le.Uint32(b[24:]) != crc32.Checksum(b[:24], castagnoli) {
+		le.Uint32(b[40:]) != crc32.Checksum(b[:40], castagnoli) {
 		return SavedMeta{}, fmt.Errorf("%w: %s", ErrCorrupt, MetaPath)
 	}
-	return SavedMeta{MaxTableID: le.Uint64(b[8:]), MaxLSN: storage.LSN(le.Uint64(b[16:]))}, nil
+	m := SavedMeta{
+		MaxTableID: le.Uint64(b[8:]), MaxLSN: storage.LSN(le.Uint64(b[16:])),
+		TruncTableID: le.Uint64(b[24:]), TruncLSN: storage.LSN(le.Uint64(b[32:])),
+	}
+	if m.TruncTableID > m.MaxTableID {
+		return SavedMeta{}, fmt.Errorf("%w: %s truncated table %d beyond last table %d", ErrCorrupt, MetaPath, m.TruncTableID, m.MaxTableID)
+	}
+	return m, nil
 }
 
 // tableInfo is a saved table's header.
@@ -95,8 +118,9 @@ func tableCRC(b []byte) uint32 {
 }
 
 // store is the Index's view of the on-storage LogIndex: the last meta read
-// or written, the catalogue of saved table headers (ascending id = ascending
-// LSN), and a one-table cache of decoded entries.
+// or written, the catalogue of saved table headers (consecutive ascending
+// ids = ascending LSN, never a table the meta says was truncated), and a
+// one-table cache of decoded entries.
 type store struct {
 	vol     Volume
 	meta    SavedMeta
@@ -135,12 +159,37 @@ func (s *store) loadMeta() error {
 	if err != nil {
 		return err
 	}
-	if m.MaxTableID < s.meta.MaxTableID || m.MaxLSN < s.meta.MaxLSN {
-		return fmt.Errorf("%w: meta went back from table %d at %v to table %d at %v",
-			ErrCorrupt, s.meta.MaxTableID, s.meta.MaxLSN, m.MaxTableID, m.MaxLSN)
+	if m.MaxTableID < s.meta.MaxTableID || m.MaxLSN < s.meta.MaxLSN ||
+		m.TruncTableID < s.meta.TruncTableID || m.TruncLSN < s.meta.TruncLSN {
+		return fmt.Errorf("%w: meta went back from %+v to %+v", ErrCorrupt, s.meta, m)
 	}
 	s.meta = m
+	s.prune()
 	return nil
+}
+
+// prune drops truncated tables from the catalogue and the cache, so no
+// lookup reads a file the meta says may be gone.
+func (s *store) prune() {
+	k := 0
+	for k < len(s.catalog) && s.catalog[k].id <= s.meta.TruncTableID {
+		k++
+	}
+	if k > 0 {
+		s.catalog = append(s.catalog[:0], s.catalog[k:]...)
+	}
+	if s.cacheID != 0 && s.cacheID <= s.meta.TruncTableID {
+		s.cacheID = 0
+		s.cache = s.cache[:0]
+	}
+}
+
+// nextCatalogID is the id of the first table not catalogued.
+func (s *store) nextCatalogID() uint64 {
+	if n := len(s.catalog); n > 0 {
+		return s.catalog[n-1].id + 1
+	}
+	return s.meta.TruncTableID + 1
 }
 
 // refresh rereads the meta and catalogues tables saved since.
@@ -148,7 +197,7 @@ func (s *store) refresh() error {
 	if err := s.loadMeta(); err != nil {
 		return err
 	}
-	for id := uint64(len(s.catalog)) + 1; id <= s.meta.MaxTableID; id++ {
+	for id := s.nextCatalogID(); id <= s.meta.MaxTableID; id++ {
 		b, err := s.readAll(TablePath(id), tableHeaderSize)
 		if err != nil {
 			return err
@@ -223,17 +272,70 @@ func (s *store) save(t *memtable) error {
 	if err := s.writeFile(path, b); err != nil {
 		return err
 	}
-	m := SavedMeta{MaxTableID: info.id, MaxLSN: info.max}
+	m := s.meta
+	m.MaxTableID, m.MaxLSN = info.id, info.max
+	if err := s.writeMeta(m); err != nil {
+		return err
+	}
+	if s.nextCatalogID() == info.id {
+		s.catalog = append(s.catalog, info)
+	}
+	return nil
+}
+
+// writeMeta writes and syncs the meta file, then adopts m.
+func (s *store) writeMeta(m SavedMeta) error {
 	var mb [metaSize]byte
 	encodeMeta(mb[:], m)
 	if err := s.writeFile(MetaPath, mb[:]); err != nil {
 		return err
 	}
 	s.meta = m
-	if uint64(len(s.catalog))+1 == info.id {
-		s.catalog = append(s.catalog, info)
-	}
+	s.prune()
 	return nil
+}
+
+// truncate removes the tables whose every entry is below the truncation
+// point max(lsn, old point) and records it (log_index_truncate); tables
+// saved below the point since the last truncate go too. The meta is written
+// first: if removing a file then fails, no one looks for it any more; files
+// a failed or interrupted truncate left behind are removed by the next one.
+func (s *store) truncate(lsn storage.LSN) (int, error) {
+	if err := s.refresh(); err != nil {
+		return 0, err
+	}
+	old := s.meta.TruncTableID
+	m := s.meta
+	m.TruncLSN = max(lsn, m.TruncLSN)
+	for _, t := range s.catalog {
+		if t.max >= m.TruncLSN {
+			break
+		}
+		m.TruncTableID = t.id
+	}
+	if m != s.meta {
+		if err := s.writeMeta(m); err != nil {
+			return 0, err
+		}
+	}
+	// Leftovers below the old truncation point are a suffix of it (files
+	// are removed in ascending order): walk down while they exist.
+	lo := old + 1
+	for lo > 1 && s.vol.Exists(TablePath(lo-1)) {
+		lo--
+	}
+	removed := 0
+	for id := lo; id <= s.meta.TruncTableID; id++ {
+		path := TablePath(id)
+		if !s.vol.Exists(path) {
+			continue
+		}
+		if err := s.vol.Remove(path); err != nil {
+			return removed, fmt.Errorf("logindex: remove %s: %w", path, err)
+		}
+		removed++
+	}
+	return removed, nil
 }
 
 func (s *store) writeFile(path string, b []byte) error {

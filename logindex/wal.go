@@ -17,6 +17,7 @@ type Volume interface {
 	ReadAt(path string, p []byte, off int64) (int, error)
 	WriteAt(path string, p []byte, off int64) error
 	Truncate(path string, size int64) error
+	Remove(path string) error
 	Sync(path string) error
 }
 
