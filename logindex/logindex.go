@@ -311,3 +311,20 @@ func (ix *Index) Promoted() (PromotedInfo, bool) { return ix.prom, ix.hasProm }
 // FromOldPrimary reports whether the record starting at lsn was written by
 // the old primary (false if no promote was recorded).
 func (ix *Index) FromOldPrimary(lsn storage.LSN) bool { return ix.hasProm && lsn < ix.prom.End }
+
+// SaveNeed returns the WAL position a Save must have durable to save the
+// oldest full (INACTIVE) memtable, and whether there is one. A primary's
+// saver is ready exactly when ok and need <= its flushed LSN. It is cheap
+// (no allocation), for readiness checks run every step.
+func (ix *Index) SaveNeed() (need storage.LSN, ok bool) {
+	if !ix.enabled || !ix.writable {
+		return storage.InvalidLSN, false
+	}
+	for k := 1; k <= len(ix.tables); k++ {
+		t := &ix.tables[(ix.active+k)%len(ix.tables)]
+		if t.state == TableInactive {
+			return t.maxEnd, true
+		}
+	}
+	return storage.InvalidLSN, false
+}

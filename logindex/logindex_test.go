@@ -371,3 +371,27 @@ func TestIndexModel(t *testing.T) {
 		})
 	})
 }
+
+func TestSaveNeed(t *testing.T) {
+	_, rw, _ := newDevice(t)
+	ix, err := New(rw, smallConfig(2, 4), true)
+	require.NoError(t, err)
+	_, ok := ix.SaveNeed()
+	require.False(t, ok, "no full memtable yet")
+	lsn := storage.LSN(0x100)
+	for i := 0; i < 4; i++ {
+		require.NoError(t, ix.Add(lsn, lsn+0x40, []storage.PageID{pg(1, uint32(i))}))
+		lsn += 0x40
+	}
+	// The fifth entry rolls the first memtable over: it is INACTIVE now and
+	// needs WAL up to its largest record end before it may be saved.
+	require.NoError(t, ix.Add(lsn, lsn+0x40, []storage.PageID{pg(1, 9)}))
+	need, ok := ix.SaveNeed()
+	require.True(t, ok)
+	require.Equal(t, storage.LSN(0x100+4*0x40), need)
+	saved, err := ix.Save(need)
+	require.NoError(t, err)
+	require.Equal(t, 1, saved)
+	_, ok = ix.SaveNeed()
+	require.False(t, ok)
+}

@@ -90,6 +90,12 @@ type BGW struct {
 	PromoteEnd storage.LSN
 	// CheckpointRequested is set when ONLINE_PROMOTE finishes.
 	CheckpointRequested bool
+	// backendStarts are the replay starts published by backends replaying a
+	// page right now (PolarDB's POLAR_SET_BACKEND_READ_MIN_LSN, read back by
+	// polar_get_backend_min_replay_lsn): a multiset, one entry per
+	// BeginBackendReplay not yet ended. The BGW caps the fake oldest LSN at
+	// their minimum.
+	backendStarts []storage.LSN
 }
 
 // NewBGW returns the shared state of a BGW that has not started.
@@ -181,4 +187,36 @@ func (b *BGW) RaiseFakeOldest(to storage.LSN) {
 	if to > b.fakeOldest {
 		b.fakeOldest = to
 	}
+}
+
+// BeginBackendReplay is a backend starting to replay a page during
+// ONLINE_PROMOTE from from (max(PromoteStart, replay point)): it counts in
+// BackendReplaying and publishes from until EndBackendReplay.
+func (b *BGW) BeginBackendReplay(from storage.LSN) {
+	b.BackendReplaying++
+	b.backendStarts = append(b.backendStarts, from)
+}
+
+// EndBackendReplay withdraws one start published by BeginBackendReplay(from).
+func (b *BGW) EndBackendReplay(from storage.LSN) {
+	for i, l := range b.backendStarts {
+		if l == from {
+			b.backendStarts = append(b.backendStarts[:i], b.backendStarts[i+1:]...)
+			b.BackendReplaying--
+			return
+		}
+	}
+	sim.Failf("shmem: backend replay from %v ended but never began", from)
+}
+
+// BackendMinReplayLSN is the smallest start a replaying backend published
+// (polar_get_backend_min_replay_lsn), InvalidLSN when none is replaying.
+func (b *BGW) BackendMinReplayLSN() storage.LSN {
+	lo := storage.InvalidLSN
+	for _, l := range b.backendStarts {
+		if !lo.Valid() || l < lo {
+			lo = l
+		}
+	}
+	return lo
 }
