@@ -89,6 +89,11 @@ type Node struct {
 	// trigger file only startup looks at.
 	PromoteFile bool
 	TriggerFile bool
+	// SaveStalled is a fault: this primary stops saving LogIndex tables
+	// (PolarDB's test of full memtables when the primary stopped saving).
+	SaveStalled bool
+	// ShuttingDown is set while a fast shutdown's checkpoint flushes.
+	ShuttingDown bool
 
 	Procs Procs
 	// Exits records every process exit (for checkers: an unexpected PANIC or
@@ -171,10 +176,17 @@ func (n *Node) ReadStoragePage(page storage.PageID) (storage.Page, error) {
 }
 
 // FlushGate returns the LSN up to which the primary may write pages: the
-// oldest restart LSN of its replication slots (no slots: no limit).
+// oldest restart LSN of its replication slots (no slots: no limit). During a
+// shutdown checkpoint only slots with a connected replica count: a replica
+// that is down restarts from the shutdown checkpoint's redo and replays
+// everything after it, so it cannot meet a future page, while waiting for it
+// would hang the shutdown.
 func (n *Node) FlushGate() storage.LSN {
 	gate := ^storage.LSN(0)
 	for _, s := range n.Slots {
+		if n.ShuttingDown && !s.Active {
+			continue
+		}
 		if s.Restart < gate {
 			gate = s.Restart
 		}
@@ -266,6 +278,14 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 		return 0, nil
 	}
 	b := n.Pool.Get(id)
+	// Below the LogIndex truncation point every change is already on storage
+	// (the point never passes the redo pointer), so history starts there.
+	if t := n.Index.TruncatedBelow(); from < t {
+		from = t
+	}
+	if to <= from {
+		return 0, nil
+	}
 	lo := storage.InvalidLSN
 	if from > 0 {
 		lo = from - 1

@@ -83,6 +83,9 @@ func (c ChildExit) String() string { return fmt.Sprintf("SIGCHLD(%s %s)", c.Name
 type WALMeta struct {
 	Meta          logindex.Meta
 	ConsistentLSN storage.LSN
+	// Sender is the walsender: the receiver's end of the connection knows
+	// its peer, and notices when it is gone.
+	Sender sim.ActorID
 }
 
 func (m WALMeta) String() string {

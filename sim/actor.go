@@ -85,3 +85,7 @@ func (c *Ctx) Alive(id ActorID) bool { return c.s.Alive(id) }
 // Kill ends another actor at once (postmaster's SIGKILL to its children in
 // a crash or immediate shutdown).
 func (c *Ctx) Kill(id ActorID) { c.s.Kill(id) }
+
+// Actor returns another actor of the run (a postmaster looking at one of its
+// children's shared state).
+func (c *Ctx) Actor(id ActorID) Actor { return c.s.Actor(id) }

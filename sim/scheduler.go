@@ -20,6 +20,7 @@ type slot struct {
 	a          Actor
 	name       string
 	alive      bool
+	held       bool // paused by Hold: no steps, messages wait
 	lastRun    uint64
 	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
 }
@@ -182,6 +183,17 @@ func (s *Scheduler) Kill(id ActorID) {
 	s.mayDrop = true
 }
 
+// Hold pauses an actor: it takes no steps and receives no messages (they
+// wait, in order) until Release. Scripts use it the way PolarDB's tests use
+// injection points ("BGW paused before WAITING_RESET").
+func (s *Scheduler) Hold(id ActorID) { s.check(id); s.actors[id].held = true }
+
+// Release resumes an actor paused by Hold.
+func (s *Scheduler) Release(id ActorID) { s.check(id); s.actors[id].held = false }
+
+// Held reports whether the actor is paused.
+func (s *Scheduler) Held(id ActorID) bool { s.check(id); return s.actors[id].held }
+
 // Alive reports whether the actor may still take steps.
 func (s *Scheduler) Alive(id ActorID) bool { s.check(id); return s.actors[id].alive }
 
@@ -263,6 +275,10 @@ func (s *Scheduler) collect() {
 			n++
 			continue // FIFO per channel: an older message goes first
 		}
+		if s.actors[p.to].held {
+			n++
+			continue // a paused process receives nothing until released
+		}
 		if p.at <= s.now {
 			s.cands = append(s.cands, candidate{since: p.sentStep, msg: n, actor: p.to, seq: p.seq})
 		} else if !s.hasNext || p.at < s.nextAt {
@@ -277,7 +293,7 @@ func (s *Scheduler) collect() {
 	nm := len(s.cands)
 	for id := s.lruHead; id >= 0; {
 		sl := &s.actors[id]
-		if sl.alive && sl.a.Ready() {
+		if sl.alive && !sl.held && sl.a.Ready() {
 			s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
 		}
 		id = sl.next

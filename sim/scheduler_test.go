@@ -430,3 +430,19 @@ func TestSpawnAndExit(t *testing.T) {
 			p.steps, p.kid.n, s.Alive(id), s.Alive(p.child))
 	}
 }
+
+// A held actor neither steps nor receives; its messages wait in order and
+// are delivered after Release.
+func TestHoldRelease(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 1, Chooser: sim.NewScripted()})
+	k := &counter{limit: 3}
+	id := s.Add(k)
+	s.Hold(id)
+	if r := s.Run(10); !r.Quiescent || k.n != 0 {
+		t.Fatalf("held actor stepped: %v, n=%d", r, k.n)
+	}
+	s.Release(id)
+	if r := s.Run(10); !r.Quiescent || k.n != 3 {
+		t.Fatalf("released actor: %v, n=%d (want 3)", r, k.n)
+	}
+}

@@ -1,0 +1,300 @@
+package postmaster
+
+import (
+	"errors"
+
+	"promotesim/logindex"
+	"promotesim/shmem"
+	"promotesim/sim"
+)
+
+// exitProc records a process exit and tells postmaster (SIGCHLD).
+func exitProc(c *sim.Ctx, n *shmem.Node, name string, kind shmem.ExitKind, err error) {
+	e := shmem.ChildExit{ID: c.Self(), Name: name, Kind: kind}
+	if err != nil {
+		e.Err = err.Error()
+	}
+	n.RecordExit(e)
+	if kind == shmem.ExitPANIC || kind == shmem.ExitFATAL {
+		c.Story(kind.String(), sim.Str("err", e.Err))
+	}
+	if n.Procs.Postmaster != shmem.NoProc && c.Alive(n.Procs.Postmaster) {
+		c.Send(n.Procs.Postmaster, e)
+	}
+	c.Exit()
+}
+
+// killedBy reports whether a signal ends an auxiliary process.
+func killedBy(m sim.Msg) bool {
+	s, ok := m.(shmem.Signal)
+	return ok && (s == shmem.SIGTERM || s == shmem.SIGQUIT)
+}
+
+// primaryActive reports whether the node writes shared storage now: it is
+// the primary and out of recovery.
+func primaryActive(n *shmem.Node) bool { return n.Primary && !n.InRecovery && n.WAL != nil }
+
+// bgWriter writes dirty buffers from the flush-list head, oldest first, once
+// WAL covers them and no replica would see a future page; it publishes the
+// consistent LSN and saves full LogIndex memtables whose WAL is durable.
+//
+// Mirrors src/backend/postmaster/bgwriter.c and polar_bufmgr.c
+// (polar_buffer_sync, polar_set_consistent_lsn); LogIndex table saving
+// (polar_logindex_flush_table), which PolarDB runs in the BGW's loop on a
+// primary, is folded into this process's rounds.
+type bgWriter struct{ n *shmem.Node }
+
+func newBGWriter(n *shmem.Node) *bgWriter { return &bgWriter{n: n} }
+
+func (a *bgWriter) Name() string { return a.n.Proc("bgwriter") }
+
+func (a *bgWriter) Ready() bool {
+	n := a.n
+	if !primaryActive(n) {
+		return false
+	}
+	if id, ok := n.Pool.FlushHead(); ok && n.Writable(n.Pool.Get(id).Page.LSN) == nil {
+		return true
+	}
+	if need, ok := n.Index.SaveNeed(); ok && need <= n.WAL.FlushedLSN() && !n.SaveStalled {
+		return true
+	}
+	// Nothing to write: publish the consistent LSN if it would move.
+	return n.Pool.FlushLen() == 0 && n.ConsistentFallback() > n.Pool.ConsistentLSN()
+}
+
+func (a *bgWriter) Receive(c *sim.Ctx, m sim.Msg) {
+	if killedBy(m) {
+		exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
+	}
+}
+
+func (a *bgWriter) Step(c *sim.Ctx) {
+	n := a.n
+	if id, ok := n.Pool.FlushHead(); ok && n.Writable(n.Pool.Get(id).Page.LSN) == nil {
+		b := n.Pool.Get(id)
+		tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
+		if err := n.WritePage(id); err != nil {
+			// A failed data write leaves the buffer dirty; a fenced or
+			// read-only mount means this node must stop writing.
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		}
+		c.Log("write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
+	}
+	before := n.Pool.ConsistentLSN()
+	after := n.UpdateConsistentLSN()
+	if after != before {
+		c.Log("consistent-lsn", sim.LSNField("lsn", uint64(after)), sim.Int("dirty", int64(n.Pool.FlushLen())))
+	}
+	if n.Index.Enabled() && n.Index.Writable() && !n.SaveStalled {
+		if saved, err := n.Index.Save(n.WAL.FlushedLSN()); err != nil && !errors.Is(err, logindex.ErrWALNotFlushed) {
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		} else if saved > 0 {
+			c.Log("logindex-save", sim.Int("tables", int64(saved)))
+		}
+	}
+}
+
+// checkpointer takes lazy checkpoints: the redo pointer is the consistent
+// LSN (every change below it is on storage), so no buffer need be flushed.
+// It runs when the consistent LSN moved far enough, when the BGW requests it
+// after online promote, and for the shutdown checkpoint (SIGINT), which first
+// waits for every dirty buffer to be written.
+//
+// Mirrors src/backend/postmaster/checkpointer.c and xlog.c CreateCheckPoint
+// with PolarDB's lazy checkpoint (polar_lazy_checkpoint_enabled).
+type checkpointer struct {
+	n        *shmem.Node
+	shutdown bool
+}
+
+func newCheckpointer(n *shmem.Node) *checkpointer { return &checkpointer{n: n} }
+
+func (a *checkpointer) Name() string { return a.n.Proc("checkpointer") }
+
+func (a *checkpointer) Ready() bool {
+	n := a.n
+	if !primaryActive(n) {
+		return false
+	}
+	if n.Cfg.Orderings.NoCheckpointInWaitingReset && n.BGW.State() == shmem.BGWaitingReset {
+		return false
+	}
+	if a.shutdown {
+		return n.Pool.FlushLen() == 0 && n.BGW.State() == shmem.BGRedoNotStart
+	}
+	if n.BGW.CheckpointRequested {
+		return true
+	}
+	return int64(n.Pool.ConsistentLSN())-int64(n.Control.Redo) >= n.Cfg.CheckpointDistance
+}
+
+func (a *checkpointer) Receive(c *sim.Ctx, m sim.Msg) {
+	switch m {
+	case shmem.SIGINT:
+		a.shutdown = true
+		a.n.ShuttingDown = true
+		c.Log("shutdown-requested")
+	case shmem.SIGTERM, shmem.SIGQUIT:
+		exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
+	}
+}
+
+func (a *checkpointer) Step(c *sim.Ctx) {
+	n := a.n
+	redo := n.UpdateConsistentLSN()
+	if redo < n.Control.Redo {
+		// The redo pointer never moves back; wait for the consistent LSN.
+		c.Detail("checkpoint-skip", sim.LSNField("consistent", uint64(redo)), sim.LSNField("redo", uint64(n.Control.Redo)))
+		n.BGW.CheckpointRequested = false
+		return
+	}
+	rec := logindex.Record{Type: logindex.RecCheckpoint, Redo: redo}
+	if err := n.WAL.Insert(&rec); err != nil {
+		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+		return
+	}
+	if err := n.WAL.Flush(rec.End); err != nil {
+		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+		return
+	}
+	if err := shmem.WriteClog(n.Mount, &n.Clog); err != nil {
+		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+		return
+	}
+	for _, s := range n.Slots {
+		if err := shmem.WriteSlot(n.Mount, s); err != nil {
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		}
+	}
+	if n.Index.Enabled() && n.Index.Writable() && !n.SaveStalled {
+		if _, err := n.Index.Save(n.WAL.FlushedLSN()); err != nil && !errors.Is(err, logindex.ErrWALNotFlushed) {
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		}
+		// LogIndex below what every reader still needs is dropped
+		// (polar_logindex_truncate): the redo pointer, and no further than
+		// the oldest replica's applied position.
+		if t := min(redo, n.FlushGate()); t > n.Index.TruncatedBelow() {
+			if _, err := n.Index.Truncate(t); err != nil {
+				exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+				return
+			}
+		}
+	}
+	ctl := n.Control
+	ctl.CheckPoint, ctl.Redo, ctl.Primary, ctl.NextXID = rec.Start, redo, n.Cfg.Host, uint32(n.NextXID)
+	if ctl.TLI == 0 {
+		ctl.TLI = 1
+	}
+	ctl.State = shmem.DBInProduction
+	if a.shutdown {
+		ctl.State = shmem.DBShutdowned
+	}
+	if err := shmem.WriteControl(n.Mount, ctl); err != nil {
+		// Fence mode detect: a displaced writer finds the new writer's id
+		// here and PANICs (RWID/DEATH).
+		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+		return
+	}
+	n.Control = ctl
+	n.Local = ctl
+	n.BGW.CheckpointRequested = false
+	c.Story("checkpoint", sim.LSNField("redo", uint64(redo)), sim.LSNField("lsn", uint64(rec.Start)),
+		sim.Bool("shutdown", a.shutdown))
+	if a.shutdown {
+		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
+	}
+}
+
+// walWriter writes and syncs inserted WAL in the background.
+//
+// Mirrors src/backend/postmaster/walwriter.c (XLogBackgroundFlush).
+type walWriter struct{ n *shmem.Node }
+
+func newWALWriter(n *shmem.Node) *walWriter { return &walWriter{n: n} }
+
+func (a *walWriter) Name() string { return a.n.Proc("walwriter") }
+
+func (a *walWriter) Ready() bool { return primaryActive(a.n) && a.n.WAL.Unwritten() > 0 }
+
+func (a *walWriter) Receive(c *sim.Ctx, m sim.Msg) {
+	if killedBy(m) {
+		exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
+	}
+}
+
+func (a *walWriter) Step(c *sim.Ctx) {
+	n := a.n
+	if err := n.WAL.Flush(n.WAL.InsertLSN()); err != nil {
+		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+		return
+	}
+	c.Log("wal-flush", sim.LSNField("flushed", uint64(n.WAL.FlushedLSN())))
+}
+
+// polarWorker holds a weak reference to the WAL meta queue (PolarDB's polar
+// worker reads WAL meta for its housekeeping). On SIGUSR2 it drops the
+// reference so the queue can be reset at promote.
+//
+// Mirrors src/backend/postmaster/polar_worker.c.
+type polarWorker struct {
+	n      *shmem.Node
+	ref    logindex.Ref
+	hasRef bool
+	// dropped: SIGUSR2 came; the worker never takes a reference again.
+	dropped bool
+	pkt     logindex.Packet
+}
+
+func newPolarWorker(n *shmem.Node) *polarWorker { return &polarWorker{n: n} }
+
+func (a *polarWorker) Name() string { return a.n.Proc("polar-worker") }
+
+func (a *polarWorker) Ready() bool {
+	if a.dropped {
+		return false
+	}
+	if !a.hasRef {
+		return a.n.InRecovery && !a.n.Primary
+	}
+	p, err := a.n.Queue.Pending(a.ref)
+	return err != nil || p > 0
+}
+
+func (a *polarWorker) Step(c *sim.Ctx) {
+	n := a.n
+	if !a.hasRef {
+		ref, err := n.Queue.NewRef("polar-worker", false)
+		if err != nil {
+			exitProc(c, n, a.Name(), shmem.ExitFATAL, err)
+			return
+		}
+		a.ref, a.hasRef = ref, true
+		return
+	}
+	if _, err := n.Queue.Pop(a.ref, &a.pkt); err != nil {
+		// A weak reference was overtaken by the writer: it lost packets and
+		// re-attaches at the current read position.
+		c.Mark("postmaster/polar-worker-weak-ref-evicted")
+		n.Queue.Release(a.ref)
+		a.hasRef = false
+	}
+}
+
+func (a *polarWorker) Receive(c *sim.Ctx, m sim.Msg) {
+	switch m {
+	case shmem.SIGUSR2:
+		if a.hasRef {
+			a.n.Queue.Release(a.ref)
+			a.hasRef = false
+		}
+		a.dropped = true
+		c.Log("drop-queue-ref")
+	case shmem.SIGTERM, shmem.SIGQUIT:
+		exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
+	}
+}

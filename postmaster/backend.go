@@ -1,0 +1,421 @@
+package postmaster
+
+import (
+	"errors"
+	"fmt"
+
+	"promotesim/logindex"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// bState is a backend's state. The zero value is invalid.
+type bState uint8
+
+const (
+	bIdle bState = iota + 1
+	bWrite
+	bCommitInsert
+	bCommitFlush
+	bRead
+	// bPromoteReplay: the backend published its replay start and replays the
+	// page it needs from old WAL in its next step (ONLINE_PROMOTE).
+	bPromoteReplay
+)
+
+func (s bState) String() string {
+	switch s {
+	case bIdle:
+		return "idle"
+	case bWrite:
+		return "write"
+	case bCommitInsert:
+		return "commit-insert"
+	case bCommitFlush:
+		return "commit-flush"
+	case bRead:
+		return "read"
+	case bPromoteReplay:
+		return "promote-replay"
+	}
+	return fmt.Sprintf("bState(%d)", uint8(s))
+}
+
+// maxQueued bounds requests waiting for a busy session.
+const maxQueued = 4
+
+// backend is one client session (a PostgreSQL backend process). It runs one
+// request at a time; every page change is one step (insert the record with
+// the oldest LSN taken first, apply it, mark the buffer dirty), a commit is
+// acknowledged only after its record is durable, and during ONLINE_PROMOTE it
+// replays a page's old WAL itself before touching it.
+type backend struct {
+	n       *shmem.Node
+	j       *Journal
+	idx     int
+	state   bState
+	queue   []sim.Msg
+	txn     Txn
+	xid     logindex.XID
+	next    int // next write of txn
+	commit  storage.LSN
+	read    int
+	began   uint64
+	resume  bState // state to return to after a promote replay
+	replay  storage.PageID
+	rstart  storage.LSN
+	written []Write
+}
+
+func newBackend(n *shmem.Node, j *Journal, idx int) *backend {
+	return &backend{n: n, j: j, idx: idx, state: bIdle}
+}
+
+func (b *backend) Name() string { return b.n.Proc(fmt.Sprintf("backend%d", b.idx)) }
+
+func (b *backend) Ready() bool {
+	switch b.state {
+	case bIdle:
+		return len(b.queue) > 0
+	case bCommitFlush:
+		return true
+	}
+	return true
+}
+
+func (b *backend) Receive(c *sim.Ctx, m sim.Msg) {
+	switch m := m.(type) {
+	case shmem.Signal:
+		if m == shmem.SIGTERM || m == shmem.SIGQUIT || m == shmem.SIGINT {
+			b.exit(c, shmem.ExitKilled, "terminating connection due to administrator command")
+			return
+		}
+	case Txn, Read:
+		if len(b.queue) >= maxQueued {
+			b.fail(c, m.String(), errors.New("session busy"))
+			return
+		}
+		b.queue = append(b.queue, m)
+	default:
+		sim.Failf("backend: unexpected %v", m)
+	}
+}
+
+func (b *backend) fail(c *sim.Ctx, what string, err error) {
+	b.j.Errors = append(b.j.Errors, ClientError{Node: b.n.Cfg.Host, What: what, Err: err.Error(), Step: c.StepNo()})
+	c.Log("ERROR", sim.Str("what", what), sim.Str("err", err.Error()))
+}
+
+func (b *backend) exit(c *sim.Ctx, kind shmem.ExitKind, why string) {
+	n := b.n
+	e := shmem.ChildExit{ID: c.Self(), Name: b.Name(), Kind: kind, Err: why}
+	n.RecordExit(e)
+	if b.state == bPromoteReplay {
+		n.BGW.EndBackendReplay(b.rstart)
+	}
+	if n.Procs.Postmaster != shmem.NoProc && c.Alive(n.Procs.Postmaster) {
+		c.Send(n.Procs.Postmaster, e)
+	}
+	if kind == shmem.ExitPANIC || kind == shmem.ExitFATAL {
+		c.Story(kind.String(), sim.Str("err", why))
+	} else {
+		c.Log("exit", sim.Str("why", why))
+	}
+	c.Exit()
+}
+
+func (b *backend) Step(c *sim.Ctx) {
+	switch b.state {
+	case bIdle:
+		b.startNext(c)
+	case bWrite:
+		b.writeStep(c)
+	case bCommitInsert:
+		b.commitInsert(c)
+	case bCommitFlush:
+		b.commitFlush(c)
+	case bRead:
+		b.readStep(c)
+	case bPromoteReplay:
+		b.promoteReplay(c)
+	default:
+		sim.Failf("backend: step in state %v", b.state)
+	}
+}
+
+func (b *backend) startNext(c *sim.Ctx) {
+	n := b.n
+	m := b.queue[0]
+	b.queue = b.queue[1:]
+	b.began = c.StepNo()
+	if !n.Accepting {
+		b.fail(c, m.String(), errors.New("the database system is not accepting connections"))
+		return
+	}
+	switch m := m.(type) {
+	case Txn:
+		if !n.ReadWrite || n.InRecovery || n.WAL == nil {
+			b.fail(c, m.String(), errReadOnly)
+			return
+		}
+		b.txn, b.next, b.commit, b.written = m, 0, 0, nil
+		b.xid = n.NextXID
+		n.NextXID++
+		b.state = bWrite
+		c.Log("begin", sim.Uint("xid", uint64(b.xid)), sim.Int("writes", int64(len(m.Writes))))
+		if len(m.Writes) == 0 {
+			b.state = bCommitInsert
+		}
+	case Read:
+		b.read = m.Page
+		b.state = bRead
+	}
+}
+
+// needsPromoteReplay reports whether touching page during ONLINE_PROMOTE
+// needs this backend to replay old WAL first, and from where.
+func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, error) {
+	n := b.n
+	if n.BGW.State() != shmem.BGOnlinePromote {
+		return 0, false, nil
+	}
+	start := n.BGW.PromoteStart
+	if rp := n.BGW.ReplayPoint(); rp > start {
+		start = rp
+	}
+	if start >= n.BGW.PromoteEnd {
+		return 0, false, nil
+	}
+	lsns, err := n.Index.History(nil, page, start-1, n.BGW.PromoteEnd-1)
+	if err != nil {
+		return 0, false, err
+	}
+	return start, len(lsns) > 0, nil
+}
+
+// beginPromoteReplay publishes the start and counts this backend as
+// replaying, so the BGW can neither finish nor raise the fake oldest LSN past
+// it (polar_logindex_lock_apply_page_from during online promote).
+func (b *backend) beginPromoteReplay(c *sim.Ctx, page storage.PageID, start storage.LSN) {
+	n := b.n
+	n.BGW.BeginBackendReplay(start)
+	b.resume, b.replay, b.rstart = b.state, page, start
+	b.state = bPromoteReplay
+	c.Log("replay-begin", sim.Str("page", page.String()), sim.LSNField("from", uint64(start)), sim.LSNField("to", uint64(n.BGW.PromoteEnd)))
+}
+
+func (b *backend) promoteReplay(c *sim.Ctx) {
+	n := b.n
+	id, _, err := n.Buffer(b.replay)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return
+	}
+	if err != nil {
+		b.exit(c, shmem.ExitFATAL, err.Error())
+		return
+	}
+	applied, err := n.ReplayPage(id, b.rstart, n.BGW.PromoteEnd)
+	if err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	if applied > 0 && !n.Pool.Get(id).Dirty {
+		if err := n.Pool.MarkDirty(id, n.OldestLSN()); err != nil {
+			b.finishPromoteReplay()
+			b.exit(c, shmem.ExitPANIC, err.Error())
+			return
+		}
+	}
+	c.Mark("postmaster/backend-replay-during-online-promote")
+	c.Log("replay-page", sim.Str("page", b.replay.String()), sim.Int("applied", int64(applied)),
+		sim.LSNField("page_lsn", uint64(n.Pool.Get(id).Page.LSN)))
+	b.finishPromoteReplay()
+	b.state = b.resume
+}
+
+func (b *backend) finishPromoteReplay() { b.n.BGW.EndBackendReplay(b.rstart) }
+
+func (b *backend) writeStep(c *sim.Ctx) {
+	n := b.n
+	w := b.txn.Writes[b.next]
+	page := n.Page(w.Page)
+	if start, need, err := b.needsPromoteReplay(page); err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	} else if need {
+		if n.BGW.ReplayPoint() < n.BGW.PromoteEnd {
+			c.Mark("postmaster/new-write-before-bgw-replayed-page")
+		}
+		b.beginPromoteReplay(c, page, start)
+		return
+	}
+	id, _, err := n.Buffer(page)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return
+	}
+	if err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	oldest := n.OldestLSN() // before the record: oldest <= record
+	rec := logindex.Record{Type: logindex.RecPage, XID: b.xid,
+		Changes: []logindex.Change{{Page: page, Slot: w.Slot % storage.PageSlots, Value: w.Value}}}
+	if err := n.WAL.Insert(&rec); err != nil {
+		if errors.Is(err, logindex.ErrWALBuffersFull) {
+			c.Detail("wal-buffers-full")
+			if err := n.WAL.Flush(n.WAL.InsertLSN()); err != nil {
+				b.exit(c, shmem.ExitPANIC, err.Error())
+			}
+			return
+		}
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	if err := b.index(&rec); err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	buf := n.Pool.Get(id)
+	rec.Apply(page, &buf.Page)
+	if !buf.Dirty {
+		if err := n.Pool.MarkDirty(id, oldest); err != nil {
+			b.exit(c, shmem.ExitPANIC, err.Error())
+			return
+		}
+	}
+	if n.BGW.State() == shmem.BGOnlinePromote {
+		c.Mark("postmaster/write-during-online-promote")
+	}
+	b.written = append(b.written, w)
+	b.next++
+	c.Log("insert", sim.Str("page", page.String()), sim.LSNField("lsn", uint64(rec.Start)),
+		sim.LSNField("oldest", uint64(buf.OldestLSN)), sim.Uint("xid", uint64(b.xid)))
+	if b.next == len(b.txn.Writes) {
+		b.state = bCommitInsert
+	}
+}
+
+// index adds a page record to the primary's LogIndex (the primary builds it
+// as it inserts WAL; full memtables are saved once their WAL is durable).
+func (b *backend) index(rec *logindex.Record) error {
+	n := b.n
+	if !n.Index.Enabled() {
+		return nil
+	}
+	m := rec.Meta()
+	err := n.Index.AddMeta(&m)
+	if !errors.Is(err, logindex.ErrMemtablesFull) {
+		return err
+	}
+	if n.SaveStalled {
+		return fmt.Errorf("LogIndex memtables full and saving stalled: %w", err)
+	}
+	if err := n.WAL.Flush(n.WAL.InsertLSN()); err != nil {
+		return err
+	}
+	if _, err := n.Index.Save(n.WAL.FlushedLSN()); err != nil {
+		return err
+	}
+	return n.Index.AddMeta(&m)
+}
+
+func (b *backend) commitInsert(c *sim.Ctx) {
+	n := b.n
+	typ := logindex.RecCommit
+	if b.txn.Abort {
+		typ = logindex.RecAbort
+	}
+	rec := logindex.Record{Type: typ, XID: b.xid}
+	if err := n.WAL.Insert(&rec); err != nil {
+		if errors.Is(err, logindex.ErrWALBuffersFull) {
+			if err := n.WAL.Flush(n.WAL.InsertLSN()); err != nil {
+				b.exit(c, shmem.ExitPANIC, err.Error())
+			}
+			return
+		}
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	if b.txn.Abort {
+		n.Clog.Set(b.xid, shmem.XactAborted)
+		c.Log("abort", sim.Uint("xid", uint64(b.xid)), sim.LSNField("lsn", uint64(rec.Start)))
+		b.state = bIdle
+		return
+	}
+	b.commit = rec.End
+	b.state = bCommitFlush
+	c.Log("commit-insert", sim.Uint("xid", uint64(b.xid)), sim.LSNField("end", uint64(rec.End)))
+}
+
+// commitFlush is XLogFlush up to the commit record, then the clog update and
+// the acknowledgement (synchronous commit).
+func (b *backend) commitFlush(c *sim.Ctx) {
+	n := b.n
+	if n.WAL.FlushedLSN() < b.commit {
+		if err := n.WAL.Flush(b.commit); err != nil {
+			b.exit(c, shmem.ExitPANIC, err.Error())
+			return
+		}
+	}
+	n.Clog.Set(b.xid, shmem.XactCommitted)
+	b.j.Acks = append(b.j.Acks, Ack{XID: b.xid, Node: n.Cfg.Host, CommitEnd: b.commit, Step: c.StepNo(), Writes: b.written})
+	c.Story("commit", sim.Uint("xid", uint64(b.xid)), sim.LSNField("end", uint64(b.commit)),
+		sim.LSNField("flushed", uint64(n.WAL.FlushedLSN())))
+	b.state = bIdle
+}
+
+func (b *backend) readStep(c *sim.Ctx) {
+	n := b.n
+	page := n.Page(b.read)
+	if b.read < 0 || b.read >= n.Cfg.Pages {
+		b.fail(c, "read", fmt.Errorf("page %d out of range", b.read))
+		b.state = bIdle
+		return
+	}
+	if n.Primary && !n.InRecovery {
+		if start, need, err := b.needsPromoteReplay(page); err != nil {
+			b.exit(c, shmem.ExitPANIC, err.Error())
+			return
+		} else if need {
+			b.beginPromoteReplay(c, page, start)
+			return
+		}
+	}
+	id, _, err := n.Buffer(page)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return
+	}
+	if err != nil {
+		b.fail(c, "read", err)
+		b.state = bIdle
+		return
+	}
+	buf := n.Pool.Get(id)
+	at := n.ReplayLSN
+	if n.InRecovery {
+		// A replica page: storage plus every LogIndex record of the page up
+		// to the replay position.
+		if n.Index.Enabled() {
+			if _, err := n.ReplayPage(id, buf.Page.LSN, n.ReplayLSN); err != nil {
+				b.fail(c, "read", err)
+				b.state = bIdle
+				return
+			}
+		}
+		buf.Outdated = false
+	} else if n.WAL != nil {
+		at = n.WAL.InsertLSN()
+	}
+	r := ReadResult{Node: n.Cfg.Host, Page: page, Content: buf.Page, At: at, Primary: n.Primary && !n.InRecovery,
+		Began: b.began, Step: c.StepNo()}
+	for i, v := range buf.Page.Slots {
+		r.Visible[i] = v != 0 && n.Clog.Get(ValueXID(v)) == shmem.XactCommitted
+	}
+	b.j.Reads = append(b.j.Reads, r)
+	c.Log("read", sim.Str("page", page.String()), sim.LSNField("page_lsn", uint64(buf.Page.LSN)), sim.LSNField("at", uint64(at)))
+	b.state = bIdle
+}

@@ -1,0 +1,138 @@
+package postmaster
+
+import (
+	"fmt"
+
+	"promotesim/logindex"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// InitDB creates a fresh cluster on the device from host cfg.Host (initdb):
+// the relation's data file, an empty clog, the first checkpoint record and
+// the shared control file pointing at it. The host is unmounted afterwards;
+// Boot it as RolePrimary to run it.
+func InitDB(dev *storage.Device, cfg shmem.Config) error {
+	m, err := dev.Mount(cfg.Host, storage.MountReadWrite)
+	if err != nil {
+		return err
+	}
+	defer dev.Unmount(cfg.Host)
+	if err := m.Create(fmt.Sprintf("base/%d", cfg.Rel)); err != nil {
+		return err
+	}
+	wal, err := logindex.NewWAL(m, cfg.LogIndex, logindex.FirstLSN, storage.InvalidLSN)
+	if err != nil {
+		return err
+	}
+	rec := logindex.Record{Type: logindex.RecCheckpoint, Redo: logindex.FirstLSN}
+	if err := wal.Insert(&rec); err != nil {
+		return err
+	}
+	if err := wal.Flush(rec.End); err != nil {
+		return err
+	}
+	var empty shmem.Clog
+	if err := shmem.WriteClog(m, &empty); err != nil {
+		return err
+	}
+	return shmem.WriteControl(m, shmem.Control{State: shmem.DBShutdowned, CheckPoint: rec.Start, Redo: rec.Start,
+		TLI: 1, NextXID: 1, Primary: cfg.Host})
+}
+
+// Boot starts a node: fresh shared memory (a restart loses the old one; the
+// local directory's pg_control survives), the device mounted read-write for
+// a primary or read-only for a replica, and a postmaster that forks the
+// rest. It replaces any earlier node of the same host in net.
+func Boot(s *sim.Scheduler, dev *storage.Device, net *Net, j *Journal, cfg shmem.Config, role Role, local shmem.Control, sessions int) (*shmem.Node, error) {
+	n, err := shmem.NewNode(cfg, dev)
+	if err != nil {
+		return nil, err
+	}
+	mode := storage.MountReadOnly
+	if role == RolePrimary {
+		mode = storage.MountReadWrite
+	}
+	if err := n.Attach(mode); err != nil {
+		return nil, fmt.Errorf("boot %v as %v: %w", cfg.Host, role, err)
+	}
+	n.Local = local
+	net.Add(n)
+	n.Procs.Postmaster = s.Add(NewPostmaster(n, net, j, role, sessions))
+	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", role.String()), sim.Str("mount", mode.String()))
+	return n, nil
+}
+
+// Alive reports whether the node's postmaster runs.
+func Alive(s *sim.Scheduler, n *shmem.Node) bool {
+	return n.Procs.Postmaster != shmem.NoProc && s.Alive(n.Procs.Postmaster)
+}
+
+// Promote is pg_ctl promote: write the promote signal file and SIGUSR1 the
+// postmaster.
+func Promote(s *sim.Scheduler, n *shmem.Node) error {
+	if !Alive(s, n) {
+		return fmt.Errorf("pg_ctl promote: %v is not running", n.Cfg.Host)
+	}
+	n.PromoteFile = true
+	s.Post(n.Procs.Postmaster, shmem.SIGUSR1)
+	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-promote")
+	return nil
+}
+
+// TriggerPromote creates the trigger file: only startup sees it.
+func TriggerPromote(s *sim.Scheduler, n *shmem.Node) {
+	n.TriggerFile = true
+	s.Emit(n.Proc("operator"), sim.LevelStory, "touch-trigger-file")
+}
+
+// Stop is pg_ctl stop -m fast|immediate.
+func Stop(s *sim.Scheduler, n *shmem.Node, immediate bool) error {
+	if !Alive(s, n) {
+		return fmt.Errorf("pg_ctl stop: %v is not running", n.Cfg.Host)
+	}
+	s.Post(n.Procs.Postmaster, Shutdown{Immediate: immediate})
+	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-stop", sim.Bool("immediate", immediate))
+	return nil
+}
+
+// Crash kills every process of the node at once and loses the host's
+// unsynced writes as keep decides (nil: all lost). The node's memory is gone;
+// Boot starts it again.
+func Crash(s *sim.Scheduler, n *shmem.Node, keep func(storage.PendingWrite) storage.KeepMode) {
+	for _, id := range allProcs(n) {
+		if s.Alive(id) {
+			s.Kill(id)
+		}
+	}
+	if n.Procs.Postmaster != shmem.NoProc && s.Alive(n.Procs.Postmaster) {
+		s.Kill(n.Procs.Postmaster)
+	}
+	n.Procs = shmem.NoProcs()
+	n.Accepting, n.ReadWrite = false, false
+	n.Dev.Crash(n.Cfg.Host, keep)
+	s.Emit(n.Proc("operator"), sim.LevelStory, "crash")
+}
+
+// Unmount releases a stopped node's mount (after a clean stop the node's
+// writes were synced by its shutdown checkpoint).
+func Unmount(n *shmem.Node) { n.Dev.Unmount(n.Cfg.Host) }
+
+// DropSlot is pg_drop_replication_slot on node n (and on storage).
+func DropSlot(s *sim.Scheduler, n *shmem.Node, name string) error {
+	for i, sl := range n.Slots {
+		if sl.Name == name {
+			if sl.Active {
+				return fmt.Errorf("replication slot %q is active on %v", name, n.Cfg.Host)
+			}
+			n.Slots = append(n.Slots[:i], n.Slots[i+1:]...)
+			if err := shmem.DropSlot(n.Mount, name); err != nil {
+				return err
+			}
+			s.Emit(n.Proc("operator"), sim.LevelStory, "drop-slot", sim.Str("slot", name))
+			return nil
+		}
+	}
+	return fmt.Errorf("replication slot %q does not exist on %v", name, n.Cfg.Host)
+}

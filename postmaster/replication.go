@@ -1,0 +1,270 @@
+package postmaster
+
+import (
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// Net is what the nodes know of each other: where to find the primary to
+// stream from. It stands for the network and the replicas' primary_conninfo.
+type Net struct {
+	nodes []*shmem.Node // by host id; nil where no node
+}
+
+// Add registers a node.
+func (t *Net) Add(n *shmem.Node) {
+	for len(t.nodes) <= int(n.Cfg.Host) {
+		t.nodes = append(t.nodes, nil)
+	}
+	t.nodes[n.Cfg.Host] = n
+}
+
+// Node returns the node of host h.
+func (t *Net) Node(h storage.HostID) *shmem.Node {
+	if int(h) >= len(t.nodes) {
+		return nil
+	}
+	return t.nodes[h]
+}
+
+// Nodes returns every node in host order.
+func (t *Net) Nodes() []*shmem.Node {
+	var out []*shmem.Node
+	for _, n := range t.nodes {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// primary returns the node serving read-write, if any.
+func (t *Net) primary() *shmem.Node {
+	for _, n := range t.nodes {
+		if n != nil && n.Primary && n.ReadWrite && n.Procs.Postmaster != shmem.NoProc {
+			return n
+		}
+	}
+	return nil
+}
+
+// walSender streams WAL meta of durable WAL to one replica, one record per
+// step, with the consistent LSN piggybacked; the replica's feedback moves
+// its slot, which is the flush gate.
+//
+// Mirrors src/backend/replication/walsender.c with PolarDB's WAL meta
+// streaming (polar_xlog_send_meta...).
+type walSender struct {
+	n     *shmem.Node
+	conn  Connect
+	sent  storage.LSN
+	timer bool
+}
+
+func newWALSender(n *shmem.Node, m Connect) *walSender {
+	return &walSender{n: n, conn: m, sent: m.Start}
+}
+
+func (a *walSender) Name() string { return a.n.Proc("walsender-" + a.conn.Slot) }
+
+func (a *walSender) Ready() bool {
+	return !a.timer || primaryActive(a.n) && a.sent < a.n.WAL.FlushedLSN()
+}
+
+// gone ends the walsender when its replica's walreceiver is gone (the
+// connection dropped); wal_sender_timeout's keepalive finds it.
+func (a *walSender) gone(c *sim.Ctx) bool {
+	if c.Alive(a.conn.Receiver) {
+		return false
+	}
+	a.release(c)
+	c.Log("replica-gone", sim.Str("slot", a.conn.Slot))
+	exitProc(c, a.n, a.Name(), shmem.ExitNormal, nil)
+	return true
+}
+
+func (a *walSender) Step(c *sim.Ctx) {
+	n := a.n
+	if !a.timer {
+		a.timer = true
+		c.Wake(shmem.Wake{Why: "keepalive"}, reconnectTicks)
+		if !primaryActive(n) || a.sent >= n.WAL.FlushedLSN() {
+			return
+		}
+	}
+	if !c.Alive(a.conn.Receiver) {
+		a.release(c)
+		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
+		return
+	}
+	rec, err := n.ReadRecord(a.sent)
+	if err != nil {
+		// The replica asked for a position that is not a record start (or
+		// WAL it needs is gone): the connection ends; it will retry.
+		c.Log("stream-error", sim.Str("err", err.Error()))
+		a.release(c)
+		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
+		return
+	}
+	c.Send(a.conn.Receiver, shmem.WALMeta{Meta: rec.Meta(), ConsistentLSN: n.Pool.ConsistentLSN(), Sender: c.Self()})
+	c.Detail("send", sim.Str("type", rec.Type.String()), sim.LSNField("lsn", uint64(rec.Start)))
+	a.sent = rec.End
+}
+
+// release marks the slot inactive as this walsender goes, unless a newer
+// walsender of the same slot (a reconnect) already holds it.
+func (a *walSender) release(c *sim.Ctx) {
+	for _, id := range a.n.Procs.WALSenders {
+		if id == c.Self() || !c.Alive(id) {
+			continue
+		}
+		if ws, ok := c.Actor(id).(*walSender); ok && ws.conn.Slot == a.conn.Slot {
+			return
+		}
+	}
+	for i := range a.n.Slots {
+		if a.n.Slots[i].Name == a.conn.Slot {
+			a.n.Slots[i].Active = false
+		}
+	}
+}
+
+func (a *walSender) Receive(c *sim.Ctx, m sim.Msg) {
+	switch m := m.(type) {
+	case shmem.Feedback:
+		for i := range a.n.Slots {
+			if s := &a.n.Slots[i]; s.Name == m.Slot && m.Applied > s.Restart {
+				s.Restart = m.Applied
+			}
+		}
+		c.Detail("feedback", sim.Str("slot", m.Slot), sim.LSNField("applied", uint64(m.Applied)))
+	case shmem.Wake:
+		if !a.gone(c) {
+			c.Wake(shmem.Wake{Why: "keepalive"}, reconnectTicks)
+		}
+	case shmem.Signal:
+		if m == shmem.SIGTERM || m == shmem.SIGQUIT {
+			a.release(c)
+			exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
+		}
+	}
+}
+
+// reconnectTicks is how long a walreceiver waits without data before it
+// (re)connects to whichever node is primary now.
+const reconnectTicks = 64
+
+// walReceiver connects to the primary once startup reached hot standby,
+// queues the WAL meta it receives (the queue falls back to "read from
+// storage" when full), learns the primary's consistent LSN, and sends
+// feedback with the replay position.
+//
+// Mirrors src/backend/replication/walreceiver.c and PolarDB's
+// polar_xlog_queue push of WAL meta.
+type walReceiver struct {
+	n         *shmem.Node
+	net       *Net
+	connected bool
+	sender    storage.HostID
+	peer      sim.ActorID // the walsender streaming to us, once known
+	expected  storage.LSN // start of the next meta we can accept
+	fed       storage.LSN // last applied position fed back
+	timer     bool
+}
+
+func newWALReceiver(n *shmem.Node, net *Net) *walReceiver {
+	return &walReceiver{n: n, net: net, peer: shmem.NoProc}
+}
+
+func (a *walReceiver) Name() string { return a.n.Proc("walreceiver") }
+
+func (a *walReceiver) Ready() bool {
+	n := a.n
+	if !n.InRecovery || !n.Accepting && !a.connected {
+		return false
+	}
+	if !a.connected || !a.timer {
+		return true
+	}
+	return a.applied() > a.fed
+}
+
+// applied is what the replica still needs from storage at the oldest: its
+// replay position, or the BGW's replay point if that lags (its LogIndex
+// iterator must find entries from there on). The primary's flush gate and
+// LogIndex truncation never pass it.
+func (a *walReceiver) applied() storage.LSN {
+	n := a.n
+	if n.BGW.State() == shmem.BGReplicaBufReplaying && n.BGW.ReplayPoint() < n.ReplayLSN {
+		return n.BGW.ReplayPoint()
+	}
+	return n.ReplayLSN
+}
+
+func (a *walReceiver) Step(c *sim.Ctx) {
+	n := a.n
+	if !a.timer {
+		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
+		a.timer = true
+	}
+	if !a.connected {
+		a.connect(c)
+		return
+	}
+	if applied := a.applied(); applied > a.fed {
+		a.fed = applied
+		if a.peer != shmem.NoProc && c.Alive(a.peer) {
+			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed})
+		}
+	}
+}
+
+func (a *walReceiver) connect(c *sim.Ctx) {
+	n := a.n
+	a.connected = true // until the reconnect timer says otherwise
+	a.peer = shmem.NoProc
+	p := a.net.primary()
+	if p == nil || p == n {
+		c.Detail("no-primary")
+		return
+	}
+	if a.expected < n.ReplayLSN {
+		a.expected = n.ReplayLSN
+	}
+	a.sender = p.Cfg.Host
+	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Receiver: c.Self(), Start: a.expected})
+	c.Log("connect", sim.Str("primary", p.Cfg.Host.String()), sim.LSNField("start", uint64(a.expected)))
+}
+
+func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
+	n := a.n
+	switch m := m.(type) {
+	case shmem.WALMeta:
+		if m.Meta.Start != a.expected {
+			c.Detail("skip-meta", sim.LSNField("lsn", uint64(m.Meta.Start)), sim.LSNField("expected", uint64(a.expected)))
+			return
+		}
+		a.peer = m.Sender
+		if !n.Queue.Push(&m.Meta) {
+			c.Mark("postmaster/queue-overflow")
+		}
+		a.expected = m.Meta.End
+		n.ReceivedLSN = m.Meta.End
+		if m.ConsistentLSN > n.PrimaryConsistent {
+			n.PrimaryConsistent = m.ConsistentLSN
+		}
+	case shmem.Wake:
+		// The connection is gone when its walsender is (the primary stopped
+		// or crashed), or was never made (no primary answered): reconnect to
+		// whichever node is primary now.
+		if a.peer == shmem.NoProc || !c.Alive(a.peer) {
+			a.connected = false
+		}
+		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
+	case shmem.Signal:
+		if m == shmem.SIGTERM || m == shmem.SIGQUIT {
+			exitProc(c, n, a.Name(), shmem.ExitKilled, nil)
+		}
+	}
+}

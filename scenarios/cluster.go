@@ -1,0 +1,344 @@
+package scenarios
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"promotesim/postmaster"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// Cluster is a whole world: one shared device, its nodes, the clients'
+// journal and the scheduler that interleaves every process. Operator
+// procedures (SPEC §9) are its methods; each posts an input and returns, and
+// Run/RunUntil let the world move.
+type Cluster struct {
+	Opts    Options
+	S       *sim.Scheduler
+	Dev     *storage.Device
+	Net     *postmaster.Net
+	Journal *postmaster.Journal
+	nodes   []*shmem.Node // by host - 1
+	client  []int         // next session to use, per node
+}
+
+// ClusterConfig says how to run a cluster: options, seed, chooser and trace.
+type ClusterConfig struct {
+	Opts    Options
+	Seed    uint64
+	Chooser sim.Chooser // nil: seeded random
+	Trace   sim.TraceConfig
+}
+
+// bootBudget bounds the steps a cluster may take to come up.
+const bootBudget = 20000
+
+// NewCluster builds the world of SPEC §1: initdb from n1, n1 started as
+// primary, every other node started as a LogIndex replica streaming from it.
+// It returns once n1 serves read-write and every replica is at hot standby.
+func NewCluster(cfg ClusterConfig) (*Cluster, error) {
+	o := cfg.Opts
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	s := sim.New(sim.Config{Seed: cfg.Seed, Chooser: cfg.Chooser, Trace: cfg.Trace})
+	dev, err := storage.NewDevice(storage.DeviceConfig{Blocks: o.DeviceBlocks, Fence: o.Fence})
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Opts: o, S: s, Dev: dev, Net: &postmaster.Net{}, Journal: &postmaster.Journal{},
+		nodes: make([]*shmem.Node, o.Nodes), client: make([]int, o.Nodes)}
+	if err := postmaster.InitDB(dev, o.nodeConfig(1)); err != nil {
+		return nil, fmt.Errorf("initdb: %w", err)
+	}
+	if err := c.Start(1, postmaster.RolePrimary); err != nil {
+		return nil, err
+	}
+	if err := c.await("n1 read-write", func() bool { return c.Node(1).ReadWrite }); err != nil {
+		return nil, err
+	}
+	for h := 2; h <= o.Nodes; h++ {
+		if err := c.Start(storage.HostID(h), postmaster.RoleReplica); err != nil {
+			return nil, err
+		}
+	}
+	for h := 2; h <= o.Nodes; h++ {
+		n := c.Node(storage.HostID(h))
+		if err := c.await(fmt.Sprintf("n%d hot standby", h), func() bool { return n.Accepting }); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// await runs until cond holds, failing on a violation or after bootBudget.
+func (c *Cluster) await(what string, cond func() bool) error {
+	r := c.S.RunUntil(cond, bootBudget)
+	if r.Violation != nil {
+		return r.Violation
+	}
+	if !r.Done {
+		return fmt.Errorf("waiting for %s: %v", what, r)
+	}
+	return nil
+}
+
+// Node returns host h's node (its current memory).
+func (c *Cluster) Node(h storage.HostID) *shmem.Node {
+	if h < 1 || int(h) > len(c.nodes) {
+		return nil
+	}
+	return c.nodes[h-1]
+}
+
+// Hosts lists the hosts in order.
+func (c *Cluster) Hosts() []storage.HostID {
+	out := make([]storage.HostID, len(c.nodes))
+	for i := range c.nodes {
+		out[i] = storage.HostID(i + 1)
+	}
+	return out
+}
+
+func (c *Cluster) host(h storage.HostID) (*shmem.Node, error) {
+	n := c.Node(h)
+	if n == nil {
+		if h >= 1 && int(h) <= len(c.nodes) {
+			return nil, fmt.Errorf("%v has not been started", h)
+		}
+		return nil, fmt.Errorf("no node %v (the cluster has %d)", h, len(c.nodes))
+	}
+	return n, nil
+}
+
+// Start boots host h in role: RolePrimary runs crash recovery from the
+// shared control file; RoleReplica starts a LogIndex replica (replica.signal)
+// whose local directory is initialised from shared storage.
+func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
+	if h < 1 || int(h) > len(c.nodes) {
+		return fmt.Errorf("no node %v (the cluster has %d)", h, len(c.nodes))
+	}
+	if old := c.nodes[h-1]; old != nil && postmaster.Alive(c.S, old) {
+		return fmt.Errorf("pg_ctl start: %v is already running", h)
+	}
+	var local shmem.Control
+	if old := c.nodes[h-1]; old != nil {
+		local = old.Local
+	}
+	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.Opts.nodeConfig(h), role, local, c.Opts.Sessions)
+	if err != nil {
+		return err
+	}
+	c.nodes[h-1] = n
+	c.client[h-1] = 0
+	return nil
+}
+
+// Rebuild turns host h into a replica of the current primary (SPEC §9 step
+// 3): its local directory is initialised from shared storage, replica.signal
+// created, and it is started.
+func (c *Cluster) Rebuild(h storage.HostID) error {
+	n, err := c.host(h)
+	if err != nil {
+		return err
+	}
+	if postmaster.Alive(c.S, n) {
+		return fmt.Errorf("rebuild: stop %v first", h)
+	}
+	c.S.Emit(n.Proc("operator"), sim.LevelStory, "rebuild-as-replica", sim.Str("local", "from shared storage"), sim.Str("signal", "replica.signal"))
+	n.Local = shmem.Control{}
+	return c.Start(h, postmaster.RoleReplica)
+}
+
+// Promote is pg_ctl promote on host h.
+func (c *Cluster) Promote(h storage.HostID) error {
+	n, err := c.host(h)
+	if err != nil {
+		return err
+	}
+	return postmaster.Promote(c.S, n)
+}
+
+// Trigger creates host h's trigger file (the path only startup watches).
+func (c *Cluster) Trigger(h storage.HostID) error {
+	n, err := c.host(h)
+	if err != nil {
+		return err
+	}
+	postmaster.TriggerPromote(c.S, n)
+	return nil
+}
+
+// Stop is pg_ctl stop on host h.
+func (c *Cluster) Stop(h storage.HostID, immediate bool) error {
+	n, err := c.host(h)
+	if err != nil {
+		return err
+	}
+	return postmaster.Stop(c.S, n, immediate)
+}
+
+// Crash kills host h at once; its unsynced writes are lost.
+func (c *Cluster) Crash(h storage.HostID) error {
+	n, err := c.host(h)
+	if err != nil {
+		return err
+	}
+	postmaster.Crash(c.S, n, nil)
+	return nil
+}
+
+// DropSlot is pg_drop_replication_slot on host h.
+func (c *Cluster) DropSlot(h storage.HostID, name string) error {
+	n, err := c.host(h)
+	if err != nil {
+		return err
+	}
+	return postmaster.DropSlot(c.S, n, name)
+}
+
+// session picks host h's next live client session, round robin.
+func (c *Cluster) session(h storage.HostID) (sim.ActorID, error) {
+	n, err := c.host(h)
+	if err != nil {
+		return 0, err
+	}
+	live := n.Procs.Backends
+	if !n.Accepting || len(live) == 0 {
+		return 0, fmt.Errorf("%v is not accepting connections", h)
+	}
+	i := c.client[h-1] % len(live)
+	c.client[h-1]++
+	return live[i], nil
+}
+
+// Write sends one write transaction to a session of host h.
+func (c *Cluster) Write(h storage.HostID, txn postmaster.Txn) error {
+	id, err := c.session(h)
+	if err != nil {
+		return err
+	}
+	c.S.Post(id, txn)
+	return nil
+}
+
+// Read sends a page read to a session of host h.
+func (c *Cluster) Read(h storage.HostID, page int) error {
+	id, err := c.session(h)
+	if err != nil {
+		return err
+	}
+	c.S.Post(id, postmaster.Read{Page: page})
+	return nil
+}
+
+// Primary returns the node serving read-write, if any.
+func (c *Cluster) Primary() *shmem.Node {
+	for _, n := range c.nodes {
+		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
+			return n
+		}
+	}
+	return nil
+}
+
+// Status renders every node's role, BGW state and the LSNs that matter.
+func (c *Cluster) Status(w io.Writer) {
+	for _, n := range c.nodes {
+		if n == nil {
+			continue
+		}
+		fmt.Fprintln(w, nodeStatus(c.S, n))
+	}
+}
+
+func nodeStatus(s *sim.Scheduler, n *shmem.Node) string {
+	var b strings.Builder
+	state := "down"
+	if postmaster.Alive(s, n) {
+		switch {
+		case n.Primary && !n.InRecovery:
+			state = "primary"
+		case n.InRecovery:
+			state = "replica"
+		default:
+			state = "up"
+		}
+	}
+	fmt.Fprintf(&b, "%v %-7s", n.Cfg.Host, state)
+	if state == "down" {
+		return b.String()
+	}
+	mode := "-"
+	if n.Mount != nil {
+		mode = n.Mount.Mode().String()
+	}
+	fmt.Fprintf(&b, " mount=%s service=%s bgw=%s", mode, service(n), n.BGW.State().Short())
+	if n.WAL != nil {
+		fmt.Fprintf(&b, " insert=%v flushed=%v", n.WAL.InsertLSN(), n.WAL.FlushedLSN())
+	}
+	if n.InRecovery {
+		fmt.Fprintf(&b, " replay=%v", n.ReplayLSN)
+	}
+	fmt.Fprintf(&b, " replay_point=%v fake_oldest=%v consistent=%v redo=%v dirty=%d",
+		n.BGW.ReplayPoint(), n.BGW.FakeOldest(), n.Pool.ConsistentLSN(), n.Control.Redo, n.Pool.FlushLen())
+	return b.String()
+}
+
+func service(n *shmem.Node) string {
+	switch {
+	case !n.Accepting:
+		return "closed"
+	case n.ReadWrite:
+		return "read-write"
+	}
+	return "read-only"
+}
+
+// Slots renders host h's replication slots.
+func (c *Cluster) Slots(h storage.HostID) (string, error) {
+	n, err := c.host(h)
+	if err != nil {
+		return "", err
+	}
+	if len(n.Slots) == 0 {
+		return fmt.Sprintf("%v: no replication slots", h), nil
+	}
+	var parts []string
+	for _, s := range n.Slots {
+		parts = append(parts, fmt.Sprintf("%s restart_lsn=%v active=%v", s.Name, s.Restart, s.Active))
+	}
+	return fmt.Sprintf("%v slots: %s", h, strings.Join(parts, "; ")), nil
+}
+
+// StatReplication renders a pg_stat_replication-like view of host h: one row
+// per streaming replica with its replay position.
+func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
+	n, err := c.host(h)
+	if err != nil {
+		return "", err
+	}
+	var rows []string
+	for _, other := range c.nodes {
+		if other == nil || other == n || !postmaster.Alive(c.S, other) || !other.InRecovery {
+			continue
+		}
+		streaming := false
+		for _, s := range n.Slots {
+			if s.Name == shmem.SlotName(other.Cfg.Host) && s.Active {
+				streaming = true
+			}
+		}
+		if !streaming {
+			continue
+		}
+		rows = append(rows, fmt.Sprintf("application_name=%v state=streaming replay_lsn=%v", other.Cfg.Host, other.ReplayLSN))
+	}
+	if len(rows) == 0 {
+		return fmt.Sprintf("%v pg_stat_replication: (0 rows)", h), nil
+	}
+	return fmt.Sprintf("%v pg_stat_replication: %s", h, strings.Join(rows, "; ")), nil
+}
