@@ -188,10 +188,16 @@ func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, er
 		return 0, false, nil
 	}
 	lsns, err := n.Index.History(nil, page, start-1, n.BGW.PromoteEnd-1)
-	if err != nil {
+	if err != nil || len(lsns) == 0 {
 		return 0, false, err
 	}
-	return start, len(lsns) > 0, nil
+	// A pooled copy past the last old record already has them all (pages
+	// are replayed in LSN order, and a page's LSN is the end of the last
+	// record applied to it).
+	if id, ok := n.Pool.Lookup(page); ok && n.Pool.Get(id).Page.LSN > lsns[len(lsns)-1] {
+		return 0, false, nil
+	}
+	return start, true, nil
 }
 
 // beginPromoteReplay publishes the start and counts this backend as
