@@ -61,6 +61,7 @@ var switchoverStages = []stage{
 	{"Step 4: switch over again: stop n2, promote n1, rebuild n2", []string{
 		"stop node=2 mode=fast",
 		"promote node=1",
+		"run-until read-write node=1",
 		"run-until bgw-not-start node=1",
 		"drop-slot node=1 name=replica0",
 		"rebuild node=2",

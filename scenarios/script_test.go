@@ -39,6 +39,9 @@ func TestScripts(t *testing.T) {
 					}
 					out += "error: " + err.Error()
 				}
+				if out == "" {
+					return ""
+				}
 				return out + "\n"
 			})
 		})
