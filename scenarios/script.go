@@ -502,8 +502,8 @@ func (r *Runner) run(a args) (string, error) {
 
 // conditions run-until understands, each about one node.
 var untilConds = map[string]func(c *Cluster, n *shmem.Node) bool{
-	"read-write":  func(c *Cluster, n *shmem.Node) bool { return n.ReadWrite && postmaster.Alive(c.S, n) },
-	"hot-standby": func(c *Cluster, n *shmem.Node) bool { return n.Accepting && n.InRecovery },
+	"read-write":  func(c *Cluster, n *shmem.Node) bool { return n.ReadWrite && serving(n) && postmaster.Alive(c.S, n) },
+	"hot-standby": func(c *Cluster, n *shmem.Node) bool { return serving(n) && n.InRecovery },
 	"bgw-not-start": func(c *Cluster, n *shmem.Node) bool {
 		return n.BGW.State() == shmem.BGRedoNotStart && n.Primary && !n.InRecovery
 	},
@@ -512,12 +512,16 @@ var untilConds = map[string]func(c *Cluster, n *shmem.Node) bool{
 	"stopped":        func(c *Cluster, n *shmem.Node) bool { return !postmaster.Alive(c.S, n) },
 	"caught-up": func(c *Cluster, n *shmem.Node) bool {
 		p := c.Primary()
-		return p != nil && n.InRecovery && n.ReplayLSN >= p.WAL.FlushedLSN()
+		return p != nil && n.InRecovery && serving(n) && n.ReplayLSN >= p.WAL.FlushedLSN()
 	},
 	"consistent-caught-up": func(c *Cluster, n *shmem.Node) bool {
 		return n.WAL != nil && n.Pool.FlushLen() == 0 && n.Pool.ConsistentLSN() >= n.WAL.InsertLSN()
 	},
 }
+
+// serving reports whether a node accepts client sessions now (postmaster
+// has forked its backends).
+func serving(n *shmem.Node) bool { return n.Accepting && len(n.Procs.Backends) > 0 }
 
 func (r *Runner) runUntil(a args) (string, error) {
 	var cond string
