@@ -9,7 +9,7 @@ RACEPKGS := ./...
 
 ## run: the main job with sensible defaults
 run:
-	$(GO) run ./cmd/promotesim demo foundation
+	$(GO) run ./cmd/promotesim demo switchover
 
 ## test: the whole suite (well under 5 minutes on 2 cores)
 test:

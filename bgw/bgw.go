@@ -212,7 +212,7 @@ func (w *Worker) Step(c *sim.Ctx) {
 		}
 		w.dispatch(c, st)
 	default:
-		c.Detail("idle", sim.Str("state", st.Short()))
+		c.Detail("idle", sim.Str("state", st.String()))
 	}
 }
 
@@ -247,7 +247,7 @@ func (w *Worker) onlinePromote(c *sim.Ctx) {
 	switch st {
 	case shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying:
 	default:
-		c.Log("ignore-promote-signal", sim.Str("state", st.Short()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())))
+		c.Log("ignore-promote-signal", sim.Str("state", st.String()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())))
 		return
 	}
 	if n.Index != nil && n.Index.Enabled() {
@@ -259,7 +259,7 @@ func (w *Worker) onlinePromote(c *sim.Ctx) {
 	}
 	w.release(c, "online-promote")
 	n.BGW.EnterWaitingReset()
-	c.Story("enter-waiting-reset", sim.Str("from", st.Short()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())),
+	c.Story("enter-waiting-reset", sim.Str("from", st.String()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())),
 		sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())), sim.LSNField("replay-lsn", uint64(n.ReplayLSN)))
 }
 
@@ -282,7 +282,7 @@ func (w *Worker) create(c *sim.Ctx, st shmem.BGWState, kind Control) {
 			sim.Int("workers", int64(len(w.workers))))
 		return
 	}
-	c.Log("create-redo-ctl", sim.Str("state", st.Short()), sim.Str("ctl", kind.String()), sim.LSNField("replay", uint64(rp)))
+	c.Log("create-redo-ctl", sim.Str("state", st.String()), sim.Str("ctl", kind.String()), sim.LSNField("replay", uint64(rp)))
 }
 
 // release drops replay control (polar_release_bg_redo_ctl): the iterator and
@@ -481,7 +481,7 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	}
 	n.BGW.RaiseFakeOldest(fake)
 	if dispatched > 0 || retired > 0 || n.BGW.ReplayPoint() != rp {
-		c.Log("dispatch", sim.Str("state", st.Short()), sim.Int("tasks", int64(dispatched)), sim.Int("retired", int64(retired)),
+		c.Log("dispatch", sim.Str("state", st.String()), sim.Int("tasks", int64(dispatched)), sim.Int("retired", int64(retired)),
 			sim.Int("inflight", int64(len(w.s.running))), sim.Bool("queue-full", full),
 			sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
 			sim.LSNField("bound", uint64(bound)))

@@ -117,7 +117,7 @@ func (e *scriptEnv) parseRecord(line string) *logindex.Record {
 func (e *scriptEnv) bgwLine() string {
 	b := &e.w.n.BGW
 	return fmt.Sprintf("bgw: state=%s replay=%v fake-oldest=%v ctl=%s inflight=%d checkpoint-requested=%t",
-		b.State().Short(), b.ReplayPoint(), b.FakeOldest(), e.w.b.Control(), e.w.b.Inflight(), b.CheckpointRequested)
+		b.State().String(), b.ReplayPoint(), b.FakeOldest(), e.w.b.Control(), e.w.b.Inflight(), b.CheckpointRequested)
 }
 
 func (e *scriptEnv) pool() string {

@@ -367,7 +367,7 @@ func (p *Postmaster) recoveryDone(c *sim.Ctx) {
 	p.state = pmRun
 	p.promoting = false
 	p.openService(c, true)
-	c.Story("read-write", sim.LSNField("insert", uint64(n.WAL.InsertLSN())), sim.Str("bgw", n.BGW.State().Short()),
+	c.Story("read-write", sim.LSNField("insert", uint64(n.WAL.InsertLSN())), sim.Str("bgw", n.BGW.State().String()),
 		sim.Int("slots", int64(len(n.Slots))))
 }
 

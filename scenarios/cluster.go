@@ -276,7 +276,7 @@ func nodeStatus(s *sim.Scheduler, n *shmem.Node) string {
 	if n.Mount != nil {
 		mode = n.Mount.Mode().String()
 	}
-	fmt.Fprintf(&b, " mount=%s service=%s bgw=%s", mode, service(n), n.BGW.State().Short())
+	fmt.Fprintf(&b, " mount=%s service=%s bgw=%s", mode, service(n), n.BGW.State().String())
 	if n.WAL != nil {
 		fmt.Fprintf(&b, " insert=%v flushed=%v", n.WAL.InsertLSN(), n.WAL.FlushedLSN())
 	}

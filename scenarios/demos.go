@@ -58,8 +58,8 @@ var switchoverStages = []stage{
 		"stat-replication node=2",
 		"status",
 	}},
-	{"Step 4: switch over again: stop n2, promote n1, rebuild n2", []string{
-		"stop node=2 mode=fast",
+	{"Step 4: switch over again, this time stopping n2 immediately (dirty pages left behind): the BGW replays them in ONLINE_PROMOTE", []string{
+		"stop node=2 mode=immediate",
 		"promote node=1",
 		"run-until read-write node=1",
 		"run-until bgw-not-start node=1",

@@ -35,15 +35,6 @@ func (s BGWState) String() string {
 	return fmt.Sprintf("BGWState(%d)", uint8(s))
 }
 
-// Short is the state without its POLAR_BG_ prefix, for dense traces.
-func (s BGWState) Short() string {
-	str := s.String()
-	if len(str) > 9 && str[:9] == "POLAR_BG_" {
-		return str[9:]
-	}
-	return str
-}
-
 // LegalBGWTransition reports whether SPEC §6 allows from -> to. SIGUSR2 moves
 // any non-promoting state (including NOT_START, when promote comes before hot
 // standby) to WAITING_RESET.

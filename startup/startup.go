@@ -517,7 +517,7 @@ func (p *Process) enterHotStandby(c *sim.Ctx) {
 	n.Accepting = true
 	c.Mark("startup/hot-standby")
 	c.Story("hot-standby", sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.LSNField("redo", uint64(p.redo)),
-		sim.Str("bgw", n.BGW.State().Short()))
+		sim.Str("bgw", n.BGW.State().String()))
 }
 
 // stepStreaming consumes one queue packet.
@@ -633,7 +633,7 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 	p.trigger = trigger
 	p.blocked = false // any pending Wake is harmless
 	c.Story("promote", sim.Str("from", from.String()), sim.Bool("trigger-file", trigger),
-		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().Short()))
+		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.FinalReplay {
 		p.to(StateFinalReplay, StateCatchUp, StateStreaming, StateStorageRead)
 		return
@@ -664,14 +664,14 @@ func (p *Process) stepRestartpoint(c *sim.Ctx) {
 	c.Story("restartpoint", sim.LSNField("checkpoint", uint64(p.ckpt)), sim.LSNField("redo", uint64(p.ckptRedo)))
 	if !n.Cfg.Orderings.WaitReset {
 		p.to(StateEndOfWAL, StateRestartpoint)
-		c.Log("skip-wait-reset", sim.Str("bgw", n.BGW.State().Short()))
+		c.Log("skip-wait-reset", sim.Str("bgw", n.BGW.State().String()))
 		return
 	}
 	p.to(StateWaitReset, StateRestartpoint)
 	if p.trigger {
 		c.Mark("startup/trigger-file-wait")
 	}
-	c.Story("wait-reset", sim.Str("bgw", n.BGW.State().Short()), sim.Bool("trigger-file", p.trigger))
+	c.Story("wait-reset", sim.Str("bgw", n.BGW.State().String()), sim.Bool("trigger-file", p.trigger))
 }
 
 // stepWaitReset (P3) runs once the BGW is in POLAR_BG_WAITING_RESET
@@ -769,7 +769,7 @@ func (p *Process) stepControl(c *sim.Ctx) {
 	n := p.n
 	n.Local.State = shmem.DBInProduction
 	n.Primary = true
-	c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().Short()))
+	c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.ResetBeforeRecoveryDone {
 		p.resetBGW(c)
 		if !p.recoveryDone(c) {
@@ -817,7 +817,7 @@ func (p *Process) resetBGW(c *sim.Ctx) {
 	}
 	from := n.BGW.State()
 	n.BGW.Reset(start, p.end)
-	c.Story("reset-bgw", sim.Str("from", from.Short()), sim.LSNField("replay-point", uint64(n.BGW.ReplayPoint())),
+	c.Story("reset-bgw", sim.Str("from", from.String()), sim.LSNField("replay-point", uint64(n.BGW.ReplayPoint())),
 		sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())), sim.LSNField("redo", uint64(redo)),
 		sim.LSNField("end", uint64(p.end)), sim.Int("evicted", int64(evicted)))
 }
@@ -854,7 +854,7 @@ func (p *Process) recoveryDone(c *sim.Ctx) bool {
 	n.Control = ctl
 	n.Local = ctl
 	c.Story("recovery-done", sim.Str("state", ctl.State.String()), sim.Str("primary", ctl.Primary.String()),
-		sim.LSNField("redo", uint64(ctl.Redo)), sim.Uint("next-xid", uint64(ctl.NextXID)), sim.Str("bgw", n.BGW.State().Short()))
+		sim.LSNField("redo", uint64(ctl.Redo)), sim.Uint("next-xid", uint64(ctl.NextXID)), sim.Str("bgw", n.BGW.State().String()))
 	return true
 }
 

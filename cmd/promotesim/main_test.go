@@ -66,3 +66,25 @@ func TestDemoListAndRun(t *testing.T) {
 		require.True(t, strings.HasPrefix(line, "{"), "jsonl line %q", line)
 	}
 }
+
+func TestSwitchoverDemo(t *testing.T) {
+	code, a, stderr := runCmd("demo", "switchover")
+	require.Equal(t, exitOK, code, stderr)
+	for _, want := range []string{"POLAR_BG_WAITING_RESET", "remount-rw", "reset-bgw", "read-write",
+		"acknowledged commits visible on n1", "pg_stat_replication: application_name=n2 state=streaming"} {
+		require.Contains(t, a, want)
+	}
+	_, b, _ := runCmd("demo", "switchover")
+	require.Equal(t, a, b, "same seed, same story")
+
+	code, out, stderr := runCmd("demo", "logindex-off")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "promote-refused")
+	require.Contains(t, out, "polar_logindex_mem_size")
+
+	code, jl, stderr := runCmd("demo", "switchover", "-format", "jsonl", "-v", "step")
+	require.Equal(t, exitOK, code, stderr)
+	for _, line := range strings.Split(strings.TrimSpace(jl), "\n") {
+		require.True(t, strings.HasPrefix(line, "{"), "jsonl line %q", line)
+	}
+}
