@@ -166,11 +166,10 @@ func (w *Worker) Ready() bool {
 		if rp >= n.ReplayLSN || n.Index == nil || !n.Index.Enabled() {
 			return false
 		}
-		if w.stale(st) || w.hasHeld {
-			return true
-		}
-		last := n.Index.LastLSN()
-		return last.Valid() && last >= rp
+		// Entries to replay, or only non-page records left: either way a
+		// round moves the replay point on, to the end of replayed WAL when
+		// nothing below it is left (SPEC §6).
+		return true
 	case shmem.BGParallelReplaying, shmem.BGOnlinePromote:
 		if w.stale(st) {
 			return true

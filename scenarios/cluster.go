@@ -128,6 +128,13 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if old := c.nodes[h-1]; old != nil {
 		local = old.Local
 	}
+	if p := c.Primary(); p != nil && role == postmaster.RoleReplica {
+		// The replica starts replaying from the shared redo pointer; its
+		// slot holds the primary's flush gate there until it reports.
+		if err := postmaster.EnsureSlot(c.S, p, shmem.SlotName(h), p.Control.Redo); err != nil {
+			return err
+		}
+	}
 	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.Opts.nodeConfig(h), role, local, c.Opts.Sessions)
 	if err != nil {
 		return err

@@ -278,20 +278,30 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 		return 0, nil
 	}
 	b := n.Pool.Get(id)
-	// Below the LogIndex truncation point every change is already on storage
-	// (the point never passes the redo pointer), so history starts there.
-	if t := n.Index.TruncatedBelow(); from < t {
-		from = t
-	}
-	if to <= from {
-		return 0, nil
-	}
-	lo := storage.InvalidLSN
-	if from > 0 {
-		lo = from - 1
-	}
 	var err error
-	n.lsns, err = n.Index.History(n.lsns[:0], b.Tag, lo, to-1)
+	for {
+		// Below the LogIndex truncation point every change is already on
+		// storage (the point never passes the redo pointer), so history
+		// starts there.
+		if t := n.Index.TruncatedBelow(); from < t {
+			from = t
+		}
+		if to <= from {
+			return 0, nil
+		}
+		lo := storage.InvalidLSN
+		if from > 0 {
+			lo = from - 1
+		}
+		n.lsns, err = n.Index.History(n.lsns[:0], b.Tag, lo, to-1)
+		// A read-only snapshot (replica) learns the primary's newer
+		// truncation point only inside History, which rereads the meta:
+		// clamp to it and look again. The point only grows, so this ends.
+		if errors.Is(err, logindex.ErrTruncated) && from < n.Index.TruncatedBelow() {
+			continue
+		}
+		break
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,103 @@
+package shmem
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// orderingFlags returns every Orderings field by name.
+func orderingFlags(o Orderings) map[string]bool {
+	v := reflect.ValueOf(o)
+	out := make(map[string]bool, v.NumField())
+	for i := 0; i < v.NumField(); i++ {
+		out[v.Type().Field(i).Name] = v.Field(i).Bool()
+	}
+	return out
+}
+
+func TestOrderingsFor(t *testing.T) {
+	v15 := orderingFlags(OrderingsFor(ProfileV15))
+	require.Len(t, v15, reflect.TypeOf(Orderings{}).NumField())
+	for name, on := range v15 {
+		require.True(t, on, "v15 %s", name)
+	}
+	// SPEC §8: V11 does not wait for backends, restarts replay from
+	// min(consistent, replay point) instead of the redo pointer, does not
+	// evict stale buffers, and switches role before the BGW reset. (Its
+	// fencing is a device option, not an ordering.)
+	wantOff := map[string]bool{"WaitBackends": true, "ReplayFromRedo": true, "EvictStale": true, "ResetBeforeRecoveryDone": true}
+	for name, on := range orderingFlags(OrderingsFor(ProfileV11)) {
+		require.Equal(t, !wantOff[name], on, "v11 %s", name)
+	}
+}
+
+func TestParseProfile(t *testing.T) {
+	for _, p := range []Profile{ProfileV15, ProfileV11} {
+		got, err := ParseProfile(p.String())
+		require.NoError(t, err)
+		require.Equal(t, p, got)
+	}
+	for _, s := range []string{"", "V15", "v12", " v15", "v15 ", "15", "v1"} {
+		_, err := ParseProfile(s)
+		require.Error(t, err, "%q", s)
+		require.Contains(t, err.Error(), "unknown profile")
+		require.Contains(t, err.Error(), "want v15 or v11")
+	}
+	require.Equal(t, "Profile(0)", Profile(0).String())
+}
+
+func TestConfigValidate(t *testing.T) {
+	require.NoError(t, DefaultConfig(1).Validate())
+	require.NoError(t, DefaultConfig(7).Validate())
+
+	// Each setting's complaint has a distinctive token; a message about one
+	// bad setting carries no other setting's token.
+	tokens := []string{"host id", "profile must", "out of range 1..65536", "shared_buffers", "polar_xlog_queue_buffers",
+		"polar_parallel_replay_proc_num", "checkpoint distance"}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		names string // the setting the message must name
+		token string // its distinctive token
+	}{
+		{"host", func(c *Config) { c.Host = 0 }, "host id", "host id"},
+		{"profile zero", func(c *Config) { c.Profile = 0 }, "profile", "profile must"},
+		{"profile unknown", func(c *Config) { c.Profile = 9 }, "profile", "profile must"},
+		{"pages zero", func(c *Config) { c.Pages = 0 }, "pages 0", "out of range 1..65536"},
+		{"pages huge", func(c *Config) { c.Pages = 1<<16 + 1 }, "pages 65537", "out of range 1..65536"},
+		{"pool", func(c *Config) { c.PoolFrames = 1 }, "shared_buffers 1", "shared_buffers"},
+		{"logindex", func(c *Config) { c.LogIndex.QueueBuffers = 1 }, "polar_xlog_queue_buffers 1", "polar_xlog_queue_buffers"},
+		{"workers zero", func(c *Config) { c.LogIndex.ParallelReplayProcNum = 0 }, "polar_parallel_replay_proc_num 0", "polar_parallel_replay_proc_num"},
+		{"workers many", func(c *Config) { c.LogIndex.ParallelReplayProcNum = 17 }, "polar_parallel_replay_proc_num 17", "polar_parallel_replay_proc_num"},
+		{"checkpoint distance", func(c *Config) { c.CheckpointDistance = 0 }, "checkpoint distance", "checkpoint distance"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig(2)
+			tc.edit(&c)
+			err := c.Validate()
+			require.Error(t, err)
+			msg := err.Error()
+			require.True(t, strings.HasPrefix(msg, "shmem: invalid node config: "), msg)
+			require.Contains(t, msg, tc.names)
+			for _, other := range tokens {
+				if other != tc.token {
+					require.NotContains(t, msg, other, "only %s is wrong", tc.names)
+				}
+			}
+			_, err = NewNode(c, nil)
+			require.Error(t, err, "NewNode validates")
+		})
+	}
+
+	// Several bad fields are all named.
+	c := DefaultConfig(1)
+	c.Host, c.Pages, c.CheckpointDistance = 0, 0, -1
+	err := c.Validate()
+	require.Error(t, err)
+	for _, s := range []string{"host id", "pages", "checkpoint distance"} {
+		require.Contains(t, err.Error(), s)
+	}
+}
