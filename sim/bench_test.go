@@ -107,3 +107,23 @@ func BenchmarkRandUint64(b *testing.B) {
 		b.Log(sink)
 	}
 }
+
+// The benchmarks above are the physical limit later ratios are measured
+// against; this pins their premise: a steady-state step, a message step and a
+// trace event allocate nothing.
+func TestHotPathsDoNotAllocate(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 1, Trace: sim.TraceConfig{Ring: 64}})
+	for i := 0; i < 8; i++ {
+		s.Add(&idle{name: "idle"})
+	}
+	s.Run(100) // warm up slices
+	if a := testing.AllocsPerRun(1000, func() { s.Step() }); a != 0 {
+		t.Fatalf("empty-actor step allocates %.1f times", a)
+	}
+	tr := sim.NewTrace(sim.TraceConfig{Ring: 64})
+	if a := testing.AllocsPerRun(1000, func() {
+		tr.Emit(1, 1, sim.LevelStep, "n1/bgw", "replay", sim.Int("a", 1), sim.Str("b", "x"), sim.LSNField("c", 0x1A8), sim.Bool("d", true))
+	}); a != 0 {
+		t.Fatalf("trace emit allocates %.1f times", a)
+	}
+}

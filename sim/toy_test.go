@@ -52,3 +52,4 @@ func logger(name string, got *[]string) *toy {
 		c.Log("recv", sim.Str("msg", m.String()))
 	}}
 }
+
