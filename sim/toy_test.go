@@ -52,4 +52,3 @@ func logger(name string, got *[]string) *toy {
 		c.Log("recv", sim.Str("msg", m.String()))
 	}}
 }
-
