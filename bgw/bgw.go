@@ -594,9 +594,5 @@ func exit(c *sim.Ctx, n *shmem.Node, name string, kind shmem.ExitKind, err error
 		e.Err = err.Error()
 	}
 	c.Story("exit", sim.Str("kind", kind.String()), sim.Str("err", e.Err))
-	n.RecordExit(e)
-	if n.Procs.Postmaster != shmem.NoProc && c.Alive(n.Procs.Postmaster) {
-		c.Send(n.Procs.Postmaster, e)
-	}
-	c.Exit()
+	n.Exit(c, e)
 }

@@ -14,14 +14,10 @@ func exitProc(c *sim.Ctx, n *shmem.Node, name string, kind shmem.ExitKind, err e
 	if err != nil {
 		e.Err = err.Error()
 	}
-	n.RecordExit(e)
 	if kind == shmem.ExitPANIC || kind == shmem.ExitFATAL {
 		c.Story(kind.String(), sim.Str("err", e.Err))
 	}
-	if n.Procs.Postmaster != shmem.NoProc && c.Alive(n.Procs.Postmaster) {
-		c.Send(n.Procs.Postmaster, e)
-	}
-	c.Exit()
+	n.Exit(c, e)
 }
 
 // killedBy reports whether a signal ends an auxiliary process.

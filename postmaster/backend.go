@@ -108,21 +108,15 @@ func (b *backend) fail(c *sim.Ctx, what string, err error) {
 }
 
 func (b *backend) exit(c *sim.Ctx, kind shmem.ExitKind, why string) {
-	n := b.n
-	e := shmem.ChildExit{ID: c.Self(), Name: b.Name(), Kind: kind, Err: why}
-	n.RecordExit(e)
 	if b.state == bPromoteReplay {
-		n.BGW.EndBackendReplay(b.rstart)
-	}
-	if n.Procs.Postmaster != shmem.NoProc && c.Alive(n.Procs.Postmaster) {
-		c.Send(n.Procs.Postmaster, e)
+		b.n.BGW.EndBackendReplay(b.rstart)
 	}
 	if kind == shmem.ExitPANIC || kind == shmem.ExitFATAL {
 		c.Story(kind.String(), sim.Str("err", why))
 	} else {
 		c.Log("exit", sim.Str("why", why))
 	}
-	c.Exit()
+	b.n.Exit(c, shmem.ChildExit{Name: b.Name(), Kind: kind, Err: why})
 }
 
 func (b *backend) Step(c *sim.Ctx) {

@@ -351,3 +351,15 @@ func (n *Node) UpdateConsistentLSN() storage.LSN {
 
 // RecordExit notes a process exit.
 func (n *Node) RecordExit(e ChildExit) { n.Exits = append(n.Exits, e) }
+
+// Exit ends the running process of this node: the exit is recorded (an
+// unexpected PANIC or FATAL is what checkers look for), postmaster gets
+// SIGCHLD if it still runs, and the process takes no more steps.
+func (n *Node) Exit(c *sim.Ctx, e ChildExit) {
+	e.ID = c.Self()
+	n.RecordExit(e)
+	if pm := n.Procs.Postmaster; pm != NoProc && pm != c.Self() && c.Alive(pm) {
+		c.Send(pm, e)
+	}
+	c.Exit()
+}

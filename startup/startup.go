@@ -308,12 +308,7 @@ func (p *Process) exit(c *sim.Ctx, kind shmem.ExitKind, msg string) {
 	}
 	p.st = StateExited
 	p.blocked = false
-	e := shmem.ChildExit{ID: c.Self(), Name: p.name, Kind: kind, Err: msg}
-	p.n.RecordExit(e)
-	if pm := p.n.Procs.Postmaster; pm != shmem.NoProc && c.Alive(pm) {
-		c.Send(pm, e)
-	}
-	c.Exit()
+	p.n.Exit(c, shmem.ChildExit{Name: p.name, Kind: kind, Err: msg})
 }
 
 // ---- init --------------------------------------------------------------
