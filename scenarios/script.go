@@ -85,6 +85,14 @@ func (a args) host(key string) (storage.HostID, error) {
 	return storage.HostID(n), nil
 }
 
+// node checks a command's arguments (node= plus keys) and returns its node.
+func (a args) node(cmd string, keys ...string) (storage.HostID, error) {
+	if err := a.only(cmd, append([]string{"node"}, keys...)...); err != nil {
+		return 0, err
+	}
+	return a.host("node")
+}
+
 // only rejects arguments a command does not take.
 func (a args) only(cmd string, keys ...string) error {
 	var bad []string
@@ -246,10 +254,7 @@ func (r *Runner) awaitClient(acks, errs, reads int) (sim.Result, bool) {
 }
 
 func (r *Runner) write(cmd string, a args) (string, error) {
-	if err := a.only(cmd, "node", "page", "slot", "value"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node(cmd, "page", "slot", "value")
 	if err != nil {
 		return "", err
 	}
@@ -311,10 +316,7 @@ func (r *Runner) txn(h storage.HostID, t postmaster.Txn) (string, error) {
 }
 
 func (r *Runner) writes(a args) (string, error) {
-	if err := a.only("writes", "node", "count"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("writes", "count")
 	if err != nil {
 		return "", err
 	}
@@ -342,10 +344,7 @@ func (r *Runner) writes(a args) (string, error) {
 }
 
 func (r *Runner) read(a args) (string, error) {
-	if err := a.only("read", "node", "page"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("read", "page")
 	if err != nil {
 		return "", err
 	}
@@ -401,10 +400,7 @@ func formatRead(rr postmaster.ReadResult) string {
 }
 
 func (r *Runner) nodeOp(cmd string, a args) (string, error) {
-	if err := a.only(cmd, "node"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node(cmd)
 	if err != nil {
 		return "", err
 	}
@@ -422,10 +418,7 @@ func (r *Runner) nodeOp(cmd string, a args) (string, error) {
 }
 
 func (r *Runner) stop(a args) (string, error) {
-	if err := a.only("stop", "node", "mode"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("stop", "mode")
 	if err != nil {
 		return "", err
 	}
@@ -452,10 +445,7 @@ func (r *Runner) stop(a args) (string, error) {
 }
 
 func (r *Runner) start(a args) (string, error) {
-	if err := a.only("start", "node", "role"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("start", "role")
 	if err != nil {
 		return "", err
 	}
@@ -471,10 +461,7 @@ func (r *Runner) start(a args) (string, error) {
 }
 
 func (r *Runner) dropSlot(a args) (string, error) {
-	if err := a.only("drop-slot", "node", "name"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("drop-slot", "name")
 	if err != nil {
 		return "", err
 	}
@@ -542,10 +529,7 @@ func (r *Runner) runUntil(a args) (string, error) {
 		return "", fmt.Errorf("run-until needs a condition: one of %s", strings.Join(names, ", "))
 	}
 	delete(a, cond)
-	if err := a.only("run-until", "node", "budget"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("run-until", "budget")
 	if err != nil {
 		return "", err
 	}
@@ -577,10 +561,7 @@ func (r *Runner) check(a args) (string, error) {
 		return "", fmt.Errorf("check: want 'check acked-visible node=N'")
 	}
 	delete(a, "acked-visible")
-	if err := a.only("check", "node"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node("check")
 	if err != nil {
 		return "", err
 	}
@@ -641,10 +622,7 @@ func (r *Runner) procID(h storage.HostID, name string) (sim.ActorID, error) {
 // pause holds a process (an injection point in PolarDB's tests); resume
 // releases it.
 func (r *Runner) pause(cmd string, a args) (string, error) {
-	if err := a.only(cmd, "node", "proc"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node(cmd, "proc")
 	if err != nil {
 		return "", err
 	}
@@ -663,10 +641,7 @@ func (r *Runner) pause(cmd string, a args) (string, error) {
 
 // stallSave makes a primary stop (or resume) saving LogIndex tables.
 func (r *Runner) stallSave(cmd string, a args) (string, error) {
-	if err := a.only(cmd, "node"); err != nil {
-		return "", err
-	}
-	h, err := a.host("node")
+	h, err := a.node(cmd)
 	if err != nil {
 		return "", err
 	}
