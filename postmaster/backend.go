@@ -240,6 +240,11 @@ func (b *backend) finishPromoteReplay() { b.n.BGW.EndBackendReplay(b.rstart) }
 func (b *backend) writeStep(c *sim.Ctx) {
 	n := b.n
 	w := b.txn.Writes[b.next]
+	if w.Value == 0 {
+		// A client that names no value writes one that identifies this
+		// transaction, so readers can check the writer's commit status.
+		w.Value = MakeValue(b.xid, uint32(b.next+1))
+	}
 	page := n.Page(w.Page)
 	if start, need, err := b.needsPromoteReplay(page); err != nil {
 		b.exit(c, shmem.ExitPANIC, err.Error())

@@ -26,6 +26,15 @@ type Runner struct {
 	out    bytes.Buffer // the trace sink; drained after each command
 	// Budget bounds every run-until (steps).
 	Budget int
+	// Quiet drops the trace instead of printing it (explorer worlds keep
+	// only the scheduler's ring for violation reports).
+	Quiet bool
+	// Chooser, when set, drives the next cluster's schedule whatever its
+	// sched= says (a recorder for shrinking, a rapid-backed chooser).
+	Chooser sim.Chooser
+	// world is the explorer's bookkeeping (promotes requested), nil in
+	// plain scripts until a world command needs it.
+	world *worldState
 }
 
 // NewRunner returns a runner whose clusters trace at level in format.
@@ -167,6 +176,16 @@ func (r *Runner) Exec(line string) (string, error) {
 		}
 	case "check":
 		res, err = r.check(a)
+	case "submit":
+		res, err = r.submit(a)
+	case "submit-read":
+		res, err = r.submitRead(a)
+	case "fault":
+		res, err = r.fault(a)
+	case "heal":
+		res, err = r.heal(a)
+	case "liveness":
+		res, err = r.liveness(a)
 	case "pause", "resume":
 		res, err = r.pause(cmd, a)
 	case "stall-save", "resume-save":
@@ -234,8 +253,14 @@ func (r *Runner) cluster(a args) (string, error) {
 	default:
 		return "", fmt.Errorf("sched=%q: want fifo or random", a["sched"])
 	}
-	c, err := NewCluster(ClusterConfig{Opts: o, Seed: seed, Chooser: ch,
-		Trace: sim.TraceConfig{Out: &r.out, Level: r.level, Format: r.format}})
+	if r.Chooser != nil {
+		ch = r.Chooser
+	}
+	tc := sim.TraceConfig{Out: &r.out, Level: r.level, Format: r.format}
+	if r.Quiet {
+		tc.Out = nil
+	}
+	c, err := NewCluster(ClusterConfig{Opts: o, Seed: seed, Chooser: ch, Trace: tc})
 	if err != nil {
 		return "", err
 	}
@@ -406,9 +431,13 @@ func (r *Runner) nodeOp(cmd string, a args) (string, error) {
 	}
 	switch cmd {
 	case "promote":
-		err = r.C.Promote(h)
+		if err = r.C.Promote(h); err == nil {
+			r.promoteRequested(h)
+		}
 	case "trigger":
-		err = r.C.Trigger(h)
+		if err = r.C.Trigger(h); err == nil {
+			r.promoteRequested(h)
+		}
 	case "crash":
 		err = r.C.Crash(h)
 	case "rebuild":

@@ -382,6 +382,11 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	return true, nil
 }
 
+// Violation builds a report for a check made outside the per-step checkers
+// (a liveness phase, a whole-state check at a crash point): same fields,
+// same trace tail.
+func (s *Scheduler) Violation(name string, err error) *Violation { return s.violation(name, err) }
+
 func (s *Scheduler) violation(name string, err error) *Violation {
 	return &Violation{Checker: name, Step: s.step, Time: s.now, Seed: s.seed, Err: err, Tail: s.trace.Tail(s.tail)}
 }
