@@ -89,6 +89,7 @@ func (a *walSender) Step(c *sim.Ctx) {
 	if !a.timer {
 		a.timer = true
 		c.Wake(shmem.Wake{Why: "keepalive"}, reconnectTicks)
+		a.keepalive(c)
 		if !primaryActive(n) || a.sent >= n.WAL.FlushedLSN() {
 			return
 		}
@@ -110,6 +111,15 @@ func (a *walSender) Step(c *sim.Ctx) {
 	c.Send(a.conn.Receiver, shmem.WALMeta{Meta: rec.Meta(), ConsistentLSN: n.Pool.ConsistentLSN(), Sender: c.Self()})
 	c.Detail("send", sim.Str("type", rec.Type.String()), sim.LSNField("lsn", uint64(rec.Start)))
 	a.sent = rec.End
+}
+
+// keepalive tells the walreceiver this walsender serves it, with the
+// consistent LSN, so an idle but connected replica keeps its connection and
+// keeps feeding back.
+func (a *walSender) keepalive(c *sim.Ctx) {
+	if c.Alive(a.conn.Receiver) {
+		c.Send(a.conn.Receiver, shmem.Keepalive{Sender: c.Self(), ConsistentLSN: a.n.Pool.ConsistentLSN()})
+	}
 }
 
 // release marks the slot inactive as this walsender goes, unless a newer
@@ -141,6 +151,7 @@ func (a *walSender) Receive(c *sim.Ctx, m sim.Msg) {
 		c.Detail("feedback", sim.Str("slot", m.Slot), sim.LSNField("applied", uint64(m.Applied)))
 	case shmem.Wake:
 		if !a.gone(c) {
+			a.keepalive(c)
 			c.Wake(shmem.Wake{Why: "keepalive"}, reconnectTicks)
 		}
 	case shmem.Signal:
@@ -251,6 +262,11 @@ func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		}
 		a.expected = m.Meta.End
 		n.ReceivedLSN = m.Meta.End
+		if m.ConsistentLSN > n.PrimaryConsistent {
+			n.PrimaryConsistent = m.ConsistentLSN
+		}
+	case shmem.Keepalive:
+		a.peer = m.Sender
 		if m.ConsistentLSN > n.PrimaryConsistent {
 			n.PrimaryConsistent = m.ConsistentLSN
 		}

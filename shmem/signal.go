@@ -92,6 +92,17 @@ func (m WALMeta) String() string {
 	return fmt.Sprintf("wal-meta(%v %v..%v)", m.Meta.Type, m.Meta.Start, m.Meta.End)
 }
 
+// Keepalive is the walsender's keepalive message (walsender.c
+// WalSndKeepalive): it tells the walreceiver who its peer is and the
+// primary's consistent LSN even when no WAL flows, so a caught-up replica
+// still sends feedback and the primary's slot (its flush gate) moves.
+type Keepalive struct {
+	Sender        sim.ActorID
+	ConsistentLSN storage.LSN
+}
+
+func (k Keepalive) String() string { return fmt.Sprintf("keepalive(consistent=%v)", k.ConsistentLSN) }
+
 // Feedback is the walreceiver's standby reply: how far the replica has
 // applied (the oldest LSN it may still need from storage), which moves the
 // primary's slot and so its flush gate.
