@@ -557,21 +557,17 @@ func (d *Device) readAt(f *file, p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// syncFile makes host's pending writes to f durable: for each block, the
-// newest entry of host becomes the durable image, and every older entry of
-// the chain (whatever its host) is subsumed by it.
-func (d *Device) syncFile(f *file, host HostID) {
+// syncFile makes f's visible image durable: for each block with pending
+// entries, the newest entry (whatever its host) becomes the durable image and
+// subsumes the older ones. fsync is a property of the file, not of its
+// writer: every host reads the one shared image (direct I/O), so a sync that
+// left another host's visible bytes volatile would let a later crash of that
+// host take back bytes the syncing host already read and built on.
+func (d *Device) syncFile(f *file) {
 	for _, i := range f.pending {
-		b := f.blocks[i]
-		blk := &d.blocks[b]
-		var newest int32 = noPend
-		for e := blk.head; e != noPend; e = d.pend[e].next {
-			if d.pend[e].host == host {
-				newest = e
-			}
-		}
-		if newest != noPend {
-			d.persist(blk, newest, d.pend[newest].img)
+		blk := &d.blocks[f.blocks[i]]
+		if blk.tail != noPend {
+			d.persist(blk, blk.tail, d.pend[blk.tail].img)
 		}
 	}
 	d.compactFile(f)

@@ -172,8 +172,8 @@ func TestFenceModes(t *testing.T) {
 }
 
 // TestCrashTwoWriters: in fence mode none two hosts can have pending writes
-// on one block. Each host's crash only drops its own; a sync subsumes older
-// pending images of the block.
+// on one block. Each host's crash only drops its own; a sync makes the
+// block's visible image durable, the other host's bytes included.
 func TestCrashTwoWriters(t *testing.T) {
 	d, n1, n2 := newTestDevice(t, FenceNone, 8)
 	require.NoError(t, n1.Create("base/1"))
@@ -198,6 +198,60 @@ func TestCrashTwoWriters(t *testing.T) {
 	require.Equal(t, []byte("aabb"), readAll(t, n2, "base/1"))
 	_, ok := d.Mounted(1)
 	require.False(t, ok)
+}
+
+// TestSyncFlushesOtherHostsWrites: a sync makes the whole visible file
+// durable, other hosts' unsynced blocks included, so a host that read
+// another's unsynced WAL and synced after appending to it cannot be left with
+// a hole below its own durable WAL when the first host loses power. A
+// read-only mount's sync flushes nothing.
+func TestSyncFlushesOtherHostsWrites(t *testing.T) {
+	for _, fence := range []FenceMode{FenceNone, FenceEpoch, FenceDetect} {
+		t.Run(fence.String(), func(t *testing.T) {
+			d, n1, n2 := newTestDevice(t, fence, 8)
+			const wal = "pg_wal/000000010000000000000000"
+			require.NoError(t, n1.Create(wal))
+			require.NoError(t, n1.WriteAt(wal, bytes.Repeat([]byte("a"), BlockSize), 0))
+			require.NoError(t, n1.Sync(wal))
+			require.NoError(t, n1.WriteAt(wal, bytes.Repeat([]byte("b"), BlockSize), BlockSize))
+			d.InjectError(FaultSpec{Op: OpSync, Host: 1, PathPrefix: wal, Count: 1})
+			require.ErrorIs(t, n1.Sync(wal), ErrInjectedIO)
+
+			require.NoError(t, n2.Sync(wal))
+			require.NoError(t, n2.SyncAll())
+			require.Len(t, d.Pending(1), 1, "a replica's sync leaves the primary's write pending")
+
+			require.NoError(t, n2.RemountRW())
+			require.NoError(t, n2.WriteAt(wal, bytes.Repeat([]byte("c"), BlockSize), 2*BlockSize))
+			require.NoError(t, n2.Sync(wal))
+			require.Empty(t, d.Pending(1), "n2's sync flushed n1's block too")
+			require.Empty(t, d.Pending(2))
+
+			want := append(append(bytes.Repeat([]byte("a"), BlockSize), bytes.Repeat([]byte("b"), BlockSize)...), bytes.Repeat([]byte("c"), BlockSize)...)
+			img := d.Clone()
+			img.Crash(1, nil)
+			img.Crash(2, nil)
+			require.Equal(t, want, durable(img, wal), "no hole below n2's durable WAL")
+		})
+	}
+}
+
+// TestSyncAllFlushesOtherHostsWrites: SyncAll is Sync of every file with
+// pending writes, whoever wrote them.
+func TestSyncAllFlushesOtherHostsWrites(t *testing.T) {
+	d, n1, n2 := newTestDevice(t, FenceNone, 8)
+	require.NoError(t, n1.Create("base/1"))
+	require.NoError(t, n1.Create("pg_xact/0000"))
+	require.NoError(t, n1.WriteAt("base/1", []byte("page"), 0))
+	require.NoError(t, n2.RemountRW())
+	require.NoError(t, n2.WriteAt("pg_xact/0000", []byte("clog"), 0))
+	require.NoError(t, n2.SyncAll())
+	require.Empty(t, d.Pending(1))
+	require.Empty(t, d.Pending(2))
+	img := d.Clone()
+	img.Crash(1, nil)
+	require.Equal(t, []byte("page"), durable(img, "base/1"))
+	require.Equal(t, []byte("clog"), durable(img, "pg_xact/0000"))
 }
 
 func TestTruncate(t *testing.T) {
@@ -533,6 +587,23 @@ func TestDeviceModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				m.durable[p] = slices.Clone(m.visible[p])
+			},
+			"replicaSync": func(t *rapid.T) {
+				// A replica has nothing to flush: durable images stay.
+				p := genPath.Draw(t, "path")
+				err := ro.Sync(p)
+				if _, ok := m.visible[p]; !ok {
+					if !errors.Is(err, ErrNotExist) {
+						t.Fatalf("want ErrNotExist, got %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := ro.SyncAll(); err != nil {
+					t.Fatal(err)
+				}
 			},
 			"syncAll": func(t *rapid.T) {
 				if err := rw.SyncAll(); err != nil {

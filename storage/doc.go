@@ -56,10 +56,15 @@
 // operations (create, truncate, remove) are fenced like writes but not logged.
 //
 // Durability and crashes. A write is visible at once but durable only when
-// the writing host syncs the file (Sync, SyncAll). Metadata (file creation,
+// a read-write host syncs the file (Sync, SyncAll). A sync flushes the file,
+// not the writer: every pending write to it becomes durable, other hosts'
+// included, because all hosts read one shared image, and a host that read
+// another's unsynced WAL and appended to it must be able to make it durable
+// before building on it (StartupXLOG's SyncDataDirectory after a crash). A
+// read-only mount's sync flushes nothing. Metadata (file creation,
 // size, block allocation) is durable at once, as PFS journals it. Each block
 // keeps a durable image and a chain of pending images, one per host write run;
-// syncing makes the host's newest image durable and subsumes older ones.
+// syncing makes the block's newest image durable and subsumes older ones.
 // Crash(host, keep) decides for each of the host's pending writes: Drop (lost,
 // the block reverts), Keep (reached the media after all) or Tear (first half
 // new, second half old), then unmounts the host. Clone first to inspect a crash

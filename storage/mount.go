@@ -308,9 +308,16 @@ func (m *Mount) List(dir string) []string {
 	return m.dev.list(dir)
 }
 
-// Sync makes this host's pending writes to path durable (fsync). In epoch
-// mode a fenced writer's sync fails too, so nothing it wrote becomes durable
-// after it was displaced.
+// Sync makes path's visible content durable (fsync): every pending write to
+// it, this host's and any other's, because all hosts read one shared image
+// (PFS direct I/O) and fsync flushes a file, not a writer. This is what lets
+// a node that recovers or promotes from WAL another host wrote but never
+// synced (that host's fsync failed and it PANICked) make it durable before
+// building on it, as StartupXLOG's SyncDataDirectory does after a crash.
+// A read-only mount has nothing to flush: a replica never writes shared
+// storage, so its sync never makes the primary's unflushed writes durable.
+// In epoch mode a fenced writer's sync fails too, so nothing becomes durable
+// through it after it was displaced.
 func (m *Mount) Sync(path string) error {
 	if !m.mounted {
 		return fmt.Errorf("%w: sync %s by %s", ErrNotMounted, path, m.host)
@@ -328,16 +335,17 @@ func (m *Mount) Sync(path string) error {
 	if len(d.faults) > 0 && d.hit(OpSync, m.host, path) {
 		return fmt.Errorf("%w: sync %s by %s", ErrInjectedIO, path, m.host)
 	}
-	if len(f.pending) > 0 {
+	if m.mode == MountReadWrite && len(f.pending) > 0 {
 		// f stays in d.dirty when it becomes clean: the list is bounded by
 		// the live files and compacted by SyncAll and Crash.
-		d.syncFile(f, m.host)
+		d.syncFile(f)
 	}
 	return nil
 }
 
-// SyncAll syncs every file this host has pending writes to, in the order the
-// files were first dirtied; an injected fault stops it at that file.
+// SyncAll syncs every file with pending writes (any host's, as Sync), in the
+// order the files were first dirtied; an injected fault stops it at that
+// file. A read-only mount has nothing to flush.
 func (m *Mount) SyncAll() error {
 	if !m.mounted {
 		return fmt.Errorf("%w: sync by %s", ErrNotMounted, m.host)
@@ -348,26 +356,18 @@ func (m *Mount) SyncAll() error {
 			return err
 		}
 	}
+	if m.mode != MountReadWrite {
+		return nil
+	}
 	defer d.compactDirty()
 	for _, f := range d.dirty {
-		if f.removed || !d.hasPending(f, m.host) {
+		if f.removed || len(f.pending) == 0 {
 			continue
 		}
 		if len(d.faults) > 0 && d.hit(OpSync, m.host, f.name) {
 			return fmt.Errorf("%w: sync %s by %s", ErrInjectedIO, f.name, m.host)
 		}
-		d.syncFile(f, m.host)
+		d.syncFile(f)
 	}
 	return nil
-}
-
-func (d *Device) hasPending(f *file, host HostID) bool {
-	for _, i := range f.pending {
-		for e := d.blocks[f.blocks[i]].head; e != noPend; e = d.pend[e].next {
-			if d.pend[e].host == host {
-				return true
-			}
-		}
-	}
-	return false
 }
