@@ -142,6 +142,20 @@ func (ix *Index) Add(start, end storage.LSN, pages []storage.PageID) error {
 	return nil
 }
 
+// HasRoom reports whether a record touching pages distinct pages can be
+// added now without finding the memtable ring full. A primary's backend asks
+// before it inserts the WAL record it must then index, so that it waits
+// for saving instead of failing between the two.
+func (ix *Index) HasRoom(pages int) bool {
+	if !ix.enabled {
+		return true
+	}
+	if t := &ix.tables[ix.active]; t.state == TableActive && t.room() >= pages {
+		return true
+	}
+	return ix.tables[(ix.active+1)%len(ix.tables)].state != TableInactive
+}
+
 // AddMeta indexes a record from its WAL meta.
 func (ix *Index) AddMeta(m *Meta) error { return ix.Add(m.Start, m.End, m.PageList()) }
 

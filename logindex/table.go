@@ -151,6 +151,12 @@ func (s *store) loadMeta() error {
 	if !s.vol.Exists(MetaPath) {
 		return nil
 	}
+	// An empty meta file is one whose first write failed after the create
+	// (writeFile creates, then writes in place): nothing was ever saved, the
+	// same as no file. Later writes are in place, so they never empty it.
+	if size, err := s.vol.Size(MetaPath); err == nil && size == 0 {
+		return nil
+	}
 	b, err := s.readAll(MetaPath, metaSize)
 	if err != nil {
 		return err
