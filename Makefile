@@ -7,9 +7,12 @@ RACEPKGS := ./...
 
 .PHONY: run test race lint bench soak fmt tools
 
-## run: the main job with sensible defaults
+## run: the main job with sensible defaults: explore seeded swarm worlds on
+## every core for about 20 seconds and print the summary (a failing seed is
+## shrunk, printed and written to scenarios/testdata/counterexamples)
+RUN_DURATION ?= 20s
 run:
-	$(GO) run ./cmd/promotesim demo switchover
+	$(GO) run ./cmd/promotesim explore -duration $(RUN_DURATION)
 
 ## test: the whole suite (well under 5 minutes on 2 cores)
 test:
@@ -31,11 +34,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
 ## soak: long randomized runs (not part of make test): the model-based state
-## machines with many more checks, and every Soak test (enabled by PROMOTESIM_SOAK)
+## machines with many more checks, every Soak test (enabled by PROMOTESIM_SOAK),
+## and SOAK_SEEDS default swarm worlds (every one run, failures counted)
 SOAK_CHECKS ?= 20000
+SOAK_SEEDS  ?= 100000
 soak:
 	$(GO) test -count=1 -timeout 60m -run 'Model' ./storage/ ./logindex/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
+	$(GO) run ./cmd/promotesim explore -seeds $(SOAK_SEEDS) -keep-going -v
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

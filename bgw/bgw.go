@@ -460,6 +460,9 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	if dispatched > 0 && st == shmem.BGOnlinePromote {
 		c.Mark("bgw/online-promote-dispatch")
 	}
+	if dispatched > 0 && st == shmem.BGParallelReplaying {
+		c.Mark("bgw/parallel-replaying") // a standby's parallel replay
+	}
 
 	rp := n.BGW.ReplayPoint()
 	point := rp
@@ -477,6 +480,19 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	fake := n.BGW.ReplayPoint()
 	if m := n.BGW.BackendMinReplayLSN(); m.Valid() && m < fake {
 		fake = m // a backend still replays from below the point
+	}
+	if fake < n.BGW.FakeOldest() {
+		// polar_logindex_bg_dispatch: POLAR_ASSERT_PANIC(replayed_oldest_lsn
+		// <= the new value). Buffers already carry the old value as their
+		// oldest LSN; a lower one would break the flush-list order. Only a
+		// backend that published an older LSN before the reset can get here:
+		// a replica read promote did not wait for, which published its
+		// restartpoint's redo. (PolarDB 11 has no such check: it sets
+		// promote_oldest_lsn to the backends' minimum, down if need be.)
+		w.release(c, "error")
+		exit(c, n, w.name, shmem.ExitPANIC, fmt.Errorf("bgw: polar assertion failed: replayed oldest LSN %v would move back to %v (a backend replays from %v)",
+			n.BGW.FakeOldest(), fake, n.BGW.BackendMinReplayLSN()))
+		return
 	}
 	n.BGW.RaiseFakeOldest(fake)
 	if dispatched > 0 || retired > 0 || n.BGW.ReplayPoint() != rp {
@@ -538,6 +554,13 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 	n := w.n
 	q := w.s.queues[r.idx]
 	t := q[0]
+	if n.BufferBusy(t.page) {
+		// A backend is reading the page in and replaying it: the task is
+		// not handled now and is retried (handle_parallel_replay_task,
+		// BUF_IS_REPLAYING).
+		c.Log("buffer-io-wait", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)))
+		return
+	}
 	id, loaded, err := n.Buffer(t.page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Mark("bgw/worker-buffers-busy")

@@ -223,13 +223,14 @@ func TestBackendReplayHoldsFinish(t *testing.T) {
 	w.requireOracle()
 }
 
-// TestWorkerBuffersBusy: with every frame pinned, a worker whose page is not
-// pooled retries (stays Ready) until a buffer is freed.
+// TestWorkerBuffersBusy: with every frame pinned (by backends reading pages
+// no task needs), a worker whose page is not pooled retries (stays Ready)
+// until a buffer is freed.
 func TestWorkerBuffersBusy(t *testing.T) {
 	cfg := shmem.DefaultConfig(2)
 	w := newWorld(t, cfg)
 	w.checkpoint()
-	for i := range cfg.Pages {
+	for i := cfg.PoolFrames; i < cfg.Pages; i++ {
 		w.change(1, i, 0, 100+i)
 	}
 	w.replica(sim.NewScripted(), 1)
@@ -246,10 +247,40 @@ func TestWorkerBuffersBusy(t *testing.T) {
 	w.run(200, nil)
 	require.Equal(t, shmem.BGOnlinePromote, n.BGW.State())
 	require.NotZero(t, w.s.Marks().Count("bgw/worker-buffers-busy"))
+	require.NotContains(t, w.trace.String(), "buffer-io-wait")
 	for _, id := range pinned {
 		n.Pool.Unpin(id)
 	}
 	w.runUntilState(shmem.BGRedoNotStart, 2000)
+	w.requireOracle()
+}
+
+// TestWorkerWaitsForReplayingBuffer: a page whose buffer a backend pinned
+// (its read and replay under way) is not replayed by a worker: the task
+// waits, unfinished, until the pin is gone (handle_parallel_replay_task's
+// BUF_IS_REPLAYING), and the BGW cannot finish before.
+func TestWorkerWaitsForReplayingBuffer(t *testing.T) {
+	cfg := shmem.DefaultConfig(2)
+	w := newWorld(t, cfg)
+	w.checkpoint()
+	rec := w.change(1, 0, 0, 100)
+	w.replica(sim.NewScripted(), 1)
+	n := w.n
+	id := w.load(0, w.redo)
+	n.Pool.Pin(id)
+	w.promote()
+	w.runUntilState(shmem.BGWaitingReset, 10)
+	w.reset(w.redo)
+	w.run(100, nil)
+	require.Equal(t, shmem.BGOnlinePromote, n.BGW.State())
+	require.Contains(t, w.trace.String(), "buffer-io-wait")
+	require.False(t, n.Pool.Get(id).Dirty, "the worker left the page to its reader")
+	require.Less(t, n.Pool.Get(id).Page.LSN, rec.End)
+	require.LessOrEqual(t, n.BGW.ReplayPoint(), rec.Start, "the unfinished task holds the replay point")
+	n.Pool.Unpin(id)
+	w.runUntilState(shmem.BGRedoNotStart, 2000)
+	require.True(t, n.Pool.Get(id).Dirty)
+	require.Equal(t, rec.End, n.Pool.Get(id).Page.LSN)
 	w.requireOracle()
 }
 
@@ -319,4 +350,52 @@ func TestControlString(t *testing.T) {
 	require.Equal(t, "released", ControlReleased.String())
 	require.Equal(t, "dispatch", ControlDispatch.String())
 	require.Equal(t, "Control(0)", Control(0).String())
+}
+
+// TestBackendBelowResetPanics: a backend that published an LSN below the
+// reset's start (a replica read promote did not wait for, which published
+// its restartpoint's redo) would move the fake oldest LSN back: the BGW
+// PANICs at its first ONLINE_PROMOTE round, as polar_logindex_bg_dispatch's
+// POLAR_ASSERT_PANIC does. One at or above the start only caps it.
+func TestBackendBelowResetPanics(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		below bool
+	}{{"below", true}, {"at", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := shmem.DefaultConfig(2)
+			w := newWorld(t, cfg)
+			old := w.redo
+			w.change(1, 0, 0, 100)
+			w.checkpoint()
+			w.change(2, 1, 0, 200)
+			w.replica(sim.NewScripted(), 1)
+			n := w.n
+			require.Less(t, old, w.redo)
+			published := w.redo
+			if tc.below {
+				published = old
+			}
+			n.BGW.BeginBackendReplay(published)
+			w.promote()
+			w.runUntilState(shmem.BGWaitingReset, 10)
+			w.reset(w.redo)
+			w.run(20, nil)
+			var panicked []shmem.ChildExit
+			for _, e := range n.Exits {
+				if e.Kind == shmem.ExitPANIC {
+					panicked = append(panicked, e)
+				}
+			}
+			if !tc.below {
+				require.Empty(t, panicked)
+				require.Equal(t, w.redo, n.BGW.FakeOldest())
+				return
+			}
+			require.Len(t, panicked, 1)
+			require.Equal(t, n.Proc("bgw"), panicked[0].Name)
+			require.Contains(t, panicked[0].Err, "polar assertion failed")
+			require.Equal(t, w.redo, n.BGW.FakeOldest(), "never lowered")
+		})
+	}
 }

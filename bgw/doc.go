@@ -103,6 +103,7 @@
 // compares the page LSN with the last replayed record).
 //
 // Coverage marks: bgw/evict-instead-of-replay, bgw/online-promote-dispatch,
+// bgw/parallel-replaying (tasks dispatched on a standby),
 // bgw/worker-buffers-busy, bgw/promote-finished, bgw/dispatch-queue-full,
 // bgw/iterator-truncated.
 package bgw

@@ -6,6 +6,7 @@ import (
 	"promotesim/logindex"
 	"promotesim/shmem"
 	"promotesim/sim"
+	"promotesim/storage"
 )
 
 // exitProc records a process exit and tells postmaster (SIGCHLD).
@@ -49,14 +50,34 @@ func (a *bgWriter) Ready() bool {
 	if !primaryActive(n) {
 		return false
 	}
-	if id, ok := n.Pool.FlushHead(); ok && n.Writable(n.Pool.Get(id).Page.LSN) == nil {
+	if id, ok := n.Pool.FlushHead(); ok && n.CanWrite(n.Pool.Get(id).Page.LSN) {
 		return true
 	}
 	if need, ok := n.Index.SaveNeed(); ok && need <= n.WAL.FlushedLSN() && !n.SaveStalled {
 		return true
 	}
 	// Nothing to write: publish the consistent LSN if it would move.
-	return n.Pool.FlushLen() == 0 && n.ConsistentFallback() > n.Pool.ConsistentLSN()
+	return n.Pool.FlushLen() == 0 && !holdConsistent(n) && n.ConsistentFallback() > n.Pool.ConsistentLSN()
+}
+
+// holdConsistent reports whether the consistent LSN must stay where it is
+// now: V11's guard (polar_bufmgr.c update_consistent_lsn_delta) while the
+// BGW is in POLAR_BG_WAITING_RESET. In V11's order that is the window after
+// the role switch and before the BGW reset, where the flush list holds none
+// of the old primary's changes still to replay, so neither the flush-list
+// head nor the insert position says anything about storage.
+func holdConsistent(n *shmem.Node) bool {
+	return n.Cfg.Orderings.HoldConsistentInWaitingReset && n.BGW.State() == shmem.BGWaitingReset
+}
+
+// publishConsistent recomputes and publishes the consistent LSN
+// (polar_set_consistent_lsn after update_consistent_lsn_delta), or keeps the
+// published one where holdConsistent says so.
+func publishConsistent(n *shmem.Node) storage.LSN {
+	if holdConsistent(n) {
+		return n.Pool.ConsistentLSN()
+	}
+	return n.UpdateConsistentLSN()
 }
 
 func (a *bgWriter) Receive(c *sim.Ctx, m sim.Msg) {
@@ -67,7 +88,7 @@ func (a *bgWriter) Receive(c *sim.Ctx, m sim.Msg) {
 
 func (a *bgWriter) Step(c *sim.Ctx) {
 	n := a.n
-	if id, ok := n.Pool.FlushHead(); ok && n.Writable(n.Pool.Get(id).Page.LSN) == nil {
+	if id, ok := n.Pool.FlushHead(); ok && n.CanWrite(n.Pool.Get(id).Page.LSN) {
 		b := n.Pool.Get(id)
 		tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
 		if err := n.WritePage(id); err != nil {
@@ -79,7 +100,7 @@ func (a *bgWriter) Step(c *sim.Ctx) {
 		c.Log("write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
 	}
 	before := n.Pool.ConsistentLSN()
-	after := n.UpdateConsistentLSN()
+	after := publishConsistent(n)
 	if after != before {
 		c.Log("consistent-lsn", sim.LSNField("lsn", uint64(after)), sim.Int("dirty", int64(n.Pool.FlushLen())))
 	}
@@ -97,10 +118,12 @@ func (a *bgWriter) Step(c *sim.Ctx) {
 // LSN (every change below it is on storage), so no buffer need be flushed.
 // It runs when the consistent LSN moved far enough, when the BGW requests it
 // after online promote, and for the shutdown checkpoint (SIGINT), which first
-// waits for every dirty buffer to be written.
+// waits for every dirty buffer to be written. On a LogIndex replica in
+// recovery it takes restartpoints instead (restartpoint).
 //
 // Mirrors src/backend/postmaster/checkpointer.c and xlog.c CreateCheckPoint
-// with PolarDB's lazy checkpoint (polar_lazy_checkpoint_enabled).
+// and CreateRestartPoint, with PolarDB's lazy checkpoint
+// (polar_lazy_checkpoint_enabled).
 type checkpointer struct {
 	n        *shmem.Node
 	shutdown bool
@@ -112,10 +135,19 @@ func (a *checkpointer) Name() string { return a.n.Proc("checkpointer") }
 
 func (a *checkpointer) Ready() bool {
 	n := a.n
+	if n.Cfg.Orderings.NoCheckpointInWaitingReset && n.BGW.State() == shmem.BGWaitingReset {
+		return false
+	}
+	if replicaRecovering(n) {
+		_, due := restartpointDue(n)
+		return due
+	}
 	if !primaryActive(n) {
 		return false
 	}
-	if n.Cfg.Orderings.NoCheckpointInWaitingReset && n.BGW.State() == shmem.BGWaitingReset {
+	if n.DelayChkpt > 0 {
+		// A commit is between its WAL record and its clog update
+		// (CreateCheckPoint waits for GetVirtualXIDsDelayingChkpt).
 		return false
 	}
 	if a.shutdown {
@@ -140,7 +172,13 @@ func (a *checkpointer) Receive(c *sim.Ctx, m sim.Msg) {
 
 func (a *checkpointer) Step(c *sim.Ctx) {
 	n := a.n
-	redo := n.UpdateConsistentLSN()
+	if replicaRecovering(n) {
+		restartpoint(c, n)
+		return
+	}
+	// A lazy checkpoint's redo is the published consistent LSN
+	// (polar_check_incremental_checkpoint).
+	redo := publishConsistent(n)
 	if redo < n.Control.Redo {
 		// The redo pointer never moves back; wait for the consistent LSN.
 		c.Detail("checkpoint-skip", sim.LSNField("consistent", uint64(redo)), sim.LSNField("redo", uint64(n.Control.Redo)))
@@ -204,6 +242,45 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 	if a.shutdown {
 		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
 	}
+}
+
+// replicaRecovering reports whether n is a LogIndex replica still in
+// recovery (promote included, until the role switch): its checkpointer
+// takes restartpoints.
+func replicaRecovering(n *shmem.Node) bool {
+	return n.InRecovery && !n.Primary && n.Index != nil && n.Index.Enabled()
+}
+
+// restartpointDue returns the restartpoint the replica's checkpointer would
+// take now: the newest checkpoint record recovery met whose redo the BGW has
+// replayed past (polar_checkpoint_ringbuf_pop bounded by bg_replayed_lsn: a
+// pooled page is replayed only up to the BGW replay point, so replay starting
+// at a redo above it would skip changes the pooled copy lacks, though storage
+// has them), lazily: only when its redo is CheckpointDistance past the local
+// control file's (CheckPointDistanceEstimate's role).
+func restartpointDue(n *shmem.Node) (shmem.CheckpointSeen, bool) {
+	cp, ok := n.RestartpointCandidate(n.BGW.ReplayPoint())
+	if !ok || cp.LSN <= n.Local.CheckPoint || cp.Redo <= n.Local.Redo {
+		return cp, false
+	}
+	return cp, int64(cp.Redo)-int64(n.Local.Redo) >= n.Cfg.CheckpointDistance
+}
+
+// restartpoint is CreateRestartPoint on a LogIndex replica: the chosen
+// checkpoint becomes the local control file's checkpoint and redo pointer
+// (pg_control in the replica's own directory; the shared one is the
+// primary's). A replica has no dirty buffers to flush and writes nothing to
+// shared storage. Its redo is where a replica's reads fall back to replay
+// from (GetRedoRecPtr) and, at online promote, where startup's own
+// restartpoint (P2) later moves it to the old primary's last checkpoint.
+func restartpoint(c *sim.Ctx, n *shmem.Node) {
+	cp, due := restartpointDue(n)
+	if !due {
+		return
+	}
+	n.Local.CheckPoint, n.Local.Redo = cp.LSN, cp.Redo
+	c.Story("restartpoint", sim.LSNField("checkpoint", uint64(cp.LSN)), sim.LSNField("redo", uint64(cp.Redo)),
+		sim.LSNField("bgw-replay", uint64(n.BGW.ReplayPoint())), sim.Str("bgw", n.BGW.State().String()))
 }
 
 // walWriter writes and syncs inserted WAL in the background.

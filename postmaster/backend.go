@@ -22,6 +22,10 @@ const (
 	// bPromoteReplay: the backend published its replay start and replays the
 	// page it needs from old WAL in its next step (ONLINE_PROMOTE).
 	bPromoteReplay
+	// bReadIO: a replica read pinned its page's buffer, issued the read and
+	// published the LSN it may replay from; its next step (once the I/O
+	// completed) replays the page's LogIndex records and serves it.
+	bReadIO
 )
 
 func (s bState) String() string {
@@ -38,6 +42,8 @@ func (s bState) String() string {
 		return "read"
 	case bPromoteReplay:
 		return "promote-replay"
+	case bReadIO:
+		return "read-io"
 	}
 	return fmt.Sprintf("bState(%d)", uint8(s))
 }
@@ -66,6 +72,16 @@ type backend struct {
 	replay  storage.PageID
 	rstart  storage.LSN
 	written []Write
+	// A replica read between its two steps (bReadIO): the pinned buffer,
+	// the LSN it published, whether it issued a storage read (rio) and
+	// whether that is still under way, and a SIGTERM that arrived
+	// meanwhile (held: interrupts are held while a page is read in and
+	// replayed, and the die is processed after).
+	rbuf   storage.BufferID
+	rmin   storage.LSN
+	rio    bool
+	ioWait bool
+	dying  bool
 }
 
 func newBackend(n *shmem.Node, j *Journal, idx int) *backend {
@@ -78,8 +94,8 @@ func (b *backend) Ready() bool {
 	switch b.state {
 	case bIdle:
 		return len(b.queue) > 0
-	case bCommitFlush:
-		return true
+	case bReadIO:
+		return !b.ioWait
 	}
 	return true
 }
@@ -87,10 +103,22 @@ func (b *backend) Ready() bool {
 func (b *backend) Receive(c *sim.Ctx, m sim.Msg) {
 	switch m := m.(type) {
 	case shmem.Signal:
+		if (m == shmem.SIGTERM || m == shmem.SIGINT) && (b.state == bReadIO || b.state == bCommitFlush) {
+			// The read holds interrupts until its page is replayed
+			// (HOLD_INTERRUPTS in polar_logindex_lock_apply_page_from),
+			// and a commit from its WAL record to its clog update is a
+			// critical section (RecordTransactionCommit): the die is
+			// processed when it is done.
+			b.dying = true
+			c.Log("die-pending", sim.Str("sig", m.String()), sim.Str("state", b.state.String()))
+			return
+		}
 		if m == shmem.SIGTERM || m == shmem.SIGQUIT || m == shmem.SIGINT {
 			b.exit(c, shmem.ExitKilled, "terminating connection due to administrator command")
 			return
 		}
+	case shmem.Wake:
+		b.ioWait = false
 	case Txn, Read:
 		if len(b.queue) >= maxQueued {
 			b.fail(c, m.String(), errors.New("session busy"))
@@ -110,6 +138,12 @@ func (b *backend) fail(c *sim.Ctx, what string, err error) {
 func (b *backend) exit(c *sim.Ctx, kind shmem.ExitKind, why string) {
 	if b.state == bPromoteReplay {
 		b.n.BGW.EndBackendReplay(b.rstart)
+	}
+	if b.state == bCommitFlush {
+		b.n.DelayChkpt-- // the exiting process no longer delays checkpoints
+	}
+	if b.state == bReadIO {
+		b.endReplicaRead() // the exiting process releases its pin
 	}
 	if kind == shmem.ExitPANIC || kind == shmem.ExitFATAL {
 		c.Story(kind.String(), sim.Str("err", why))
@@ -133,6 +167,8 @@ func (b *backend) Step(c *sim.Ctx) {
 		b.readStep(c)
 	case bPromoteReplay:
 		b.promoteReplay(c)
+	case bReadIO:
+		b.finishReplicaRead(c)
 	default:
 		sim.Failf("backend: step in state %v", b.state)
 	}
@@ -178,10 +214,27 @@ func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, er
 	if rp := n.BGW.ReplayPoint(); rp > start {
 		start = rp
 	}
-	if start >= n.BGW.PromoteEnd {
-		return 0, false, nil
+	var lsns []storage.LSN
+	var err error
+	for {
+		// Below the LogIndex truncation point every change is on storage:
+		// the page history starts there (as ReplayPage clamps; PolarDB's
+		// page iterator begins at the oldest table still kept). A start
+		// below it comes from V11's min(old consistent LSN, replay point),
+		// where the replica learned the consistent LSN before the old
+		// primary's last truncation.
+		if t := n.Index.TruncatedBelow(); start < t {
+			start = t
+		}
+		if start >= n.BGW.PromoteEnd {
+			return 0, false, nil
+		}
+		lsns, err = n.Index.History(nil, page, start-1, n.BGW.PromoteEnd-1)
+		if errors.Is(err, logindex.ErrTruncated) && start < n.Index.TruncatedBelow() {
+			continue // the point only grows, so this ends
+		}
+		break
 	}
-	lsns, err := n.Index.History(nil, page, start-1, n.BGW.PromoteEnd-1)
 	if err != nil || len(lsns) == 0 {
 		return 0, false, err
 	}
@@ -207,6 +260,10 @@ func (b *backend) beginPromoteReplay(c *sim.Ctx, page storage.PageID, start stor
 
 func (b *backend) promoteReplay(c *sim.Ctx) {
 	n := b.n
+	if n.BufferBusy(b.replay) {
+		c.Detail("buffer-io-wait", sim.Str("page", b.replay.String()))
+		return
+	}
 	id, _, err := n.Buffer(b.replay)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
@@ -246,6 +303,11 @@ func (b *backend) writeStep(c *sim.Ctx) {
 		w.Value = MakeValue(b.xid, uint32(b.next+1))
 	}
 	page := n.Page(w.Page)
+	if n.BufferBusy(page) {
+		// A session promote did not wait for still reads this page in.
+		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
+		return
+	}
 	if start, need, err := b.needsPromoteReplay(page); err != nil {
 		b.exit(c, shmem.ExitPANIC, err.Error())
 		return
@@ -263,6 +325,13 @@ func (b *backend) writeStep(c *sim.Ctx) {
 	}
 	if err != nil {
 		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
+		// Every memtable is full and none can be saved: wait for the
+		// bgwriter before inserting WAL that must be indexed.
+		c.Mark("postmaster/logindex-full-wait")
+		c.Detail("logindex-full-wait")
 		return
 	}
 	oldest := n.OldestLSN() // before the record: oldest <= record
@@ -351,6 +420,11 @@ func (b *backend) commitInsert(c *sim.Ctx) {
 		return
 	}
 	b.commit = rec.End
+	// The commit record is in WAL but the clog does not say so yet: a
+	// checkpoint now would put its redo past the record and write a clog
+	// without it, and crash recovery would never replay it (xact.c
+	// RecordTransactionCommit sets DELAY_CHKPT_START for this window).
+	n.DelayChkpt++
 	b.state = bCommitFlush
 	c.Log("commit-insert", sim.Uint("xid", uint64(b.xid)), sim.LSNField("end", uint64(rec.End)))
 }
@@ -366,10 +440,14 @@ func (b *backend) commitFlush(c *sim.Ctx) {
 		}
 	}
 	n.Clog.Set(b.xid, shmem.XactCommitted)
+	n.DelayChkpt--
 	b.j.Acks = append(b.j.Acks, Ack{XID: b.xid, Node: n.Cfg.Host, CommitEnd: b.commit, Step: c.StepNo(), Writes: b.written})
 	c.Story("commit", sim.Uint("xid", uint64(b.xid)), sim.LSNField("end", uint64(b.commit)),
 		sim.LSNField("flushed", uint64(n.WAL.FlushedLSN())))
 	b.state = bIdle
+	if b.dying {
+		b.exit(c, shmem.ExitKilled, "terminating connection due to administrator command")
+	}
 }
 
 func (b *backend) readStep(c *sim.Ctx) {
@@ -379,6 +457,19 @@ func (b *backend) readStep(c *sim.Ctx) {
 		b.fail(c, "read", fmt.Errorf("page %d out of range", b.read))
 		b.state = bIdle
 		return
+	}
+	if n.BufferBusy(page) {
+		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
+		return
+	}
+	if n.InRecovery && n.Index.Enabled() {
+		// A replica read that has I/O or replay to do takes two steps; a
+		// pooled page LogIndex has nothing newer for (not outdated) is a
+		// plain buffer hit, served below in this one.
+		if id, ok := n.Pool.Lookup(page); !ok || n.Pool.Get(id).Outdated {
+			b.beginReplicaRead(c, page)
+			return
+		}
 	}
 	if n.Primary && !n.InRecovery {
 		if start, need, err := b.needsPromoteReplay(page); err != nil {
@@ -423,4 +514,117 @@ func (b *backend) readStep(c *sim.Ctx) {
 	b.j.Reads = append(b.j.Reads, r)
 	c.Log("read", sim.Str("page", page.String()), sim.LSNField("page_lsn", uint64(buf.Page.LSN)), sim.LSNField("at", uint64(at)))
 	b.state = bIdle
+}
+
+// beginReplicaRead is the first half of a replica read (ReadBuffer_common
+// with polar_logindex_require_backend_redo): pin the page's buffer, reading
+// it from storage if it is not pooled (the I/O completes after the device's
+// latency: the buffer stays BM_IO_IN_PROGRESS until then), and publish the
+// LSN this read may replay from (POLAR_SET_BACKEND_READ_MIN_LSN): a replica
+// publishes its restartpoint's redo (GetRedoRecPtr), a standby in parallel
+// replay and a pooled page being replayed again the BGW replay point
+// (polar_logindex_lock_apply_buffer). The BGW caps its fake oldest LSN at
+// that minimum while the read is under way. finishReplicaRead is the rest.
+func (b *backend) beginReplicaRead(c *sim.Ctx, page storage.PageID) {
+	n := b.n
+	id, loaded, err := n.Buffer(page)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return
+	}
+	if err != nil {
+		b.fail(c, "read", err)
+		b.state = bIdle
+		return
+	}
+	n.Pool.Pin(id)
+	from := n.Local.Redo
+	if rp := n.BGW.ReplayPoint(); rp.Valid() && (!loaded || n.BGW.State() == shmem.BGParallelReplaying) {
+		from = rp
+	}
+	n.BGW.BeginBackendReplay(from)
+	b.rbuf, b.rmin, b.rio, b.state = id, from, loaded, bReadIO
+	lat := n.Dev.Latency(n.Cfg.Host)
+	if loaded && lat > 0 {
+		// Slow storage: the read completes lat ticks later.
+		b.ioWait = true
+		c.Wake(shmem.Wake{Why: "read-io"}, sim.Time(lat))
+	}
+	c.Log("read-begin", sim.Str("page", page.String()), sim.Bool("loaded", loaded), sim.LSNField("min", uint64(from)),
+		sim.Int("latency", lat))
+}
+
+// finishReplicaRead is the second half (polar_logindex_io_lock_apply):
+// replay every LogIndex record of the page up to the replay position now
+// (the page may have been marked outdated meanwhile), serve it, withdraw the
+// published LSN and unpin. A read that finishes after the BGW reset, on a
+// node promote did not wait for, replays old WAL on what is now a primary in
+// ONLINE_PROMOTE: polar_promote_mark_buf_dirty dirties the page (with the
+// fake oldest LSN) when the replay changed it.
+func (b *backend) finishReplicaRead(c *sim.Ctx) {
+	n := b.n
+	id := b.rbuf
+	buf := n.Pool.Get(id)
+	page := buf.Tag
+	if b.rio {
+		// The storage read completes now, and returns what storage holds
+		// now (smgrread's pread): the primary may have written the page
+		// since the read was issued, and checkpointed and truncated
+		// LogIndex below the records a copy taken at the issue would
+		// lack. The flush gate keeps this copy from being a future page.
+		sim.Assertf(!buf.Dirty, "backend: replica buffer %v dirty during its read", page)
+		p, err := n.ReadStoragePage(page)
+		if err != nil {
+			b.endReplicaRead()
+			b.fail(c, "read", err)
+			b.state = bIdle
+			b.dieIfPending(c)
+			return
+		}
+		buf.Page = p
+	}
+	at := n.ReplayLSN
+	applied := 0
+	if n.Index.Enabled() {
+		var err error
+		if applied, err = n.ReplayPage(id, buf.Page.LSN, at); err != nil {
+			b.endReplicaRead()
+			b.fail(c, "read", err)
+			b.state = bIdle
+			b.dieIfPending(c)
+			return
+		}
+	}
+	if applied > 0 && !buf.Dirty && n.BGW.State() == shmem.BGOnlinePromote {
+		if err := n.Pool.MarkDirty(id, n.OldestLSN()); err != nil {
+			b.exit(c, shmem.ExitPANIC, err.Error())
+			return
+		}
+	}
+	buf.Outdated = false
+	r := ReadResult{Node: n.Cfg.Host, Page: page, Content: buf.Page, At: at, Began: b.began, Step: c.StepNo()}
+	for i, v := range buf.Page.Slots {
+		r.Visible[i] = v != 0 && n.Clog.Get(ValueXID(v)) == shmem.XactCommitted
+	}
+	b.j.Reads = append(b.j.Reads, r)
+	c.Log("read", sim.Str("page", page.String()), sim.LSNField("page_lsn", uint64(buf.Page.LSN)), sim.LSNField("at", uint64(at)),
+		sim.Int("applied", int64(applied)))
+	b.endReplicaRead()
+	b.state = bIdle
+	b.dieIfPending(c)
+}
+
+// endReplicaRead withdraws the read's published LSN
+// (POLAR_RESET_BACKEND_READ_MIN_LSN) and unpins its buffer.
+func (b *backend) endReplicaRead() {
+	b.n.BGW.EndBackendReplay(b.rmin)
+	b.n.Pool.Unpin(b.rbuf)
+	b.ioWait = false
+}
+
+// dieIfPending processes a SIGTERM held during the read.
+func (b *backend) dieIfPending(c *sim.Ctx) {
+	if b.dying {
+		b.exit(c, shmem.ExitKilled, "terminating connection due to administrator command")
+	}
 }

@@ -28,6 +28,9 @@ type Connect struct {
 	Slot     string
 	Receiver sim.ActorID
 	Start    storage.LSN
+	// Full asks for whole WAL records (a standby writes them to its own
+	// pg_wal); a replica on shared storage gets WAL meta only.
+	Full bool
 }
 
 func (c Connect) String() string {

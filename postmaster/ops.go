@@ -46,6 +46,9 @@ func InitDB(dev *storage.Device, cfg shmem.Config) error {
 // a primary or read-only for a replica, and a postmaster that forks the
 // rest. It replaces any earlier node of the same host in net.
 func Boot(s *sim.Scheduler, dev *storage.Device, net *Net, j *Journal, cfg shmem.Config, role Role, local shmem.Control, sessions int) (*shmem.Node, error) {
+	if role == RoleStandby {
+		return nil, fmt.Errorf("boot %v as standby: use BootStandby (a standby needs its own device and slot)", cfg.Host)
+	}
 	n, err := shmem.NewNode(cfg, dev)
 	if err != nil {
 		return nil, err
@@ -155,4 +158,15 @@ func EnsureSlot(s *sim.Scheduler, p *shmem.Node, name string, restart storage.LS
 	p.Slots = append(p.Slots, sl)
 	s.Emit(p.Proc("operator"), sim.LevelStory, "create-slot", sim.Str("slot", name), sim.LSNField("restart", uint64(restart)))
 	return nil
+}
+
+// Stopping reports whether n's postmaster is in a fast shutdown (waiting
+// for backends or for the shutdown checkpoint): an operator waits for it
+// before deciding what to start.
+func Stopping(s *sim.Scheduler, n *shmem.Node) bool {
+	if !Alive(s, n) {
+		return false
+	}
+	p, ok := s.Actor(n.Procs.Postmaster).(*Postmaster)
+	return ok && (p.state == pmShutdownBackends || p.state == pmShutdownCheckpoint)
 }

@@ -3,6 +3,7 @@ package postmaster
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"promotesim/bgw"
 	"promotesim/logindex"
@@ -71,6 +72,9 @@ const (
 	RolePrimary Role = iota + 1
 	// RoleReplica starts as a LogIndex replica (replica.signal present).
 	RoleReplica
+	// RoleStandby starts a standby on its own storage (standby.signal):
+	// full WAL over streaming replication, parallel replay (standby.go).
+	RoleStandby
 )
 
 func (r Role) String() string {
@@ -79,6 +83,8 @@ func (r Role) String() string {
 		return "primary"
 	case RoleReplica:
 		return "replica"
+	case RoleStandby:
+		return "standby"
 	}
 	return fmt.Sprintf("Role(%d)", uint8(r))
 }
@@ -99,6 +105,8 @@ type Postmaster struct {
 	promoting bool
 	// shutdown holds a pending fast shutdown request.
 	immediate bool
+	// slot is a standby's primary_slot_name (RoleStandby only).
+	slot string
 }
 
 // NewPostmaster returns the postmaster of node n, which starts in role and
@@ -184,6 +192,8 @@ func (p *Postmaster) start(c *sim.Ctx) {
 		n.InRecovery = true
 		n.Procs.Startup = c.Spawn(startup.New(n, startup.ModeCrash))
 		c.Story("start", sim.Str("role", "primary"), sim.Str("mount", n.Mount.Mode().String()))
+	case RoleStandby:
+		p.startStandby(c)
 	default:
 		sim.Failf("postmaster: unknown role %v", p.role)
 	}
@@ -256,9 +266,21 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 			c.Story("promote-ignored", sim.Str("why", "not in recovery"))
 			return
 		}
-		if !n.Index.Enabled() {
+		if p.role == RolePrimary {
+			// Crash recovery is not standby mode: its startup never looks
+			// for the promote signal (CheckForStandbyTrigger runs only in
+			// StandbyMode), and the node comes up read-write by itself.
+			c.Story("promote-ignored", sim.Str("why", "crash recovery, not standby mode"))
+			return
+		}
+		if p.role == RoleStandby {
+			p.refuseStandbyPromote(c)
+			return
+		}
+		if !n.Index.Enabled() && n.Cfg.Orderings.RefuseWithoutLogIndex {
 			// PolarDB takes the vanilla path here and crashes on a
-			// read-only mount; the model refuses before anything changes.
+			// read-only mount; the model refuses before anything changes
+			// (hazard logindex-off-promote lets it through to startup).
 			c.Story("promote-refused", sim.Str("err", shmem.ErrLogIndexDisabled.Error()))
 			p.journal.Errors = append(p.journal.Errors, ClientError{Node: n.Cfg.Host, What: "pg_ctl promote",
 				Err: shmem.ErrLogIndexDisabled.Error(), Step: c.StepNo()})
@@ -321,6 +343,7 @@ func (p *Postmaster) remountAndSignal(c *sim.Ctx) {
 // reaper handles SIGCHLD.
 func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	n := p.n
+	session := slices.Contains(n.Procs.Backends, e.ID) || slices.Contains(n.Procs.WALSenders, e.ID)
 	n.Procs.Backends = remove(n.Procs.Backends, e.ID)
 	n.Procs.WALSenders = remove(n.Procs.WALSenders, e.ID)
 	n.Procs.Workers = remove(n.Procs.Workers, e.ID)
@@ -337,7 +360,13 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 		return
 	case shmem.ExitFATAL:
 		c.Story("child-fatal", sim.Str("child", e.Name), sim.Str("err", e.Err))
-		if e.ID == n.Procs.Startup || e.Name == n.Proc("startup") {
+		// A backend or walsender that dies FATAL ends one session
+		// (postmaster.c CleanupBackend). Any other child (startup, an
+		// auxiliary process, the LogIndex BGW or a replay worker) leaves
+		// shared memory in an unknown state: HandleChildCrash takes the node
+		// down (restart_after_crash is the operator's business here; a BGW
+		// stuck in ONLINE_PROMOTE for want of a worker would be worse).
+		if !session {
 			p.stopAll(c, "down")
 			return
 		}

@@ -39,14 +39,23 @@ func (t *Net) Nodes() []*shmem.Node {
 	return out
 }
 
-// primary returns the node serving read-write, if any.
+// primary returns the node serving read-write, if any: the one holding the
+// device's writer role when two think they are primary (an old primary a
+// promote displaced but nobody stopped, under fencing): the operator points
+// primary_conninfo at the node it promoted.
 func (t *Net) primary() *shmem.Node {
+	var first *shmem.Node
 	for _, n := range t.nodes {
 		if n != nil && n.Primary && n.ReadWrite && n.Procs.Postmaster != shmem.NoProc {
-			return n
+			if n.Mount != nil && n.Mount.Writer() {
+				return n
+			}
+			if first == nil {
+				first = n
+			}
 		}
 	}
-	return nil
+	return first
 }
 
 // walSender streams WAL meta of durable WAL to one replica, one record per
@@ -108,7 +117,12 @@ func (a *walSender) Step(c *sim.Ctx) {
 		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
 		return
 	}
-	c.Send(a.conn.Receiver, shmem.WALMeta{Meta: rec.Meta(), ConsistentLSN: n.Pool.ConsistentLSN(), Sender: c.Self()})
+	if a.conn.Full {
+		// A standby has its own storage: it gets the record itself.
+		c.Send(a.conn.Receiver, walData{Rec: cloneRecord(rec), Sender: c.Self()})
+	} else {
+		c.Send(a.conn.Receiver, shmem.WALMeta{Meta: rec.Meta(), ConsistentLSN: n.Pool.ConsistentLSN(), Sender: c.Self()})
+	}
 	c.Detail("send", sim.Str("type", rec.Type.String()), sim.LSNField("lsn", uint64(rec.Start)))
 	a.sent = rec.End
 }
@@ -198,7 +212,9 @@ func (a *walReceiver) Ready() bool {
 	if !a.connected || !a.timer {
 		return true
 	}
-	return a.applied() > a.fed
+	// Feedback needs a peer to go to: until the walsender's first keepalive
+	// or WAL names it, there is nothing to send.
+	return a.peer != shmem.NoProc && a.applied() > a.fed
 }
 
 // applied is what the replica still needs from storage at the oldest: its
@@ -223,11 +239,16 @@ func (a *walReceiver) Step(c *sim.Ctx) {
 		a.connect(c)
 		return
 	}
-	if applied := a.applied(); applied > a.fed {
+	// The fed-back position moves only when the feedback is sent: a reply
+	// lost for want of a peer would leave the slot (the primary's flush
+	// gate) behind for good.
+	if a.peer != shmem.NoProc && !c.Alive(a.peer) {
+		a.peer = shmem.NoProc // gone: wait for the reconnect timer
+		return
+	}
+	if applied := a.applied(); applied > a.fed && a.peer != shmem.NoProc {
 		a.fed = applied
-		if a.peer != shmem.NoProc && c.Alive(a.peer) {
-			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed})
-		}
+		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed})
 	}
 }
 
@@ -235,6 +256,11 @@ func (a *walReceiver) connect(c *sim.Ctx) {
 	n := a.n
 	a.connected = true // until the reconnect timer says otherwise
 	a.peer = shmem.NoProc
+	// A new connection reports from scratch (a new walreceiver's
+	// XLogWalRcvSendReply has sent nothing yet): the primary it reaches may
+	// be another node, whose copy of our slot (reloaded from storage at
+	// its promote or start) lags what we fed back before.
+	a.fed = storage.InvalidLSN
 	p := a.net.primary()
 	if p == nil || p == n {
 		c.Detail("no-primary")
@@ -276,6 +302,18 @@ func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		// whichever node is primary now.
 		if a.peer == shmem.NoProc || !c.Alive(a.peer) {
 			a.connected = false
+		}
+		// The operator repointed primary_conninfo at a promoted node while
+		// the old primary still runs (fencing keeps it off storage): a
+		// replica that stayed with it would never hear of the new
+		// primary's WAL, and the new primary would write pages past it.
+		if p := a.net.primary(); a.connected && p != nil && p.Cfg.Host != a.sender {
+			if a.peer != shmem.NoProc && c.Alive(a.peer) {
+				c.Send(a.peer, shmem.SIGTERM) // the old connection closes
+			}
+			a.peer = shmem.NoProc
+			a.connected = false
+			c.Log("repoint", sim.Str("from", a.sender.String()), sim.Str("to", p.Cfg.Host.String()))
 		}
 		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
 	case shmem.Signal:

@@ -21,8 +21,14 @@ type Cluster struct {
 	Dev     *storage.Device
 	Net     *postmaster.Net
 	Journal *postmaster.Journal
-	nodes   []*shmem.Node // by host - 1
-	client  []int         // next session to use, per node
+	// Checks are the oracle and the safety checkers (checkers.go), run
+	// after every step from before initdb on.
+	Checks *Checks
+	nodes  []*shmem.Node // by host - 1: the shared-storage nodes, then the standbys
+	client []int         // next session to use, per node
+	// standbyDevs are the standbys' own disks, by standby number - 1
+	// (nil until its base backup is taken).
+	standbyDevs []*storage.Device
 }
 
 // ClusterConfig says how to run a cluster: options, seed, chooser and trace.
@@ -50,7 +56,11 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Opts: o, S: s, Dev: dev, Net: &postmaster.Net{}, Journal: &postmaster.Journal{},
-		nodes: make([]*shmem.Node, o.Nodes), client: make([]int, o.Nodes)}
+		nodes: make([]*shmem.Node, o.Nodes+o.Standbys), client: make([]int, o.Nodes+o.Standbys),
+		standbyDevs: make([]*storage.Device, o.Standbys)}
+	if c.Checks, err = Install(c); err != nil {
+		return nil, err
+	}
 	if err := postmaster.InitDB(dev, o.nodeConfig(1)); err != nil {
 		return nil, fmt.Errorf("initdb: %w", err)
 	}
@@ -70,6 +80,9 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 		if err := c.await(fmt.Sprintf("n%d hot standby", h), func() bool { return n.Accepting }); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.startStandbys(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -94,10 +107,12 @@ func (c *Cluster) Node(h storage.HostID) *shmem.Node {
 	return c.nodes[h-1]
 }
 
-// Hosts lists the hosts in order.
+// Hosts lists the hosts on the shared device, in order (the primary and
+// its replicas; StandbyHosts lists the standbys, which have their own
+// storage and never take part in online promote).
 func (c *Cluster) Hosts() []storage.HostID {
-	out := make([]storage.HostID, len(c.nodes))
-	for i := range c.nodes {
+	out := make([]storage.HostID, c.Opts.Nodes)
+	for i := range out {
 		out[i] = storage.HostID(i + 1)
 	}
 	return out
@@ -116,7 +131,8 @@ func (c *Cluster) host(h storage.HostID) (*shmem.Node, error) {
 
 // Start boots host h in role: RolePrimary runs crash recovery from the
 // shared control file; RoleReplica starts a LogIndex replica (replica.signal)
-// whose local directory is initialised from shared storage.
+// whose local directory is initialised from shared storage; RoleStandby (a
+// standby host only) starts a standby on its own disk (startStandby).
 func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if h < 1 || int(h) > len(c.nodes) {
 		return fmt.Errorf("no node %v (the cluster has %d)", h, len(c.nodes))
@@ -127,6 +143,12 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	var local shmem.Control
 	if old := c.nodes[h-1]; old != nil {
 		local = old.Local
+	}
+	if c.IsStandby(h) != (role == postmaster.RoleStandby) {
+		return fmt.Errorf("pg_ctl start: %v is a %s, not a %v", h, c.kind(h), role)
+	}
+	if role == postmaster.RoleStandby {
+		return c.startStandby(h)
 	}
 	if p := c.Primary(); p != nil && role == postmaster.RoleReplica {
 		// The replica starts replaying from the shared redo pointer; its
@@ -151,6 +173,9 @@ func (c *Cluster) Rebuild(h storage.HostID) error {
 	n, err := c.host(h)
 	if err != nil {
 		return err
+	}
+	if c.IsStandby(h) {
+		return fmt.Errorf("rebuild: %v is a standby with its own storage, not a shared-storage replica", h)
 	}
 	if postmaster.Alive(c.S, n) {
 		return fmt.Errorf("rebuild: stop %v first", h)
@@ -244,18 +269,31 @@ func (c *Cluster) Read(h storage.HostID, page int) error {
 
 // Primary returns the node serving read-write, if any.
 func (c *Cluster) Primary() *shmem.Node {
+	var first *shmem.Node
 	for _, n := range c.nodes {
 		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
-			return n
+			// An old primary a promote displaced (fencing keeps it off
+			// storage) still thinks it is primary: the operator knows the
+			// node it promoted, which holds the writer role.
+			if n.Mount != nil && n.Mount.Writer() {
+				return n
+			}
+			if first == nil {
+				first = n
+			}
 		}
 	}
-	return nil
+	return first
 }
 
 // Status renders every node's role, BGW state and the LSNs that matter.
 func (c *Cluster) Status(w io.Writer) {
-	for _, n := range c.nodes {
+	for i, n := range c.nodes {
 		if n == nil {
+			continue
+		}
+		if c.IsStandby(storage.HostID(i + 1)) {
+			fmt.Fprintln(w, standbyStatus(c.S, n))
 			continue
 		}
 		fmt.Fprintln(w, nodeStatus(c.S, n))
@@ -335,11 +373,16 @@ func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
 		}
 		streaming := false
 		for _, s := range n.Slots {
-			if s.Name == shmem.SlotName(other.Cfg.Host) && s.Active {
+			if s.Name == c.slotName(other.Cfg.Host) && s.Active {
 				streaming = true
 			}
 		}
 		if !streaming {
+			continue
+		}
+		if c.IsStandby(other.Cfg.Host) {
+			rows = append(rows, fmt.Sprintf("application_name=%v state=streaming slot=%s flush_lsn=%v replay_lsn=%v",
+				other.Cfg.Host, c.slotName(other.Cfg.Host), other.ReceivedLSN, other.ReplayLSN))
 			continue
 		}
 		rows = append(rows, fmt.Sprintf("application_name=%v state=streaming replay_lsn=%v", other.Cfg.Host, other.ReplayLSN))
@@ -348,4 +391,114 @@ func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
 		return fmt.Sprintf("%v pg_stat_replication: (0 rows)", h), nil
 	}
 	return fmt.Sprintf("%v pg_stat_replication: %s", h, strings.Join(rows, "; ")), nil
+}
+
+// ---- standbys ------------------------------------------------------------
+//
+// Standby k (1..Opts.Standbys) is host Opts.Nodes+k. It has its own private
+// device in local-disk mode (no PFS, so no remount and no fencing: it is the
+// only host that ever mounts it) and never mounts the shared device. Its disk
+// is initialised once, when it first starts, as a base backup of shared
+// storage taken by the current primary: every file but pg_replslot/ and
+// pg_logindex/ copied and synced (postmaster.BaseBackup). The primary gets a
+// slot standby<k> first, persisted on shared storage like the replicas'
+// slots, so a replica promoted later reloads it. A later start of the same
+// standby reuses its disk (crash recovery from its own files).
+
+// IsStandby reports whether host h is a standby (its own storage).
+func (c *Cluster) IsStandby(h storage.HostID) bool {
+	return int(h) > c.Opts.Nodes && int(h) <= c.Opts.Nodes+c.Opts.Standbys
+}
+
+// StandbyHosts lists the standbys' hosts, in order.
+func (c *Cluster) StandbyHosts() []storage.HostID {
+	out := make([]storage.HostID, c.Opts.Standbys)
+	for i := range out {
+		out[i] = storage.HostID(c.Opts.Nodes + i + 1)
+	}
+	return out
+}
+
+// StandbyDevice returns standby host h's own disk (nil before its base
+// backup).
+func (c *Cluster) StandbyDevice(h storage.HostID) *storage.Device {
+	if !c.IsStandby(h) {
+		return nil
+	}
+	return c.standbyDevs[int(h)-c.Opts.Nodes-1]
+}
+
+func (c *Cluster) kind(h storage.HostID) string {
+	if c.IsStandby(h) {
+		return "standby (its own storage)"
+	}
+	return "shared-storage node"
+}
+
+// slotName is the replication slot host h streams through.
+func (c *Cluster) slotName(h storage.HostID) string {
+	if c.IsStandby(h) {
+		return shmem.StandbySlotName(int(h) - c.Opts.Nodes)
+	}
+	return shmem.SlotName(h)
+}
+
+// startStandbys starts every standby and waits for its hot standby.
+func (c *Cluster) startStandbys() error {
+	for _, h := range c.StandbyHosts() {
+		if err := c.Start(h, postmaster.RoleStandby); err != nil {
+			return err
+		}
+		n := c.Node(h)
+		if err := c.await(fmt.Sprintf("%v hot standby", h), func() bool { return n.Accepting }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startStandby boots standby host h on its own disk, taking the base backup
+// first if the disk is new.
+func (c *Cluster) startStandby(h storage.HostID) error {
+	k := int(h) - c.Opts.Nodes
+	slot := shmem.StandbySlotName(k)
+	dev := c.standbyDevs[k-1]
+	if dev == nil {
+		p := c.Primary()
+		if p == nil {
+			return fmt.Errorf("pg_ctl start: standby %v has no disk yet and no primary runs to take its base backup from", h)
+		}
+		d, err := storage.NewDevice(storage.DeviceConfig{Blocks: c.Opts.DeviceBlocks, Fence: storage.FenceNone, Local: true})
+		if err != nil {
+			return err
+		}
+		// The slot first (pg_basebackup -S): the primary keeps the WAL from
+		// the backup's redo pointer on.
+		if err := postmaster.EnsureSlot(c.S, p, slot, p.Control.Redo); err != nil {
+			return err
+		}
+		if _, _, err := postmaster.BaseBackup(c.S, p, d, h); err != nil {
+			return err
+		}
+		dev = d
+		c.standbyDevs[k-1] = d
+	}
+	n, err := postmaster.BootStandby(c.S, dev, c.Net, c.Journal, c.Opts.nodeConfig(h), slot, c.Opts.Sessions)
+	if err != nil {
+		return err
+	}
+	c.nodes[h-1] = n
+	c.client[h-1] = 0
+	return nil
+}
+
+// standbyStatus renders a standby: its own disk, the BGW's parallel replay,
+// how far WAL was received (flushed to its disk) and replayed (parsed).
+func standbyStatus(s *sim.Scheduler, n *shmem.Node) string {
+	if !postmaster.Alive(s, n) {
+		return fmt.Sprintf("%v %-7s storage=own", n.Cfg.Host, "down")
+	}
+	return fmt.Sprintf("%v standby storage=own mount=%s service=%s bgw=%s received=%v replay=%v replay_point=%v fake_oldest=%v consistent=%v redo=%v dirty=%d",
+		n.Cfg.Host, n.Mount.Mode(), service(n), n.BGW.State(), n.ReceivedLSN, n.ReplayLSN,
+		n.BGW.ReplayPoint(), n.BGW.FakeOldest(), n.Pool.ConsistentLSN(), n.Control.Redo, n.Pool.FlushLen())
 }

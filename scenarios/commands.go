@@ -20,37 +20,46 @@ import (
 type worldState struct {
 	// promoting: hosts asked to promote that have not yet opened
 	// read-write service (cleared when they do, or when they go down).
-	promoting map[storage.HostID]bool // looked up only
+	promoting map[storage.HostID]*shmem.Node // looked up only
 }
 
 func (r *Runner) ws() *worldState {
 	if r.world == nil {
-		r.world = &worldState{promoting: map[storage.HostID]bool{}}
+		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}}
 	}
 	return r.world
 }
 
-// promoteRequested records a pg_ctl promote or trigger file on h.
-func (r *Runner) promoteRequested(h storage.HostID) { r.ws().promoting[h] = true }
+// promoteRequested records a pg_ctl promote or trigger file on h, if h is
+// a replica in recovery (a primary ignores the request).
+func (r *Runner) promoteRequested(h storage.HostID) {
+	if n := r.C.Node(h); n != nil && n.InRecovery {
+		r.ws().promoting[h] = n
+	}
+}
 
 // Promoting reports whether h was asked to promote and has not finished
 // (it is up and not yet serving read-write).
 func (r *Runner) Promoting(h storage.HostID) bool {
-	if r.world == nil || !r.world.promoting[h] {
+	if r.world == nil || r.world.promoting[h] == nil {
 		return false
 	}
+	// The request belongs to the node instance it was made to: a restart
+	// (a new instance) forgets it, as the promote signal file is consumed.
 	n := r.C.Node(h)
-	if n == nil || !postmaster.Alive(r.C.S, n) || n.ReadWrite {
+	if n == nil || n != r.world.promoting[h] || !postmaster.Alive(r.C.S, n) || n.ReadWrite {
 		delete(r.world.promoting, h)
 		return false
 	}
 	return true
 }
 
-// submit posts one write transaction without waiting for its answer:
-// submit node=N page=P slot=S [abort=true].
+// submit posts write transactions without waiting for their answers:
+// submit node=N page=P slot=S [abort=true] [count=K]. With a count, the
+// i-th transaction writes page P+i, slot S+i (wrapping), round robin over
+// the node's sessions: a burst of load in one command.
 func (r *Runner) submit(a args) (string, error) {
-	h, err := a.node("submit", "page", "slot", "abort")
+	h, err := a.node("submit", "page", "slot", "abort", "count")
 	if err != nil {
 		return "", err
 	}
@@ -66,12 +75,23 @@ func (r *Runner) submit(a args) (string, error) {
 	default:
 		return "", fmt.Errorf("abort=%q: want true or false", a["abort"])
 	}
-	return "", r.refusal(r.C.Write(h, postmaster.Txn{Writes: []postmaster.Write{{Page: page, Slot: uint8(slot)}}, Abort: abort}))
+	count, err := a.int("count", 1)
+	if err != nil || count < 1 || count > 1000 {
+		return "", fmt.Errorf("count: want 1..1000")
+	}
+	for i := 0; i < count; i++ {
+		w := postmaster.Write{Page: (page + i) % r.C.Opts.Pages, Slot: uint8((slot + i) % storage.PageSlots)}
+		if err := r.C.Write(h, postmaster.Txn{Writes: []postmaster.Write{w}, Abort: abort}); err != nil {
+			return "", r.refusal(err)
+		}
+	}
+	return "", nil
 }
 
-// submitRead posts one page read without waiting: submit-read node=N page=P.
+// submitRead posts page reads without waiting: submit-read node=N page=P
+// [count=K] reads pages P, P+1, ... (wrapping), round robin over sessions.
 func (r *Runner) submitRead(a args) (string, error) {
-	h, err := a.node("submit-read", "page")
+	h, err := a.node("submit-read", "page", "count")
 	if err != nil {
 		return "", err
 	}
@@ -82,7 +102,16 @@ func (r *Runner) submitRead(a args) (string, error) {
 	if page < 0 || page >= r.C.Opts.Pages {
 		return "", fmt.Errorf("page %d out of range (pages 0..%d)", page, r.C.Opts.Pages-1)
 	}
-	return "", r.refusal(r.C.Read(h, page))
+	count, err := a.int("count", 1)
+	if err != nil || count < 1 || count > 1000 {
+		return "", fmt.Errorf("count: want 1..1000")
+	}
+	for i := 0; i < count; i++ {
+		if err := r.C.Read(h, (page+i)%r.C.Opts.Pages); err != nil {
+			return "", r.refusal(err)
+		}
+	}
+	return "", nil
 }
 
 func (r *Runner) pageSlot(a args) (int, int, error) {
@@ -242,6 +271,21 @@ func (r *Runner) converge(budget int) *sim.Violation {
 		spent += res.Steps
 		return res.Done, res.Violation
 	}
+	// 0. A shutdown under way finishes first (a fault may have held it).
+	ok, v := run(func() bool {
+		for _, h := range c.Hosts() {
+			if n := c.Node(h); n != nil && postmaster.Stopping(c.S, n) {
+				return false
+			}
+		}
+		return true
+	})
+	if v != nil {
+		return v
+	}
+	if !ok {
+		return c.S.Violation(LivePrimaryServes, fmt.Errorf("a shutdown does not finish after %d steps of liveness:\n%s", spent, r.statusText()))
+	}
 	// 1. A requested promote must complete by itself.
 	for _, h := range c.Hosts() {
 		if !r.Promoting(h) {
@@ -254,6 +298,23 @@ func (r *Runner) converge(budget int) *sim.Violation {
 		}
 		if !ok {
 			return c.S.Violation(LivePromoteCompletes, fmt.Errorf("%v was asked to promote and is not read-write after %d steps of liveness: %s",
+				h, spent, nodeStatus(c.S, n)))
+		}
+	}
+	// A primary starting up (crash recovery from shared storage: it holds
+	// the writer role, not yet read-write) must come up by itself; the
+	// operator does not promote a replica past it.
+	for _, h := range c.Hosts() {
+		n := c.Node(h)
+		if n == nil || !postmaster.Alive(c.S, n) || n.ReadWrite || r.Promoting(h) || n.Mount == nil || !n.Mount.Writer() {
+			continue
+		}
+		ok, v := run(func() bool { return n.ReadWrite && serving(n) || !postmaster.Alive(c.S, n) })
+		if v != nil {
+			return v
+		}
+		if !ok {
+			return c.S.Violation(LivePrimaryServes, fmt.Errorf("%v was started as primary and is not read-write after %d steps of liveness: %s",
 				h, spent, nodeStatus(c.S, n)))
 		}
 	}
@@ -305,6 +366,11 @@ func (r *Runner) converge(budget int) *sim.Violation {
 	if v := r.stopOthers(p, run); v != nil {
 		return v
 	}
+	if own := ownSlot(p); own != "" {
+		if err := c.DropSlot(p.Cfg.Host, own); err != nil {
+			return c.S.Violation(LiveConsistentCatchUp, fmt.Errorf("dropping %v's own former slot %s: %v", p.Cfg.Host, own, err))
+		}
+	}
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
 		if n == nil || n == p || postmaster.Alive(c.S, n) {
@@ -315,7 +381,7 @@ func (r *Runner) converge(budget int) *sim.Violation {
 		}
 	}
 	// 4. Converge.
-	ok, v := run(func() bool { return r.converged(p) })
+	ok, v = run(func() bool { return r.converged(p) })
 	if v != nil {
 		return v
 	}
@@ -325,12 +391,17 @@ func (r *Runner) converge(budget int) *sim.Violation {
 	return nil
 }
 
-// livePrimary is the one node serving read-write, if exactly one does.
+// livePrimary is the one node serving read-write, if exactly one does. A
+// primary a later promote displaced (its mount no longer holds the device's
+// writer role: the promoted node remounted read-write by force, and may have
+// stopped since) does not count: the operator who promoted knows it is the
+// old primary, which fencing turns away at its next write; stopOthers stops
+// it.
 func (r *Runner) livePrimary() *shmem.Node {
 	var p *shmem.Node
 	for _, h := range r.C.Hosts() {
 		n := r.C.Node(h)
-		if n != nil && postmaster.Alive(r.C.S, n) && n.ReadWrite && n.Primary {
+		if n != nil && postmaster.Alive(r.C.S, n) && n.ReadWrite && n.Primary && n.Mount != nil && n.Mount.Writer() {
 			if p != nil {
 				return nil
 			}
@@ -341,12 +412,15 @@ func (r *Runner) livePrimary() *shmem.Node {
 }
 
 // stopOthers stops (immediate) every live node but keep that is not a
-// replica in recovery: an old primary, or one that lost its way.
+// replica in recovery: an old primary, one that lost its way, or one in
+// crash recovery (in recovery too, but on a read-write mount: promoting a
+// replica past it would leave two writers once it finishes).
 func (r *Runner) stopOthers(keep *shmem.Node, run func(func() bool) (bool, *sim.Violation)) *sim.Violation {
 	c := r.C
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
-		if n == nil || n == keep || !postmaster.Alive(c.S, n) || (n.InRecovery && keep != nil && !r.Promoting(h)) {
+		replica := n != nil && n.InRecovery && n.Mount != nil && n.Mount.Mode() == storage.MountReadOnly
+		if n == nil || n == keep || !postmaster.Alive(c.S, n) || (replica && keep != nil && !r.Promoting(h)) {
 			continue
 		}
 		if err := c.Stop(h, true); err != nil {

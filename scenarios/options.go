@@ -37,6 +37,12 @@ type Options struct {
 	Sessions int
 	// DeviceBlocks is the shared device's initial size.
 	DeviceBlocks int
+	// Standbys is the number of standbys (0..2): nodes with their own
+	// storage, hosts Nodes+1.., streaming full WAL through slots standby1..
+	Standbys int
+	// Hazard names a deliberately wrong ordering from the catalogue
+	// (hazards.go); empty: none.
+	Hazard string
 }
 
 // DefaultOptions is the default small world: two nodes, eight pages.
@@ -96,6 +102,16 @@ func (o Options) Validate() error {
 	if o.DeviceBlocks < 64 {
 		add("device-blocks=%d: want at least 64", o.DeviceBlocks)
 	}
+	if o.Standbys < 0 || o.Standbys > 2 {
+		add("standbys=%d: want 0..2", o.Standbys)
+	} else if o.Standbys > 0 && o.LogIndexMem == 0 {
+		add("standbys=%d: a standby replays in parallel through LogIndex: set logindex-mem > 0", o.Standbys)
+	}
+	if o.Hazard != "" {
+		if _, err := LookupHazard(o.Hazard); err != nil {
+			add("hazard=%q: want one of %s", o.Hazard, strings.Join(HazardNames(), ", "))
+		}
+	}
 	if len(errs) > 0 {
 		return errors.New("invalid cluster options: " + strings.Join(errs, "; "))
 	}
@@ -117,5 +133,16 @@ func (o Options) nodeConfig(h storage.HostID) shmem.Config {
 	c.LogIndex.QueueBuffers = o.QueueBuffers
 	c.LogIndex.BgReplayBatchSize = o.BatchSize
 	c.LogIndex.ParallelReplayProcNum = o.ReplayWorkers
+	if hz, err := LookupHazard(o.Hazard); err == nil {
+		// The hazard flips its protocol step on every node (code consults
+		// only Orderings); LogIndexOff is configuration too: PolarDB 15's
+		// default polar_logindex_mem_size = 0, the seed report's setup.
+		if hz.Orderings != nil {
+			hz.Orderings(&c.Orderings)
+		}
+		if hz.LogIndexOff {
+			c.LogIndex.MemSize = 0
+		}
+	}
 	return c
 }

@@ -73,6 +73,25 @@ type Orderings struct {
 	// NoCheckpointInWaitingReset: the checkpointer skips while the BGW is in
 	// POLAR_BG_WAITING_RESET.
 	NoCheckpointInWaitingReset bool
+	// HoldConsistentInWaitingReset: the bgwriter keeps the published
+	// consistent LSN while the BGW is in POLAR_BG_WAITING_RESET (and, in
+	// PolarDB, falls back from the flush-list sync to BgBufferSync there):
+	// polar_bufmgr.c update_consistent_lsn_delta and polar_bg_buffer_sync.
+	// V11 needs it: it switches role and marks recovery done before the BGW
+	// reset, so in that window the node is a primary whose flush list holds
+	// none of the old primary's unreplayed changes, and the insert position
+	// would pass them. The v15 profile leaves it off: in V15's order the BGW
+	// is in WAITING_RESET only while the node is still in recovery, where
+	// the bgwriter publishes nothing, so the guard can never fire (PolarDB
+	// 15's polar_bufmgr.c still carries the same check, dead in that order).
+	// Off in v15 also keeps hazard reset-after-recovery-done a one-step
+	// change: V15 with V11's order and no guard.
+	HoldConsistentInWaitingReset bool
+	// RefuseWithoutLogIndex: postmaster refuses pg_ctl promote when LogIndex
+	// is disabled (the model's guard; PolarDB takes the vanilla promote path
+	// there and crashes). Off, the promote goes ahead and startup meets the
+	// vanilla path's crash.
+	RefuseWithoutLogIndex bool
 }
 
 // OrderingsFor returns the orderings of a profile with no hazard.
@@ -81,13 +100,14 @@ func OrderingsFor(p Profile) Orderings {
 		WaitBackends: true, Remount: true, FinalReplay: true, WaitReset: true,
 		ResetBeforeRecoveryDone: true, ReplayFromRedo: true, EvictStale: true,
 		FakeOldestDuringPromote: true, CopyClog: true, ReloadSlots: true,
-		NoCheckpointInWaitingReset: true,
+		NoCheckpointInWaitingReset: true, RefuseWithoutLogIndex: true,
 	}
 	if p == ProfileV11 {
 		o.WaitBackends = false
 		o.ResetBeforeRecoveryDone = false
 		o.ReplayFromRedo = false
 		o.EvictStale = false
+		o.HoldConsistentInWaitingReset = true
 	}
 	return o
 }

@@ -19,19 +19,26 @@ func orderingFlags(o Orderings) map[string]bool {
 }
 
 func TestOrderingsFor(t *testing.T) {
+	// V11-only guards: on in v11, off in v15, where V15's order never
+	// reaches the state they guard (HoldConsistentInWaitingReset: the BGW
+	// waits for its reset only while the node is still in recovery).
+	v11Only := map[string]bool{"HoldConsistentInWaitingReset": true}
 	v15 := orderingFlags(OrderingsFor(ProfileV15))
 	require.Len(t, v15, reflect.TypeOf(Orderings{}).NumField())
 	for name, on := range v15 {
-		require.True(t, on, "v15 %s", name)
+		require.Equal(t, !v11Only[name], on, "v15 %s", name)
 	}
 	// SPEC §8: V11 does not wait for backends, restarts replay from
 	// min(consistent, replay point) instead of the redo pointer, does not
-	// evict stale buffers, and switches role before the BGW reset. (Its
-	// fencing is a device option, not an ordering.)
+	// evict stale buffers, and switches role before the BGW reset; its
+	// bgwriter holds the consistent LSN in that window. (Its fencing is a
+	// device option, not an ordering.)
 	wantOff := map[string]bool{"WaitBackends": true, "ReplayFromRedo": true, "EvictStale": true, "ResetBeforeRecoveryDone": true}
 	for name, on := range orderingFlags(OrderingsFor(ProfileV11)) {
 		require.Equal(t, !wantOff[name], on, "v11 %s", name)
 	}
+	require.True(t, OrderingsFor(ProfileV11).HoldConsistentInWaitingReset)
+	require.False(t, OrderingsFor(ProfileV15).HoldConsistentInWaitingReset)
 }
 
 func TestParseProfile(t *testing.T) {

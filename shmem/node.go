@@ -87,6 +87,9 @@ type Node struct {
 	ReadWrite bool
 	// PromoteFile is the promote signal file (pg_ctl promote); TriggerFile the
 	// trigger file only startup looks at.
+	// DelayChkpt counts backends between inserting a commit record and
+	// setting it in the clog (PGPROC delayChkptFlags): checkpoints wait.
+	DelayChkpt  int
 	PromoteFile bool
 	TriggerFile bool
 	// SaveStalled is a fault: this primary stops saving LogIndex tables
@@ -94,6 +97,13 @@ type Node struct {
 	SaveStalled bool
 	// ShuttingDown is set while a fast shutdown's checkpoint flushes.
 	ShuttingDown bool
+
+	// Checkpoints are the checkpoint records recovery has consumed, oldest
+	// first, at most MaxCheckpoints (the oldest drop out): a replica's
+	// restartpoint candidates (PolarDB keeps them in a ring,
+	// polar_checkpoint_ringbuf, because the restartpoint may only use one
+	// whose redo the BGW has replayed past).
+	Checkpoints []CheckpointSeen
 
 	Procs Procs
 	// Exits records every process exit (for checkers: an unexpected PANIC or
@@ -103,6 +113,38 @@ type Node struct {
 	rec  logindex.Record
 	lsns []storage.LSN
 	img  [storage.BlockSize]byte
+}
+
+// CheckpointSeen is a checkpoint record met in recovery: where it starts and
+// its redo pointer.
+type CheckpointSeen struct{ LSN, Redo storage.LSN }
+
+// MaxCheckpoints bounds Checkpoints (polar_checkpoint_ringbuf's size).
+const MaxCheckpoints = 8
+
+// NoteCheckpoint records a checkpoint record recovery consumed (startup's
+// RecoveryRestartPoint, polar_checkpoint_ringbuf_push).
+func (n *Node) NoteCheckpoint(lsn, redo storage.LSN) {
+	if k := len(n.Checkpoints); k > 0 && n.Checkpoints[k-1].LSN >= lsn {
+		return // met again (a record read twice): already noted
+	}
+	if len(n.Checkpoints) == MaxCheckpoints {
+		n.Checkpoints = append(n.Checkpoints[:0], n.Checkpoints[1:]...)
+	}
+	n.Checkpoints = append(n.Checkpoints, CheckpointSeen{LSN: lsn, Redo: redo})
+}
+
+// RestartpointCandidate returns the newest checkpoint recovery met whose redo
+// is at or below upto (polar_checkpoint_ringbuf_pop with upto the BGW replay
+// point); ok is false when there is none.
+func (n *Node) RestartpointCandidate(upto storage.LSN) (c CheckpointSeen, ok bool) {
+	for _, cp := range n.Checkpoints {
+		if cp.Redo > upto {
+			break
+		}
+		c, ok = cp, true
+	}
+	return c, ok
 }
 
 // NewNode returns a node's memory: an empty pool, LogIndex and queue per its
@@ -144,10 +186,14 @@ func (n *Node) Attach(mode storage.MountMode) error {
 		return err
 	}
 	n.Mount = m
-	if n.Reader, err = logindex.NewReader(m, n.Cfg.LogIndex); err != nil {
-		return err
+	if n.Reader, err = logindex.NewReader(m, n.Cfg.LogIndex); err == nil {
+		n.Index, err = logindex.New(m, n.Cfg.LogIndex, mode == storage.MountReadWrite)
 	}
-	if n.Index, err = logindex.New(m, n.Cfg.LogIndex, mode == storage.MountReadWrite); err != nil {
+	if err != nil {
+		// The node failed to start (an I/O error reading LogIndex): it
+		// must not keep the mount, or no later start could mount again.
+		n.Dev.Unmount(n.Cfg.Host)
+		n.Mount = nil
 		return err
 	}
 	return nil
@@ -176,15 +222,24 @@ func (n *Node) ReadStoragePage(page storage.PageID) (storage.Page, error) {
 }
 
 // FlushGate returns the LSN up to which the primary may write pages: the
-// oldest restart LSN of its replication slots (no slots: no limit). During a
-// shutdown checkpoint only slots with a connected replica count: a replica
-// that is down restarts from the shutdown checkpoint's redo and replays
-// everything after it, so it cannot meet a future page, while waiting for it
-// would hang the shutdown.
+// oldest restart LSN of its replicas' replication slots (no slots: no limit).
+// During a shutdown checkpoint only slots with a connected replica count: a
+// replica that is down restarts from the shutdown checkpoint's redo and
+// replays everything after it, so it cannot meet a future page, while
+// waiting for it would hang the shutdown. Likewise during a primary's crash
+// recovery: it loaded its slots from storage (StartupReplicationSlots), but
+// no replica can connect and feed back before it serves, and its startup
+// must be able to evict the buffers redo dirties.
+//
+// A standby's slot never counts: the standby reads pages from its own
+// storage, never from the shared device, so no page the primary writes can
+// be a future page to it; its slot only retains WAL (restart_lsn). Gating on
+// it would let a slow or disconnected standby stall the primary's bgwriter
+// and checkpoints (and LogIndex truncation) for nothing.
 func (n *Node) FlushGate() storage.LSN {
 	gate := ^storage.LSN(0)
 	for _, s := range n.Slots {
-		if n.ShuttingDown && !s.Active {
+		if (n.ShuttingDown || n.InRecovery) && !s.Active || IsStandbySlot(s.Name) {
 			continue
 		}
 		if s.Restart < gate {
@@ -192,6 +247,12 @@ func (n *Node) FlushGate() storage.LSN {
 		}
 	}
 	return gate
+}
+
+// CanWrite is Writable without the reason: cheap enough for a Ready check,
+// which runs on every scheduler step.
+func (n *Node) CanWrite(pageLSN storage.LSN) bool {
+	return n.WAL != nil && pageLSN <= n.WAL.FlushedLSN() && pageLSN <= n.FlushGate()
 }
 
 // Writable reports whether a page with this LSN may be written now: WAL
@@ -267,6 +328,17 @@ func (n *Node) Buffer(page storage.PageID) (id storage.BufferID, loaded bool, er
 	}
 	n.Pool.Assign(id, page, p)
 	return id, true, nil
+}
+
+// BufferBusy reports whether page's buffer is pinned across steps: only a
+// backend's replica read holds a pin beyond its own step, between issuing
+// the read (the buffer is BM_IO_IN_PROGRESS) and finishing its LogIndex
+// replay (POLAR_REDO_REPLAYING). Anyone else who needs the page waits for
+// it, as WaitIO does and as a parallel replay task does when it finds the
+// buffer replaying (handle_parallel_replay_task: not handled, retried).
+func (n *Node) BufferBusy(page storage.PageID) bool {
+	id, ok := n.Pool.Lookup(page)
+	return ok && n.Pool.Pins(id) > 0
 }
 
 // ReplayPage applies to buffer id every record of its page that LogIndex

@@ -194,7 +194,7 @@ func TestFlushGate(t *testing.T) {
 	n.Slots = []Slot{
 		{Name: "replica1", Restart: 0x300},
 		{Name: "replica2", Restart: 0x200, Active: true},
-		{Name: "standby1", Restart: 0x100},
+		{Name: "replica3", Restart: 0x100},
 	}
 	require.Equal(t, storage.LSN(0x100), n.FlushGate(), "the oldest slot, active or not")
 
@@ -207,6 +207,19 @@ func TestFlushGate(t *testing.T) {
 	require.Equal(t, storage.LSN(0x300), n.FlushGate())
 	n.ShuttingDown = false
 	require.Equal(t, storage.LSN(0x100), n.FlushGate())
+
+	// A standby's slot never gates: the standby reads its own storage.
+	n.Slots = append(n.Slots, Slot{Name: StandbySlotName(1), Restart: 0x80, Active: true})
+	require.Equal(t, storage.LSN(0x100), n.FlushGate())
+	n.Slots = []Slot{{Name: StandbySlotName(2), Restart: 0x80}}
+	require.Equal(t, none, n.FlushGate(), "only a standby slot: no limit")
+}
+
+func TestStandbySlotNames(t *testing.T) {
+	require.Equal(t, "standby1", StandbySlotName(1))
+	require.True(t, IsStandbySlot(StandbySlotName(2)))
+	require.False(t, IsStandbySlot(SlotName(2)))
+	require.False(t, IsStandbySlot("replica1"))
 }
 
 func TestWritable(t *testing.T) {

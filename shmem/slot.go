@@ -28,6 +28,16 @@ func (s Slot) String() string { return fmt.Sprintf("%s(restart=%v)", s.Name, s.R
 // after the switchover walkthrough's names.
 func SlotName(h storage.HostID) string { return fmt.Sprintf("replica%d", int(h)-1) }
 
+// StandbySlotName is the slot standby k (1, 2, ...) streams through
+// ("standby1", the switchover walkthrough's name for a standby with its own
+// storage).
+func StandbySlotName(k int) string { return fmt.Sprintf("standby%d", k) }
+
+// IsStandbySlot reports whether a slot belongs to a standby (a node with its
+// own storage), by its name: the slot files on storage carry only the
+// restart LSN, so the name is what a primary that reloads them knows.
+func IsStandbySlot(name string) bool { return strings.HasPrefix(name, "standby") }
+
 func slotPath(name string) string { return "pg_replslot/" + name + "/state" }
 
 // WriteSlot persists one slot.

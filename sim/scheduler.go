@@ -165,21 +165,37 @@ func (s *Scheduler) moveToBack(id ActorID) {
 	if s.lruTail == id {
 		return
 	}
+	s.unlink(id)
+	s.pushBack(id)
+}
+
+// unlink takes id out of the least-recently-run list.
+func (s *Scheduler) unlink(id ActorID) {
 	sl := &s.actors[id]
 	if sl.prev >= 0 {
 		s.actors[sl.prev].next = sl.next
 	} else {
 		s.lruHead = sl.next
 	}
-	s.actors[sl.next].prev = sl.prev // not the tail, so next exists
-	s.pushBack(id)
+	if sl.next >= 0 {
+		s.actors[sl.next].prev = sl.prev
+	} else {
+		s.lruTail = sl.prev
+	}
+	sl.prev, sl.next = -1, -1
 }
 
 // Kill stops an actor: it takes no more steps and messages to it are dropped
-// (a crashed process). Messages it already sent stay in flight.
+// (a crashed process). Messages it already sent stay in flight. A dead actor
+// leaves the least-recently-run list (it is never a candidate again), so
+// collect's walk stays as long as the live actors, however many processes
+// crashes and restarts have left behind; the order of the others is unchanged.
 func (s *Scheduler) Kill(id ActorID) {
 	s.check(id)
-	s.actors[id].alive = false
+	if sl := &s.actors[id]; sl.alive {
+		sl.alive = false
+		s.unlink(id)
+	}
 	s.mayDrop = true
 }
 

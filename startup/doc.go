@@ -1,6 +1,6 @@
 // Package startup models the startup process of a node: a LogIndex
-// replica's streaming recovery and its part of online promote, and a
-// primary's crash recovery.
+// replica's streaming recovery and its part of online promote, a primary's
+// crash recovery, and a standby's recovery on its own storage.
 //
 // # Role in online promote
 //
@@ -52,6 +52,20 @@
 // LogIndex and the clog, then opens WAL at the end, writes end-of-recovery
 // and the control file (in production) and exits.
 //
+// In ModeStandby (standby.go) n.Mount is the standby's own disk, holding a
+// base backup of shared storage plus the WAL its walreceiver wrote.
+// standby-redo replays that WAL into buffers itself, as crash recovery does,
+// up to the end of the WAL on the disk: consistency (the base backup copied
+// WAL at least up to the primary's flushed WAL, and no copied page is ahead
+// of it). There startup wakes the BGW into POLAR_BG_PARALLEL_REPLAYING with
+// replay point and fake oldest LSN at the replayed position
+// (polar_logindex_wakeup_bg_replay at reachedConsistency), opens hot standby
+// and sets n.ReceivedLSN to the end of its WAL, where streaming starts. In
+// standby-streaming it only parses what the walreceiver flushed (Ready while
+// n.ReplayLSN < n.ReceivedLSN): page records into its own, writable LogIndex
+// (it saves full memtables itself), commits and aborts into its clog. SIGUSR2
+// and the trigger file are ignored: a standby is not promoted online.
+//
 // # States
 //
 //	                      ModeReplica                              ModeCrash
@@ -75,6 +89,9 @@
 //	                                              ▼          ▼          ▼
 //	                                             done (P8) ─────────► exited
 //
+//	ModeStandby: init ─► standby-redo ──end of its WAL──► standby-streaming
+//	                     (consistency: BGW PARALLEL_REPLAYING, hot standby)
+//
 // Any state: SIGTERM, SIGINT, SIGQUIT -> exited (ExitKilled). Storage write
 // errors during promote exit FATAL; read errors are retried on a Wake timer.
 // Each step is one atomic critical section; waiting is Ready() == false
@@ -95,6 +112,7 @@
 // # Coverage marks
 //
 //	startup/hot-standby                     catch-up reached the end of WAL
+//	startup/standby-consistent              a standby reached consistency (BGW parallel replay)
 //	startup/queue-overflow-storage-read     a storage-begin marker in the queue
 //	startup/queue-gap                       a queued meta beyond ReplayLSN (read the gap from storage)
 //	startup/memtable-ring-full              LogIndex memtables full and unsaved: stall

@@ -20,6 +20,10 @@ const (
 	// ModeCrash is a primary's crash recovery (or restart after a stop): redo
 	// from the control file's redo pointer to the end of valid WAL.
 	ModeCrash
+	// ModeStandby is a standby's recovery on its own storage (standby.go):
+	// redo from its base backup's redo pointer to consistency, then index
+	// the WAL its walreceiver writes for the BGW's parallel replay.
+	ModeStandby
 )
 
 func (m Mode) String() string {
@@ -28,6 +32,8 @@ func (m Mode) String() string {
 		return "replica"
 	case ModeCrash:
 		return "crash"
+	case ModeStandby:
+		return "standby"
 	}
 	return fmt.Sprintf("Mode(%d)", uint8(m))
 }
@@ -74,11 +80,17 @@ const (
 	StateCrashDone
 	// StateExited: the process has exited.
 	StateExited
+	// StateStandbyRedo: standby before consistency, replaying its own WAL
+	// into buffers itself.
+	StateStandbyRedo
+	// StateStandbyStreaming: standby at consistency, indexing the WAL its
+	// walreceiver wrote; the BGW replays it in POLAR_BG_PARALLEL_REPLAYING.
+	StateStandbyStreaming
 )
 
 var stateNames = [...]string{"invalid", "init", "catch-up", "streaming", "storage-read", "final-replay",
 	"restartpoint", "wait-reset", "end-of-wal", "promote-data", "end-of-recovery", "control",
-	"reset-bgw", "done", "crash-redo", "crash-done", "exited"}
+	"reset-bgw", "done", "crash-redo", "crash-done", "exited", "standby-redo", "standby-streaming"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) && s != 0 {
@@ -146,7 +158,7 @@ type Process struct {
 
 // New returns the startup process of node n in the given mode.
 func New(n *shmem.Node, mode Mode) *Process {
-	sim.Assertf(mode == ModeReplica || mode == ModeCrash, "startup: invalid mode %v", mode)
+	sim.Assertf(mode == ModeReplica || mode == ModeCrash || mode == ModeStandby, "startup: invalid mode %v", mode)
 	return &Process{n: n, mode: mode, name: n.Proc("startup"), st: StateInit}
 }
 
@@ -174,8 +186,10 @@ func (p *Process) Ready() bool {
 	switch p.st {
 	case StateInit, StateCatchUp, StateStorageRead, StateFinalReplay, StateRestartpoint,
 		StateEndOfWAL, StatePromoteData, StateEndOfRecovery, StateControl, StateResetBGW,
-		StateDone, StateCrashRedo, StateCrashDone:
+		StateDone, StateCrashRedo, StateCrashDone, StateStandbyRedo:
 		return true
+	case StateStandbyStreaming:
+		return p.n.ReplayLSN < p.n.ReceivedLSN
 	case StateStreaming:
 		if p.n.TriggerFile {
 			return true
@@ -278,6 +292,10 @@ func (p *Process) Step(c *sim.Ctx) {
 		p.stepCrashRedo(c)
 	case StateCrashDone:
 		p.stepCrashDone(c)
+	case StateStandbyRedo:
+		p.stepStandbyRedo(c)
+	case StateStandbyStreaming:
+		p.stepStandbyStreaming(c)
 	default:
 		sim.Failf("startup: step in state %v", p.st)
 	}
@@ -336,9 +354,37 @@ func (p *Process) stepInit(c *sim.Ctx) {
 	}
 	mergeClog(&n.Clog, &shared)
 	if p.mode == ModeCrash {
+		// SyncDataDirectory (StartupXLOG after an unclean shutdown): what
+		// the crashed server wrote but never fsynced (its fsync failed and
+		// it PANICked) must be durable before replay trusts it. A page
+		// already carrying a record's change is not redone, so nothing
+		// would sync it again, and the next checkpoint moves redo past
+		// the record; likewise replayed WAL counts as flushed. As with
+		// data_sync_retry off, a failed sync PANICs.
+		if ctl.State != shmem.DBShutdowned && ctl.State != shmem.DBShutdownedInRecovery {
+			if err := n.Mount.SyncAll(); err != nil {
+				p.exit(c, shmem.ExitPANIC, fmt.Sprintf("startup: sync data directory: %v", err))
+				return
+			}
+		}
+		// StartupReplicationSlots: a primary starting up loads the slots
+		// its replicas stream through from pg_replslot (persisted at
+		// checkpoints), so its flush gate holds from the first page it
+		// writes: a replica that lags, or has not reconnected yet, must not
+		// find a future page on storage.
+		slots, err := shmem.ReadSlots(n.Mount)
+		if err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: load slots: %v", err))
+			return
+		}
+		n.Slots = slots
 		n.Local.State = shmem.DBInCrashRecovery
 		p.to(StateCrashRedo, StateInit)
 		c.Story("crash-recovery", sim.LSNField("redo", uint64(p.redo)), sim.LSNField("checkpoint", uint64(ctl.CheckPoint)))
+		return
+	}
+	if p.mode == ModeStandby {
+		p.initStandby(c)
 		return
 	}
 	n.Local.State = shmem.DBInArchiveRecovery
@@ -418,6 +464,7 @@ func (p *Process) consume(c *sim.Ctx, m *logindex.Meta, src string) outcome {
 		n.Clog.Set(m.XID, shmem.XactAborted)
 	case m.Type == logindex.RecCheckpoint:
 		p.ckpt, p.ckptRedo = m.Start, m.Redo
+		n.NoteCheckpoint(m.Start, m.Redo) // a restartpoint candidate for the checkpointer
 		c.Log("checkpoint-seen", sim.LSNField("lsn", uint64(m.Start)), sim.LSNField("redo", uint64(m.Redo)))
 	}
 	if m.XID > p.maxXID {
@@ -720,6 +767,16 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: copy clog to shared storage: %v", err))
 			return
 		}
+	} else {
+		// Hazard skip-clog-copy: the local cache stays local, and a
+		// primary's clog is pg_xact on shared storage (its SLRU reads
+		// there), which lacks what only this replica replayed.
+		shared, err := shmem.ReadClog(n.Mount)
+		if err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: read clog: %v", err))
+			return
+		}
+		n.Clog = shared
 	}
 	if o.ReloadSlots {
 		slots, err := shmem.ReadSlots(n.Mount)
@@ -800,10 +857,16 @@ func (p *Process) resetBGW(c *sim.Ctx) {
 	}
 	start := redo
 	if !o.ReplayFromRedo {
-		// V11: min(old primary's consistent LSN, BGW replay point); an
-		// unknown consistent LSN falls back to the restartpoint.
+		// V11 (polar_reset_bg_replayed_lsn): min(old primary's consistent
+		// LSN, BGW replay point), where an unknown consistent LSN is the
+		// restartpoint (GetOldestRestartPoint); an invalid replay point
+		// (promote before hot standby) falls back to the restartpoint.
 		start = n.BGW.ReplayPoint()
-		if pc := n.PrimaryConsistent; pc.Valid() && pc < start {
+		pc := n.PrimaryConsistent
+		if !pc.Valid() {
+			pc = redo
+		}
+		if pc < start {
 			start = pc
 		}
 		if !start.Valid() {

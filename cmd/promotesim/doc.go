@@ -1,10 +1,18 @@
 // Command promotesim runs the online-promote simulation.
 //
-// It is deliberately thin: it parses flags, picks a scenario or demo from
-// package scenarios, writes the output and maps the outcome to an exit status:
-// 0 when everything ran and held, 1 when a run failed or found a violation,
-// 2 for bad usage (unknown subcommand, bad flag or value).
+// It is deliberately thin: it parses flags, calls package scenarios, writes
+// the output and maps the outcome to an exit status: 0 when everything ran
+// and held, 1 when a run failed or found a violation, 2 for bad usage
+// (unknown subcommand, bad flag or value).
 //
+//	promotesim explore [flags]      seeded swarm worlds on every core; a failing
+//	                                seed is shrunk and written as a script
+//	promotesim explore -hazard all  the hazard table: caught by which checker,
+//	                                how soon, how short the counterexample
+//	promotesim replay -seed S       one world with its full trace
+//	promotesim replay -script FILE  a counterexample file
+//	promotesim hazards              the hazard catalogue
+//	promotesim check -exhaustive    every interleaving of a small promote world
 //	promotesim demo                 list the teaching demos
 //	promotesim demo NAME [flags]    replay one demo as a narrated trace
 //	promotesim version              print the model version

@@ -24,6 +24,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // errUsage marks errors that are the user's input, not the model's outcome.
 var errUsage = errors.New("usage")
 
+// errFound marks a run that found a violation and has printed its report.
+var errFound = errors.New("violation found")
+
 type command struct {
 	name    string
 	summary string
@@ -32,6 +35,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"explore", "run seeded swarm worlds on every core; shrink and record what fails", runExplore},
+		{"replay", "replay one world (-seed) or a counterexample file (-script) with its trace", runReplay},
+		{"hazards", "list the hazard catalogue", runHazards},
+		{"check", "check -exhaustive: every interleaving of a small promote world", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"version", "print the model version", runVersion},
 	}
@@ -71,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
+		case errors.Is(err, errFound):
+			return exitViolation // the report is printed already
 		case errors.Is(err, errUsage):
 			fmt.Fprintf(stderr, "promotesim %s: %v\n", c.name, strings.TrimPrefix(err.Error(), "usage: "))
 			return exitUsage

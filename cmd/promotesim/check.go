@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"promotesim/scenarios"
+)
+
+func runCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", "check -exhaustive [-depth D] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] [-workers K] [-max-runs N] [-budget D] [-json]", stderr)
+	exhaustive := fs.Bool("exhaustive", false, "enumerate every interleaving of a small world through the promote window")
+	depth := fs.Int("depth", 7, "choices enumerated per run, from the promote on (choices beyond it are 0)")
+	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
+	workers := fs.Int("workers", 0, "enumerators run at once, split by the first choice (default: every core)")
+	maxRuns := fs.Int("max-runs", 0, "stop after this many schedules (0: no limit; the report says it is incomplete)")
+	budget := fs.Duration("budget", 0, "stop after this wall time (0: no limit)")
+	outDir := fs.String("out", defaultCxDir, "directory for the counterexample script")
+	jsonOut := fs.Bool("json", false, "print a machine-readable JSON report")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !*exhaustive {
+		return usageErr("say -exhaustive (the one check there is: every interleaving of a small world)")
+	}
+	switch {
+	case *depth < 1 || *depth > 30:
+		return usageErr("-depth %d: want 1..30", *depth)
+	case *workers < 0:
+		return usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
+	case *maxRuns < 0:
+		return usageErr("-max-runs %d: want a positive number (or 0)", *maxRuns)
+	case *budget < 0:
+		return usageErr("-budget %v: want a positive duration", *budget)
+	}
+	base, _, err := bf.base(false)
+	if err != nil {
+		return err
+	}
+	tuneGC()
+	res, err := scenarios.CheckExhaustive(context.Background(), scenarios.ExhaustiveConfig{Base: base, Depth: *depth, Workers: *workers, MaxRuns: *maxRuns, Budget: *budget})
+	if err != nil {
+		return err
+	}
+	var path string
+	var cxErr error
+	if res.Shortest != nil {
+		path, cxErr = scenarios.SaveCounterexample(*outDir, res.Shortest)
+		if cxErr != nil {
+			path = ""
+		}
+	}
+	if *jsonOut {
+		out := struct {
+			Model          string              `json:"model_version"`
+			Base           string              `json:"base"`
+			Depth          int                 `json:"depth"`
+			Cluster        string              `json:"cluster"`
+			Actions        []string            `json:"actions"`
+			Schedules      int                 `json:"schedules"`
+			Truncated      int                 `json:"truncated"`
+			States         int                 `json:"distinct_end_states"`
+			MidStates      int                 `json:"distinct_states_at_read_write"`
+			Steps          uint64              `json:"steps"`
+			Failing        int                 `json:"failing_schedules"`
+			Complete       bool                `json:"complete"`
+			ElapsedSec     float64             `json:"elapsed_s"`
+			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
+		}{scenarios.ModelVersion, baseText(base), res.Depth, res.Cluster, res.Actions, res.Runs, res.Truncated, res.States, res.MidStates, res.Steps,
+			res.Failing, !res.Incomplete, res.Elapsed.Seconds(), cxJSON(res.Shortest, path, cxErr)}
+		if err := writeJSON(stdout, out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "exhaustive check, depth %d, %s\n", res.Depth, baseText(base))
+		fmt.Fprintf(stdout, "  world: %s\n", res.Cluster)
+		fmt.Fprintf(stdout, "         %s\n", strings.Join(res.Actions, "; "))
+		fmt.Fprintf(stdout, "  %d schedules (%d reached the depth bound and ran on FIFO), %s steps in %v\n",
+			res.Runs, res.Truncated, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(stdout, "  distinct states: %d when n2 opened read-write, %d at the end\n", res.MidStates, res.States)
+		if res.Incomplete {
+			fmt.Fprintln(stdout, "  INCOMPLETE: -max-runs or -budget stopped the enumeration")
+		}
+		if res.Shortest == nil {
+			what := "every"
+			if res.Incomplete {
+				what = "every enumerated"
+			}
+			fmt.Fprintf(stdout, "  the safety checkers (%d per step) and the whole-state checks held on %s schedule\n", perStepClaims(), what)
+		} else {
+			fmt.Fprintf(stdout, "  %d schedules FAIL; the one that fails soonest:\n", res.Failing)
+			printCounterexample(stdout, res.Shortest)
+			if cxErr != nil {
+				fmt.Fprintf(stdout, "counterexample: %v\n", cxErr)
+			}
+			if path != "" {
+				fmt.Fprintf(stdout, "written: %s\nreproduce: %s\n", path, scenarios.ReproduceCommand(path))
+			}
+		}
+	}
+	if res.Shortest != nil {
+		return errViolationReported
+	}
+	return nil
+}
+
+func perStepClaims() int {
+	n := 0
+	for _, c := range scenarios.Claims() {
+		if c.PerStep {
+			n++
+		}
+	}
+	return n
+}

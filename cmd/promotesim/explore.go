@@ -1,0 +1,576 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"promotesim/scenarios"
+	"promotesim/shmem"
+	"promotesim/storage"
+)
+
+// defaultCxDir is where counterexamples are written unless -out says
+// otherwise: the directory TestCounterexamples runs.
+var defaultCxDir = filepath.Join("scenarios", "testdata", "counterexamples")
+
+// baseFlags are the flags that fix every world: profile, fence, hazard.
+type baseFlags struct {
+	profile, fence, hazard *string
+}
+
+func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
+	return baseFlags{
+		profile: fs.String("profile", "v15", "promote order: v15 or v11"),
+		fence:   fs.String("fence", "none", "fencing of the shared device: none, epoch or detect (detect needs -profile v11)"),
+		hazard:  fs.String("hazard", "", hazardHelp),
+	}
+}
+
+// base parses the flags; allowAll accepts -hazard all (returned as
+// all=true with an empty hazard).
+func (b baseFlags) base(allowAll bool) (scenarios.Base, bool, error) {
+	var out scenarios.Base
+	var err error
+	if out.Profile, err = shmem.ParseProfile(*b.profile); err != nil {
+		return out, false, usageErr("-profile %q: want v15 or v11", *b.profile)
+	}
+	if out.Fence, err = storage.ParseFenceMode(*b.fence); err != nil {
+		return out, false, usageErr("-fence %q: want none, epoch or detect", *b.fence)
+	}
+	if *b.hazard == "all" {
+		if !allowAll {
+			return out, false, usageErr("-hazard all is for explore; name one hazard (promotesim hazards lists them)")
+		}
+		if _, err := scenarios.DeriveSwarm(1, out); err != nil {
+			return out, false, usageErr("%v", err)
+		}
+		return out, true, nil
+	}
+	if *b.hazard != "" {
+		if _, err := scenarios.LookupHazard(*b.hazard); err != nil {
+			return out, false, usageErr("-hazard: %v (or all; promotesim hazards lists them)", err)
+		}
+		out.Hazard = *b.hazard
+	}
+	if _, err := scenarios.DeriveSwarm(1, out); err != nil {
+		return out, false, usageErr("%v", err)
+	}
+	return out, false, nil
+}
+
+func parseShard(s string) (uint64, uint64, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.ParseUint(a, 10, 64)
+	n, err2 := strconv.ParseUint(b, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n == 0 || i >= n {
+		return 0, 0, usageErr("-shard %q: want i/n with 0 <= i < n, e.g. 0/4", s)
+	}
+	return i, n, nil
+}
+
+// tuneGC trades memory for speed in the long-running commands: every
+// world allocates its device and pools afresh and drops them at its end, so
+// the live heap stays small while the garbage rate is high, and the default
+// GOGC=100 spends a third of the time collecting. GOGC=400 roughly halves
+// that at a few times the (small, flat) live heap; a GOGC in the
+// environment wins.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+}
+
+// isTerminal reports whether w is a terminal (progress lines go only there).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runExplore(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME|all] [-shard i/n] [-json]", stderr)
+	seeds := fs.Uint64("seeds", 0, "run this many seeds (the range -seed .. -seed+N-1)")
+	duration := fs.Duration("duration", 0, "stop starting worlds after this wall time (default 20s when -seeds is not given; per hazard with -hazard all)")
+	first := fs.Uint64("seed", 1, "first seed of the range")
+	workers := fs.Int("workers", 0, "worlds run at once (default: every core)")
+	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them), or all for the hazard table")
+	shard := fs.String("shard", "0/1", "run only the seeds s with s mod n == i (split a range across machines)")
+	jsonOut := fs.Bool("json", false, "print a machine-readable JSON report instead of text")
+	keepGoing := fs.Bool("keep-going", false, "run every seed even after a failure (count them all; report the lowest)")
+	determinism := fs.Bool("determinism", false, "run every seed twice and report the first step where the traces differ")
+	outDir := fs.String("out", defaultCxDir, "directory for counterexample scripts")
+	shrinkTime := fs.Duration("shrink-time", 30*time.Second, "wall-time budget for shrinking one counterexample")
+	shrinkAttempts := fs.Int("shrink-attempts", 4000, "replay budget for shrinking one counterexample")
+	trials := fs.Int("trials", 1, "with -hazard all: explore each hazard from this many seed ranges (medians in the table)")
+	noControl := fs.Bool("no-control", false, "with a hazard: do not rerun failing seeds without it (a failure that happens without the hazard too is then blamed on it)")
+	verbose := fs.Bool("v", false, "also print peak memory (VmHWM) and every mark reached")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	base, all, err := bf.base(true)
+	if err != nil {
+		return err
+	}
+	si, sn, err := parseShard(*shard)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *workers < 0:
+		return usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
+	case *duration < 0:
+		return usageErr("-duration %v: want a positive duration", *duration)
+	case *shrinkTime <= 0:
+		return usageErr("-shrink-time %v: want a positive duration", *shrinkTime)
+	case *shrinkAttempts <= 0:
+		return usageErr("-shrink-attempts %d: want a positive number", *shrinkAttempts)
+	case *trials < 1 || *trials > 1000:
+		return usageErr("-trials %d: want 1..1000", *trials)
+	case *trials > 1 && !all:
+		return usageErr("-trials is for -hazard all")
+	case *determinism && all:
+		return usageErr("-determinism and -hazard all do not go together")
+	}
+	if *seeds == 0 && *duration == 0 {
+		*duration = 20 * time.Second
+	}
+	tuneGC()
+	cfg := scenarios.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
+		Shard: si, Shards: sn, KeepGoing: *keepGoing, Determinism: *determinism, NoControl: *noControl}
+	sc := scenarios.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl}
+	term := isTerminal(stdout) && !*jsonOut
+	if all {
+		return huntAll(cfg, sc, *trials, *outDir, *jsonOut, term, stdout)
+	}
+	if term {
+		cfg.Progress = func(s scenarios.ExploreStats) {
+			fmt.Fprintf(stdout, "\r\033[K%s", progressLine(s))
+		}
+	}
+	// Ctrl-C stops handing out seeds; the worlds running finish and the
+	// summary is printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := scenarios.Explore(ctx, cfg)
+	if term {
+		fmt.Fprint(stdout, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	var cx *scenarios.Counterexample
+	var path string
+	var cxErr error
+	if f := res.First; f != nil && f.Outcome.Violation != nil && f.Diff == nil {
+		c := scenarios.FromOutcome(f.Outcome)
+		if !*jsonOut {
+			// The options first, while shrinking runs.
+			fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
+		}
+		if sx, err := scenarios.Shrink(c, sc); err != nil {
+			cxErr = err
+		} else {
+			c = sx
+		}
+		cx = &c
+		if path, err = scenarios.SaveCounterexample(*outDir, cx); err != nil {
+			cxErr = fmt.Errorf("writing the counterexample: %w", err)
+			path = ""
+		}
+	} else if f != nil && !*jsonOut {
+		fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
+	}
+	if *jsonOut {
+		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, *verbose)); err != nil {
+			return err
+		}
+	} else {
+		if f := res.First; f != nil {
+			printFailure(stdout, f, cx, path, cxErr)
+		}
+		printSummary(stdout, cfg, res, *verbose)
+	}
+	if res.First != nil {
+		return errViolationReported
+	}
+	return nil
+}
+
+// errViolationReported is the exit status 1 of a run whose report is
+// already printed.
+var errViolationReported = fmt.Errorf("%w", errFound)
+
+func progressLine(s scenarios.ExploreStats) string {
+	return fmt.Sprintf("%s: %d worlds (%.0f/s), %s steps (%s/s), %d violations, %d/%d marks",
+		s.Elapsed.Round(time.Second), s.Worlds, s.WorldsPerSec(), human(float64(s.Steps)), human(s.StepsPerSec()),
+		s.Violations, s.MarksReached, len(scenarios.KnownMarks()))
+}
+
+// human prints a count with a k/M suffix.
+func human(x float64) string {
+	switch {
+	case x >= 1e9:
+		return fmt.Sprintf("%.2fG", x/1e9)
+	case x >= 1e6:
+		return fmt.Sprintf("%.2fM", x/1e6)
+	case x >= 1e4:
+		return fmt.Sprintf("%.1fk", x/1e3)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+func baseText(b scenarios.Base) string {
+	h := b.Hazard
+	if h == "" {
+		h = "-"
+	}
+	p, f := "v15", "none"
+	if b.Profile != 0 {
+		p = b.Profile.String()
+	}
+	if b.Fence != 0 {
+		f = b.Fence.String()
+	}
+	return fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
+}
+
+func printSummary(w io.Writer, cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, verbose bool) {
+	known := scenarios.KnownMarks()
+	fmt.Fprintf(w, "explore: %d worlds, %s steps in %v on %d workers: %.0f worlds/s, %s steps/s per core\n",
+		res.Worlds, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond), res.Workers, res.WorldsPerSec(), human(res.StepsPerSecPerCore()))
+	shards := cfg.Shards
+	if shards == 0 {
+		shards = 1
+	}
+	fmt.Fprintf(w, "  seeds %d..%d (shard %d/%d), %s", cfg.FirstSeed, res.LastSeed, cfg.Shard, shards, baseText(cfg.Base))
+	if cfg.Determinism {
+		fmt.Fprint(w, ", every seed run twice")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  violations: %d", res.Violations)
+	if res.First != nil {
+		fmt.Fprintf(w, " (lowest failing seed %d, %s)", res.First.Swarm.Seed, res.First.Checker())
+	}
+	fmt.Fprintln(w)
+	if res.Background > 0 {
+		fmt.Fprintf(w, "  background: %d failing seeds failed the same way without the hazard (not counted above; the model's own failures)\n", res.Background)
+	}
+	if res.Violations > 1 {
+		byChecker := res.ByChecker
+		var names []string
+		for n := range byChecker { // sorted below
+			names = append(names, n)
+		}
+		sort.Slice(names, func(i, j int) bool {
+			a, b := byChecker[names[i]], byChecker[names[j]]
+			return a > b || (a == b && names[i] < names[j])
+		})
+		var parts []string
+		for _, n := range names {
+			parts = append(parts, fmt.Sprintf("%s %d", n, byChecker[n]))
+		}
+		fmt.Fprintf(w, "  by checker: %s\n", strings.Join(parts, ", "))
+		for i, f := range res.Failures {
+			if i == 20 {
+				fmt.Fprintf(w, "    ... and %d more\n", res.Violations-20)
+				break
+			}
+			fmt.Fprintf(w, "    seed %d: %s\n", f.Swarm.Seed, f.Checker())
+		}
+	}
+	reached := map[string]bool{} // looked up only
+	for _, m := range res.Marks {
+		reached[m] = true
+	}
+	var missing []string
+	n := 0
+	for _, m := range known {
+		if reached[m] {
+			n++
+		} else {
+			missing = append(missing, m)
+		}
+	}
+	fmt.Fprintf(w, "  marks reached: %d/%d", n, len(known))
+	if len(missing) > 0 {
+		fmt.Fprintf(w, " (not reached: %s)", strings.Join(missing, ", "))
+	}
+	fmt.Fprintln(w)
+	if verbose {
+		fmt.Fprintf(w, "  marks: %s\n", strings.Join(res.Marks, ", "))
+		if rss := scenarios.PeakRSS(); rss > 0 {
+			fmt.Fprintf(w, "  peak RSS (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
+		}
+	}
+}
+
+func printFailure(w io.Writer, f *scenarios.Failure, cx *scenarios.Counterexample, path string, cxErr error) {
+	sw := f.Swarm
+	switch {
+	case f.Diff != nil:
+		fmt.Fprintf(w, "checker: %s (seed %d)\n  %s\n", scenarios.CheckDeterminism, sw.Seed, f.Diff)
+		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim explore -determinism -seeds 1 -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+		return
+	case f.Outcome.Violation == nil:
+		fmt.Fprintf(w, "seed %d could not run: %v\n", sw.Seed, f.Err)
+		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+		return
+	}
+	v := f.Outcome.Violation
+	fmt.Fprintf(w, "checker: %s, seed %d, step %d\n", v.Checker, sw.Seed, v.Step)
+	fmt.Fprint(w, indent(v.Report(), "  "))
+	if cx != nil {
+		printCounterexample(w, cx)
+	}
+	if cxErr != nil {
+		fmt.Fprintf(w, "counterexample: %v\n", cxErr)
+	}
+	if path != "" {
+		fmt.Fprintf(w, "written: %s\n", path)
+		fmt.Fprintf(w, "reproduce: %s\n", scenarios.ReproduceCommand(path))
+	}
+	fmt.Fprintf(w, "the whole world: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+}
+
+func printCounterexample(w io.Writer, cx *scenarios.Counterexample) {
+	what := "counterexample"
+	if cx.Shrink.Attempts > 0 {
+		what = "shrunk counterexample"
+	}
+	fmt.Fprintf(w, "%s: %d actions (%d external)", what, len(cx.Actions), cx.External())
+	if cx.Shrink.Attempts > 0 {
+		fmt.Fprintf(w, " [%s]", cx.Shrink)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  %s\n", cx.Cluster)
+	for _, a := range cx.Actions {
+		fmt.Fprintf(w, "  %s\n", a)
+	}
+	if cx.Scripted {
+		fmt.Fprintf(w, "  scheduler choices: %s\n", scenarios.ScheduleString(cx.Schedule))
+	} else {
+		fmt.Fprintln(w, "  scheduler choices: the seeded random schedule of the cluster line")
+	}
+	if cx.Violation != nil {
+		first, _, _ := strings.Cut(cx.Violation.Error(), "\n")
+		fmt.Fprintf(w, "  => %s\n", first)
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type jsonCounterexample struct {
+	Checker   string   `json:"checker"`
+	Seed      uint64   `json:"seed"`
+	Cluster   string   `json:"cluster"`
+	Actions   []string `json:"actions"`
+	External  int      `json:"external_actions"`
+	Schedule  string   `json:"schedule,omitempty"`
+	Violation string   `json:"violation"`
+	Path      string   `json:"path,omitempty"`
+	Reproduce string   `json:"reproduce,omitempty"`
+	Shrink    string   `json:"shrink,omitempty"`
+	Error     string   `json:"error,omitempty"`
+}
+
+func cxJSON(cx *scenarios.Counterexample, path string, cxErr error) *jsonCounterexample {
+	if cx == nil {
+		return nil
+	}
+	j := &jsonCounterexample{Checker: cx.Checker, Seed: cx.Seed, Cluster: cx.Cluster, Actions: cx.Actions, External: cx.External(), Path: path}
+	if cx.Scripted {
+		j.Schedule = scenarios.ScheduleString(cx.Schedule)
+	}
+	if cx.Violation != nil {
+		j.Violation = cx.Violation.Error()
+	}
+	if path != "" {
+		j.Reproduce = scenarios.ReproduceCommand(path)
+	}
+	if cx.Shrink.Attempts > 0 {
+		j.Shrink = cx.Shrink.String()
+	}
+	if cxErr != nil {
+		j.Error = cxErr.Error()
+	}
+	return j
+}
+
+func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *scenarios.Counterexample, path string, cxErr error, verbose bool) any {
+	type failure struct {
+		Seed    uint64 `json:"seed"`
+		Options string `json:"options"`
+		Checker string `json:"checker"`
+		Step    uint64 `json:"step,omitempty"`
+		Error   string `json:"error"`
+		Replay  string `json:"replay"`
+	}
+	out := struct {
+		Model          string              `json:"model_version"`
+		Base           string              `json:"base"`
+		FirstSeed      uint64              `json:"first_seed"`
+		LastSeed       uint64              `json:"last_seed"`
+		Shard          string              `json:"shard"`
+		Worlds         uint64              `json:"worlds"`
+		Steps          uint64              `json:"steps"`
+		ElapsedSec     float64             `json:"elapsed_s"`
+		Workers        int                 `json:"workers"`
+		StepsPerSec    float64             `json:"steps_per_s"`
+		StepsPerCore   float64             `json:"steps_per_s_per_core"`
+		Violations     uint64              `json:"violations"`
+		Background     uint64              `json:"background"`
+		ByChecker      map[string]uint64   `json:"violations_by_checker,omitempty"`
+		MarksReached   []string            `json:"marks_reached"`
+		MarksKnown     int                 `json:"marks_known"`
+		PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
+		Failures       []failure           `json:"failures,omitempty"`
+		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
+	}{
+		Model: scenarios.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
+		Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
+		ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
+		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(scenarios.KnownMarks()),
+		Counterexample: cxJSON(cx, path, cxErr),
+	}
+	if out.MarksReached == nil {
+		out.MarksReached = []string{}
+	}
+	if verbose {
+		out.PeakRSS = scenarios.PeakRSS()
+	}
+	for _, f := range res.Failures {
+		j := failure{Seed: f.Swarm.Seed, Options: f.Swarm.String(), Checker: f.Checker(),
+			Replay: fmt.Sprintf("go run ./cmd/promotesim replay -seed %d%s", f.Swarm.Seed, scenarios.SwarmFlags(f.Swarm))}
+		switch {
+		case f.Diff != nil:
+			j.Error = f.Diff.String()
+		case f.Outcome.Violation != nil:
+			j.Step, j.Error = f.Outcome.Violation.Step, f.Outcome.Violation.Err.Error()
+		case f.Err != nil:
+			j.Error = f.Err.Error()
+		}
+		out.Failures = append(out.Failures, j)
+	}
+	return out
+}
+
+// huntAll is explore -hazard all: the table of every hazard.
+func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int, outDir string, jsonOut, term bool, stdout io.Writer) error {
+	hc := scenarios.HuntConfig{Explore: cfg, Shrink: sc, Trials: trials}
+	if term {
+		hc.Progress = func(r scenarios.HuntResult) {
+			fmt.Fprintf(stdout, "\r\033[K%s: %s", r.Hazard, map[bool]string{true: "caught, shrunk", false: "not caught"}[r.Caught])
+		}
+	}
+	start := time.Now()
+	rows, err := scenarios.HuntHazards(context.Background(), hc)
+	if term {
+		fmt.Fprint(stdout, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	paths := make([]string, len(rows))
+	var errs []string
+	for i := range rows {
+		r := &rows[i]
+		if r.Counterexample == nil || r.ShrinkErr != nil {
+			if r.ShrinkErr != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", r.Hazard, r.ShrinkErr))
+			}
+			continue
+		}
+		p, err := scenarios.SaveCounterexample(outDir, r.Counterexample)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: writing the counterexample: %v", r.Hazard, err))
+			continue
+		}
+		paths[i] = p
+	}
+	missed := 0
+	for _, r := range rows {
+		if !r.Caught {
+			missed++
+		}
+	}
+	if jsonOut {
+		type row struct {
+			scenarios.HuntResult
+			Actions        int                 `json:"counterexample_actions,omitempty"`
+			External       int                 `json:"counterexample_external,omitempty"`
+			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
+		}
+		out := struct {
+			Model   string  `json:"model_version"`
+			Base    string  `json:"base"`
+			Trials  int     `json:"trials"`
+			Elapsed float64 `json:"elapsed_s"`
+			Missed  int     `json:"not_caught"`
+			Hazards []row   `json:"hazards"`
+		}{Model: scenarios.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
+		for i, r := range rows {
+			j := row{HuntResult: r}
+			if cx := r.Counterexample; cx != nil {
+				j.Actions, j.External = len(cx.Actions), cx.External()
+				j.Counterexample = cxJSON(cx, paths[i], r.ShrinkErr)
+			}
+			out.Hazards = append(out.Hazards, j)
+		}
+		if err := writeJSON(stdout, out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5s  %s\n", "hazard", "caught", "checker", "seeds", "time", "bkgd", "counterexample: actions, external")
+		for i, r := range rows {
+			caught, checker, seeds, tm, cxs := "NO", "-", "-", "-", "-"
+			if r.Caught {
+				caught, checker = "yes", r.Checker
+				seeds = strconv.FormatUint(r.MedianSeeds, 10)
+				tm = r.MedianTime.Round(time.Millisecond).String()
+				if cx := r.Counterexample; cx != nil {
+					cxs = fmt.Sprintf("%d, %d", len(cx.Actions), cx.External())
+					if paths[i] != "" {
+						cxs += "  " + paths[i]
+					}
+				}
+			}
+			fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5d  %s\n", r.Hazard, caught, checker, seeds, tm, r.Background, cxs)
+		}
+		how := "seeds and time to the first failing seed"
+		if trials > 1 {
+			how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
+		}
+		fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(scenarios.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
+		for _, e := range errs {
+			fmt.Fprintf(stdout, "  %s\n", e)
+		}
+		fmt.Fprintln(stdout, "  bkgd: failing seeds that failed the same way without the hazard (control runs), not counted as detections")
+	}
+	if missed > 0 {
+		return fmt.Errorf("%d hazards not caught: the checkers missed them (or the budget was too small)", missed)
+	}
+	return nil
+}

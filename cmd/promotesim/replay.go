@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"promotesim/scenarios"
+	"promotesim/sim"
+)
+
+func runReplay(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", "replay (-seed S [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] | -script FILE) [-v story|step|detail] [-format text|jsonl]", stderr)
+	seed := fs.Uint64("seed", 0, "the world's seed (as explore printed it)")
+	script := fs.String("script", "", "a counterexample file written by explore")
+	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
+	level := fs.String("v", "story", "trace level: story, step or detail")
+	format := fs.String("format", "text", "trace format: text or jsonl")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	lv, err := sim.ParseLevel(*level)
+	if err != nil {
+		return usageErr("-v: %v", err)
+	}
+	fm, err := sim.ParseFormat(*format)
+	if err != nil {
+		return usageErr("-format: %v", err)
+	}
+	set := map[string]bool{} // looked up only
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *script != "" {
+		for _, name := range []string{"seed", "profile", "fence", "hazard"} {
+			if set[name] {
+				return usageErr("-%s does not go with -script (the file says everything)", name)
+			}
+		}
+		return replayScript(*script, lv, fm, stdout)
+	}
+	if !set["seed"] {
+		return usageErr("give -seed S (a world) or -script FILE (a counterexample)")
+	}
+	base, _, err := bf.base(false)
+	if err != nil {
+		return err
+	}
+	sw, err := scenarios.DeriveSwarm(*seed, base)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if fm == sim.FormatText {
+		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n", sw, scenarios.ModelVersion, sw.ClusterLine())
+	}
+	var o scenarios.Outcome
+	if fm == sim.FormatJSONL {
+		// The world's runner writes text; run it quietly for its commands,
+		// then replay them with a JSON-lines trace. The trace is the
+		// output; the outcome goes to stderr.
+		if o, err = scenarios.RunSwarm(sw, scenarios.RunConfig{}); err != nil {
+			return err
+		}
+		scenarios.TraceWorld(o, stdout, lv, fm)
+		stdout = stderr
+	} else if o, err = scenarios.RunSwarm(sw, scenarios.RunConfig{Out: stdout, Level: lv}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "# actions (%d, %d refused):\n", len(o.Actions), o.Refused)
+	for _, a := range o.Actions {
+		fmt.Fprintf(stdout, "#   %s\n", a)
+	}
+	fmt.Fprintf(stdout, "# %d steps, trace hash %016x, marks: %s\n", o.Steps, o.Hash, strings.Join(o.Marks, ", "))
+	if v := o.Violation; v != nil {
+		fmt.Fprint(stdout, v.Report())
+		return errViolationReported
+	}
+	fmt.Fprintln(stdout, "# held: no violation")
+	return nil
+}
+
+func replayScript(path string, lv sim.Level, fm sim.Format, stdout io.Writer) error {
+	f, err := scenarios.ReadCounterexample(path)
+	if err != nil {
+		// A missing, malformed or stale file is a bad -script value.
+		return usageErr("-script: %v", err)
+	}
+	h := f.Header
+	sched := "the seeded random schedule of the cluster line"
+	if h.Scripted {
+		sched = scenarios.ScheduleString(h.Schedule)
+	}
+	fmt.Fprintf(stdout, "# counterexample %s: %s, seed %d, model %s\n# scheduler choices: %s\n", path, h.Checker, h.Seed, h.ModelVersion, sched)
+	v := f.Replay(stdout, lv, fm)
+	switch {
+	case v == nil:
+		fmt.Fprintf(stdout, "# the recorded violation of %s did NOT recur: the model changed (or the bug was fixed); delete the file or record it again\n", h.Checker)
+		return nil
+	case v.Checker != h.Checker:
+		fmt.Fprintf(stdout, "# a different checker fired: %s (the file records %s)\n", v.Checker, h.Checker)
+		return errViolationReported
+	}
+	fmt.Fprintf(stdout, "# the recorded violation of %s recurred at step %d\n", h.Checker, v.Step)
+	return errViolationReported
+}

@@ -1,0 +1,117 @@
+package scenarios
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"promotesim/sim"
+)
+
+// The explorer's speed, measured against the kernel's physical limit: an
+// empty-actor scheduler step (8 always-ready actors doing nothing, a
+// Random chooser), timed in the same benchmark run so the ratio holds on
+// any machine. Targets (issue 5): a default world's step with the per-step
+// checkers on costs at most 20x the empty step, and the default world runs
+// at least 1,000,000 simulated steps per second per core.
+//
+//	go test -run '^$' -bench 'WorldStep|ExploreWorld' -benchmem -count 5 ./scenarios/
+
+type idleActor struct{ name string }
+
+func (a *idleActor) Name() string              { return a.name }
+func (a *idleActor) Ready() bool               { return true }
+func (a *idleActor) Step(*sim.Ctx)             {}
+func (a *idleActor) Receive(*sim.Ctx, sim.Msg) {}
+
+// emptyStepNs times the empty-actor step (as sim's BenchmarkStepEmpty).
+func emptyStepNs() float64 {
+	s := sim.New(sim.Config{Seed: 1})
+	for i := range 8 {
+		s.Add(&idleActor{name: "idle" + strconv.Itoa(i)})
+	}
+	s.Run(1000) // warm the scratch slices
+	const n = 2_000_000
+	start := time.Now()
+	for range n {
+		s.Step()
+	}
+	return float64(time.Since(start).Nanoseconds()) / n
+}
+
+// runWorld runs one default world (its whole program: boot, the planner's
+// actions, the liveness phase) and returns its steps.
+func runWorld(b *testing.B, seed uint64, checksOff bool) uint64 {
+	sw, err := DeriveSwarm(seed, Base{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := NewWorld(sw, RunConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if checksOff && w.R.C != nil {
+		w.R.C.Checks.Off = true
+	}
+	for i := 0; i < sw.Actions && w.out.Violation == nil; i++ {
+		for _, cmd := range w.next(i) {
+			if w.Exec(cmd) != nil {
+				break
+			}
+		}
+	}
+	w.finish()
+	return w.Outcome().Steps
+}
+
+// worldSeeds is the fixed set of default worlds the step benchmark cycles
+// through, so every run measures the same mix.
+const worldSeeds = 200
+
+// BenchmarkWorldStep measures one simulated step of a default world (one
+// op = one step; the world's boot, planner and liveness phase are in the
+// cost, as they are in the explorer), with the per-step checkers on and
+// off, and reports the ratio to the empty-actor step.
+func BenchmarkWorldStep(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		off  bool
+	}{{"checks=on", false}, {"checks=off", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			empty := emptyStepNs()
+			b.ReportAllocs()
+			b.ResetTimer()
+			var steps uint64
+			for seed := uint64(1); steps < uint64(b.N); seed++ {
+				steps += runWorld(b, (seed-1)%worldSeeds+1, mode.off)
+			}
+			ns := float64(b.Elapsed().Nanoseconds()) / float64(steps)
+			b.ReportMetric(ns, "ns/step")
+			b.ReportMetric(empty, "empty-ns/step")
+			b.ReportMetric(ns/empty, "x-empty")
+			b.ReportMetric(1e9/ns, "steps/s")
+		})
+	}
+}
+
+// BenchmarkExploreWorld measures whole default worlds as the explorer runs
+// them (RunSwarm: checkers on, whole-state checks at crashes and the end).
+func BenchmarkExploreWorld(b *testing.B) {
+	b.ReportAllocs()
+	var steps uint64
+	seed := uint64(0)
+	for b.Loop() {
+		seed++
+		sw, err := DeriveSwarm((seed-1)%worldSeeds+1, Base{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		o, err := RunSwarm(sw, RunConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps += o.Steps
+	}
+	b.ReportMetric(float64(steps)/float64(b.N), "steps/world")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(steps), "ns/step")
+}

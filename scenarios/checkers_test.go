@@ -1,0 +1,632 @@
+package scenarios
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
+
+	"promotesim/logindex"
+	"promotesim/postmaster"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// newTestCluster builds a default cluster (FIFO schedule, no trace) with
+// the checkers installed.
+func newTestCluster(t testing.TB, mod func(*Options)) *Cluster {
+	t.Helper()
+	o := DefaultOptions()
+	if mod != nil {
+		mod(&o)
+	}
+	c, err := NewCluster(ClusterConfig{Opts: o, Seed: 1, Chooser: sim.NewScripted()})
+	require.NoError(t, err)
+	require.NotNil(t, c.Checks)
+	return c
+}
+
+// commit runs one write transaction on h to its acknowledgement.
+func commit(t testing.TB, c *Cluster, h storage.HostID, page, slot int) postmaster.Ack {
+	t.Helper()
+	n := c.Node(h)
+	acks := len(c.Journal.Acks)
+	v := postmaster.MakeValue(n.NextXID, 1)
+	require.NoError(t, c.Write(h, postmaster.Txn{Writes: []postmaster.Write{{Page: page, Slot: uint8(slot), Value: v}}}))
+	r := c.S.RunUntil(func() bool { return len(c.Journal.Acks) > acks }, 5000)
+	require.Nil(t, r.Violation)
+	require.True(t, r.Done, "%v", r)
+	return c.Journal.Acks[len(c.Journal.Acks)-1]
+}
+
+// settle runs until h's consistent LSN caught up with its insert position
+// and every replica replayed everything.
+func settle(t testing.TB, c *Cluster) {
+	t.Helper()
+	p := c.Node(1)
+	r := c.S.RunUntil(func() bool {
+		if p.Pool.FlushLen() != 0 || p.Pool.ConsistentLSN() < p.WAL.InsertLSN() {
+			return false
+		}
+		for _, h := range c.Hosts()[1:] {
+			if n := c.Node(h); n != nil && n.ReplayLSN < p.WAL.FlushedLSN() {
+				return false
+			}
+		}
+		return true
+	}, 5000)
+	require.Nil(t, r.Violation)
+	require.True(t, r.Done, "%v", r)
+}
+
+// step takes up to n steps and returns the violation, if any; if the
+// world went idle first, the per-step checkers run once more on it.
+func step(c *Cluster, n int) error {
+	if v := c.S.Run(n).Violation; v != nil {
+		return v
+	}
+	return c.Checks.RunStep()
+}
+
+// requireViolation asserts that v names checker and its message contains
+// every fragment.
+func requireViolation(t *testing.T, v error, checker string, fragments ...string) {
+	t.Helper()
+	var sv *sim.Violation
+	require.True(t, errors.As(v, &sv) && sv != nil, "want a violation of %s, got %v", checker, v)
+	require.Equal(t, checker, sv.Checker, "%v", sv)
+	require.True(t, IsClaim(sv.Checker))
+	for _, f := range fragments {
+		require.Contains(t, sv.Err.Error(), f)
+	}
+}
+
+func TestClaimsCatalogue(t *testing.T) {
+	c := newTestCluster(t, nil)
+	var perStep []string
+	for _, cl := range Claims() {
+		require.NotEmpty(t, cl.Text)
+		if cl.PerStep {
+			perStep = append(perStep, cl.Name)
+		}
+	}
+	require.Equal(t, perStep, c.S.Checkers().Names(), "every per-step claim is registered, in catalogue order")
+	require.True(t, IsClaim("CrashRecovers"))
+	require.False(t, IsClaim("NoFuturePage"))
+}
+
+func TestChecksHoldOnCleanRun(t *testing.T) {
+	c := newTestCluster(t, nil)
+	for i := 0; i < 20; i++ {
+		commit(t, c, 1, i%8, i%storage.PageSlots)
+	}
+	settle(t, c)
+	require.NoError(t, c.Read(2, 3))
+	require.NoError(t, c.Read(1, 3))
+	require.NoError(t, step(c, 200))
+	require.NoError(t, c.Checks.RunAll())
+}
+
+func TestSingleWriterFires(t *testing.T) {
+	c := newTestCluster(t, nil)
+	commit(t, c, 1, 0, 0)
+	settle(t, c)
+	// A host nobody runs takes the writer role by force, as a promote's
+	// remount does; the old primary keeps writing (fence none).
+	m, err := c.Dev.Mount(100, storage.MountReadOnly)
+	require.NoError(t, err)
+	require.NoError(t, m.RemountRW())
+	require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 1, Value: 77}}}))
+	v := step(c, 200)
+	requireViolation(t, v, "SingleWriter", "n1 wrote pg_wal/", "without the writer role", "the writer is n100 (epoch 3)")
+}
+
+func TestSingleWriterSilentWhenFenced(t *testing.T) {
+	c := newTestCluster(t, func(o *Options) { o.Fence = storage.FenceEpoch })
+	commit(t, c, 1, 0, 0)
+	settle(t, c)
+	m, err := c.Dev.Mount(100, storage.MountReadOnly)
+	require.NoError(t, err)
+	require.NoError(t, m.RemountRW())
+	require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 1, Value: 77}}}))
+	// The displaced writer's WAL write is refused: it PANICs (fencing is
+	// an excused reason) and nothing it did reaches storage.
+	require.NoError(t, step(c, 300))
+	require.False(t, postmaster.Alive(c.S, c.Node(1)))
+	require.Zero(t, c.Dev.StaleCount())
+	require.True(t, strings.Contains(c.Node(1).Exits[len(c.Node(1).Exits)-1].Err, storage.ErrFenced.Error()))
+}
+
+func TestReplicaWritesNothingFires(t *testing.T) {
+	t.Run("dirty buffer", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 2, 0)
+		settle(t, c)
+		n2 := c.Node(2)
+		require.NoError(t, c.Read(2, 2))
+		require.NoError(t, step(c, 50))
+		id, ok := n2.Pool.Lookup(n2.Page(2))
+		require.True(t, ok)
+		require.NoError(t, n2.Pool.MarkDirty(id, n2.ReplayLSN))
+		requireViolation(t, c.Checks.RunStep(), "ReplicaWritesNothing", "replica n2 has 1 dirty buffers", "page 1/2")
+	})
+	t.Run("data page", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 2, 0)
+		settle(t, c)
+		n2 := c.Node(2)
+		// n2 takes the writer role but has not switched role: it is still
+		// a replica in archive recovery and may write no data page.
+		require.NoError(t, n2.Mount.RemountRW())
+		var p storage.Page
+		var b [storage.BlockSize]byte
+		p.Marshal(b[:])
+		require.NoError(t, n2.Mount.WriteAt(n2.RelPath(), b[:], 5*storage.BlockSize))
+		requireViolation(t, c.Checks.RunAll(), "ReplicaWritesNothing", "replica n2 wrote base/1")
+	})
+}
+
+func TestNoWALBelowOldEndFires(t *testing.T) {
+	c := newTestCluster(t, nil)
+	a := commit(t, c, 1, 0, 0)
+	commit(t, c, 1, 1, 0)
+	settle(t, c)
+	require.NoError(t, c.Checks.O.Sync())
+	end := c.Checks.O.End()
+	// The writer inserts a record at an acknowledged commit's position,
+	// below the end of valid WAL.
+	rec, ok := c.Checks.O.CommitRecord(a.XID, a.CommitEnd)
+	require.True(t, ok)
+	over := logindex.Record{Type: logindex.RecAbort, XID: a.XID, Prev: rec.Prev}
+	b, err := over.Encode(nil)
+	require.NoError(t, err)
+	n1 := c.Node(1)
+	seg := c.Opts.nodeConfig(1).LogIndex.WALSegmentSize
+	name := logindex.SegmentName(logindex.SegNo(rec.Start, seg), seg)
+	require.NoError(t, n1.Mount.WriteAt(name, b, logindex.SegOffset(rec.Start, seg)))
+	require.NoError(t, n1.Mount.Sync(name))
+	v := c.Checks.RunAll()
+	requireViolation(t, v, "NoWALBelowOldEnd", "n1 overwrote WAL record commit "+rec.Start.String(), "below the end of valid WAL "+end.String())
+	lost := c.Checks.O.Lost()
+	require.NotEmpty(t, lost)
+	require.True(t, lost[0].Overwritten)
+}
+
+func TestUnsyncedWALRetractedByCrash(t *testing.T) {
+	c := newTestCluster(t, nil)
+	commit(t, c, 1, 0, 0)
+	settle(t, c)
+	o := c.Checks.O
+	require.NoError(t, o.Sync())
+	end := o.End()
+	// WAL is written but its sync fails: the primary PANICs (an injected
+	// fault: excused) with the record visible on storage but not durable.
+	c.Dev.InjectError(storage.FaultSpec{Op: storage.OpSync, Host: 1, PathPrefix: "pg_wal/", Count: 1})
+	require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 3, Slot: 1, Value: 5}}}))
+	r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	require.Nil(t, r.Violation)
+	require.True(t, r.Done)
+	require.Greater(t, o.End(), end, "the unsynced record is valid WAL while it is visible")
+	// The crash drops it: a retraction, not an overwrite.
+	require.NoError(t, c.Crash(1))
+	require.NoError(t, o.SyncFull())
+	require.Equal(t, end, o.End())
+	lost := o.Lost()
+	require.NotEmpty(t, lost)
+	for _, l := range lost {
+		require.False(t, l.Overwritten)
+	}
+	require.NoError(t, c.Checks.RunAll())
+}
+
+func TestCommitDurableFires(t *testing.T) {
+	t.Run("not in WAL", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		a := commit(t, c, 1, 0, 0)
+		c.Journal.Acks = append(c.Journal.Acks, postmaster.Ack{XID: a.XID + 40, Node: 1, CommitEnd: a.CommitEnd + 0x800, Step: c.S.StepNo()})
+		requireViolation(t, c.Checks.RunStep(), "CommitDurable", "acknowledged commit of xid", "valid WAL ends at")
+	})
+	t.Run("not durable", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n1 := c.Node(1)
+		// A commit record written but never synced: visible on storage,
+		// gone in a crash. Acknowledging it breaks synchronous commit.
+		xid := n1.NextXID + 10
+		rec := logindex.Record{Type: logindex.RecCommit, XID: xid}
+		require.NoError(t, n1.WAL.Insert(&rec))
+		require.NoError(t, n1.WAL.Write(rec.End))
+		ack := postmaster.Ack{XID: xid, Node: 1, CommitEnd: rec.End, Step: c.S.StepNo()}
+		// Given now, the acknowledging node's own view already refutes it.
+		c.Journal.Acks = append(c.Journal.Acks, ack)
+		requireViolation(t, c.Checks.RunStep(), "CommitDurable", "acknowledged xid", "above its flushed WAL")
+		// Seen later (Step in the past), only storage can tell: the record
+		// is valid WAL, but not durable.
+		c2 := newTestCluster(t, nil)
+		commit(t, c2, 1, 0, 0)
+		settle(t, c2)
+		n1 = c2.Node(1)
+		rec = logindex.Record{Type: logindex.RecCommit, XID: xid}
+		require.NoError(t, n1.WAL.Insert(&rec))
+		require.NoError(t, n1.WAL.Write(rec.End))
+		c2.Journal.Acks = append(c2.Journal.Acks, postmaster.Ack{XID: xid, Node: 1, CommitEnd: rec.End, Step: 1})
+		require.NoError(t, c2.Checks.RunStep(), "the record is in the valid WAL on storage")
+		requireViolation(t, c2.Checks.RunAll(), "CommitDurable", "is not durable", "the durable WAL ends at "+rec.Start.String())
+	})
+}
+
+func TestFlushListOrderedFires(t *testing.T) {
+	c := newTestCluster(t, nil)
+	settle(t, c)
+	n1 := c.Node(1)
+	c.S.Hold(n1.Procs.BGWriter)
+	commit(t, c, 1, 0, 0)
+	commit(t, c, 1, 1, 0)
+	ids := n1.Pool.FlushList(nil)
+	require.Len(t, ids, 2)
+	n1.Pool.Get(ids[1]).OldestLSN = 8 // below the head: out of order
+	requireViolation(t, c.Checks.RunStep(), "FlushListOrdered", "n1 flush list out of order at position 1")
+}
+
+func TestConsistentLSNMonotoneFires(t *testing.T) {
+	c := newTestCluster(t, nil)
+	commit(t, c, 1, 0, 0)
+	settle(t, c)
+	n1 := c.Node(1)
+	c.S.Hold(n1.Procs.BGWriter)
+	// A clean page is marked dirty with an oldest LSN the published
+	// consistent LSN already passed: the next publication regresses.
+	id, ok := n1.Pool.Lookup(n1.Page(0))
+	require.True(t, ok)
+	pub := n1.Pool.ConsistentLSN()
+	require.NoError(t, n1.Pool.MarkDirty(id, pub-8))
+	n1.UpdateConsistentLSN()
+	requireViolation(t, c.Checks.RunStep(), "ConsistentLSNMonotone", "n1 consistent LSN regression: raw "+(pub-8).String()+" below published "+pub.String())
+}
+
+func TestConsistentLSNDurableFires(t *testing.T) {
+	c := newTestCluster(t, nil)
+	commit(t, c, 1, 0, 0)
+	settle(t, c)
+	n1 := c.Node(1)
+	c.S.Hold(n1.Procs.BGWriter)
+	a := commit(t, c, 1, 4, 2)
+	// The page's write is "lost": the buffer is cleaned without I/O, so
+	// the consistent LSN passes a change storage does not have.
+	id, ok := n1.Pool.Lookup(n1.Page(4))
+	require.True(t, ok)
+	n1.Pool.MarkClean(id)
+	n1.UpdateConsistentLSN()
+	v := c.Checks.RunStep()
+	requireViolation(t, v, "ConsistentLSNDurable", "page 4: storage lsn 0/0 < change end", "below consistent "+n1.Pool.ConsistentLSN().String()+" on n1")
+	require.Less(t, a.CommitEnd, n1.Pool.ConsistentLSN()+1)
+}
+
+func TestCheckpointRedoFires(t *testing.T) {
+	t.Run("redo above consistent", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n1 := c.Node(1)
+		// A checkpointer that takes its redo past the consistent LSN.
+		redo := n1.Pool.ConsistentLSN() + 0x100
+		rec := logindex.Record{Type: logindex.RecCheckpoint, Redo: redo}
+		require.NoError(t, n1.WAL.Insert(&rec))
+		require.NoError(t, n1.WAL.Flush(rec.End))
+		requireViolation(t, c.Checks.RunStep(), "CheckpointRedo",
+			"checkpoint record at "+rec.Start.String()+" written by n1 has redo "+redo.String()+" above its consistent LSN")
+	})
+	t.Run("redo of no checkpoint", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n1 := c.Node(1)
+		ctl := n1.Control
+		ctl.Redo = n1.Pool.ConsistentLSN()
+		require.NoError(t, shmem.WriteControl(n1.Mount, ctl))
+		requireViolation(t, c.Checks.RunStep(), "CheckpointRedo", "redo "+ctl.Redo.String()+" is not the redo of its checkpoint at "+ctl.CheckPoint.String())
+	})
+	t.Run("backwards", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n1 := c.Node(1)
+		ctl := n1.Control
+		ctl.Redo = 0x10
+		require.NoError(t, shmem.WriteControl(n1.Mount, ctl))
+		requireViolation(t, c.Checks.RunStep(), "CheckpointRedo", "redo moved back from", "to 0/10")
+	})
+}
+
+func TestBGWCheckersFire(t *testing.T) {
+	t.Run("illegal transition", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		settle(t, c)
+		n2 := c.Node(2)
+		require.Equal(t, shmem.BGReplicaBufReplaying, n2.BGW.State())
+		// Startup's reset forced from the wrong state (as a hazard would).
+		n2.BGW.Reset(n2.ReplayLSN, n2.ReplayLSN)
+		requireViolation(t, c.Checks.RunStep(), "BGWLegalTransitions", "n2 BGW moved POLAR_BG_REPLICA_BUF_REPLAYING -> POLAR_BG_ONLINE_PROMOTE")
+	})
+	t.Run("replay point back", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n2 := c.Node(2)
+		require.Greater(t, n2.BGW.ReplayPoint(), logindex.FirstLSN)
+		b := shmem.NewBGW()
+		b.StartReplicaBufReplaying(logindex.FirstLSN)
+		n2.BGW = b // same state and counters, replay point lower
+		requireViolation(t, c.Checks.RunStep(), "ReplayPointMonotone", "n2 BGW replay point moved back", "without a reset")
+	})
+	t.Run("fake oldest back", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		require.NoError(t, c.Stop(1, false))
+		r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+		require.Nil(t, r.Violation)
+		require.NoError(t, c.Promote(2))
+		n2 := c.Node(2)
+		r = c.S.RunUntil(func() bool { return n2.ReadWrite && n2.BGW.State() == shmem.BGRedoNotStart }, 5000)
+		require.Nil(t, r.Violation)
+		require.True(t, r.Done)
+		require.Greater(t, n2.BGW.FakeOldest(), logindex.FirstLSN)
+		// The same history of states, resets and replay point, but a fake
+		// oldest LSN lower than the one already handed out.
+		b := shmem.NewBGW()
+		b.StartReplicaBufReplaying(logindex.FirstLSN)
+		b.EnterWaitingReset()
+		b.Reset(logindex.FirstLSN, n2.BGW.PromoteEnd)
+		b.Advance(n2.BGW.ReplayPoint())
+		b.FinishPromote()
+		b.CheckpointRequested = false
+		n2.BGW = b
+		requireViolation(t, c.Checks.RunStep(), "FakeOldestMonotone", "n2 fake oldest LSN decreased", "to "+logindex.FirstLSN.String())
+	})
+}
+
+func TestReadCheckersFire(t *testing.T) {
+	t.Run("replica", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 2, 1)
+		settle(t, c)
+		n2 := c.Node(2)
+		require.NoError(t, c.Read(2, 2))
+		require.NoError(t, step(c, 50))
+		id, ok := n2.Pool.Lookup(n2.Page(2))
+		require.True(t, ok)
+		n2.Pool.Get(id).Page.Slots[3] = 99 // a corrupt cached copy
+		require.NoError(t, c.Read(2, 2))
+		requireViolation(t, step(c, 50), "ReplicaReadsMatchOracle", "n2 read page 2 at replay position", "the oracle has")
+	})
+	t.Run("primary content", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 2, 1)
+		settle(t, c)
+		n1 := c.Node(1)
+		id, ok := n1.Pool.Lookup(n1.Page(2))
+		require.True(t, ok)
+		n1.Pool.Get(id).Page.Slots[3] = 99
+		require.NoError(t, c.Read(1, 2))
+		requireViolation(t, step(c, 50), "ReadsReflectAcked", "n1 read page 2 at insert position", "the oracle has")
+	})
+	t.Run("acked invisible", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		a := commit(t, c, 1, 2, 1)
+		settle(t, c)
+		c.Node(1).Clog.Set(a.XID, shmem.XactAborted) // the clog lost an acknowledged commit
+		require.NoError(t, c.Read(1, 2))
+		requireViolation(t, step(c, 50), "ReadsReflectAcked", "invisible, though xid", "was acknowledged")
+	})
+}
+
+func TestNoUnexpectedExitFires(t *testing.T) {
+	t.Run("flush list PANIC", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		settle(t, c)
+		n1 := c.Node(1)
+		c.S.Hold(n1.Procs.BGWriter)
+		commit(t, c, 1, 0, 0)
+		ids := n1.Pool.FlushList(nil)
+		require.Len(t, ids, 1)
+		// The tail's oldest LSN is far ahead, so the next dirtied buffer's
+		// append is out of order: PolarDB's PANIC (issue #487).
+		n1.Pool.Get(ids[0]).OldestLSN = n1.WAL.InsertLSN() + 0x1000
+		require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 0, Value: 5}}}))
+		requireViolation(t, step(c, 100), "NoUnexpectedExit", "PANIC", "flush list out of order")
+	})
+	t.Run("injected fault is excused", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		settle(t, c)
+		c.Dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 1, PathPrefix: "pg_wal/", Count: 1})
+		require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 0, Value: 5}}}))
+		require.NoError(t, step(c, 200))
+		n1 := c.Node(1)
+		require.False(t, postmaster.Alive(c.S, n1))
+		require.Contains(t, n1.Exits[len(n1.Exits)-1].Err, storage.ErrInjectedIO.Error())
+	})
+}
+
+func TestCrashRecoversFires(t *testing.T) {
+	t.Run("redo too far ahead", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n1 := c.Node(1)
+		c.S.Hold(n1.Procs.BGWriter)
+		commit(t, c, 1, 5, 3)
+		require.NoError(t, c.Checks.O.Sync())
+		// A redo pointer past a change storage does not have: crash
+		// recovery skips it for good.
+		ctl := n1.Control
+		ctl.Redo = c.Checks.O.End()
+		require.NoError(t, shmem.WriteControl(n1.Mount, ctl))
+		requireViolation(t, c.Checks.Full(), "CrashRecovers", "page 5 after crash recovery from redo "+ctl.Redo.String(), "the oracle has")
+	})
+	t.Run("clog lost", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		a := commit(t, c, 1, 0, 0)
+		settle(t, c)
+		n1 := c.Node(1)
+		ctl := n1.Control
+		ctl.Redo = n1.Pool.ConsistentLSN()
+		require.NoError(t, shmem.WriteControl(n1.Mount, ctl))
+		var empty shmem.Clog
+		empty.Set(a.XID, shmem.XactInProgress)
+		require.NoError(t, shmem.WriteClog(n1.Mount, &empty))
+		requireViolation(t, c.Checks.Full(), "CrashRecovers", "committed=false, the WAL says committed=true")
+	})
+	t.Run("clean", func(t *testing.T) {
+		c := newTestCluster(t, nil)
+		for i := 0; i < 12; i++ {
+			commit(t, c, 1, i%8, i%4)
+		}
+		require.NoError(t, c.Checks.Full())
+		settle(t, c)
+		require.NoError(t, c.Checks.Full())
+	})
+}
+
+func TestAckedVisibleFires(t *testing.T) {
+	c := newTestCluster(t, nil)
+	a := commit(t, c, 1, 0, 0)
+	settle(t, c)
+	bogus := a
+	bogus.Writes = []postmaster.Write{{Page: 6, Slot: 2, Value: postmaster.MakeValue(a.XID, 9)}}
+	c.Journal.Acks = append(c.Journal.Acks, bogus)
+	requireViolation(t, c.Checks.Full(), "AckedVisible", "page 6 slot 2", "is not in the WAL before its commit")
+}
+
+// Every scenario script runs clean with the checkers on (TestScripts), and
+// at its end the full checks hold too.
+func TestScriptsEndClean(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "scripts", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			cmds := scriptCommands(t, path)
+			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			for _, cmd := range cmds {
+				_, err := r.Exec(cmd)
+				var v *sim.Violation
+				require.False(t, errors.As(err, &v), "%s: %v", cmd, err)
+			}
+			out, err := r.Exec("check all")
+			require.NoError(t, err)
+			require.Contains(t, out, "all checks hold")
+		})
+	}
+}
+
+// TestCheckerScripts runs the scripts of testdata/checkers: scenarios whose
+// point is what a checker reports (datadriven, like TestScripts; rewrite
+// with -rewrite and read the diff).
+func TestCheckerScripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "checkers", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+				out, err := r.Exec(scriptLine(d))
+				if err != nil {
+					if out != "" {
+						out += "\n"
+					}
+					out += "error: " + err.Error()
+				}
+				if out == "" {
+					return ""
+				}
+				return out + "\n"
+			})
+		})
+	}
+}
+
+// scriptLine rebuilds a datadriven command line.
+func scriptLine(d *datadriven.TestData) string {
+	parts := []string{d.Cmd}
+	for _, a := range d.CmdArgs {
+		if len(a.Vals) == 0 {
+			parts = append(parts, a.Key)
+		} else {
+			parts = append(parts, a.Key+"="+strings.Join(a.Vals, ","))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// BenchmarkStepWithCheckers measures a scheduler step of a default cluster
+// under a steady write and read workload (a transaction on the primary
+// after every answer, a replica read after every fourth), with every
+// per-step checker on and off. The shared device never frees WAL, so the
+// world is rebuilt (timer stopped) every worldSteps steps.
+func BenchmarkStepWithCheckers(b *testing.B) {
+	const worldSteps = 50000
+	for _, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var c *Cluster
+			var acks, reads, i, left int
+			post := func() {
+				i++
+				_ = c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: i % 8, Slot: uint8(i % 4), Value: postmaster.MakeValue(c.Node(1).NextXID, 1)}}})
+				if i%4 == 0 {
+					_ = c.Read(2, i%8)
+				}
+			}
+			steps := 0
+			for b.Loop() {
+				if left == 0 {
+					b.StopTimer()
+					c = newTestCluster(b, func(o *Options) { o.DeviceBlocks = 1 << 16 })
+					c.Checks.Off = !on
+					acks, reads, left = len(c.Journal.Acks), len(c.Journal.Reads), worldSteps
+					post()
+					b.StartTimer()
+				}
+				left--
+				if ok, v := c.S.Step(); v != nil {
+					b.Fatal(v.Report())
+				} else if !ok {
+					post()
+				}
+				steps++
+				if len(c.Journal.Acks) != acks || len(c.Journal.Reads) != reads {
+					acks, reads = len(c.Journal.Acks), len(c.Journal.Reads)
+					post()
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(steps), "ns/step")
+		})
+	}
+}
+
+// BenchmarkFullCheck measures Checks.Full (crash image, offline recovery,
+// acknowledged commits) on a default cluster after 200 commits.
+func BenchmarkFullCheck(b *testing.B) {
+	b.ReportAllocs()
+	c := newTestCluster(b, nil)
+	for i := 0; i < 200; i++ {
+		commit(b, c, 1, i%8, i%4)
+	}
+	settle(b, c)
+	for b.Loop() {
+		if err := c.Checks.Full(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

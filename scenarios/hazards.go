@@ -1,0 +1,254 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+
+	"promotesim/shmem"
+)
+
+// Hazard is one deliberately wrong step of the promote protocol, or of the
+// operator's plan around it (issue 4's catalogue). Each one names what
+// PolarDB does right, what the switch changes and what should follow, and
+// each must trip a general checker (never one written for it): the canary
+// that proves the checkers are not vacuous (hazards_test.go and the
+// scripts in testdata/hazards).
+type Hazard struct {
+	Name string
+	// Right is what PolarDB does (and the file/function that does it).
+	Right string
+	// Wrong is what the switch changes.
+	Wrong string
+	// Consequence is what follows, and which checker sees it.
+	Consequence string
+	// Orderings flips the protocol step (nil when the hazard is about the
+	// operator's plan).
+	Orderings func(*shmem.Orderings)
+	// Plan-level switches, read by the world generator and by the plan
+	// verbs of hazard scripts (PlanLine).
+	//
+	// KeepPrimaryRunning: promote while the old primary still runs and
+	// writes.
+	KeepPrimaryRunning bool
+	// TriggerFile: promote through the trigger file, not pg_ctl promote.
+	TriggerFile bool
+	// LogIndexOff: LogIndex disabled (polar_logindex_mem_size = 0, applied by
+	// Options.nodeConfig) and the promote not refused.
+	LogIndexOff bool
+	// Unobservable: no general checker can see this hazard in the model
+	// (Consequence says why). Tests require it stays unseen, so a model
+	// change that makes it visible must move it back to the caught ones.
+	Unobservable bool
+}
+
+// hazards is the catalogue, in a fixed order: the operator's plan first,
+// then the promote steps in the order SPEC §7 runs them.
+var hazards = []Hazard{
+	{
+		Name: "promote-while-primary-writes",
+		Right: "the operator stops the old primary before pg_ctl promote (PolarDB's docs; nothing in the code " +
+			"checks it: the remount takes the writer role by force, PFS PAXOS_BYFORCE)",
+		Wrong: "the replica is promoted while the old primary still runs and takes writes",
+		Consequence: "two hosts write shared storage: with fence=none the old primary's WAL and pages land " +
+			"after the new writer's remount (SingleWriter); with fence=epoch its writes are rejected and " +
+			"it stops, nothing is lost",
+		KeepPrimaryRunning: true,
+	},
+	{
+		Name: "no-backend-wait",
+		Right: "postmaster SIGTERMs every backend and waits until all have exited before the remount, so no " +
+			"session reads stale data from the new primary (postmaster.c, the online promote branch)",
+		Wrong: "postmaster remounts and signals startup while sessions of the replica may still run (V11's order)",
+		Consequence: "a replica read in flight (buffer pinned, its replay LSN published: the replica's restartpoint redo, " +
+			"POLAR_SET_BACKEND_READ_MIN_LSN; interrupts held until the page is replayed) outlives the BGW reset: the BGW's " +
+			"first ONLINE_PROMOTE round would move the fake oldest LSN back below the new redo and PANICs " +
+			"(polar_logindex_bg_dispatch's POLAR_ASSERT_PANIC; NoUnexpectedExit). The read itself stays correct: " +
+			"others wait for its buffer and it dirties what it replays (polar_promote_mark_buf_dirty)",
+		Orderings: func(o *shmem.Orderings) { o.WaitBackends = false },
+	},
+	{
+		Name:        "skip-remount",
+		Right:       "postmaster remounts shared storage read-write by force before SIGUSR2 (the polar_vfs remount hook, PFS PAXOS_BYFORCE; FATAL on failure)",
+		Wrong:       "the storage stays mounted read-only",
+		Consequence: "startup's first shared write (the clog copy) fails on the read-only mount: startup FATAL, node down (NoUnexpectedExit)",
+		Orderings:   func(o *shmem.Orderings) { o.Remount = false },
+	},
+	{
+		Name: "skip-final-replay",
+		Right: "on SIGUSR2 startup stops consuming the WAL meta queue and reads the rest of the old " +
+			"primary's WAL from shared storage to its end (the startup process's online promote branch)",
+		Wrong: "the end of WAL is wherever the queue got to",
+		Consequence: "records the queue had not delivered follow the chosen end: startup PANICs at its end-of-WAL " +
+			"check instead of overwriting them (NoUnexpectedExit)",
+		Orderings: func(o *shmem.Orderings) { o.FinalReplay = false },
+	},
+	{
+		Name:  "skip-wait-reset",
+		Right: "startup waits until the BGW is in POLAR_BG_WAITING_RESET before resetting it (polar_wait_logindex_bg_stop_replay)",
+		Wrong: "startup resets the BGW whatever state it is in",
+		Consequence: "a BGW that has not yet handled SIGUSR2 is moved from POLAR_BG_REPLICA_BUF_REPLAYING straight to " +
+			"POLAR_BG_ONLINE_PROMOTE (BGWLegalTransitions)",
+		Orderings: func(o *shmem.Orderings) { o.WaitReset = false },
+	},
+	{
+		Name: "reset-after-recovery-done",
+		Right: "the BGW reset happens under the control-file lock before recovery is marked done " +
+			"(xlog.c, POLAR_BG_ONLINE_PROMOTE set with polar_reset_bg_replayed_lsn before SharedRecoveryState moves on)",
+		Wrong: "V11's order: role switch and recovery done first, the BGW reset a step later",
+		Consequence: "in the window the node is a primary with an empty flush list and the BGW in WAITING_RESET: the " +
+			"bgwriter publishes the insert position as consistent LSN above old changes not yet on storage " +
+			"(ConsistentLSNDurable). The model's v15 profile has no guard for this window (in V15's order it cannot " +
+			"occur); PolarDB 11, and the v11 profile, keep the consistent LSN while the BGW waits for the reset " +
+			"(polar_bufmgr.c update_consistent_lsn_delta, Orderings.HoldConsistentInWaitingReset; PolarDB 15 still " +
+			"carries the same check)",
+		Orderings: func(o *shmem.Orderings) { o.ResetBeforeRecoveryDone = false },
+	},
+	{
+		Name:  "replay-from-old-consistent",
+		Right: "ONLINE_PROMOTE replays from the checkpoint redo pointer (polar_reset_bg_replayed_lsn in V15)",
+		Wrong: "V11's start: min(old primary's consistent LSN, BGW replay point)",
+		Consequence: "not observable in the model: the start is at or below the BGW replay point, up to which every " +
+			"pooled page was replayed, and at or below the old primary's consistent LSN as last learned (or the " +
+			"restartpoint), below which storage holds every change, since the model's storage pages never go back " +
+			"(no full-page images: an old primary's crash recovery never re-flushes an older version, the case " +
+			"polar_reset_bg_replayed_lsn's comment gives for not starting there); a start below the LogIndex " +
+			"truncation point (a consistent LSN learned before the old primary's last truncation) is clamped to " +
+			"it, as PolarDB's page iterator begins at the oldest table kept",
+		Unobservable: true,
+		Orderings:    func(o *shmem.Orderings) { o.ReplayFromRedo = false },
+	},
+	{
+		Name: "insert-lsn-during-promote",
+		Right: "buffers dirtied during ONLINE_PROMOTE, by replay of old WAL and by new writes, take the BGW's " +
+			"fake oldest LSN (polar_bufmgr.h polar_fake_oldest_lsn: polar_online_promote_fake_oldest_lsn while the BGW replays)",
+		Wrong: "they take the current insert position, as on a normal primary",
+		Consequence: "a page replayed from the old primary's WAL enters the flush list above changes it holds that are " +
+			"not on storage, so the consistent LSN passes them (ConsistentLSNDurable)",
+		Orderings: func(o *shmem.Orderings) { o.FakeOldestDuringPromote = false },
+	},
+	{
+		Name:        "skip-clog-copy",
+		Right:       "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
+		Wrong:       "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
+		Consequence: "commits of the old primary since its last checkpoint read as not committed on the new primary (ReadsReflectAcked)",
+		Orderings:   func(o *shmem.Orderings) { o.CopyClog = false },
+	},
+	{
+		Name:        "skip-slot-reload",
+		Right:       "startup reloads replication slots from shared storage (polar_online_promote_data)",
+		Wrong:       "the new primary keeps the replica's (empty) slot list",
+		Consequence: "the flush gate no longer knows the other replicas: the new primary writes pages from a lagging replica's future (ReplicaReadsMatchOracle)",
+		Orderings:   func(o *shmem.Orderings) { o.ReloadSlots = false },
+	},
+	{
+		Name:  "checkpoint-during-waiting-reset",
+		Right: "no checkpoint while the BGW is in POLAR_BG_WAITING_RESET (the checkpointer checks polar_get_bg_redo_state)",
+		Wrong: "the checkpointer runs in that window",
+		Consequence: "not observable in the model: in V15's order the BGW is in WAITING_RESET only while the node " +
+			"is in recovery, where the checkpointer takes restartpoints, and a restartpoint installs the redo of a " +
+			"checkpoint record met in recovery, at or below the BGW replay point: storage holds every change below " +
+			"it, startup's own restartpoint then installs the newest anyway, and the reset evicts stale buffers " +
+			"below it; in V11's order a lazy checkpoint takes its redo from the consistent LSN, which V11's " +
+			"bgwriter holds in WAITING_RESET, so only a non-incremental checkpoint (redo = insert position), " +
+			"which the model does not have, could move the redo past the changes the reset must replay",
+		Unobservable: true,
+		Orderings:    func(o *shmem.Orderings) { o.NoCheckpointInWaitingReset = false },
+	},
+	{
+		Name: "trigger-file-promote",
+		Right: "the operator promotes with pg_ctl promote: postmaster remounts and SIGUSR2s startup, the polar worker and " +
+			"the BGW (sigusr1_handler)",
+		Wrong: "the operator creates the trigger file: only startup sees it, the BGW never learns of the promote",
+		Consequence: "startup waits for POLAR_BG_WAITING_RESET forever: the promote never completes (liveness: " +
+			"PromoteCompletes)",
+		TriggerFile: true,
+	},
+	{
+		Name: "logindex-off-promote",
+		Right: "the model refuses pg_ctl promote when polar_logindex_mem_size is 0 (PolarDB does not refuse: it takes " +
+			"the vanilla promote path and crashes, the seed report's segfault)",
+		Wrong: "LogIndex is disabled and the promote goes ahead",
+		Consequence: "startup meets the vanilla path on a shared-storage replica and PANICs; the node goes down " +
+			"(NoUnexpectedExit)",
+		Orderings:   func(o *shmem.Orderings) { o.RefuseWithoutLogIndex = false },
+		LogIndexOff: true,
+	},
+}
+
+// Hazards returns the catalogue in a fixed order.
+func Hazards() []Hazard { return append([]Hazard(nil), hazards...) }
+
+// HazardNames lists the catalogue's names in order.
+func HazardNames() []string {
+	names := make([]string, len(hazards))
+	for i, h := range hazards {
+		names[i] = h.Name
+	}
+	return names
+}
+
+// LookupHazard finds a hazard by name.
+func LookupHazard(name string) (Hazard, error) {
+	for _, h := range hazards {
+		if h.Name == name {
+			return h, nil
+		}
+	}
+	return Hazard{}, fmt.Errorf("unknown hazard %q (known: %s)", name, strings.Join(HazardNames(), ", "))
+}
+
+// ExecPlan runs one line of a hazard script. Two operator verbs take their
+// form from the plan switches of the cluster's hazard (Options.Hazard), so
+// the same script with hazard= removed follows the right plan:
+//
+//	plan-stop node=N [mode=fast|immediate]  pg_ctl stop of the old primary
+//	                                         before the promote; nothing under
+//	                                         KeepPrimaryRunning
+//	plan-promote node=N                      pg_ctl promote; the trigger file
+//	                                         under TriggerFile
+//
+// Every other line goes to Exec unchanged.
+func (r *Runner) ExecPlan(line string) (string, error) {
+	cmd, a, err := parseLine(line)
+	if err != nil {
+		return "", err
+	}
+	if cmd != "plan-stop" && cmd != "plan-promote" {
+		return r.Exec(line)
+	}
+	if r.C == nil {
+		return "", fmt.Errorf("%s: no cluster yet (start with 'cluster')", cmd)
+	}
+	var hz Hazard
+	if r.C.Opts.Hazard != "" {
+		if hz, err = LookupHazard(r.C.Opts.Hazard); err != nil {
+			return "", err
+		}
+	}
+	switch cmd {
+	case "plan-stop":
+		h, err := a.node(cmd, "mode")
+		if err != nil {
+			return "", err
+		}
+		if hz.KeepPrimaryRunning {
+			return fmt.Sprintf("plan: %v keeps running (%s)", h, hz.Name), nil
+		}
+		line = "stop" + strings.TrimPrefix(line, "plan-stop")
+	default:
+		if _, err := a.node(cmd); err != nil {
+			return "", err
+		}
+		verb := "promote"
+		if hz.TriggerFile {
+			verb = "trigger"
+		}
+		line = verb + strings.TrimPrefix(line, "plan-promote")
+	}
+	out, err := r.Exec(line)
+	plan := "plan: " + line
+	if out != "" {
+		plan += "\n" + out
+	}
+	return plan, err
+}

@@ -1,0 +1,370 @@
+package scenarios
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
+
+	"promotesim/shmem"
+	"promotesim/sim"
+)
+
+// caughtBy is the general claim that must catch each hazard in its canary
+// script (testdata/hazards/<name>.txt): the first violation the script
+// runs into. It is what the catalogue's Consequence promises, pinned.
+var caughtBy = map[string]string{
+	"promote-while-primary-writes": "SingleWriter",
+	"no-backend-wait":              "NoUnexpectedExit",
+	"skip-remount":                 "NoUnexpectedExit",
+	"skip-final-replay":            "NoUnexpectedExit",
+	"skip-wait-reset":              "BGWLegalTransitions",
+	"reset-after-recovery-done":    "ConsistentLSNDurable",
+	"insert-lsn-during-promote":    "ConsistentLSNDurable",
+	"skip-clog-copy":               "ReadsReflectAcked",
+	"skip-slot-reload":             "ReplicaReadsMatchOracle",
+	"trigger-file-promote":         LivePromoteCompletes,
+	"logindex-off-promote":         "NoUnexpectedExit",
+}
+
+// unobservable are the hazards no general checker can see in the model,
+// with the reason (the catalogue's Consequence says the same). Their
+// scripts show the wrong path taken and must run clean both ways: if a
+// checker ever catches one, this test fails and the entry must move to
+// caughtBy.
+var unobservable = map[string]string{
+	"replay-from-old-consistent": "the start is at or below the BGW replay point, up to which every pooled page was " +
+		"replayed, and below the old primary's consistent LSN as last learned, below which storage holds every change: " +
+		"storage pages never go back in the model (no full-page images), and a start below the LogIndex truncation " +
+		"point is clamped to it",
+	"checkpoint-during-waiting-reset": "in V15's order WAITING_RESET lies inside recovery, where the checkpointer " +
+		"takes restartpoints, which only install the redo of a checkpoint record met in recovery (at or below the " +
+		"BGW replay point; storage holds every change below it) before startup installs the newest; in V11's " +
+		"order a lazy checkpoint's redo is the consistent LSN the bgwriter holds in WAITING_RESET",
+}
+
+// livenessClaims are the liveness phase's claims (commands.go): general,
+// like the safety claims of the checkers' catalogue.
+var livenessClaims = []string{LivePromoteCompletes, LivePrimaryServes, LiveBGWReturns, LiveReplicasCatchUp, LiveConsistentCatchUp}
+
+// isGeneralClaim reports whether a violation names a checker of the
+// catalogue (or a liveness claim), not a check written for one hazard.
+func isGeneralClaim(name string) bool {
+	if IsClaim(name) {
+		return true
+	}
+	for _, l := range livenessClaims {
+		if l == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestHazardCatalogue(t *testing.T) {
+	hs := Hazards()
+	require.NotEmpty(t, hs)
+	seen := map[string]bool{}
+	v15 := shmem.OrderingsFor(shmem.ProfileV15)
+	for _, h := range hs {
+		require.NotEmpty(t, h.Name)
+		require.False(t, seen[h.Name], "hazard %s listed twice", h.Name)
+		seen[h.Name] = true
+		require.NotEmpty(t, h.Right, h.Name)
+		require.NotEmpty(t, h.Wrong, h.Name)
+		require.NotEmpty(t, h.Consequence, h.Name)
+		got, err := LookupHazard(h.Name)
+		require.NoError(t, err)
+		require.Equal(t, h.Name, got.Name)
+
+		plan := h.KeepPrimaryRunning || h.TriggerFile || h.LogIndexOff
+		require.True(t, plan || h.Orderings != nil, "%s changes nothing", h.Name)
+		if h.Orderings != nil {
+			// One step the wrong way: exactly one flag flips from V15's
+			// value (every flag on but the V11-only guards).
+			o := v15
+			h.Orderings(&o)
+			a, b := reflect.ValueOf(v15), reflect.ValueOf(o)
+			var flipped []string
+			for i := 0; i < a.NumField(); i++ {
+				if a.Field(i).Bool() != b.Field(i).Bool() {
+					flipped = append(flipped, a.Type().Field(i).Name)
+				}
+			}
+			require.Len(t, flipped, 1, "%s flips %v", h.Name, flipped)
+		}
+
+		// Every hazard has a canary script and is either caught or
+		// explained.
+		_, err = os.Stat(filepath.Join("testdata", "hazards", h.Name+".txt"))
+		require.NoError(t, err, "%s has no canary script", h.Name)
+		_, caught := caughtBy[h.Name]
+		_, why := unobservable[h.Name]
+		require.True(t, caught != why, "%s must be in exactly one of caughtBy and unobservable", h.Name)
+		if caught {
+			require.True(t, isGeneralClaim(caughtBy[h.Name]), "%s: %s is not a general claim", h.Name, caughtBy[h.Name])
+		}
+	}
+	for name := range caughtBy {
+		require.True(t, seen[name], "caughtBy names unknown hazard %s", name)
+	}
+	for name := range unobservable {
+		require.True(t, seen[name], "unobservable names unknown hazard %s", name)
+	}
+	require.Equal(t, HazardNames()[0], hs[0].Name)
+
+	_, err := LookupHazard("no-such-hazard")
+	require.ErrorContains(t, err, `unknown hazard "no-such-hazard"`)
+	require.ErrorContains(t, err, "skip-final-replay")
+
+	o := DefaultOptions()
+	o.Hazard = "skip-remount"
+	require.NoError(t, o.Validate())
+	require.False(t, o.nodeConfig(2).Orderings.Remount)
+	require.True(t, DefaultOptions().nodeConfig(2).Orderings.Remount)
+	o.Hazard = "logindex-off-promote"
+	require.Zero(t, o.nodeConfig(1).LogIndex.MemSize)
+	require.Zero(t, o.nodeConfig(2).LogIndex.MemSize)
+	require.False(t, o.nodeConfig(2).Orderings.RefuseWithoutLogIndex)
+	o.Hazard = "no-such-hazard"
+	err = o.Validate()
+	require.ErrorContains(t, err, `hazard="no-such-hazard"`)
+	require.ErrorContains(t, err, "trigger-file-promote")
+}
+
+// scriptViolation is one violation a script ran into: which command, and
+// which cluster of the script (scripts may build more than one).
+type scriptViolation struct {
+	v       *sim.Violation
+	cmd     string
+	cluster int
+}
+
+// runHazardLine runs one script line through the plan-aware runner and
+// notes a violation.
+func runHazardLine(r *Runner, line string, clusters *int, got *[]scriptViolation) (string, error) {
+	if strings.HasPrefix(line, "cluster") {
+		*clusters++
+	}
+	out, err := r.ExecPlan(line)
+	var v *sim.Violation
+	if errors.As(err, &v) {
+		*got = append(*got, scriptViolation{v: v, cmd: line, cluster: *clusters})
+	}
+	return out, err
+}
+
+var hazardArg = regexp.MustCompile(`\s+hazard=\S+`)
+
+// TestHazardScripts is the canary: every hazard's script runs twice. With
+// its hazard, it must end in a violation of the general claim caughtBy
+// names (the expected output, a short counterexample, is pinned; rewrite
+// with -rewrite and read the diff). With hazard= removed from its cluster
+// lines, the same commands must run into no violation, and the whole-state
+// checks must hold at the end.
+func TestHazardScripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "hazards", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".txt")
+		if strings.HasPrefix(name, "v11-") {
+			continue // profile counterexamples: TestV11Scripts
+		}
+		t.Run(name, func(t *testing.T) {
+			hz, err := LookupHazard(name)
+			require.NoError(t, err, "a hazard script is named after its hazard")
+
+			// With the hazard.
+			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			var got []scriptViolation
+			clusters := 0
+			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+				line := lineOf(d)
+				require.Contains(t, []string{"", "hazard=" + hz.Name}, hazardOf(line), "cluster lines name the script's own hazard")
+				out, err := runHazardLine(r, line, &clusters, &got)
+				return scriptOutput(out, err)
+			})
+			if want, ok := caughtBy[name]; ok {
+				require.NotEmpty(t, got, "%s: nothing caught", name)
+				first := got[0]
+				require.Equal(t, want, first.v.Checker, "%s: caught by %s at %q: %v", name, first.v.Checker, first.cmd, first.v)
+				require.True(t, isGeneralClaim(first.v.Checker))
+				require.Equal(t, 1, first.cluster, "the first cluster of the script is the one with the hazard")
+				for _, g := range got[1:] {
+					require.Equal(t, first.cluster, g.cluster, "%s: a later cluster of the script ran into %v", name, g.v)
+				}
+				t.Logf("%s caught by %s at step %d (command %q): %v", name, first.v.Checker, first.v.Step, first.cmd, first.v.Err)
+			} else {
+				require.Empty(t, got, "%s is listed unobservable (%s) but was caught", name, unobservable[name])
+				// Not only on the FIFO schedule the script pins.
+				seeds := uint64(20)
+				if testing.Short() {
+					seeds = 5
+				}
+				for seed := uint64(1); seed <= seeds; seed++ {
+					r := NewRunner(seed, sim.LevelStory, sim.FormatText)
+					got, clusters = nil, 0
+					for _, line := range scriptCommands(t, path) {
+						if strings.HasPrefix(line, "cluster") {
+							line += " sched=random"
+						}
+						_, _ = runHazardLine(r, line, &clusters, &got)
+						require.Empty(t, got, "%s under seed %d: %v", name, seed, got)
+					}
+					require.NoError(t, r.C.Checks.RunAll(), "%s under seed %d: whole-state checks", name, seed)
+				}
+			}
+
+			// Without it: the same commands must report nothing.
+			r = NewRunner(1, sim.LevelStory, sim.FormatText)
+			got, clusters = nil, 0
+			for _, line := range scriptCommands(t, path) {
+				line = hazardArg.ReplaceAllString(line, "")
+				_, _ = runHazardLine(r, line, &clusters, &got)
+				require.Empty(t, got, "%s without its hazard: %v", name, got)
+			}
+			require.NoError(t, r.C.Checks.RunAll(), "%s without its hazard: whole-state checks", name)
+		})
+	}
+}
+
+// TestV11Scripts pins what the checkers find in profile v11 (SPEC §8): each
+// testdata/hazards/v11-*.txt is a counterexample of the V11 orderings and
+// must end in a violation of a general claim; the same script in profile
+// v15 (fence=detect replaced by none) reports nothing.
+func TestV11Scripts(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "hazards", "v11-*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			var got []scriptViolation
+			clusters := 0
+			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+				out, err := runHazardLine(r, lineOf(d), &clusters, &got)
+				return scriptOutput(out, err)
+			})
+			require.NotEmpty(t, got, "nothing caught in profile v11")
+			require.True(t, isGeneralClaim(got[0].v.Checker))
+			t.Logf("v11 caught by %s at step %d (command %q): %v", got[0].v.Checker, got[0].v.Step, got[0].cmd, got[0].v.Err)
+
+			r = NewRunner(1, sim.LevelStory, sim.FormatText)
+			got, clusters = nil, 0
+			for _, line := range scriptCommands(t, path) {
+				line = strings.NewReplacer("profile=v11", "profile=v15", "fence=detect", "fence=none").Replace(line)
+				_, _ = runHazardLine(r, line, &clusters, &got)
+				require.Empty(t, got, "the same script in profile v15: %v", got)
+			}
+			require.NoError(t, r.C.Checks.RunAll())
+		})
+	}
+}
+
+// lineOf rebuilds a datadriven command line as TestScripts does.
+func lineOf(d *datadriven.TestData) string {
+	parts := []string{d.Cmd}
+	for _, a := range d.CmdArgs {
+		if len(a.Vals) == 0 {
+			parts = append(parts, a.Key)
+		} else {
+			parts = append(parts, a.Key+"="+strings.Join(a.Vals, ","))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// hazardOf returns the hazard=NAME argument of a line, if any.
+func hazardOf(line string) string {
+	return strings.TrimSpace(hazardArg.FindString(line))
+}
+
+// scriptOutput renders a command's output and error as the script tests
+// print them.
+func scriptOutput(out string, err error) string {
+	if err != nil {
+		if out != "" {
+			out += "\n"
+		}
+		out += "error: " + err.Error()
+	}
+	if out == "" {
+		return ""
+	}
+	return out + "\n"
+}
+
+func TestHazardPlanVerbs(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	_, err := r.ExecPlan("plan-stop node=1")
+	require.ErrorContains(t, err, "no cluster yet")
+
+	_, err = r.Exec("cluster nodes=2 pages=2 hazard=no-such")
+	require.ErrorContains(t, err, `hazard="no-such": want one of promote-while-primary-writes, no-backend-wait`)
+
+	out, err := r.ExecPlan("cluster nodes=2 pages=2 hazard=trigger-file-promote")
+	require.NoError(t, err)
+	require.Contains(t, out, "hazard=trigger-file-promote")
+	_, err = r.ExecPlan("plan-promote node=2 mode=fast")
+	require.ErrorContains(t, err, "plan-promote does not take mode")
+	_, err = r.ExecPlan("plan-stop")
+	require.ErrorContains(t, err, "missing node=N")
+	out, err = r.ExecPlan("plan-stop node=1 mode=fast")
+	require.NoError(t, err)
+	require.Contains(t, out, "plan: stop node=1 mode=fast")
+	require.Contains(t, out, "n1 stopped")
+	out, err = r.ExecPlan("plan-promote node=2")
+	require.NoError(t, err)
+	require.Contains(t, out, "plan: trigger node=2")
+	require.True(t, r.C.Node(2).TriggerFile)
+	require.False(t, r.C.Node(2).PromoteFile)
+
+	_, err = r.ExecPlan("cluster nodes=2 pages=2 hazard=promote-while-primary-writes")
+	require.NoError(t, err)
+	out, err = r.ExecPlan("plan-stop node=1")
+	require.NoError(t, err)
+	require.Equal(t, "plan: n1 keeps running (promote-while-primary-writes)", out)
+	out, err = r.ExecPlan("plan-promote node=2")
+	require.NoError(t, err)
+	require.Contains(t, out, "plan: promote node=2")
+	require.True(t, r.C.Node(2).PromoteFile)
+	require.False(t, r.C.Node(2).TriggerFile)
+}
+
+// TestV11HoldsConsistentInWaitingReset: hazard reset-after-recovery-done's
+// story (V15 with V11's order, caught by ConsistentLSNDurable) runs clean in
+// profile v11, whose bgwriter holds the consistent LSN while the BGW waits
+// for its reset (Orderings.HoldConsistentInWaitingReset): the guard is what
+// makes V11's order safe in that window.
+func TestV11HoldsConsistentInWaitingReset(t *testing.T) {
+	path := filepath.Join("testdata", "hazards", "reset-after-recovery-done.txt")
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	var got []scriptViolation
+	clusters := 0
+	for _, line := range scriptCommands(t, path) {
+		if strings.HasPrefix(line, "cluster") {
+			line = hazardArg.ReplaceAllString(line, "") + " profile=v11 fence=detect"
+		}
+		_, _ = runHazardLine(r, line, &clusters, &got)
+		require.Empty(t, got, "profile v11: %v", got)
+	}
+	require.True(t, r.C.Opts.nodeConfig(2).Orderings.HoldConsistentInWaitingReset)
+	n := r.C.Node(2)
+	require.True(t, n.Primary && !n.InRecovery && n.ReadWrite, "n2 promoted")
+	require.NoError(t, r.C.Checks.RunAll())
+}
+
+// The catalogue's Unobservable flag and this test's list agree.
+func TestUnobservableFlagMatches(t *testing.T) {
+	for _, h := range Hazards() {
+		_, listed := unobservable[h.Name]
+		require.Equal(t, listed, h.Unobservable, "%s: Unobservable flag and the unobservable list disagree", h.Name)
+	}
+}

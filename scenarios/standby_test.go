@@ -1,0 +1,95 @@
+package scenarios
+
+import (
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"promotesim/postmaster"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+func TestStandbyOptions(t *testing.T) {
+	for _, c := range []struct {
+		mutate func(*Options)
+		want   string
+	}{
+		{func(o *Options) { o.Standbys = 3 }, "standbys=3: want 0..2"},
+		{func(o *Options) { o.Standbys = -1 }, "standbys=-1: want 0..2"},
+		{func(o *Options) { o.Standbys, o.LogIndexMem = 1, 0 }, "standbys=1: a standby replays in parallel through LogIndex"},
+	} {
+		o := DefaultOptions()
+		c.mutate(&o)
+		err := o.Validate()
+		require.Error(t, err, c.want)
+		require.Contains(t, err.Error(), c.want)
+	}
+	o := DefaultOptions()
+	o.Standbys = 2
+	require.NoError(t, o.Validate())
+}
+
+// A cluster's standbys: hosts after the shared-storage nodes, each on its own
+// disk, refusing the shared-storage roles, and (once settled) holding every
+// acknowledged commit on that disk while shared storage never saw them.
+func TestStandbyCluster(t *testing.T) {
+	r := NewRunner(3, sim.LevelStory, sim.FormatText)
+	for _, cmd := range []string{"cluster nodes=2 pages=4 standbys=2 sched=random", "writes node=1 count=12",
+		"run-until caught-up node=3", "run-until caught-up node=4"} {
+		_, err := r.Exec(cmd)
+		require.NoError(t, err, cmd)
+	}
+	c := r.C
+	require.Equal(t, []storage.HostID{1, 2}, c.Hosts())
+	require.Equal(t, []storage.HostID{3, 4}, c.StandbyHosts())
+	require.False(t, c.IsStandby(2))
+	require.Nil(t, c.StandbyDevice(2))
+	require.ErrorContains(t, c.Rebuild(3), "standby with its own storage")
+	require.ErrorContains(t, c.Start(2, postmaster.RoleStandby), "already running")
+	require.NoError(t, c.Stop(4, false))
+	require.True(t, c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(4)) }, 1000).Done)
+	require.ErrorContains(t, c.Start(4, postmaster.RoleReplica), "is a standby (its own storage), not a replica")
+	require.NoError(t, c.Start(4, postmaster.RoleStandby), "a stopped standby restarts on its disk")
+
+	want := map[[2]int]uint64{}
+	for _, a := range c.Journal.Acks {
+		for _, w := range a.Writes {
+			want[[2]int{w.Page, int(w.Slot)}] = w.Value
+		}
+	}
+	require.NotEmpty(t, want)
+	for _, h := range c.StandbyHosts() {
+		n := c.Node(h)
+		p := c.Primary()
+		res := c.S.RunUntil(func() bool {
+			return serving(n) && n.ReplayLSN >= p.WAL.FlushedLSN() && n.BGW.ReplayPoint() >= n.ReplayLSN && n.Pool.FlushLen() == 0
+		}, 20000)
+		require.True(t, res.Done, "%v settles: %v\n%s", h, res, standbyStatus(c.S, n))
+		require.Nil(t, res.Violation)
+		_, onShared := c.Dev.Mounted(h)
+		require.False(t, onShared, "%v never mounts shared storage", h)
+		require.NotSame(t, c.Dev, c.StandbyDevice(h))
+		m, err := c.StandbyDevice(h).Mount(200, storage.MountReadOnly)
+		require.NoError(t, err)
+		for k, v := range want {
+			var b [storage.BlockSize]byte
+			_, err := m.ReadAt(n.RelPath(), b[:], int64(k[0])*storage.BlockSize)
+			if err != nil && !errors.Is(err, io.EOF) {
+				require.NoError(t, err)
+			}
+			pg, err := storage.UnmarshalPage(b[:])
+			require.NoError(t, err)
+			require.Equal(t, v, pg.Slots[k[1]], "%v disk page %d slot %d", h, k[0], k[1])
+		}
+		c.StandbyDevice(h).Unmount(200)
+	}
+	for _, w := range c.Dev.WritesSince(0) {
+		require.Less(t, w.Host, storage.HostID(3), "only shared-storage nodes write the shared device")
+	}
+	out, err := r.Exec("check acked-visible node=4")
+	require.NoError(t, err)
+	require.Contains(t, out, "acknowledged commits visible on n4")
+}

@@ -1,0 +1,203 @@
+package scenarios
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// Regression stories for false alarms the clean swarm found (profile v15,
+// no hazard). Each is the smallest script that showed the fault before its
+// fix; the safety checkers run after every step, so a script that runs
+// without error holds every claim.
+
+// runLines executes a script's commands one by one and fails the test on
+// the first error (a checker's violation included).
+func runLines(t *testing.T, r *Runner, script string) {
+	t.Helper()
+	for _, l := range strings.Split(strings.TrimSpace(script), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		_, err := r.Exec(l)
+		require.NoError(t, err, "command %q", l)
+	}
+}
+
+// A replica read on slow storage is issued before the primary writes the
+// page twice, flushes it and checkpoints (its shutdown checkpoint truncates
+// LogIndex below the new redo), and completes after. The read's data is
+// what storage holds when it completes (the newest version), replayed from
+// the truncation point on. Before the fix the copy was taken when the read
+// was issued and replay started at the truncation point, past the two
+// records it lacked: the replica served page 2 at 0/90 where the oracle has
+// 0/120 (swarm seed 44, ReplicaReadsMatchOracle).
+func TestReplicaReadOutlivesTruncation(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	runLines(t, r, `
+		cluster nodes=2 pages=4
+		write node=1 page=2 slot=1
+		run-until caught-up node=2
+		fault node=2 kind=latency ticks=400
+		submit-read node=2 page=2
+		run steps=5
+		write node=1 page=2 slot=2
+		write node=1 page=2 slot=3
+		stop node=1 mode=fast
+		run steps=600`)
+	reads := r.C.Journal.Reads
+	require.NotEmpty(t, reads)
+	last := reads[len(reads)-1]
+	require.Equal(t, storage.HostID(2), last.Node)
+	require.Equal(t, storage.LSN(0x120), last.Content.LSN, "the slow read serves the page as of its replay position")
+	for s := 1; s <= 3; s++ {
+		require.True(t, last.Visible[s], "slot %d's commit is visible", s)
+	}
+}
+
+// A primary restarting from shared storage loads its replicas' slots
+// (StartupReplicationSlots), so its flush gate holds from its first page
+// write. Here replica n2's replay is frozen at 0/A8: before the fix the
+// restarted n1 had no slots and flushed page 0 at 0/138, and n2 read that
+// future page (swarm seed 404, ReplicaReadsMatchOracle).
+func TestRestartedPrimaryKeepsFlushGate(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	runLines(t, r, `
+		cluster nodes=2 pages=4
+		write node=1 page=0 slot=0
+		run-until caught-up node=2
+		pause node=2 proc=startup
+		write node=1 page=0 slot=1
+		crash node=1
+		start node=1 role=primary
+		run-until read-write node=1
+		write node=1 page=0 slot=2
+		run steps=300
+		submit-read node=2 page=0
+		run steps=50`)
+	out, err := r.Exec("slots node=1")
+	require.NoError(t, err)
+	require.Contains(t, out, "replica1")
+	n1, n2 := r.C.Node(1), r.C.Node(2)
+	require.Positive(t, n1.Pool.FlushLen(), "page 0 stays dirty: the gate holds it")
+	reads := r.C.Journal.Reads
+	require.NotEmpty(t, reads)
+	require.LessOrEqual(t, reads[len(reads)-1].Content.LSN, n2.ReplayLSN, "no future page")
+}
+
+// Under fencing an operator may promote n3 while the old primary n1 still
+// runs. n2 must follow n3 (primary_conninfo now names it): before the fix it
+// stayed with n1's walsender and never heard of n3's WAL, and n3 then wrote
+// pages past it (swarm seed 1190, ReplicaReadsMatchOracle).
+func TestReplicaFollowsPromotedNodeWhileOldPrimaryRuns(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	runLines(t, r, `
+		cluster nodes=3 pages=4 fence=epoch
+		writes node=1 count=3
+		run-until caught-up node=2
+		promote node=3
+		run-until read-write node=3
+		writes node=3 count=2
+		run steps=400`)
+	n1, n2, n3 := r.C.Node(1), r.C.Node(2), r.C.Node(3)
+	require.True(t, n1.ReadWrite, "the old primary still runs (nothing made it write)")
+	p := r.C.Primary()
+	require.NotNil(t, p)
+	require.Equal(t, storage.HostID(3), p.Cfg.Host, "the primary is the node holding the writer role")
+	require.Equal(t, n3.WAL.FlushedLSN(), n2.ReplayLSN, "n2 replays the new primary's WAL")
+}
+
+// Liveness after the same story, with the new primary stopped: the
+// operator must not keep the displaced n1 (it would be turned away at its
+// first write, and it lacks n3's commits). Before the fix the phase kept n1
+// and either reported convergence on a primary missing acknowledged commits
+// or, once n1's bgwriter was fenced, never converged (swarm seed 87,
+// PrimaryServes).
+func TestLivenessSkipsDisplacedPrimary(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	runLines(t, r, `
+		cluster nodes=3 pages=4 fence=epoch
+		writes node=1 count=3
+		run-until caught-up node=3
+		promote node=3
+		run-until read-write node=3
+		writes node=3 count=2
+		stop node=3 mode=fast
+		liveness`)
+	p := r.C.Primary()
+	require.NotNil(t, p)
+	require.NotEqual(t, storage.HostID(1), p.Cfg.Host, "the displaced old primary is not kept")
+	require.True(t, p.Mount.Writer())
+	_, err := r.Exec(fmt.Sprintf("check acked-visible node=%d", p.Cfg.Host))
+	require.NoError(t, err)
+}
+
+// Liveness while a primary is in crash recovery: it holds the writer role
+// but is still in recovery. Before the fix the operator took it for a
+// replica, promoted another replica past it, and once its recovery ended
+// it wrote WAL without the writer role (SingleWriter; the
+// hazard no-backend-wait swarm reported it).
+func TestLivenessWaitsForPrimaryInCrashRecovery(t *testing.T) {
+	exercised := 0
+	for seed := uint64(1); seed <= 12; seed++ {
+		r := NewRunner(seed, sim.LevelStory, sim.FormatText)
+		lines := `
+			cluster nodes=3 pages=4 sched=random
+			writes node=1 count=3
+			stop node=1 mode=immediate
+			start node=1 role=primary
+			run steps=3`
+		runLines(t, r, lines)
+		n1 := r.C.Node(1)
+		if !n1.InRecovery || n1.Procs.Startup == shmem.NoProc || !r.C.S.Alive(n1.Procs.Startup) {
+			continue // this schedule finished (or never began) recovery already
+		}
+		exercised++
+		runLines(t, r, "pause node=1 proc=startup\nliveness")
+		p := r.C.Primary()
+		require.NotNil(t, p, "seed %d", seed)
+		require.Equal(t, storage.HostID(1), p.Cfg.Host, "seed %d: the recovering primary is the one kept", seed)
+		for _, h := range r.C.Hosts() {
+			if n := r.C.Node(h); n != p {
+				require.True(t, n.InRecovery, "seed %d: %v is a replica", seed, h)
+			}
+		}
+	}
+	require.Positive(t, exercised, "no schedule caught n1 in crash recovery")
+}
+
+// pg_ctl promote on a node started as primary, caught in crash recovery:
+// crash recovery is not standby mode, so the signal is ignored and the
+// node comes up read-write by itself. Before the fix the postmaster began
+// an online promote on it (remount, SIGUSR2 to a crash-recovery startup)
+// and some schedules left it with service closed for good
+// (TestClusterProperties, PrimaryServes).
+func TestPromoteIgnoredInCrashRecovery(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	runLines(t, r, `
+		cluster nodes=2 pages=2
+		writes node=1 count=2
+		crash node=1
+		crash node=2
+		start node=2 role=primary`)
+	n2 := r.C.Node(2)
+	for i := 0; i < 20 && !n2.InRecovery; i++ {
+		runLines(t, r, "run steps=1")
+	}
+	require.True(t, n2.InRecovery, "n2 is in crash recovery")
+	runLines(t, r, "pause node=2 proc=startup")
+	out, err := r.Exec("promote node=2")
+	require.NoError(t, err)
+	out2, err := r.Exec("run steps=20")
+	require.NoError(t, err)
+	require.Contains(t, out+out2, "promote-ignored")
+	require.NotContains(t, out+out2, "promote-begin")
+	runLines(t, r, "resume node=2 proc=startup\nrun-until read-write node=2\ncheck acked-visible node=2")
+}
