@@ -9,10 +9,10 @@ RACEPKGS := ./...
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
-## shrunk, printed and written to scenarios/testdata/counterexamples)
+## shrunk, printed and written to out/counterexamples, which git ignores)
 RUN_DURATION ?= 20s
 run:
-	$(GO) run ./cmd/promotesim explore -duration $(RUN_DURATION)
+	$(GO) run ./cmd/promotesim explore -duration $(RUN_DURATION) -out out/counterexamples
 
 ## test: the whole suite (well under 5 minutes on 2 cores)
 test:

@@ -210,9 +210,11 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 			return
 		}
 		// LogIndex below what every reader still needs is dropped
-		// (polar_logindex_truncate): the redo pointer, and no further than
-		// the oldest replica's applied position.
-		if t := min(redo, n.FlushGate()); t > n.Index.TruncatedBelow() {
+		// (polar_logindex_remove_old_files, polar_calc_min_used_lsn): no
+		// further than the redo pointer and the oldest replica slot's
+		// restart LSN, which is below its BGW replay point and its reads'
+		// published starts (not the apply LSN the flush gate follows).
+		if t := min(redo, n.RetainLSN()); t > n.Index.TruncatedBelow() {
 			if _, err := n.Index.Truncate(t); err != nil {
 				exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
 				return

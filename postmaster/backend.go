@@ -582,6 +582,10 @@ func (b *backend) finishReplicaRead(c *sim.Ctx) {
 			return
 		}
 		buf.Page = p
+		if at := n.ReplayLSN; !n.Primary && p.LSN > at {
+			b.futurePage(c, page, p.LSN, at)
+			return
+		}
 	}
 	at := n.ReplayLSN
 	applied := 0
@@ -612,6 +616,34 @@ func (b *backend) finishReplicaRead(c *sim.Ctx) {
 	b.endReplicaRead()
 	b.state = bIdle
 	b.dieIfPending(c)
+}
+
+// ErrFuturePage is a replica read that found on storage a page newer than
+// its replay position: the primary wrote it past the replica's slot (a
+// shutdown checkpoint that skipped the slot of a disconnected replica, or a
+// primary that does not know the slot at all). No replay can take a page
+// back, so the backend FATALs rather than serve it (polar_is_future_page:
+// with no full-page snapshot to restore an older image, PolarDB's
+// elog(FATAL, "Read a future page, ..."); with one, it retries and FATALs
+// with "Read a future page due to timeout").
+var ErrFuturePage = errors.New("postmaster: read a future page")
+
+// futurePage ends a replica read whose storage image is from the replica's
+// future: the client gets the FATAL's error, the buffer is dropped (the I/O
+// never completed: AbortBufferIO leaves it invalid, so no later read gets a
+// buffer hit on the future image) and the backend exits FATAL.
+func (b *backend) futurePage(c *sim.Ctx, page storage.PageID, lsn, replayed storage.LSN) {
+	n := b.n
+	err := fmt.Errorf("%w: page %v lsn %v, replayed_lsn %v", ErrFuturePage, page, lsn, replayed)
+	c.Mark("postmaster/future-page")
+	b.fail(c, "read", err)
+	id := b.rbuf
+	b.endReplicaRead()
+	if n.Pool.Pins(id) == 0 {
+		n.Pool.Evict(id)
+	}
+	b.state = bIdle
+	b.exit(c, shmem.ExitFATAL, err.Error())
 }
 
 // endReplicaRead withdraws the read's published LSN

@@ -11,6 +11,30 @@
 // Mirrors src/backend/postmaster/postmaster.c (sigusr1_handler's promote path,
 // polar_* remount) and src/backend/storage/file/polar_fd.c.
 //
+// # Replica feedback: the flush gate and LogIndex retention
+//
+// A replica's walreceiver replies with two positions (walreceiver.c
+// XLogWalRcvSendReply), which the primary's walsender keeps in the replica's
+// slot (walsender.c ProcessStandbyReplyMessage):
+//
+//	applyPtr         replay position    -> slot apply LSN (polar_record_replica_lsn)
+//	                                       = flush gate: no page beyond the oldest
+//	                                         is written (shmem.Node.FlushGate)
+//	bg_replayed_lsn  polar_get_read_min_lsn: min(consistent LSN as learned,
+//	                 reads' published starts, replay position, BGW replay point)
+//	                                    -> slot restart LSN
+//	                                       = LogIndex truncation bound, with the
+//	                                         redo (shmem.Node.RetainLSN)
+//
+// So the primary writes pages up to a replica's replay position even while
+// its BGW lags; the BGW then evicts pooled copies storage already has
+// instead of replaying them, and still finds in LogIndex what it replays.
+// A fast shutdown's checkpoint gates only on connected replicas (PolarDB's
+// 050_shutdown_disconnected_replica.pl): a replica that is disconnected but
+// still serving can then find a page from its future on storage. Its read
+// refuses it: the backend exits FATAL (polar_is_future_page, ErrFuturePage)
+// and the client gets the error; no page is served, none is cached.
+//
 // # Standby (standby.go)
 //
 // A standby (RoleStandby, started with BootStandby) is a node with its OWN
@@ -24,11 +48,13 @@
 // bgwriter that writes dirty pages to its own disk. No polar worker (no WAL
 // meta queue), no checkpointer (restartpoints are not modelled), no walwriter.
 // Its slot (standby<k>) lives on shared storage like a replica's, so a
-// promoted replica reloads it; shmem.Node.FlushGate ignores it. After an
+// promoted replica reloads it; the flush gate and the LogIndex truncation
+// bound ignore it (shmem.Node.FlushGate, RetainLSN). After an
 // online promote the walreceiver reconnects to the new primary at the end of
 // its WAL (same timeline); the first record's prev link is checked against
 // its last one. pg_ctl promote on a standby is refused (ErrStandbyPromote).
 //
 // Coverage marks: postmaster/standby-wal-received,
-// postmaster/standby-write-page.
+// postmaster/standby-write-page, postmaster/future-page (a replica read
+// refused a future page).
 package postmaster

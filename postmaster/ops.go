@@ -142,16 +142,16 @@ func DropSlot(s *sim.Scheduler, n *shmem.Node, name string) error {
 
 // EnsureSlot creates replica slot name on primary p if it does not exist
 // (pg_create_physical_replication_slot before starting a replica), reserving
-// WAL from restart. The slot must exist before the replica can read pages:
-// without it the primary's flush gate does not know the replica and may write
-// pages from the replica's future.
+// WAL from restart, which is also its first apply LSN. The slot must exist
+// before the replica can read pages: without it the primary's flush gate
+// does not know the replica and may write pages from the replica's future.
 func EnsureSlot(s *sim.Scheduler, p *shmem.Node, name string, restart storage.LSN) error {
 	for _, sl := range p.Slots {
 		if sl.Name == name {
 			return nil
 		}
 	}
-	sl := shmem.Slot{Name: name, Restart: restart}
+	sl := shmem.Slot{Name: name, Restart: restart, Apply: restart}
 	if err := shmem.WriteSlot(p.Mount, sl); err != nil {
 		return err
 	}

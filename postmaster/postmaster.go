@@ -425,8 +425,10 @@ func (p *Postmaster) connect(c *sim.Ctx, m Connect) {
 	}
 	if !found {
 		// A new physical slot is written to storage at once
-		// (CreateSlotOnDisk); its restart LSN is persisted at checkpoints.
-		sl := shmem.Slot{Name: m.Slot, Restart: m.Start, Active: true}
+		// (CreateSlotOnDisk); its LSNs are persisted at checkpoints. Both
+		// start at the streaming start (WalSndLoop records the start as
+		// the slot's apply LSN, polar_record_replica_lsn).
+		sl := shmem.Slot{Name: m.Slot, Restart: m.Start, Apply: m.Start, Active: true}
 		if err := shmem.WriteSlot(n.Mount, sl); err != nil {
 			c.Log("slot-create-failed", sim.Str("slot", m.Slot), sim.Str("err", err.Error()))
 			return

@@ -489,7 +489,7 @@ func liveSenders(s *sim.Scheduler, n *shmem.Node) map[string]int {
 // TestIdleReplicaStaysConnected: an idle replica hears the walsender's
 // keepalives, so it keeps one connection (no reconnect churn), its slot
 // stays active, and its feedback still reaches the primary: the slot's
-// restart LSN follows the replica's applied position, so the flush gate
+// apply LSN follows the replica's replay position, so the flush gate
 // does not hold the primary's consistent LSN back.
 func TestIdleReplicaStaysConnected(t *testing.T) {
 	for _, seed := range seeds[:4] {
@@ -509,7 +509,8 @@ func TestIdleReplicaStaysConnected(t *testing.T) {
 			require.Len(t, starts, 1, "an idle replica must not reconnect")
 			require.Len(t, p.Slots, 1)
 			require.True(t, p.Slots[0].Active)
-			require.Equal(t, w.node(2).ReplayLSN, p.Slots[0].Restart, "feedback reaches the primary while idle")
+			require.Equal(t, w.node(2).ReplayLSN, p.Slots[0].Apply, "feedback reaches the primary while idle")
+			require.Equal(t, w.node(2).ReplayLSN, p.Slots[0].Restart, "an idle replica needs nothing older")
 
 			// Streaming still works after the idle stretch.
 			w.writeN(1, 0, 4)

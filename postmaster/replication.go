@@ -60,7 +60,8 @@ func (t *Net) primary() *shmem.Node {
 
 // walSender streams WAL meta of durable WAL to one replica, one record per
 // step, with the consistent LSN piggybacked; the replica's feedback moves
-// its slot, which is the flush gate.
+// its slot: the apply LSN (the flush gate) and the restart LSN (the LogIndex
+// truncation bound).
 //
 // Mirrors src/backend/replication/walsender.c with PolarDB's WAL meta
 // streaming (polar_xlog_send_meta...).
@@ -157,12 +158,28 @@ func (a *walSender) release(c *sim.Ctx) {
 func (a *walSender) Receive(c *sim.Ctx, m sim.Msg) {
 	switch m := m.(type) {
 	case shmem.Feedback:
+		// ProcessStandbyReplyMessage: the apply position goes to the slot's
+		// apply LSN (polar_record_replica_lsn, the flush gate), the
+		// replica's bg_replayed_lsn, when it sent one, to its restart LSN
+		// (PhysicalConfirmReceivedLocation, which bounds LogIndex
+		// truncation); without one the restart LSN follows the reply's
+		// position, as PostgreSQL's follows flushPtr. Both only move
+		// forward here: PolarDB sets restart_lsn to each reply's value, but
+		// LogIndex already truncated cannot come back, and none is needed
+		// below the truncation point (storage has every change below the
+		// redo, and a replica read clamps its replay to the point).
+		restart := m.ReadMin
+		if !restart.Valid() {
+			restart = m.Applied
+		}
 		for i := range a.n.Slots {
-			if s := &a.n.Slots[i]; s.Name == m.Slot && m.Applied > s.Restart {
-				s.Restart = m.Applied
+			if s := &a.n.Slots[i]; s.Name == m.Slot {
+				s.Apply = max(s.Apply, m.Applied)
+				s.Restart = max(s.Restart, restart)
 			}
 		}
-		c.Detail("feedback", sim.Str("slot", m.Slot), sim.LSNField("applied", uint64(m.Applied)))
+		c.Detail("feedback", sim.Str("slot", m.Slot), sim.LSNField("applied", uint64(m.Applied)),
+			sim.LSNField("read_min", uint64(m.ReadMin)))
 	case shmem.Wake:
 		if !a.gone(c) {
 			a.keepalive(c)
@@ -183,10 +200,11 @@ const reconnectTicks = 64
 // walReceiver connects to the primary once startup reached hot standby,
 // queues the WAL meta it receives (the queue falls back to "read from
 // storage" when full), learns the primary's consistent LSN, and sends
-// feedback with the replay position.
+// feedback: its replay position (the primary's flush gate) and the oldest
+// LSN it may still need LogIndex from (the primary's truncation bound).
 //
-// Mirrors src/backend/replication/walreceiver.c and PolarDB's
-// polar_xlog_queue push of WAL meta.
+// Mirrors src/backend/replication/walreceiver.c (XLogWalRcvSendReply) and
+// PolarDB's polar_xlog_queue push of WAL meta.
 type walReceiver struct {
 	n         *shmem.Node
 	net       *Net
@@ -194,7 +212,8 @@ type walReceiver struct {
 	sender    storage.HostID
 	peer      sim.ActorID // the walsender streaming to us, once known
 	expected  storage.LSN // start of the next meta we can accept
-	fed       storage.LSN // last applied position fed back
+	fed       storage.LSN // last apply position fed back
+	fedMin    storage.LSN // last read-min position fed back
 	timer     bool
 }
 
@@ -214,19 +233,33 @@ func (a *walReceiver) Ready() bool {
 	}
 	// Feedback needs a peer to go to: until the walsender's first keepalive
 	// or WAL names it, there is nothing to send.
-	return a.peer != shmem.NoProc && a.applied() > a.fed
+	return a.peer != shmem.NoProc && a.due()
 }
 
-// applied is what the replica still needs from storage at the oldest: its
-// replay position, or the BGW's replay point if that lags (its LogIndex
-// iterator must find entries from there on). The primary's flush gate and
-// LogIndex truncation never pass it.
-func (a *walReceiver) applied() storage.LSN {
+// due reports whether either position moved past what was fed back.
+func (a *walReceiver) due() bool { return a.n.ReplayLSN > a.fed || a.readMin() > a.fedMin }
+
+// readMin is the reply's bg_replayed_lsn: polar_get_read_min_lsn started
+// from the primary's consistent LSN as this replica learned it, lowered to
+// every LSN an in-flight read published to replay from
+// (POLAR_SET_BACKEND_READ_MIN_LSN, here the BGW's backend starts), to the
+// replay position and to the BGW's replay point (its pooled copies lack
+// the changes after it, and its LogIndex iterator must find them). PolarDB
+// sends none before the replica learned a consistent LSN (the primary then
+// takes the flushed position); the model leaves it out of the minimum.
+func (a *walReceiver) readMin() storage.LSN {
 	n := a.n
-	if n.BGW.State() == shmem.BGReplicaBufReplaying && n.BGW.ReplayPoint() < n.ReplayLSN {
-		return n.BGW.ReplayPoint()
+	lo := n.ReplayLSN
+	if l := n.PrimaryConsistent; l.Valid() && l < lo {
+		lo = l
 	}
-	return n.ReplayLSN
+	if l := n.BGW.BackendMinReplayLSN(); l.Valid() && l < lo {
+		lo = l
+	}
+	if l := n.BGW.ReplayPoint(); n.BGW.State() == shmem.BGReplicaBufReplaying && l.Valid() && l < lo {
+		lo = l
+	}
+	return lo
 }
 
 func (a *walReceiver) Step(c *sim.Ctx) {
@@ -239,16 +272,17 @@ func (a *walReceiver) Step(c *sim.Ctx) {
 		a.connect(c)
 		return
 	}
-	// The fed-back position moves only when the feedback is sent: a reply
+	// The fed-back positions move only when the feedback is sent: a reply
 	// lost for want of a peer would leave the slot (the primary's flush
 	// gate) behind for good.
 	if a.peer != shmem.NoProc && !c.Alive(a.peer) {
 		a.peer = shmem.NoProc // gone: wait for the reconnect timer
 		return
 	}
-	if applied := a.applied(); applied > a.fed && a.peer != shmem.NoProc {
-		a.fed = applied
-		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed})
+	if a.due() && a.peer != shmem.NoProc {
+		a.fed = max(a.fed, n.ReplayLSN)
+		a.fedMin = max(a.fedMin, a.readMin())
+		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: n.ReplayLSN, ReadMin: a.readMin()})
 	}
 }
 
@@ -260,7 +294,7 @@ func (a *walReceiver) connect(c *sim.Ctx) {
 	// XLogWalRcvSendReply has sent nothing yet): the primary it reaches may
 	// be another node, whose copy of our slot (reloaded from storage at
 	// its promote or start) lags what we fed back before.
-	a.fed = storage.InvalidLSN
+	a.fed, a.fedMin = storage.InvalidLSN, storage.InvalidLSN
 	p := a.net.primary()
 	if p == nil || p == n {
 		c.Detail("no-primary")

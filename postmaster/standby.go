@@ -171,8 +171,8 @@ func (p *Postmaster) refuseStandbyPromote(c *sim.Ctx) {
 // the WAL on its disk, writes and syncs each record to its own pg_wal (one
 // step: XLogWalRcvWrite + XLogWalRcvFlush), publishes the flushed end
 // (n.ReceivedLSN, WalRcv->flushedUpto) for startup, and reports it as
-// feedback, which moves its slot's restart LSN (the slot retains WAL only:
-// see shmem.Node.FlushGate).
+// feedback, which moves its slot's restart and apply LSNs (the slot retains
+// WAL only: shmem.Node.FlushGate and RetainLSN ignore it).
 //
 // Mirrors src/backend/replication/walreceiver.c (XLogWalRcvProcessMsg,
 // XLogWalRcvWrite, XLogWalRcvFlush, XLogWalRcvSendReply).

@@ -271,15 +271,15 @@ func (w *world) commitDurable() func() error {
 }
 
 // slotGate is the primary's flush gate computed here, independently of
-// shmem.Node.FlushGate: the oldest restart LSN of its slots (during a
+// shmem.Node.FlushGate: the oldest apply LSN of its slots (during a
 // shutdown checkpoint only active ones); ok is false when no slot limits.
 func slotGate(n *shmem.Node) (gate storage.LSN, ok bool) {
 	for _, s := range n.Slots {
 		if n.ShuttingDown && !s.Active {
 			continue
 		}
-		if !ok || s.Restart < gate {
-			gate, ok = s.Restart, true
+		if !ok || s.Apply < gate {
+			gate, ok = s.Apply, true
 		}
 	}
 	return gate, ok

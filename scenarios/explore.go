@@ -581,6 +581,7 @@ var knownMarks = []string{
 	"bgw/promote-finished",
 	"bgw/worker-buffers-busy",
 	"postmaster/backend-replay-during-online-promote",
+	"postmaster/future-page",
 	"postmaster/logindex-full-wait",
 	"postmaster/new-write-before-bgw-replayed-page",
 	"postmaster/polar-worker-weak-ref-evicted",

@@ -1,6 +1,7 @@
 package shmem
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -178,28 +179,30 @@ func TestSlots(t *testing.T) {
 	require.Equal(t, "replica0", SlotName(1))
 
 	for _, s := range []Slot{
-		{Name: "standby1", Restart: 0x300},
-		{Name: "replica2", Restart: 0x100},
-		{Name: "replica1", Restart: 0x200, Active: true},
+		{Name: "standby1", Restart: 0x300, Apply: 0x300},
+		{Name: "replica2", Restart: 0x100, Apply: 0x140},
+		{Name: "replica1", Restart: 0x200, Apply: 0x260, Active: true},
 	} {
 		require.NoError(t, WriteSlot(rw, s))
 	}
 	got, err = ReadSlots(ro)
 	require.NoError(t, err)
-	// Sorted by name; Active lives in memory only.
+	// Sorted by name; both LSNs persist (polar_replica_apply_lsn is part of
+	// the slot's persistent data); Active lives in memory only.
 	require.Equal(t, []Slot{
-		{Name: "replica1", Restart: 0x200},
-		{Name: "replica2", Restart: 0x100},
-		{Name: "standby1", Restart: 0x300},
+		{Name: "replica1", Restart: 0x200, Apply: 0x260},
+		{Name: "replica2", Restart: 0x100, Apply: 0x140},
+		{Name: "standby1", Restart: 0x300, Apply: 0x300},
 	}, got)
 
-	// Rewriting moves the restart LSN.
-	require.NoError(t, WriteSlot(rw, Slot{Name: "replica2", Restart: 0x180}))
+	// Rewriting moves the LSNs.
+	require.NoError(t, WriteSlot(rw, Slot{Name: "replica2", Restart: 0x180, Apply: 0x1C0}))
 	require.NoError(t, DropSlot(rw, "standby1"))
 	require.NoError(t, DropSlot(rw, "standby1"), "dropping a missing slot is not an error")
 	got, err = ReadSlots(ro)
 	require.NoError(t, err)
-	require.Equal(t, []Slot{{Name: "replica1", Restart: 0x200}, {Name: "replica2", Restart: 0x180}}, got)
+	require.Equal(t, []Slot{{Name: "replica1", Restart: 0x200, Apply: 0x260}, {Name: "replica2", Restart: 0x180, Apply: 0x1C0}}, got)
+	require.Equal(t, "replica2(restart=0/180 apply=0/1C0)", got[1].String())
 
 	// A replica may not touch slots on shared storage.
 	require.ErrorIs(t, WriteSlot(ro, Slot{Name: "replica3", Restart: 1}), storage.ErrReadOnly)
@@ -208,4 +211,28 @@ func TestSlots(t *testing.T) {
 	got, err = ReadSlots(rw)
 	require.NoError(t, err)
 	require.Len(t, got, 2)
+}
+
+// A slot file of the model's older format holds only the restart LSN: it
+// loads with the restart LSN as its apply LSN too, the older of the two, so
+// the flush gate a primary computes from it stays safe.
+func TestSlotOldFormat(t *testing.T) {
+	_, rw, ro := newDevice(t)
+	p := "pg_replslot/replica1/state"
+	require.NoError(t, rw.Create(p))
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], 0x2A0)
+	require.NoError(t, rw.WriteAt(p, b[:], 0))
+	got, err := ReadSlots(ro)
+	require.NoError(t, err)
+	require.Equal(t, []Slot{{Name: "replica1", Restart: 0x2A0, Apply: 0x2A0}}, got)
+
+	// Saving it again writes the current format.
+	require.NoError(t, WriteSlot(rw, Slot{Name: "replica1", Restart: 0x2A0, Apply: 0x300}))
+	size, err := ro.Size(p)
+	require.NoError(t, err)
+	require.EqualValues(t, slotFileSize, size)
+	got, err = ReadSlots(ro)
+	require.NoError(t, err)
+	require.Equal(t, []Slot{{Name: "replica1", Restart: 0x2A0, Apply: 0x300}}, got)
 }

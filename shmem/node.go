@@ -222,31 +222,63 @@ func (n *Node) ReadStoragePage(page storage.PageID) (storage.Page, error) {
 }
 
 // FlushGate returns the LSN up to which the primary may write pages: the
-// oldest restart LSN of its replicas' replication slots (no slots: no limit).
-// During a shutdown checkpoint only slots with a connected replica count: a
-// replica that is down restarts from the shutdown checkpoint's redo and
-// replays everything after it, so it cannot meet a future page, while
-// waiting for it would hang the shutdown. Likewise during a primary's crash
-// recovery: it loaded its slots from storage (StartupReplicationSlots), but
-// no replica can connect and feed back before it serves, and its startup
-// must be able to evict the buffers redo dirties.
+// oldest apply LSN of its replicas' replication slots (no slots: no limit),
+// PolarDB's oldest_apply_lsn (polar_get_oldest_applied_lsn, checked by
+// polar_buffer_can_be_flushed). A page at or below a replica's replay
+// position is no future page to it, even if its BGW lags: the BGW only
+// replays pooled copies, and evicts instead where storage already has the
+// change. What a lagging BGW or a read under way still needs from LogIndex
+// is RetainLSN's business, not the gate's.
+//
+// During a shutdown checkpoint only slots with a connected replica count
+// (polar_flush_buffer_for_shutdown recomputes the oldest apply LSN skipping
+// inactive slots, PolarDB's 050_shutdown_disconnected_replica.pl): waiting
+// for a replica that is gone would hang the shutdown; a replica that is
+// down restarts from the shutdown checkpoint's redo, and one that is merely
+// disconnected refuses the future page it may read (the backend's
+// polar_is_future_page FATAL). Likewise during a primary's crash recovery:
+// it loaded its slots from storage (StartupReplicationSlots), but no
+// replica can connect and feed back before it serves, and its startup must
+// be able to evict the buffers redo dirties.
 //
 // A standby's slot never counts: the standby reads pages from its own
 // storage, never from the shared device, so no page the primary writes can
 // be a future page to it; its slot only retains WAL (restart_lsn). Gating on
 // it would let a slow or disconnected standby stall the primary's bgwriter
-// and checkpoints (and LogIndex truncation) for nothing.
+// and checkpoints for nothing.
 func (n *Node) FlushGate() storage.LSN {
 	gate := ^storage.LSN(0)
 	for _, s := range n.Slots {
 		if (n.ShuttingDown || n.InRecovery) && !s.Active || IsStandbySlot(s.Name) {
 			continue
 		}
-		if s.Restart < gate {
-			gate = s.Restart
+		if s.Apply < gate {
+			gate = s.Apply
 		}
 	}
 	return gate
+}
+
+// RetainLSN returns the LSN below which no replica needs LogIndex entries
+// any more: the oldest restart LSN of the replicas' slots, active or not
+// (no slots: no limit). A slot's restart LSN is the replica's
+// polar_get_read_min_lsn, so it is at or below its BGW replay point (whose
+// pooled copies lack the changes after it) and below every LSN an in-flight
+// read published to replay from. The checkpointer truncates LogIndex no
+// further than min(redo, RetainLSN) (polar_logindex_remove_old_files with
+// polar_calc_min_used_lsn). A disconnected replica's slot keeps holding it,
+// as restart_lsn holds WAL in PostgreSQL, also at a shutdown checkpoint.
+//
+// Standby slots do not count: a standby replays from its own LogIndex, and
+// the model does not truncate WAL, which is all a standby slot holds back.
+func (n *Node) RetainLSN() storage.LSN {
+	keep := ^storage.LSN(0)
+	for _, s := range n.Slots {
+		if !IsStandbySlot(s.Name) && s.Restart < keep {
+			keep = s.Restart
+		}
+	}
+	return keep
 }
 
 // CanWrite is Writable without the reason: cheap enough for a Ready check,

@@ -154,7 +154,7 @@ func TestBufferBusyBeyondFlushGate(t *testing.T) {
 	_, r0 := dirty(t, n, 0, 100)
 	_, r1 := dirty(t, n, 1, 101)
 	// A replica has applied nothing past the first record's start.
-	n.Slots = []Slot{{Name: "replica1", Restart: r0.Start, Active: true}}
+	n.Slots = []Slot{{Name: "replica1", Restart: r0.Start, Apply: r0.Start, Active: true}}
 	writes, flushed := n.Dev.WriteCount(), n.WAL.FlushedLSN()
 
 	_, _, err := n.Buffer(n.Page(2))
@@ -166,8 +166,9 @@ func TestBufferBusyBeyondFlushGate(t *testing.T) {
 	require.False(t, ok)
 	require.Equal(t, 2, n.Pool.FlushLen())
 
-	// Once the replica has applied both records the victim may go.
-	n.Slots[0].Restart = r1.End
+	// Once the replica has applied both records the victim may go, though
+	// its restart LSN (what it still needs from LogIndex) lags.
+	n.Slots[0].Apply = r1.End
 	_, loaded, err := n.Buffer(n.Page(2))
 	require.NoError(t, err)
 	require.True(t, loaded)
@@ -191,10 +192,12 @@ func TestFlushGate(t *testing.T) {
 	none := ^storage.LSN(0)
 	require.Equal(t, none, n.FlushGate(), "no slots: no limit")
 
+	// The gate follows apply LSNs; restart LSNs (older: a lagging BGW, a
+	// read under way) do not hold it.
 	n.Slots = []Slot{
-		{Name: "replica1", Restart: 0x300},
-		{Name: "replica2", Restart: 0x200, Active: true},
-		{Name: "replica3", Restart: 0x100},
+		{Name: "replica1", Restart: 0x40, Apply: 0x300},
+		{Name: "replica2", Restart: 0x40, Apply: 0x200, Active: true},
+		{Name: "replica3", Restart: 0x40, Apply: 0x100},
 	}
 	require.Equal(t, storage.LSN(0x100), n.FlushGate(), "the oldest slot, active or not")
 
@@ -209,10 +212,36 @@ func TestFlushGate(t *testing.T) {
 	require.Equal(t, storage.LSN(0x100), n.FlushGate())
 
 	// A standby's slot never gates: the standby reads its own storage.
-	n.Slots = append(n.Slots, Slot{Name: StandbySlotName(1), Restart: 0x80, Active: true})
+	n.Slots = append(n.Slots, Slot{Name: StandbySlotName(1), Restart: 0x80, Apply: 0x80, Active: true})
 	require.Equal(t, storage.LSN(0x100), n.FlushGate())
-	n.Slots = []Slot{{Name: StandbySlotName(2), Restart: 0x80}}
+	n.Slots = []Slot{{Name: StandbySlotName(2), Restart: 0x80, Apply: 0x80}}
 	require.Equal(t, none, n.FlushGate(), "only a standby slot: no limit")
+}
+
+func TestRetainLSN(t *testing.T) {
+	n := newPrimaryNode(t, 2)
+	none := ^storage.LSN(0)
+	require.Equal(t, none, n.RetainLSN(), "no slots: no limit")
+
+	// LogIndex is kept from the oldest restart LSN, whatever the apply
+	// LSNs say.
+	n.Slots = []Slot{
+		{Name: "replica1", Restart: 0x280, Apply: 0x300, Active: true},
+		{Name: "replica2", Restart: 0x180, Apply: 0x300},
+	}
+	require.Equal(t, storage.LSN(0x180), n.RetainLSN())
+	require.Equal(t, storage.LSN(0x300), n.FlushGate())
+
+	// A disconnected replica's slot holds it even at a shutdown
+	// checkpoint, which writes past that replica (the gate skips it).
+	n.ShuttingDown = true
+	require.Equal(t, storage.LSN(0x180), n.RetainLSN())
+	require.Equal(t, storage.LSN(0x300), n.FlushGate())
+	n.ShuttingDown = false
+
+	// A standby slot holds WAL only, which the model does not truncate.
+	n.Slots = append(n.Slots, Slot{Name: StandbySlotName(1), Restart: 0x80, Apply: 0x80, Active: true})
+	require.Equal(t, storage.LSN(0x180), n.RetainLSN())
 }
 
 func TestStandbySlotNames(t *testing.T) {
@@ -240,11 +269,11 @@ func TestWritable(t *testing.T) {
 	require.NoError(t, n.WAL.Flush(rec.End))
 	require.NoError(t, n.Writable(rec.End))
 
-	n.Slots = []Slot{{Name: "replica1", Restart: rec.End - 1}}
+	n.Slots = []Slot{{Name: "replica1", Restart: rec.End - 1, Apply: rec.End - 1}}
 	require.ErrorIs(t, n.Writable(rec.End), ErrFlushGate)
 	require.NoError(t, n.Writable(rec.End-1))
-	n.Slots[0].Restart = rec.End
-	require.NoError(t, n.Writable(rec.End))
+	n.Slots[0].Apply = rec.End
+	require.NoError(t, n.Writable(rec.End), "the apply LSN gates, not the restart LSN")
 }
 
 func TestOldestLSN(t *testing.T) {

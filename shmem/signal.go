@@ -103,16 +103,24 @@ type Keepalive struct {
 
 func (k Keepalive) String() string { return fmt.Sprintf("keepalive(consistent=%v)", k.ConsistentLSN) }
 
-// Feedback is the walreceiver's standby reply: how far the replica has
-// applied (the oldest LSN it may still need from storage), which moves the
-// primary's slot and so its flush gate.
+// Feedback is the walreceiver's standby reply (XLogWalRcvSendReply).
+// Applied is the replay position (applyPtr; a standby: its flushed
+// position), which moves the slot's apply LSN, the primary's flush gate.
+// ReadMin is what a replica appends as bg_replayed_lsn: the oldest LSN it may
+// still need WAL and LogIndex from (polar_get_read_min_lsn), which moves the
+// slot's restart LSN and so bounds LogIndex truncation. A standby sends
+// none (InvalidLSN): its restart LSN follows Applied, as PostgreSQL's
+// follows flushPtr.
 type Feedback struct {
 	Host    storage.HostID
 	Slot    string
 	Applied storage.LSN
+	ReadMin storage.LSN
 }
 
-func (f Feedback) String() string { return fmt.Sprintf("feedback(%s applied=%v)", f.Slot, f.Applied) }
+func (f Feedback) String() string {
+	return fmt.Sprintf("feedback(%s applied=%v read_min=%v)", f.Slot, f.Applied, f.ReadMin)
+}
 
 // Wake is a timer or a poke: re-check whatever the process waits for.
 type Wake struct{ Why string }

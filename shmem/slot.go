@@ -11,18 +11,36 @@ import (
 	"promotesim/storage"
 )
 
-// Slot is a physical replication slot (pg_replslot/<name>/state). Its
-// restart LSN is how far the replica behind it has applied: the primary's
-// flush gate never writes a page beyond the oldest slot, so a replica never
-// reads a "future page" from storage.
+// Slot is a physical replication slot (pg_replslot/<name>/state). A
+// replica's standby reply carries two positions, and the slot keeps both
+// (ProcessStandbyReplyMessage):
+//
+//   - Apply (polar_replica_apply_lsn, recorded by polar_record_replica_lsn)
+//     is how far the replica has replayed (applyPtr, GetXLogReplayRecPtr).
+//     It is the flush gate: the primary never writes a page beyond the
+//     oldest Apply (polar_get_oldest_applied_lsn, polar_buffer_can_be_flushed),
+//     so no replica reads a "future page" from storage.
+//   - Restart (restart_lsn) is the oldest LSN the replica may still need
+//     WAL and LogIndex from: the reply's bg_replayed_lsn field, which is
+//     polar_get_read_min_lsn on the replica (the older of its replay
+//     position, its BGW replay point, the LSNs its in-flight reads
+//     published and the primary's consistent LSN as it learned it). It
+//     bounds LogIndex truncation (polar_calc_min_used_lsn), so a lagging
+//     BGW or a read under way still finds the entries it needs.
+//
+// A standby (its own storage) sends no bg_replayed_lsn: both follow its
+// flushed position, and only Restart matters (WAL retention).
 type Slot struct {
 	Name    string
 	Restart storage.LSN
+	Apply   storage.LSN
 	// Active is true while a walsender streams to it (memory only).
 	Active bool
 }
 
-func (s Slot) String() string { return fmt.Sprintf("%s(restart=%v)", s.Name, s.Restart) }
+func (s Slot) String() string {
+	return fmt.Sprintf("%s(restart=%v apply=%v)", s.Name, s.Restart, s.Apply)
+}
 
 // SlotName is the slot a replica on host h uses ("replica1" for n2, ...),
 // after the switchover walkthrough's names.
@@ -34,11 +52,18 @@ func SlotName(h storage.HostID) string { return fmt.Sprintf("replica%d", int(h)-
 func StandbySlotName(k int) string { return fmt.Sprintf("standby%d", k) }
 
 // IsStandbySlot reports whether a slot belongs to a standby (a node with its
-// own storage), by its name: the slot files on storage carry only the
-// restart LSN, so the name is what a primary that reloads them knows.
+// own storage), by its name: the slot files on storage carry only LSNs,
+// so the name is what a primary that reloads them knows.
 func IsStandbySlot(name string) bool { return strings.HasPrefix(name, "standby") }
 
 func slotPath(name string) string { return "pg_replslot/" + name + "/state" }
+
+// slotFileSize is the state file's size: restart LSN, then apply LSN
+// (ReplicationSlotPersistentData keeps polar_replica_apply_lsn after the
+// upstream fields). A file of only the first 8 bytes is the model's older
+// format; ReadSlots takes its restart LSN as the apply LSN too (it was the
+// older of the two, so the flush gate stays safe).
+const slotFileSize = 16
 
 // WriteSlot persists one slot.
 func WriteSlot(m *storage.Mount, s Slot) error {
@@ -48,8 +73,9 @@ func WriteSlot(m *storage.Mount, s Slot) error {
 			return err
 		}
 	}
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(s.Restart))
+	var b [slotFileSize]byte
+	binary.LittleEndian.PutUint64(b[:8], uint64(s.Restart))
+	binary.LittleEndian.PutUint64(b[8:], uint64(s.Apply))
 	if err := m.WriteAt(p, b[:], 0); err != nil {
 		return err
 	}
@@ -73,11 +99,17 @@ func ReadSlots(m *storage.Mount) ([]Slot, error) {
 			continue
 		}
 		name := strings.TrimSuffix(strings.TrimPrefix(p, "pg_replslot/"), "/state")
-		var b [8]byte
-		if _, err := m.ReadAt(p, b[:], 0); err != nil && !errors.Is(err, io.EOF) {
+		var b [slotFileSize]byte
+		k, err := m.ReadAt(p, b[:], 0)
+		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
-		out = append(out, Slot{Name: name, Restart: storage.LSN(binary.LittleEndian.Uint64(b[:]))})
+		s := Slot{Name: name, Restart: storage.LSN(binary.LittleEndian.Uint64(b[:8]))}
+		s.Apply = storage.LSN(binary.LittleEndian.Uint64(b[8:]))
+		if k < slotFileSize {
+			s.Apply = s.Restart // the older format: see slotFileSize
+		}
+		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

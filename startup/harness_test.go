@@ -99,7 +99,7 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	w.pix, err = logindex.New(w.pm, pli, true)
 	require.NoError(t, err)
 	require.NoError(t, w.pm.Create("base/1"))
-	require.NoError(t, shmem.WriteSlot(w.pm, shmem.Slot{Name: shmem.SlotName(replicaHost), Restart: logindex.FirstLSN}))
+	require.NoError(t, shmem.WriteSlot(w.pm, shmem.Slot{Name: shmem.SlotName(replicaHost), Restart: logindex.FirstLSN, Apply: logindex.FirstLSN}))
 	w.checkpoint()
 	level := o.level
 	if level == 0 {

@@ -13,7 +13,7 @@ import (
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "check -exhaustive [-depth D] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] [-workers K] [-max-runs N] [-budget D] [-json]", stderr)
 	exhaustive := fs.Bool("exhaustive", false, "enumerate every interleaving of a small world through the promote window")
-	depth := fs.Int("depth", 7, "choices enumerated per run, from the promote on (choices beyond it are 0)")
+	depth := fs.Int("depth", 9, "choices enumerated per run, from the promote on (choices beyond it are 0)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
 	workers := fs.Int("workers", 0, "enumerators run at once, split by the first choice (default: every core)")
 	maxRuns := fs.Int("max-runs", 0, "stop after this many schedules (0: no limit; the report says it is incomplete)")

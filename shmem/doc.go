@@ -1,0 +1,40 @@
+// Package shmem is one node's shared memory and local directory: what the
+// processes of a node (postmaster, startup, BGW, bgwriter, checkpointer,
+// walsender/walreceiver, backends) share inside their atomic steps. It sits
+// between logindex and {bgw, startup, postmaster}, because all of them need
+// it and none may import postmaster.
+//
+// It holds the node's mount, buffer pool and flush list, WAL writer,
+// LogIndex and WAL meta queue (Node); the BGW's shared state with its
+// asserted transitions (BGW, the state diagram is in package bgw); the
+// control file and its local copy (Control); the clog (Clog); replication
+// slots (Slot, persisted in pg_replslot/<name>/state); the configuration
+// and the Orderings flags that select a profile's or a hazard's protocol
+// (Config); and the signals and messages processes exchange (signal.go).
+//
+// # Slots: the flush gate and LogIndex retention
+//
+// A replica's slot keeps two positions from its standby replies:
+//
+//	Apply   (polar_replica_apply_lsn)  its replay position
+//	Restart (restart_lsn)              polar_get_read_min_lsn: the oldest LSN it
+//	                                   may still need WAL and LogIndex from
+//	                                   (BGW replay point, reads under way,
+//	                                   the primary's consistent LSN it learned)
+//
+// Invariants this package owns:
+//   - Node.FlushGate is the oldest Apply: the primary writes no page beyond
+//     it (Writable, CanWrite, Buffer's victim), so no connected replica
+//     reads a future page. A shutdown checkpoint and a primary's crash
+//     recovery skip inactive slots; standby slots never count.
+//   - Node.RetainLSN is the oldest Restart of every replica slot, active or
+//     not: the checkpointer truncates LogIndex no further than it (and the
+//     redo), so a lagging BGW or a read under way finds its entries.
+//   - Restart <= Apply for a replica slot, both only move forward, and both
+//     persist at checkpoints.
+//
+// Mirrors src/include/storage/buf_internals.h and polar_bufmgr.c (flush list,
+// polar_buffer_can_be_flushed), src/include/replication/slot.h
+// (ReplicationSlotPersistentData with polar_replica_apply_lsn), walsender.c
+// ProcessStandbyReplyMessage, and polar_logindex_redo.c's bg_redo_state.
+package shmem
