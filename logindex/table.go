@@ -161,6 +161,11 @@ func (s *store) loadMeta() error {
 	if err != nil {
 		return err
 	}
+	if allZero(b) {
+		// The same as an empty file: the create is durable at once but the
+		// first write was lost in a crash before its sync.
+		return nil
+	}
 	m, err := decodeMeta(b)
 	if err != nil {
 		return err
@@ -360,4 +365,13 @@ func (s *store) writeFile(path string, b []byte) error {
 		return fmt.Errorf("logindex: sync %s: %w", path, err)
 	}
 	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }

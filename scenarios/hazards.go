@@ -134,11 +134,14 @@ var hazards = []Hazard{
 		Orderings:   func(o *shmem.Orderings) { o.CopyClog = false },
 	},
 	{
-		Name:        "skip-slot-reload",
-		Right:       "startup reloads replication slots from shared storage (polar_online_promote_data)",
-		Wrong:       "the new primary keeps the replica's (empty) slot list",
-		Consequence: "the flush gate no longer knows the other replicas: the new primary writes pages from a lagging replica's future (ReplicaReadsMatchOracle)",
-		Orderings:   func(o *shmem.Orderings) { o.ReloadSlots = false },
+		Name:  "skip-slot-reload",
+		Right: "startup reloads replication slots from shared storage (polar_online_promote_data)",
+		Wrong: "the new primary keeps the replica's (empty) slot list",
+		Consequence: "the flush gate and LogIndex retention no longer know the other replicas: the new primary writes pages " +
+			"from a lagging replica's future, whose session then exits FATAL on the future page (polar_is_future_page: " +
+			"NoUnexpectedExit), or truncates LogIndex a lagging replica still needs, which then serves a stale page " +
+			"(ReplicaReadsMatchOracle)",
+		Orderings: func(o *shmem.Orderings) { o.ReloadSlots = false },
 	},
 	{
 		Name:  "checkpoint-during-waiting-reset",

@@ -28,7 +28,7 @@ var caughtBy = map[string]string{
 	"reset-after-recovery-done":    "ConsistentLSNDurable",
 	"insert-lsn-during-promote":    "ConsistentLSNDurable",
 	"skip-clog-copy":               "ReadsReflectAcked",
-	"skip-slot-reload":             "ReplicaReadsMatchOracle",
+	"skip-slot-reload":             "NoUnexpectedExit",
 	"trigger-file-promote":         LivePromoteCompletes,
 	"logindex-off-promote":         "NoUnexpectedExit",
 }

@@ -201,3 +201,35 @@ func TestPromoteIgnoredInCrashRecovery(t *testing.T) {
 	require.NotContains(t, out+out2, "promote-begin")
 	runLines(t, r, "resume node=2 proc=startup\nrun-until read-write node=2\ncheck acked-visible node=2")
 }
+
+// The shutdown checkpoint's LogIndex meta write is created but its sync
+// fails: the checkpointer PANICs and the crash drops the write, leaving a
+// meta file of the right size full of zeros. A restart must read that as
+// "nothing saved yet" (the create was durable, the first write was not);
+// before the fix it failed with a corrupt meta and no primary ever came
+// back (rapid, TestClusterProperties: PrimaryServes).
+func TestRestartAfterLostLogIndexMeta(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	runLines(t, r, `
+		cluster nodes=2 pages=2 pool=3 queue=3 logindex-mem=4 table-size=8 batch=1 workers=1 sessions=2 fence=none profile=v15 seed=1
+		crash node=2
+		fault node=1 kind=io-error op=sync path=pg_logindex/
+		stop node=1 mode=fast
+		crash node=1
+		liveness`)
+	require.NotNil(t, r.C.Primary(), "a primary serves after the liveness phase")
+}
+
+// An injected fsync fault kills the old primary between writing its WAL and
+// syncing it; the replica promotes on that visible but volatile tail and
+// copies its clog (which says the tail's transactions committed) to storage.
+// The new writer now syncs the replayed WAL before building on it (WAL before
+// data); before the fix a crash of every host lost the tail while the clog
+// kept the commits (swarm seed 1524, CrashRecovers).
+func TestPromoteSyncsAdoptedWAL(t *testing.T) {
+	sw, err := DeriveSwarm(1524, Base{})
+	require.NoError(t, err)
+	o, err := RunSwarm(sw, RunConfig{})
+	require.NoError(t, err)
+	require.Nil(t, o.Violation, "%s", failureIf(o))
+}

@@ -579,6 +579,18 @@ func (w *World) promoteCmd(h storage.HostID) string {
 // (a read still in flight when promote begins) come with it half the time.
 func (w *World) promoteCmds(h storage.HostID) []string {
 	var cmds []string
+	if w.Swarm.Classes&ClassPause != 0 && w.plan.Intn(3) == 0 {
+		// Another replica lags through the promote (its startup held):
+		// the new primary must still hold its flush gate and LogIndex.
+		for _, o := range w.R.C.Hosts() {
+			if n := w.R.C.Node(o); o != h && n != nil && n.InRecovery && postmaster.Alive(w.R.C.S, n) {
+				cmd := fmt.Sprintf("node=%d proc=startup", o)
+				w.paused = append(w.paused, cmd)
+				cmds = append(cmds, "pause "+cmd)
+				break
+			}
+		}
+	}
 	if w.Swarm.Classes&ClassRead != 0 && w.plan.Intn(2) == 0 {
 		cmds = append(cmds, fmt.Sprintf("submit-read node=%d page=0 count=%d", h, w.Swarm.Opts.Pages))
 	}

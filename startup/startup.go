@@ -754,6 +754,25 @@ func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 func (p *Process) stepPromoteData(c *sim.Ctx) {
 	n := p.n
 	o := n.Cfg.Orderings
+	// WAL before data: the old primary's WAL this node replayed up to E may
+	// be visible on storage without being durable (the old primary died
+	// between its write and its fsync). Before anything built on it (the
+	// clog copy, the end-of-recovery record, pages) is made durable, the new
+	// writer syncs those segments (a sync by the read-write mount persists
+	// what the file holds).
+	if p.end > n.Local.Redo {
+		seg := n.Cfg.LogIndex.WALSegmentSize
+		for s := logindex.SegNo(n.Local.Redo, seg); s <= logindex.SegNo(p.end-1, seg); s++ {
+			name := logindex.SegmentName(s, seg)
+			if !n.Mount.Exists(name) {
+				continue
+			}
+			if err := n.Mount.Sync(name); err != nil {
+				p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: sync replayed WAL %s: %v", name, err))
+				return
+			}
+		}
+	}
 	if o.CopyClog {
 		// The cache already holds the shared clog it started from; merge
 		// again in case the old primary flushed more since.
