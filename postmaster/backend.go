@@ -636,6 +636,7 @@ func (b *backend) futurePage(c *sim.Ctx, page storage.PageID, lsn, replayed stor
 	n := b.n
 	err := fmt.Errorf("%w: page %v lsn %v, replayed_lsn %v", ErrFuturePage, page, lsn, replayed)
 	c.Mark("postmaster/future-page")
+	b.j.FuturePages = append(b.j.FuturePages, FuturePage{Node: n.Cfg.Host, Page: page, LSN: lsn, Replayed: replayed, Step: c.StepNo()})
 	b.fail(c, "read", err)
 	id := b.rbuf
 	b.endReplicaRead()

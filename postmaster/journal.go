@@ -57,6 +57,19 @@ type Journal struct {
 	Acks   []Ack
 	Reads  []ReadResult
 	Errors []ClientError
+	// FuturePages are replica reads refused because storage held a page
+	// from the replica's future (ErrFuturePage).
+	FuturePages []FuturePage
+}
+
+// FuturePage is one refused replica read: which node, which page, the
+// page's LSN on storage and the replica's replay position.
+type FuturePage struct {
+	Node     storage.HostID
+	Page     storage.PageID
+	LSN      storage.LSN
+	Replayed storage.LSN
+	Step     uint64
 }
 
 // ValueXID is the transaction that wrote a slot value: values are

@@ -97,6 +97,9 @@ type Node struct {
 	SaveStalled bool
 	// ShuttingDown is set while a fast shutdown's checkpoint flushes.
 	ShuttingDown bool
+	// Exempt lists pages written past a disconnected replica's slot while
+	// the flush gate left it out (WritePage).
+	Exempt []ExemptWrite
 
 	// Checkpoints are the checkpoint records recovery has consumed, oldest
 	// first, at most MaxCheckpoints (the oldest drop out): a replica's
@@ -314,8 +317,41 @@ func (n *Node) WritePage(id storage.BufferID) error {
 	if err := n.Mount.Sync(n.RelPath()); err != nil {
 		return err
 	}
+	if n.ShuttingDown || n.InRecovery {
+		// The flush gate left out the slots of disconnected replicas: note
+		// the pages written past them, the accepted way a replica meets a
+		// future page (PolarDB's 050_shutdown_disconnected_replica).
+		for _, s := range n.Slots {
+			if !s.Active && !IsStandbySlot(s.Name) && s.Apply < b.Page.LSN && len(n.Exempt) < maxExempt {
+				n.Exempt = append(n.Exempt, ExemptWrite{Slot: s.Name, Page: b.Tag, LSN: b.Page.LSN})
+			}
+		}
+	}
 	n.Pool.MarkClean(id)
 	return nil
+}
+
+// ExemptWrite is a page written past the applied position of a replica
+// whose slot the flush gate left out (inactive during a shutdown
+// checkpoint or crash recovery): that replica may meet it as a future page.
+type ExemptWrite struct {
+	Slot string
+	Page storage.PageID
+	LSN  storage.LSN
+}
+
+// maxExempt bounds the record (a node writes each page once per shutdown).
+const maxExempt = 4096
+
+// ExemptFor reports whether page at lsn was written past slot's replica
+// by the gate's exemption.
+func (n *Node) ExemptFor(slot string, page storage.PageID, lsn storage.LSN) bool {
+	for _, e := range n.Exempt {
+		if e.Slot == slot && e.Page == page && e.LSN == lsn {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) flushed() storage.LSN {
