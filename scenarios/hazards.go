@@ -39,6 +39,10 @@ type Hazard struct {
 	// (Consequence says why). Tests require it stays unseen, so a model
 	// change that makes it visible must move it back to the caught ones.
 	Unobservable bool
+	// Counterexample names the file in testdata/counterexamples that pins
+	// a hazard the explorer catches only in rare worlds (too rare for the
+	// seeded swarm test's budget); TestCounterexamples replays it.
+	Counterexample string
 }
 
 // hazards is the catalogue, in a fixed order: the operator's plan first,
@@ -107,15 +111,14 @@ var hazards = []Hazard{
 		Name:  "replay-from-old-consistent",
 		Right: "ONLINE_PROMOTE replays from the checkpoint redo pointer (polar_reset_bg_replayed_lsn in V15)",
 		Wrong: "V11's start: min(old primary's consistent LSN, BGW replay point)",
-		Consequence: "not observable in the model: the start is at or below the BGW replay point, up to which every " +
-			"pooled page was replayed, and at or below the old primary's consistent LSN as last learned (or the " +
-			"restartpoint), below which storage holds every change, since the model's storage pages never go back " +
-			"(no full-page images: an old primary's crash recovery never re-flushes an older version, the case " +
-			"polar_reset_bg_replayed_lsn's comment gives for not starting there); a start below the LogIndex " +
-			"truncation point (a consistent LSN learned before the old primary's last truncation) is clamped to " +
-			"it, as PolarDB's page iterator begins at the oldest table kept",
-		Unobservable: true,
-		Orderings:    func(o *shmem.Orderings) { o.ReplayFromRedo = false },
+		Consequence: "rare: the ONLINE_PROMOTE replay, and with it the fake oldest LSN and so the consistent LSN, starts " +
+			"below the old primary's last checkpoint redo when the replica last learned an older consistent LSN; the " +
+			"checkpoint after promote then writes a redo pointer that moved back (CheckpointRedo; the explorer found " +
+			"it at seed 6852). Otherwise harmless in the model: the start is at or below the BGW replay point, up to " +
+			"which pooled pages were replayed, and below a consistent LSN below which storage holds every change " +
+			"(the model's storage pages never go back: no full-page images)",
+		Counterexample: "replay-from-old-consistent-CheckpointRedo-6852.txt",
+		Orderings:      func(o *shmem.Orderings) { o.ReplayFromRedo = false },
 	},
 	{
 		Name: "insert-lsn-during-promote",
