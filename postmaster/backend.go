@@ -497,6 +497,7 @@ func (b *backend) readStep(c *sim.Ctx) {
 		// to the replay position.
 		if n.Index.Enabled() {
 			if _, err := n.ReplayPage(id, buf.Page.LSN, n.ReplayLSN); err != nil {
+				b.dropPartialBuffer(c, id) // as abortReplicaRead
 				b.fail(c, "read", err)
 				b.state = bIdle
 				return
@@ -575,10 +576,7 @@ func (b *backend) finishReplicaRead(c *sim.Ctx) {
 		sim.Assertf(!buf.Dirty, "backend: replica buffer %v dirty during its read", page)
 		p, err := n.ReadStoragePage(page)
 		if err != nil {
-			b.endReplicaRead()
-			b.fail(c, "read", err)
-			b.state = bIdle
-			b.dieIfPending(c)
+			b.abortReplicaRead(c, err)
 			return
 		}
 		buf.Page = p
@@ -592,10 +590,7 @@ func (b *backend) finishReplicaRead(c *sim.Ctx) {
 	if n.Index.Enabled() {
 		var err error
 		if applied, err = n.ReplayPage(id, buf.Page.LSN, at); err != nil {
-			b.endReplicaRead()
-			b.fail(c, "read", err)
-			b.state = bIdle
-			b.dieIfPending(c)
+			b.abortReplicaRead(c, err)
 			return
 		}
 	}
@@ -645,6 +640,50 @@ func (b *backend) futurePage(c *sim.Ctx, page storage.PageID, lsn, replayed stor
 	}
 	b.state = bIdle
 	b.exit(c, shmem.ExitFATAL, err.Error())
+}
+
+// abortReplicaRead ends a replica read that failed between issuing its I/O
+// and serving the page: the storage read failed, or reading the WAL of a
+// record to replay did (PolarDB's polar_logindex_read_xlog retries that
+// forever; the model reports it to the client instead). The buffer may hold
+// the image taken when the read was issued, or storage plus only the records
+// below the one that failed: a page version missing changes below the
+// replay position. In ReadBuffer_common the replay runs with the buffer's
+// I/O in progress (polar_logindex_io_lock_apply before TerminateBufferIO),
+// so the ERROR's AbortBufferIO leaves it !BM_VALID, and the BGW skips
+// invalid buffers (polar_bg_redo_apply_one_record_on_page: "invalid buffer
+// will be read from disk next access try, or evicted"). Leaving it valid
+// would let the BGW apply later records on top of the gap (page LSN past the
+// missing change, so no replay ever fills it), so dropPartialBuffer drops
+// the frame: the next read rebuilds the page from storage and LogIndex.
+func (b *backend) abortReplicaRead(c *sim.Ctx, err error) {
+	id := b.rbuf
+	b.endReplicaRead()
+	b.dropPartialBuffer(c, id)
+	b.fail(c, "read", err)
+	b.state = bIdle
+	b.dieIfPending(c)
+}
+
+// dropPartialBuffer disposes of a buffer a failed replay left short of its
+// replay position. Only the failing reader can hold it (every other user
+// waits for a pinned buffer, BufferBusy). A clean one is evicted: storage
+// and LogIndex rebuild it. A dirty one (a standby's page its parallel replay
+// dirtied: changes its storage lacks) is kept and marked outdated: replay
+// applies a page's records in LSN order, so it holds a prefix of the page's
+// history, the next access replays the rest from its page LSN, and the
+// replay workers replay a page from their start, never one record alone.
+func (b *backend) dropPartialBuffer(c *sim.Ctx, id storage.BufferID) {
+	n := b.n
+	buf := n.Pool.Get(id)
+	sim.Assertf(n.Pool.Pins(id) == 0, "backend: failed replica read of %v left it pinned", buf.Tag)
+	c.Detail("drop-buffer", sim.Str("page", buf.Tag.String()), sim.LSNField("page_lsn", uint64(buf.Page.LSN)),
+		sim.Bool("dirty", buf.Dirty))
+	if buf.Dirty {
+		buf.Outdated = true
+		return
+	}
+	n.Pool.Evict(id)
 }
 
 // endReplicaRead withdraws the read's published LSN
