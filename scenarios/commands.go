@@ -221,6 +221,21 @@ func (r *Runner) healAll() {
 	c.S.Emit("operator", sim.LevelStory, "heal")
 }
 
+// unreaped reports whether a live node has a child that exited and that its
+// postmaster has not reaped yet (the child exit is still on its way).
+func (r *Runner) unreaped(n *shmem.Node) bool {
+	s := r.C.S
+	if !postmaster.Alive(s, n) {
+		return false
+	}
+	for _, id := range append(procIDs(n), n.Procs.WALSenders...) {
+		if id != shmem.NoProc && !s.Alive(id) {
+			return true
+		}
+	}
+	return false
+}
+
 func procIDs(n *shmem.Node) []sim.ActorID {
 	p := n.Procs
 	ids := []sim.ActorID{p.Postmaster, p.Startup, p.BGW, p.BGWriter, p.Checkpointer, p.WALWriter, p.WALReceiver, p.PolarWorker}
@@ -271,10 +286,14 @@ func (r *Runner) converge(budget int) *sim.Violation {
 		spent += res.Steps
 		return res.Done, res.Violation
 	}
-	// 0. A shutdown under way finishes first (a fault may have held it).
+	// 0. A shutdown under way finishes first (a fault may have held it), and
+	// every postmaster reaps the children that already exited: a child that
+	// PANICked on a fault just before the heal takes its node down only when
+	// the postmaster handles SIGCHLD, and the operator's plan below must not
+	// pick a primary that is already on its way down.
 	ok, v := run(func() bool {
 		for _, h := range c.Hosts() {
-			if n := c.Node(h); n != nil && postmaster.Stopping(c.S, n) {
+			if n := c.Node(h); n != nil && (postmaster.Stopping(c.S, n) || r.unreaped(n)) {
 				return false
 			}
 		}

@@ -47,6 +47,14 @@
 // hears of it, so on a LogIndex replica startup waits in P3 forever (a
 // liveness failure for the checkers to find; mark startup/trigger-file-wait).
 //
+// Before catch-up (ModeReplica) and before redo (ModeCrash), with LogIndex
+// on, startup first indexes, without replaying, the WAL from the last saved
+// LogIndex table (FirstLSN if none) up to the redo pointer (state reindex,
+// reindex.go): a primary's LogIndex must hold every record no saved table
+// covers, or replicas holding such records in full memtables wait for ever
+// (polar_logindex_redo_init's start_lsn below the checkpoint). SIGUSR2
+// meanwhile is kept and acted on when catch-up begins.
+//
 // In ModeCrash, startup replays WAL from the control file's redo pointer into
 // buffers (dirtying them with the record's start as oldest LSN), keeps
 // LogIndex and the clog, then opens WAL at the end, writes end-of-recovery
@@ -89,6 +97,9 @@
 //	                                              ▼          ▼          ▼
 //	                                             done (P8) ─────────► exited
 //
+//	Both: init ─► reindex ─► catch-up / crash-redo, when LogIndex has unsaved
+//	records below the redo pointer (init ─► catch-up / crash-redo otherwise).
+//
 //	ModeStandby: init ─► standby-redo ──end of its WAL──► standby-streaming
 //	                     (consistency: BGW PARALLEL_REPLAYING, hot standby)
 //
@@ -116,7 +127,7 @@
 //	startup/queue-overflow-storage-read     a storage-begin marker in the queue
 //	startup/queue-gap                       a queued meta beyond ReplayLSN (read the gap from storage)
 //	startup/memtable-ring-full              LogIndex memtables full and unsaved: stall
-//	startup/promote-before-hot-standby      SIGUSR2 during catch-up
+//	startup/promote-before-hot-standby      SIGUSR2 during catch-up (or reindex, acted on after it)
 //	startup/trigger-file-wait               trigger-file promote waiting in P3
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
 //

@@ -86,11 +86,15 @@ const (
 	// StateStandbyStreaming: standby at consistency, indexing the WAL its
 	// walreceiver wrote; the BGW replays it in POLAR_BG_PARALLEL_REPLAYING.
 	StateStandbyStreaming
+	// StateReindex: before crash redo (primary) or catch-up (replica):
+	// indexing the WAL between the last saved LogIndex table and the redo
+	// pointer, one record per step, without replaying it (reindex.go).
+	StateReindex
 )
 
 var stateNames = [...]string{"invalid", "init", "catch-up", "streaming", "storage-read", "final-replay",
 	"restartpoint", "wait-reset", "end-of-wal", "promote-data", "end-of-recovery", "control",
-	"reset-bgw", "done", "crash-redo", "crash-done", "exited", "standby-redo", "standby-streaming"}
+	"reset-bgw", "done", "crash-redo", "crash-done", "exited", "standby-redo", "standby-streaming", "reindex"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) && s != 0 {
@@ -123,7 +127,8 @@ type Process struct {
 	// blocked: waiting for a Wake timer (memtable ring full, end of
 	// written WAL, read error, buffers busy).
 	blocked bool
-	// promoteReq: SIGUSR2 arrived before the control file was read.
+	// promoteReq: SIGUSR2 arrived before catch-up began (before the control
+	// file was read, or while indexing below the redo pointer).
 	promoteReq bool
 	// trigger: promote was started by the trigger file, not SIGUSR2.
 	trigger bool
@@ -149,6 +154,11 @@ type Process struct {
 	// end and endLast: the end of valid WAL found in P1 (E) and the start of
 	// the record before it.
 	end, endLast storage.LSN
+	// reindex and reindexPrev: in StateReindex, the next record to index
+	// and the start of the one before it; afterReindex is the state that
+	// follows (reindex.go).
+	reindex, reindexPrev storage.LSN
+	afterReindex         State
 
 	rec   logindex.Record
 	pkt   logindex.Packet
@@ -186,7 +196,7 @@ func (p *Process) Ready() bool {
 	switch p.st {
 	case StateInit, StateCatchUp, StateStorageRead, StateFinalReplay, StateRestartpoint,
 		StateEndOfWAL, StatePromoteData, StateEndOfRecovery, StateControl, StateResetBGW,
-		StateDone, StateCrashRedo, StateCrashDone, StateStandbyRedo:
+		StateDone, StateCrashRedo, StateCrashDone, StateStandbyRedo, StateReindex:
 		return true
 	case StateStandbyStreaming:
 		return p.n.ReplayLSN < p.n.ReceivedLSN
@@ -230,7 +240,7 @@ func (p *Process) onPromoteSignal(c *sim.Ctx) {
 		return
 	}
 	switch p.st {
-	case StateInit:
+	case StateInit, StateReindex:
 		p.promoteReq = true
 		c.Log("promote-requested", sim.Str("state", p.st.String()))
 	case StateCatchUp, StateStreaming, StateStorageRead:
@@ -288,6 +298,8 @@ func (p *Process) Step(c *sim.Ctx) {
 	case StateDone:
 		c.Story("promote-done", sim.LSNField("end", uint64(p.end)), sim.LSNField("insert", uint64(p.n.WAL.InsertLSN())))
 		p.exit(c, shmem.ExitNormal, "")
+	case StateReindex:
+		p.stepReindex(c)
 	case StateCrashRedo:
 		p.stepCrashRedo(c)
 	case StateCrashDone:
@@ -379,8 +391,8 @@ func (p *Process) stepInit(c *sim.Ctx) {
 		}
 		n.Slots = slots
 		n.Local.State = shmem.DBInCrashRecovery
-		p.to(StateCrashRedo, StateInit)
 		c.Story("crash-recovery", sim.LSNField("redo", uint64(p.redo)), sim.LSNField("checkpoint", uint64(ctl.CheckPoint)))
+		p.beginReindex(c, StateCrashRedo)
 		return
 	}
 	if p.mode == ModeStandby {
@@ -394,13 +406,9 @@ func (p *Process) stepInit(c *sim.Ctx) {
 		return
 	}
 	p.ref, p.hasRef = ref, true
-	p.to(StateCatchUp, StateInit)
 	c.Story("catch-up", sim.LSNField("redo", uint64(p.redo)), sim.LSNField("checkpoint", uint64(ctl.CheckPoint)),
 		sim.Bool("logindex", n.Index.Enabled()))
-	if p.promoteReq {
-		c.Mark("startup/promote-before-hot-standby")
-		p.beginPromote(c, false)
-	}
+	p.beginReindex(c, StateCatchUp)
 }
 
 // mergeClog fills statuses dst does not know from src.
