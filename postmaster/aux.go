@@ -127,6 +127,13 @@ func (a *bgWriter) Step(c *sim.Ctx) {
 type checkpointer struct {
 	n        *shmem.Node
 	shutdown bool
+	// forced: an operator's CHECKPOINT is pending (checkpoint_cmd's
+	// CheckpointRequest); syncing: its redo pointer is chosen (forcedRedo)
+	// and it is writing the buffers dirty before it.
+	forced, syncing bool
+	forcedRedo      storage.LSN
+	// answered counts the CHECKPOINT requests finished or ignored.
+	answered int
 }
 
 func newCheckpointer(n *shmem.Node) *checkpointer { return &checkpointer{n: n} }
@@ -139,6 +146,9 @@ func (a *checkpointer) Ready() bool {
 		return false
 	}
 	if replicaRecovering(n) {
+		if a.forced {
+			return true
+		}
 		_, due := restartpointDue(n)
 		return due
 	}
@@ -153,6 +163,9 @@ func (a *checkpointer) Ready() bool {
 	if a.shutdown {
 		return n.Pool.FlushLen() == 0 && n.BGW.State() == shmem.BGRedoNotStart
 	}
+	if a.forced {
+		return a.forcedReady()
+	}
 	if n.BGW.CheckpointRequested {
 		return true
 	}
@@ -160,6 +173,10 @@ func (a *checkpointer) Ready() bool {
 }
 
 func (a *checkpointer) Receive(c *sim.Ctx, m sim.Msg) {
+	if _, ok := m.(CheckpointRequest); ok {
+		a.request(c)
+		return
+	}
 	switch m {
 	case shmem.SIGINT:
 		a.shutdown = true
@@ -173,12 +190,32 @@ func (a *checkpointer) Receive(c *sim.Ctx, m sim.Msg) {
 func (a *checkpointer) Step(c *sim.Ctx) {
 	n := a.n
 	if replicaRecovering(n) {
+		if a.forced {
+			a.forcedRestartpoint(c)
+			return
+		}
 		restartpoint(c, n)
 		return
 	}
-	// A lazy checkpoint's redo is the published consistent LSN
-	// (polar_check_incremental_checkpoint).
-	redo := publishConsistent(n)
+	if a.forced && !a.shutdown {
+		a.forcedStep(c)
+		return
+	}
+	if a.forced {
+		// The shutdown checkpoint supersedes a forced one.
+		a.forced, a.syncing = false, false
+		a.answered++
+	}
+	a.write(c, publishConsistent(n), false)
+}
+
+// write writes a checkpoint record with this redo pointer, then clog,
+// slots, LogIndex and the control file (the tail of CreateCheckPoint).
+// A lazy checkpoint's redo is the published consistent LSN
+// (polar_check_lazy_checkpoint); a forced one's is the insert position at
+// its start, after every buffer dirty then was written (forced).
+func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
+	n := a.n
 	if redo < n.Control.Redo {
 		// The redo pointer never moves back; wait for the consistent LSN.
 		c.Detail("checkpoint-skip", sim.LSNField("consistent", uint64(redo)), sim.LSNField("redo", uint64(n.Control.Redo)))
@@ -239,8 +276,13 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 	n.Control = ctl
 	n.Local = ctl
 	n.BGW.CheckpointRequested = false
-	c.Story("checkpoint", sim.LSNField("redo", uint64(redo)), sim.LSNField("lsn", uint64(rec.Start)),
-		sim.Bool("shutdown", a.shutdown))
+	if forced {
+		c.Story("checkpoint", sim.LSNField("redo", uint64(redo)), sim.LSNField("lsn", uint64(rec.Start)),
+			sim.Bool("shutdown", a.shutdown), sim.Bool("forced", true), sim.Str("bgw", n.BGW.State().String()))
+	} else {
+		c.Story("checkpoint", sim.LSNField("redo", uint64(redo)), sim.LSNField("lsn", uint64(rec.Start)),
+			sim.Bool("shutdown", a.shutdown))
+	}
 	if a.shutdown {
 		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
 	}
@@ -372,4 +414,128 @@ func (a *polarWorker) Receive(c *sim.Ctx, m sim.Msg) {
 	case shmem.SIGTERM, shmem.SIGQUIT:
 		exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
 	}
+}
+
+// CheckpointRequest is the operator's CHECKPOINT (RequestCheckpoint with
+// CHECKPOINT_FORCE | CHECKPOINT_WAIT | CHECKPOINT_IMMEDIATE), sent to a
+// node's checkpointer. Such a checkpoint has no CHECKPOINT_CAUSE_XLOG or
+// CHECKPOINT_CAUSE_TIME flag, so PolarDB does not make it lazy
+// (polar_bufmgr.c polar_check_lazy_checkpoint): CreateCheckPoint takes the
+// insert position as its redo pointer and BufferSync writes every buffer
+// dirty at that moment before the record is written. In recovery it is a
+// restartpoint (CreateRestartPoint), as in PostgreSQL.
+type CheckpointRequest struct{}
+
+func (CheckpointRequest) String() string { return "checkpoint(force, wait, immediate)" }
+
+// CheckpointsAnswered returns how many CHECKPOINT requests node n's
+// checkpointer has finished or ignored (what CHECKPOINT_WAIT waits for),
+// and false when no checkpointer runs.
+func CheckpointsAnswered(s *sim.Scheduler, n *shmem.Node) (int, bool) {
+	id := n.Procs.Checkpointer
+	if id == shmem.NoProc || !s.Alive(id) {
+		return 0, false
+	}
+	a, ok := s.Actor(id).(*checkpointer)
+	if !ok {
+		return 0, false
+	}
+	return a.answered, true
+}
+
+// request notes an operator's CHECKPOINT. A node in recovery that is no
+// LogIndex replica (a standby, or crash recovery) ignores it: the model
+// has no restartpoints there.
+func (a *checkpointer) request(c *sim.Ctx) {
+	n := a.n
+	if n.InRecovery && !replicaRecovering(n) {
+		c.Log("checkpoint-ignored", sim.Str("why", "in recovery"))
+		a.answered++
+		return
+	}
+	if a.forced {
+		a.answered++ // folded into the pending one (RequestCheckpoint merges requests)
+	} else {
+		a.forced, a.syncing = true, false
+	}
+	c.Log("checkpoint-request", sim.Bool("recovery", n.InRecovery))
+}
+
+// forcedReady reports whether the forced checkpoint on a primary can take
+// a step. While the BGW is promoting (ONLINE_PROMOTE, PARALLEL_REPLAYING)
+// it waits: pages the BGW has not replayed yet are dirty nowhere, and the
+// BGW requests its own checkpoint when it finishes (the model defers rather
+// than guess how PolarDB bounds a non-lazy redo in that state). While it
+// is writing buffers it waits for the flush list head to become writable,
+// as BufferSync waits on a buffer's I/O; the WAL flush it does itself.
+func (a *checkpointer) forcedReady() bool {
+	n := a.n
+	if n.BGW.Promoting() {
+		return false
+	}
+	if !a.syncing {
+		return true
+	}
+	id, ok := n.Pool.FlushHead()
+	if !ok {
+		return true
+	}
+	b := n.Pool.Get(id)
+	return b.OldestLSN >= a.forcedRedo || b.Page.LSN <= n.FlushGate()
+}
+
+// forcedStep takes one step of a forced checkpoint on a primary: choose
+// the redo pointer (the insert position: CreateCheckPoint without
+// CHECKPOINT_LAZY), then write the buffers dirty before it, oldest first,
+// one a step (BufferSync, CheckPointBuffers), flushing WAL up to each page
+// first (FlushBuffer's XLogFlush), then publish the consistent LSN and
+// write the record and control file.
+func (a *checkpointer) forcedStep(c *sim.Ctx) {
+	n := a.n
+	if !a.syncing {
+		a.syncing, a.forcedRedo = true, n.WAL.InsertLSN()
+		c.Log("checkpoint-start", sim.LSNField("redo", uint64(a.forcedRedo)), sim.Int("dirty", int64(n.Pool.FlushLen())),
+			sim.Str("bgw", n.BGW.State().String()))
+		return
+	}
+	if id, ok := n.Pool.FlushHead(); ok && n.Pool.Get(id).OldestLSN < a.forcedRedo {
+		b := n.Pool.Get(id)
+		tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
+		if err := n.WAL.Flush(lsn); err != nil {
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		}
+		if err := n.Writable(lsn); err != nil {
+			return // the flush gate holds it: wait (forcedReady)
+		}
+		if err := n.WritePage(id); err != nil {
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		}
+		c.Log("checkpoint-write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
+		return
+	}
+	publishConsistent(n)
+	redo := a.forcedRedo
+	a.forced, a.syncing = false, false
+	a.answered++
+	a.write(c, redo, true)
+}
+
+// forcedRestartpoint is CHECKPOINT in recovery on a LogIndex replica: a
+// restartpoint now, whatever the distance (CreateRestartPoint with
+// CHECKPOINT_FORCE), if recovery met a newer checkpoint the BGW replayed
+// past; otherwise nothing.
+func (a *checkpointer) forcedRestartpoint(c *sim.Ctx) {
+	n := a.n
+	a.forced, a.syncing = false, false
+	a.answered++
+	cp, ok := n.RestartpointCandidate(n.BGW.ReplayPoint())
+	if !ok || cp.LSN <= n.Local.CheckPoint || cp.Redo <= n.Local.Redo {
+		c.Log("restartpoint-skip", sim.LSNField("checkpoint", uint64(n.Local.CheckPoint)))
+		return
+	}
+	n.Local.CheckPoint, n.Local.Redo = cp.LSN, cp.Redo
+	c.Story("restartpoint", sim.LSNField("checkpoint", uint64(cp.LSN)), sim.LSNField("redo", uint64(cp.Redo)),
+		sim.LSNField("bgw-replay", uint64(n.BGW.ReplayPoint())), sim.Str("bgw", n.BGW.State().String()), sim.Bool("forced", true))
 }

@@ -656,13 +656,17 @@ func HuntHazards(ctx context.Context, cfg HuntConfig) ([]HuntResult, error) {
 	trials := max(cfg.Trials, 1)
 	out := make([]HuntResult, len(names))
 	for i, name := range names {
-		if _, err := LookupHazard(name); err != nil {
+		hz, err := LookupHazard(name)
+		if err != nil {
 			return nil, err
 		}
 		r := HuntResult{Hazard: name}
 		for k := 0; k < trials; k++ {
 			ec := cfg.Explore
 			ec.Base.Hazard = name
+			if hz.Profile != 0 {
+				ec.Base.Profile = hz.Profile // the profile its catch needs
+			}
 			ec.FirstSeed = cfg.Explore.FirstSeed + uint64(k)*TrialStride
 			ec.KeepGoing = false
 			ec.Progress = nil

@@ -35,6 +35,9 @@ type Hazard struct {
 	// LogIndexOff: LogIndex disabled (polar_logindex_mem_size = 0, applied by
 	// Options.nodeConfig) and the promote not refused.
 	LogIndexOff bool
+	// Profile is the profile the hazard's catch needs, zero when the
+	// default (v15) shows it: the swarm test runs its worlds in it.
+	Profile shmem.Profile
 	// Unobservable: no general checker can see this hazard in the model
 	// (Consequence says why). Tests require it stays unseen, so a model
 	// change that makes it visible must move it back to the caught ones.
@@ -150,15 +153,14 @@ var hazards = []Hazard{
 		Name:  "checkpoint-during-waiting-reset",
 		Right: "no checkpoint while the BGW is in POLAR_BG_WAITING_RESET (the checkpointer checks polar_get_bg_redo_state)",
 		Wrong: "the checkpointer runs in that window",
-		Consequence: "not observable in the model: in V15's order the BGW is in WAITING_RESET only while the node " +
-			"is in recovery, where the checkpointer takes restartpoints, and a restartpoint installs the redo of a " +
-			"checkpoint record met in recovery, at or below the BGW replay point: storage holds every change below " +
-			"it, startup's own restartpoint then installs the newest anyway, and the reset evicts stale buffers " +
-			"below it; in V11's order a lazy checkpoint takes its redo from the consistent LSN, which V11's " +
-			"bgwriter holds in WAITING_RESET, so only a non-incremental checkpoint (redo = insert position), " +
-			"which the model does not have, could move the redo past the changes the reset must replay",
-		Unobservable: true,
-		Orderings:    func(o *shmem.Orderings) { o.NoCheckpointInWaitingReset = false },
+		Consequence: "in profile v11 (Profile): the node is a read-write primary while the BGW waits for its reset, " +
+			"and the old primary's changes the reset must replay are dirty in no buffer; the operator's CHECKPOINT is " +
+			"not lazy (polar_check_lazy_checkpoint: only CHECKPOINT_CAUSE_XLOG/TIME are), so its redo is the insert " +
+			"position, past those changes, while the consistent LSN is held: CheckpointRedo (and crash recovery " +
+			"from that redo loses them: CrashRecovers). In V15's order WAITING_RESET lies inside recovery, where a " +
+			"checkpoint is a restartpoint and harmless",
+		Profile:   shmem.ProfileV11,
+		Orderings: func(o *shmem.Orderings) { o.NoCheckpointInWaitingReset = false },
 	},
 	{
 		Name: "trigger-file-promote",

@@ -20,17 +20,18 @@ import (
 // script (testdata/hazards/<name>.txt): the first violation the script
 // runs into. It is what the catalogue's Consequence promises, pinned.
 var caughtBy = map[string]string{
-	"promote-while-primary-writes": "SingleWriter",
-	"no-backend-wait":              "NoUnexpectedExit",
-	"skip-remount":                 "NoUnexpectedExit",
-	"skip-final-replay":            "NoUnexpectedExit",
-	"skip-wait-reset":              "BGWLegalTransitions",
-	"reset-after-recovery-done":    "ConsistentLSNDurable",
-	"insert-lsn-during-promote":    "ConsistentLSNDurable",
-	"skip-clog-copy":               "ReadsReflectAcked",
-	"skip-slot-reload":             "NoUnexpectedExit",
-	"trigger-file-promote":         LivePromoteCompletes,
-	"logindex-off-promote":         "NoUnexpectedExit",
+	"promote-while-primary-writes":    "SingleWriter",
+	"no-backend-wait":                 "NoUnexpectedExit",
+	"skip-remount":                    "NoUnexpectedExit",
+	"skip-final-replay":               "NoUnexpectedExit",
+	"skip-wait-reset":                 "BGWLegalTransitions",
+	"reset-after-recovery-done":       "ConsistentLSNDurable",
+	"insert-lsn-during-promote":       "ConsistentLSNDurable",
+	"skip-clog-copy":                  "ReadsReflectAcked",
+	"skip-slot-reload":                "NoUnexpectedExit",
+	"trigger-file-promote":            LivePromoteCompletes,
+	"logindex-off-promote":            "NoUnexpectedExit",
+	"checkpoint-during-waiting-reset": "CheckpointRedo",
 }
 
 // unobservable are the hazards no general checker can see in the model,
@@ -38,12 +39,7 @@ var caughtBy = map[string]string{
 // scripts show the wrong path taken and must run clean both ways: if a
 // checker ever catches one, this test fails and the entry must move to
 // caughtBy.
-var unobservable = map[string]string{
-	"checkpoint-during-waiting-reset": "in V15's order WAITING_RESET lies inside recovery, where the checkpointer " +
-		"takes restartpoints, which only install the redo of a checkpoint record met in recovery (at or below the " +
-		"BGW replay point; storage holds every change below it) before startup installs the newest; in V11's " +
-		"order a lazy checkpoint's redo is the consistent LSN the bgwriter holds in WAITING_RESET",
-}
+var unobservable = map[string]string{}
 
 // livenessClaims are the liveness phase's claims (commands.go): general,
 // like the safety claims of the checkers' catalogue.

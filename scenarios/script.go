@@ -196,6 +196,8 @@ func (r *Runner) Exec(line string) (string, error) {
 		res, err = r.pause(cmd, a)
 	case "stall-save", "resume-save":
 		res, err = r.stallSave(cmd, a)
+	case "checkpoint":
+		res, err = r.checkpoint(a)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
@@ -539,7 +541,12 @@ var untilConds = map[string]func(c *Cluster, n *shmem.Node) bool{
 	"bgw-not-start": func(c *Cluster, n *shmem.Node) bool {
 		return n.BGW.State() == shmem.BGRedoNotStart && n.Primary && !n.InRecovery
 	},
-	"waiting-reset":  func(c *Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGWaitingReset },
+	"waiting-reset": func(c *Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGWaitingReset },
+	// recovery-done-waiting-reset: V11's window, a primary out of
+	// recovery whose BGW still waits for its reset.
+	"recovery-done-waiting-reset": func(c *Cluster, n *shmem.Node) bool {
+		return n.Primary && !n.InRecovery && n.BGW.State() == shmem.BGWaitingReset
+	},
 	"online-promote": func(c *Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGOnlinePromote },
 	"stopped":        func(c *Cluster, n *shmem.Node) bool { return !postmaster.Alive(c.S, n) },
 	"caught-up": func(c *Cluster, n *shmem.Node) bool {

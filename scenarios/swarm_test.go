@@ -71,14 +71,20 @@ func TestSwarmCatchesEveryHazard(t *testing.T) {
 			if hz.Unobservable {
 				t.Skipf("not observable in the model (hazards_test.go pins that its canary stays clean): %s", hz.Consequence)
 			}
-			o, caught := runSeeds(t, Base{Hazard: hz.Name}, 1, budget)
+			if hz.Profile == shmem.ProfileV11 {
+				// Profile v11's worlds fail without any hazard (its own
+				// order: testdata/hazards/v11-*.txt), so a catch there says
+				// nothing; the canary script pins this hazard's catch.
+				t.Skipf("needs profile v11, whose worlds fail without a hazard; pinned by its canary script")
+			}
+			o, caught := runSeeds(t, Base{Hazard: hz.Name, Profile: hz.Profile}, 1, budget)
 			require.True(t, caught, "hazard %s not caught in %d seeds", hz.Name, budget)
 			name := o.Violation.Checker
 			require.True(t, IsClaim(name) || isLiveness(name) || name == "assert",
 				"hazard %s caught by %q, which is not a general checker", hz.Name, name)
 			// The canary's other half: the same seed without the hazard
 			// holds, so what fired is the hazard, not a false alarm.
-			sw, err := DeriveSwarm(o.Swarm.Seed, Base{})
+			sw, err := DeriveSwarm(o.Swarm.Seed, Base{Profile: hz.Profile})
 			require.NoError(t, err)
 			clean, err := RunSwarm(sw, RunConfig{})
 			require.NoError(t, err)

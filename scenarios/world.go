@@ -46,10 +46,13 @@ const (
 	ClassLatency
 	ClassPause
 	ClassStallSave
+	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
+	// writer, the promoting node included.
+	ClassCheckpoint
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint"}
 
 func (c Class) String() string {
 	var parts []string
@@ -517,6 +520,9 @@ func (w *World) next(i int) []string {
 			verb, weight = "resume-save", 1
 		}
 		add(weight, func() []string { return one(fmt.Sprintf("%s node=%d", verb, p.Cfg.Host)) })
+	}
+	if sw.Classes&ClassCheckpoint != 0 && writer != nil {
+		add(2, func() []string { return one(fmt.Sprintf("checkpoint node=%d", writer.Cfg.Host)) })
 	}
 	total := 0
 	for _, ch := range cs {
