@@ -395,3 +395,59 @@ func TestSaveNeed(t *testing.T) {
 	_, ok = ix.SaveNeed()
 	require.False(t, ok)
 }
+
+// TestPromotedIteratorWalksUncataloguedTables: a replica that looked up the
+// saved tables once (catalogue: table 1) and then reused its memtables on the
+// old primary's meta alone (advance rereads only the meta) is promoted. Its
+// LSN iterator from the start must walk on from table 1 to tables 2 and 3,
+// which the meta names but the catalogue lacks, before the memtables; it
+// used to jump from table 1's last entry to the memtables, so the BGW's
+// online-promote replay skipped table 2's records (swarm seed 7880).
+func TestPromotedIteratorWalksUncataloguedTables(t *testing.T) {
+	_, rw, ro := newDevice(t)
+	cfg := smallConfig(2, 4)
+	prim, err := New(rw, cfg, true)
+	require.NoError(t, err)
+	repl, err := New(ro, cfg, false)
+	require.NoError(t, err)
+	var m model
+	lsn := storage.LSN(0x100)
+	// record i touches one page; every memtable holds four records.
+	add := func(i int) {
+		ps := []storage.PageID{pg(1, uint32(i%3))}
+		for _, ix := range []*Index{prim, repl} {
+			require.NoError(t, ix.Add(lsn, lsn+0x30, ps))
+		}
+		m.add(lsn, ps)
+		lsn += 0x30
+	}
+	save := func(want uint64) {
+		_, err := prim.Save(lsn)
+		require.NoError(t, err)
+		require.Equal(t, want, prim.Saved().MaxTableID)
+	}
+	for i := range 5 {
+		add(i)
+	}
+	save(1)
+	// The replica's BGW looks up table 1: it is catalogued.
+	it := repl.Iterate(0)
+	require.Equal(t, m.from(0), drain(t, &it))
+	for i := 5; i < 9; i++ {
+		add(i) // the 9th reuses memtable slot 0 on both: table 2 saved
+	}
+	save(2)
+	for i := 9; i < 13; i++ {
+		add(i) // the 13th reuses slot 1: table 3 saved
+	}
+	save(3)
+	require.Equal(t, []TableState{TableInactive, TableActive}, states(repl))
+
+	require.NoError(t, ro.RemountRW())
+	require.NoError(t, repl.SetWritable())
+	require.NoError(t, repl.SetPromoted(lsn))
+	for _, from := range []storage.LSN{0, 0x100, 0x100 + 3*0x30, 0x100 + 4*0x30} {
+		it := repl.Iterate(from)
+		require.Equal(t, m.from(from), drain(t, &it), "from %v", from)
+	}
+}

@@ -195,34 +195,56 @@ func (it *Iterator) skip(es []mentry, i int) int {
 	return i
 }
 
+// nextStored returns the first saved entry at or after the cursor below low.
+//
+// It walks on from table to table by id, as polar_log_index_lsn_iterator_next
+// (polar_logindex_iterator.c) does: past the end of a table it goes to the
+// next id (log_index_lsn_iterator_update) and reads it if the meta names it
+// (log_index_get_table_data checks max_idx_table_id). The catalogue may end
+// at a table whose largest LSN is the cursor while the meta names later
+// tables: a writable snapshot catalogues only on demand, so a replica
+// promoted after the old primary saved tables it never looked up (SetWritable
+// rereads only the meta) has such a catalogue. Stopping there would jump
+// over those tables to the memtables, and the BGW's online-promote replay
+// would never replay their records (swarm seed 7880: a page changed only by
+// a skipped record stayed stale on storage below the consistent LSN).
 func (it *Iterator) nextStored() (Entry, bool, error) {
 	ix := it.ix
 	if err := ix.catalogFor(it.lsn); err != nil {
 		return Entry{}, false, err
 	}
-	c := ix.st.catalog
-	for i := ix.firstTable(it.lsn); i < len(c); i++ {
-		es, err := ix.st.load(c[i])
-		if err != nil {
+	for pass := 0; ; pass++ {
+		c := ix.st.catalog
+		for i := ix.firstTable(it.lsn); i < len(c); i++ {
+			es, err := ix.st.load(c[i])
+			if err != nil {
+				return Entry{}, false, err
+			}
+			lo, hi := 0, len(es)
+			for lo < hi {
+				m := int(uint(lo+hi) >> 1)
+				if es[m].lsn < it.lsn {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			if j := it.skip(es, lo); j < len(es) {
+				if ix.low.Valid() && es[j].lsn >= ix.low {
+					return Entry{}, false, nil
+				}
+				return it.step(Entry{Page: es[j].page, LSN: es[j].lsn})
+			}
+		}
+		// Past the last catalogued table: go on to the tables the meta
+		// names but the catalogue lacks (one refresh catalogues them all).
+		if pass > 0 || ix.st.nextCatalogID() > ix.st.meta.MaxTableID {
+			return Entry{}, false, nil
+		}
+		if err := ix.st.refresh(); err != nil {
 			return Entry{}, false, err
 		}
-		lo, hi := 0, len(es)
-		for lo < hi {
-			m := int(uint(lo+hi) >> 1)
-			if es[m].lsn < it.lsn {
-				lo = m + 1
-			} else {
-				hi = m
-			}
-		}
-		if j := it.skip(es, lo); j < len(es) {
-			if ix.low.Valid() && es[j].lsn >= ix.low {
-				return Entry{}, false, nil
-			}
-			return it.step(Entry{Page: es[j].page, LSN: es[j].lsn})
-		}
 	}
-	return Entry{}, false, nil
 }
 
 func (it *Iterator) seekMem() (Entry, bool, error) {

@@ -233,3 +233,50 @@ func TestPromoteSyncsAdoptedWAL(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, o.Violation, "%s", failureIf(o))
 }
+
+// Replica n2's startup is paused while n1 writes about forty transactions:
+// the primary saves LogIndex tables 1-3, n2 indexes through its queue and
+// storage only later and reuses its two memtables on the primary's meta
+// alone, so its table catalogue stops at table 1 (its BGW looked that up
+// once). n1 stops; liveness promotes n2. The BGW's online-promote replay
+// walks LogIndex from the redo pointer; before the fix its LSN iterator ran
+// off the end of the catalogue (table 1 ends at 0/240) straight to the
+// memtables (0/4E0 on), skipping table 2. Page 5's only late record
+// (0/408-0/438) is in table 2, so page 5 was never replayed and the
+// consistent LSN passed it while storage held page 5 at 0/168 (swarm seed
+// 7880, ConsistentLSNDurable). The iterator now walks table ids as
+// polar_log_index_lsn_iterator_next does. The commands and scheduler choices
+// are the shrunk counterexample's.
+func TestPromotedBGWReplaysUncataloguedTables(t *testing.T) {
+	schedule, err := ParseSchedule("0 0 1 1 0*19 4 0*24 2 1*3 0 0 2 0*4 1 0*4 2 0*25 1 1 0*37 3 7 5 0 4 6 1 5 1 7 0 0 6 7")
+	require.NoError(t, err)
+	r := NewRunner(7880, sim.LevelStory, sim.FormatText)
+	r.Chooser = sim.NewScripted(schedule...)
+	runLines(t, r, `
+		cluster nodes=2 pages=6 pool=7 queue=9 logindex-mem=2 table-size=8 batch=1 workers=1 sessions=3 fence=none profile=v15 seed=7880 sched=fifo
+		pause node=2 proc=startup
+		submit node=1 page=2 slot=1 count=9
+		run steps=129
+		submit node=1 page=0 slot=2 count=7
+		submit node=1 page=0 slot=2 count=25
+		resume node=2 proc=startup
+		run steps=49
+		pause node=2 proc=startup
+		run steps=104
+		stop node=1 mode=immediate
+		liveness`)
+	p := r.C.Primary()
+	require.NotNil(t, p)
+	require.Equal(t, storage.HostID(2), p.Cfg.Host, "liveness promoted n2")
+	require.GreaterOrEqual(t, p.Pool.ConsistentLSN(), storage.LSN(0x7A0))
+	require.NoError(t, r.C.Checks.Full())
+	// Page 5 on storage carries its last change (0/408, ending 0/438).
+	m, ok := r.C.Dev.Mounted(ObserverHost)
+	require.True(t, ok, "the checkers' observer mount")
+	var b [storage.BlockSize]byte
+	_, err = m.ReadAt(p.RelPath(), b[:], 5*storage.BlockSize)
+	require.NoError(t, err)
+	pg, err := storage.UnmarshalPage(b[:])
+	require.NoError(t, err)
+	require.Equal(t, storage.LSN(0x438), pg.LSN)
+}
