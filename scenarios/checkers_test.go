@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -629,4 +631,109 @@ func BenchmarkFullCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// runWatched runs one swarm world with the per-step checkers' watch set up
+// by knobs, and returns its outcome and its checks.
+func runWatched(t *testing.T, sw Swarm, knobs func(*Checks)) (Outcome, *Checks) {
+	t.Helper()
+	w, err := NewWorld(sw, RunConfig{})
+	require.NoError(t, err)
+	k := w.R.C.Checks
+	knobs(k)
+	for i := 0; i < sw.Actions && w.out.Violation == nil; i++ {
+		for _, cmd := range w.next(i) {
+			if w.Exec(cmd) != nil {
+				break
+			}
+		}
+	}
+	w.finish()
+	return w.Outcome(), k
+}
+
+// checkerMemory is the checkers' and the oracle's memory that decides
+// what later steps report (scratch buffers left out).
+type checkerMemory struct {
+	sw, rw, ckpt, durW                   uint64
+	swMax                                storage.Epoch
+	swSt, lostSeen, cutSeen, acksSeen    int
+	durWriter                            *shmem.Node
+	durCovered                           storage.LSN
+	durGen                               int
+	durRead, durHave                     bool
+	redoKnown                            bool
+	redo                                 storage.LSN
+	ckptSeen, ckptCuts                   int
+	ctlDirty                             bool
+	ctlBy                                storage.HostID
+	replicaSeen, primarySeen, pending    int
+	ackSteps                             int
+	hosts                                []hostSeen
+	oSeen, oLastFull                     uint64
+	oEnd                                 storage.LSN
+	oNeedFull                            bool
+	oRecs, oLost, oCuts, oMounts, oArena int
+}
+
+func memoryOf(k *Checks) checkerMemory {
+	o := k.O
+	return checkerMemory{
+		sw: k.sw.seen, rw: k.rw.seen, ckpt: k.ckpt.seen, durW: k.durW.seen,
+		swMax: k.swMax, swSt: k.swSt, lostSeen: k.lostSeen, cutSeen: k.cutSeen, acksSeen: k.acksSeen,
+		durWriter: k.dur.writer, durCovered: k.dur.covered, durGen: k.dur.gen, durRead: k.dur.read, durHave: k.dur.have,
+		redoKnown: k.redoKnown, redo: k.redo, ckptSeen: k.ckptSeen, ckptCuts: k.ckptCuts, ctlDirty: k.ctlDirty, ctlBy: k.ctlBy,
+		replicaSeen: k.replicaSeen, primarySeen: k.primarySeen, pending: len(k.pending), ackSteps: len(k.ackSteps),
+		hosts: slices.Clone(k.hosts),
+		oSeen: o.seen, oLastFull: o.lastFull, oEnd: o.end, oNeedFull: o.needFull,
+		oRecs: len(o.recs), oLost: len(o.lost), oCuts: len(o.cuts), oMounts: len(o.mounts), oArena: len(o.arena),
+	}
+}
+
+// The per-step checkers skip a step when nothing they watch changed since
+// they last all passed. That must be invisible: every world, clean or
+// caught by a hazard, ends the same with the watch as without it; and on
+// every skipped step, running all the checkers anyway passes and leaves
+// their memory as it was.
+func TestCheckerWatchIsInvisible(t *testing.T) {
+	var worlds, skips, caught int
+	run := func(sw Swarm) {
+		what := fmt.Sprintf("seed %d hazard %q", sw.Seed, sw.Opts.Hazard)
+		plain, _ := runWatched(t, sw, func(k *Checks) { k.watchOff = true })
+		watched, _ := runWatched(t, sw, func(*Checks) {})
+		require.Equal(t, plain.Hash, watched.Hash, what)
+		require.Equal(t, plain.Steps, watched.Steps, what)
+		require.Equal(t, plain.Violation == nil, watched.Violation == nil, what)
+		if plain.Violation != nil {
+			require.Equal(t, plain.Violation.Error(), watched.Violation.Error(), what)
+			caught++
+		}
+		runWatched(t, sw, func(k *Checks) {
+			k.onSkip = func() {
+				skips++
+				before := memoryOf(k)
+				_, err := k.runPerStep()
+				require.NoError(t, err, "%s step %d: a checker fails on a step the watch skips", what, k.c.S.StepNo())
+				require.Equal(t, before, memoryOf(k), "%s step %d: the checkers' memory moved on a step the watch skips", what, k.c.S.StepNo())
+			}
+		})
+		worlds++
+	}
+	for seed := uint64(1); seed <= 40; seed++ {
+		sw, err := DeriveSwarm(seed, Base{})
+		require.NoError(t, err)
+		run(sw)
+	}
+	for _, hz := range HazardNames() {
+		for seed := uint64(1); seed <= 6; seed++ {
+			sw, err := DeriveSwarm(seed, Base{Hazard: hz})
+			require.NoError(t, err)
+			run(sw)
+		}
+	}
+	// The comparison means something only if steps were skipped and
+	// hazards were caught.
+	require.Greater(t, skips, 10*worlds, "too few skipped steps")
+	require.Greater(t, caught, 10, "too few violations")
+	t.Logf("%d worlds, %d skipped checker runs, %d violations", worlds, skips, caught)
 }

@@ -141,7 +141,9 @@ func NewOracle(c *Cluster) (*Oracle, error) {
 	o := &Oracle{s: c.S, dev: c.Dev, m: m, seg: cfg.LogIndex.WALSegmentSize, rel: cfg.Rel, pages: c.Opts.Pages,
 		hosts: func() int { return len(c.nodes) }, end: logindex.FirstLSN,
 		mirror: make([]byte, logindex.FirstLSN), segOf: map[string]uint64{},
-		byPage: make([][]int32, c.Opts.Pages), snaps: make([][]storage.Page, c.Opts.Pages)}
+		byPage: make([][]int32, c.Opts.Pages), snaps: make([][]storage.Page, c.Opts.Pages),
+		// Room for a small world's history, so it does not regrow from one.
+		recs: make([]logindex.Record, 0, 64), arena: make([]logindex.Change, 0, 64), byXID: make([][]int32, 0, 64)}
 	return o, nil
 }
 
@@ -160,14 +162,7 @@ func (o *Oracle) Cuts() []Cut { return o.cuts }
 // blind reports whether reading now could consume an injected read fault
 // meant for a node (a fault for any host, or for the observer): then the
 // oracle does not read this step, so observing never changes the world.
-func blind(d *storage.Device) bool {
-	for _, f := range d.Faults() {
-		if f.Op == storage.OpRead && (f.Host == 0 || f.Host == ObserverHost) {
-			return true
-		}
-	}
-	return false
-}
+func blind(d *storage.Device) bool { return d.ReadFaultFor(ObserverHost) }
 
 // mountsChanged notes a mount or unmount of any node host since the last
 // look (a crash drops that host's unsynced writes without a write record).
@@ -197,6 +192,12 @@ func (o *Oracle) SyncFull() error { return o.sync(true) }
 // Touch makes the next Sync look at the hosts' mounts again, although no
 // step ran: for checks run between steps, after an operator's action.
 func (o *Oracle) Touch() { o.mountLooked = false }
+
+// quiet reports whether a Sync now would do nothing but look at the write
+// count and the mounts: no full comparison is owed or due.
+func (o *Oracle) quiet() bool {
+	return !o.needFull && o.mountLooked && o.s.StepNo()-o.lastFull < fullEvery
+}
 
 func (o *Oracle) sync(force bool) error {
 	wc := o.dev.WriteCount()
@@ -354,7 +355,9 @@ func (o *Oracle) compareSegment(sn uint64) (storage.LSN, error) {
 	}
 	n := int(hi - lo)
 	if cap(o.buf) < n {
-		o.buf = make([]byte, n)
+		// Grow geometrically: the end moves on a little with every WAL
+		// write, and an exact fit was a new buffer each time.
+		o.buf = make([]byte, n, min(max(n, 2*cap(o.buf)), int(o.seg)))
 	}
 	b := o.buf[:n]
 	got, err := o.readWAL(lo, b)

@@ -20,7 +20,11 @@ type Actor interface {
 	// Name is node/process, e.g. "n2/bgw". It labels trace lines and forks the
 	// actor's random stream.
 	Name() string
-	// Ready reports whether the actor has an internal step to take now.
+	// Ready reports whether the actor has an internal step to take now. It
+	// only reports (it changes nothing) and depends on the world's state,
+	// not on virtual time, which actors see only in their steps: when no
+	// actor is ready and time jumps to the next timer, the scheduler does
+	// not ask again.
 	Ready() bool
 	// Step takes one internal step.
 	Step(c *Ctx)

@@ -2,44 +2,77 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // A checker observes the world after a step and reports a violated claim as
 // an error. Checkers never mutate the world: they are named as the claim they
 // check (SingleWriter, ConsistentLSNDurable, ...).
-type checker struct {
-	name string
-	fn   func() error
+//
+// checkRun is one function the registry calls: a single checker (one) or a
+// group of consecutive checkers run by one function (group), which saves a
+// call per checker on every step.
+type checkRun struct {
+	first int // index in Checkers.names of the run's first checker
+	n     int // how many checkers it runs
+	one   func() error
+	group func() (int, error)
 }
 
 // Checkers is the registry the scheduler runs after every step.
-type Checkers struct{ list []checker }
+type Checkers struct {
+	names []string // in running order
+	runs  []checkRun
+}
 
 // Add registers a checker. Order of registration is order of running.
 func (c *Checkers) Add(name string, fn func() error) {
-	for _, k := range c.list {
-		if k.name == name {
-			Failf("sim: checker %s registered twice", name)
-		}
+	c.register(name)
+	c.runs = append(c.runs, checkRun{first: len(c.names) - 1, n: 1, one: fn})
+}
+
+// AddGroup registers several checkers run by one function: fn runs them in
+// the order of names, stops at the first that fails, and returns its index
+// in names with the error (any index when there is none). It is Add of each
+// name in turn, for checkers that run after every step and are cheap enough
+// that a call each would cost as much as their checking.
+func (c *Checkers) AddGroup(names []string, fn func() (int, error)) {
+	if len(names) == 0 {
+		Failf("sim: empty checker group")
 	}
-	c.list = append(c.list, checker{name, fn})
+	first := len(c.names)
+	for _, name := range names {
+		c.register(name)
+	}
+	c.runs = append(c.runs, checkRun{first: first, n: len(names), group: fn})
+}
+
+func (c *Checkers) register(name string) {
+	if slices.Contains(c.names, name) {
+		Failf("sim: checker %s registered twice", name)
+	}
+	c.names = append(c.names, name)
 }
 
 // Names lists registered checkers in running order.
-func (c *Checkers) Names() []string {
-	out := make([]string, len(c.list))
-	for i, k := range c.list {
-		out[i] = k.name
-	}
-	return out
-}
+func (c *Checkers) Names() []string { return slices.Clone(c.names) }
 
 // Run runs every checker and returns the first failure.
 func (c *Checkers) Run() (string, error) {
-	for _, k := range c.list {
-		if err := k.fn(); err != nil {
-			return k.name, err
+	for i := range c.runs {
+		r := &c.runs[i]
+		if r.one != nil {
+			if err := r.one(); err != nil {
+				return c.names[r.first], err
+			}
+			continue
+		}
+		if j, err := r.group(); err != nil {
+			if j < 0 || j >= r.n {
+				Failf("sim: checker group failed at %d of %d: %v", j, r.n, err)
+			}
+			return c.names[r.first+j], err
 		}
 	}
 	return "", nil

@@ -1,6 +1,9 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Config configures a Scheduler.
 type Config struct {
@@ -10,7 +13,8 @@ type Config struct {
 	// Chooser decides which enabled step runs next and every other choice;
 	// nil means a Random driver seeded from Seed.
 	Chooser Chooser
-	// Trace configures the trace (output sink, level, ring).
+	// Trace configures the trace (output sink, level, ring). A zero Ring
+	// keeps TailLines events: what a violation reports.
 	Trace TraceConfig
 	// TailLines is how many trace lines a violation carries (0: 24).
 	TailLines int
@@ -23,6 +27,7 @@ type slot struct {
 	held       bool // paused by Hold: no steps, messages wait
 	lastRun    uint64
 	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
+	chans      int32   // the first channel this actor receives on; -1 if none
 }
 
 type pending struct {
@@ -31,17 +36,27 @@ type pending struct {
 	from, to ActorID
 	at       Time
 	m        Msg
-	timer    bool // a Wake: ordered by deadline, outside the channel's FIFO
+	timer    bool  // a Wake: ordered by deadline, outside the channel's FIFO
+	ch       int32 // index into Scheduler.chans; -1 for a timer
 }
 
 // channel is one (sender, receiver) pair; messages on it arrive in order.
-type channel struct{ from, to ActorID }
+// Its oldest pending message is in Scheduler.heads (only it may be
+// delivered); the ones behind it wait here, in send order, so collect never
+// looks at them.
+type channel struct {
+	from, to ActorID
+	n        int       // pending messages on the channel, the head included
+	wait     []pending // behind the head: wait[off:]
+	off      int
+	next     int32 // the receiver's next channel; -1 at the end
+}
 
 // candidate is one enabled step: an actor's internal step or the delivery of
 // the oldest message on one (sender, receiver) channel.
 type candidate struct {
 	since uint64 // step since which it has waited: smaller is older
-	msg   int    // index into pending, or -1 for an internal step
+	msg   int    // index into heads, or -1 for an internal step
 	actor ActorID
 	seq   uint64
 }
@@ -73,9 +88,11 @@ type Scheduler struct {
 	step      uint64
 	seq       uint64
 	actors    []slot
-	pending   []pending
+	heads     []pending // every timer and every channel's oldest message, in send order
+	chans     []channel
+	npending  int       // messages in flight: heads and the ones waiting behind them
+	dropped   []pending // scratch of dropDead
 	cands     []candidate
-	heads     []channel // scratch of collect: channels seen so far
 	merged    []candidate
 	mayDrop   bool    // a message to a dead actor may be pending: collect drops it
 	lruHead   ActorID // least recently run actor; -1 when there are none
@@ -101,6 +118,11 @@ func New(cfg Config) *Scheduler {
 	}
 	if s.tail == 0 {
 		s.tail = 24
+	}
+	if cfg.Trace.Ring == 0 {
+		// Violations are the ring's only reader; every world building a
+		// ring of the Trace default cost more than its tail was worth.
+		cfg.Trace.Ring = s.tail
 	}
 	s.trace = NewTrace(cfg.Trace)
 	s.schedSite = s.sites.Get("sched")
@@ -139,7 +161,10 @@ func (s *Scheduler) Rand(label string) *Rand { return s.root.Fork(label) }
 // Add registers an actor; it may take steps from now on.
 func (s *Scheduler) Add(a Actor) ActorID {
 	id := ActorID(len(s.actors))
-	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step, prev: -1, next: -1})
+	if s.actors == nil {
+		s.actors = make([]slot, 0, 32) // a cluster's processes, without regrowing
+	}
+	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step, prev: -1, next: -1, chans: -1})
 	s.pushBack(id)
 	return id
 }
@@ -240,7 +265,7 @@ func (s *Scheduler) PostAfter(to ActorID, m Msg, delay Time) {
 }
 
 // Pending returns how many messages are in flight.
-func (s *Scheduler) Pending() int { return len(s.pending) }
+func (s *Scheduler) Pending() int { return s.npending }
 
 // Emit writes a trace event on behalf of a named party outside the actors
 // (the scenario narrator, an operator).
@@ -257,7 +282,37 @@ func (s *Scheduler) send(from, to ActorID, m Msg, delay Time, timer bool) {
 		s.mayDrop = true
 	}
 	s.seq++
-	s.pending = append(s.pending, pending{seq: s.seq, sentStep: s.step, from: from, to: to, at: s.now + delay, m: m, timer: timer})
+	s.npending++
+	p := pending{seq: s.seq, sentStep: s.step, from: from, to: to, at: s.now + delay, m: m, timer: timer, ch: -1}
+	if !timer {
+		p.ch = s.channelOf(from, to)
+		q := &s.chans[p.ch]
+		q.n++
+		if q.n > 1 {
+			// An older message is pending on the channel: this one waits
+			// behind it.
+			q.wait = append(q.wait, p)
+			return
+		}
+	}
+	// The newest message: send order puts it last.
+	s.heads = append(s.heads, p)
+}
+
+// channelOf returns the index of the channel from sender to receiver,
+// creating it on first use. A receiver hears from few senders, so a walk of
+// its own chain of channels beats a map.
+func (s *Scheduler) channelOf(from, to ActorID) int32 {
+	sl := &s.actors[to]
+	for ch := sl.chans; ch >= 0; ch = s.chans[ch].next {
+		if s.chans[ch].from == from {
+			return ch
+		}
+	}
+	ch := int32(len(s.chans))
+	s.chans = append(s.chans, channel{from: from, to: to, next: sl.chans})
+	sl.chans = ch
+	return ch
 }
 
 func (s *Scheduler) emit(self ActorID, level Level, verb string, f []Field) {
@@ -266,46 +321,13 @@ func (s *Scheduler) emit(self ActorID, level Level, verb string, f []Field) {
 
 // collect fills s.cands with the enabled steps, oldest first, and sets
 // nextAt to the earliest time a not-yet-due message or timer becomes
-// deliverable. Pending messages are kept in send order, which is (sentStep,
-// seq) order, and the least-recently-run list is (lastRun, id) order, so
-// collect reads two sorted sequences and merges them: no sorting, and no
-// allocation once the scratch slices have grown.
+// deliverable. Only timers and channel heads can be delivered, and s.heads
+// holds exactly those in send order, which is (sentStep, seq) order; the
+// least-recently-run list is (lastRun, id) order; so collect reads two
+// sorted sequences and merges them: no sorting, and no allocation once the
+// scratch slices have grown.
 func (s *Scheduler) collect() {
-	s.cands = s.cands[:0]
-	s.heads = s.heads[:0]
-	s.hasNext = false
-	n := 0
-	drop := s.mayDrop
-	s.mayDrop = false
-	for i := range s.pending {
-		p := &s.pending[i]
-		if drop && !s.actors[p.to].alive {
-			// A crashed process never sees messages sent to it.
-			s.trace.Emit(s.step, s.now, LevelDetail, s.actors[p.to].name, "drop", Str("msg", p.m.String()))
-			continue
-		}
-		if n != i {
-			s.pending[n] = *p // p still reads the same values at i
-		}
-		if !p.timer && !s.firstOnChannel(channel{p.from, p.to}) {
-			n++
-			continue // FIFO per channel: an older message goes first
-		}
-		if s.actors[p.to].held {
-			n++
-			continue // a paused process receives nothing until released
-		}
-		if p.at <= s.now {
-			s.cands = append(s.cands, candidate{since: p.sentStep, msg: n, actor: p.to, seq: p.seq})
-		} else if !s.hasNext || p.at < s.nextAt {
-			s.nextAt, s.hasNext = p.at, true
-		}
-		n++
-	}
-	for i := n; i < len(s.pending); i++ {
-		s.pending[i] = pending{} // release references
-	}
-	s.pending = s.pending[:n]
+	s.collectMsgs()
 	nm := len(s.cands)
 	for id := s.lruHead; id >= 0; {
 		sl := &s.actors[id]
@@ -317,6 +339,106 @@ func (s *Scheduler) collect() {
 	if nm > 0 && nm < len(s.cands) {
 		s.merge(nm)
 	}
+}
+
+// collectMsgs is collect's first half: s.cands gets the due deliveries,
+// nextAt the earliest future one.
+func (s *Scheduler) collectMsgs() {
+	s.cands = s.cands[:0]
+	s.hasNext = false
+	if s.mayDrop {
+		s.mayDrop = false
+		s.dropDead()
+	}
+	for i := range s.heads {
+		p := &s.heads[i]
+		if s.actors[p.to].held {
+			continue // a paused process receives nothing until released
+		}
+		if p.at <= s.now {
+			s.cands = append(s.cands, candidate{since: p.sentStep, msg: i, actor: p.to, seq: p.seq})
+		} else if !s.hasNext || p.at < s.nextAt {
+			s.nextAt, s.hasNext = p.at, true
+		}
+	}
+}
+
+// dropDead drops every pending message to a dead actor (a crashed process
+// never sees messages sent to it), tracing each drop in send order.
+func (s *Scheduler) dropDead() {
+	n := 0
+	for i := range s.heads {
+		p := &s.heads[i]
+		if s.actors[p.to].alive {
+			if n != i {
+				s.heads[n] = *p
+			}
+			n++
+			continue
+		}
+		s.dropped = append(s.dropped, *p)
+		if p.ch >= 0 {
+			// The whole channel goes: its receiver is dead.
+			q := &s.chans[p.ch]
+			s.dropped = append(s.dropped, q.wait[q.off:]...)
+			clear(q.wait)
+			q.wait, q.off, q.n = q.wait[:0], 0, 0
+		}
+	}
+	clear(s.heads[n:]) // release references
+	s.heads = s.heads[:n]
+	if len(s.dropped) == 0 {
+		return
+	}
+	slices.SortFunc(s.dropped, func(a, b pending) int {
+		if a.seq < b.seq {
+			return -1
+		}
+		return 1 // seqs are unique
+	})
+	for i := range s.dropped {
+		p := &s.dropped[i]
+		s.trace.Emit(s.step, s.now, LevelDetail, s.actors[p.to].name, "drop", Str("msg", p.m.String()))
+	}
+	s.npending -= len(s.dropped)
+	clear(s.dropped)
+	s.dropped = s.dropped[:0]
+}
+
+// deliver takes heads[i] out of flight; the next message on its channel, if
+// any, becomes a head at its place in send order.
+func (s *Scheduler) deliver(i int) pending {
+	p := s.heads[i]
+	s.npending--
+	if p.ch >= 0 {
+		q := &s.chans[p.ch]
+		q.n--
+		if q.n > 0 {
+			next := q.wait[q.off]
+			q.wait[q.off] = pending{}
+			q.off++
+			if q.off == len(q.wait) {
+				q.wait, q.off = q.wait[:0], 0
+			} else if q.off >= 32 && 2*q.off >= len(q.wait) {
+				// A channel that never drains would grow wait forever.
+				k := copy(q.wait, q.wait[q.off:])
+				clear(q.wait[k:])
+				q.wait, q.off = q.wait[:k], 0
+			}
+			// next was sent after p: its place is at i or later.
+			j := i + 1
+			for j < len(s.heads) && s.heads[j].seq < next.seq {
+				j++
+			}
+			copy(s.heads[i:j-1], s.heads[i+1:j])
+			s.heads[j-1] = next
+			return p
+		}
+	}
+	copy(s.heads[i:], s.heads[i+1:])
+	s.heads[len(s.heads)-1] = pending{}
+	s.heads = s.heads[:len(s.heads)-1]
+	return p
 }
 
 // merge merges the sorted runs s.cands[:nm] and s.cands[nm:].
@@ -338,19 +460,6 @@ func (s *Scheduler) merge(nm int) {
 	s.merged, s.cands = s.cands, out
 }
 
-// firstOnChannel reports whether no earlier pending message of this collect
-// pass was on ch, and remembers ch. Worlds have few busy channels, so a linear
-// scan of the channels seen beats a map and allocates nothing.
-func (s *Scheduler) firstOnChannel(ch channel) bool {
-	for _, h := range s.heads {
-		if h == ch {
-			return false
-		}
-	}
-	s.heads = append(s.heads, ch)
-	return true
-}
-
 // Step runs one step. It returns false when nothing can run now or later
 // (quiescent), and a violation when a checker failed after the step.
 func (s *Scheduler) Step() (bool, *Violation) {
@@ -364,7 +473,9 @@ func (s *Scheduler) Step() (bool, *Violation) {
 		}
 		next := s.nextAt
 		s.now = next
-		s.collect()
+		// No step ran and actors cannot see virtual time, so no actor
+		// became ready: only deliveries can be due now.
+		s.collectMsgs()
 		if len(s.cands) == 0 {
 			Failf("sim: timer at %d enabled nothing", next)
 		}
@@ -383,10 +494,7 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	sl.lastRun = s.step
 	s.moveToBack(c.actor)
 	if c.msg >= 0 {
-		p := s.pending[c.msg]
-		copy(s.pending[c.msg:], s.pending[c.msg+1:])
-		s.pending[len(s.pending)-1] = pending{}
-		s.pending = s.pending[:len(s.pending)-1]
+		p := s.deliver(c.msg)
 		sl.a.Receive(&s.ctx, p.m)
 	} else {
 		sl.a.Step(&s.ctx)

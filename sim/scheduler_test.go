@@ -274,6 +274,36 @@ func TestCheckerViolation(t *testing.T) {
 	mustPanic(t, "twice", func() { s.Checkers().Add("Second", nil) })
 }
 
+// A group runs its checkers as one function and is named like Add of each
+// in turn: order, the failing member's name, and duplicates.
+func TestCheckerGroup(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 5})
+	s.Add(worker("w", 10))
+	var ran []string
+	s.Checkers().Add("First", func() error { ran = append(ran, "First"); return nil })
+	s.Checkers().AddGroup([]string{"A", "B", "C"}, func() (int, error) {
+		ran = append(ran, "group")
+		if s.StepNo() == 3 {
+			return 1, fmt.Errorf("b at %d", s.StepNo())
+		}
+		return 0, nil
+	})
+	s.Checkers().Add("Last", func() error { ran = append(ran, "Last"); return nil })
+	if got := s.Checkers().Names(); !slices.Equal(got, []string{"First", "A", "B", "C", "Last"}) {
+		t.Fatalf("names %v", got)
+	}
+	r := s.Run(100)
+	if r.Violation == nil || r.Violation.Checker != "B" || r.Steps != 3 {
+		t.Fatalf("run: %v", r)
+	}
+	want := []string{"First", "group", "Last", "First", "group", "Last", "First", "group"}
+	if !slices.Equal(ran, want) {
+		t.Fatalf("ran %v", ran)
+	}
+	mustPanic(t, "twice", func() { s.Checkers().AddGroup([]string{"D", "C"}, nil) })
+	mustPanic(t, "empty", func() { s.Checkers().AddGroup(nil, nil) })
+}
+
 func TestAssertInStepIsViolation(t *testing.T) {
 	s := sim.New(sim.Config{Seed: 3})
 	n := 0

@@ -221,7 +221,7 @@ type TraceConfig struct {
 	Out    io.Writer // nil: write nothing
 	Level  Level     // events above this level are not written (0: LevelStep)
 	Format Format    // 0: FormatText
-	Ring   int       // events kept for reports (0: 64; negative: none)
+	Ring   int       // events kept for reports (0: 64, or a scheduler's TailLines; negative: none)
 }
 
 // NewTrace returns an empty trace.
@@ -346,8 +346,18 @@ func hashStr(h uint64, s string) uint64 {
 		h = hashUint(h, v)
 		s = s[8:]
 	}
+	// The last 0..7 bytes, little-endian, in at most three loads.
 	var v uint64
-	for i := 0; i < len(s); i++ {
+	i := 0
+	if len(s) >= 4 {
+		v = uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
+		i = 4
+	}
+	if len(s)-i >= 2 {
+		v |= (uint64(s[i]) | uint64(s[i+1])<<8) << (8 * i)
+		i += 2
+	}
+	if len(s)-i >= 1 {
 		v |= uint64(s[i]) << (8 * i)
 	}
 	h = hashUint(h, v)

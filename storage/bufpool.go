@@ -269,6 +269,11 @@ func (p *Pool) FlushHead() (BufferID, bool) { return p.flush.first() }
 // FlushLen returns the number of dirty buffers.
 func (p *Pool) FlushLen() int { return p.flush.len() }
 
+// FlushGen changes whenever a buffer joins or leaves the flush list, which
+// is the only way its content, its order and its buffers' Dirty and
+// OldestLSN change (MarkDirty, MarkClean).
+func (p *Pool) FlushGen() uint64 { return p.flush.gen }
+
 // FlushList appends the dirty buffers, head to tail, to dst.
 func (p *Pool) FlushList(dst []BufferID) []BufferID { return p.flush.appendTo(dst) }
 

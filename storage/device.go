@@ -79,9 +79,15 @@ type DeviceConfig struct {
 type Device struct {
 	cfg DeviceConfig
 
-	blocks  []block
-	free    int // number of free blocks
-	lowFree int // no free block below this index
+	// blocks holds the blocks ever allocated, a prefix of the device:
+	// every block at or past len(blocks) (up to capacity) is free and
+	// pristine, so it is materialised only when alloc first hands it out.
+	// A world writes a few dozen blocks of a device of hundreds or
+	// thousands, and building them all cost more than its steps.
+	blocks   []block
+	capacity int // blocks of the device, materialised or not
+	free     int // number of free blocks
+	lowFree  int // no free block below this index
 
 	files map[string]*file // lookup only; never iterated
 	names []string         // sorted paths, for List
@@ -184,6 +190,10 @@ func NewDevice(cfg DeviceConfig) (*Device, error) {
 	}
 	d := &Device{cfg: cfg, files: make(map[string]*file), pendFree: noPend}
 	d.addBlocks(cfg.Blocks)
+	// Room for what a small world writes, so the first few dozen blocks
+	// and writes do not regrow these from one.
+	d.blocks = make([]block, 0, min(cfg.Blocks, 64))
+	d.ring = make([]WriteRecord, 0, 128)
 	return d, nil
 }
 
@@ -192,31 +202,28 @@ func NewDevice(cfg DeviceConfig) (*Device, error) {
 func (d *Device) Config() DeviceConfig { return d.cfg }
 
 func (d *Device) addBlocks(n int) {
-	d.blocks = slices.Grow(d.blocks, n)
-	for range n {
-		d.blocks = append(d.blocks, block{head: noPend, tail: noPend})
-	}
+	d.capacity += n
 	d.free += n
 }
 
 // Grow enlarges the device online, as the reference series grows the loop
 // device under a running cluster. Capacity only increases.
 func (d *Device) Grow(blocks int) error {
-	if blocks < len(d.blocks) {
-		return fmt.Errorf("storage: grow to %d blocks below capacity %d", blocks, len(d.blocks))
+	if blocks < d.capacity {
+		return fmt.Errorf("storage: grow to %d blocks below capacity %d", blocks, d.capacity)
 	}
 	if blocks > maxBlocks {
 		return fmt.Errorf("storage: grow to %d blocks above limit %d", blocks, maxBlocks)
 	}
-	d.addBlocks(blocks - len(d.blocks))
+	d.addBlocks(blocks - d.capacity)
 	return nil
 }
 
 // Capacity is the number of blocks of the device.
-func (d *Device) Capacity() int { return len(d.blocks) }
+func (d *Device) Capacity() int { return d.capacity }
 
 // Used is the number of blocks allocated to files.
-func (d *Device) Used() int { return len(d.blocks) - d.free }
+func (d *Device) Used() int { return d.capacity - d.free }
 
 // Writer reports the holder of the writer role and the device epoch.
 func (d *Device) Writer() (HostID, Epoch, bool) { return d.writer, d.epoch, d.hasWriter }
@@ -252,7 +259,7 @@ func (d *Device) AppendWritesSince(dst []WriteRecord, seq uint64) []WriteRecord 
 // is freed, until it is written again).
 func (d *Device) LastWrite(b BlockNo) (WriteRecord, bool) {
 	if int(b) >= len(d.blocks) {
-		return WriteRecord{}, false
+		return WriteRecord{}, false // never allocated (or past the device)
 	}
 	r := d.blocks[b].last
 	return r, r.Seq != 0
@@ -414,6 +421,14 @@ func (d *Device) alloc() BlockNo {
 			d.free--
 			return BlockNo(i)
 		}
+	}
+	if len(d.blocks) < d.capacity {
+		// Every materialised block is taken: the lowest free one is the
+		// first never handed out.
+		d.blocks = append(d.blocks, block{head: noPend, tail: noPend})
+		d.lowFree = len(d.blocks)
+		d.free--
+		return BlockNo(len(d.blocks) - 1)
 	}
 	sim.Failf("storage: free count %d but no free block", d.free)
 	return 0

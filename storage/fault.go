@@ -58,6 +58,18 @@ func (d *Device) ClearFaults() { d.faults = d.faults[:0] }
 // Faults returns the armed faults with their remaining counts.
 func (d *Device) Faults() []FaultSpec { return slices.Clone(d.faults) }
 
+// ReadFaultFor reports whether an armed read fault could hit a read by
+// host: one for any host, or for that host. It is what an observer asks
+// after every step, so it copies nothing.
+func (d *Device) ReadFaultFor(host HostID) bool {
+	for i := range d.faults {
+		if f := &d.faults[i]; f.Op == OpRead && (f.Host == 0 || f.Host == host) {
+			return true
+		}
+	}
+	return false
+}
+
 // hit consumes one count of the first fault matching the operation.
 func (d *Device) hit(op Op, host HostID, path string) bool {
 	for i := range d.faults {

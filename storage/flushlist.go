@@ -41,6 +41,10 @@ type flushList struct {
 	head BufferID // endOfList when empty
 	tail BufferID // endOfList when empty
 	n    int
+	// gen counts appends and removes: the list's content, order and its
+	// buffers' oldest LSNs change only with it (a checker that walked the
+	// list at one gen need not walk it again at the same gen).
+	gen uint64
 }
 
 // init attaches the list to bufs and marks every buffer as not on it.
@@ -87,6 +91,7 @@ func (l *flushList) append(id BufferID, oldest LSN) error {
 	b.OldestLSN = oldest
 	l.tail = id
 	l.n++
+	l.gen++
 	return nil
 }
 
@@ -110,6 +115,7 @@ func (l *flushList) remove(id BufferID) {
 	b.flushPrev, b.flushNext = notInList, notInList
 	b.OldestLSN = InvalidLSN
 	l.n--
+	l.gen++
 }
 
 // first returns the head: the dirty buffer with the smallest oldest LSN.
