@@ -139,9 +139,15 @@ func (b *backend) exit(c *sim.Ctx, kind shmem.ExitKind, why string) {
 	if b.state == bPromoteReplay {
 		b.n.BGW.EndBackendReplay(b.rstart)
 	}
-	if b.state == bCommitFlush {
-		b.n.DelayChkpt-- // the exiting process no longer delays checkpoints
-	}
+	// An exit in bCommitFlush (a PANIC on the WAL flush, or SIGQUIT) leaves
+	// DelayChkpt set: the commit record may already be in WAL buffers (and
+	// the next flush writes it) while the clog never learns of it.
+	// errfinish's abort() for PANIC and quickdie's _exit() skip ProcKill, so
+	// PGPROC's delayChkptFlags stays set and CreateCheckPoint keeps waiting
+	// in HaveVirtualXIDsDelayingChkpt until the postmaster's crash handling
+	// kills the checkpointer; a checkpoint in between would put its redo past
+	// a commit record its clog lacks. The next start builds fresh shared
+	// memory (shmem.NewNode), which clears it.
 	if b.state == bReadIO {
 		b.endReplicaRead() // the exiting process releases its pin
 	}

@@ -314,18 +314,19 @@ func (n *Node) WritePage(id storage.BufferID) error {
 	if err := n.Mount.WriteAt(n.RelPath(), n.img[:], int64(b.Tag.Block)*storage.BlockSize); err != nil {
 		return err
 	}
-	if err := n.Mount.Sync(n.RelPath()); err != nil {
-		return err
-	}
 	if n.ShuttingDown || n.InRecovery {
-		// The flush gate left out the slots of disconnected replicas: note
-		// the pages written past them, the accepted way a replica meets a
-		// future page (PolarDB's 050_shutdown_disconnected_replica).
+		// The flush gate left out the slots of disconnected replicas:
+		// note the pages written past them (visible from here on, synced
+		// or not), the accepted way a replica meets a future page
+		// (PolarDB's 050_shutdown_disconnected_replica).
 		for _, s := range n.Slots {
 			if !s.Active && !IsStandbySlot(s.Name) && s.Apply < b.Page.LSN && len(n.Exempt) < maxExempt {
 				n.Exempt = append(n.Exempt, ExemptWrite{Slot: s.Name, Page: b.Tag, LSN: b.Page.LSN})
 			}
 		}
+	}
+	if err := n.Mount.Sync(n.RelPath()); err != nil {
+		return err
 	}
 	n.Pool.MarkClean(id)
 	return nil
