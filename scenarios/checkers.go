@@ -1139,6 +1139,21 @@ func (k *Checks) exemptFuturePage(r *shmem.Node, e shmem.ChildExit) bool {
 	return false
 }
 
+// displacedRead excuses a read failure of a primary another node displaced
+// (its read-write mount no longer holds the writer role): fencing stops its
+// writes, not its reads, and what it reads is its successor's storage (a
+// LogIndex table the new writer truncated, say). PolarDB's node would die
+// the same way (log_index_report_io_error); it is the old primary's end,
+// not a protocol failure.
+func displacedRead(n *shmem.Node, e shmem.ChildExit) bool {
+	m := n.Mount
+	if m == nil || m.Mode() != storage.MountReadWrite || !strings.Contains(e.Err, ": read ") {
+		return false
+	}
+	w, _, ok := n.Dev.Writer()
+	return ok && w != n.Cfg.Host // another host holds the writer role now
+}
+
 func (k *Checks) noUnexpectedExit() error {
 	for i, n := range k.c.nodes {
 		if n == nil {
@@ -1150,7 +1165,7 @@ func (k *Checks) noUnexpectedExit() error {
 		}
 		for ; hs.nexits < len(n.Exits); hs.nexits++ {
 			e := n.Exits[hs.nexits]
-			if (e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL) && !excusedExit(e) && !k.exemptFuturePage(n, e) {
+			if (e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL) && !excusedExit(e) && !k.exemptFuturePage(n, e) && !displacedRead(n, e) {
 				hs.nexits++
 				return fmt.Errorf("%s %v: %s", e.Name, e.Kind, e.Err)
 			}

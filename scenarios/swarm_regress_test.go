@@ -295,3 +295,16 @@ func TestFuturePageFromUnsyncedShutdownWriteIsExcused(t *testing.T) {
 		require.Nil(t, o.Violation, "seed %d: %s", seed, failureIf(o))
 	}
 }
+
+// In fence epoch a second promote displaces n2 while one of its sessions
+// still waits for LogIndex room; the new writer truncates a table n2's
+// catalogue still lists, and n2's read of it fails: the displaced primary's
+// end (fencing stops writes, not reads), not a protocol failure (soak seed
+// 25038 with fence epoch).
+func TestDisplacedPrimaryReadFailureIsItsEnd(t *testing.T) {
+	sw, err := DeriveSwarm(25038, Base{Fence: storage.FenceEpoch})
+	require.NoError(t, err)
+	o, err := RunSwarm(sw, RunConfig{})
+	require.NoError(t, err)
+	require.Nil(t, o.Violation, "%s", failureIf(o))
+}
