@@ -354,10 +354,14 @@ func (b *backend) writeStep(c *sim.Ctx) {
 		b.exit(c, shmem.ExitPANIC, err.Error())
 		return
 	}
-	if err := b.index(&rec); err != nil {
-		b.exit(c, shmem.ExitPANIC, err.Error())
-		return
-	}
+	// The page is changed and in the flush list before anything else can
+	// fail: heap_insert modifies the page and calls MarkBufferDirty (which
+	// in PolarDB puts it on the flush list with its oldest LSN,
+	// polar_put_buffer_to_flush_list) inside the critical section before
+	// XLogInsert. Indexing it may PANIC (a LogIndex save flushes WAL); until
+	// the postmaster reaps that, the bgwriter must still see this page
+	// dirty, or it would publish a consistent LSN past a record whose change
+	// is in no buffer and not on storage.
 	buf := n.Pool.Get(id)
 	rec.Apply(page, &buf.Page)
 	if !buf.Dirty {
@@ -365,6 +369,10 @@ func (b *backend) writeStep(c *sim.Ctx) {
 			b.exit(c, shmem.ExitPANIC, err.Error())
 			return
 		}
+	}
+	if err := b.index(&rec); err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return
 	}
 	if n.BGW.State() == shmem.BGOnlinePromote {
 		c.Mark("postmaster/write-during-online-promote")
