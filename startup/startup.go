@@ -768,18 +768,9 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 	// clog copy, the end-of-recovery record, pages) is made durable, the new
 	// writer syncs those segments (a sync by the read-write mount persists
 	// what the file holds).
-	if p.end > n.Local.Redo {
-		seg := n.Cfg.LogIndex.WALSegmentSize
-		for s := logindex.SegNo(n.Local.Redo, seg); s <= logindex.SegNo(p.end-1, seg); s++ {
-			name := logindex.SegmentName(s, seg)
-			if !n.Mount.Exists(name) {
-				continue
-			}
-			if err := n.Mount.Sync(name); err != nil {
-				p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: sync replayed WAL %s: %v", name, err))
-				return
-			}
-		}
+	if err := p.syncReplayedWAL(n.Local.Redo); err != nil {
+		p.exit(c, shmem.ExitFATAL, err.Error())
+		return
 	}
 	if o.CopyClog {
 		// The cache already holds the shared clog it started from; merge
@@ -1047,10 +1038,38 @@ func (p *Process) redoPages(c *sim.Ctx, rec *logindex.Record) bool {
 	return true
 }
 
+// syncReplayedWAL makes the WAL this node replayed, from the segment of
+// from up to the end of recovery, durable before it builds on it: another
+// host may have written that WAL and died before its fsync, leaving it
+// visible but volatile (a sync by the read-write mount persists what the
+// file holds).
+func (p *Process) syncReplayedWAL(from storage.LSN) error {
+	n := p.n
+	if p.end <= from {
+		return nil
+	}
+	seg := n.Cfg.LogIndex.WALSegmentSize
+	for s := logindex.SegNo(from, seg); s <= logindex.SegNo(p.end-1, seg); s++ {
+		name := logindex.SegmentName(s, seg)
+		if !n.Mount.Exists(name) {
+			continue
+		}
+		if err := n.Mount.Sync(name); err != nil {
+			return fmt.Errorf("startup: sync replayed WAL %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 // stepCrashDone opens WAL at the end, writes end-of-recovery and the
-// control file, and exits.
+// control file, and exits. The WAL replayed is synced first, whoever wrote
+// it (the crash recovery counterpart of stepPromoteData's sync).
 func (p *Process) stepCrashDone(c *sim.Ctx) {
 	n := p.n
+	if err := p.syncReplayedWAL(p.redo); err != nil {
+		p.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
 	w, err := logindex.NewWAL(n.Mount, n.Cfg.LogIndex, p.end, p.endLast)
 	if err != nil {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: open WAL at %v: %v", p.end, err))
