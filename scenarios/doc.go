@@ -12,6 +12,30 @@
 // commands cover both. A standby is never promoted, rebuilt or started in
 // another role.
 //
+// The parts, by file:
+//
+//	cluster.go, options.go    the world of SPEC §1 and its validated options
+//	script.go, commands.go    the command language of scripts, demos and
+//	                          explorer worlds (commands.go: the non-waiting
+//	                          world commands and the liveness phase)
+//	oracle.go                 what must be true, from the WAL on storage alone
+//	checkers.go, recovery.go  the SPEC §10 claims, run after every step, and
+//	                          the whole-state checks (offline crash recovery)
+//	hazards.go                the catalogue of wrong orderings
+//	world.go                  swarm worlds: a seed derives options, enabled
+//	                          action classes and a program of commands
+//	explore.go, shrink.go,    the explorer: many worlds on every core, shrunk
+//	counterexample.go,        replayable counterexamples, the exhaustive check
+//	exhaustive.go
+//
+// Invariants owned here, by checker name: SingleWriter, ReplicaWritesNothing,
+// NoWALBelowOldEnd, CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
+// ConsistentLSNDurable, CheckpointRedo, BGWLegalTransitions,
+// ReplayPointMonotone, FakeOldestMonotone, ReplicaReadsMatchOracle,
+// ReadsReflectAcked, NoUnexpectedExit, CrashRecovers, AckedVisible, and the
+// liveness claims PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
+// ReplicasCatchUp, ConsistentLSNCatchesUp.
+//
 // Demos today: "foundation" shows what the kernel, the shared device, the
 // buffer pool and LogIndex do on their own: a primary writing pages and WAL, a
 // replica's read-only mount refusing a write, a stale writer fenced in epoch
