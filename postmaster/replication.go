@@ -349,6 +349,14 @@ func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 			a.connected = false
 			c.Log("repoint", sim.Str("from", a.sender.String()), sim.Str("to", p.Cfg.Host.String()))
 		}
+		// wal_receiver_status_interval: the status reply goes out on every
+		// interval even when nothing moved (XLogWalRcvSendReply), so a
+		// reply the primary lost (a promoting node reloads its slots from
+		// storage, dropping what an early reply said) is made good without
+		// new WAL.
+		if a.connected && a.peer != shmem.NoProc && c.Alive(a.peer) && a.fed.Valid() {
+			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed, ReadMin: a.fedMin})
+		}
 		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
 	case shmem.Signal:
 		if m == shmem.SIGTERM || m == shmem.SIGQUIT {

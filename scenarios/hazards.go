@@ -117,10 +117,10 @@ var hazards = []Hazard{
 		Consequence: "rare: the ONLINE_PROMOTE replay, and with it the fake oldest LSN and so the consistent LSN, starts " +
 			"below the old primary's last checkpoint redo when the replica last learned an older consistent LSN; the " +
 			"checkpoint after promote then writes a redo pointer that moved back (CheckpointRedo; the explorer found " +
-			"it at seed 6852). Otherwise harmless in the model: the start is at or below the BGW replay point, up to " +
+			"it at seed 12424). Otherwise harmless in the model: the start is at or below the BGW replay point, up to " +
 			"which pooled pages were replayed, and below a consistent LSN below which storage holds every change " +
 			"(the model's storage pages never go back: no full-page images)",
-		Counterexample: "replay-from-old-consistent-CheckpointRedo-6852.txt",
+		Counterexample: "replay-from-old-consistent-CheckpointRedo-12424.txt",
 		Orderings:      func(o *shmem.Orderings) { o.ReplayFromRedo = false },
 	},
 	{
