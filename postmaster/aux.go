@@ -80,6 +80,27 @@ func publishConsistent(n *shmem.Node) storage.LSN {
 	return n.UpdateConsistentLSN()
 }
 
+// writeFlushHead writes the flush list's head page when its WAL is durable
+// and the flush gate allows it (one buffer of BgBufferSync per step), for
+// the primary's bgwriter and the standby's alike. alive is false when the
+// write failed and the process PANICked (a failed data write leaves the
+// buffer dirty; a fenced or read-only mount means this node must stop
+// writing).
+func writeFlushHead(c *sim.Ctx, n *shmem.Node, name string) (wrote, alive bool) {
+	id, ok := n.Pool.FlushHead()
+	if !ok || !n.CanWrite(n.Pool.Get(id).Page.LSN) {
+		return false, true
+	}
+	b := n.Pool.Get(id)
+	tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
+	if err := n.WritePage(id); err != nil {
+		exitProc(c, n, name, shmem.ExitPANIC, err)
+		return false, false
+	}
+	c.Log("write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
+	return true, true
+}
+
 func (a *bgWriter) Receive(c *sim.Ctx, m sim.Msg) {
 	if killedBy(m) {
 		exitProc(c, a.n, a.Name(), shmem.ExitKilled, nil)
@@ -88,16 +109,8 @@ func (a *bgWriter) Receive(c *sim.Ctx, m sim.Msg) {
 
 func (a *bgWriter) Step(c *sim.Ctx) {
 	n := a.n
-	if id, ok := n.Pool.FlushHead(); ok && n.CanWrite(n.Pool.Get(id).Page.LSN) {
-		b := n.Pool.Get(id)
-		tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
-		if err := n.WritePage(id); err != nil {
-			// A failed data write leaves the buffer dirty; a fenced or
-			// read-only mount means this node must stop writing.
-			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
-			return
-		}
-		c.Log("write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
+	if _, alive := writeFlushHead(c, n, a.Name()); !alive {
+		return
 	}
 	before := n.Pool.ConsistentLSN()
 	after := publishConsistent(n)

@@ -341,15 +341,12 @@ func (a *standbyWriter) Receive(c *sim.Ctx, m sim.Msg) {
 
 func (a *standbyWriter) Step(c *sim.Ctx) {
 	n := a.n
-	if id, ok := n.Pool.FlushHead(); ok && n.CanWrite(n.Pool.Get(id).Page.LSN) {
-		b := n.Pool.Get(id)
-		tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
-		if err := n.WritePage(id); err != nil {
-			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
-			return
-		}
+	wrote, alive := writeFlushHead(c, n, a.Name())
+	if !alive {
+		return
+	}
+	if wrote {
 		c.Mark("postmaster/standby-write-page")
-		c.Log("write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
 	}
 	before := n.Pool.ConsistentLSN()
 	if after := n.UpdateConsistentLSN(); after != before {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"promotesim/sim"
 )
 
@@ -114,4 +116,40 @@ func BenchmarkExploreWorld(b *testing.B) {
 	}
 	b.ReportMetric(float64(steps)/float64(b.N), "steps/world")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(steps), "ns/step")
+}
+
+// The benchmarks measure what they claim: the empty step is timed (a
+// positive cost), and a world of the step benchmark's mix runs its whole
+// program without a violation, with the checkers on and off, and the same
+// number of steps either way (the checkers only observe).
+func TestBenchmarkWorldsHold(t *testing.T) {
+	require.Positive(t, emptyStepNs())
+	for seed := uint64(1); seed <= 3; seed++ {
+		on := runWorldT(t, seed, false)
+		off := runWorldT(t, seed, true)
+		require.Positive(t, on)
+		require.Equal(t, on, off, "seed %d: turning the checkers off changed the world", seed)
+	}
+}
+
+// runWorldT is runWorld for a test: it also requires the world to hold.
+func runWorldT(t *testing.T, seed uint64, checksOff bool) uint64 {
+	t.Helper()
+	sw, err := DeriveSwarm(seed, Base{})
+	require.NoError(t, err)
+	w, err := NewWorld(sw, RunConfig{})
+	require.NoError(t, err)
+	if checksOff {
+		w.R.C.Checks.Off = true
+	}
+	for i := 0; i < sw.Actions && w.out.Violation == nil; i++ {
+		for _, cmd := range w.next(i) {
+			if w.Exec(cmd) != nil {
+				break
+			}
+		}
+	}
+	w.finish()
+	require.Nil(t, w.out.Violation)
+	return w.Outcome().Steps
 }

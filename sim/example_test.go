@@ -3,6 +3,9 @@ package sim_test
 import (
 	"fmt"
 	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"promotesim/sim"
 )
@@ -105,4 +108,23 @@ func ExampleRand_Fork() {
 	b := root.Fork("n2/bgw").Uint64()
 	fmt.Println(a == b)
 	// Output: true
+}
+
+// The ping-pong world of ExampleScheduler is a pure function of its seed:
+// two runs give the same trace hash, and the ball is hit exactly four times.
+func TestExampleWorldRepeats(t *testing.T) {
+	run := func() (uint64, sim.Result) {
+		s := sim.New(sim.Config{Seed: 1})
+		ping, pong := &player{name: "n1/ping"}, &player{name: "n2/pong"}
+		a, b := s.Add(ping), s.Add(pong)
+		ping.peer, pong.peer = b, a
+		s.Post(a, ball{1})
+		r := s.Run(100)
+		return s.Trace().Hash(), r
+	}
+	h1, r1 := run()
+	h2, _ := run()
+	require.Equal(t, h1, h2)
+	require.Equal(t, 4, r1.Steps)
+	require.True(t, r1.Quiescent)
 }

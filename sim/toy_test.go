@@ -1,6 +1,12 @@
 package sim_test
 
-import "promotesim/sim"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"promotesim/sim"
+)
 
 // msg is a message of the toy worlds.
 type msg string
@@ -51,4 +57,21 @@ func logger(name string, got *[]string) *toy {
 		*got = append(*got, m.String())
 		c.Log("recv", sim.Str("msg", m.String()))
 	}}
+}
+
+// The toy adapter itself: an actor with no ready function is never ready,
+// steps dispatch to step, messages to recv; worker and logger do what the
+// other tests assume of them.
+func TestToyActors(t *testing.T) {
+	require.False(t, (&toy{name: "idle"}).Ready())
+	var got []string
+	s := sim.New(sim.Config{Seed: 1})
+	w := s.Add(worker("w", 3))
+	l := s.Add(logger("l", &got))
+	s.Post(l, msg("hello"))
+	r := s.Run(100)
+	require.True(t, r.Quiescent)
+	require.Equal(t, []string{"hello"}, got)
+	require.False(t, s.Actor(w).Ready(), "the worker took its three steps")
+	require.Equal(t, 4, r.Steps, "three worker steps and one delivery")
 }
