@@ -40,6 +40,7 @@ func commands() []command {
 		{"hazards", "list the hazard catalogue", runHazards},
 		{"check", "check -exhaustive: every interleaving of a small promote world", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
+		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
 		{"version", "print the model version", runVersion},
 	}
 }

@@ -1,0 +1,300 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"promotesim/scenarios"
+)
+
+// The browser tests drive Debian's Chromium headless through chromedp.
+// Without a browser they skip, saying how to run them; with
+// PROMOTESIM_BROWSER=require (as .ci/run sets) a missing browser fails.
+// Screenshots go to PROMOTESIM_SCREENSHOTS (default: a directory under
+// os.TempDir), never into the source tree.
+
+const howToRun = "install Chromium (apt-get install -y chromium) or set PROMOTESIM_CHROME=/path/to/chrome, " +
+	"then: go test ./scenarios/view -run Browser -v (PROMOTESIM_BROWSER=require makes a missing browser a failure)"
+
+func chromePath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("PROMOTESIM_CHROME"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("PROMOTESIM_BROWSER") == "require" {
+		t.Fatalf("PROMOTESIM_BROWSER=require but no Chromium found: %s", howToRun)
+	}
+	t.Skipf("browser tests skipped: no Chromium found; %s", howToRun)
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	exe := chromePath(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1700, 1300),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", exe, err)
+	}
+	return ctx
+}
+
+func shotDir(t *testing.T) string {
+	dir := os.Getenv("PROMOTESIM_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "promotesim-screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(shotDir(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", path)
+}
+
+// open loads url and waits for the page to say it is ready.
+func open(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), poll("window.viewerReady === true")); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func press(t *testing.T, ctx context.Context, key string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(key)); err != nil {
+		t.Fatalf("key %q: %v", key, err)
+	}
+}
+
+// n2BGW is the BGW state the page shows for n2.
+const n2BGW = `document.getElementById("node-n2").dataset.bgw`
+
+// TestBrowserSwitchover: open the viewer on the switchover demo, go to the
+// remount with the "next event of a process" control, step to the BGW's
+// WAITING_RESET with the keyboard and check it lights on the step the
+// capture says, rewind, fork a crash, see the branch, export its script
+// and replay it as promotesim replay -script does.
+func TestBrowserSwitchover(t *testing.T) {
+	ctx := browser(t)
+	root, d := switchover(t)
+	var wr Transition
+	for _, tr := range d.BGW {
+		if tr.Node == "n2" && tr.To == "WAITING_RESET" {
+			wr = tr
+			break
+		}
+	}
+	srv := httptest.NewServer(Handler(root))
+	defer srv.Close()
+	open(t, ctx, srv.URL+"/")
+
+	// The remount: the next n2/postmaster events until remount-rw.
+	lane := -1
+	for i, l := range d.Lanes {
+		if l.Node == "n2" && l.Name == "postmaster" {
+			lane = i
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.ID("lane"), fmt.Sprint(lane))); err != nil {
+		t.Fatal(err)
+	}
+	remount := uint64(0)
+	for range 40 {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("nextev"))); err != nil {
+			t.Fatal(err)
+		}
+		now := eval[string](t, ctx, `Array.from(document.querySelectorAll("#events tr.now")).map(r => r.textContent).join("|")`)
+		if strings.Contains(now, "remount-rw") {
+			remount = eval[uint64](t, ctx, "viewer.step")
+			break
+		}
+	}
+	if remount == 0 || remount >= wr.Step {
+		t.Fatalf("remount found at step %d; WAITING_RESET at %d", remount, wr.Step)
+	}
+	if got := eval[string](t, ctx, n2BGW); got == "WAITING_RESET" {
+		t.Fatalf("at the remount (step %d) n2's BGW is already %s", remount, got)
+	}
+	screenshot(t, ctx, "switchover-remount.png")
+	// Step with the keyboard until the diagram lights WAITING_RESET.
+	for eval[string](t, ctx, n2BGW) != "WAITING_RESET" {
+		if s := eval[uint64](t, ctx, "viewer.step"); s > wr.Step {
+			t.Fatalf("stepped to %d without seeing WAITING_RESET (the capture has it at %d)", s, wr.Step)
+		}
+		press(t, ctx, "l")
+	}
+	if s := eval[uint64](t, ctx, "viewer.step"); s != wr.Step {
+		t.Fatalf("WAITING_RESET lit at step %d, the run enters it at %d", s, wr.Step)
+	}
+	lit := eval[string](t, ctx, `document.querySelector("#node-n2 .bgw-state.lit").dataset.state`)
+	if lit != "WAITING_RESET" {
+		t.Fatalf("diagram lights %q", lit)
+	}
+	screenshot(t, ctx, "switchover-waiting-reset.png")
+
+	// Rewind: back to the remount, the state is the earlier one again.
+	for eval[uint64](t, ctx, "viewer.step") > remount {
+		press(t, ctx, "h")
+	}
+	if got := eval[string](t, ctx, n2BGW); got != "REPLICA_BUF_REPLAYING" {
+		t.Fatalf("rewound to %d: n2's BGW %s", remount, got)
+	}
+
+	// Fork: crash n2 at the WAITING_RESET step.
+	if err := chromedp.Do(ctx, chromedp.Steps(evalVoid(fmt.Sprintf("setStep(%d), true", wr.Step)))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#forks button[data-action="crash.n2"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, poll(`location.search.includes("crash.n2") && window.viewerReady === true && doc.path !== ""`)); err != nil {
+		t.Fatalf("fork page: %v", err)
+	}
+	wantPath := fmt.Sprintf("%d:crash.n2", wr.Step)
+	if got := eval[string](t, ctx, "doc.path"); got != wantPath {
+		t.Fatalf("branch path %q, want %q", got, wantPath)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#branchsvg line").length`); n < 3 {
+		t.Fatalf("branch drawing has %d lines", n)
+	}
+	press(t, ctx, "End")
+	if h := eval[string](t, ctx, `document.querySelector("#node-n2 h3").textContent`); !strings.HasPrefix(h, "n2 down") {
+		t.Fatalf("after the crash n2 shows %q", h)
+	}
+	screenshot(t, ctx, "switchover-fork-crash.png")
+
+	// Export: the script the button downloads, and the server's.
+	script := eval[string](t, ctx, "doc.script")
+	file := filepath.Join(t.TempDir(), "branch.txt")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cx, err := scenarios.ReadCounterexample(file)
+	if err != nil {
+		t.Fatalf("exported script does not parse as replay -script reads it: %v", err)
+	}
+	if v := cx.Replay(nil, 0, 0); v != nil {
+		t.Fatalf("replaying the branch: %v", v)
+	}
+	p2, err := ScriptProgram(file, []byte(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Capture(p2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bd := eval[uint64](t, ctx, "doc.last"); d2.Last != bd {
+		t.Fatalf("the replayed script ends at step %d, the branch at %d", d2.Last, bd)
+	}
+}
+
+// bigProgram is a run of about steps steps: load on n1 with a replica
+// replaying it, command after command.
+func bigProgram(steps int) Program {
+	p := Program{Title: "big run", Source: "test", Seed: 1, Stages: []string{"load"}}
+	p.Cmds = append(p.Cmds, ProgCmd{Text: "cluster nodes=2 pages=8"})
+	for i := 0; i < steps/680+1; i++ { // about 680 steps each
+		p.Cmds = append(p.Cmds, ProgCmd{Text: "writes node=1 count=20"}, ProgCmd{Text: "run steps=200"})
+	}
+	return p
+}
+
+// TestBrowserLoad20k: a 20,000-step run loads and steps smoothly; the load
+// time and the time per step are measured in the page and logged.
+func TestBrowserLoad20k(t *testing.T) {
+	ctx := browser(t)
+	d, err := Capture(bigProgram(20000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Last-d.First < 20000 {
+		t.Fatalf("the big run has %d steps", d.Last-d.First)
+	}
+	page, err := Page(d, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "big.html")
+	if err := os.WriteFile(file, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	open(t, ctx, "file://"+file)
+	wall := time.Since(start)
+	load := eval[float64](t, ctx, "window.viewerReadyAt")
+	perStep := eval[float64](t, ctx, `(() => { const t0 = performance.now(); for (let i = 0; i < 200; i++) setStep(viewer.step + 1); return (performance.now() - t0) / 200; })()`)
+	t.Logf("20k-step run: %d steps, page %d bytes; ready %.0f ms after navigation start (%.0f ms wall incl. browser), %.2f ms per step", d.Last-d.First, len(page), load, float64(wall.Milliseconds()), perStep)
+	if load > 10000 || perStep > 50 {
+		t.Fatalf("too slow: load %.0f ms, %.1f ms per step", load, perStep)
+	}
+	screenshot(t, ctx, "big-run.png")
+}
+
+// poll waits for js to be true, again after a navigation destroyed the
+// page it was polling.
+func poll(js string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		deadline := time.Now().Add(time.Minute)
+		for {
+			_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(time.Until(deadline)))(ctx, t)
+			if err == nil || time.Now().After(deadline) {
+				return chromedp.Void{}, err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func evalVoid(js string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Evaluate[bool](js)(ctx, t)
+		return chromedp.Void{}, err
+	}
+}

@@ -1,0 +1,429 @@
+package view
+
+// capture.go is the only file of the viewer that uses the scenarios API
+// (Runner, Cluster, shmem nodes, demos, swarm worlds, counterexample
+// files). Everything else works on the Doc and Program types, so moving to
+// new scenario packages means rewriting this file alone.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"promotesim/postmaster"
+	"promotesim/scenarios"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// ModelVersion is the model version exported scripts carry.
+const ModelVersion = scenarios.ModelVersion
+
+// DemoProgram is the program of a script demo (switchover, logindex-off).
+func DemoProgram(name string) (Program, error) {
+	st, ok := scenarios.DemoStages(name)
+	if !ok {
+		var names []string
+		for _, d := range scenarios.Demos() {
+			if _, ok := scenarios.DemoStages(d.Name); ok {
+				names = append(names, d.Name)
+			}
+		}
+		return Program{}, fmt.Errorf("no script demo %q (the viewer shows %s)", name, strings.Join(names, ", "))
+	}
+	p := Program{Title: "demo " + name, Source: "promotesim demo " + name, Seed: 1}
+	for i, s := range st {
+		p.Stages = append(p.Stages, s.Title)
+		for _, c := range s.Cmds {
+			p.Cmds = append(p.Cmds, ProgCmd{Text: c, Stage: i})
+		}
+	}
+	return p, nil
+}
+
+// WorldProgram is the program of the explorer's world of seed (the
+// cluster line and every command the world ran), as replay -seed runs it.
+func WorldProgram(seed uint64, profile, fence, hazard string) (Program, error) {
+	var base scenarios.Base
+	var err error
+	if base.Profile, err = shmem.ParseProfile(profile); err != nil {
+		return Program{}, err
+	}
+	if base.Fence, err = storage.ParseFenceMode(fence); err != nil {
+		return Program{}, err
+	}
+	base.Hazard = hazard
+	sw, err := scenarios.DeriveSwarm(seed, base)
+	if err != nil {
+		return Program{}, err
+	}
+	o, err := scenarios.RunSwarm(sw, scenarios.RunConfig{})
+	if err != nil {
+		return Program{}, err
+	}
+	p := Program{Title: fmt.Sprintf("world %d", seed), Source: "promotesim replay -seed " + fmt.Sprint(seed) + scenarios.SwarmFlags(sw), Seed: seed,
+		Stages: []string{"world " + sw.String()}}
+	for _, c := range append([]string{o.Cluster}, o.Actions...) {
+		p.Cmds = append(p.Cmds, ProgCmd{Text: c})
+	}
+	// TraceWorld's replay ends with the whole-state checks.
+	p.Cmds = append(p.Cmds, ProgCmd{Text: fullCheck})
+	return p, nil
+}
+
+// ScriptProgram is the program of a counterexample file (explore's, or a
+// branch the viewer exported).
+func ScriptProgram(path string, data []byte) (Program, error) {
+	f, err := scenarios.ParseCounterexample(path, data)
+	if err != nil {
+		return Program{}, err
+	}
+	h := f.Header
+	p := Program{Title: path, Source: "promotesim replay -script " + path, Seed: h.Seed, Scripted: h.Scripted, Schedule: h.Schedule,
+		Stages: []string{fmt.Sprintf("counterexample: %s (seed %d)", h.Checker, h.Seed)}}
+	for _, c := range f.Commands {
+		p.Cmds = append(p.Cmds, ProgCmd{Text: c})
+	}
+	return p, nil
+}
+
+// fullCheck is the counterexample files' whole-state check line.
+const fullCheck = "full-check"
+
+// capturer runs a program through a Runner and records every step.
+type capturer struct {
+	r    *scenarios.Runner
+	rec  *sim.Recorder
+	doc  *Doc
+	b    *builder
+	prev []shmem.BGWState // per host index, for the transitions
+}
+
+// Capture runs p deterministically and returns its document. The snapshot
+// of each step is taken by a function added to the scheduler's checker
+// registry (it runs after every step, after the real checkers, reads the
+// world and never fails): nothing in the model knows it is watched.
+func Capture(p Program) (*Doc, error) {
+	if len(p.Cmds) == 0 || !strings.HasPrefix(p.Cmds[0].Text, "cluster") {
+		return nil, errors.New("a program starts with its cluster line")
+	}
+	r := scenarios.NewRunner(p.Seed, sim.LevelDetail, sim.FormatJSONL)
+	inner, err := chooserFor(p)
+	if err != nil {
+		return nil, err
+	}
+	x := &capturer{r: r, rec: &sim.Recorder{Inner: inner}, b: newBuilder()}
+	r.Chooser = x.rec
+	x.doc = &Doc{Title: p.Title, Source: p.Source, Seed: p.Seed, Model: ModelVersion, Stages: p.Stages, Path: p.Path.String(),
+		Schedule: append([]int(nil), p.Schedule...), Scripted: p.Scripted}
+	for i, c := range p.Cmds {
+		if !x.exec(i, c) {
+			break
+		}
+	}
+	x.doc.choices = x.rec.Choices
+	if r.C != nil {
+		x.doc.Hash = r.C.S.Trace().Hash()
+	}
+	x.doc.Notes = p.Notes
+	x.b.finish(x.doc)
+	return x.doc, nil
+}
+
+// chooserFor is the chooser the program's cluster would get: the recorded
+// schedule, else what the cluster line's sched= says (Runner.cluster).
+func chooserFor(p Program) (sim.Chooser, error) {
+	if p.Scripted {
+		return sim.NewScripted(p.Schedule...), nil
+	}
+	seed, sched := p.Seed, "fifo"
+	for _, f := range strings.Fields(p.Cmds[0].Text)[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "seed":
+			if _, err := fmt.Sscan(v, &seed); err != nil {
+				return nil, fmt.Errorf("cluster seed=%q: want a whole number", v)
+			}
+		case "sched":
+			sched = v
+		}
+	}
+	if sched == "random" {
+		return sim.NewRandom(seed), nil
+	}
+	return sim.NewScripted(), nil
+}
+
+// exec runs command i and records it; false stops the program (a violation).
+func (x *capturer) exec(i int, c ProgCmd) bool {
+	r := x.r
+	from := uint64(0)
+	if r.C != nil {
+		from = r.C.S.StepNo()
+	}
+	var out string
+	var err error
+	if c.Text == fullCheck {
+		err = x.fullCheck()
+	} else {
+		out, err = r.Exec(c.Text)
+		var v *sim.Violation
+		if err == nil || !errors.As(err, &v) {
+			if strings.HasPrefix(c.Text, "crash ") && r.C != nil {
+				// As counterexample replays do: the whole-state checks
+				// after every crash.
+				if fv := x.fullCheck(); fv != nil {
+					err = fv
+				}
+			}
+		}
+	}
+	if i == 0 && r.C != nil {
+		r.C.S.Checkers().Add("view.capture", func() error { x.snap(); return nil })
+	}
+	if r.C != nil {
+		// The end of boot (the first step the viewer shows), and what a
+		// command did without a step (a crash, a pause): the frame of a
+		// step is the world once everything at that step is done.
+		x.snap()
+	}
+	var result []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "{") {
+			x.event(line)
+		} else if line != "" {
+			result = append(result, line)
+		}
+	}
+	to := from
+	if r.C != nil {
+		to = r.C.S.StepNo()
+	}
+	cmd := Cmd{Text: c.Text, Stage: c.Stage, From: from, To: to, Out: strings.Join(result, "\n")}
+	var v *sim.Violation
+	if err != nil {
+		cmd.Out = strings.TrimPrefix(cmd.Out+"\nerror: "+err.Error(), "\n")
+		if errors.As(err, &v) {
+			x.doc.Violation = &Violation{Step: v.Step, Checker: v.Checker, Text: v.Err.Error()}
+		}
+	}
+	x.doc.Cmds = append(x.doc.Cmds, cmd)
+	return v == nil
+}
+
+func (x *capturer) fullCheck() error {
+	c := x.r.C
+	if c == nil {
+		return fmt.Errorf("%s: no cluster yet", fullCheck)
+	}
+	err := c.Checks.Full()
+	if err == nil {
+		return nil
+	}
+	var v *sim.Violation
+	if errors.As(err, &v) {
+		return v
+	}
+	return c.S.Violation("CrashRecovers", err)
+}
+
+// event decodes one JSON-lines trace event.
+func (x *capturer) event(line string) {
+	var e struct {
+		Step   uint64            `json:"step"`
+		Time   int64             `json:"time"`
+		Level  string            `json:"level"`
+		Actor  string            `json:"actor"`
+		Verb   string            `json:"verb"`
+		Fields map[string]string `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(line), &e); err != nil {
+		return // not an event (a result that starts with a brace)
+	}
+	lv, err := sim.ParseLevel(e.Level)
+	if err != nil {
+		return
+	}
+	x.b.event(Event{Step: e.Step, Time: e.Time, Level: int(lv), Verb: e.Verb, Fields: fieldText(e.Fields)}, e.Actor)
+}
+
+// snap records the world after the current step.
+func (x *capturer) snap() {
+	c := x.r.C
+	s := c.S
+	hosts := append(c.Hosts(), c.StandbyHosts()...)
+	if len(x.prev) < len(hosts) {
+		x.prev = append(x.prev, make([]shmem.BGWState, len(hosts)-len(x.prev))...)
+	}
+	enabled := s.Enabled()
+	ready := map[sim.ActorID]bool{} // looked up only
+	var cands []string
+	for _, e := range enabled {
+		ready[e.Actor] = true
+		cands = append(cands, e.Name+" "+e.Msg)
+	}
+	procs := x.procStates(s, ready)
+	st := Snap{Step: s.StepNo(), Time: int64(s.Now()), Choices: len(x.rec.Choices), Cands: cands}
+	for i, h := range hosts {
+		n := c.Node(h)
+		ns := NodeSnap{Name: h.String(), Procs: procs[h.String()]}
+		if n != nil {
+			x.nodeSnap(&ns, n)
+			if b := n.BGW.State(); b != x.prev[i] && x.prev[i] != 0 {
+				x.doc.BGW = append(x.doc.BGW, Transition{Step: s.StepNo(), Node: h.String(), From: stateName(x.prev[i]), To: stateName(b)})
+			}
+			x.prev[i] = n.BGW.State()
+			if sr, err := c.StatReplication(h); err == nil && ns.Up {
+				ns.StatRepl = sr
+			}
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	st.Pages, st.WALEnd = x.pages()
+	x.b.snap(st)
+}
+
+// procStates is every process's state, by node name, in actor order.
+func (x *capturer) procStates(s *sim.Scheduler, ready map[sim.ActorID]bool) map[string][]ProcState {
+	out := map[string][]ProcState{} // looked up only
+	byName := map[string]int{}      // looked up only: name -> index in out[node]
+	for id := sim.ActorID(0); int(id) < s.NumActors(); id++ {
+		name := s.Name(id)
+		node, proc, ok := strings.Cut(name, "/")
+		if !ok {
+			continue
+		}
+		state := "dead"
+		switch {
+		case !s.Alive(id):
+		case s.Held(id):
+			state = "held"
+		case ready[id]:
+			state = "ready"
+		default:
+			state = "idle"
+		}
+		if j, seen := byName[name]; seen {
+			if state != "dead" { // a restarted process takes its old lane
+				out[node][j].State = state
+			}
+			continue
+		}
+		byName[name] = len(out[node])
+		out[node] = append(out[node], ProcState{Name: proc, State: state})
+	}
+	return out
+}
+
+// nodeSnap reads one node's memory: role, BGW, the LSNs, the flush list
+// and the slots.
+func (x *capturer) nodeSnap(ns *NodeSnap, n *shmem.Node) {
+	s := x.r.C.S
+	ns.Up = postmaster.Alive(s, n)
+	switch {
+	case !ns.Up:
+		ns.Role = "down"
+	case n.Primary && !n.InRecovery:
+		ns.Role = "primary"
+	case n.InRecovery:
+		ns.Role = "replica"
+	default:
+		ns.Role = "up"
+	}
+	ns.Mount = "-"
+	if n.Mount != nil {
+		ns.Mount = n.Mount.Mode().String()
+	}
+	switch {
+	case !n.Accepting:
+		ns.Service = "closed"
+	case n.ReadWrite:
+		ns.Service = "read-write"
+	default:
+		ns.Service = "read-only"
+	}
+	ns.BGW = stateName(n.BGW.State())
+	l := LSNs{ReplayPoint: uint64(n.BGW.ReplayPoint()), FakeOldest: uint64(n.BGW.FakeOldest()),
+		Consistent: uint64(n.Pool.ConsistentLSN()), Redo: uint64(n.Control.Redo)}
+	if n.WAL != nil {
+		l.Insert, l.Flushed = uint64(n.WAL.InsertLSN()), uint64(n.WAL.FlushedLSN())
+	}
+	if n.InRecovery {
+		l.Replayed, l.Received = uint64(n.ReplayLSN), uint64(n.ReceivedLSN)
+	}
+	ns.LSN = l
+	for _, id := range n.Pool.FlushList(nil) {
+		b := n.Pool.Get(id)
+		ns.Flush = append(ns.Flush, FlushEntry{Page: int(b.Tag.Block), Oldest: uint64(b.OldestLSN), LSN: uint64(b.Page.LSN)})
+	}
+	for _, sl := range n.Slots {
+		ns.Slots = append(ns.Slots, SlotRow{Name: sl.Name, Restart: uint64(sl.Restart), Apply: uint64(sl.Apply), Active: sl.Active})
+	}
+}
+
+// pages reads the relation on shared storage through the checkers'
+// observer mount (not when an injected read fault could hit it: reading
+// would use the fault up) and holds each page against the oracle's page at
+// the end of valid WAL.
+func (x *capturer) pages() ([]PageRow, uint64) {
+	c := x.r.C
+	o := c.Checks.O
+	end := o.End()
+	m, ok := c.Dev.Mounted(scenarios.ObserverHost)
+	n1 := c.Node(1)
+	if !ok || n1 == nil || c.Dev.ReadFaultFor(scenarios.ObserverHost) {
+		return nil, uint64(end)
+	}
+	img := make([]byte, c.Opts.Pages*storage.BlockSize)
+	got, err := m.ReadAt(n1.RelPath(), img, 0)
+	if err != nil && got == 0 {
+		got = 0
+	}
+	clear(img[got:])
+	rows := make([]PageRow, c.Opts.Pages)
+	for p := range rows {
+		want := o.Page(p, end)
+		row := PageRow{Page: p, Oracle: uint64(want.LSN), Cmp: "equal"}
+		pg, err := storage.UnmarshalPage(img[p*storage.BlockSize : (p+1)*storage.BlockSize])
+		switch {
+		case err != nil:
+			row.Cmp = "unwritten"
+		default:
+			row.Storage = uint64(pg.LSN)
+			switch {
+			case pg.LSN < want.LSN:
+				row.Cmp = "behind"
+			case pg.LSN > want.LSN:
+				row.Cmp = "ahead"
+			case pg != want:
+				row.Cmp = "differs"
+			}
+		}
+		rows[p] = row
+	}
+	return rows, uint64(end)
+}
+
+func stateName(s shmem.BGWState) string { return strings.TrimPrefix(s.String(), "POLAR_BG_") }
+
+// BGWStates are the BGW's states and its legal transitions (SPEC §6), for
+// the diagram.
+func BGWStates() ([]string, [][2]string) {
+	all := []shmem.BGWState{shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying, shmem.BGWaitingReset, shmem.BGOnlinePromote}
+	var names []string
+	var edges [][2]string
+	for _, a := range all {
+		names = append(names, stateName(a))
+		for _, b := range all {
+			if shmem.LegalBGWTransition(a, b) {
+				edges = append(edges, [2]string{stateName(a), stateName(b)})
+			}
+		}
+	}
+	return names, edges
+}
+
+// asViolation is errors.As for a violation (tests use it too).
+func asViolation(err error, v **sim.Violation) bool { return errors.As(err, v) }

@@ -1,0 +1,90 @@
+package view
+
+import (
+	"testing"
+
+	"promotesim/scenarios"
+	"promotesim/sim"
+)
+
+// plainHash runs p's commands through a plain Runner (no viewer) and
+// returns the trace hash.
+func plainHash(t *testing.T, p Program) uint64 {
+	t.Helper()
+	r := scenarios.NewRunner(p.Seed, sim.LevelStory, sim.FormatText)
+	if p.Scripted {
+		r.Chooser = sim.NewScripted(p.Schedule...)
+	}
+	for _, c := range p.Cmds {
+		if _, err := r.Exec(c.Text); err != nil {
+			var v *sim.Violation
+			if ok := asViolation(err, &v); ok {
+				break
+			}
+		}
+	}
+	return r.C.S.Trace().Hash()
+}
+
+func switchover(t *testing.T) (Program, *Doc) {
+	t.Helper()
+	p, err := DemoProgram("switchover")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Capture(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, d
+}
+
+// TestCaptureChangesNothing: the captured run is the plain run, step for
+// step (same trace hash), and its snapshots cover every step.
+func TestCaptureChangesNothing(t *testing.T) {
+	p, d := switchover(t)
+	if got, want := d.Hash, plainHash(t, p); got != want {
+		t.Fatalf("captured run's trace hash %016x, the plain run's %016x", got, want)
+	}
+	if d.Violation != nil {
+		t.Fatalf("switchover violated %v", d.Violation)
+	}
+	if len(d.Frames) != int(d.Last-d.First+1) || d.First == 0 {
+		t.Fatalf("frames %d for steps %d..%d", len(d.Frames), d.First, d.Last)
+	}
+	t.Logf("switchover: steps %d..%d, %d events, %d lanes, %d parts", d.First, d.Last, len(d.Events), len(d.Lanes), len(d.Parts))
+}
+
+// TestCaptureSeesWaitingReset: the promoted node's BGW passes through
+// WAITING_RESET on its way to ONLINE_PROMOTE, and the snapshot of that
+// step says so.
+func TestCaptureSeesWaitingReset(t *testing.T) {
+	_, d := switchover(t)
+	var tr *Transition
+	for i := range d.BGW {
+		if d.BGW[i].Node == "n2" && d.BGW[i].To == "WAITING_RESET" {
+			tr = &d.BGW[i]
+			break
+		}
+	}
+	if tr == nil {
+		t.Fatalf("no WAITING_RESET transition on n2 in %v", d.BGW)
+	}
+	s := d.Snaps[snapIndex(d, tr.Step)]
+	if s.Step != tr.Step || s.Nodes[1].BGW != "WAITING_RESET" {
+		t.Fatalf("snapshot at step %d: %+v", tr.Step, s.Nodes[1])
+	}
+	prev := d.Snaps[snapIndex(d, tr.Step-1)]
+	if prev.Nodes[1].BGW == "WAITING_RESET" {
+		t.Fatalf("n2 already WAITING_RESET at step %d", tr.Step-1)
+	}
+	found := false
+	for _, e := range d.Events {
+		if e.Step == tr.Step && e.Verb == "enter-waiting-reset" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no trace event at step %d names WAITING_RESET", tr.Step)
+	}
+}
