@@ -5,7 +5,7 @@ PKGS    := ./...
 # goroutine may appear (the explorer's worker pool, tests).
 RACEPKGS := ./...
 
-.PHONY: run test race lint bench soak fmt tools
+.PHONY: run test browser view race lint bench soak fmt tools
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
@@ -14,9 +14,20 @@ RUN_DURATION ?= 20s
 run:
 	$(GO) run ./cmd/promotesim explore -duration $(RUN_DURATION) -out out/counterexamples
 
-## test: the whole suite (well under 5 minutes on 2 cores)
+## test: the whole suite (well under 5 minutes on 2 cores); the viewer's
+## browser tests skip without Chromium (PROMOTESIM_BROWSER=require fails
+## instead; make browser runs just them)
 test:
 	$(GO) test -count=1 $(PKGS)
+
+## browser: the viewer's tests in headless Chromium, required; screenshots
+## go to PROMOTESIM_SCREENSHOTS (default: $TMPDIR/promotesim-screenshots)
+browser:
+	PROMOTESIM_BROWSER=require $(GO) test -count=1 -run Browser -v ./scenarios/view/
+
+## view: the step-through viewer on the switchover demo (prints its URL)
+view:
+	$(GO) run ./cmd/promotesim view switchover
 
 ## race: the suite under the race detector
 race:

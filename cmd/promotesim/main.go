@@ -94,6 +94,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// traceLegend explains the trace's columns (text format).
+const traceLegend = "# trace columns: STEP (the scheduler's step number: one process step each; forks and replays count in steps)  " +
+	"TIME (virtual time in ticks: timers and I/O latency advance it)  NODE/PROCESS  EVENT  key=value fields"
+
 // usageErr wraps a message as a usage error (exit status 2).
 func usageErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
@@ -165,6 +169,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	d, ok := scenarios.FindDemo(name)
 	if !ok {
 		return usageErr("unknown demo %q (run 'promotesim demo' for the list)", name)
+	}
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	if _, script := scenarios.DemoStages(name); script && seedSet {
+		return usageErr("-seed: the %s demo is a fixed story on the FIFO schedule (choice 0 everywhere): no seed changes it; "+
+			"for seeded interleavings run 'promotesim replay -seed S' or 'promotesim view -seed S'", name)
+	}
+	if fm == sim.FormatText {
+		fmt.Fprintln(stdout, traceLegend)
 	}
 	return d.Run(scenarios.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
 }

@@ -50,7 +50,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		return usageErr("%v", err)
 	}
 	if fm == sim.FormatText {
-		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n", sw, scenarios.ModelVersion, sw.ClusterLine())
+		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n%s\n", sw, scenarios.ModelVersion, sw.ClusterLine(), traceLegend)
 	}
 	var o scenarios.Outcome
 	if fm == sim.FormatJSONL {
@@ -89,7 +89,7 @@ func replayScript(path string, lv sim.Level, fm sim.Format, stdout io.Writer) er
 	if h.Scripted {
 		sched = scenarios.ScheduleString(h.Schedule)
 	}
-	fmt.Fprintf(stdout, "# counterexample %s: %s, seed %d, model %s\n# scheduler choices: %s\n", path, h.Checker, h.Seed, h.ModelVersion, sched)
+	fmt.Fprintf(stdout, "# counterexample %s: %s, seed %d, model %s\n# scheduler choices: %s\n%s\n", path, h.Checker, h.Seed, h.ModelVersion, sched, traceLegend)
 	v := f.Replay(stdout, lv, fm)
 	switch {
 	case v == nil && h.Checker == "none":

@@ -189,6 +189,7 @@ func LSN(v uint64) string { return fmt.Sprintf("%X/%X", v>>32, v&0xFFFFFFFF) }
 // trace does not keep their order).
 func fieldText(f map[string]string) string {
 	keys := make([]string, 0, len(f))
+	// determinism:ok the keys are sorted before use
 	for k := range f {
 		keys = append(keys, k)
 	}
