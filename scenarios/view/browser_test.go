@@ -298,3 +298,48 @@ func evalVoid(js string) chromedp.Action[chromedp.Void] {
 		return chromedp.Void{}, err
 	}
 }
+
+// TestBrowserViolationAndPlay: a saved page of a counterexample (no
+// server) jumps to its violation with "v", plays and pauses, and exports
+// the script it embeds.
+func TestBrowserViolationAndPlay(t *testing.T) {
+	ctx := browser(t)
+	_, d := counterexample(t)
+	page, err := Page(d, "static")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "cx.html")
+	if err := os.WriteFile(file, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	open(t, ctx, "file://"+file)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("play"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, poll(fmt.Sprintf("viewer.step > %d", d.First+10))); err != nil {
+		t.Fatalf("play did not move: %v", err)
+	}
+	press(t, ctx, " ") // pause
+	s1 := eval[uint64](t, ctx, "viewer.step")
+	if err := chromedp.Do(ctx, chromedp.Sleep(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if s2 := eval[uint64](t, ctx, "viewer.step"); s2 != s1 {
+		t.Fatalf("paused at %d but moved to %d", s1, s2)
+	}
+	press(t, ctx, "v")
+	if s := eval[uint64](t, ctx, "viewer.step"); s != d.Violation.Step {
+		t.Fatalf("v jumped to %d, the violation is at %d", s, d.Violation.Step)
+	}
+	if msg := eval[string](t, ctx, `document.getElementById("violationbox").textContent`); !strings.Contains(msg, "BGWLegalTransitions") {
+		t.Fatalf("violation box %q", msg)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#forks button:not([disabled])").length`); n != 0 {
+		t.Fatalf("a saved page offers %d enabled fork buttons", n)
+	}
+	if got := eval[string](t, ctx, "doc.script"); got != d.Script || !strings.Contains(got, "# checker: BGWLegalTransitions") {
+		t.Fatalf("embedded script differs from the document's")
+	}
+	screenshot(t, ctx, "counterexample-violation.png")
+}

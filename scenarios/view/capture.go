@@ -129,6 +129,7 @@ func Capture(p Program) (*Doc, error) {
 	}
 	x.doc.Notes = p.Notes
 	x.b.finish(x.doc)
+	x.doc.Script = Script(p, x.doc)
 	return x.doc, nil
 }
 

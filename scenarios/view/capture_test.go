@@ -1,6 +1,7 @@
 package view
 
 import (
+	"os"
 	"testing"
 
 	"promotesim/scenarios"
@@ -87,4 +88,22 @@ func TestCaptureSeesWaitingReset(t *testing.T) {
 	if !found {
 		t.Errorf("no trace event at step %d names WAITING_RESET", tr.Step)
 	}
+}
+
+func counterexample(t *testing.T) (Program, *Doc) {
+	t.Helper()
+	path := "../testdata/counterexamples/skip-wait-reset-BGWLegalTransitions-22.txt"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ScriptProgram(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Capture(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, d
 }

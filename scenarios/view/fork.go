@@ -212,7 +212,6 @@ func Resolve(root Program, path Path) (Program, *Doc, error) {
 		}
 		d.Parent = parent
 	}
-	d.Script = Script(p, d)
 	return p, d, nil
 }
 

@@ -39,7 +39,10 @@ function render() {
   $("slider").value = s;
   $("cursor").textContent = `step ${s} / ${doc.last}  t ${f[0]}`;
   $("stage").textContent = doc.stages[c.stage] || "";
-  $("command").textContent = "$ " + c.text + (c.from < s && s < c.to ? `   (step ${s - c.from} of ${c.to - c.from})` : "") + (c.out ? "\n" + c.out : "");
+  // The command this step belongs to, and the ones that ran at it without
+  // taking a step (a crash, a status).
+  const shown = doc.cmds.filter(x => x === c || x.from === s && x.to === s && x !== c);
+  $("command").textContent = shown.map(x => "$ " + x.text + (x.from < s && s < x.to ? `   (step ${s - x.from} of ${x.to - x.from})` : "") + (x.out ? "\n" + x.out : "")).join("\n");
   const states = {}, views = doc.nodes.map((_, i) => nodeView(f, i));
   views.forEach(v => v.procs.forEach(p => { states[v.head.name + "/" + p.name] = p.state; }));
   drawLanes($("lanes"), doc, s, states, eventsIn, setStep);

@@ -121,7 +121,7 @@ function drawBGW(svg, doc, node, state, step) {
 // axis, the fork marked.
 function drawBranch(svg, doc) {
   svg.replaceChildren();
-  const p = doc.parent, w = 600, max = Math.max(p.last, doc.last), x = s => 90 + (s / max) * (w - 100);
+  const p = doc.parent, w = 720, max = Math.max(p.last, doc.last), x = s => 90 + (s / max) * (w - 150);
   svg.setAttribute("width", w); svg.setAttribute("height", 50);
   const fork = doc.path.split(",").pop().split(":")[0];
   [[p, 12, "parent"], [doc, 32, "this branch"]].forEach(([r, y, name]) => {

@@ -1,0 +1,118 @@
+package view
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestForkCrashReplays: a crash fork is a deterministic branch: capturing
+// it twice gives the same run, and the script it exports, read back as
+// replay -script reads it, is the same run step for step (trace hash).
+func TestForkCrashReplays(t *testing.T) {
+	root, _ := switchover(t)
+	path := Path{{Step: 150, Action: "crash.n2"}}
+	p, d, err := Resolve(root, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, d2, err := Resolve(root, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Hash != d2.Hash || d.Last != d2.Last {
+		t.Fatalf("the same fork twice: %016x/%d vs %016x/%d", d.Hash, d.Last, d2.Hash, d2.Last)
+	}
+	if d.Path != "150:crash.n2" || d.Parent == nil || d.Parent.Last != 457 {
+		t.Fatalf("branch path %q parent %+v", d.Path, d.Parent)
+	}
+	if !strings.Contains(d.Script, "crash node=2") || !strings.Contains(d.Script, "# schedule: ") {
+		t.Fatalf("script:\n%s", d.Script)
+	}
+	if n2 := d.Snaps[len(d.Snaps)-1].Nodes[1]; n2.Up {
+		t.Fatalf("after the crash n2 is up: %+v", n2)
+	}
+	sp, err := ScriptProgram("branch.txt", []byte(d.Script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d3, err := Capture(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d3.Hash != d.Hash || d3.Last != d.Last {
+		t.Fatalf("the exported script is another run: %016x/%d vs %016x/%d", d3.Hash, d3.Last, d.Hash, d.Last)
+	}
+	if got := plainHash(t, p); got != d.Hash {
+		t.Fatalf("the branch without the viewer: hash %016x, captured %016x", got, d.Hash)
+	}
+}
+
+// TestForkPickRunsAnotherStep: a pick fork runs the chosen enabled step
+// next, and only the schedule differs from the parent up to the fork.
+func TestForkPickRunsAnotherStep(t *testing.T) {
+	root, d := switchover(t)
+	var at uint64
+	for _, s := range d.Snaps {
+		if len(s.Cands) >= 2 && s.Step > 185 && cmdAt(d, s.Step+1) != "" && splittable(cmdAt(d, s.Step+1)) {
+			at = s.Step
+			break
+		}
+	}
+	if at == 0 {
+		t.Fatal("no step with two enabled steps inside a run-until")
+	}
+	cands := d.Snaps[snapIndex(d, at)].Cands
+	_, b, err := Resolve(root, Path{{Step: at, Action: "pick.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The branch's first event after the fork is the picked process's.
+	want := strings.Fields(cands[1])[0]
+	for _, e := range b.Events {
+		if e.Step == at+1 {
+			if got := b.Lanes[e.Lane].Node + "/" + b.Lanes[e.Lane].Name; got != want && !strings.HasPrefix(want, got) {
+				t.Fatalf("step %d ran %s, the pick was %s (%q)", at+1, got, want, cands)
+			}
+			break
+		}
+	}
+	if b.Hash == d.Hash {
+		t.Fatal("the pick changed nothing")
+	}
+	if _, err := Branch(root, d, Fork{Step: at, Action: "pick.99"}); err == nil {
+		t.Fatal("pick of a step that is not enabled accepted")
+	}
+}
+
+// TestForkInsideWriteTakesEffectAtItsEnd: a fault inside a command a
+// script cannot cut (writes) takes effect at its end, and the branch says so.
+func TestForkInsideWriteTakesEffectAtItsEnd(t *testing.T) {
+	root, d := switchover(t)
+	p, err := Branch(root, d, Fork{Step: 100, Action: "crash.n2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "writes node=1 count=6") || !strings.Contains(p.Notes[0], "step 149") {
+		t.Fatalf("notes %q", p.Notes)
+	}
+	for _, bad := range []Fork{{Step: 5, Action: "crash.n2"}, {Step: 100, Action: "explode.n1"}, {Step: 99999, Action: "crash.n1"}} {
+		if _, err := Branch(root, d, bad); err == nil {
+			t.Errorf("fork %+v accepted", bad)
+		}
+	}
+}
+
+// TestCounterexampleViolationMarked: a counterexample file opens on its
+// violation, at the step the file records.
+func TestCounterexampleViolationMarked(t *testing.T) {
+	p, d := counterexample(t)
+	if d.Violation == nil || d.Violation.Checker != "BGWLegalTransitions" {
+		t.Fatalf("%s: violation %+v", p.Title, d.Violation)
+	}
+	if d.Last != d.Violation.Step {
+		t.Fatalf("run ends at %d, the violation is at %d", d.Last, d.Violation.Step)
+	}
+	if _, err := Branch(p, d, Fork{Step: d.Violation.Step, Action: "crash.n1"}); err == nil {
+		t.Fatal("fork at the violation accepted")
+	}
+}
