@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"promotesim/scenarios"
 )
 
 // The browser tests drive Debian's Chromium headless through chromedp.
@@ -215,11 +213,7 @@ func TestBrowserSwitchover(t *testing.T) {
 	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cx, err := scenarios.ReadCounterexample(file)
-	if err != nil {
-		t.Fatalf("exported script does not parse as replay -script reads it: %v", err)
-	}
-	if v := cx.Replay(nil, 0, 0); v != nil {
+	if v := replayScript(t, file); v != nil {
 		t.Fatalf("replaying the branch: %v", v)
 	}
 	p2, err := ScriptProgram(file, []byte(script))

@@ -107,3 +107,38 @@ func counterexample(t *testing.T) (Program, *Doc) {
 	}
 	return p, d
 }
+
+// replayScript runs a script file as promotesim replay -script does and
+// returns the violation it meets.
+func replayScript(t *testing.T, file string) *sim.Violation {
+	t.Helper()
+	cx, err := scenarios.ReadCounterexample(file)
+	if err != nil {
+		t.Fatalf("%s does not parse as replay -script reads it: %v", file, err)
+	}
+	return cx.Replay(nil, 0, 0)
+}
+
+// TestWorldProgramIsTheWorld: the viewer's run of an explorer world is
+// the world replay -seed runs: same violation at the same step.
+func TestWorldProgramIsTheWorld(t *testing.T) {
+	p, err := WorldProgram(3, "v15", "none", "skip-remount")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Capture(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := scenarios.DeriveSwarm(3, scenarios.Base{Hazard: "skip-remount"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := scenarios.RunSwarm(sw, scenarios.RunConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Violation == nil || d.Violation == nil || o.Violation.Step != d.Violation.Step || o.Violation.Checker != d.Violation.Checker {
+		t.Fatalf("world: %v; viewer: %+v", o.Violation, d.Violation)
+	}
+}
