@@ -270,10 +270,10 @@ func (b *builder) part(v any) int {
 	return b.parts[k]
 }
 
-// Frame layout: [time, choices, cands, pages, walEnd(part), then per node
-// head, lsns, procs, flush, slots]. A step a command's own bookkeeping ran
-// without a step (none) keeps the previous frame.
-const frameHead, framePerNode = 5, 5
+// Frame layout (app.js reads it): [time, choices, cands, pages,
+// walEnd, then per node head, lsns, procs, flush, slots], every entry but
+// the first two an index into Parts. A step with no snapshot of its own
+// keeps the previous one's frame.
 
 // finish fills the document: lanes sorted per node in a fixed process
 // order, events relabelled, one frame per step.
