@@ -326,6 +326,9 @@ func TestBrowserViolationAndPlay(t *testing.T) {
 	if s := eval[uint64](t, ctx, "viewer.step"); s != d.Violation.Step {
 		t.Fatalf("v jumped to %d, the violation is at %d", s, d.Violation.Step)
 	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("#node-n2 .bgw-edge.illegal").length`); n != 1 {
+		t.Fatalf("the illegal BGW transition is drawn %d times on n2", n)
+	}
 	if msg := eval[string](t, ctx, `document.getElementById("violationbox").textContent`); !strings.Contains(msg, "BGWLegalTransitions") {
 		t.Fatalf("violation box %q", msg)
 	}

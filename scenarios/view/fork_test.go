@@ -112,6 +112,9 @@ func TestCounterexampleViolationMarked(t *testing.T) {
 	if d.Last != d.Violation.Step {
 		t.Fatalf("run ends at %d, the violation is at %d", d.Last, d.Violation.Step)
 	}
+	if m := Mermaid(d); !strings.Contains(m, "REPLICA_BUF_REPLAYING --> ONLINE_PROMOTE: ILLEGAL, taken at step 35") {
+		t.Fatalf("the illegal transition is not in the diagram:\n%s", m)
+	}
 	if _, err := Branch(p, d, Fork{Step: d.Violation.Step, Action: "crash.n1"}); err == nil {
 		t.Fatal("fork at the violation accepted")
 	}

@@ -72,6 +72,15 @@ func BGWDiagram(d *Doc, node string) string {
 		}
 		fmt.Fprintf(&b, "  %s --> %s: %s\n", e[0], e[1], label)
 	}
+	for _, t := range d.BGW {
+		legal := false
+		for _, e := range d.Edges {
+			legal = legal || e == [2]string{t.From, t.To}
+		}
+		if t.Node == node && !legal {
+			fmt.Fprintf(&b, "  %s --> %s: ILLEGAL, taken at step %d\n", t.From, t.To, t.Step)
+		}
+	}
 	b.WriteString("```\n")
 	return b.String()
 }

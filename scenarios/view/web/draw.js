@@ -23,7 +23,7 @@ function drawLanes(svg, doc, step, procStates, eventsIn, onPick) {
   const lo = step - WINDOW / 2, hi = step + WINDOW / 2;
   svg.setAttribute("height", doc.lanes.length * LANE_H + 24);
   const x = s => LABEL_W + (s - lo) * px;
-  for (let s = Math.ceil(lo / 10) * 10; s <= hi; s += 10) {
+  for (let s = Math.max(0, Math.ceil(lo / 10) * 10); s <= hi; s += 10) {
     svg.appendChild(el("line", { x1: x(s), x2: x(s), y1: 12, y2: doc.lanes.length * LANE_H + 14, stroke: "#eee" }));
     svg.appendChild(el("text", { x: x(s) - 8, y: 10, fill: "#999" }, String(s)));
   }
@@ -108,6 +108,16 @@ function drawBGW(svg, doc, node, state, step) {
     const p = el("path", { d: d, class: "bgw-edge" + (n ? " taken" : ""), "data-edge": a + ">" + b });
     svg.appendChild(p);
     if (n) svg.appendChild(el("text", { x: (x1 + x2) / 2 + (back ? -90 : 0), y: (y1 + y2) / 2 + (back ? 30 : -3), fill: "#1d4f91" }, "x" + n));
+  }
+  // A transition SPEC §6 does not allow (a hazard's doing) is drawn red.
+  const legal = new Set(doc.edges.map(e => e[0] + ">" + e[1]));
+  for (const k in taken) {
+    if (legal.has(k)) continue;
+    const [a, b] = k.split(">");
+    if (!BGW_POS[a] || !BGW_POS[b]) continue;
+    const [x1, y1] = centre(a), [x2, y2] = centre(b);
+    svg.appendChild(el("path", { d: `M${x1},${y1} L${x2},${y2}`, class: "bgw-edge illegal", "data-edge": k }));
+    svg.appendChild(el("text", { x: (x1 + x2) / 2 + 4, y: (y1 + y2) / 2 + 12, fill: "#c00" }, "illegal x" + taken[k]));
   }
   for (const s of doc.states) {
     const g = el("g", { class: "bgw-state" + (s === state ? " lit" : ""), "data-state": s });
