@@ -116,8 +116,9 @@ const n2BGW = `document.getElementById("node-n2").dataset.bgw`
 // TestBrowserSwitchover: open the viewer on the switchover demo, go to the
 // remount with the "next event of a process" control, step to the BGW's
 // WAITING_RESET with the keyboard and check it lights on the step the
-// capture says, rewind, fork a crash, see the branch, export its script
-// and replay it as promotesim replay -script does.
+// capture says, rewind, fork a crash, see the branch, pick another enabled
+// step, export the crash branch's script and replay it as
+// promotesim replay -script does.
 func TestBrowserSwitchover(t *testing.T) {
 	ctx := browser(t)
 	root, d := switchover(t)
@@ -131,8 +132,24 @@ func TestBrowserSwitchover(t *testing.T) {
 	srv := httptest.NewServer(Handler(root))
 	defer srv.Close()
 	open(t, ctx, srv.URL+"/")
+	remount := stepToRemount(t, ctx, d, wr.Step)
+	stepToWaitingReset(t, ctx, wr.Step)
+	// Rewind: back to the remount, the state is the earlier one again.
+	for eval[uint64](t, ctx, "viewer.step") > remount {
+		press(t, ctx, "h")
+	}
+	if got := eval[string](t, ctx, n2BGW); got != "REPLICA_BUF_REPLAYING" {
+		t.Fatalf("rewound to %d: n2's BGW %s", remount, got)
+	}
+	crash := forkCrash(t, ctx, wr.Step)
+	pickFork(t, ctx, srv.URL, d, wr.Step)
+	open(t, ctx, srv.URL+"/?path="+crash)
+	exportAndReplay(t, ctx)
+}
 
-	// The remount: the next n2/postmaster events until remount-rw.
+// stepToRemount clicks "next event" on n2/postmaster until the remount
+// and checks the BGW has not yet moved there.
+func stepToRemount(t *testing.T, ctx context.Context, d *Doc, waitingReset uint64) uint64 {
 	lane := -1
 	for i, l := range d.Lanes {
 		if l.Node == "n2" && l.Name == "postmaster" {
@@ -153,39 +170,39 @@ func TestBrowserSwitchover(t *testing.T) {
 			break
 		}
 	}
-	if remount == 0 || remount >= wr.Step {
-		t.Fatalf("remount found at step %d; WAITING_RESET at %d", remount, wr.Step)
+	if remount == 0 || remount >= waitingReset {
+		t.Fatalf("remount found at step %d; WAITING_RESET at %d", remount, waitingReset)
 	}
 	if got := eval[string](t, ctx, n2BGW); got == "WAITING_RESET" {
 		t.Fatalf("at the remount (step %d) n2's BGW is already %s", remount, got)
 	}
 	screenshot(t, ctx, "switchover-remount.png")
-	// Step with the keyboard until the diagram lights WAITING_RESET.
+	return remount
+}
+
+// stepToWaitingReset steps with the keyboard until the diagram lights
+// WAITING_RESET, which must be at the step the capture has.
+func stepToWaitingReset(t *testing.T, ctx context.Context, want uint64) {
 	for eval[string](t, ctx, n2BGW) != "WAITING_RESET" {
-		if s := eval[uint64](t, ctx, "viewer.step"); s > wr.Step {
-			t.Fatalf("stepped to %d without seeing WAITING_RESET (the capture has it at %d)", s, wr.Step)
+		if s := eval[uint64](t, ctx, "viewer.step"); s > want {
+			t.Fatalf("stepped to %d without seeing WAITING_RESET (the capture has it at %d)", s, want)
 		}
 		press(t, ctx, "l")
 	}
-	if s := eval[uint64](t, ctx, "viewer.step"); s != wr.Step {
-		t.Fatalf("WAITING_RESET lit at step %d, the run enters it at %d", s, wr.Step)
+	if s := eval[uint64](t, ctx, "viewer.step"); s != want {
+		t.Fatalf("WAITING_RESET lit at step %d, the run enters it at %d", s, want)
 	}
 	lit := eval[string](t, ctx, `document.querySelector("#node-n2 .bgw-state.lit").dataset.state`)
 	if lit != "WAITING_RESET" {
 		t.Fatalf("diagram lights %q", lit)
 	}
 	screenshot(t, ctx, "switchover-waiting-reset.png")
+}
 
-	// Rewind: back to the remount, the state is the earlier one again.
-	for eval[uint64](t, ctx, "viewer.step") > remount {
-		press(t, ctx, "h")
-	}
-	if got := eval[string](t, ctx, n2BGW); got != "REPLICA_BUF_REPLAYING" {
-		t.Fatalf("rewound to %d: n2's BGW %s", remount, got)
-	}
-
-	// Fork: crash n2 at the WAITING_RESET step.
-	if err := chromedp.Do(ctx, chromedp.Steps(evalVoid(fmt.Sprintf("setStep(%d), true", wr.Step)))); err != nil {
+// forkCrash crashes n2 at step at through the fork panel and checks the
+// branch page; it returns the branch's path.
+func forkCrash(t *testing.T, ctx context.Context, at uint64) string {
+	if err := chromedp.Do(ctx, chromedp.Steps(evalVoid(fmt.Sprintf("setStep(%d), true", at)))); err != nil {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#forks button[data-action="crash.n2"]`))); err != nil {
@@ -194,9 +211,9 @@ func TestBrowserSwitchover(t *testing.T) {
 	if err := chromedp.Do(ctx, poll(`location.search.includes("crash.n2") && window.viewerReady === true && doc.path !== ""`)); err != nil {
 		t.Fatalf("fork page: %v", err)
 	}
-	wantPath := fmt.Sprintf("%d:crash.n2", wr.Step)
-	if got := eval[string](t, ctx, "doc.path"); got != wantPath {
-		t.Fatalf("branch path %q, want %q", got, wantPath)
+	want := fmt.Sprintf("%d:crash.n2", at)
+	if got := eval[string](t, ctx, "doc.path"); got != want {
+		t.Fatalf("branch path %q, want %q", got, want)
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#branchsvg line").length`); n < 3 {
 		t.Fatalf("branch drawing has %d lines", n)
@@ -206,8 +223,37 @@ func TestBrowserSwitchover(t *testing.T) {
 		t.Fatalf("after the crash n2 shows %q", h)
 	}
 	screenshot(t, ctx, "switchover-fork-crash.png")
+	return want
+}
 
-	// Export: the script the button downloads, and the server's.
+// pickFork goes back to the root at a step inside a run-until with two
+// enabled steps after from, and picks the second.
+func pickFork(t *testing.T, ctx context.Context, url string, d *Doc, from uint64) {
+	var at uint64
+	for _, sn := range d.Snaps {
+		if c := cmdAt(d, sn.Step+1); len(sn.Cands) >= 2 && splittable(c) && sn.Step > from {
+			at = sn.Step
+			break
+		}
+	}
+	if at == 0 {
+		t.Fatalf("no step after %d with two enabled steps inside a run", from)
+	}
+	open(t, ctx, fmt.Sprintf("%s/#step=%d", url, at))
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#forks button[data-action="pick.1"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, poll(`location.search.includes("pick.1") && window.viewerReady === true && doc.path !== ""`)); err != nil {
+		t.Fatalf("pick page: %v", err)
+	}
+	if got := eval[string](t, ctx, "doc.path"); got != fmt.Sprintf("%d:pick.1", at) {
+		t.Fatalf("pick branch path %q", got)
+	}
+}
+
+// exportAndReplay takes the script the export button downloads, replays it
+// as replay -script does, and captures it again: the same run.
+func exportAndReplay(t *testing.T, ctx context.Context) {
 	script := eval[string](t, ctx, "doc.script")
 	file := filepath.Join(t.TempDir(), "branch.txt")
 	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {

@@ -21,11 +21,21 @@ function drawLanes(svg, doc, step, procStates, eventsIn, onPick) {
   svg.replaceChildren();
   const width = 960, px = (width - LABEL_W) / WINDOW;
   const lo = step - WINDOW / 2, hi = step + WINDOW / 2;
-  svg.setAttribute("height", doc.lanes.length * LANE_H + 24);
+  svg.setAttribute("height", doc.lanes.length * LANE_H + 28);
   const x = s => LABEL_W + (s - lo) * px;
   for (let s = Math.max(0, Math.ceil(lo / 10) * 10); s <= hi; s += 10) {
     svg.appendChild(el("line", { x1: x(s), x2: x(s), y1: 12, y2: doc.lanes.length * LANE_H + 14, stroke: "#eee" }));
     svg.appendChild(el("text", { x: x(s) - 8, y: 10, fill: "#999" }, String(s)));
+  }
+  // Stage boundaries: where each stage's first command starts.
+  let stage = -1;
+  for (const c of doc.cmds) {
+    if (c.stage === stage) continue;
+    stage = c.stage;
+    if (c.from + 0.5 < lo || c.from + 0.5 > hi) continue;
+    const sx = x(c.from + 0.5);
+    svg.appendChild(el("line", { x1: sx, x2: sx, y1: 12, y2: doc.lanes.length * LANE_H + 14, stroke: "#7aa0d0", "stroke-dasharray": "2 3", class: "stage-line" }));
+    svg.appendChild(el("text", { x: sx + 2, y: doc.lanes.length * LANE_H + 23, fill: "#1d4f91" }, "stage " + (stage + 1)));
   }
   let prevNode = "";
   doc.lanes.forEach((ln, i) => {
