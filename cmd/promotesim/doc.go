@@ -1,6 +1,7 @@
 // Command promotesim runs the online-promote simulation.
 //
-// It is deliberately thin: it parses flags, calls package scenarios, writes
+// It is deliberately thin: it parses flags, calls package scenarios (and
+// scenarios/view for the viewer, whose HTTP handler view.go serves), writes
 // the output and maps the outcome to an exit status: 0 when everything ran
 // and held, 1 when a run failed or found a violation, 2 for bad usage
 // (unknown subcommand, bad flag or value).
@@ -15,6 +16,11 @@
 //	promotesim check -exhaustive    every interleaving of a small promote world
 //	promotesim demo                 list the teaching demos
 //	promotesim demo NAME [flags]    replay one demo as a narrated trace
+//	promotesim view [DEMO|-seed S|-script FILE]
+//	                                the step-through viewer on 127.0.0.1 (prints
+//	                                its URL); -o FILE.html one self-contained
+//	                                page, -format mermaid|script diagrams or a
+//	                                branch (-path) as a replayable script
 //	promotesim version              print the model version
 //
 // Every subcommand takes -h.
