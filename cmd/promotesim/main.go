@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"promotesim/scenarios"
+	"promotesim/scenarios/view"
 	"promotesim/sim"
 )
 
@@ -139,10 +140,10 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "demo [NAME] [-seed S] [-v story|step|detail] [-format text|jsonl]", stderr)
+	fs := newFlags("demo", "demo [NAME] [-seed S] [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 1, "root seed of the run")
 	level := fs.String("v", "story", "trace level: story, step or detail")
-	format := fs.String("format", "text", "output format: text or jsonl")
+	format := fs.String("format", "text", "output format: text, jsonl or mermaid (a sequence diagram and the BGW state diagrams of a script demo)")
 	// Flags may come before or after the demo name.
 	name := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -161,6 +162,13 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	lv, err := sim.ParseLevel(*level)
 	if err != nil {
 		return usageErr("-v: %v", err)
+	}
+	if *format == "mermaid" {
+		p, err := view.DemoProgram(name)
+		if err != nil {
+			return usageErr("-format mermaid: %v", err)
+		}
+		return printMermaid(p, stdout)
 	}
 	fm, err := sim.ParseFormat(*format)
 	if err != nil {

@@ -11,14 +11,26 @@ import (
 )
 
 func runReplay(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "replay (-seed S [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] | -script FILE) [-v story|step|detail] [-format text|jsonl]", stderr)
+	fs := newFlags("replay", "replay (-seed S [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] | -script FILE) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 0, "the world's seed (as explore printed it)")
 	script := fs.String("script", "", "a counterexample file written by explore")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
 	level := fs.String("v", "story", "trace level: story, step or detail")
-	format := fs.String("format", "text", "trace format: text or jsonl")
+	format := fs.String("format", "text", "trace format: text, jsonl or mermaid (a sequence diagram and the BGW state diagrams)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *format == "mermaid" {
+		set := map[string]bool{} // looked up only
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if *script == "" && !set["seed"] {
+			return usageErr("give -seed S (a world) or -script FILE (a counterexample)")
+		}
+		p, err := viewProgram("", *script, *seed, set, bf)
+		if err != nil {
+			return err
+		}
+		return printMermaid(p, stdout)
 	}
 	lv, err := sim.ParseLevel(*level)
 	if err != nil {

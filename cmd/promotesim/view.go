@@ -143,3 +143,19 @@ func writeView(root view.Program, pp view.Path, out, format string, stdout io.Wr
 	fmt.Fprintf(stdout, "wrote %s (%d bytes, steps %d..%d)\n", out, len(data), d.First, d.Last)
 	return nil
 }
+
+// printMermaid writes p's run as Mermaid diagrams (demo and replay
+// -format mermaid); a run that ends in a violation exits 1, as replay does.
+func printMermaid(p view.Program, stdout io.Writer) error {
+	d, err := view.Capture(p)
+	if err != nil {
+		return err
+	}
+	if _, err = io.WriteString(stdout, view.Mermaid(d)); err != nil {
+		return err
+	}
+	if d.Violation != nil {
+		return errViolationReported
+	}
+	return nil
+}
