@@ -119,3 +119,48 @@ func TestCounterexampleViolationMarked(t *testing.T) {
 		t.Fatal("fork at the violation accepted")
 	}
 }
+
+// TestForkOfRandomWorldReplays: a fork of a seeded world (random
+// schedule, faults drawn from the seed) keeps every choice the world made
+// up to the fork: the branch agrees with its parent on every step before
+// it, and its exported script is the same run.
+func TestForkOfRandomWorldReplays(t *testing.T) {
+	root, err := WorldProgram(5, "v15", "none", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Capture(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := d.First + (d.Last-d.First)/2
+	if d.Violation != nil && at >= d.Violation.Step {
+		at = d.First + 1
+	}
+	_, b, err := Resolve(root, Path{{Step: at, Action: "crash.n1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same events up to the fork (the crash comes after step at).
+	for i := range b.Events {
+		if b.Events[i].Step >= at {
+			break
+		}
+		be, de := b.Events[i], d.Events[i]
+		be.Lane, de.Lane = 0, 0
+		if be != de || b.Lanes[b.Events[i].Lane] != d.Lanes[d.Events[i].Lane] {
+			t.Fatalf("event %d differs before the fork at %d: %+v vs %+v", i, at, b.Events[i], d.Events[i])
+		}
+	}
+	sp, err := ScriptProgram("branch.txt", []byte(b.Script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := Capture(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2.Hash != b.Hash {
+		t.Fatalf("the exported script of the world's branch is another run")
+	}
+}
