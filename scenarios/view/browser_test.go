@@ -192,6 +192,9 @@ func stepToWaitingReset(t *testing.T, ctx context.Context, want uint64) {
 	if s := eval[uint64](t, ctx, "viewer.step"); s != want {
 		t.Fatalf("WAITING_RESET lit at step %d, the run enters it at %d", s, want)
 	}
+	if row := eval[string](t, ctx, `Array.from(document.querySelectorAll("#node-n2 .procs tr")).map(r => r.textContent).find(x => x.startsWith("bgw")) || ""`); !strings.Contains(row, fmt.Sprintf("enter-waiting-reset @%d", want)) {
+		t.Fatalf("n2's process table says of the BGW %q", row)
+	}
 	lit := eval[string](t, ctx, `document.querySelector("#node-n2 .bgw-state.lit").dataset.state`)
 	if lit != "WAITING_RESET" {
 		t.Fatalf("diagram lights %q", lit)

@@ -15,6 +15,19 @@ function eventsBefore(s) {
   return lo;
 }
 function eventsIn(lo, hi) { return doc.events.slice(eventsBefore(lo), eventsBefore(hi + 1)); }
+// byLane[i] lists lane i's events' indexes, in step order, so a process's
+// last event at or before the cursor is one binary search away.
+const byLane = doc.lanes.map(() => []);
+doc.events.forEach((e, i) => byLane[e.n].push(i));
+const laneIndex = {};
+doc.lanes.forEach((ln, i) => { laneIndex[ln.node + "/" + ln.name] = i; });
+function lastEvent(lane, s) {
+  const l = byLane[lane] || [];
+  let lo = 0, hi = l.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (doc.events[l[m]].s <= s) lo = m + 1; else hi = m; }
+  return lo > 0 ? doc.events[l[lo - 1]] : null;
+}
+
 function frame(s) { return doc.frames[Math.max(0, Math.min(doc.frames.length - 1, s - doc.first))]; }
 function part(i) { return doc.parts[i]; }
 function cmdAt(s) {
@@ -74,7 +87,7 @@ function renderNodes(views, f, s) {
     box.replaceChildren();
     views.forEach(v => {
       const d = document.createElement("div"); d.className = "node"; d.id = "node-" + v.head.name;
-      d.innerHTML = `<h3></h3><svg class="axis"></svg><svg class="bgw"></svg><div class="flush"></div><div class="slots"></div>`;
+      d.innerHTML = `<h3></h3><svg class="axis"></svg><svg class="bgw"></svg><table class="procs"></table><div class="flush"></div><div class="slots"></div>`;
       box.appendChild(d);
     });
   }
@@ -85,10 +98,24 @@ function renderNodes(views, f, s) {
     d.dataset.bgw = h.bgw;
     drawAxis(d.querySelector(".axis"), v.lsn, endNum, max);
     drawBGW(d.querySelector(".bgw"), doc, h.name, h.bgw, s);
+    renderProcs(d.querySelector(".procs"), v, s);
     d.querySelector(".flush").innerHTML = "<b>flush list</b> " + (v.flush.length ? v.flush.map(e => `page ${e.page} oldest=${lsnText(e.oldest)}`).join(" &rarr; ") : "(empty)");
     const rows = v.slots.map(x => `${x.name} restart_lsn=${lsnText(x.restart)} active=${x.active}`);
     d.querySelector(".slots").innerHTML = "<b>slots</b> " + (rows.length ? rows.join("; ") : "(none)") + (h.statRepl ? "<br><b>pg_stat_replication</b> " + esc(h.statRepl.replace(/^n\d+ pg_stat_replication: /, "")) : "");
   });
+}
+
+// renderProcs lists the node's processes: can it run now, and what it
+// last did (its latest event at or before the cursor).
+function renderProcs(t, v, s) {
+  t.replaceChildren();
+  for (const p of v.procs) {
+    const e = lastEvent(laneIndex[v.head.name + "/" + p.name], s);
+    const r = t.insertRow();
+    r.insertCell().textContent = p.name;
+    const st = r.insertCell(); st.textContent = p.state; st.className = "st-" + p.state;
+    r.insertCell().textContent = e ? `${e.v} @${e.s}` : "";
+  }
 }
 
 function lsnNum(t) { const [a, b] = t.split("/"); return parseInt(a, 16) * 4294967296 + parseInt(b, 16); }
