@@ -378,10 +378,9 @@ func (x *capturer) pages() ([]PageRow, uint64) {
 		return nil, uint64(end)
 	}
 	img := make([]byte, c.Opts.Pages*storage.BlockSize)
-	got, err := m.ReadAt(n1.RelPath(), img, 0)
-	if err != nil && got == 0 {
-		got = 0
-	}
+	// A relation not created yet, or shorter than Pages, reads as
+	// unwritten pages (the error says no more than that).
+	got, _ := m.ReadAt(n1.RelPath(), img, 0)
 	clear(img[got:])
 	rows := make([]PageRow, c.Opts.Pages)
 	for p := range rows {
