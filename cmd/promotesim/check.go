@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/check"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/explore"
 )
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
@@ -41,14 +43,14 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tuneGC()
-	res, err := scenarios.CheckExhaustive(context.Background(), scenarios.ExhaustiveConfig{Base: base, Depth: *depth, Workers: *workers, MaxRuns: *maxRuns, Budget: *budget})
+	res, err := explore.CheckExhaustive(context.Background(), explore.ExhaustiveConfig{Base: base, Depth: *depth, Workers: *workers, MaxRuns: *maxRuns, Budget: *budget})
 	if err != nil {
 		return err
 	}
 	var path string
 	var cxErr error
 	if res.Shortest != nil {
-		path, cxErr = scenarios.SaveCounterexample(*outDir, res.Shortest)
+		path, cxErr = explore.SaveCounterexample(*outDir, res.Shortest)
 		if cxErr != nil {
 			path = ""
 		}
@@ -69,7 +71,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 			Complete       bool                `json:"complete"`
 			ElapsedSec     float64             `json:"elapsed_s"`
 			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
-		}{scenarios.ModelVersion, baseText(base), res.Depth, res.Cluster, res.Actions, res.Runs, res.Truncated, res.States, res.MidStates, res.Steps,
+		}{cluster.ModelVersion, baseText(base), res.Depth, res.Cluster, res.Actions, res.Runs, res.Truncated, res.States, res.MidStates, res.Steps,
 			res.Failing, !res.Incomplete, res.Elapsed.Seconds(), cxJSON(res.Shortest, path, cxErr)}
 		if err := writeJSON(stdout, out); err != nil {
 			return err
@@ -97,7 +99,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stdout, "counterexample: %v\n", cxErr)
 			}
 			if path != "" {
-				fmt.Fprintf(stdout, "written: %s\nreproduce: %s\n", path, scenarios.ReproduceCommand(path))
+				fmt.Fprintf(stdout, "written: %s\nreproduce: %s\n", path, explore.ReproduceCommand(path))
 			}
 		}
 	}
@@ -109,8 +111,8 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 func perStepClaims() int {
 	n := 0
-	for _, c := range scenarios.Claims() {
-		if c.PerStep {
+	for _, c := range check.Claims() {
+		if c.PerStep() {
 			n++
 		}
 	}

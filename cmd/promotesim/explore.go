@@ -15,7 +15,10 @@ import (
 	"strings"
 	"time"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/storage"
 )
@@ -39,8 +42,8 @@ func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 
 // base parses the flags; allowAll accepts -hazard all (returned as
 // all=true with an empty hazard).
-func (b baseFlags) base(allowAll bool) (scenarios.Base, bool, error) {
-	var out scenarios.Base
+func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
+	var out swarm.Base
 	var err error
 	if out.Profile, err = shmem.ParseProfile(*b.profile); err != nil {
 		return out, false, usageErr("-profile %q: want v15 or v11", *b.profile)
@@ -52,18 +55,18 @@ func (b baseFlags) base(allowAll bool) (scenarios.Base, bool, error) {
 		if !allowAll {
 			return out, false, usageErr("-hazard all is for explore; name one hazard (promotesim hazards lists them)")
 		}
-		if _, err := scenarios.DeriveSwarm(1, out); err != nil {
+		if _, err := swarm.DeriveSwarm(1, out); err != nil {
 			return out, false, usageErr("%v", err)
 		}
 		return out, true, nil
 	}
 	if *b.hazard != "" {
-		if _, err := scenarios.LookupHazard(*b.hazard); err != nil {
+		if _, err := hazard.Lookup(*b.hazard); err != nil {
 			return out, false, usageErr("-hazard: %v (or all; promotesim hazards lists them)", err)
 		}
 		out.Hazard = *b.hazard
 	}
-	if _, err := scenarios.DeriveSwarm(1, out); err != nil {
+	if _, err := swarm.DeriveSwarm(1, out); err != nil {
 		return out, false, usageErr("%v", err)
 	}
 	return out, false, nil
@@ -149,15 +152,15 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 		*duration = 20 * time.Second
 	}
 	tuneGC()
-	cfg := scenarios.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
+	cfg := explore.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
 		Shard: si, Shards: sn, KeepGoing: *keepGoing, Determinism: *determinism, NoControl: *noControl}
-	sc := scenarios.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl}
+	sc := explore.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl}
 	term := isTerminal(stdout) && !*jsonOut
 	if all {
 		return huntAll(cfg, sc, *trials, *outDir, *jsonOut, term, stdout)
 	}
 	if term {
-		cfg.Progress = func(s scenarios.ExploreStats) {
+		cfg.Progress = func(s explore.ExploreStats) {
 			fmt.Fprintf(stdout, "\r\033[K%s", progressLine(s))
 		}
 	}
@@ -165,29 +168,29 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 	// summary is printed.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := scenarios.Explore(ctx, cfg)
+	res, err := explore.Explore(ctx, cfg)
 	if term {
 		fmt.Fprint(stdout, "\r\033[K")
 	}
 	if err != nil {
 		return err
 	}
-	var cx *scenarios.Counterexample
+	var cx *explore.Counterexample
 	var path string
 	var cxErr error
 	if f := res.First; f != nil && f.Outcome.Violation != nil && f.Diff == nil {
-		c := scenarios.FromOutcome(f.Outcome)
+		c := explore.FromOutcome(f.Outcome)
 		if !*jsonOut {
 			// The options first, while shrinking runs.
 			fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
 		}
-		if sx, err := scenarios.Shrink(c, sc); err != nil {
+		if sx, err := explore.Shrink(c, sc); err != nil {
 			cxErr = err
 		} else {
 			c = sx
 		}
 		cx = &c
-		if path, err = scenarios.SaveCounterexample(*outDir, cx); err != nil {
+		if path, err = explore.SaveCounterexample(*outDir, cx); err != nil {
 			cxErr = fmt.Errorf("writing the counterexample: %w", err)
 			path = ""
 		}
@@ -214,10 +217,10 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 // already printed.
 var errViolationReported = fmt.Errorf("%w", errFound)
 
-func progressLine(s scenarios.ExploreStats) string {
+func progressLine(s explore.ExploreStats) string {
 	return fmt.Sprintf("%s: %d worlds (%.0f/s), %s steps (%s/s), %d violations, %d/%d marks",
 		s.Elapsed.Round(time.Second), s.Worlds, s.WorldsPerSec(), human(float64(s.Steps)), human(s.StepsPerSec()),
-		s.Violations, s.MarksReached, len(scenarios.KnownMarks()))
+		s.Violations, s.MarksReached, len(explore.KnownMarks()))
 }
 
 // human prints a count with a k/M suffix.
@@ -233,7 +236,7 @@ func human(x float64) string {
 	return fmt.Sprintf("%.0f", x)
 }
 
-func baseText(b scenarios.Base) string {
+func baseText(b swarm.Base) string {
 	h := b.Hazard
 	if h == "" {
 		h = "-"
@@ -248,8 +251,8 @@ func baseText(b scenarios.Base) string {
 	return fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
 }
 
-func printSummary(w io.Writer, cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, verbose bool) {
-	known := scenarios.KnownMarks()
+func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreResult, verbose bool) {
+	known := explore.KnownMarks()
 	fmt.Fprintf(w, "explore: %d worlds, %s steps in %v on %d workers: %.0f worlds/s, %s steps/s per core\n",
 		res.Worlds, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond), res.Workers, res.WorldsPerSec(), human(res.StepsPerSecPerCore()))
 	shards := cfg.Shards
@@ -312,22 +315,22 @@ func printSummary(w io.Writer, cfg scenarios.ExploreConfig, res *scenarios.Explo
 	fmt.Fprintln(w)
 	if verbose {
 		fmt.Fprintf(w, "  marks: %s\n", strings.Join(res.Marks, ", "))
-		if rss := scenarios.PeakRSS(); rss > 0 {
+		if rss := explore.PeakRSS(); rss > 0 {
 			fmt.Fprintf(w, "  peak RSS (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
 		}
 	}
 }
 
-func printFailure(w io.Writer, f *scenarios.Failure, cx *scenarios.Counterexample, path string, cxErr error) {
+func printFailure(w io.Writer, f *explore.Failure, cx *explore.Counterexample, path string, cxErr error) {
 	sw := f.Swarm
 	switch {
 	case f.Diff != nil:
-		fmt.Fprintf(w, "checker: %s (seed %d)\n  %s\n", scenarios.CheckDeterminism, sw.Seed, f.Diff)
-		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim explore -determinism -seeds 1 -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+		fmt.Fprintf(w, "checker: %s (seed %d)\n  %s\n", explore.CheckDeterminism, sw.Seed, f.Diff)
+		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim explore -determinism -seeds 1 -seed %d%s\n", sw.Seed, explore.SwarmFlags(sw))
 		return
 	case f.Outcome.Violation == nil:
 		fmt.Fprintf(w, "seed %d could not run: %v\n", sw.Seed, f.Err)
-		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, explore.SwarmFlags(sw))
 		return
 	}
 	v := f.Outcome.Violation
@@ -341,12 +344,12 @@ func printFailure(w io.Writer, f *scenarios.Failure, cx *scenarios.Counterexampl
 	}
 	if path != "" {
 		fmt.Fprintf(w, "written: %s\n", path)
-		fmt.Fprintf(w, "reproduce: %s\n", scenarios.ReproduceCommand(path))
+		fmt.Fprintf(w, "reproduce: %s\n", explore.ReproduceCommand(path))
 	}
-	fmt.Fprintf(w, "the whole world: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+	fmt.Fprintf(w, "the whole world: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, explore.SwarmFlags(sw))
 }
 
-func printCounterexample(w io.Writer, cx *scenarios.Counterexample) {
+func printCounterexample(w io.Writer, cx *explore.Counterexample) {
 	what := "counterexample"
 	if cx.Shrink.Attempts > 0 {
 		what = "shrunk counterexample"
@@ -361,7 +364,7 @@ func printCounterexample(w io.Writer, cx *scenarios.Counterexample) {
 		fmt.Fprintf(w, "  %s\n", a)
 	}
 	if cx.Scripted {
-		fmt.Fprintf(w, "  scheduler choices: %s\n", scenarios.ScheduleString(cx.Schedule))
+		fmt.Fprintf(w, "  scheduler choices: %s\n", explore.ScheduleString(cx.Schedule))
 	} else {
 		fmt.Fprintln(w, "  scheduler choices: the seeded random schedule of the cluster line")
 	}
@@ -396,19 +399,19 @@ type jsonCounterexample struct {
 	Error     string   `json:"error,omitempty"`
 }
 
-func cxJSON(cx *scenarios.Counterexample, path string, cxErr error) *jsonCounterexample {
+func cxJSON(cx *explore.Counterexample, path string, cxErr error) *jsonCounterexample {
 	if cx == nil {
 		return nil
 	}
 	j := &jsonCounterexample{Checker: cx.Checker, Seed: cx.Seed, Cluster: cx.Cluster, Actions: cx.Actions, External: cx.External(), Path: path}
 	if cx.Scripted {
-		j.Schedule = scenarios.ScheduleString(cx.Schedule)
+		j.Schedule = explore.ScheduleString(cx.Schedule)
 	}
 	if cx.Violation != nil {
 		j.Violation = cx.Violation.Error()
 	}
 	if path != "" {
-		j.Reproduce = scenarios.ReproduceCommand(path)
+		j.Reproduce = explore.ReproduceCommand(path)
 	}
 	if cx.Shrink.Attempts > 0 {
 		j.Shrink = cx.Shrink.String()
@@ -419,7 +422,7 @@ func cxJSON(cx *scenarios.Counterexample, path string, cxErr error) *jsonCounter
 	return j
 }
 
-func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *scenarios.Counterexample, path string, cxErr error, verbose bool) any {
+func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *explore.Counterexample, path string, cxErr error, verbose bool) any {
 	type failure struct {
 		Seed    uint64 `json:"seed"`
 		Options string `json:"options"`
@@ -449,21 +452,21 @@ func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *
 		Failures       []failure           `json:"failures,omitempty"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 	}{
-		Model: scenarios.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
+		Model: cluster.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
 		Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
 		ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
-		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(scenarios.KnownMarks()),
+		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
 		Counterexample: cxJSON(cx, path, cxErr),
 	}
 	if out.MarksReached == nil {
 		out.MarksReached = []string{}
 	}
 	if verbose {
-		out.PeakRSS = scenarios.PeakRSS()
+		out.PeakRSS = explore.PeakRSS()
 	}
 	for _, f := range res.Failures {
 		j := failure{Seed: f.Swarm.Seed, Options: f.Swarm.String(), Checker: f.Checker(),
-			Replay: fmt.Sprintf("go run ./cmd/promotesim replay -seed %d%s", f.Swarm.Seed, scenarios.SwarmFlags(f.Swarm))}
+			Replay: fmt.Sprintf("go run ./cmd/promotesim replay -seed %d%s", f.Swarm.Seed, explore.SwarmFlags(f.Swarm))}
 		switch {
 		case f.Diff != nil:
 			j.Error = f.Diff.String()
@@ -478,15 +481,15 @@ func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *
 }
 
 // huntAll is explore -hazard all: the table of every hazard.
-func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int, outDir string, jsonOut, term bool, stdout io.Writer) error {
-	hc := scenarios.HuntConfig{Explore: cfg, Shrink: sc, Trials: trials}
+func huntAll(cfg explore.ExploreConfig, sc explore.ShrinkConfig, trials int, outDir string, jsonOut, term bool, stdout io.Writer) error {
+	hc := explore.HuntConfig{Explore: cfg, Shrink: sc, Trials: trials}
 	if term {
-		hc.Progress = func(r scenarios.HuntResult) {
+		hc.Progress = func(r explore.HuntResult) {
 			fmt.Fprintf(stdout, "\r\033[K%s: %s", r.Hazard, map[bool]string{true: "caught, shrunk", false: "not caught"}[r.Caught])
 		}
 	}
 	start := time.Now()
-	rows, err := scenarios.HuntHazards(context.Background(), hc)
+	rows, err := explore.HuntHazards(context.Background(), hc)
 	if term {
 		fmt.Fprint(stdout, "\r\033[K")
 	}
@@ -503,7 +506,7 @@ func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int,
 			}
 			continue
 		}
-		p, err := scenarios.SaveCounterexample(outDir, r.Counterexample)
+		p, err := explore.SaveCounterexample(outDir, r.Counterexample)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: writing the counterexample: %v", r.Hazard, err))
 			continue
@@ -518,7 +521,7 @@ func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int,
 	}
 	if jsonOut {
 		type row struct {
-			scenarios.HuntResult
+			explore.HuntResult
 			Actions        int                 `json:"counterexample_actions,omitempty"`
 			External       int                 `json:"counterexample_external,omitempty"`
 			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
@@ -530,7 +533,7 @@ func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int,
 			Elapsed float64 `json:"elapsed_s"`
 			Missed  int     `json:"not_caught"`
 			Hazards []row   `json:"hazards"`
-		}{Model: scenarios.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
+		}{Model: cluster.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
 		for i, r := range rows {
 			j := row{HuntResult: r}
 			if cx := r.Counterexample; cx != nil {
@@ -563,7 +566,7 @@ func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int,
 		if trials > 1 {
 			how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
 		}
-		fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(scenarios.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
 		for _, e := range errs {
 			fmt.Fprintf(stdout, "  %s\n", e)
 		}

@@ -1,0 +1,373 @@
+package explore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"promotesim/scenarios/check"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/oracle"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// Exhaustive exploration of a small world (the explorer's model check):
+// every interleaving of the promote window, up to a bound on branching
+// choices, with the safety checkers after every step. The world boots and
+// takes its writes under the FIFO schedule; from the promote on, every
+// choice with more than one option is enumerated (sim.Enumerator), depth
+// first, and choices beyond the depth bound are 0. Each run ends when the
+// promoted node has finished its promote (the BGW back in
+// POLAR_BG_REDO_NOT_START) and the whole-state checks hold.
+
+// ExhaustiveConfig configures a check.
+type ExhaustiveConfig struct {
+	Base swarm.Base
+	// Depth bounds the enumerated choices per run (0: 6).
+	Depth int
+	// Workers split the enumeration by the first choice (0: GOMAXPROCS).
+	Workers int
+	// MaxRuns and Budget stop an enumeration that would take too long
+	// (0: no limit); the result then says it is incomplete.
+	MaxRuns int
+	Budget  time.Duration
+}
+
+// ExhaustiveWorld is the world a check enumerates: two nodes, two pages,
+// a couple of writes (one committed and streamed, one in flight), the
+// primary stopped immediately, then the replica promoted, and a write on
+// the new primary while its BGW may still replay. openAt is the index of
+// the first action whose choices are enumerated (the promote).
+func ExhaustiveWorld(base swarm.Base) (clusterLine string, actions []string, openAt int) {
+	b := swarm.Base{Profile: base.Profile, Fence: base.Fence, Hazard: base.Hazard}
+	sw := swarm.Swarm{Seed: 1, Base: b, Opts: cluster.DefaultOptions()}
+	o := &sw.Opts
+	o.Nodes, o.Pages, o.PoolFrames, o.QueueBuffers, o.LogIndexMem, o.TableSize = 2, 2, 4, 16, 2, 8
+	o.BatchSize, o.ReplayWorkers, o.Sessions = 2, 1, 1
+	if b.Profile != 0 {
+		o.Profile = b.Profile
+	}
+	if b.Fence != 0 {
+		o.Fence = b.Fence
+	}
+	o.Hazard = b.Hazard
+	clusterLine = strings.Replace(sw.ClusterLine(), "sched=random", "sched=fifo", 1)
+	promote := "promote node=2"
+	if hz, err := hazard.Lookup(b.Hazard); err == nil && hz.TriggerFile {
+		promote = "trigger node=2"
+	}
+	actions = []string{
+		"submit node=1 page=0 slot=0",
+		"run steps=40",
+		"submit node=1 page=1 slot=1",
+		"run steps=3",
+		"stop node=1 mode=immediate",
+		promote,
+		"run-until read-write node=2 budget=3000",
+		"submit node=2 page=0 slot=2",
+		"run-until bgw-not-start node=2 budget=3000",
+		"run steps=40",
+	}
+	return clusterLine, actions, 5
+}
+
+// ExhaustiveResult is what a check found.
+type ExhaustiveResult struct {
+	Depth     int
+	Runs      int
+	Truncated int // runs that hit the depth bound (the rest ran FIFO)
+	// States counts distinct end states (a fingerprint of every node's
+	// status, the journal, the relation on storage and the end of WAL);
+	// MidStates the distinct states when the promoted node opened
+	// read-write (where the BGW may still be replaying).
+	States    int
+	MidStates int
+	Steps     uint64
+	// Failing counts runs with a violation; Shortest is the one that
+	// failed soonest (fewest steps, then the lowest schedule).
+	Failing  int
+	Shortest *Counterexample
+	// Incomplete says MaxRuns or Budget stopped the enumeration.
+	Incomplete bool
+	Elapsed    time.Duration
+	Cluster    string
+	Actions    []string
+}
+
+// gate passes choices to the enumerator only while open: the boot and
+// the writes run FIFO, so the depth is spent on the promote window.
+type gate struct {
+	inner sim.Chooser
+	open  bool
+}
+
+func (g *gate) Choose(site sim.Site, n int) int {
+	if !g.open {
+		return 0
+	}
+	return g.inner.Choose(site, n)
+}
+
+func (g *gate) Chance(site sim.Site, p sim.Prob) bool {
+	if !g.open {
+		return false
+	}
+	return g.inner.Chance(site, p)
+}
+
+// pinned forces the first choice to one value, then hands every later one
+// to the enumerator: one worker's share of the tree.
+type pinned struct {
+	first int
+	width int // the first choice's options, learned on the first run
+	done  bool
+	inner sim.Chooser
+}
+
+func (p *pinned) Choose(site sim.Site, n int) int {
+	if n == 1 {
+		return 0
+	}
+	if !p.done {
+		p.done = true
+		p.width = n
+		if p.first >= n {
+			return n - 1 // out of this world's range: the caller stops
+		}
+		return p.first
+	}
+	return p.inner.Choose(site, n)
+}
+
+func (p *pinned) Chance(site sim.Site, pr sim.Prob) bool {
+	if pr.Num == 0 || pr.Num >= pr.Den {
+		return pr.Num != 0
+	}
+	return p.Choose(site, 2) == 1
+}
+
+type exhaustiveRun struct {
+	v      *sim.Violation
+	steps  uint64
+	fp     uint64 // the end state
+	mid    uint64 // the state when the promoted node opened read-write
+	choice []int
+}
+
+// CheckExhaustive enumerates the world of ExhaustiveWorld.
+func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResult, error) {
+	if cfg.Depth <= 0 {
+		cfg.Depth = 6
+	}
+	if cfg.Base.Hazard != "" {
+		if _, err := hazard.Lookup(cfg.Base.Hazard); err != nil {
+			return nil, err
+		}
+	}
+	clusterLine, actions, openAt := ExhaustiveWorld(cfg.Base)
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	start := time.Now()
+	res := &ExhaustiveResult{Depth: cfg.Depth, Cluster: clusterLine, Actions: actions}
+	var mu sync.Mutex
+	states := map[uint64]bool{}    // counted only
+	midStates := map[uint64]bool{} // counted only
+	var shortest *exhaustiveRun
+	// halted reports (under mu) whether to stop before another run.
+	halted := func() bool {
+		if ctx.Err() != nil || (cfg.Budget > 0 && time.Since(start) > cfg.Budget) || (cfg.MaxRuns > 0 && res.Runs >= cfg.MaxRuns) {
+			res.Incomplete = true
+			return true
+		}
+		return false
+	}
+	count := func(run *exhaustiveRun) {
+		res.Runs++
+		res.Steps += run.steps
+		states[run.fp] = true
+		if run.mid != 0 {
+			midStates[run.mid] = true
+		}
+		recordFailure(res, &shortest, run)
+	}
+	// Worker w enumerates the subtrees whose first choice is w, w+W, ...
+	// (pinned), each with an enumerator one choice shallower.
+	g, _ := errgroup.WithContext(ctx)
+	for w := 0; w < workers; w++ {
+		g.Go(func() error {
+			for first := w; ; first += workers {
+				e := sim.NewEnumerator(cfg.Depth - 1)
+				width := 0
+				for c := e.Next(); c != nil; c = e.Next() {
+					mu.Lock()
+					halt := halted()
+					mu.Unlock()
+					if halt {
+						return nil
+					}
+					p := &pinned{first: first, inner: c}
+					run, err := exhaustiveOnce(clusterLine, actions, openAt, p)
+					if err != nil {
+						return err
+					}
+					if !p.done {
+						// No choice with two options at all: one run is
+						// the whole tree, and worker 0 counts it.
+						if w == 0 && first == 0 {
+							mu.Lock()
+							count(run)
+							mu.Unlock()
+						}
+						return nil
+					}
+					if width = p.width; first >= width {
+						return nil // this worker's share is empty
+					}
+					mu.Lock()
+					count(run)
+					mu.Unlock()
+				}
+				mu.Lock()
+				res.Truncated += e.Truncated()
+				mu.Unlock()
+				if first+workers >= width {
+					return nil
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	res.States = len(states)
+	res.MidStates = len(midStates)
+	res.Elapsed = time.Since(start)
+	if shortest != nil {
+		cx := &Counterexample{Cluster: clusterLine, Actions: actions, Scripted: true, Schedule: trimZeros(shortest.choice),
+			Seed: 1, Checker: shortest.v.Checker, Hazard: cfg.Base.Hazard, Source: "exhaustive", Violation: shortest.v, Steps: shortest.steps,
+			Options: fmt.Sprintf("exhaustive check, depth %d: %s", cfg.Depth, clusterLine)}
+		// The actions after the failing one never ran: drop them.
+		if o, err := cx.Run(swarm.RunConfig{}); err == nil && o.Violation != nil {
+			cx.Actions = o.Actions
+		}
+		res.Shortest = cx
+	}
+	return res, nil
+}
+
+func recordFailure(res *ExhaustiveResult, shortest **exhaustiveRun, run *exhaustiveRun) {
+	if run.v == nil {
+		return
+	}
+	res.Failing++
+	s := *shortest
+	if s == nil || run.v.Step < s.v.Step || (run.v.Step == s.v.Step && lessInts(run.choice, s.choice)) {
+		*shortest = run
+	}
+}
+
+func lessInts(a, b []int) bool {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return len(a) < len(b)
+}
+
+// exhaustiveOnce runs the world once under chooser ch (opened at the
+// promote), recording every choice so a failure replays as a script.
+func exhaustiveOnce(clusterLine string, actions []string, openAt int, ch sim.Chooser) (run *exhaustiveRun, err error) {
+	g := &gate{inner: ch}
+	rec := &sim.Recorder{Inner: g}
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	r.Quiet = true
+	r.Chooser = rec
+	run = &exhaustiveRun{}
+	defer func() {
+		if e := recover(); e != nil {
+			var ae *sim.AssertionError
+			if er, ok := e.(error); ok && errors.As(er, &ae) {
+				run.v = &sim.Violation{Checker: "assert", Seed: 1, Err: ae}
+				run.choice = rec.Choices
+				err = nil
+				return
+			}
+			panic(e)
+		}
+	}()
+	x := &cxRunner{R: r}
+	x.exec(clusterLine)
+	if x.V == nil && r.C == nil {
+		return nil, fmt.Errorf("exhaustive: the world does not build: %s", clusterLine)
+	}
+	for i, cmd := range actions {
+		if x.V != nil {
+			break
+		}
+		if i == openAt {
+			g.open = true
+		}
+		x.exec(cmd)
+		if i == openAt+1 && x.V == nil && r.C != nil {
+			run.mid = fingerprint(r)
+		}
+	}
+	if x.V == nil {
+		x.exec(fullCheckCmd)
+	}
+	run.v = x.V
+	run.choice = append([]int(nil), rec.Choices...)
+	if r.C != nil {
+		run.steps = r.C.S.StepNo()
+		run.fp = fingerprint(r)
+	}
+	return run, nil
+}
+
+// fingerprint hashes a world's end state: every node's status line (role,
+// mount, service, BGW state and the LSNs that matter), the clients'
+// journal, the relation's pages on storage and the end of valid WAL.
+func fingerprint(r *script.Runner) uint64 {
+	h := fnv.New64a()
+	c := r.C
+	c.Status(h)
+	j := c.Journal
+	fmt.Fprintf(h, "acks=%d errors=%d reads=%d\n", len(j.Acks), len(j.Errors), len(j.Reads))
+	for _, a := range j.Acks {
+		fmt.Fprintf(h, "%d/%v;", a.XID, a.CommitEnd)
+	}
+	if r.K != nil && r.K.O != nil {
+		fmt.Fprintf(h, "end=%v\n", r.K.O.End())
+	}
+	if m, ok := c.Dev.Mounted(oracle.ObserverHost); ok {
+		buf := make([]byte, c.Opts.Pages*storage.BlockSize)
+		n, _ := m.ReadAt(fmt.Sprintf("base/%d", c.NodeConfig(1).Rel), buf, 0)
+		h.Write(buf[:n])
+	}
+	return h.Sum64()
+}
+
+// SortedCheckers lists the per-step checkers a cluster runs (for reports).
+func SortedCheckers() []string {
+	var out []string
+	for _, c := range check.Claims() {
+		out = append(out, c.Name)
+	}
+	sort.Strings(out)
+	return out
+}
