@@ -160,7 +160,7 @@ func runHazardLine(r *script.Runner, line string, clusters *int, got *[]scriptVi
 	if strings.HasPrefix(line, "cluster") {
 		*clusters++
 	}
-	out, err := r.ExecPlan(line)
+	out, err := r.Exec(line)
 	var v *sim.Violation
 	if errors.As(err, &v) {
 		*got = append(*got, scriptViolation{v: v, cmd: line, cluster: *clusters})
@@ -283,35 +283,35 @@ func hazardOf(line string) string {
 
 func TestHazardPlanVerbs(t *testing.T) {
 	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
-	_, err := r.ExecPlan("plan-stop node=1")
+	_, err := r.Exec("plan-stop node=1")
 	require.ErrorContains(t, err, "no cluster yet")
 
 	_, err = r.Exec("cluster nodes=2 pages=2 hazard=no-such")
 	require.ErrorContains(t, err, `hazard="no-such": want one of promote-while-primary-writes, no-backend-wait`)
 
-	out, err := r.ExecPlan("cluster nodes=2 pages=2 hazard=trigger-file-promote")
+	out, err := r.Exec("cluster nodes=2 pages=2 hazard=trigger-file-promote")
 	require.NoError(t, err)
 	require.Contains(t, out, "hazard=trigger-file-promote")
-	_, err = r.ExecPlan("plan-promote node=2 mode=fast")
+	_, err = r.Exec("plan-promote node=2 mode=fast")
 	require.ErrorContains(t, err, "plan-promote does not take mode")
-	_, err = r.ExecPlan("plan-stop")
+	_, err = r.Exec("plan-stop")
 	require.ErrorContains(t, err, "missing node=N")
-	out, err = r.ExecPlan("plan-stop node=1 mode=fast")
+	out, err = r.Exec("plan-stop node=1 mode=fast")
 	require.NoError(t, err)
 	require.Contains(t, out, "plan: stop node=1 mode=fast")
 	require.Contains(t, out, "n1 stopped")
-	out, err = r.ExecPlan("plan-promote node=2")
+	out, err = r.Exec("plan-promote node=2")
 	require.NoError(t, err)
 	require.Contains(t, out, "plan: trigger node=2")
 	require.True(t, r.C.Node(2).TriggerFile)
 	require.False(t, r.C.Node(2).PromoteFile)
 
-	_, err = r.ExecPlan("cluster nodes=2 pages=2 hazard=promote-while-primary-writes")
+	_, err = r.Exec("cluster nodes=2 pages=2 hazard=promote-while-primary-writes")
 	require.NoError(t, err)
-	out, err = r.ExecPlan("plan-stop node=1")
+	out, err = r.Exec("plan-stop node=1")
 	require.NoError(t, err)
 	require.Equal(t, "plan: n1 keeps running (promote-while-primary-writes)", out)
-	out, err = r.ExecPlan("plan-promote node=2")
+	out, err = r.Exec("plan-promote node=2")
 	require.NoError(t, err)
 	require.Contains(t, out, "plan: promote node=2")
 	require.True(t, r.C.Node(2).PromoteFile)

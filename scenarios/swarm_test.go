@@ -37,7 +37,7 @@ func runSeeds(t *testing.T, base swarm.Base, first uint64, count int) (swarm.Out
 // failure renders a failing world for a test message: options first, then
 // the program and the violation.
 func failure(o swarm.Outcome) string {
-	return fmt.Sprintf("%v\n%s\n  %s\n%s", o.Swarm, o.Cluster, strings.Join(o.Actions, "\n  "), o.Violation.Report())
+	return fmt.Sprintf("%v\n%s\n  %s\n%s", o.Swarm, o.Cluster, strings.Join(script.Lines(o.Actions), "\n  "), o.Violation.Report())
 }
 
 // Without hazards, V15 stays clean: with fence none (the operator stops the

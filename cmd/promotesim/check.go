@@ -10,6 +10,7 @@ import (
 	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/explore"
+	"promotesim/scenarios/script"
 )
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
@@ -71,7 +72,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 			Complete       bool                `json:"complete"`
 			ElapsedSec     float64             `json:"elapsed_s"`
 			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
-		}{cluster.ModelVersion, baseText(base), res.Depth, res.Cluster, res.Actions, res.Runs, res.Truncated, res.States, res.MidStates, res.Steps,
+		}{cluster.ModelVersion, baseText(base), res.Depth, res.Cluster.String(), script.Lines(res.Actions), res.Runs, res.Truncated, res.States, res.MidStates, res.Steps,
 			res.Failing, !res.Incomplete, res.Elapsed.Seconds(), cxJSON(res.Shortest, path, cxErr)}
 		if err := writeJSON(stdout, out); err != nil {
 			return err
@@ -79,7 +80,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "exhaustive check, depth %d, %s\n", res.Depth, baseText(base))
 		fmt.Fprintf(stdout, "  world: %s\n", res.Cluster)
-		fmt.Fprintf(stdout, "         %s\n", strings.Join(res.Actions, "; "))
+		fmt.Fprintf(stdout, "         %s\n", strings.Join(script.Lines(res.Actions), "; "))
 		fmt.Fprintf(stdout, "  %d schedules (%d reached the depth bound and ran on FIFO), %s steps in %v\n",
 			res.Runs, res.Truncated, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond))
 		fmt.Fprintf(stdout, "  distinct states: %d when n2 opened read-write, %d at the end\n", res.MidStates, res.States)

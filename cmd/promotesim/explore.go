@@ -18,6 +18,7 @@ import (
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/explore"
 	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/storage"
@@ -403,7 +404,7 @@ func cxJSON(cx *explore.Counterexample, path string, cxErr error) *jsonCounterex
 	if cx == nil {
 		return nil
 	}
-	j := &jsonCounterexample{Checker: cx.Checker, Seed: cx.Seed, Cluster: cx.Cluster, Actions: cx.Actions, External: cx.External(), Path: path}
+	j := &jsonCounterexample{Checker: cx.Checker, Seed: cx.Seed, Cluster: cx.Cluster.String(), Actions: script.Lines(cx.Actions), External: cx.External(), Path: path}
 	if cx.Scripted {
 		j.Schedule = explore.ScheduleString(cx.Schedule)
 	}

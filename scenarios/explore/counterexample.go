@@ -33,10 +33,10 @@ import (
 
 // Counterexample is one replayable failing run.
 type Counterexample struct {
-	// Cluster is the script line that builds the world.
-	Cluster string
+	// Cluster is the command that builds the world.
+	Cluster script.Cluster
 	// Actions are the commands after it, in order.
-	Actions []string
+	Actions []script.Command
 	// Scripted says Schedule drives every choice (sim.Scripted: past its
 	// end every choice is 0); otherwise the cluster line's own schedule
 	// (sched=random seeded by seed=) does.
@@ -65,7 +65,7 @@ type Counterexample struct {
 
 // FromOutcome makes a counterexample of a failing world.
 func FromOutcome(o swarm.Outcome) Counterexample {
-	cx := Counterexample{Cluster: o.Cluster, Actions: append([]string(nil), o.Actions...), Seed: o.Swarm.Seed,
+	cx := Counterexample{Cluster: o.Cluster, Actions: append([]script.Command(nil), o.Actions...), Seed: o.Swarm.Seed,
 		Swarm: o.Swarm, Options: o.Swarm.String(), Hazard: o.Swarm.Base.Hazard, Violation: o.Violation, Steps: o.Steps, Hash: o.Hash}
 	if o.Violation != nil {
 		cx.Checker = o.Violation.Checker
@@ -77,10 +77,12 @@ func FromOutcome(o swarm.Outcome) Counterexample {
 // steps=N): what an operator or a client did, faults included.
 func (cx *Counterexample) External() int { return countExternal(cx.Actions) }
 
-func countExternal(actions []string) int {
+func countExternal(actions []script.Command) int {
 	n := 0
 	for _, a := range actions {
-		if !strings.HasPrefix(a, "run ") && a != "run" && a != fullCheckCmd {
+		switch a.(type) {
+		case script.Run, script.FullCheckCmd:
+		default:
 			n++
 		}
 	}
@@ -98,7 +100,7 @@ func (cx *Counterexample) Run(cfg swarm.RunConfig) (swarm.Outcome, error) {
 // replayGuarded is Replay with a Go panic turned into a CheckPanic
 // violation (a shrinking candidate that panics still "fails the same way"
 // only if the original failure was a panic).
-func replayGuarded(clusterLine string, actions []string, seed uint64, cfg swarm.RunConfig) (o swarm.Outcome, err error) {
+func replayGuarded(clusterLine script.Cluster, actions []script.Command, seed uint64, cfg swarm.RunConfig) (o swarm.Outcome, err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			o = swarm.Outcome{Cluster: clusterLine, Actions: actions, Violation: &sim.Violation{Checker: CheckPanic, Seed: seed, Err: fmt.Errorf("%v", e)}}
@@ -159,15 +161,10 @@ func ParseSchedule(text string) ([]int, error) {
 	return out, nil
 }
 
-// fullCheckCmd is the one command of counterexample files that is not a
-// Runner command: the whole-state checks (crash recovery from shared
-// storage, every acknowledged commit visible) that a world runs at its end
-// (World.Exec runs them after every crash by itself).
-const fullCheckCmd = "full-check"
-
-// cxRunner executes counterexample lines exactly as a World does: each
-// line through the Runner, the whole-state checks after a crash, and the
-// full-check line at the end.
+// cxRunner executes counterexample commands exactly as a World does:
+// each through the Runner, the whole-state checks after a crash, and the
+// full-check line at the end (World.Exec runs them after every crash by
+// itself).
 type cxRunner struct {
 	R *script.Runner
 	// V is the first violation met (later lines are not run by replays).
@@ -182,33 +179,20 @@ func newCxRunner(seed uint64, schedule []int, scripted bool, level sim.Level, fo
 	return &cxRunner{R: r}
 }
 
-// exec runs one line and returns what the script shows for it: the trace
-// and the result, then "error: ..." when the line failed.
-func (x *cxRunner) exec(line string) string {
-	var out string
-	var err error
-	if line == fullCheckCmd {
-		if x.R.C == nil {
-			err = fmt.Errorf("%s: no cluster yet", fullCheckCmd)
-		} else if v := x.R.FullCheck(); v != nil {
-			err = v
-		} else {
-			out = "whole-state checks hold"
-		}
-	} else {
-		out, err = x.R.Exec(line)
-		var v *sim.Violation
-		if !errors.As(err, &v) && strings.HasPrefix(line, "crash ") && x.R.C != nil {
-			if fv := x.R.FullCheck(); fv != nil {
-				if err != nil {
-					out = joinOut(out, "error: "+err.Error())
-				}
-				err = fv
+// exec runs one command and returns what the script shows for it: the
+// trace and the result, then "error: ..." when it failed.
+func (x *cxRunner) exec(cmd script.Command) string {
+	out, err := x.R.Run(cmd)
+	var v *sim.Violation
+	if _, crash := cmd.(script.Crash); crash && !errors.As(err, &v) && x.R.C != nil {
+		if fv := x.R.FullCheck(); fv != nil {
+			if err != nil {
+				out = joinOut(out, "error: "+err.Error())
 			}
+			err = fv
 		}
 	}
 	if err != nil {
-		var v *sim.Violation
 		if errors.As(err, &v) && x.V == nil {
 			x.V = v
 		}
@@ -239,7 +223,7 @@ type CounterexampleHeader struct {
 type CounterexampleFile struct {
 	Path     string
 	Header   CounterexampleHeader
-	Commands []string // the cluster line first
+	Commands []script.Command // the cluster line first
 }
 
 // ErrStaleCounterexample marks a file recorded by another model version.
@@ -250,84 +234,131 @@ var ErrStaleCounterexample = errors.New("stale counterexample")
 // record it again; a malformed one with the line at fault. Neither panics.
 func ParseCounterexample(path string, data []byte) (*CounterexampleFile, error) {
 	f := &CounterexampleFile{Path: path}
-	h := &f.Header
-	seen := map[string]bool{} // looked up only
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		l := strings.TrimSpace(lines[i])
-		if l == "" {
-			continue
-		}
-		if strings.HasPrefix(l, "#") {
-			if len(f.Commands) > 0 {
-				continue // story comments between commands
-			}
-			key, val, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(l, "#")), ":")
-			if !ok || strings.Contains(key, " ") {
-				continue // prose
-			}
-			val = strings.TrimSpace(val)
-			var err error
-			switch key {
-			case "checker":
-				h.Checker = val
-			case "seed":
-				if h.Seed, err = strconv.ParseUint(val, 10, 64); err != nil {
-					return nil, fmt.Errorf("%s:%d: seed %q: want a whole number", path, i+1, val)
-				}
-			case "model-version":
-				h.ModelVersion = val
-			case "schedule":
-				h.Scripted = true
-				if h.Schedule, err = ParseSchedule(val); err != nil {
-					return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
-				}
-			case "hazard":
-				if val != "-" {
-					h.Hazard = val
-				}
-			default:
-				continue
-			}
-			seen[key] = true
-			continue
-		}
-		if l == "----" {
-			return nil, fmt.Errorf("%s:%d: expected output without a command", path, i+1)
-		}
-		f.Commands = append(f.Commands, l)
-		// Skip the expected output: to the separator, then to a blank
-		// line, or, in the ----/---- form, to the closing pair.
-		for i+1 < len(lines) && lines[i+1] != "----" {
-			i++
-		}
-		i++
-		if i+1 < len(lines) && lines[i+1] == "----" {
-			i++
-			for i+1 < len(lines) && !(lines[i+1] == "----" && i+2 < len(lines) && lines[i+2] == "----") {
-				i++
-			}
-			i += 2
-		} else {
-			for i+1 < len(lines) && lines[i+1] != "" {
-				i++
-			}
-		}
+	lines, seen, err := scanCounterexample(path, data, &f.Header)
+	if err != nil {
+		return nil, err
 	}
-	for _, key := range []string{"model-version", "checker", "seed"} {
-		if !seen[key] {
-			return nil, fmt.Errorf("%s: not a counterexample file: no '# %s: ...' line in its header", path, key)
+	if err := checkHeader(path, &f.Header, seen); err != nil {
+		return nil, err
+	}
+	for _, l := range lines {
+		cmd, err := script.Parse(l.text)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %s: %v", path, l.no, l.text, err)
 		}
+		f.Commands = append(f.Commands, cmd)
 	}
-	if h.ModelVersion != cluster.ModelVersion {
-		return nil, fmt.Errorf("%w: %s was recorded with model %s, this is model %s: the schedule and trace no longer mean the same run; "+
-			"find it again (promotesim replay -seed %d%s, or promotesim explore) and delete this file",
-			ErrStaleCounterexample, path, h.ModelVersion, cluster.ModelVersion, h.Seed, hazardFlag(h.Hazard))
+	if len(f.Commands) == 0 {
+		return nil, fmt.Errorf("%s: the first command must be the cluster line", path)
 	}
-	if len(f.Commands) == 0 || !strings.HasPrefix(f.Commands[0], "cluster") {
+	if _, ok := f.Commands[0].(script.Cluster); !ok {
 		return nil, fmt.Errorf("%s: the first command must be the cluster line", path)
 	}
 	return f, nil
+}
+
+// numbered is a command line of a file and its line number.
+type numbered struct {
+	no   int
+	text string
+}
+
+// scanCounterexample reads the header comments into h (seen: the keys
+// found) and returns the command lines, skipping their expected output
+// and the story comments between them.
+func scanCounterexample(path string, data []byte, h *CounterexampleHeader) ([]numbered, map[string]bool, error) {
+	seen := map[string]bool{} // looked up only
+	var lines []numbered
+	text := strings.Split(string(data), "\n")
+	for i := 0; i < len(text); i++ {
+		l := strings.TrimSpace(text[i])
+		switch {
+		case l == "":
+		case strings.HasPrefix(l, "#"):
+			if len(lines) > 0 {
+				continue // story comments between commands
+			}
+			if err := readHeaderLine(path, i+1, l, h, seen); err != nil {
+				return nil, nil, err
+			}
+		case l == "----":
+			return nil, nil, fmt.Errorf("%s:%d: expected output without a command", path, i+1)
+		default:
+			lines = append(lines, numbered{i + 1, l})
+			i = skipOutput(text, i)
+		}
+	}
+	return lines, seen, nil
+}
+
+// readHeaderLine reads one "# key: value" comment of the header (prose
+// and unknown keys are skipped).
+func readHeaderLine(path string, no int, l string, h *CounterexampleHeader, seen map[string]bool) error {
+	key, val, ok := strings.Cut(strings.TrimSpace(strings.TrimPrefix(l, "#")), ":")
+	if !ok || strings.Contains(key, " ") {
+		return nil // prose
+	}
+	val = strings.TrimSpace(val)
+	var err error
+	switch key {
+	case "checker":
+		h.Checker = val
+	case "seed":
+		if h.Seed, err = strconv.ParseUint(val, 10, 64); err != nil {
+			return fmt.Errorf("%s:%d: seed %q: want a whole number", path, no, val)
+		}
+	case "model-version":
+		h.ModelVersion = val
+	case "schedule":
+		h.Scripted = true
+		if h.Schedule, err = ParseSchedule(val); err != nil {
+			return fmt.Errorf("%s:%d: %v", path, no, err)
+		}
+	case "hazard":
+		if val != "-" {
+			h.Hazard = val
+		}
+	default:
+		return nil
+	}
+	seen[key] = true
+	return nil
+}
+
+// skipOutput skips a command's expected output (the command is line i):
+// to the separator, then to a blank line, or, in the ----/---- form, to
+// the closing pair. It returns the last line skipped.
+func skipOutput(lines []string, i int) int {
+	for i+1 < len(lines) && lines[i+1] != "----" {
+		i++
+	}
+	i++
+	if i+1 < len(lines) && lines[i+1] == "----" {
+		i++
+		for i+1 < len(lines) && !(lines[i+1] == "----" && i+2 < len(lines) && lines[i+2] == "----") {
+			i++
+		}
+		return i + 2
+	}
+	for i+1 < len(lines) && lines[i+1] != "" {
+		i++
+	}
+	return i
+}
+
+// checkHeader requires the header's keys and the model version.
+func checkHeader(path string, h *CounterexampleHeader, seen map[string]bool) error {
+	for _, key := range []string{"model-version", "checker", "seed"} {
+		if !seen[key] {
+			return fmt.Errorf("%s: not a counterexample file: no '# %s: ...' line in its header", path, key)
+		}
+	}
+	if h.ModelVersion != cluster.ModelVersion {
+		return fmt.Errorf("%w: %s was recorded with model %s, this is model %s: the schedule and trace no longer mean the same run; "+
+			"find it again (promotesim replay -seed %d%s, or promotesim explore) and delete this file",
+			ErrStaleCounterexample, path, h.ModelVersion, cluster.ModelVersion, h.Seed, hazardFlag(h.Hazard))
+	}
+	return nil
 }
 
 func hazardFlag(h string) string {
@@ -391,9 +422,12 @@ func ReproduceCommand(path string) string {
 // when the recorded run does not end in the counterexample's violation.
 func WriteCounterexample(w io.Writer, cx *Counterexample, path string) error {
 	x := newCxRunner(cx.Seed, cx.Schedule, cx.Scripted, sim.LevelStory, sim.FormatText)
-	type entry struct{ cmd, out string }
+	type entry struct {
+		cmd script.Command
+		out string
+	}
 	var entries []entry
-	cmds := append([]string{cx.Cluster}, cx.Actions...)
+	cmds := append([]script.Command{cx.Cluster}, cx.Actions...)
 	for _, cmd := range cmds {
 		entries = append(entries, entry{cmd, x.exec(cmd)})
 		if x.V != nil {
@@ -401,7 +435,7 @@ func WriteCounterexample(w io.Writer, cx *Counterexample, path string) error {
 		}
 	}
 	if x.V == nil {
-		entries = append(entries, entry{fullCheckCmd, x.exec(fullCheckCmd)})
+		entries = append(entries, entry{script.FullCheckCmd{}, x.exec(script.FullCheckCmd{})})
 	}
 	if x.V == nil || x.V.Checker != cx.Checker {
 		got := "no violation"
@@ -464,7 +498,7 @@ func WriteCounterexample(w io.Writer, cx *Counterexample, path string) error {
 	b.WriteString("# repeats a value; past its end every choice is 0, the FIFO schedule).\n")
 	b.WriteString("# Test: go test ./scenarios -run TestCounterexamples\n\n")
 	for _, e := range entries {
-		b.WriteString(e.cmd)
+		b.WriteString(e.cmd.String())
 		b.WriteByte('\n')
 		out := e.out
 		if out == "" {
@@ -557,12 +591,12 @@ func SaveCounterexample(dir string, cx *Counterexample) (string, error) {
 func TraceWorld(o swarm.Outcome, w io.Writer, level sim.Level, format sim.Format) *sim.Violation {
 	x := newCxRunner(o.Swarm.Seed, nil, false, level, format)
 	x.R.TraceTo = w
-	for _, cmd := range append([]string{o.Cluster}, o.Actions...) {
+	for _, cmd := range append([]script.Command{o.Cluster}, o.Actions...) {
 		x.exec(cmd)
 		if x.V != nil {
 			return x.V
 		}
 	}
-	x.exec(fullCheckCmd)
+	x.exec(script.FullCheckCmd{})
 	return x.V
 }

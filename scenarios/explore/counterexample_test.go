@@ -12,6 +12,7 @@ import (
 
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
@@ -36,7 +37,7 @@ func TestCounterexamples(t *testing.T) {
 			h := f.Header
 			x := newCxRunner(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
 			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				out := x.exec(fixture.Line(d))
+				out := x.exec(mustParse(t, fixture.Line(d)))
 				if out == "" {
 					return ""
 				}
@@ -108,7 +109,7 @@ func TestParseCounterexample(t *testing.T) {
 	good := strings.Replace(cxGood, "%s", cluster.ModelVersion, 1)
 	f, err := ParseCounterexample("good.txt", []byte(good))
 	require.NoError(t, err)
-	require.Equal(t, []string{"cluster nodes=2 seed=3", "submit node=1 page=1 slot=1", "run steps=36", "full-check"}, f.Commands)
+	require.Equal(t, mustParseAll(t, "cluster nodes=2 seed=3", "submit node=1 page=1 slot=1", "run steps=36", "full-check"), f.Commands)
 	require.Equal(t, "ConsistentLSNDurable", f.Header.Checker)
 	require.Equal(t, uint64(3), f.Header.Seed)
 	require.True(t, f.Header.Scripted)
@@ -168,7 +169,7 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 	h := f.Header
 	x := newCxRunner(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
 	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-		out := x.exec(fixture.Line(d))
+		out := x.exec(mustParse(t, fixture.Line(d)))
 		if out == "" {
 			return ""
 		}
@@ -187,9 +188,9 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 // adjacent runs, and keeps the failure (the same checker).
 func TestShrinkSimplifies(t *testing.T) {
 	cx := Counterexample{
-		Cluster: "cluster nodes=2 pages=4 pool=6 queue=7 logindex-mem=4 table-size=11 batch=8 workers=3 sessions=3 fence=none profile=v15 hazard=reset-after-recovery-done seed=3 sched=fifo",
-		Actions: []string{"submit-read node=2 page=0", "submit node=1 page=1 slot=1 count=8", "run steps=10", "run steps=10",
-			"crash node=1", "submit-read node=2 page=3", "promote node=2", "run steps=400"},
+		Cluster: mustParse(t, "cluster nodes=2 pages=4 pool=6 queue=7 logindex-mem=4 table-size=11 batch=8 workers=3 sessions=3 fence=none profile=v15 hazard=reset-after-recovery-done seed=3 sched=fifo").(script.Cluster),
+		Actions: mustParseAll(t, "submit-read node=2 page=0", "submit node=1 page=1 slot=1 count=8", "run steps=10", "run steps=10",
+			"crash node=1", "submit-read node=2 page=3", "promote node=2", "run steps=400"),
 		Seed: 3, Hazard: "reset-after-recovery-done",
 	}
 	o, err := cx.Run(swarm.RunConfig{})
@@ -201,11 +202,29 @@ func TestShrinkSimplifies(t *testing.T) {
 	require.Equal(t, cx.Checker, sx.Violation.Checker)
 	require.Less(t, len(sx.Actions), len(cx.Actions), "%q", sx.Actions)
 	require.LessOrEqual(t, sx.External(), 3, "%q", sx.Actions)
-	for _, a := range sx.Actions {
+	for _, a := range script.Lines(sx.Actions) {
 		require.NotContains(t, a, "submit-read", "reads do not matter here: %q", sx.Actions)
 		require.NotContains(t, a, "count=8", "the burst should shrink: %q", sx.Actions)
 	}
 	require.True(t, sx.Scripted)
 	require.True(t, sx.Shrink.Controlled)
 	require.Equal(t, sx.External(), sx.Shrink.ExternalAfter)
+}
+
+// mustParse parses one script line.
+func mustParse(t testing.TB, line string) script.Command {
+	t.Helper()
+	c, err := script.Parse(line)
+	require.NoError(t, err, line)
+	return c
+}
+
+// mustParseAll parses script lines.
+func mustParseAll(t testing.TB, lines ...string) []script.Command {
+	t.Helper()
+	out := make([]script.Command, len(lines))
+	for i, l := range lines {
+		out[i] = mustParse(t, l)
+	}
+	return out
 }

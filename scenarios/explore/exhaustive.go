@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,7 +49,7 @@ type ExhaustiveConfig struct {
 // primary stopped immediately, then the replica promoted, and a write on
 // the new primary while its BGW may still replay. openAt is the index of
 // the first action whose choices are enumerated (the promote).
-func ExhaustiveWorld(base swarm.Base) (clusterLine string, actions []string, openAt int) {
+func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, actions []script.Command, openAt int) {
 	b := swarm.Base{Profile: base.Profile, Fence: base.Fence, Hazard: base.Hazard}
 	sw := swarm.Swarm{Seed: 1, Base: b, Opts: cluster.DefaultOptions()}
 	o := &sw.Opts
@@ -63,24 +62,25 @@ func ExhaustiveWorld(base swarm.Base) (clusterLine string, actions []string, ope
 		o.Fence = b.Fence
 	}
 	o.Hazard = b.Hazard
-	clusterLine = strings.Replace(sw.ClusterLine(), "sched=random", "sched=fifo", 1)
-	promote := "promote node=2"
+	clusterCmd = sw.Cluster()
+	clusterCmd.Sched = "fifo"
+	var promote script.Command = script.Promote{Node: 2}
 	if hz, err := hazard.Lookup(b.Hazard); err == nil && hz.TriggerFile {
-		promote = "trigger node=2"
+		promote = script.Trigger{Node: 2}
 	}
-	actions = []string{
-		"submit node=1 page=0 slot=0",
-		"run steps=40",
-		"submit node=1 page=1 slot=1",
-		"run steps=3",
-		"stop node=1 mode=immediate",
+	actions = []script.Command{
+		script.Submit{Node: 1, Page: 0, Slot: 0},
+		script.Run{Steps: 40},
+		script.Submit{Node: 1, Page: 1, Slot: 1},
+		script.Run{Steps: 3},
+		script.Stop{Node: 1, Mode: "immediate"},
 		promote,
-		"run-until read-write node=2 budget=3000",
-		"submit node=2 page=0 slot=2",
-		"run-until bgw-not-start node=2 budget=3000",
-		"run steps=40",
+		script.RunUntil{Cond: "read-write", Node: 2, Budget: 3000, HasBudget: true},
+		script.Submit{Node: 2, Page: 0, Slot: 2},
+		script.RunUntil{Cond: "bgw-not-start", Node: 2, Budget: 3000, HasBudget: true},
+		script.Run{Steps: 40},
 	}
-	return clusterLine, actions, 5
+	return clusterCmd, actions, 5
 }
 
 // ExhaustiveResult is what a check found.
@@ -102,8 +102,8 @@ type ExhaustiveResult struct {
 	// Incomplete says MaxRuns or Budget stopped the enumeration.
 	Incomplete bool
 	Elapsed    time.Duration
-	Cluster    string
-	Actions    []string
+	Cluster    script.Cluster
+	Actions    []script.Command
 }
 
 // gate passes choices to the enumerator only while open: the boot and
@@ -291,7 +291,7 @@ func lessInts(a, b []int) bool {
 
 // exhaustiveOnce runs the world once under chooser ch (opened at the
 // promote), recording every choice so a failure replays as a script.
-func exhaustiveOnce(clusterLine string, actions []string, openAt int, ch sim.Chooser) (run *exhaustiveRun, err error) {
+func exhaustiveOnce(clusterLine script.Cluster, actions []script.Command, openAt int, ch sim.Chooser) (run *exhaustiveRun, err error) {
 	g := &gate{inner: ch}
 	rec := &sim.Recorder{Inner: g}
 	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
@@ -328,7 +328,7 @@ func exhaustiveOnce(clusterLine string, actions []string, openAt int, ch sim.Cho
 		}
 	}
 	if x.V == nil {
-		x.exec(fullCheckCmd)
+		x.exec(script.FullCheckCmd{})
 	}
 	run.v = x.V
 	run.choice = append([]int(nil), rec.Choices...)

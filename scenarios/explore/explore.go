@@ -435,7 +435,7 @@ func runSeed(sw swarm.Swarm, determinism bool) *Failure {
 func runGuarded(sw swarm.Swarm, cfg swarm.RunConfig) (o swarm.Outcome, err error) {
 	defer func() {
 		if e := recover(); e != nil {
-			o = swarm.Outcome{Swarm: sw, Cluster: sw.ClusterLine(),
+			o = swarm.Outcome{Swarm: sw, Cluster: sw.Cluster(),
 				Violation: &sim.Violation{Checker: CheckPanic, Seed: sw.Seed, Err: fmt.Errorf("%v\n%s", e, debug.Stack())}}
 			err = nil
 		}

@@ -2,8 +2,6 @@ package explore
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"promotesim/scenarios/script"
@@ -99,8 +97,9 @@ type shrinker struct {
 	attempts int
 	out      bool
 	last     swarm.Outcome
-	// control is the cluster line without the hazard ("" : no control).
-	control string
+	// control is the cluster command without the hazard (nil: no
+	// control).
+	control *script.Cluster
 	// maxChoices caps a candidate's choices (0: no cap yet).
 	maxChoices int
 	seed       uint64 // the cluster line's seed (the random schedule's)
@@ -119,10 +118,15 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 	}
 	s := &shrinker{cx: cx, checker: cx.Checker, deadline: start.Add(cfg.Budget), max: cfg.Attempts}
 	if cfg.Control && Controllable(cx.Hazard) {
-		s.control = strings.Replace(cx.Cluster, " hazard="+cx.Hazard, "", 1)
+		c := cx.Cluster
+		c.Opts.Hazard = ""
+		s.control = &c
 	}
-	s.seed = clusterSeed(cx.Cluster, cx.Seed)
-	if !cx.Scripted && !strings.Contains(cx.Cluster, "sched=random") {
+	s.seed = cx.Seed
+	if cx.Cluster.HasSeed {
+		s.seed = cx.Cluster.Seed
+	}
+	if !cx.Scripted && cx.Cluster.Sched != "random" {
 		// A FIFO cluster line: its schedule is the empty script.
 		s.cx.Scripted, s.cx.Schedule = true, []int{}
 	}
@@ -146,10 +150,7 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 	// there (dropping a command then shifts nothing else).
 	if !s.cx.Scripted && s.fails(s.cx.Actions, true, []int{}) {
 		s.cx.Scripted, s.cx.Schedule = true, []int{}
-		s.cx.Cluster = strings.Replace(s.cx.Cluster, "sched=random", "sched=fifo", 1)
-		if s.control != "" {
-			s.control = strings.Replace(s.control, "sched=random", "sched=fifo", 1)
-		}
+		s.toFIFO()
 	}
 	s.actions()
 	if !s.cx.Scripted {
@@ -191,7 +192,7 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 		}
 	}
 	st.OutOfBudget = s.out
-	st.Controlled = s.control != ""
+	st.Controlled = s.control != nil
 	s.cx.Shrink = st
 	return s.cx, nil
 }
@@ -216,22 +217,22 @@ func (s *shrinker) budget() bool {
 }
 
 // fails replays a candidate and reports whether the same checker fires.
-func (s *shrinker) fails(actions []string, scripted bool, schedule []int) bool {
+func (s *shrinker) fails(actions []script.Command, scripted bool, schedule []int) bool {
 	s.attempts++
 	o, err := s.replay(s.cx.Cluster, actions, scripted, schedule)
 	s.last = o
 	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
 		return false
 	}
-	if s.control == "" || s.control == s.cx.Cluster {
+	if s.control == nil || *s.control == s.cx.Cluster {
 		return true
 	}
-	c, err := s.replay(s.control, actions, scripted, schedule)
+	c, err := s.replay(*s.control, actions, scripted, schedule)
 	return err == nil && (c.Violation == nil || c.Violation.Checker != s.checker)
 }
 
 // replay runs one candidate under its schedule, capped.
-func (s *shrinker) replay(clusterLine string, actions []string, scripted bool, schedule []int) (o swarm.Outcome, err error) {
+func (s *shrinker) replay(clusterLine script.Cluster, actions []script.Command, scripted bool, schedule []int) (o swarm.Outcome, err error) {
 	var ch sim.Chooser
 	if scripted {
 		ch = sim.NewScripted(schedule...)
@@ -246,7 +247,7 @@ func (s *shrinker) replay(clusterLine string, actions []string, scripted bool, s
 
 // replayWith runs one candidate under chooser ch (a capped one's overrun
 // is "did not fail").
-func (s *shrinker) replayWith(clusterLine string, actions []string, ch sim.Chooser) (o swarm.Outcome, err error) {
+func (s *shrinker) replayWith(clusterLine script.Cluster, actions []script.Command, ch sim.Chooser) (o swarm.Outcome, err error) {
 	defer func() {
 		if e := recover(); e != nil {
 			if _, ok := e.(tooLong); !ok {
@@ -258,7 +259,7 @@ func (s *shrinker) replayWith(clusterLine string, actions []string, ch sim.Choos
 	return replayGuarded(clusterLine, actions, s.cx.Seed, swarm.RunConfig{Chooser: ch})
 }
 
-func (s *shrinker) tryActions(actions []string) bool {
+func (s *shrinker) tryActions(actions []script.Command) bool {
 	if !s.budget() {
 		return false
 	}
@@ -311,7 +312,7 @@ func (s *shrinker) dropChunks() bool {
 		for end := len(s.cx.Actions); end-size >= 0 && !s.out; {
 			acts := s.cx.Actions
 			start := end - size
-			cand := make([]string, 0, len(acts)-size)
+			cand := make([]script.Command, 0, len(acts)-size)
 			cand = append(cand, acts[:start]...)
 			cand = append(cand, acts[end:]...)
 			if s.tryActions(cand) {
@@ -326,13 +327,9 @@ func (s *shrinker) dropChunks() bool {
 	return progress
 }
 
-func runSteps(cmd string) (int, bool) {
-	v, ok := strings.CutPrefix(cmd, "run steps=")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(v)
-	return n, err == nil
+func runSteps(cmd script.Command) (int, bool) {
+	r, ok := cmd.(script.Run)
+	return r.Steps, ok
 }
 
 // shortenRuns halves each run steps=N while the failure persists.
@@ -344,8 +341,8 @@ func (s *shrinker) shortenRuns() bool {
 			if !ok || n <= 1 {
 				break
 			}
-			cand := append([]string(nil), s.cx.Actions...)
-			cand[i] = fmt.Sprintf("run steps=%d", n/2)
+			cand := append([]script.Command(nil), s.cx.Actions...)
+			cand[i] = script.Run{Steps: n / 2}
 			if !s.tryActions(cand) {
 				break
 			}
@@ -355,31 +352,18 @@ func (s *shrinker) shortenRuns() bool {
 	return progress
 }
 
-// numericArgs are the command arguments shrinking halves toward 1: burst
-// sizes, fault counts, latencies.
-var numericArgs = []string{"count", "ticks"}
-
-// shortenArgs halves each numeric argument while the failure persists.
+// shortenArgs halves each numeric argument (burst sizes, fault counts,
+// latencies: halved) toward 1 while the failure persists.
 func (s *shrinker) shortenArgs() bool {
 	progress := false
 	for i := 0; i < len(s.cx.Actions) && !s.out; i++ {
-		for _, key := range numericArgs {
+		for _, arg := range numericArgs {
 			for !s.out {
-				cmd := s.cx.Actions[i]
-				pre, rest, ok := strings.Cut(cmd, " "+key+"=")
+				next, ok := halved(s.cx.Actions[i], arg)
 				if !ok {
 					break
 				}
-				num, tail, _ := strings.Cut(rest, " ")
-				n, err := strconv.Atoi(num)
-				if err != nil || n <= 1 {
-					break
-				}
-				next := pre + " " + key + "=" + strconv.Itoa(n/2)
-				if tail != "" {
-					next += " " + tail
-				}
-				cand := append([]string(nil), s.cx.Actions...)
+				cand := append([]script.Command(nil), s.cx.Actions...)
 				cand[i] = next
 				if !s.tryActions(cand) {
 					break
@@ -391,6 +375,42 @@ func (s *shrinker) shortenArgs() bool {
 	return progress
 }
 
+// numericArgs are the arguments shortenArgs halves, in the order it
+// tries them on each command.
+var numericArgs = []string{"count", "ticks"}
+
+// halved returns cmd with its numeric argument arg halved, if it has that
+// argument above 1.
+func halved(cmd script.Command, arg string) (script.Command, bool) {
+	switch c := cmd.(type) {
+	case script.Submit:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+	case script.SubmitRead:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+	case script.Writes:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+	case script.Fault:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+		if arg == "ticks" && c.Latency && c.Ticks > 1 {
+			c.Ticks /= 2
+			return c, true
+		}
+	}
+	return nil, false
+}
+
 // mergeRuns joins adjacent runs into one.
 func (s *shrinker) mergeRuns() bool {
 	progress := false
@@ -400,8 +420,8 @@ func (s *shrinker) mergeRuns() bool {
 		if !ok1 || !ok2 {
 			continue
 		}
-		cand := append([]string(nil), s.cx.Actions[:i]...)
-		cand = append(cand, fmt.Sprintf("run steps=%d", a+b))
+		cand := append([]script.Command(nil), s.cx.Actions[:i]...)
+		cand = append(cand, script.Run{Steps: a + b})
 		cand = append(cand, s.cx.Actions[i+2:]...)
 		if s.tryActions(cand) {
 			progress = true
@@ -425,7 +445,7 @@ func (s *shrinker) reschedule() bool {
 		if i >= len(s.cx.Actions) {
 			continue
 		}
-		cand := append(append([]string(nil), s.cx.Actions[:i]...), s.cx.Actions[i+1:]...)
+		cand := append(append([]script.Command(nil), s.cx.Actions[:i]...), s.cx.Actions[i+1:]...)
 		for k := 1; k <= rescheduleTries && !s.out; k++ {
 			if !s.budget() {
 				break
@@ -445,10 +465,7 @@ func (s *shrinker) reschedule() bool {
 				continue
 			}
 			s.cx.Actions, s.cx.Scripted, s.cx.Schedule = cand, true, sched
-			s.cx.Cluster = strings.Replace(s.cx.Cluster, "sched=random", "sched=fifo", 1)
-			if s.control != "" {
-				s.control = strings.Replace(s.control, "sched=random", "sched=fifo", 1)
-			}
+			s.toFIFO()
 			progress = true
 			break
 		}
@@ -470,22 +487,18 @@ func (s *shrinker) record() {
 		return
 	}
 	s.cx.Scripted, s.cx.Schedule = true, sched
-	s.cx.Cluster = strings.Replace(s.cx.Cluster, "sched=random", "sched=fifo", 1)
-	if s.control != "" {
-		s.control = strings.Replace(s.control, "sched=random", "sched=fifo", 1)
-	}
+	s.toFIFO()
 }
 
-// clusterSeed is the seed= of a cluster line (def when it has none).
-func clusterSeed(clusterLine string, def uint64) uint64 {
-	if _, a, err := script.ParseLine(clusterLine); err == nil {
-		if v, ok := a["seed"]; ok {
-			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-				return n
-			}
-		}
+// toFIFO makes the cluster (and its control) schedule FIFO past the
+// scripted choices: a scripted schedule replaces the seeded random one.
+func (s *shrinker) toFIFO() {
+	if s.cx.Cluster.Sched == "random" {
+		s.cx.Cluster.Sched = "fifo"
 	}
-	return def
+	if s.control != nil && s.control.Sched == "random" {
+		s.control.Sched = "fifo"
+	}
 }
 
 func trimZeros(c []int) []int {

@@ -11,31 +11,72 @@ import (
 	"promotesim/storage"
 )
 
-// check runs the checkers on demand:
+// Check runs the checkers on demand:
 //
 //	check acked-visible node=N   read every page on N through the client read
 //	                             path and hold each read against the oracle
 //	check all                    every per-step checker once, then the full
 //	                             checks (crash recovery, acked commits)
-func (r *Runner) check(a Args) (string, error) {
+type Check struct {
+	// AckedVisible: check acked-visible on Node; otherwise check all.
+	AckedVisible bool
+	Node         storage.HostID
+}
+
+func parseCheck(_ string, a args) (Command, error) {
 	switch {
 	case a["all"] == "true":
 		if err := a.only("check", "all"); err != nil {
-			return "", err
+			return nil, err
 		}
-		if err := r.K.RunAll(); err != nil {
-			return "", err
-		}
-		return "all checks hold", nil
+		return Check{}, nil
 	case a["acked-visible"] == "true":
 		delete(a, "acked-visible")
 		h, err := a.node("check")
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return r.ackedVisible(h)
+		return Check{AckedVisible: true, Node: h}, nil
 	}
-	return "", fmt.Errorf("check: want 'check acked-visible node=N' or 'check all'")
+	return nil, fmt.Errorf("check: want 'check acked-visible node=N' or 'check all'")
+}
+
+func (c Check) String() string {
+	if c.AckedVisible {
+		return newLine("check").word("acked-visible").node(c.Node).String()
+	}
+	return "check all"
+}
+
+func (c Check) run(r *Runner) (string, error) {
+	if c.AckedVisible {
+		return r.ackedVisible(c.Node)
+	}
+	if err := r.K.RunAll(); err != nil {
+		return "", err
+	}
+	return "all checks hold", nil
+}
+
+// FullCheckCmd runs the whole-state checks (Runner.FullCheck) as a line:
+// full-check. World programs run them at crash points and at the end by
+// themselves; a counterexample file ends with the line.
+type FullCheckCmd struct{}
+
+func parseFullCheck(_ string, a args) (Command, error) {
+	if err := a.only("full-check"); err != nil {
+		return nil, err
+	}
+	return FullCheckCmd{}, nil
+}
+
+func (FullCheckCmd) String() string { return "full-check" }
+
+func (FullCheckCmd) run(r *Runner) (string, error) {
+	if v := r.FullCheck(); v != nil {
+		return "", v
+	}
+	return "whole-state checks hold", nil
 }
 
 // ackedVisible reads every page on node h through the normal client path

@@ -5,9 +5,10 @@ import (
 
 	"promotesim/postmaster"
 	"promotesim/sim"
+	"promotesim/storage"
 )
 
-// checkpoint is the operator's SQL CHECKPOINT on node=N: a forced,
+// Checkpoint is the operator's SQL CHECKPOINT on node=N: a forced,
 // immediate checkpoint the session waits for (CHECKPOINT_WAIT). It is not
 // lazy (postmaster.CheckpointRequest says why): its redo is the insert
 // position at its start and it writes every buffer dirty then. It waits
@@ -16,11 +17,20 @@ import (
 // runner's budget bounds the wait, and a checkpoint still pending then is
 // reported, not an error (it completes later, like a cancelled session's
 // request).
-func (r *Runner) checkpoint(a Args) (string, error) {
+type Checkpoint struct{ Node storage.HostID }
+
+func parseCheckpoint(_ string, a args) (Command, error) {
 	h, err := a.node("checkpoint")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	return Checkpoint{h}, nil
+}
+
+func (c Checkpoint) String() string { return newLine("checkpoint").node(c.Node).String() }
+
+func (c Checkpoint) run(r *Runner) (string, error) {
+	h := c.Node
 	n, err := r.C.Host(h)
 	if err != nil {
 		return "", err

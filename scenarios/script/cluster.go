@@ -6,57 +6,72 @@ import (
 
 	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
-	"promotesim/shmem"
 	"promotesim/sim"
-	"promotesim/storage"
 )
 
-func (r *Runner) cluster(a Args) (string, error) {
-	if err := a.only("cluster", "nodes", "pages", "pool", "queue", "logindex-mem", "replica-logindex-mem", "table-size", "batch", "workers",
-		"fence", "profile", "sessions", "seed", "sched", "hazard", "standbys"); err != nil {
-		return "", err
+// Cluster builds a checked cluster (check.NewCluster): cluster KEY=VALUE...
+// with the options of cluster.Settings, then seed=S (the runner's seed
+// when left out) and sched=fifo|random (fifo when left out: choice 0
+// everywhere, the boring fair schedule; random: seeded interleavings).
+type Cluster struct {
+	Opts cluster.Options
+	// Seed is the scheduler's seed when HasSeed.
+	Seed    uint64
+	HasSeed bool
+	// Sched is "", "fifo" or "random".
+	Sched string
+}
+
+func parseCluster(_ string, a args) (Command, error) {
+	if err := a.only("cluster", append(cluster.SettingKeys(), "seed", "sched")...); err != nil {
+		return nil, err
 	}
-	o := cluster.DefaultOptions()
-	var err error
-	ints := []struct {
-		key string
-		dst *int
-	}{{"nodes", &o.Nodes}, {"pages", &o.Pages}, {"pool", &o.PoolFrames}, {"queue", &o.QueueBuffers},
-		{"logindex-mem", &o.LogIndexMem}, {"replica-logindex-mem", &o.ReplicaLogIndexMem}, {"table-size", &o.TableSize}, {"batch", &o.BatchSize},
-		{"workers", &o.ReplayWorkers}, {"sessions", &o.Sessions}, {"standbys", &o.Standbys}}
-	for _, f := range ints {
-		if *f.dst, err = a.int(f.key, *f.dst); err != nil {
-			return "", err
+	c := Cluster{Opts: cluster.DefaultOptions()}
+	for _, key := range cluster.SettingKeys() {
+		if v, ok := a[key]; ok {
+			if err := c.Opts.Set(key, v); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if v, ok := a["fence"]; ok {
-		if o.Fence, err = storage.ParseFenceMode(v); err != nil {
-			return "", err
-		}
-	}
-	if v, ok := a["profile"]; ok {
-		if o.Profile, err = shmem.ParseProfile(v); err != nil {
-			return "", err
-		}
-	}
-	// hazard=NAME switches one wrong ordering on (the catalogue in
-	// hazards.go); Options.Validate names the known ones.
-	o.Hazard = a["hazard"]
-	seed := r.seed
 	if v, ok := a["seed"]; ok {
-		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return "", fmt.Errorf("seed=%q: want a whole number", v)
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("seed=%q: want a whole number", v)
 		}
+		c.Seed, c.HasSeed = n, true
 	}
-	// sched=fifo (the default for scripts: choice 0 everywhere, the boring
-	// fair schedule) or sched=random (seeded interleavings).
-	var ch sim.Chooser = sim.NewScripted()
-	switch a["sched"] {
-	case "", "fifo":
-	case "random":
-		ch = nil
+	switch c.Sched = a["sched"]; c.Sched {
+	case "", "fifo", "random":
 	default:
-		return "", fmt.Errorf("sched=%q: want fifo or random", a["sched"])
+		return nil, fmt.Errorf("sched=%q: want fifo or random", c.Sched)
+	}
+	return c, nil
+}
+
+func (c Cluster) String() string {
+	l := newLine("cluster")
+	if opts := c.Opts.Line(); opts != "" {
+		l.word(opts)
+	}
+	if c.HasSeed {
+		l.kv("seed", strconv.FormatUint(c.Seed, 10))
+	}
+	if c.Sched != "" {
+		l.kv("sched", c.Sched)
+	}
+	return l.String()
+}
+
+func (c Cluster) run(r *Runner) (string, error) {
+	o := c.Opts
+	seed := r.seed
+	if c.HasSeed {
+		seed = c.Seed
+	}
+	var ch sim.Chooser = sim.NewScripted()
+	if c.Sched == "random" {
+		ch = nil
 	}
 	if r.Chooser != nil {
 		ch = r.Chooser
@@ -68,11 +83,11 @@ func (r *Runner) cluster(a Args) (string, error) {
 	if r.Quiet {
 		tc.Out = nil
 	}
-	c, k, err := check.NewCluster(cluster.Config{Opts: o, Seed: seed, Chooser: ch, Trace: tc})
+	cl, k, err := check.NewCluster(cluster.Config{Opts: o, Seed: seed, Chooser: ch, Trace: tc})
 	if err != nil {
 		return "", err
 	}
-	r.C, r.K = c, k
+	r.C, r.K = cl, k
 	res := fmt.Sprintf("cluster: %d nodes, %d pages, fence=%v, profile=%v, logindex-mem=%d, queue=%d",
 		o.Nodes, o.Pages, o.Fence, o.Profile, o.LogIndexMem, o.QueueBuffers)
 	if o.Hazard != "" {

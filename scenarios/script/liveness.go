@@ -43,7 +43,7 @@ const (
 	LiveConsistentCatchUp = "ConsistentLSNCatchesUp"
 )
 
-// liveness is the liveness phase (TigerBeetle's VOPR shape): heal every
+// Liveness is the liveness phase (TigerBeetle's VOPR shape): heal every
 // fault, then do what an operator would do to bring the cluster back (let a
 // requested promote finish, start a primary if none runs, rebuild every other
 // node as a replica), and require that within the step budget the promote
@@ -51,16 +51,39 @@ const (
 // primary's consistent LSN reaches its insert position. The guard against
 // false alarms is that every fault is healed and every node the operator
 // needs is started first; what still does not converge is the model's fault.
-func (r *Runner) liveness(a Args) (string, error) {
+type Liveness struct {
+	Budget int // 0: not given (20000)
+}
+
+func parseLiveness(_ string, a args) (Command, error) {
 	if err := a.only("liveness", "budget"); err != nil {
-		return "", err
+		return nil, err
 	}
 	budget, err := a.int("budget", 20000)
 	if err != nil || budget < 1 {
-		return "", fmt.Errorf("budget: want a positive number of steps")
+		return nil, fmt.Errorf("budget: want a positive number of steps")
 	}
-	v := r.converge(budget)
-	if v != nil {
+	c := Liveness{}
+	if _, ok := a["budget"]; ok {
+		c.Budget = budget
+	}
+	return c, nil
+}
+
+func (c Liveness) String() string {
+	l := newLine("liveness")
+	if c.Budget > 0 {
+		l.num("budget", c.Budget)
+	}
+	return l.String()
+}
+
+func (c Liveness) run(r *Runner) (string, error) {
+	budget := c.Budget
+	if budget == 0 {
+		budget = 20000
+	}
+	if v := r.converge(budget); v != nil {
 		return "", v
 	}
 	return "cluster converged: promote complete, BGW in POLAR_BG_REDO_NOT_START, replicas caught up, consistent LSN caught up", nil

@@ -4,44 +4,98 @@ import (
 	"fmt"
 
 	"promotesim/postmaster"
+	"promotesim/storage"
 )
 
-func (r *Runner) nodeOp(cmd string, a Args) (string, error) {
-	h, err := a.node(cmd)
+// The operator's procedures on one node (pg_ctl, src/bin/pg_ctl/pg_ctl.c):
+// each posts its input and returns, except stop, which waits for the node
+// to go down.
+
+// Promote is pg_ctl promote: promote node=N.
+type Promote struct{ Node storage.HostID }
+
+// Trigger promotes through the trigger file: trigger node=N.
+type Trigger struct{ Node storage.HostID }
+
+// Crash kills a node's every process and drops its unsynced writes:
+// crash node=N.
+type Crash struct{ Node storage.HostID }
+
+// Rebuild reinitialises a stopped node as a replica of the current
+// primary: rebuild node=N.
+type Rebuild struct{ Node storage.HostID }
+
+func parseNodeOp(verb string, a args) (Command, error) {
+	h, err := a.node(verb)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	switch cmd {
+	switch verb {
 	case "promote":
-		if err = r.C.Promote(h); err == nil {
-			r.promoteRequested(h)
-		}
+		return Promote{h}, nil
 	case "trigger":
-		if err = r.C.Trigger(h); err == nil {
-			r.promoteRequested(h)
-		}
+		return Trigger{h}, nil
 	case "crash":
-		err = r.C.Crash(h)
-	case "rebuild":
-		err = r.C.Rebuild(h)
+		return Crash{h}, nil
+	}
+	return Rebuild{h}, nil
+}
+
+func (c Promote) String() string { return newLine("promote").node(c.Node).String() }
+func (c Trigger) String() string { return newLine("trigger").node(c.Node).String() }
+func (c Crash) String() string   { return newLine("crash").node(c.Node).String() }
+func (c Rebuild) String() string { return newLine("rebuild").node(c.Node).String() }
+
+func (c Promote) run(r *Runner) (string, error) {
+	err := r.C.Promote(c.Node)
+	if err == nil {
+		r.promoteRequested(c.Node)
 	}
 	return "", err
 }
 
-func (r *Runner) stop(a Args) (string, error) {
+func (c Trigger) run(r *Runner) (string, error) {
+	err := r.C.Trigger(c.Node)
+	if err == nil {
+		r.promoteRequested(c.Node)
+	}
+	return "", err
+}
+
+func (c Crash) run(r *Runner) (string, error)   { return "", r.C.Crash(c.Node) }
+func (c Rebuild) run(r *Runner) (string, error) { return "", r.C.Rebuild(c.Node) }
+
+// Stop is pg_ctl stop, waiting for the node to go down: stop node=N
+// [mode=fast|immediate] (fast when left out).
+type Stop struct {
+	Node storage.HostID
+	Mode string // "", "fast" or "immediate"
+}
+
+func parseStop(_ string, a args) (Command, error) {
 	h, err := a.node("stop", "mode")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	immediate := false
 	switch a["mode"] {
-	case "", "fast":
-	case "immediate":
-		immediate = true
+	case "", "fast", "immediate":
 	default:
-		return "", fmt.Errorf("mode=%q: want fast or immediate", a["mode"])
+		return nil, fmt.Errorf("mode=%q: want fast or immediate", a["mode"])
 	}
-	if err := r.C.Stop(h, immediate); err != nil {
+	return Stop{Node: h, Mode: a["mode"]}, nil
+}
+
+func (c Stop) String() string {
+	l := newLine("stop").node(c.Node)
+	if c.Mode != "" {
+		l.kv("mode", c.Mode)
+	}
+	return l.String()
+}
+
+func (c Stop) run(r *Runner) (string, error) {
+	h := c.Node
+	if err := r.C.Stop(h, c.Mode == "immediate"); err != nil {
 		return "", err
 	}
 	n := r.C.Node(h)
@@ -55,30 +109,56 @@ func (r *Runner) stop(a Args) (string, error) {
 	return fmt.Sprintf("%v stopped", h), nil
 }
 
-func (r *Runner) start(a Args) (string, error) {
-	h, err := a.node("start", "role")
-	if err != nil {
-		return "", err
-	}
-	role := postmaster.RolePrimary
-	switch a["role"] {
-	case "primary":
-	case "replica":
-		role = postmaster.RoleReplica
-	default:
-		return "", fmt.Errorf("role=%q: want primary or replica", a["role"])
-	}
-	return "", r.C.Start(h, role)
+// Start is pg_ctl start in a role: start node=N role=primary|replica.
+type Start struct {
+	Node storage.HostID
+	Role string // "primary" or "replica"
 }
 
-func (r *Runner) dropSlot(a Args) (string, error) {
+func parseStart(_ string, a args) (Command, error) {
+	h, err := a.node("start", "role")
+	if err != nil {
+		return nil, err
+	}
+	switch a["role"] {
+	case "primary", "replica":
+	default:
+		return nil, fmt.Errorf("role=%q: want primary or replica", a["role"])
+	}
+	return Start{Node: h, Role: a["role"]}, nil
+}
+
+func (c Start) String() string { return newLine("start").node(c.Node).kv("role", c.Role).String() }
+
+func (c Start) run(r *Runner) (string, error) {
+	role := postmaster.RolePrimary
+	if c.Role == "replica" {
+		role = postmaster.RoleReplica
+	}
+	return "", r.C.Start(c.Node, role)
+}
+
+// DropSlot is pg_drop_replication_slot on a node: drop-slot node=N
+// name=SLOT.
+type DropSlot struct {
+	Node storage.HostID
+	Name string
+}
+
+func parseDropSlot(_ string, a args) (Command, error) {
 	h, err := a.node("drop-slot", "name")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	name, ok := a["name"]
 	if !ok {
-		return "", fmt.Errorf("missing name=SLOT")
+		return nil, fmt.Errorf("missing name=SLOT")
 	}
-	return "", r.C.DropSlot(h, name)
+	return DropSlot{Node: h, Name: name}, nil
 }
+
+func (c DropSlot) String() string {
+	return newLine("drop-slot").node(c.Node).kv("name", c.Name).String()
+}
+
+func (c DropSlot) run(r *Runner) (string, error) { return "", r.C.DropSlot(c.Node, c.Name) }

@@ -28,37 +28,75 @@ func (r *Runner) procID(h storage.HostID, name string) (sim.ActorID, error) {
 	return id, nil
 }
 
-// pause holds a process (an injection point in PolarDB's tests); resume
-// releases it.
-func (r *Runner) pause(cmd string, a Args) (string, error) {
-	h, err := a.node(cmd, "proc")
+// Pause holds a process (an injection point in PolarDB's tests); resume
+// releases it: pause|resume node=N proc=NAME.
+type Pause struct {
+	Resume bool
+	Node   storage.HostID
+	Proc   string
+}
+
+func parsePause(verb string, a args) (Command, error) {
+	h, err := a.node(verb, "proc")
+	if err != nil {
+		return nil, err
+	}
+	return Pause{Resume: verb == "resume", Node: h, Proc: a["proc"]}, nil
+}
+
+func (c Pause) verb() string {
+	if c.Resume {
+		return "resume"
+	}
+	return "pause"
+}
+
+func (c Pause) String() string { return newLine(c.verb()).node(c.Node).kv("proc", c.Proc).String() }
+
+func (c Pause) run(r *Runner) (string, error) {
+	id, err := r.procID(c.Node, c.Proc)
 	if err != nil {
 		return "", err
 	}
-	id, err := r.procID(h, a["proc"])
-	if err != nil {
-		return "", err
-	}
-	if cmd == "pause" {
-		r.C.S.Hold(id)
-	} else {
+	if c.Resume {
 		r.C.S.Release(id)
+	} else {
+		r.C.S.Hold(id)
 	}
-	r.C.S.Emit(r.C.Node(h).Proc("operator"), sim.LevelStory, cmd, sim.Str("proc", r.C.S.Name(id)))
+	r.C.S.Emit(r.C.Node(c.Node).Proc("operator"), sim.LevelStory, c.verb(), sim.Str("proc", r.C.S.Name(id)))
 	return "", nil
 }
 
-// stallSave makes a primary stop (or resume) saving LogIndex tables.
-func (r *Runner) stallSave(cmd string, a Args) (string, error) {
-	h, err := a.node(cmd)
+// StallSave makes a primary stop saving LogIndex tables (resume-save: go
+// on): stall-save|resume-save node=N.
+type StallSave struct {
+	Resume bool
+	Node   storage.HostID
+}
+
+func parseStallSave(verb string, a args) (Command, error) {
+	h, err := a.node(verb)
+	if err != nil {
+		return nil, err
+	}
+	return StallSave{Resume: verb == "resume-save", Node: h}, nil
+}
+
+func (c StallSave) verb() string {
+	if c.Resume {
+		return "resume-save"
+	}
+	return "stall-save"
+}
+
+func (c StallSave) String() string { return newLine(c.verb()).node(c.Node).String() }
+
+func (c StallSave) run(r *Runner) (string, error) {
+	n, err := r.C.Host(c.Node)
 	if err != nil {
 		return "", err
 	}
-	n, err := r.C.Host(h)
-	if err != nil {
-		return "", err
-	}
-	n.SaveStalled = cmd == "stall-save"
-	r.C.S.Emit(n.Proc("operator"), sim.LevelStory, cmd)
+	n.SaveStalled = !c.Resume
+	r.C.S.Emit(n.Proc("operator"), sim.LevelStory, c.verb())
 	return "", nil
 }

@@ -8,16 +8,29 @@ import (
 	"promotesim/storage"
 )
 
-func (r *Runner) read(a Args) (string, error) {
+// Read reads one page on a node through the client read path and prints
+// it: read node=N page=P.
+type Read struct {
+	Node storage.HostID
+	Page int
+}
+
+func parseRead(_ string, a args) (Command, error) {
 	h, err := a.node("read", "page")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	page, err := a.int("page", 0)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	rr, errText, err := r.readPage(h, page)
+	return Read{Node: h, Page: page}, nil
+}
+
+func (c Read) String() string { return newLine("read").node(c.Node).num("page", c.Page).String() }
+
+func (c Read) run(r *Runner) (string, error) {
+	rr, errText, err := r.readPage(c.Node, c.Page)
 	if err != nil || errText != "" {
 		if errText != "" {
 			return "error: " + errText, err

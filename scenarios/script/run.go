@@ -7,17 +7,27 @@ import (
 	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/shmem"
+	"promotesim/storage"
 )
 
-func (r *Runner) run(a Args) (string, error) {
+// Run lets the world take steps: run [steps=N] (200 when left out).
+type Run struct{ Steps int }
+
+func parseRun(_ string, a args) (Command, error) {
 	if err := a.only("run", "steps"); err != nil {
-		return "", err
+		return nil, err
 	}
 	steps, err := a.int("steps", 200)
 	if err != nil || steps < 1 {
-		return "", fmt.Errorf("steps: want a positive number")
+		return nil, fmt.Errorf("steps: want a positive number")
 	}
-	res := r.C.S.Run(steps)
+	return Run{Steps: steps}, nil
+}
+
+func (c Run) String() string { return newLine("run").num("steps", c.Steps).String() }
+
+func (c Run) run(r *Runner) (string, error) {
+	res := r.C.S.Run(c.Steps)
 	if res.Violation != nil {
 		return "", res.Violation
 	}
@@ -61,12 +71,22 @@ var untilConds = []untilCond{
 // has forked its backends).
 func Serving(n *shmem.Node) bool { return n.Accepting && len(n.Procs.Backends) > 0 }
 
-func (r *Runner) runUntil(a Args) (string, error) {
+// RunUntil runs until a condition holds on a node, within a budget of
+// steps: run-until COND node=N [budget=B] (the runner's Budget when left
+// out). Not reaching it is a result, not an error.
+type RunUntil struct {
+	Cond      string
+	Node      storage.HostID
+	Budget    int
+	HasBudget bool
+}
+
+func parseRunUntil(_ string, a args) (Command, error) {
 	var cond *untilCond
 	for i := range untilConds {
 		if a[untilConds[i].name] == "true" {
 			if cond != nil {
-				return "", fmt.Errorf("run-until takes one condition")
+				return nil, fmt.Errorf("run-until takes one condition")
 			}
 			cond = &untilConds[i]
 		}
@@ -76,30 +96,53 @@ func (r *Runner) runUntil(a Args) (string, error) {
 		for i, uc := range untilConds {
 			names[i] = uc.name
 		}
-		return "", fmt.Errorf("run-until needs a condition: one of %s", strings.Join(names, ", "))
+		return nil, fmt.Errorf("run-until needs a condition: one of %s", strings.Join(names, ", "))
 	}
 	delete(a, cond.name)
 	h, err := a.node("run-until", "budget")
 	if err != nil {
+		return nil, err
+	}
+	c := RunUntil{Cond: cond.name, Node: h}
+	if _, ok := a["budget"]; ok {
+		if c.Budget, err = a.int("budget", 0); err != nil {
+			return nil, err
+		}
+		c.HasBudget = true
+	}
+	return c, nil
+}
+
+func (c RunUntil) String() string {
+	l := newLine("run-until").word(c.Cond).node(c.Node)
+	if c.HasBudget {
+		l.num("budget", c.Budget)
+	}
+	return l.String()
+}
+
+func (c RunUntil) run(r *Runner) (string, error) {
+	h := c.Node
+	if _, err := r.C.Host(h); err != nil {
 		return "", err
 	}
-	n, err := r.C.Host(h)
-	if err != nil {
-		return "", err
+	budget := r.Budget
+	if c.HasBudget {
+		budget = c.Budget
 	}
-	budget, err := a.int("budget", r.Budget)
-	if err != nil {
-		return "", err
+	var holds func(*cluster.Cluster, *shmem.Node) bool
+	for _, uc := range untilConds {
+		if uc.name == c.Cond {
+			holds = uc.holds
+		}
 	}
-	f := cond.holds
 	start := r.C.S.StepNo()
-	res := r.C.S.RunUntil(func() bool { return f(r.C, r.C.Node(h)) }, budget)
-	_ = n
+	res := r.C.S.RunUntil(func() bool { return holds(r.C, r.C.Node(h)) }, budget)
 	if res.Violation != nil {
 		return "", res.Violation
 	}
 	if !res.Done {
-		return fmt.Sprintf("%s on %v NOT reached within %d steps", cond.name, h, budget), nil
+		return fmt.Sprintf("%s on %v NOT reached within %d steps", c.Cond, h, budget), nil
 	}
-	return fmt.Sprintf("%s on %v after %d steps", cond.name, h, r.C.S.StepNo()-start), nil
+	return fmt.Sprintf("%s on %v after %d steps", c.Cond, h, r.C.S.StepNo()-start), nil
 }

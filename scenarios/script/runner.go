@@ -51,66 +51,22 @@ func NewRunner(seed uint64, level sim.Level, format sim.Format) *Runner {
 	return &Runner{seed: seed, level: level, format: format, Budget: 50000}
 }
 
-// Exec runs one command and returns what it printed.
+// Exec parses one script line and runs it (Parse, then Run).
 func (r *Runner) Exec(line string) (string, error) {
-	cmd, a, err := ParseLine(line)
+	cmd, err := Parse(line)
 	if err != nil {
 		return "", err
 	}
-	var res string
-	if cmd != "cluster" && r.C == nil {
-		return "", fmt.Errorf("%s: no cluster yet (start with 'cluster')", cmd)
+	return r.Run(cmd)
+}
+
+// Run runs one command and returns what it printed: the trace its steps
+// produced, then its own result.
+func (r *Runner) Run(cmd Command) (string, error) {
+	if _, ok := cmd.(Cluster); !ok && r.C == nil {
+		return "", fmt.Errorf("%s: no cluster yet (start with 'cluster')", Verb(cmd))
 	}
-	switch cmd {
-	case "cluster":
-		res, err = r.cluster(a)
-	case "write", "abort":
-		res, err = r.write(cmd, a)
-	case "writes":
-		res, err = r.writes(a)
-	case "read":
-		res, err = r.read(a)
-	case "promote", "trigger", "crash", "rebuild":
-		res, err = r.nodeOp(cmd, a)
-	case "stop":
-		res, err = r.stop(a)
-	case "start":
-		res, err = r.start(a)
-	case "drop-slot":
-		res, err = r.dropSlot(a)
-	case "run":
-		res, err = r.run(a)
-	case "run-until":
-		res, err = r.runUntil(a)
-	case "status":
-		res, err = r.status(a)
-	case "slots":
-		res, err = r.slots(a)
-	case "stat-replication":
-		res, err = r.statReplication(a)
-	case "check":
-		res, err = r.check(a)
-	case "plan-stop", "plan-promote":
-		return r.ExecPlan(line)
-	case "submit":
-		res, err = r.submit(a)
-	case "submit-read":
-		res, err = r.submitRead(a)
-	case "fault":
-		res, err = r.fault(a)
-	case "heal":
-		res, err = r.heal(a)
-	case "liveness":
-		res, err = r.liveness(a)
-	case "pause", "resume":
-		res, err = r.pause(cmd, a)
-	case "stall-save", "resume-save":
-		res, err = r.stallSave(cmd, a)
-	case "checkpoint":
-		res, err = r.checkpoint(a)
-	default:
-		err = fmt.Errorf("unknown command %q", cmd)
-	}
+	res, err := cmd.run(r)
 	trace := r.drain()
 	switch {
 	case trace != "" && res != "":

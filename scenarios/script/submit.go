@@ -53,67 +53,121 @@ func (r *Runner) Promoting(h storage.HostID) bool {
 	return true
 }
 
-// submit posts write transactions without waiting for their answers:
+// Submit posts write transactions without waiting for their answers:
 // submit node=N page=P slot=S [abort=true] [count=K]. With a count, the
 // i-th transaction writes page P+i, slot S+i (wrapping), round robin over
 // the node's sessions: a burst of load in one command.
-func (r *Runner) submit(a Args) (string, error) {
+type Submit struct {
+	Node       storage.HostID
+	Page, Slot int
+	Abort      bool
+	Count      int // 0: not given (1)
+}
+
+func parseSubmit(_ string, a args) (Command, error) {
 	h, err := a.node("submit", "page", "slot", "abort", "count")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	page, slot, err := r.pageSlot(a)
+	page, slot, err := pageSlot(a)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	abort := false
+	c := Submit{Node: h, Page: page, Slot: slot}
 	switch a["abort"] {
 	case "", "false":
 	case "true":
-		abort = true
+		c.Abort = true
 	default:
-		return "", fmt.Errorf("abort=%q: want true or false", a["abort"])
+		return nil, fmt.Errorf("abort=%q: want true or false", a["abort"])
 	}
-	count, err := a.int("count", 1)
-	if err != nil || count < 1 || count > 1000 {
-		return "", fmt.Errorf("count: want 1..1000")
+	if c.Count, err = countArg(a, 1000); err != nil {
+		return nil, err
 	}
-	for i := 0; i < count; i++ {
-		w := postmaster.Write{Page: (page + i) % r.C.Opts.Pages, Slot: uint8((slot + i) % storage.PageSlots)}
-		if err := r.C.Write(h, postmaster.Txn{Writes: []postmaster.Write{w}, Abort: abort}); err != nil {
+	return c, nil
+}
+
+func (c Submit) String() string {
+	l := newLine("submit").node(c.Node).num("page", c.Page).num("slot", c.Slot)
+	if c.Abort {
+		l.kv("abort", "true")
+	}
+	if c.Count > 0 {
+		l.num("count", c.Count)
+	}
+	return l.String()
+}
+
+func (c Submit) run(r *Runner) (string, error) {
+	if err := r.checkPageSlot(c.Page, c.Slot); err != nil {
+		return "", err
+	}
+	for i := 0; i < max(c.Count, 1); i++ {
+		w := postmaster.Write{Page: (c.Page + i) % r.C.Opts.Pages, Slot: uint8((c.Slot + i) % storage.PageSlots)}
+		if err := r.C.Write(c.Node, postmaster.Txn{Writes: []postmaster.Write{w}, Abort: c.Abort}); err != nil {
 			return "", r.refusal(err)
 		}
 	}
 	return "", nil
 }
 
-// submitRead posts page reads without waiting: submit-read node=N page=P
+// SubmitRead posts page reads without waiting: submit-read node=N page=P
 // [count=K] reads pages P, P+1, ... (wrapping), round robin over sessions.
-func (r *Runner) submitRead(a Args) (string, error) {
+type SubmitRead struct {
+	Node  storage.HostID
+	Page  int
+	Count int // 0: not given (1)
+}
+
+func parseSubmitRead(_ string, a args) (Command, error) {
 	h, err := a.node("submit-read", "page", "count")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	page, err := a.int("page", 0)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if page < 0 || page >= r.C.Opts.Pages {
-		return "", fmt.Errorf("page %d out of range (pages 0..%d)", page, r.C.Opts.Pages-1)
+	c := SubmitRead{Node: h, Page: page}
+	if c.Count, err = countArg(a, 1000); err != nil {
+		return nil, err
 	}
-	count, err := a.int("count", 1)
-	if err != nil || count < 1 || count > 1000 {
-		return "", fmt.Errorf("count: want 1..1000")
+	return c, nil
+}
+
+func (c SubmitRead) String() string {
+	l := newLine("submit-read").node(c.Node).num("page", c.Page)
+	if c.Count > 0 {
+		l.num("count", c.Count)
 	}
-	for i := 0; i < count; i++ {
-		if err := r.C.Read(h, (page+i)%r.C.Opts.Pages); err != nil {
+	return l.String()
+}
+
+func (c SubmitRead) run(r *Runner) (string, error) {
+	if c.Page < 0 || c.Page >= r.C.Opts.Pages {
+		return "", fmt.Errorf("page %d out of range (pages 0..%d)", c.Page, r.C.Opts.Pages-1)
+	}
+	for i := 0; i < max(c.Count, 1); i++ {
+		if err := r.C.Read(c.Node, (c.Page+i)%r.C.Opts.Pages); err != nil {
 			return "", r.refusal(err)
 		}
 	}
 	return "", nil
 }
 
-func (r *Runner) pageSlot(a Args) (int, int, error) {
+// countArg is an optional count=K in 1..hi (0: not given).
+func countArg(a args, hi int) (int, error) {
+	if _, ok := a["count"]; !ok {
+		return 0, nil
+	}
+	count, err := a.int("count", 1)
+	if err != nil || count < 1 || count > hi {
+		return 0, fmt.Errorf("count: want 1..%d", hi)
+	}
+	return count, nil
+}
+
+func pageSlot(a args) (int, int, error) {
 	page, err := a.int("page", 0)
 	if err != nil {
 		return 0, 0, err
@@ -122,10 +176,15 @@ func (r *Runner) pageSlot(a Args) (int, int, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if page < 0 || page >= r.C.Opts.Pages || slot < 0 || slot >= storage.PageSlots {
-		return 0, 0, fmt.Errorf("page %d slot %d out of range (pages 0..%d, slots 0..%d)", page, slot, r.C.Opts.Pages-1, storage.PageSlots-1)
-	}
 	return page, slot, nil
+}
+
+// checkPageSlot rejects a page or slot outside the cluster's relation.
+func (r *Runner) checkPageSlot(page, slot int) error {
+	if page < 0 || page >= r.C.Opts.Pages || slot < 0 || slot >= storage.PageSlots {
+		return fmt.Errorf("page %d slot %d out of range (pages 0..%d, slots 0..%d)", page, slot, r.C.Opts.Pages-1, storage.PageSlots-1)
+	}
+	return nil
 }
 
 // ErrRefused marks a world command the cluster refused in its current state

@@ -19,23 +19,49 @@ func (r *Runner) awaitClient(acks, errs, reads int) (sim.Result, bool) {
 	return res, res.Done
 }
 
-func (r *Runner) write(cmd string, a Args) (string, error) {
-	h, err := a.node(cmd, "page", "slot", "value")
+// Write runs one write transaction to its end: write node=N page=P
+// slot=S (abort: the same, rolled back). value= is accepted and ignored:
+// the value encodes the writing xid.
+type Write struct {
+	Abort      bool
+	Node       storage.HostID
+	Page, Slot int
+	Value      string
+}
+
+func parseWrite(verb string, a args) (Command, error) {
+	h, err := a.node(verb, "page", "slot", "value")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	page, err := a.int("page", 0)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	slot, err := a.int("slot", 0)
 	if err != nil {
+		return nil, err
+	}
+	return Write{Abort: verb == "abort", Node: h, Page: page, Slot: slot, Value: a["value"]}, nil
+}
+
+func (c Write) String() string {
+	verb := "write"
+	if c.Abort {
+		verb = "abort"
+	}
+	l := newLine(verb).node(c.Node).num("page", c.Page).num("slot", c.Slot)
+	if c.Value != "" {
+		l.kv("value", c.Value)
+	}
+	return l.String()
+}
+
+func (c Write) run(r *Runner) (string, error) {
+	if err := r.checkPageSlot(c.Page, c.Slot); err != nil {
 		return "", err
 	}
-	if page < 0 || page >= r.C.Opts.Pages || slot < 0 || slot >= storage.PageSlots {
-		return "", fmt.Errorf("page %d slot %d out of range (pages 0..%d, slots 0..%d)", page, slot, r.C.Opts.Pages-1, storage.PageSlots-1)
-	}
-	return r.txn(h, postmaster.Txn{Writes: []postmaster.Write{{Page: page, Slot: uint8(slot)}}, Abort: cmd == "abort"})
+	return r.txn(c.Node, postmaster.Txn{Writes: []postmaster.Write{{Page: c.Page, Slot: uint8(c.Slot)}}, Abort: c.Abort})
 }
 
 // txn runs one transaction to its end and reports it. Values are filled in
@@ -81,20 +107,45 @@ func (r *Runner) txn(h storage.HostID, t postmaster.Txn) (string, error) {
 	return fmt.Sprintf("ack xid=%d commit_end=%v", ack.XID, ack.CommitEnd), nil
 }
 
-func (r *Runner) writes(a Args) (string, error) {
+// Writes commits count transactions one after another on a node (one
+// write each, round robin over pages and slots) and summarises them:
+// writes node=N [count=C].
+type Writes struct {
+	Node  storage.HostID
+	Count int // 0: not given (1)
+}
+
+func parseWrites(_ string, a args) (Command, error) {
 	h, err := a.node("writes", "count")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	count, err := a.int("count", 1)
 	if err != nil || count < 1 || count > 10000 {
-		return "", fmt.Errorf("count: want 1..10000")
+		return nil, fmt.Errorf("count: want 1..10000")
 	}
+	c := Writes{Node: h}
+	if _, ok := a["count"]; ok {
+		c.Count = count
+	}
+	return c, nil
+}
+
+func (c Writes) String() string {
+	l := newLine("writes").node(c.Node)
+	if c.Count > 0 {
+		l.num("count", c.Count)
+	}
+	return l.String()
+}
+
+func (c Writes) run(r *Runner) (string, error) {
+	count := max(c.Count, 1)
 	acked := 0
 	var last string
 	for i := 0; i < count; i++ {
 		w := postmaster.Write{Page: i % r.C.Opts.Pages, Slot: uint8(i % storage.PageSlots)}
-		out, err := r.txn(h, postmaster.Txn{Writes: []postmaster.Write{w}})
+		out, err := r.txn(c.Node, postmaster.Txn{Writes: []postmaster.Write{w}})
 		if err != nil {
 			return "", err
 		}

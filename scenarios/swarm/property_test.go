@@ -9,6 +9,7 @@ import (
 
 	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/script"
 	"promotesim/sim/simtest"
 	"promotesim/storage"
 )
@@ -45,9 +46,18 @@ func newClusterMachine(t *rapid.T, hzName string) *clusterMachine {
 }
 
 // exec runs one command; a violation fails the test with the program so far.
-func (m *clusterMachine) exec(t *rapid.T, cmd string) {
+func (m *clusterMachine) exec(t *rapid.T, line string) {
+	cmd, err := script.Parse(line)
+	if err != nil {
+		t.Fatalf("%s: %v", line, err)
+	}
+	m.execCmd(t, cmd)
+}
+
+// execCmd runs one command value.
+func (m *clusterMachine) execCmd(t *rapid.T, cmd script.Command) {
 	if v := m.w.Exec(cmd); v != nil {
-		t.Fatalf("%s\nprogram:\n  %s\n  %s", v.Report(), m.w.out.Cluster, strings.Join(m.w.out.Actions, "\n  "))
+		t.Fatalf("%s\nprogram:\n  %s\n  %s", v.Report(), m.w.out.Cluster, strings.Join(script.Lines(m.w.out.Actions), "\n  "))
 	}
 }
 
@@ -86,7 +96,7 @@ func (m *clusterMachine) actions() map[string]func(*rapid.T) {
 					t.Skip("a promote is under way")
 				}
 			}
-			m.exec(t, m.w.promoteCmd(h))
+			m.execCmd(t, m.w.promoteCmd(h))
 		},
 		"restart": func(t *rapid.T) {
 			h := m.host(t)
@@ -138,7 +148,7 @@ func (m *clusterMachine) actions() map[string]func(*rapid.T) {
 func (m *clusterMachine) finish(t *rapid.T) {
 	m.w.finish()
 	if v := m.w.out.Violation; v != nil {
-		t.Fatalf("%s\nprogram:\n  %s\n  %s", v.Report(), m.w.out.Cluster, strings.Join(m.w.out.Actions, "\n  "))
+		t.Fatalf("%s\nprogram:\n  %s\n  %s", v.Report(), m.w.out.Cluster, strings.Join(script.Lines(m.w.out.Actions), "\n  "))
 	}
 }
 

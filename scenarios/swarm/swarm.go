@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
@@ -150,32 +149,17 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	return sw, nil
 }
 
-// ClusterLine is the script command that builds this world's cluster.
-func (s Swarm) ClusterLine() string {
-	o := s.Opts
-	var b strings.Builder
-	fmt.Fprintf(&b, "cluster nodes=%d pages=%d pool=%d queue=%d logindex-mem=%d", o.Nodes, o.Pages, o.PoolFrames, o.QueueBuffers, o.LogIndexMem)
-	if o.ReplicaLogIndexMem > 0 {
-		fmt.Fprintf(&b, " replica-logindex-mem=%d", o.ReplicaLogIndexMem)
-	}
-	fmt.Fprintf(&b, " table-size=%d batch=%d workers=%d sessions=%d fence=%v profile=%v", o.TableSize, o.BatchSize, o.ReplayWorkers, o.Sessions, o.Fence, o.Profile)
-	if o.Hazard != "" {
-		fmt.Fprintf(&b, " hazard=%s", o.Hazard)
-	}
-	fmt.Fprintf(&b, " seed=%d sched=random", s.Seed)
-	return b.String()
+// Cluster is the script command that builds this world's cluster.
+func (s Swarm) Cluster() script.Cluster {
+	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: "random"}
 }
+
+// ClusterLine is Cluster as its script line.
+func (s Swarm) ClusterLine() string { return s.Cluster().String() }
 
 // String renders what the seed derived, printed first for a failing seed.
 func (s Swarm) String() string {
-	h := s.Base.Hazard
-	if h == "" {
-		h = "-"
-	}
-	o := s.Opts
-	return fmt.Sprintf("seed=%d profile=%v fence=%v hazard=%s nodes=%d pages=%d pool=%d queue=%d logindex-mem=%d/%d table-size=%d batch=%d workers=%d sessions=%d actions=%d classes=%v",
-		s.Seed, o.Profile, o.Fence, h, o.Nodes, o.Pages, o.PoolFrames, o.QueueBuffers, o.LogIndexMem, o.ReplicaLogIndexMem,
-		o.TableSize, o.BatchSize, o.ReplayWorkers, o.Sessions, s.Actions, s.Classes)
+	return fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
 }
 
 // RunConfig says how to run a world: who schedules and where the trace
@@ -195,9 +179,9 @@ type RunConfig struct {
 // Outcome is what one world did.
 type Outcome struct {
 	Swarm   Swarm
-	Cluster string   // the cluster line
-	Actions []string // every command after the cluster line, in order
-	Refused int      // commands the cluster refused in its state
+	Cluster script.Cluster   // builds the world
+	Actions []script.Command // every command after the cluster line, in order
+	Refused int              // commands the cluster refused in its state
 	Steps   uint64
 	Hash    uint64 // trace hash: same seed, same hash
 	Marks   []string
@@ -218,9 +202,9 @@ type World struct {
 	hz    hazard.Hazard
 	// promoted counts promotes requested, so every world promotes once.
 	promoted int
-	// paused lists the "node=N proc=P" the planner held and has not
-	// released yet.
-	paused []string
+	// paused lists the processes the planner held and has not released
+	// yet.
+	paused []script.Pause
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every
@@ -235,8 +219,8 @@ func NewWorld(sw Swarm, cfg RunConfig) (*World, error) {
 		w.hz = hz
 	}
 	w.R = newWorldRunner(sw.Seed, cfg)
-	w.out = Outcome{Swarm: sw, Cluster: sw.ClusterLine()}
-	if _, err := w.R.Exec(w.out.Cluster); err != nil {
+	w.out = Outcome{Swarm: sw, Cluster: sw.Cluster()}
+	if _, err := w.R.Run(w.out.Cluster); err != nil {
 		var v *sim.Violation
 		if errors.As(err, &v) {
 			w.out.Violation = v
@@ -260,12 +244,12 @@ func newWorldRunner(seed uint64, cfg RunConfig) *script.Runner {
 
 // Exec runs one world command and records it. It returns the violation
 // the command ran into, if any; a refused command is only counted.
-func (w *World) Exec(cmd string) *sim.Violation {
+func (w *World) Exec(cmd script.Command) *sim.Violation {
 	if w.out.Violation != nil {
 		return w.out.Violation
 	}
 	w.out.Actions = append(w.out.Actions, cmd)
-	_, err := w.R.Exec(cmd)
+	_, err := w.R.Run(cmd)
 	if err != nil {
 		var v *sim.Violation
 		if errors.As(err, &v) {
@@ -274,7 +258,7 @@ func (w *World) Exec(cmd string) *sim.Violation {
 		}
 		w.out.Refused++
 	}
-	if strings.HasPrefix(cmd, "crash ") {
+	if _, crash := cmd.(script.Crash); crash {
 		// A crash point: the whole-state checks (crash recovery from
 		// shared storage) run here, not after every step.
 		if v := w.R.FullCheck(); v != nil {
@@ -329,24 +313,24 @@ func (w *World) finish() {
 	}
 	// The whole-state checks are recorded commands, so a replay of the
 	// program (or of a shrunk part of it) checks at the same points.
-	if w.Exec("run steps=200") != nil || w.Exec("check all") != nil {
+	if w.Exec(script.Run{Steps: 200}) != nil || w.Exec(script.Check{}) != nil {
 		return
 	}
 	if w.cfg.SkipLiveness {
 		return
 	}
-	if w.Exec("liveness") != nil {
+	if w.Exec(script.Liveness{}) != nil {
 		return
 	}
-	w.Exec("check all")
+	w.Exec(script.Check{})
 }
 
 // Replay runs a recorded world: its cluster line and its commands. The
 // whole-state checks run at crash points and at the end, as in RunSwarm.
-func Replay(cluster string, actions []string, seed uint64, cfg RunConfig) (Outcome, error) {
+func Replay(cluster script.Cluster, actions []script.Command, seed uint64, cfg RunConfig) (Outcome, error) {
 	r := newWorldRunner(seed, cfg)
 	w := &World{R: r, cfg: cfg, out: Outcome{Cluster: cluster}}
-	if _, err := r.Exec(cluster); err != nil {
+	if _, err := r.Run(cluster); err != nil {
 		var v *sim.Violation
 		if !errors.As(err, &v) {
 			return Outcome{}, fmt.Errorf("replay: %s: %w", cluster, err)
@@ -365,250 +349,4 @@ func Replay(cluster string, actions []string, seed uint64, cfg RunConfig) (Outco
 		}
 	}
 	return w.Outcome(), nil
-}
-
-// next draws the commands of safety-phase action i.
-func (w *World) next(i int) []string {
-	c := w.R.C
-	rnd := w.plan
-	sw := w.Swarm
-	p := w.R.LivePrimary()
-	writer := w.liveWriter()
-	var replicas, down, live []storage.HostID
-	for _, h := range c.Hosts() {
-		n := c.Node(h)
-		switch {
-		case n == nil || !postmaster.Alive(c.S, n):
-			down = append(down, h)
-		default:
-			live = append(live, h)
-			if n.InRecovery && script.Serving(n) && !w.R.Promoting(h) {
-				replicas = append(replicas, h)
-			}
-		}
-	}
-	promoting := false
-	for _, h := range c.Hosts() {
-		if w.R.Promoting(h) {
-			promoting = true
-		}
-	}
-	// After a promote the operator drops the new primary's own former
-	// slot: nobody will stream from it, and it would pin the flush gate.
-	if p != nil {
-		if own := cluster.OwnSlot(p); own != "" {
-			return []string{fmt.Sprintf("drop-slot node=%d name=%s", p.Cfg.Host, own)}
-		}
-	}
-	// Every world promotes at least once: past half of the actions, a
-	// world that has not promoted yet does the switchover now.
-	if w.promoted == 0 && i >= sw.Actions/2 && len(replicas) > 0 && !promoting {
-		if writer != nil && !w.promoteAllowedWith(writer) {
-			// Stop the old primary first; the promote comes at a later
-			// action, once it is really down (a paused process can hold a
-			// fast shutdown up until the faults heal).
-			mode := "fast"
-			if rnd.Intn(2) == 0 {
-				mode = "immediate"
-			}
-			return []string{fmt.Sprintf("stop node=%d mode=%s", writer.Cfg.Host, mode)}
-		}
-		return w.promoteCmds(replicas[rnd.Intn(len(replicas))])
-	}
-	type choice struct {
-		weight int
-		cmd    func() []string
-	}
-	var cs []choice
-	add := func(weight int, f func() []string) { cs = append(cs, choice{weight, f}) }
-	one := func(s string) []string { return []string{s} }
-	add(30, func() []string {
-		steps := 1 + rnd.Intn(100)
-		if rnd.Intn(6) == 0 {
-			steps = 100 + rnd.Intn(600)
-		}
-		return one(fmt.Sprintf("run steps=%d", steps))
-	})
-	if target := w.writeTarget(p, writer); target != nil {
-		add(30, func() []string {
-			abort := ""
-			if sw.Classes&ClassAbort != 0 && rnd.Intn(6) == 0 {
-				abort = " abort=true"
-			}
-			count := ""
-			if rnd.Intn(4) == 0 {
-				count = fmt.Sprintf(" count=%d", 2+rnd.Intn(30))
-			}
-			return one(fmt.Sprintf("submit node=%d page=%d slot=%d%s%s", target.Cfg.Host, rnd.Intn(sw.Opts.Pages), rnd.Intn(storage.PageSlots), abort, count))
-		})
-	}
-	if sw.Classes&ClassRead != 0 && len(live) > 0 {
-		add(15, func() []string {
-			count := ""
-			if rnd.Intn(3) == 0 {
-				count = fmt.Sprintf(" count=%d", 2+rnd.Intn(2*sw.Opts.Pages))
-			}
-			return one(fmt.Sprintf("submit-read node=%d page=%d%s", live[rnd.Intn(len(live))], rnd.Intn(sw.Opts.Pages), count))
-		})
-	}
-	if len(replicas) > 0 && !promoting && (writer == nil || w.promoteAllowedWith(writer)) {
-		add(6, func() []string { return w.promoteCmds(replicas[rnd.Intn(len(replicas))]) })
-	}
-	if sw.Classes&ClassStop != 0 && len(live) > 0 {
-		add(3, func() []string {
-			mode := "fast"
-			if rnd.Intn(2) == 0 {
-				mode = "immediate"
-			}
-			return one(fmt.Sprintf("stop node=%d mode=%s", live[rnd.Intn(len(live))], mode))
-		})
-	}
-	if sw.Classes&ClassCrash != 0 && len(live) > 0 {
-		add(3, func() []string { return one(fmt.Sprintf("crash node=%d", live[rnd.Intn(len(live))])) })
-	}
-	if sw.Classes&ClassRestart != 0 && len(down) > 0 {
-		h := down[rnd.Intn(len(down))]
-		switch {
-		case p != nil:
-			add(6, func() []string { return one(fmt.Sprintf("rebuild node=%d", h)) })
-		case writer == nil && !promoting && c.Node(h) != nil:
-			add(3, func() []string { return one(fmt.Sprintf("start node=%d role=primary", h)) })
-		}
-	}
-	if sw.Classes&ClassIOError != 0 && len(live) > 0 {
-		add(2, func() []string {
-			ops := []string{"write", "sync", "read"}
-			paths := []string{"", "base/", "pg_wal/", "pg_logindex/", "global/"}
-			return one(fmt.Sprintf("fault node=%d kind=io-error op=%s path=%s count=%d", live[rnd.Intn(len(live))],
-				ops[rnd.Intn(len(ops))], paths[rnd.Intn(len(paths))], 1+rnd.Intn(2)))
-		})
-	}
-	if sw.Classes&ClassLatency != 0 && len(live) > 0 {
-		add(2, func() []string {
-			ticks := 1 + rnd.Intn(20)
-			if rnd.Intn(2) == 0 {
-				ticks = 20 + rnd.Intn(300) // slow enough to hold a read across a promote
-			}
-			target := live[rnd.Intn(len(live))]
-			if len(replicas) > 0 && rnd.Intn(3) > 0 {
-				target = replicas[rnd.Intn(len(replicas))] // a replica's slow reads
-			}
-			return one(fmt.Sprintf("fault node=%d kind=latency ticks=%d", target, ticks))
-		})
-	}
-	if sw.Classes&(ClassIOError|ClassLatency|ClassPause|ClassStallSave) != 0 {
-		add(2, func() []string { return one("heal") })
-	}
-	if sw.Classes&ClassPause != 0 && len(live) > 0 {
-		// PolarDB's injection points: hold a process (most often a
-		// replica's BGW, so it lags), and later release what was held.
-		add(3, func() []string {
-			procs := []string{"bgw", "bgw", "bgw", "startup", "startup", "bgwriter", "walreceiver", "checkpointer"}
-			target := live[rnd.Intn(len(live))]
-			if len(replicas) > 0 && rnd.Intn(3) > 0 {
-				target = replicas[rnd.Intn(len(replicas))] // a lagging replica
-			}
-			cmd := fmt.Sprintf("node=%d proc=%s", target, procs[rnd.Intn(len(procs))])
-			w.paused = append(w.paused, cmd)
-			return one("pause " + cmd)
-		})
-		if len(w.paused) > 0 {
-			add(2, func() []string {
-				i := rnd.Intn(len(w.paused))
-				cmd := w.paused[i]
-				w.paused = append(w.paused[:i], w.paused[i+1:]...)
-				return one("resume " + cmd)
-			})
-		}
-	}
-	if sw.Classes&ClassStallSave != 0 && p != nil {
-		// The primary stops saving LogIndex tables (and later resumes):
-		// replicas' memtable rings fill up behind it.
-		verb := "stall-save"
-		weight := 4
-		if p.SaveStalled {
-			verb, weight = "resume-save", 1
-		}
-		add(weight, func() []string { return one(fmt.Sprintf("%s node=%d", verb, p.Cfg.Host)) })
-	}
-	if sw.Classes&ClassCheckpoint != 0 && writer != nil {
-		add(2, func() []string { return one(fmt.Sprintf("checkpoint node=%d", writer.Cfg.Host)) })
-	}
-	total := 0
-	for _, ch := range cs {
-		total += ch.weight
-	}
-	x := rnd.Intn(total)
-	for _, ch := range cs {
-		if x < ch.weight {
-			return ch.cmd()
-		}
-		x -= ch.weight
-	}
-	return nil
-}
-
-// liveWriter is the live node that writes shared storage, or believes it
-// may (a primary, or a node in the middle of a promote), if any. A primary
-// still in crash recovery counts too: it holds the read-write mount and
-// writes its end-of-recovery record when replay ends.
-func (w *World) liveWriter() *shmem.Node {
-	c := w.R.C
-	for _, h := range c.Hosts() {
-		n := c.Node(h)
-		if n != nil && postmaster.Alive(c.S, n) && (n.Primary || !n.InRecovery ||
-			n.Mount != nil && n.Mount.Mode() == storage.MountReadWrite) {
-			return n
-		}
-	}
-	return nil
-}
-
-// promoteAllowedWith reports whether the operator may promote a replica
-// while writer still runs: only when fencing protects the old writer's
-// storage, or when the hazard under test is exactly that.
-func (w *World) promoteAllowedWith(writer *shmem.Node) bool {
-	if writer == nil || w.hz.KeepPrimaryRunning {
-		return true
-	}
-	return w.Swarm.Opts.Fence != storage.FenceNone
-}
-
-// writeTarget is where clients send writes: the read-write primary, or
-// under promote-while-primary-writes the old primary while it lives.
-func (w *World) writeTarget(p, writer *shmem.Node) *shmem.Node {
-	if w.hz.KeepPrimaryRunning && writer != nil && writer.ReadWrite {
-		return writer
-	}
-	return p
-}
-
-func (w *World) promoteCmd(h storage.HostID) string {
-	w.promoted++
-	if w.hz.TriggerFile {
-		return fmt.Sprintf("trigger node=%d", h)
-	}
-	return fmt.Sprintf("promote node=%d", h)
-}
-
-// promoteCmds promotes h; clients reading on h until the last moment
-// (a read still in flight when promote begins) come with it half the time.
-func (w *World) promoteCmds(h storage.HostID) []string {
-	var cmds []string
-	if w.Swarm.Classes&ClassPause != 0 && w.plan.Intn(3) == 0 {
-		// Another replica lags through the promote (its startup held):
-		// the new primary must still hold its flush gate and LogIndex.
-		for _, o := range w.R.C.Hosts() {
-			if n := w.R.C.Node(o); o != h && n != nil && n.InRecovery && postmaster.Alive(w.R.C.S, n) {
-				cmd := fmt.Sprintf("node=%d proc=startup", o)
-				w.paused = append(w.paused, cmd)
-				cmds = append(cmds, "pause "+cmd)
-				break
-			}
-		}
-	}
-	if w.Swarm.Classes&ClassRead != 0 && w.plan.Intn(2) == 0 {
-		cmds = append(cmds, fmt.Sprintf("submit-read node=%d page=0 count=%d", h, w.Swarm.Opts.Pages))
-	}
-	return append(cmds, w.promoteCmd(h))
 }
