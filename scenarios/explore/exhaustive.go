@@ -106,58 +106,6 @@ type ExhaustiveResult struct {
 	Actions    []script.Command
 }
 
-// gate passes choices to the enumerator only while open: the boot and
-// the writes run FIFO, so the depth is spent on the promote window.
-type gate struct {
-	inner sim.Chooser
-	open  bool
-}
-
-func (g *gate) Choose(site sim.Site, n int) int {
-	if !g.open {
-		return 0
-	}
-	return g.inner.Choose(site, n)
-}
-
-func (g *gate) Chance(site sim.Site, p sim.Prob) bool {
-	if !g.open {
-		return false
-	}
-	return g.inner.Chance(site, p)
-}
-
-// pinned forces the first choice to one value, then hands every later one
-// to the enumerator: one worker's share of the tree.
-type pinned struct {
-	first int
-	width int // the first choice's options, learned on the first run
-	done  bool
-	inner sim.Chooser
-}
-
-func (p *pinned) Choose(site sim.Site, n int) int {
-	if n == 1 {
-		return 0
-	}
-	if !p.done {
-		p.done = true
-		p.width = n
-		if p.first >= n {
-			return n - 1 // out of this world's range: the caller stops
-		}
-		return p.first
-	}
-	return p.inner.Choose(site, n)
-}
-
-func (p *pinned) Chance(site sim.Site, pr sim.Prob) bool {
-	if pr.Num == 0 || pr.Num >= pr.Den {
-		return pr.Num != 0
-	}
-	return p.Choose(site, 2) == 1
-}
-
 type exhaustiveRun struct {
 	v      *sim.Violation
 	steps  uint64
@@ -219,12 +167,12 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 					if halt {
 						return nil
 					}
-					p := &pinned{first: first, inner: c}
+					p := &sim.Pinned{First: first, Inner: c}
 					run, err := exhaustiveOnce(clusterLine, actions, openAt, p)
 					if err != nil {
 						return err
 					}
-					if !p.done {
+					if !p.Done {
 						// No choice with two options at all: one run is
 						// the whole tree, and worker 0 counts it.
 						if w == 0 && first == 0 {
@@ -234,7 +182,7 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 						}
 						return nil
 					}
-					if width = p.width; first >= width {
+					if width = p.Width; first >= width {
 						return nil // this worker's share is empty
 					}
 					mu.Lock()
@@ -292,7 +240,7 @@ func lessInts(a, b []int) bool {
 // exhaustiveOnce runs the world once under chooser ch (opened at the
 // promote), recording every choice so a failure replays as a script.
 func exhaustiveOnce(clusterLine script.Cluster, actions []script.Command, openAt int, ch sim.Chooser) (run *exhaustiveRun, err error) {
-	g := &gate{inner: ch}
+	g := &sim.Gate{Inner: ch}
 	rec := &sim.Recorder{Inner: g}
 	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 	r.Quiet = true
@@ -320,7 +268,7 @@ func exhaustiveOnce(clusterLine script.Cluster, actions []script.Command, openAt
 			break
 		}
 		if i == openAt {
-			g.open = true
+			g.Open = true
 		}
 		x.exec(cmd)
 		if i == openAt+1 && x.V == nil && r.C != nil {

@@ -56,39 +56,6 @@ func (s ShrinkStats) String() string {
 		s.Attempts, s.Elapsed.Round(time.Millisecond), budget)
 }
 
-// capped stops a candidate that runs far longer than the failure it
-// shrinks: past max choices it panics with errTooLong, which the replay
-// turns into "did not fail". A shorter world fails sooner or not at all;
-// without the cap every candidate that misses the failure would run its
-// whole liveness phase.
-type capped struct {
-	inner sim.Chooser
-	n     int
-	max   int
-}
-
-type tooLong struct{}
-
-func (c *capped) Choose(site sim.Site, n int) int {
-	if n > 1 {
-		c.n++
-		if c.n > c.max {
-			panic(tooLong{})
-		}
-	}
-	return c.inner.Choose(site, n)
-}
-
-func (c *capped) Chance(site sim.Site, p sim.Prob) bool {
-	if p.Num != 0 && p.Num < p.Den {
-		c.n++
-		if c.n > c.max {
-			panic(tooLong{})
-		}
-	}
-	return c.inner.Chance(site, p)
-}
-
 type shrinker struct {
 	cx       Counterexample
 	checker  string
@@ -240,7 +207,7 @@ func (s *shrinker) replay(clusterLine script.Cluster, actions []script.Command, 
 		ch = sim.NewRandom(s.seed)
 	}
 	if s.maxChoices > 0 {
-		ch = &capped{inner: ch, max: s.maxChoices}
+		ch = &sim.Capped{Inner: ch, Max: s.maxChoices}
 	}
 	return s.replayWith(clusterLine, actions, ch)
 }
@@ -250,7 +217,7 @@ func (s *shrinker) replay(clusterLine script.Cluster, actions []script.Command, 
 func (s *shrinker) replayWith(clusterLine script.Cluster, actions []script.Command, ch sim.Chooser) (o swarm.Outcome, err error) {
 	defer func() {
 		if e := recover(); e != nil {
-			if _, ok := e.(tooLong); !ok {
+			if _, ok := e.(sim.TooManyChoices); !ok {
 				panic(e)
 			}
 			o, err = swarm.Outcome{Cluster: clusterLine}, nil
@@ -453,7 +420,7 @@ func (s *shrinker) reschedule() bool {
 			rec := &sim.Recorder{Inner: sim.NewRandom(s.seed ^ uint64(k)*0x9E3779B97F4A7C15)}
 			var ch sim.Chooser = rec
 			if s.maxChoices > 0 {
-				ch = &capped{inner: rec, max: s.maxChoices}
+				ch = &sim.Capped{Inner: rec, Max: s.maxChoices}
 			}
 			s.attempts++
 			o, err := s.replayWith(s.cx.Cluster, cand, ch)
