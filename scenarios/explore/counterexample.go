@@ -421,37 +421,52 @@ func ReproduceCommand(path string) string {
 // once at story level to record every command's expected output. It fails
 // when the recorded run does not end in the counterexample's violation.
 func WriteCounterexample(w io.Writer, cx *Counterexample, path string) error {
-	x := newCxRunner(cx.Seed, cx.Schedule, cx.Scripted, sim.LevelStory, sim.FormatText)
-	type entry struct {
-		cmd script.Command
-		out string
-	}
-	var entries []entry
-	cmds := append([]script.Command{cx.Cluster}, cx.Actions...)
-	for _, cmd := range cmds {
-		entries = append(entries, entry{cmd, x.exec(cmd)})
-		if x.V != nil {
-			break
-		}
-	}
-	if x.V == nil {
-		entries = append(entries, entry{script.FullCheckCmd{}, x.exec(script.FullCheckCmd{})})
-	}
-	if x.V == nil || x.V.Checker != cx.Checker {
+	entries, v := recordEntries(cx)
+	if v == nil || v.Checker != cx.Checker {
 		got := "no violation"
-		if x.V != nil {
-			got = x.V.Checker
+		if v != nil {
+			got = v.Checker
 		}
 		return fmt.Errorf("counterexample of seed %d does not replay to %s as a script (got %s)", cx.Seed, cx.Checker, got)
 	}
 	var b strings.Builder
-	hz := cx.Hazard
-	if hz == "" {
-		hz = "-"
+	writeStory(&b, cx, v)
+	writeHeader(&b, cx, path)
+	for _, e := range entries {
+		writeEntry(&b, e)
 	}
-	fmt.Fprintf(&b, "# Counterexample: %s fails", cx.Checker)
+	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
+	return err
+}
+
+// entry is one command of a counterexample script and its output.
+type entry struct {
+	cmd script.Command
+	out string
+}
+
+// recordEntries replays the counterexample at story level, the cluster
+// line first and full-check last, and returns every command's output and
+// the violation met.
+func recordEntries(cx *Counterexample) ([]entry, *sim.Violation) {
+	x := newCxRunner(cx.Seed, cx.Schedule, cx.Scripted, sim.LevelStory, sim.FormatText)
+	var entries []entry
+	for _, cmd := range append([]script.Command{cx.Cluster}, cx.Actions...) {
+		entries = append(entries, entry{cmd, x.exec(cmd)})
+		if x.V != nil {
+			return entries, x.V
+		}
+	}
+	entries = append(entries, entry{script.FullCheckCmd{}, x.exec(script.FullCheckCmd{})})
+	return entries, x.V
+}
+
+// writeStory writes the opening comments: what failed, what PolarDB does
+// and what the hazard changes (or the claim), and what went wrong.
+func writeStory(b *strings.Builder, cx *Counterexample, v *sim.Violation) {
+	fmt.Fprintf(b, "# Counterexample: %s fails", cx.Checker)
 	if cx.Hazard != "" {
-		fmt.Fprintf(&b, " under the hazard %s", cx.Hazard)
+		fmt.Fprintf(b, " under the hazard %s", cx.Hazard)
 	}
 	if cx.Source == "exhaustive" {
 		b.WriteString(", found by promotesim check -exhaustive (the schedule that fails soonest).\n#\n")
@@ -460,63 +475,72 @@ func WriteCounterexample(w io.Writer, cx *Counterexample, path string) error {
 	}
 	if cx.Hazard != "" {
 		if h, err := hazard.Lookup(cx.Hazard); err == nil {
-			writeComment(&b, "What PolarDB does: "+h.Right+".")
-			writeComment(&b, "What the hazard changes: "+h.Wrong+".")
-			writeComment(&b, "Expected consequence: "+h.Consequence+".")
+			writeComment(b, "What PolarDB does: "+h.Right+".")
+			writeComment(b, "What the hazard changes: "+h.Wrong+".")
+			writeComment(b, "Expected consequence: "+h.Consequence+".")
 			b.WriteString("#\n")
 		}
 	} else if c, ok := claimText(cx.Checker); ok {
-		writeComment(&b, "The claim: "+c+".")
+		writeComment(b, "The claim: "+c+".")
 		b.WriteString("#\n")
 	}
 	if cx.Shrink.Controlled {
-		writeComment(&b, "Without the hazard (the cluster line without hazard=) the same commands and schedule do not fail this way: shrinking checked every step of the way.")
+		writeComment(b, "Without the hazard (the cluster line without hazard=) the same commands and schedule do not fail this way: shrinking checked every step of the way.")
 		b.WriteString("#\n")
 	}
-	first, _, _ := strings.Cut(x.V.Err.Error(), "\n")
-	writeComment(&b, fmt.Sprintf("What went wrong (step %d): %s", x.V.Step, first))
+	first, _, _ := strings.Cut(v.Err.Error(), "\n")
+	writeComment(b, fmt.Sprintf("What went wrong (step %d): %s", v.Step, first))
 	b.WriteString("#\n")
-	fmt.Fprintf(&b, "# checker: %s\n", cx.Checker)
-	fmt.Fprintf(&b, "# seed: %d\n", cx.Seed)
-	fmt.Fprintf(&b, "# hazard: %s\n", hz)
-	if cx.Options != "" {
-		fmt.Fprintf(&b, "# options: %s\n", cx.Options)
+}
+
+// writeHeader writes the "# key: value" lines the replay reads and how to
+// reproduce the file.
+func writeHeader(b *strings.Builder, cx *Counterexample, path string) {
+	hz := cx.Hazard
+	if hz == "" {
+		hz = "-"
 	}
-	fmt.Fprintf(&b, "# model-version: %s\n", cluster.ModelVersion)
+	fmt.Fprintf(b, "# checker: %s\n", cx.Checker)
+	fmt.Fprintf(b, "# seed: %d\n", cx.Seed)
+	fmt.Fprintf(b, "# hazard: %s\n", hz)
+	if cx.Options != "" {
+		fmt.Fprintf(b, "# options: %s\n", cx.Options)
+	}
+	fmt.Fprintf(b, "# model-version: %s\n", cluster.ModelVersion)
 	if cx.Scripted {
-		fmt.Fprintf(&b, "# schedule: %s\n", ScheduleString(cx.Schedule))
+		fmt.Fprintf(b, "# schedule: %s\n", ScheduleString(cx.Schedule))
 	}
 	if cx.Shrink.Attempts > 0 {
-		fmt.Fprintf(&b, "# shrunk: %s\n", cx.Shrink.String())
+		fmt.Fprintf(b, "# shrunk: %s\n", cx.Shrink.String())
 	}
 	b.WriteString("#\n")
-	fmt.Fprintf(&b, "# Reproduce: %s\n", ReproduceCommand(path))
+	fmt.Fprintf(b, "# Reproduce: %s\n", ReproduceCommand(path))
 	if cx.Swarm.Seed == cx.Seed && cx.Options != "" {
-		fmt.Fprintf(&b, "# The world before shrinking: go run ./cmd/promotesim replay -seed %d%s\n", cx.Seed, swarmFlags(cx.Swarm))
+		fmt.Fprintf(b, "# The world before shrinking: go run ./cmd/promotesim replay -seed %d%s\n", cx.Seed, swarmFlags(cx.Swarm))
 	}
 	b.WriteString("# The schedule line replays every scheduler choice in order (value*count\n")
 	b.WriteString("# repeats a value; past its end every choice is 0, the FIFO schedule).\n")
 	b.WriteString("# Test: go test ./scenarios -run TestCounterexamples\n\n")
-	for _, e := range entries {
-		b.WriteString(e.cmd.String())
-		b.WriteByte('\n')
-		out := e.out
-		if out == "" {
-			b.WriteString("----\n\n")
-			continue
-		}
-		if hasBlankLine(out) {
-			b.WriteString("----\n----\n")
-			b.WriteString(out)
-			b.WriteString("\n----\n----\n\n")
-			continue
-		}
+}
+
+// writeEntry writes one command and its expected output (the ----/----
+// form when the output has a blank line).
+func writeEntry(b *strings.Builder, e entry) {
+	b.WriteString(e.cmd.String())
+	b.WriteByte('\n')
+	out := e.out
+	switch {
+	case out == "":
+		b.WriteString("----\n\n")
+	case hasBlankLine(out):
+		b.WriteString("----\n----\n")
+		b.WriteString(out)
+		b.WriteString("\n----\n----\n\n")
+	default:
 		b.WriteString("----\n")
 		b.WriteString(out)
 		b.WriteString("\n\n")
 	}
-	_, err := io.WriteString(w, strings.TrimRight(b.String(), "\n")+"\n")
-	return err
 }
 
 func hasBlankLine(s string) bool {

@@ -124,97 +124,122 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 			return nil, err
 		}
 	}
-	clusterLine, actions, openAt := ExhaustiveWorld(cfg.Base)
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	e := &enumeration{ctx: ctx, cfg: cfg, start: time.Now(), workers: cfg.Workers,
+		states: map[uint64]bool{}, midStates: map[uint64]bool{}}
+	e.cluster, e.actions, e.openAt = ExhaustiveWorld(cfg.Base)
+	if e.workers <= 0 {
+		e.workers = runtime.GOMAXPROCS(0)
 	}
-	start := time.Now()
-	res := &ExhaustiveResult{Depth: cfg.Depth, Cluster: clusterLine, Actions: actions}
-	var mu sync.Mutex
-	states := map[uint64]bool{}    // counted only
-	midStates := map[uint64]bool{} // counted only
-	var shortest *exhaustiveRun
-	// halted reports (under mu) whether to stop before another run.
-	halted := func() bool {
-		if ctx.Err() != nil || (cfg.Budget > 0 && time.Since(start) > cfg.Budget) || (cfg.MaxRuns > 0 && res.Runs >= cfg.MaxRuns) {
-			res.Incomplete = true
-			return true
-		}
-		return false
-	}
-	count := func(run *exhaustiveRun) {
-		res.Runs++
-		res.Steps += run.steps
-		states[run.fp] = true
-		if run.mid != 0 {
-			midStates[run.mid] = true
-		}
-		recordFailure(res, &shortest, run)
-	}
+	e.res = &ExhaustiveResult{Depth: cfg.Depth, Cluster: e.cluster, Actions: e.actions}
 	// Worker w enumerates the subtrees whose first choice is w, w+W, ...
 	// (pinned), each with an enumerator one choice shallower.
 	g, _ := errgroup.WithContext(ctx)
-	for w := 0; w < workers; w++ {
-		g.Go(func() error {
-			for first := w; ; first += workers {
-				e := sim.NewEnumerator(cfg.Depth - 1)
-				width := 0
-				for c := e.Next(); c != nil; c = e.Next() {
-					mu.Lock()
-					halt := halted()
-					mu.Unlock()
-					if halt {
-						return nil
-					}
-					p := &sim.Pinned{First: first, Inner: c}
-					run, err := exhaustiveOnce(clusterLine, actions, openAt, p)
-					if err != nil {
-						return err
-					}
-					if !p.Done {
-						// No choice with two options at all: one run is
-						// the whole tree, and worker 0 counts it.
-						if w == 0 && first == 0 {
-							mu.Lock()
-							count(run)
-							mu.Unlock()
-						}
-						return nil
-					}
-					if width = p.Width; first >= width {
-						return nil // this worker's share is empty
-					}
-					mu.Lock()
-					count(run)
-					mu.Unlock()
-				}
-				mu.Lock()
-				res.Truncated += e.Truncated()
-				mu.Unlock()
-				if first+workers >= width {
-					return nil
-				}
-			}
-		})
+	for w := 0; w < e.workers; w++ {
+		g.Go(func() error { return e.worker(w) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	res.States = len(states)
-	res.MidStates = len(midStates)
-	res.Elapsed = time.Since(start)
-	if shortest != nil {
-		cx := &Counterexample{Cluster: clusterLine, Actions: actions, Scripted: true, Schedule: trimZeros(shortest.choice),
-			Seed: 1, Checker: shortest.v.Checker, Hazard: cfg.Base.Hazard, Source: "exhaustive", Violation: shortest.v, Steps: shortest.steps,
-			Options: fmt.Sprintf("exhaustive check, depth %d: %s", cfg.Depth, clusterLine)}
-		// The actions after the failing one never ran: drop them.
-		if o, err := cx.Run(swarm.RunConfig{}); err == nil && o.Violation != nil {
-			cx.Actions = o.Actions
-		}
-		res.Shortest = cx
+	res := e.res
+	res.States = len(e.states)
+	res.MidStates = len(e.midStates)
+	res.Elapsed = time.Since(e.start)
+	if e.shortest != nil {
+		res.Shortest = e.counterexample()
 	}
 	return res, nil
+}
+
+// enumeration is one CheckExhaustive run's shared state.
+type enumeration struct {
+	ctx     context.Context
+	cfg     ExhaustiveConfig
+	start   time.Time
+	workers int
+	cluster script.Cluster
+	actions []script.Command
+	openAt  int
+
+	mu        sync.Mutex
+	res       *ExhaustiveResult
+	states    map[uint64]bool // counted only
+	midStates map[uint64]bool // counted only
+	shortest  *exhaustiveRun
+}
+
+// halted reports (under mu) whether to stop before another run.
+func (e *enumeration) halted() bool {
+	res, cfg := e.res, e.cfg
+	if e.ctx.Err() != nil || (cfg.Budget > 0 && time.Since(e.start) > cfg.Budget) || (cfg.MaxRuns > 0 && res.Runs >= cfg.MaxRuns) {
+		res.Incomplete = true
+		return true
+	}
+	return false
+}
+
+// count adds one run to the result.
+func (e *enumeration) count(run *exhaustiveRun) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.res.Runs++
+	e.res.Steps += run.steps
+	e.states[run.fp] = true
+	if run.mid != 0 {
+		e.midStates[run.mid] = true
+	}
+	recordFailure(e.res, &e.shortest, run)
+}
+
+// worker enumerates the subtrees whose first choice is w, w+W, ...
+func (e *enumeration) worker(w int) error {
+	for first := w; ; first += e.workers {
+		en := sim.NewEnumerator(e.cfg.Depth - 1)
+		width := 0
+		for c := en.Next(); c != nil; c = en.Next() {
+			e.mu.Lock()
+			halt := e.halted()
+			e.mu.Unlock()
+			if halt {
+				return nil
+			}
+			p := &sim.Pinned{First: first, Inner: c}
+			run, err := exhaustiveOnce(e.cluster, e.actions, e.openAt, p)
+			if err != nil {
+				return err
+			}
+			if !p.Done {
+				// No choice with two options at all: one run is the whole
+				// tree, and worker 0 counts it.
+				if w == 0 && first == 0 {
+					e.count(run)
+				}
+				return nil
+			}
+			if width = p.Width; first >= width {
+				return nil // this worker's share is empty
+			}
+			e.count(run)
+		}
+		e.mu.Lock()
+		e.res.Truncated += en.Truncated()
+		e.mu.Unlock()
+		if first+e.workers >= width {
+			return nil
+		}
+	}
+}
+
+// counterexample is the shortest failing run as a replayable file.
+func (e *enumeration) counterexample() *Counterexample {
+	sh := e.shortest
+	cx := &Counterexample{Cluster: e.cluster, Actions: e.actions, Scripted: true, Schedule: trimZeros(sh.choice),
+		Seed: 1, Checker: sh.v.Checker, Hazard: e.cfg.Base.Hazard, Source: "exhaustive", Violation: sh.v, Steps: sh.steps,
+		Options: fmt.Sprintf("exhaustive check, depth %d: %s", e.cfg.Depth, e.cluster)}
+	// The actions after the failing one never ran: drop them.
+	if o, err := cx.Run(swarm.RunConfig{}); err == nil && o.Violation != nil {
+		cx.Actions = o.Actions
+	}
+	return cx
 }
 
 func recordFailure(res *ExhaustiveResult, shortest **exhaustiveRun, run *exhaustiveRun) {

@@ -203,6 +203,52 @@ func (r seedRange) seed(k uint64) (uint64, bool) {
 // Explore runs seeded worlds until the range or the time budget ends (or,
 // without KeepGoing, a seed fails).
 func Explore(ctx context.Context, cfg ExploreConfig) (*ExploreResult, error) {
+	x, err := newExplorer(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	stopProgress := x.startProgress()
+	g, gctx := errgroup.WithContext(ctx)
+	for w := 0; w < x.workers; w++ {
+		g.Go(func() error { return x.work(gctx) })
+	}
+	err = g.Wait()
+	stopProgress()
+	if err != nil {
+		return nil, err
+	}
+	return x.result(), nil
+}
+
+// explorer is one Explore run's shared state: the seed counter the
+// workers take from, the counters and the failures found.
+type explorer struct {
+	ctx      context.Context
+	cfg      ExploreConfig
+	rng      seedRange
+	workers  int
+	start    time.Time
+	deadline time.Time
+
+	next       atomic.Uint64 // index of the next seed to hand out
+	worlds     atomic.Uint64
+	steps      atomic.Uint64
+	violations atomic.Uint64
+	background atomic.Uint64
+	lowest     atomic.Uint64 // lowest failing index + 1 (0: none)
+	handed     atomic.Uint64 // highest index handed out + 1
+	exhausted  atomic.Bool
+	nMarks     atomic.Int64
+
+	mu        sync.Mutex
+	marks     map[string]bool // looked up; listed sorted
+	failures  []*Failure
+	full      *Failure // the lowest failure so far, the only one kept whole
+	byChecker map[string]uint64
+}
+
+// newExplorer checks the configuration and sets a run up.
+func newExplorer(ctx context.Context, cfg ExploreConfig) (*explorer, error) {
 	if cfg.Seeds == 0 && cfg.Duration <= 0 {
 		return nil, fmt.Errorf("explore: give a number of seeds or a duration")
 	}
@@ -213,152 +259,149 @@ func Explore(ctx context.Context, cfg ExploreConfig) (*ExploreResult, error) {
 	if _, err := swarm.DeriveSwarm(cfg.FirstSeed, cfg.Base); err != nil {
 		return nil, err
 	}
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	x := &explorer{ctx: ctx, cfg: cfg, rng: rng, workers: cfg.Workers, start: time.Now(),
+		marks: map[string]bool{}, byChecker: map[string]uint64{}}
+	if x.workers <= 0 {
+		x.workers = runtime.GOMAXPROCS(0)
 	}
-	start := time.Now()
-	var deadline time.Time
 	if cfg.Duration > 0 {
-		deadline = start.Add(cfg.Duration)
+		x.deadline = x.start.Add(cfg.Duration)
 	}
+	return x, nil
+}
 
-	var (
-		next       atomic.Uint64 // index of the next seed to hand out
-		worlds     atomic.Uint64
-		steps      atomic.Uint64
-		violations atomic.Uint64
-		background atomic.Uint64
-		lowest     atomic.Uint64 // lowest failing index + 1 (0: none)
-		mu         sync.Mutex
-		marks      = map[string]bool{} // looked up; listed sorted
-		nMarks     atomic.Int64
-		failures   []*Failure
-		full       *Failure // the lowest failure so far, the only one kept whole
-		byChecker  = map[string]uint64{}
-		handed     atomic.Uint64 // highest index handed out + 1
-		exhausted  atomic.Bool
-	)
-	stats := func() ExploreStats {
-		return ExploreStats{Worlds: worlds.Load(), Steps: steps.Load(), Violations: violations.Load(), Background: background.Load(),
-			MarksReached: int(nMarks.Load()), Elapsed: time.Since(start), Workers: workers}
+func (x *explorer) stats() ExploreStats {
+	return ExploreStats{Worlds: x.worlds.Load(), Steps: x.steps.Load(), Violations: x.violations.Load(), Background: x.background.Load(),
+		MarksReached: int(x.nMarks.Load()), Elapsed: time.Since(x.start), Workers: x.workers}
+}
+
+// take hands out the next seed (its index and value), or reports that no
+// more should start.
+func (x *explorer) take() (uint64, uint64, bool) {
+	if x.ctx.Err() != nil {
+		return 0, 0, false
 	}
-	// take hands out the next seed, or reports that no more should start.
-	take := func() (uint64, uint64, bool) {
-		if ctx.Err() != nil {
-			return 0, 0, false
+	if !x.deadline.IsZero() && time.Now().After(x.deadline) {
+		return 0, 0, false
+	}
+	k := x.next.Add(1) - 1
+	if l := x.lowest.Load(); !x.cfg.KeepGoing && l != 0 && k >= l {
+		return 0, 0, false
+	}
+	s, ok := x.rng.seed(k)
+	if !ok {
+		x.exhausted.Store(true)
+		return 0, 0, false
+	}
+	for {
+		h := x.handed.Load()
+		if k+1 <= h || x.handed.CompareAndSwap(h, k+1) {
+			break
 		}
-		if !deadline.IsZero() && time.Now().After(deadline) {
-			return 0, 0, false
-		}
-		k := next.Add(1) - 1
-		if l := lowest.Load(); !cfg.KeepGoing && l != 0 && k >= l {
-			return 0, 0, false
-		}
-		s, ok := rng.seed(k)
-		if !ok {
-			exhausted.Store(true)
-			return 0, 0, false
-		}
+	}
+	return k, s, true
+}
+
+// startProgress reports the counters every ProgressEvery, if asked, until
+// the returned stop is called.
+func (x *explorer) startProgress() (stop func()) {
+	if x.cfg.Progress == nil {
+		return func() {}
+	}
+	every := x.cfg.ProgressEvery
+	if every <= 0 {
+		every = 500 * time.Millisecond
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(every)
+		defer t.Stop()
 		for {
-			h := handed.Load()
-			if k+1 <= h || handed.CompareAndSwap(h, k+1) {
-				break
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				x.cfg.Progress(x.stats())
 			}
 		}
-		return k, s, true
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
 	}
+}
 
-	stop := make(chan struct{})
-	var progressDone sync.WaitGroup
-	if cfg.Progress != nil {
-		every := cfg.ProgressEvery
-		if every <= 0 {
-			every = 500 * time.Millisecond
+// work is one worker: it runs seeds until take says stop.
+func (x *explorer) work(gctx context.Context) error {
+	for {
+		if gctx.Err() != nil {
+			return nil
 		}
-		progressDone.Add(1)
-		go func() {
-			defer progressDone.Done()
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					cfg.Progress(stats())
-				}
+		k, seed, ok := x.take()
+		if !ok {
+			return nil
+		}
+		sw, err := swarm.DeriveSwarm(seed, x.cfg.Base)
+		if err != nil {
+			return err
+		}
+		f := runSeed(sw, x.cfg.Determinism)
+		if !x.cfg.NoControl && f.Outcome.Violation != nil && f.Diff == nil && Controllable(sw.Base.Hazard) {
+			if failsWithoutHazard(sw, f.Outcome.Violation.Checker) {
+				x.background.Add(1)
+				f.Outcome.Violation = nil
 			}
-		}()
+		}
+		x.worlds.Add(1)
+		x.steps.Add(f.Outcome.Steps)
+		x.record(k, f)
 	}
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	for w := 0; w < workers; w++ {
-		g.Go(func() error {
-			for {
-				if gctx.Err() != nil {
-					return nil
-				}
-				k, seed, ok := take()
-				if !ok {
-					return nil
-				}
-				sw, err := swarm.DeriveSwarm(seed, cfg.Base)
-				if err != nil {
-					return err
-				}
-				f := runSeed(sw, cfg.Determinism)
-				if !cfg.NoControl && f.Outcome.Violation != nil && f.Diff == nil && Controllable(sw.Base.Hazard) {
-					if failsWithoutHazard(sw, f.Outcome.Violation.Checker) {
-						background.Add(1)
-						f.Outcome.Violation = nil
-					}
-				}
-				worlds.Add(1)
-				steps.Add(f.Outcome.Steps)
-				mu.Lock()
-				for _, m := range f.Outcome.Marks {
-					if !marks[m] {
-						marks[m] = true
-						nMarks.Add(1)
-					}
-				}
-				failed := f.Err != nil || f.Diff != nil || f.Outcome.Violation != nil
-				if failed {
-					f.Index, f.Found = k+1, time.Since(start)
-					// Only the lowest failure keeps its whole outcome (its
-					// actions, for shrinking); the others keep their
-					// verdict, so memory stays flat however many fail.
-					if full == nil || f.Index < full.Index {
-						if full != nil {
-							full.slim()
-						}
-						full = f
-					} else {
-						f.slim()
-					}
-					byChecker[f.Checker()]++
-					failures = keepLowest(failures, f, MaxFailuresKept)
-					violations.Add(1)
-					for {
-						l := lowest.Load()
-						if (l != 0 && l <= k+1) || lowest.CompareAndSwap(l, k+1) {
-							break
-						}
-					}
-				}
-				mu.Unlock()
-			}
-		})
+// record takes one world's marks and, if it failed, its failure.
+func (x *explorer) record(k uint64, f *Failure) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, m := range f.Outcome.Marks {
+		if !x.marks[m] {
+			x.marks[m] = true
+			x.nMarks.Add(1)
+		}
 	}
-	err = g.Wait()
-	close(stop)
-	progressDone.Wait()
-	if err != nil {
-		return nil, err
+	if f.Err == nil && f.Diff == nil && f.Outcome.Violation == nil {
+		return
 	}
-	res := &ExploreResult{ExploreStats: stats(), Exhausted: exhausted.Load(), ByChecker: byChecker}
-	if !cfg.KeepGoing && len(failures) > 0 {
+	f.Index, f.Found = k+1, time.Since(x.start)
+	// Only the lowest failure keeps its whole outcome (its actions, for
+	// shrinking); the others keep their verdict, so memory stays flat
+	// however many fail.
+	if x.full == nil || f.Index < x.full.Index {
+		if x.full != nil {
+			x.full.slim()
+		}
+		x.full = f
+	} else {
+		f.slim()
+	}
+	x.byChecker[f.Checker()]++
+	x.failures = keepLowest(x.failures, f, MaxFailuresKept)
+	x.violations.Add(1)
+	for {
+		l := x.lowest.Load()
+		if (l != 0 && l <= k+1) || x.lowest.CompareAndSwap(l, k+1) {
+			break
+		}
+	}
+}
+
+// result is what the run found, independent of the workers' timing.
+func (x *explorer) result() *ExploreResult {
+	res := &ExploreResult{ExploreStats: x.stats(), Exhausted: x.exhausted.Load(), ByChecker: x.byChecker}
+	failures := x.failures
+	if !x.cfg.KeepGoing && len(failures) > 0 {
 		// Seeds above the lowest failure that were already running when it
 		// was found: dropped, so the report does not depend on timing.
 		failures = failures[:1]
@@ -369,15 +412,15 @@ func Explore(ctx context.Context, cfg ExploreConfig) (*ExploreResult, error) {
 	if len(failures) > 0 {
 		res.First = failures[0]
 	}
-	for m := range marks { // determinism:ok sorted below
+	for m := range x.marks { // determinism:ok sorted below
 		res.Marks = append(res.Marks, m)
 	}
 	sort.Strings(res.Marks)
 	res.MarksReached = len(res.Marks)
-	if h := handed.Load(); h > 0 {
-		res.LastSeed, _ = rng.seed(h - 1)
+	if h := x.handed.Load(); h > 0 {
+		res.LastSeed, _ = x.rng.seed(h - 1)
 	}
-	return res, nil
+	return res
 }
 
 // Controllable reports whether a control run can tell a hazard's failures

@@ -77,6 +77,30 @@ type shrinker struct {
 // it does not, it is returned unchanged with an error.
 func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 	start := time.Now()
+	s := newShrinker(cx, cfg, start)
+	st := ShrinkStats{ActionsBefore: len(cx.Actions), ExternalBefore: countExternal(cx.Actions)}
+	if err := s.begin(); err != nil {
+		return cx, err
+	}
+	s.actions()
+	if !s.cx.Scripted {
+		s.record()
+	}
+	st.ChoicesBefore = len(s.cx.Schedule)
+	s.rounds()
+	s.normalize()
+	// The final replay fills in the outcome.
+	o, err := s.cx.Run(swarm.RunConfig{})
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
+		return cx, fmt.Errorf("shrink: the shrunk counterexample of seed %d no longer fails (a nondeterministic world?)", cx.Seed)
+	}
+	s.cx.Violation, s.cx.Steps, s.cx.Hash = o.Violation, o.Steps, o.Hash
+	s.cx.Shrink = s.stats(st, start)
+	return s.cx, nil
+}
+
+// newShrinker sets up shrinking cx within cfg's budgets.
+func newShrinker(cx Counterexample, cfg ShrinkConfig, start time.Time) *shrinker {
 	if cfg.Budget <= 0 {
 		cfg.Budget = 30 * time.Second
 	}
@@ -97,7 +121,13 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 		// A FIFO cluster line: its schedule is the empty script.
 		s.cx.Scripted, s.cx.Schedule = true, []int{}
 	}
-	st := ShrinkStats{ActionsBefore: len(cx.Actions), ExternalBefore: countExternal(cx.Actions)}
+	return s
+}
+
+// begin replays the input (it must fail the same way, with and without
+// the control), caps the candidates' choices from its run, and switches to
+// the FIFO schedule if the world fails under it too.
+func (s *shrinker) begin() error {
 	rec := &sim.Recorder{Inner: sim.NewRandom(s.seed)}
 	if s.cx.Scripted {
 		rec.Inner = sim.NewScripted(s.cx.Schedule...)
@@ -109,7 +139,7 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 		if s.last.Violation != nil {
 			got = s.last.Violation.Checker
 		}
-		return cx, fmt.Errorf("shrink: seed %d does not fail with %s on replay (got %s)", cx.Seed, cx.Checker, got)
+		return fmt.Errorf("shrink: seed %d does not fail with %s on replay (got %s)", s.cx.Seed, s.checker, got)
 	}
 	// Candidates may make at most twice the original's choices (and some).
 	s.maxChoices = 2*len(rec.Choices) + 2000
@@ -119,11 +149,14 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 		s.cx.Scripted, s.cx.Schedule = true, []int{}
 		s.toFIFO()
 	}
-	s.actions()
-	if !s.cx.Scripted {
-		s.record()
-	}
-	st.ChoicesBefore = len(s.cx.Schedule)
+	return nil
+}
+
+// rounds alternates the schedule and action passes while either makes
+// progress, then tries, at the fixpoint, each command once more under a
+// few fresh random schedules (a command that cannot go under this schedule
+// may go under another) and shrinks the schedule of any that took.
+func (s *shrinker) rounds() {
 	for round := 0; round < 4 && !s.out; round++ {
 		before := s.size()
 		s.schedule()
@@ -132,9 +165,6 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 			break
 		}
 	}
-	// At the fixpoint, a command that cannot go under this schedule may go
-	// under another: try each once more under a few fresh random schedules,
-	// and shrink the schedule of any that took.
 	for round := 0; round < 3 && !s.out; round++ {
 		if !s.reschedule() {
 			break
@@ -142,13 +172,10 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 		s.schedule()
 		s.actions()
 	}
-	s.normalize()
-	// The final replay fills in the outcome.
-	o, err = s.cx.Run(swarm.RunConfig{})
-	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
-		return cx, fmt.Errorf("shrink: the shrunk counterexample of seed %d no longer fails (a nondeterministic world?)", cx.Seed)
-	}
-	s.cx.Violation, s.cx.Steps, s.cx.Hash = o.Violation, o.Steps, o.Hash
+}
+
+// stats completes st with what shrinking did.
+func (s *shrinker) stats(st ShrinkStats, start time.Time) ShrinkStats {
 	st.Attempts = s.attempts
 	st.Elapsed = time.Since(start)
 	st.ActionsAfter, st.ExternalAfter = len(s.cx.Actions), countExternal(s.cx.Actions)
@@ -160,8 +187,7 @@ func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
 	}
 	st.OutOfBudget = s.out
 	st.Controlled = s.control != nil
-	s.cx.Shrink = st
-	return s.cx, nil
+	return st
 }
 
 // size orders candidates: fewer actions, then fewer nonzero choices, then

@@ -89,24 +89,59 @@ func (c Liveness) run(r *Runner) (string, error) {
 	return "cluster converged: promote complete, BGW in POLAR_BG_REDO_NOT_START, replicas caught up, consistent LSN caught up", nil
 }
 
-// converge runs the liveness phase and returns its violation, if any.
+// converge runs the liveness phase and returns its violation, if any: heal,
+// then the operator's plan in phases, all within one budget of steps.
 func (r *Runner) converge(budget int) *sim.Violation {
-	c := r.C
 	r.healAll()
-	spent := 0
-	run := func(cond func() bool) (bool, *sim.Violation) {
-		res := c.S.RunUntil(cond, budget-spent)
-		spent += res.Steps
-		return res.Done, res.Violation
+	l := &liveRun{r: r, c: r.C, budget: budget}
+	if v := l.settle(); v != nil {
+		return v
 	}
-	// 0. A shutdown under way finishes first (a fault may have held it), and
-	// every postmaster reaps the children that already exited: a child that
-	// PANICked on a fault just before the heal takes its node down only when
-	// the postmaster handles SIGCHLD, and the operator's plan below must not
-	// pick a primary that is already on its way down.
-	ok, v := run(func() bool {
+	if v := l.finishPromotes(); v != nil {
+		return v
+	}
+	p, v := l.ensurePrimary()
+	if v != nil {
+		return v
+	}
+	if v := l.restoreOthers(p); v != nil {
+		return v
+	}
+	ok, v := l.run(func() bool { return r.converged(p) })
+	if v != nil {
+		return v
+	}
+	if !ok {
+		return l.c.S.Violation(r.unconverged(p), fmt.Errorf("not converged after %d steps of liveness:\n%s", l.spent, r.statusText()))
+	}
+	return nil
+}
+
+// liveRun is one liveness phase: the steps it may still spend.
+type liveRun struct {
+	r      *Runner
+	c      *cluster.Cluster
+	budget int
+	spent  int
+}
+
+// run runs until cond holds or the budget is spent.
+func (l *liveRun) run(cond func() bool) (bool, *sim.Violation) {
+	res := l.c.S.RunUntil(cond, l.budget-l.spent)
+	l.spent += res.Steps
+	return res.Done, res.Violation
+}
+
+// settle lets a shutdown under way finish (a fault may have held it) and
+// every postmaster reap the children that already exited: a child that
+// PANICked on a fault just before the heal takes its node down only when
+// the postmaster handles SIGCHLD, and the operator's plan must not pick a
+// primary that is already on its way down.
+func (l *liveRun) settle() *sim.Violation {
+	c := l.c
+	ok, v := l.run(func() bool {
 		for _, h := range c.Hosts() {
-			if n := c.Node(h); n != nil && (postmaster.Stopping(c.S, n) || r.Unreaped(n)) {
+			if n := c.Node(h); n != nil && (postmaster.Stopping(c.S, n) || l.r.Unreaped(n)) {
 				return false
 			}
 		}
@@ -116,86 +151,101 @@ func (r *Runner) converge(budget int) *sim.Violation {
 		return v
 	}
 	if !ok {
-		return c.S.Violation(LivePrimaryServes, fmt.Errorf("a shutdown does not finish after %d steps of liveness:\n%s", spent, r.statusText()))
+		return c.S.Violation(LivePrimaryServes, fmt.Errorf("a shutdown does not finish after %d steps of liveness:\n%s", l.spent, l.r.statusText()))
 	}
-	// 1. A requested promote must complete by itself.
+	return nil
+}
+
+// finishPromotes requires a requested promote to complete by itself, and a
+// primary starting up (crash recovery from shared storage: it holds the
+// writer role, not yet read-write) to come up by itself; the operator does
+// not promote a replica past it.
+func (l *liveRun) finishPromotes() *sim.Violation {
+	c, r := l.c, l.r
 	for _, h := range c.Hosts() {
 		if !r.Promoting(h) {
 			continue
 		}
 		n := c.Node(h)
-		ok, v := run(func() bool { return n.ReadWrite && Serving(n) || !postmaster.Alive(c.S, n) })
+		ok, v := l.run(func() bool { return n.ReadWrite && Serving(n) || !postmaster.Alive(c.S, n) })
 		if v != nil {
 			return v
 		}
 		if !ok {
 			return c.S.Violation(LivePromoteCompletes, fmt.Errorf("%v was asked to promote and is not read-write after %d steps of liveness: %s",
-				h, spent, cluster.NodeStatus(c.S, n)))
+				h, l.spent, cluster.NodeStatus(c.S, n)))
 		}
 	}
-	// A primary starting up (crash recovery from shared storage: it holds
-	// the writer role, not yet read-write) must come up by itself; the
-	// operator does not promote a replica past it.
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
 		if n == nil || !postmaster.Alive(c.S, n) || n.ReadWrite || r.Promoting(h) || n.Mount == nil || !n.Mount.Writer() {
 			continue
 		}
-		ok, v := run(func() bool { return n.ReadWrite && Serving(n) || !postmaster.Alive(c.S, n) })
+		ok, v := l.run(func() bool { return n.ReadWrite && Serving(n) || !postmaster.Alive(c.S, n) })
 		if v != nil {
 			return v
 		}
 		if !ok {
 			return c.S.Violation(LivePrimaryServes, fmt.Errorf("%v was started as primary and is not read-write after %d steps of liveness: %s",
-				h, spent, cluster.NodeStatus(c.S, n)))
+				h, l.spent, cluster.NodeStatus(c.S, n)))
 		}
 	}
-	// 2. A primary must serve read-write: keep the live one, else promote a
-	// live replica, else start the first host as primary (crash recovery
-	// from shared storage).
-	p := r.LivePrimary()
-	if p == nil {
-		var cand *shmem.Node
-		for _, h := range c.Hosts() {
-			if n := c.Node(h); n != nil && postmaster.Alive(c.S, n) && n.InRecovery && Serving(n) {
-				cand = n
-				break
-			}
-		}
-		if cand != nil {
-			// Other live nodes would be second writers; stop them first.
-			if v := r.stopOthers(cand, run); v != nil {
-				return v
-			}
-			if err := c.Promote(cand.Cfg.Host); err == nil {
-				r.promoteRequested(cand.Cfg.Host)
-			}
-		} else {
-			if v := r.stopOthers(nil, run); v != nil {
-				return v
-			}
-			h := c.Hosts()[0]
-			if err := c.Start(h, postmaster.RolePrimary); err != nil {
-				return c.S.Violation(LivePrimaryServes, fmt.Errorf("starting %v as primary: %v", h, err))
-			}
-			cand = c.Node(h)
-		}
-		ok, v := run(func() bool { return cand.ReadWrite && Serving(cand) })
-		if v != nil {
-			return v
-		}
-		if !ok {
-			name := LivePrimaryServes
-			if r.Promoting(cand.Cfg.Host) {
-				name = LivePromoteCompletes
-			}
-			return c.S.Violation(name, fmt.Errorf("%v is not read-write after %d steps of liveness: %s", cand.Cfg.Host, spent, cluster.NodeStatus(c.S, cand)))
-		}
-		p = cand
+	return nil
+}
+
+// ensurePrimary makes a primary serve read-write: keep the live one, else
+// promote a live replica, else start the first host as primary (crash
+// recovery from shared storage).
+func (l *liveRun) ensurePrimary() (*shmem.Node, *sim.Violation) {
+	c, r := l.c, l.r
+	if p := r.LivePrimary(); p != nil {
+		return p, nil
 	}
-	// 3. Every other node: a stale primary is stopped, and every node that
-	// is down comes back as a replica.
-	if v := r.stopOthers(p, run); v != nil {
+	var cand *shmem.Node
+	for _, h := range c.Hosts() {
+		if n := c.Node(h); n != nil && postmaster.Alive(c.S, n) && n.InRecovery && Serving(n) {
+			cand = n
+			break
+		}
+	}
+	if cand != nil {
+		// Other live nodes would be second writers; stop them first.
+		if v := r.stopOthers(cand, l.run); v != nil {
+			return nil, v
+		}
+		if err := c.Promote(cand.Cfg.Host); err == nil {
+			r.promoteRequested(cand.Cfg.Host)
+		}
+	} else {
+		if v := r.stopOthers(nil, l.run); v != nil {
+			return nil, v
+		}
+		h := c.Hosts()[0]
+		if err := c.Start(h, postmaster.RolePrimary); err != nil {
+			return nil, c.S.Violation(LivePrimaryServes, fmt.Errorf("starting %v as primary: %v", h, err))
+		}
+		cand = c.Node(h)
+	}
+	ok, v := l.run(func() bool { return cand.ReadWrite && Serving(cand) })
+	if v != nil {
+		return nil, v
+	}
+	if !ok {
+		name := LivePrimaryServes
+		if r.Promoting(cand.Cfg.Host) {
+			name = LivePromoteCompletes
+		}
+		return nil, c.S.Violation(name, fmt.Errorf("%v is not read-write after %d steps of liveness: %s", cand.Cfg.Host, l.spent, cluster.NodeStatus(c.S, cand)))
+	}
+	return cand, nil
+}
+
+// restoreOthers brings every other node back: a stale primary is stopped,
+// the new primary's own former slot dropped, and every node that is down
+// rebuilt as a replica.
+func (l *liveRun) restoreOthers(p *shmem.Node) *sim.Violation {
+	c := l.c
+	if v := l.r.stopOthers(p, l.run); v != nil {
 		return v
 	}
 	if own := cluster.OwnSlot(p); own != "" {
@@ -211,14 +261,6 @@ func (r *Runner) converge(budget int) *sim.Violation {
 		if err := c.Rebuild(h); err != nil {
 			return c.S.Violation(LiveReplicasCatchUp, fmt.Errorf("rebuilding %v as a replica: %v", h, err))
 		}
-	}
-	// 4. Converge.
-	ok, v = run(func() bool { return r.converged(p) })
-	if v != nil {
-		return v
-	}
-	if !ok {
-		return c.S.Violation(r.unconverged(p), fmt.Errorf("not converged after %d steps of liveness:\n%s", spent, r.statusText()))
 	}
 	return nil
 }
