@@ -105,7 +105,62 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// exploreFlags are explore's parsed flags.
+type exploreFlags struct {
+	cfg              explore.ExploreConfig
+	sc               explore.ShrinkConfig
+	all              bool
+	trials           int
+	outDir           string
+	jsonOut, verbose bool
+}
+
 func runExplore(args []string, stdout, stderr io.Writer) error {
+	ef, err := parseExploreFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	tuneGC()
+	term := isTerminal(stdout) && !ef.jsonOut
+	if ef.all {
+		return huntAll(ef.cfg, ef.sc, ef.trials, ef.outDir, ef.jsonOut, term, stdout)
+	}
+	cfg := ef.cfg
+	if term {
+		cfg.Progress = func(s explore.ExploreStats) {
+			fmt.Fprintf(stdout, "\r\033[K%s", progressLine(s))
+		}
+	}
+	// Ctrl-C stops handing out seeds; the worlds running finish and the
+	// summary is printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := explore.Explore(ctx, cfg)
+	if term {
+		fmt.Fprint(stdout, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	cx, path, cxErr := shrinkFirst(res, ef, stdout)
+	if ef.jsonOut {
+		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, ef.verbose)); err != nil {
+			return err
+		}
+	} else {
+		if f := res.First; f != nil {
+			printFailure(stdout, f, cx, path, cxErr)
+		}
+		printSummary(stdout, cfg, res, ef.verbose)
+	}
+	if res.First != nil {
+		return errViolationReported
+	}
+	return nil
+}
+
+// parseExploreFlags reads and checks explore's flags.
+func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
 	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME|all] [-shard i/n] [-json]", stderr)
 	seeds := fs.Uint64("seeds", 0, "run this many seeds (the range -seed .. -seed+N-1)")
 	duration := fs.Duration("duration", 0, "stop starting worlds after this wall time (default 20s when -seeds is not given; per hazard with -hazard all)")
@@ -123,95 +178,73 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 	noControl := fs.Bool("no-control", false, "with a hazard: do not rerun failing seeds without it (a failure that happens without the hazard too is then blamed on it)")
 	verbose := fs.Bool("v", false, "also print peak memory (VmHWM) and every mark reached")
 	if err := parse(fs, args, 0); err != nil {
-		return err
+		return nil, err
 	}
 	base, all, err := bf.base(true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	si, sn, err := parseShard(*shard)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case *workers < 0:
-		return usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
+		return nil, usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
 	case *duration < 0:
-		return usageErr("-duration %v: want a positive duration", *duration)
+		return nil, usageErr("-duration %v: want a positive duration", *duration)
 	case *shrinkTime <= 0:
-		return usageErr("-shrink-time %v: want a positive duration", *shrinkTime)
+		return nil, usageErr("-shrink-time %v: want a positive duration", *shrinkTime)
 	case *shrinkAttempts <= 0:
-		return usageErr("-shrink-attempts %d: want a positive number", *shrinkAttempts)
+		return nil, usageErr("-shrink-attempts %d: want a positive number", *shrinkAttempts)
 	case *trials < 1 || *trials > 1000:
-		return usageErr("-trials %d: want 1..1000", *trials)
+		return nil, usageErr("-trials %d: want 1..1000", *trials)
 	case *trials > 1 && !all:
-		return usageErr("-trials is for -hazard all")
+		return nil, usageErr("-trials is for -hazard all")
 	case *determinism && all:
-		return usageErr("-determinism and -hazard all do not go together")
+		return nil, usageErr("-determinism and -hazard all do not go together")
 	}
 	if *seeds == 0 && *duration == 0 {
 		*duration = 20 * time.Second
 	}
-	tuneGC()
-	cfg := explore.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
-		Shard: si, Shards: sn, KeepGoing: *keepGoing, Determinism: *determinism, NoControl: *noControl}
-	sc := explore.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl}
-	term := isTerminal(stdout) && !*jsonOut
-	if all {
-		return huntAll(cfg, sc, *trials, *outDir, *jsonOut, term, stdout)
+	return &exploreFlags{
+		cfg: explore.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
+			Shard: si, Shards: sn, KeepGoing: *keepGoing, Determinism: *determinism, NoControl: *noControl},
+		sc:  explore.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl},
+		all: all, trials: *trials, outDir: *outDir, jsonOut: *jsonOut, verbose: *verbose,
+	}, nil
+}
+
+// shrinkFirst shrinks the lowest failing world (a violation, not a
+// determinism difference) and saves it as a counterexample file; the
+// options are printed first, while shrinking runs.
+func shrinkFirst(res *explore.ExploreResult, ef *exploreFlags, stdout io.Writer) (*explore.Counterexample, string, error) {
+	f := res.First
+	if f == nil {
+		return nil, "", nil
 	}
-	if term {
-		cfg.Progress = func(s explore.ExploreStats) {
-			fmt.Fprintf(stdout, "\r\033[K%s", progressLine(s))
-		}
-	}
-	// Ctrl-C stops handing out seeds; the worlds running finish and the
-	// summary is printed.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	res, err := explore.Explore(ctx, cfg)
-	if term {
-		fmt.Fprint(stdout, "\r\033[K")
-	}
-	if err != nil {
-		return err
-	}
-	var cx *explore.Counterexample
-	var path string
-	var cxErr error
-	if f := res.First; f != nil && f.Outcome.Violation != nil && f.Diff == nil {
-		c := explore.FromOutcome(f.Outcome)
-		if !*jsonOut {
-			// The options first, while shrinking runs.
+	if f.Outcome.Violation == nil || f.Diff != nil {
+		if !ef.jsonOut {
 			fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
 		}
-		if sx, err := explore.Shrink(c, sc); err != nil {
-			cxErr = err
-		} else {
-			c = sx
-		}
-		cx = &c
-		if path, err = explore.SaveCounterexample(*outDir, cx); err != nil {
-			cxErr = fmt.Errorf("writing the counterexample: %w", err)
-			path = ""
-		}
-	} else if f != nil && !*jsonOut {
+		return nil, "", nil
+	}
+	c := explore.FromOutcome(f.Outcome)
+	if !ef.jsonOut {
 		fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
 	}
-	if *jsonOut {
-		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, *verbose)); err != nil {
-			return err
-		}
+	var cxErr error
+	if sx, err := explore.Shrink(c, ef.sc); err != nil {
+		cxErr = err
 	} else {
-		if f := res.First; f != nil {
-			printFailure(stdout, f, cx, path, cxErr)
-		}
-		printSummary(stdout, cfg, res, *verbose)
+		c = sx
 	}
-	if res.First != nil {
-		return errViolationReported
+	path, err := explore.SaveCounterexample(ef.outDir, &c)
+	if err != nil {
+		cxErr = fmt.Errorf("writing the counterexample: %w", err)
+		path = ""
 	}
-	return nil
+	return &c, path, cxErr
 }
 
 // errViolationReported is the exit status 1 of a run whose report is
@@ -497,6 +530,29 @@ func huntAll(cfg explore.ExploreConfig, sc explore.ShrinkConfig, trials int, out
 	if err != nil {
 		return err
 	}
+	paths, errs := saveHunt(rows, outDir)
+	missed := 0
+	for _, r := range rows {
+		if !r.Caught {
+			missed++
+		}
+	}
+	if jsonOut {
+		if err := printHuntJSON(stdout, cfg, trials, start, missed, rows, paths); err != nil {
+			return err
+		}
+	} else {
+		printHuntTable(stdout, cfg, trials, start, missed, rows, paths, errs)
+	}
+	if missed > 0 {
+		return fmt.Errorf("%d hazards not caught: the checkers missed them (or the budget was too small)", missed)
+	}
+	return nil
+}
+
+// saveHunt writes every hazard's counterexample and returns their paths
+// (by row; "" when none) and the errors met.
+func saveHunt(rows []explore.HuntResult, outDir string) ([]string, []string) {
 	paths := make([]string, len(rows))
 	var errs []string
 	for i := range rows {
@@ -514,67 +570,59 @@ func huntAll(cfg explore.ExploreConfig, sc explore.ShrinkConfig, trials int, out
 		}
 		paths[i] = p
 	}
-	missed := 0
-	for _, r := range rows {
-		if !r.Caught {
-			missed++
-		}
+	return paths, errs
+}
+
+func printHuntJSON(stdout io.Writer, cfg explore.ExploreConfig, trials int, start time.Time, missed int, rows []explore.HuntResult, paths []string) error {
+	type row struct {
+		explore.HuntResult
+		Actions        int                 `json:"counterexample_actions,omitempty"`
+		External       int                 `json:"counterexample_external,omitempty"`
+		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 	}
-	if jsonOut {
-		type row struct {
-			explore.HuntResult
-			Actions        int                 `json:"counterexample_actions,omitempty"`
-			External       int                 `json:"counterexample_external,omitempty"`
-			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
+	out := struct {
+		Model   string  `json:"model_version"`
+		Base    string  `json:"base"`
+		Trials  int     `json:"trials"`
+		Elapsed float64 `json:"elapsed_s"`
+		Missed  int     `json:"not_caught"`
+		Hazards []row   `json:"hazards"`
+	}{Model: cluster.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
+	for i, r := range rows {
+		j := row{HuntResult: r}
+		if cx := r.Counterexample; cx != nil {
+			j.Actions, j.External = len(cx.Actions), cx.External()
+			j.Counterexample = cxJSON(cx, paths[i], r.ShrinkErr)
 		}
-		out := struct {
-			Model   string  `json:"model_version"`
-			Base    string  `json:"base"`
-			Trials  int     `json:"trials"`
-			Elapsed float64 `json:"elapsed_s"`
-			Missed  int     `json:"not_caught"`
-			Hazards []row   `json:"hazards"`
-		}{Model: cluster.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
-		for i, r := range rows {
-			j := row{HuntResult: r}
+		out.Hazards = append(out.Hazards, j)
+	}
+	return writeJSON(stdout, out)
+}
+
+func printHuntTable(stdout io.Writer, cfg explore.ExploreConfig, trials int, start time.Time, missed int, rows []explore.HuntResult, paths, errs []string) {
+	fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5s  %s\n", "hazard", "caught", "checker", "seeds", "time", "bkgd", "counterexample: actions, external")
+	for i, r := range rows {
+		caught, checker, seeds, tm, cxs := "NO", "-", "-", "-", "-"
+		if r.Caught {
+			caught, checker = "yes", r.Checker
+			seeds = strconv.FormatUint(r.MedianSeeds, 10)
+			tm = r.MedianTime.Round(time.Millisecond).String()
 			if cx := r.Counterexample; cx != nil {
-				j.Actions, j.External = len(cx.Actions), cx.External()
-				j.Counterexample = cxJSON(cx, paths[i], r.ShrinkErr)
-			}
-			out.Hazards = append(out.Hazards, j)
-		}
-		if err := writeJSON(stdout, out); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5s  %s\n", "hazard", "caught", "checker", "seeds", "time", "bkgd", "counterexample: actions, external")
-		for i, r := range rows {
-			caught, checker, seeds, tm, cxs := "NO", "-", "-", "-", "-"
-			if r.Caught {
-				caught, checker = "yes", r.Checker
-				seeds = strconv.FormatUint(r.MedianSeeds, 10)
-				tm = r.MedianTime.Round(time.Millisecond).String()
-				if cx := r.Counterexample; cx != nil {
-					cxs = fmt.Sprintf("%d, %d", len(cx.Actions), cx.External())
-					if paths[i] != "" {
-						cxs += "  " + paths[i]
-					}
+				cxs = fmt.Sprintf("%d, %d", len(cx.Actions), cx.External())
+				if paths[i] != "" {
+					cxs += "  " + paths[i]
 				}
 			}
-			fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5d  %s\n", r.Hazard, caught, checker, seeds, tm, r.Background, cxs)
 		}
-		how := "seeds and time to the first failing seed"
-		if trials > 1 {
-			how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
-		}
-		fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
-		for _, e := range errs {
-			fmt.Fprintf(stdout, "  %s\n", e)
-		}
-		fmt.Fprintln(stdout, "  bkgd: failing seeds that failed the same way without the hazard (control runs), not counted as detections")
+		fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5d  %s\n", r.Hazard, caught, checker, seeds, tm, r.Background, cxs)
 	}
-	if missed > 0 {
-		return fmt.Errorf("%d hazards not caught: the checkers missed them (or the budget was too small)", missed)
+	how := "seeds and time to the first failing seed"
+	if trials > 1 {
+		how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
 	}
-	return nil
+	fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
+	for _, e := range errs {
+		fmt.Fprintf(stdout, "  %s\n", e)
+	}
+	fmt.Fprintln(stdout, "  bkgd: failing seeds that failed the same way without the hazard (control runs), not counted as detections")
 }

@@ -211,6 +211,17 @@ func (k *Checks) consistentDurable() error {
 	if !ds.read && !k.canObserve() {
 		return nil // look next step, with the same memory
 	}
+	if err := k.markDurable(w); err != nil {
+		return err
+	}
+	return k.checkMarked(w)
+}
+
+// markDurable marks the pages to look at: every page after a new writer
+// or history (or a covered position that went back), else those storage
+// changed and those the records newly below the consistent LSN touch.
+func (k *Checks) markDurable(w *shmem.Node) error {
+	o, ds := k.O, &k.dur
 	all := false
 	if ds.writer != w || ds.gen != len(o.Cuts()) {
 		ds.writer, ds.gen, ds.covered, all = w, len(o.Cuts()), 0, true
@@ -224,24 +235,18 @@ func (k *Checks) consistentDurable() error {
 		ds.lsn = make([]storage.LSN, o.PageCount())
 	}
 	ds.todo = ds.todo[:0]
-	mark := func(p int) {
-		if !ds.marked[p] {
-			ds.marked[p] = true
-			ds.todo = append(ds.todo, p)
-		}
-	}
 	if !ds.read {
 		changed, err := k.readStorage()
 		if err != nil {
 			return err
 		}
 		for _, p := range changed {
-			mark(p)
+			ds.mark(p)
 		}
 	}
 	if all {
 		for p := 0; p < o.PageCount(); p++ {
-			mark(p)
+			ds.mark(p)
 		}
 	} else if covered > ds.covered {
 		hist := o.Records()
@@ -249,11 +254,26 @@ func (k *Checks) consistentDurable() error {
 		for ; j < len(hist) && hist[j].Start < covered; j++ {
 			k.pgs = o.PagesOf(&hist[j], k.pgs[:0])
 			for _, p := range k.pgs {
-				mark(int(p.Block))
+				ds.mark(int(p.Block))
 			}
 		}
 	}
 	ds.covered = covered
+	return nil
+}
+
+// mark queues page p for a look (once).
+func (ds *durableState) mark(p int) {
+	if !ds.marked[p] {
+		ds.marked[p] = true
+		ds.todo = append(ds.todo, p)
+	}
+}
+
+// checkMarked holds every marked page's stored LSN against the last change
+// below w's consistent LSN, clearing the marks.
+func (k *Checks) checkMarked(w *shmem.Node) error {
+	o, ds := k.O, &k.dur
 	cons := w.Pool.ConsistentLSN()
 	var err error
 	for _, p := range ds.todo {
@@ -323,6 +343,25 @@ func (k *Checks) readStorage() ([]int, error) {
 //
 // The first control file seen (initdb's) is the baseline.
 func (k *Checks) checkpointRedo() error {
+	walBy := k.ckptWrites()
+	o := k.O
+	if err := o.Sync(); err != nil {
+		return err
+	}
+	if err := k.newCheckpoints(walBy); err != nil {
+		return err
+	}
+	if !k.ctlDirty || !k.canObserve() {
+		return nil
+	}
+	k.ctlDirty = false
+	return k.controlRedo()
+}
+
+// ckptWrites follows the device's writes for CheckpointRedo: a control
+// file write (or a gap in the write log) makes the control file worth a
+// look; it returns the host that wrote WAL in them, if any.
+func (k *Checks) ckptWrites() storage.HostID {
 	recs, overflow := k.ckpt.next(k.c.Dev)
 	var walBy storage.HostID
 	for i := range recs {
@@ -338,10 +377,14 @@ func (k *Checks) checkpointRedo() error {
 	if overflow {
 		k.ctlDirty = true
 	}
+	return walBy
+}
+
+// newCheckpoints checks every checkpoint record new in the history (the
+// ones after a cut again): its redo is at or below the consistent LSN of
+// the primary that wrote it.
+func (k *Checks) newCheckpoints(walBy storage.HostID) error {
 	o := k.O
-	if err := o.Sync(); err != nil {
-		return err
-	}
 	hist := o.Records()
 	if cuts := o.Cuts(); k.ckptCuts < len(cuts) {
 		for _, c := range cuts[k.ckptCuts:] {
@@ -365,10 +408,13 @@ func (k *Checks) checkpointRedo() error {
 				r.Start, walBy, r.Redo, n.Pool.ConsistentLSN())
 		}
 	}
-	if !k.ctlDirty || !k.canObserve() {
-		return nil
-	}
-	k.ctlDirty = false
+	return nil
+}
+
+// controlRedo reads the rewritten control file: its redo never moves
+// back and is the redo of the checkpoint record it names.
+func (k *Checks) controlRedo() error {
+	o := k.O
 	ctl, err := shmem.ReadControl(o.Mount())
 	if err != nil {
 		return fmt.Errorf("read control file: %w", err)

@@ -256,38 +256,64 @@ func (o *Oracle) sync(force bool) error {
 		o.needFull = o.needFull || full
 		return nil
 	}
-	o.segs, o.hostOfSeg = o.segs[:0], o.hostOfSeg[:0]
-	walWritten := false
-	if wc != o.seen {
-		o.wbuf = o.dev.AppendWritesSince(o.wbuf[:0], o.seen)
-		if len(o.wbuf) == 0 || o.wbuf[0].Seq > o.seen+1 {
-			full = true // the ring dropped records we did not see
-		}
-		for i := range o.wbuf {
-			r := &o.wbuf[i]
-			if !strings.HasPrefix(r.Path, "pg_wal/") {
-				continue
-			}
-			walWritten = true
-			sn, err := o.segNo(r.Path)
-			if err != nil {
-				return err
-			}
-			if !containsSeg(o.segs, sn) {
-				o.segs = append(o.segs, sn)
-				o.hostOfSeg = append(o.hostOfSeg, r.Host)
-			}
-		}
-		o.seen = wc
+	walWritten, gap, err := o.followWrites(wc)
+	if err != nil {
+		return err
 	}
+	full = full || gap
 	if full {
 		o.lastFull, o.needFull = step, false
 	}
 	if !walWritten && !full {
 		return nil
 	}
-	// The first byte below the end that storage no longer agrees with.
-	diff, over, by := o.end, false, storage.HostID(0)
+	diff, over, by, err := o.firstDifference(full)
+	if err != nil {
+		return err
+	}
+	if diff < o.end {
+		return o.reparse(diff, over, by, step)
+	}
+	return o.parse()
+}
+
+// followWrites notes the WAL segments written since the oracle last
+// looked (o.segs, with the host of each) up to write count wc, and
+// reports whether WAL was written and whether the device's write log
+// dropped records the oracle did not see (then a full comparison is due).
+func (o *Oracle) followWrites(wc uint64) (walWritten, gap bool, err error) {
+	o.segs, o.hostOfSeg = o.segs[:0], o.hostOfSeg[:0]
+	if wc == o.seen {
+		return false, false, nil
+	}
+	o.wbuf = o.dev.AppendWritesSince(o.wbuf[:0], o.seen)
+	if len(o.wbuf) == 0 || o.wbuf[0].Seq > o.seen+1 {
+		gap = true // the ring dropped records we did not see
+	}
+	for i := range o.wbuf {
+		r := &o.wbuf[i]
+		if !strings.HasPrefix(r.Path, "pg_wal/") {
+			continue
+		}
+		walWritten = true
+		sn, err := o.segNo(r.Path)
+		if err != nil {
+			return false, false, err
+		}
+		if !containsSeg(o.segs, sn) {
+			o.segs = append(o.segs, sn)
+			o.hostOfSeg = append(o.hostOfSeg, r.Host)
+		}
+	}
+	o.seen = wc
+	return walWritten, gap, nil
+}
+
+// firstDifference is the first byte below the end that storage no longer
+// agrees with (o.end if none), comparing every segment when full, else
+// those just written; over says a segment written now holds it, by whom.
+func (o *Oracle) firstDifference(full bool) (diff storage.LSN, over bool, by storage.HostID, err error) {
+	diff = o.end
 	consider := func(sn uint64) error {
 		d, err := o.compareSegment(sn)
 		if err != nil {
@@ -307,20 +333,17 @@ func (o *Oracle) sync(force bool) error {
 	if full {
 		for sn := uint64(0); int64(sn)*o.seg < int64(o.end); sn++ {
 			if err := consider(sn); err != nil {
-				return err
+				return 0, false, 0, err
 			}
 		}
 	} else {
 		for _, sn := range o.segs {
 			if err := consider(sn); err != nil {
-				return err
+				return 0, false, 0, err
 			}
 		}
 	}
-	if diff < o.end {
-		return o.reparse(diff, over, by, step)
-	}
-	return o.parse()
+	return diff, over, by, nil
 }
 
 func containsSeg(s []uint64, x uint64) bool {
