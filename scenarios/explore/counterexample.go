@@ -161,27 +161,29 @@ func ParseSchedule(text string) ([]int, error) {
 	return out, nil
 }
 
-// cxRunner executes counterexample commands exactly as a World does:
+// Replayer executes counterexample commands exactly as a World does:
 // each through the Runner, the whole-state checks after a crash, and the
 // full-check line at the end (World.Exec runs them after every crash by
 // itself).
-type cxRunner struct {
+type Replayer struct {
 	R *script.Runner
 	// V is the first violation met (later lines are not run by replays).
 	V *sim.Violation
 }
 
-func newCxRunner(seed uint64, schedule []int, scripted bool, level sim.Level, format sim.Format) *cxRunner {
+// NewReplayer returns a replayer of a world of seed, under schedule when
+// scripted (a counterexample header's Seed, Schedule and Scripted).
+func NewReplayer(seed uint64, schedule []int, scripted bool, level sim.Level, format sim.Format) *Replayer {
 	r := script.NewRunner(seed, level, format)
 	if scripted {
 		r.Chooser = sim.NewScripted(schedule...)
 	}
-	return &cxRunner{R: r}
+	return &Replayer{R: r}
 }
 
-// exec runs one command and returns what the script shows for it: the
+// Exec runs one command and returns what the script shows for it: the
 // trace and the result, then "error: ..." when it failed.
-func (x *cxRunner) exec(cmd script.Command) string {
+func (x *Replayer) Exec(cmd script.Command) string {
 	out, err := x.R.Run(cmd)
 	var v *sim.Violation
 	if _, crash := cmd.(script.Crash); crash && !errors.As(err, &v) && x.R.C != nil {
@@ -380,12 +382,12 @@ func ReadCounterexample(path string) (*CounterexampleFile, error) {
 // Replay runs the file's commands, writing each command and its output to
 // w (nil: quiet) at level, and returns the violation met, if any.
 func (f *CounterexampleFile) Replay(w io.Writer, level sim.Level, format sim.Format) *sim.Violation {
-	x := newCxRunner(f.Header.Seed, f.Header.Schedule, f.Header.Scripted, level, format)
+	x := NewReplayer(f.Header.Seed, f.Header.Schedule, f.Header.Scripted, level, format)
 	if w == nil {
 		x.R.Quiet = true
 	}
 	for _, cmd := range f.Commands {
-		out := x.exec(cmd)
+		out := x.Exec(cmd)
 		if w != nil {
 			fmt.Fprintf(w, "> %s\n", cmd)
 			if out != "" {
@@ -449,15 +451,15 @@ type entry struct {
 // line first and full-check last, and returns every command's output and
 // the violation met.
 func recordEntries(cx *Counterexample) ([]entry, *sim.Violation) {
-	x := newCxRunner(cx.Seed, cx.Schedule, cx.Scripted, sim.LevelStory, sim.FormatText)
+	x := NewReplayer(cx.Seed, cx.Schedule, cx.Scripted, sim.LevelStory, sim.FormatText)
 	var entries []entry
 	for _, cmd := range append([]script.Command{cx.Cluster}, cx.Actions...) {
-		entries = append(entries, entry{cmd, x.exec(cmd)})
+		entries = append(entries, entry{cmd, x.Exec(cmd)})
 		if x.V != nil {
 			return entries, x.V
 		}
 	}
-	entries = append(entries, entry{script.FullCheckCmd{}, x.exec(script.FullCheckCmd{})})
+	entries = append(entries, entry{script.FullCheckCmd{}, x.Exec(script.FullCheckCmd{})})
 	return entries, x.V
 }
 
@@ -613,14 +615,14 @@ func SaveCounterexample(dir string, cx *Counterexample) (string, error) {
 // out as JSON lines. The replay is the same run: same cluster line, same
 // commands, same seeded schedule.
 func TraceWorld(o swarm.Outcome, w io.Writer, level sim.Level, format sim.Format) *sim.Violation {
-	x := newCxRunner(o.Swarm.Seed, nil, false, level, format)
+	x := NewReplayer(o.Swarm.Seed, nil, false, level, format)
 	x.R.TraceTo = w
 	for _, cmd := range append([]script.Command{o.Cluster}, o.Actions...) {
-		x.exec(cmd)
+		x.Exec(cmd)
 		if x.V != nil {
 			return x.V
 		}
 	}
-	x.exec(script.FullCheckCmd{})
+	x.Exec(script.FullCheckCmd{})
 	return x.V
 }

@@ -17,38 +17,6 @@ import (
 	"promotesim/sim"
 )
 
-// TestCounterexamples runs every counterexample the explorer recorded
-// (testdata/counterexamples, written by promotesim explore) as a
-// datadriven script: each command must print what it printed when it was
-// found, and the file must end in the violation its header names. A hazard
-// that stops being caught, or a schedule that no longer leads where it
-// did, fails here. Regenerate expected output with -rewrite (the violation
-// must still recur).
-func TestCounterexamples(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "counterexamples", "*.txt"))
-	require.NoError(t, err)
-	if len(files) == 0 {
-		t.Skip("no counterexamples recorded")
-	}
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			f, err := ReadCounterexample(path)
-			require.NoError(t, err)
-			h := f.Header
-			x := newCxRunner(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
-			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				out := x.exec(mustParse(t, fixture.Line(d)))
-				if out == "" {
-					return ""
-				}
-				return out + "\n"
-			})
-			require.NotNil(t, x.V, "%s: the recorded violation of %s did not recur", path, h.Checker)
-			require.Equal(t, h.Checker, x.V.Checker, "%s: a different checker fired: %v", path, x.V)
-		})
-	}
-}
-
 func TestScheduleStringRoundTrip(t *testing.T) {
 	cases := []struct {
 		in   []int
@@ -142,13 +110,14 @@ func TestParseCounterexample(t *testing.T) {
 // both through the file parser (promotesim replay -script) and through the
 // datadriven runner the test uses.
 func TestCounterexampleWriteReplay(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(3, swarm.Base{Hazard: "reset-after-recovery-done"})
+	// Seed 6 is the lowest that fails under the hazard (promotesim
+	// explore -hazard reset-after-recovery-done -seeds 40); seed 3, the
+	// one this test used to take, stopped failing and the test skipped.
+	sw, err := swarm.DeriveSwarm(6, swarm.Base{Hazard: "reset-after-recovery-done"})
 	require.NoError(t, err)
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
-	if o.Violation == nil {
-		t.Skip("seed 3 no longer fails under reset-after-recovery-done; pick another seed")
-	}
+	require.NotNil(t, o.Violation, "seed 6 no longer fails under reset-after-recovery-done: pick the lowest seed that does")
 	cx, err := Shrink(FromOutcome(o), ShrinkConfig{Attempts: 400})
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(cx.Actions), len(o.Actions))
@@ -167,9 +136,9 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 	require.Equal(t, cx.Checker, v.Checker)
 
 	h := f.Header
-	x := newCxRunner(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
+	x := NewReplayer(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
 	datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-		out := x.exec(mustParse(t, fixture.Line(d)))
+		out := x.Exec(mustParse(t, fixture.Line(d)))
 		if out == "" {
 			return ""
 		}

@@ -283,8 +283,8 @@ func exhaustiveOnce(clusterLine script.Cluster, actions []script.Command, openAt
 			panic(e)
 		}
 	}()
-	x := &cxRunner{R: r}
-	x.exec(clusterLine)
+	x := &Replayer{R: r}
+	x.Exec(clusterLine)
 	if x.V == nil && r.C == nil {
 		return nil, fmt.Errorf("exhaustive: the world does not build: %s", clusterLine)
 	}
@@ -295,13 +295,13 @@ func exhaustiveOnce(clusterLine script.Cluster, actions []script.Command, openAt
 		if i == openAt {
 			g.Open = true
 		}
-		x.exec(cmd)
+		x.Exec(cmd)
 		if i == openAt+1 && x.V == nil && r.C != nil {
 			run.mid = fingerprint(r)
 		}
 	}
 	if x.V == nil {
-		x.exec(script.FullCheckCmd{})
+		x.Exec(script.FullCheckCmd{})
 	}
 	run.v = x.V
 	run.choice = append([]int(nil), rec.Choices...)
