@@ -57,6 +57,12 @@ type Checks struct {
 	ackMaxEnd   []storage.LSN
 	ackByXID    map[logindex.XID]uint64 // xid -> ack step (lookup only)
 
+	// exempt are the pages written past a left-out slot
+	// (shmem.Node.Exempt), by host - 1, gathered from every instance of
+	// the host after every step: they stay on storage after it restarts
+	// (NoUnexpectedExit's future-page case).
+	exempt []hostExempt
+
 	ids     []storage.BufferID
 	pgs     []storage.PageID // scratch for Oracle.PagesOf
 	relPath string
@@ -84,6 +90,51 @@ type hostSeen struct {
 	resets      int
 	fakeOldest  storage.LSN
 	nexits      int
+}
+
+// hostExempt is one host's exempt writes and how far the current instance's
+// were gathered.
+type hostExempt struct {
+	n      *shmem.Node
+	seen   int
+	writes []shmem.ExemptWrite
+}
+
+// gatherExempt takes the exempt writes every node made since the last
+// look into the host's list.
+func (k *Checks) gatherExempt() {
+	for i, n := range k.c.AllNodes() {
+		if n == nil {
+			continue
+		}
+		for len(k.exempt) <= i {
+			k.exempt = append(k.exempt, hostExempt{})
+		}
+		he := &k.exempt[i]
+		if he.n != n {
+			he.n, he.seen = n, 0
+		}
+		for ; he.seen < len(n.Exempt); he.seen++ {
+			he.writes = append(he.writes, n.Exempt[he.seen])
+		}
+	}
+}
+
+// exemptWrite reports whether a host other than reader wrote page at lsn
+// past reader's slot while its flush gate left the slot out.
+func (k *Checks) exemptWrite(reader storage.HostID, page storage.PageID, lsn storage.LSN) bool {
+	slot := shmem.SlotName(reader)
+	for i := range k.exempt {
+		if storage.HostID(i+1) == reader {
+			continue
+		}
+		for _, e := range k.exempt[i].writes {
+			if e.Slot == slot && e.Page == page && e.LSN == lsn {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Install builds the oracle and registers every per-step checker on c's
@@ -145,6 +196,7 @@ func (k *Checks) RunStep() error {
 	}
 	k.O.Touch()
 	k.lastOK = false // the checkers' memory moves on without the watch
+	k.gatherExempt()
 	if i, err := k.runPerStep(); err != nil {
 		return k.c.S.Violation(perStepChecks[i].Name, err)
 	}

@@ -52,12 +52,7 @@ func (k *Checks) exemptFuturePage(r *shmem.Node, e shmem.ChildExit) bool {
 		if fp.Node != r.Cfg.Host {
 			continue
 		}
-		for _, w := range k.c.AllNodes() {
-			if w != nil && w != r && w.ExemptFor(shmem.SlotName(r.Cfg.Host), fp.Page, fp.LSN) {
-				return true
-			}
-		}
-		return false
+		return k.exemptWrite(r.Cfg.Host, fp.Page, fp.LSN)
 	}
 	return false
 }

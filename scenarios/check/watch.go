@@ -119,6 +119,7 @@ func (k *Checks) moved(w *watched) bool {
 // stepChecks is the scheduler's per-step run of the checkers: all of them,
 // unless nothing they watch changed since they last all passed.
 func (k *Checks) stepChecks() (int, error) {
+	k.gatherExempt()
 	if k.Off {
 		k.lastOK = false
 		return 0, nil

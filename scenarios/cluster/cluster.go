@@ -179,12 +179,6 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if err != nil {
 		return err
 	}
-	if old := c.nodes[h-1]; old != nil {
-		// The pages a previous life of this host wrote past a left-out
-		// slot stay on storage after it restarts: the checkers still need
-		// to know them (NoUnexpectedExit's future-page case).
-		n.Exempt = old.Exempt
-	}
 	c.nodes[h-1] = n
 	c.client[h-1] = 0
 	return nil
