@@ -46,7 +46,7 @@ var caughtBy = map[string]string{
 // caughtBy.
 var unobservable = map[string]string{}
 
-// livenessClaims are the liveness phase's claims (commands.go): general,
+// livenessClaims are the liveness phase's claims (script/liveness.go): general,
 // like the safety claims of the checkers' catalogue.
 var livenessClaims = []string{script.LivePromoteCompletes, script.LivePrimaryServes, script.LiveBGWReturns, script.LiveReplicasCatchUp, script.LiveConsistentCatchUp}
 

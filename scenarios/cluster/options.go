@@ -42,7 +42,7 @@ type Options struct {
 	// storage, hosts Nodes+1.., streaming full WAL through slots standby1..
 	Standbys int
 	// Hazard names a deliberately wrong ordering from the catalogue
-	// (hazards.go); empty: none.
+	// (package hazard); empty: none.
 	Hazard string
 }
 

@@ -5,6 +5,9 @@
 // recorded, so a world replays from its cluster line and commands alone
 // and any subsequence of them is still a runnable script.
 //
-// It mirrors no PolarDB file: it is the operator and the faults around the
-// model.
+// swarm.go derives a world from its seed and runs it (NewWorld, Run,
+// RunSwarm, Replay); planner.go draws the program, one named generator per
+// action class (genSubmit, genStop, genIOError, ...), each emitting typed
+// script commands. It mirrors no PolarDB file: it is the operator and the
+// faults around the model.
 package swarm
