@@ -8,7 +8,8 @@ import (
 	"os"
 	"strings"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/demo"
 	"promotesim/sim"
 )
 
@@ -129,7 +130,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "promotesim model %s\n", scenarios.ModelVersion)
+	fmt.Fprintf(stdout, "promotesim model %s\n", cluster.ModelVersion)
 	return nil
 }
 
@@ -148,7 +149,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	if name == "" {
 		fmt.Fprintln(stdout, "demos (run one with 'promotesim demo NAME'):")
-		for _, d := range scenarios.Demos() {
+		for _, d := range demo.Demos() {
 			fmt.Fprintf(stdout, "  %-14s %s\n", d.Name, d.Summary)
 		}
 		return nil
@@ -161,9 +162,9 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("-format: %v", err)
 	}
-	d, ok := scenarios.FindDemo(name)
+	d, ok := demo.FindDemo(name)
 	if !ok {
 		return usageErr("unknown demo %q (run 'promotesim demo' for the list)", name)
 	}
-	return d.Run(scenarios.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
+	return d.Run(demo.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
 }
