@@ -168,7 +168,7 @@ func (w *Worker) Ready() bool {
 		}
 		// Entries to replay, or only non-page records left: either way a
 		// round moves the replay point on, to the end of replayed WAL when
-		// nothing below it is left (SPEC §6).
+		// nothing below it is left (docs/model.md §6).
 		return true
 	case shmem.BGParallelReplaying, shmem.BGOnlinePromote:
 		if w.stale(st) {

@@ -90,7 +90,7 @@ func (r Role) String() string {
 }
 
 // Postmaster is a node's postmaster: it forks the node's processes, relays
-// signals, runs the promote orchestration (SPEC §7) and shutdowns.
+// signals, runs the promote orchestration (docs/model.md §7) and shutdowns.
 //
 // Mirrors src/backend/postmaster/postmaster.c: sigusr1_handler's promote
 // path (CheckPromoteSignal, polar_... online promote), reaper, pmdie.
@@ -377,7 +377,7 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 }
 
 // recoveryDone: startup exited after promote or crash recovery; open
-// read-write service (SPEC §7 postmaster step 4).
+// read-write service (docs/model.md §7 postmaster step 4).
 func (p *Postmaster) recoveryDone(c *sim.Ctx) {
 	n := p.n
 	if p.state != pmRecovery && p.state != pmPromoteWaitStartup {

@@ -249,7 +249,7 @@ func storagePage(m *storage.Mount, rel storage.RelID, i int) (storage.Page, erro
 
 // commitDurable returns the CommitDurable check: every acknowledgement,
 // at the step it is given, carries a commit end at or below the
-// acknowledging node's flushed WAL (synchronous commit, SPEC §2).
+// acknowledging node's flushed WAL (synchronous commit, docs/model.md §2).
 func (w *world) commitDurable() func() error {
 	seen := 0
 	return func() error {

@@ -243,7 +243,7 @@ func TestHazardScripts(t *testing.T) {
 	}
 }
 
-// TestV11Scripts pins what the checkers find in profile v11 (SPEC §8): each
+// TestV11Scripts pins what the checkers find in profile v11 (docs/model.md §8): each
 // testdata/hazards/v11-*.txt is a counterexample of the V11 orderings and
 // must end in a violation of a general claim; the same script in profile
 // v15 (fence=detect replaced by none) reports nothing.

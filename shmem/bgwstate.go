@@ -35,7 +35,7 @@ func (s BGWState) String() string {
 	return fmt.Sprintf("BGWState(%d)", uint8(s))
 }
 
-// LegalBGWTransition reports whether SPEC §6 allows from -> to. SIGUSR2 moves
+// LegalBGWTransition reports whether docs/model.md §6 allows from -> to. SIGUSR2 moves
 // any non-promoting state (including NOT_START, when promote comes before hot
 // standby) to WAITING_RESET.
 func LegalBGWTransition(from, to BGWState) bool {
@@ -108,7 +108,7 @@ func (b *BGW) Resets() int { return b.resets }
 func (b *BGW) Transitions() (n int, from, to BGWState) { return b.transitions, b.lastFrom, b.state }
 
 // Promoting reports whether buffers dirtied now take the fake oldest LSN
-// (ONLINE_PROMOTE or PARALLEL_REPLAYING, SPEC §5).
+// (ONLINE_PROMOTE or PARALLEL_REPLAYING, docs/model.md §5).
 func (b *BGW) Promoting() bool { return b.state == BGOnlinePromote || b.state == BGParallelReplaying }
 
 func (b *BGW) move(to BGWState) {

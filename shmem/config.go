@@ -15,7 +15,7 @@ type Profile uint8
 const (
 	// ProfileV15 is POLARDB_15_STABLE's order (the default).
 	ProfileV15 Profile = iota + 1
-	// ProfileV11 is PolarDB 11's order (SPEC §8).
+	// ProfileV11 is PolarDB 11's order (docs/model.md §8).
 	ProfileV11
 )
 

@@ -28,7 +28,7 @@ func TestOrderingsFor(t *testing.T) {
 	for name, on := range v15 {
 		require.Equal(t, !v11Only[name], on, "v15 %s", name)
 	}
-	// SPEC §8: V11 does not wait for backends, restarts replay from
+	// docs/model.md §8: V11 does not wait for backends, restarts replay from
 	// min(consistent, replay point) instead of the redo pointer, does not
 	// evict stale buffers, and switches role before the BGW reset; its
 	// bgwriter holds the consistent LSN in that window. (Its fencing is a

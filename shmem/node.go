@@ -497,7 +497,7 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 	return applied, nil
 }
 
-// OldestLSN is the oldest LSN a buffer dirtied now gets (SPEC §5): the fake
+// OldestLSN is the oldest LSN a buffer dirtied now gets (docs/model.md §5): the fake
 // oldest LSN while the BGW is in ONLINE_PROMOTE or PARALLEL_REPLAYING, else
 // the current insert position (taken before the change's record is
 // inserted, so it is at or below the record).

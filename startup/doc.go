@@ -13,7 +13,7 @@
 // as the restartpoint. n.ReplayLSN is the end of the last record consumed.
 //
 // On SIGUSR2 (sent by postmaster after it remounted shared storage
-// read-write) startup runs the promote sequence of SPEC §7, one critical
+// read-write) startup runs the promote sequence of docs/model.md §7, one critical
 // section per step:
 //
 //	P1 final-replay     read the rest of the old primary's WAL from storage
@@ -157,7 +157,7 @@
 //   - The WAL meta queue (polar_xlog_queue over polar_ringbuf) with its
 //     POLAR_RINGBUF_PKT_WAL_STORAGE_BEGIN/END markers.
 //
-// PolarDB 11's order (SPEC §8) differs in polar_reset_bg_replayed_lsn
+// PolarDB 11's order (docs/model.md §8) differs in polar_reset_bg_replayed_lsn
 // (replay from min(old consistent LSN, bg_replayed_lsn), no eviction) and in
 // resetting the BGW after recovery is marked done.
 package startup

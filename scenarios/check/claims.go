@@ -1,6 +1,6 @@
 package check
 
-// Claim is one thing that must always hold (SPEC §10), named as the
+// Claim is one thing that must always hold (docs/model.md §10), named as the
 // checker that checks it. Hazard tests look names up here: a hazard must be
 // caught by one of these general claims, never by a check written for it.
 type Claim struct {
@@ -29,7 +29,7 @@ var claims = []Claim{
 	{"ConsistentLSNMonotone", "a consistent LSN never moves back", (*Checks).consistentMonotone},
 	{"ConsistentLSNDurable", "every change by a record starting below the writer's consistent LSN is on storage", (*Checks).consistentDurable},
 	{"CheckpointRedo", "every checkpoint's redo is at or below its writer's consistent LSN; the control file keeps a checkpoint's redo and never moves it back", (*Checks).checkpointRedo},
-	{"BGWLegalTransitions", "the BGW moves only along the transitions of SPEC §6", (*Checks).bgwTransitions},
+	{"BGWLegalTransitions", "the BGW moves only along the transitions of docs/model.md §6", (*Checks).bgwTransitions},
 	{"ReplayPointMonotone", "the BGW replay point moves back only at the reset", (*Checks).replayPointMonotone},
 	{"FakeOldestMonotone", "the fake oldest LSN never decreases", (*Checks).fakeOldestMonotone},
 	{"ReplicaReadsMatchOracle", "a replica read returns the oracle's page at that replica's replay position", (*Checks).replicaReads},

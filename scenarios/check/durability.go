@@ -31,7 +31,7 @@ type durableState struct {
 }
 
 // commitDurable: an acknowledgement's commit record is in the valid WAL on
-// storage when it is given (synchronous commit, SPEC §2) and stays there:
+// storage when it is given (synchronous commit, docs/model.md §2) and stays there:
 // when the history changes, every acknowledgement past the change is
 // looked up again.
 func (k *Checks) commitDurable() error {

@@ -68,7 +68,7 @@ func (k *Checks) replicaMount(n *shmem.Node) bool {
 }
 
 // replicaMemory: n runs replica recovery (archive recovery, not crash
-// recovery) and has not switched role: it may not dirty a buffer (SPEC
+// recovery) and has not switched role: it may not dirty a buffer (docs/model.md
 // §5), nor write a data page, also while it promotes, until the role
 // switch (what promote writes before it, after the remount, is WAL, clog,
 // slots, LogIndex and the control file).

@@ -13,7 +13,7 @@ import (
 
 // Cluster is a whole world: one shared device, its nodes, the clients'
 // journal and the scheduler that interleaves every process. Operator
-// procedures (SPEC §9) are its methods; each posts an input and returns, and
+// procedures (docs/model.md §9) are its methods; each posts an input and returns, and
 // Run/RunUntil let the world move.
 type Cluster struct {
 	Opts    Options
@@ -61,7 +61,7 @@ func New(cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-// Boot brings up the world of SPEC §1: initdb from n1, n1 started as
+// Boot brings up the world of docs/model.md §1: initdb from n1, n1 started as
 // primary, every other node started as a LogIndex replica streaming from it.
 // It returns once n1 serves read-write and every replica is at hot standby.
 func (c *Cluster) Boot() error {
@@ -184,7 +184,7 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	return nil
 }
 
-// Rebuild turns host h into a replica of the current primary (SPEC §9 step
+// Rebuild turns host h into a replica of the current primary (docs/model.md §9 step
 // 3): its local directory is initialised from shared storage, replica.signal
 // created, and it is started.
 func (c *Cluster) Rebuild(h storage.HostID) error {

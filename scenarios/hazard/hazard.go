@@ -49,7 +49,7 @@ type Hazard struct {
 }
 
 // hazards is the catalogue, in a fixed order: the operator's plan first,
-// then the promote steps in the order SPEC §7 runs them.
+// then the promote steps in the order docs/model.md §7 runs them.
 var hazards = []Hazard{
 	{
 		Name: "promote-while-primary-writes",

@@ -35,7 +35,7 @@ const fullEvery = 1024
 // maxRecords bounds one Sync's parse loop (the device is finite anyway).
 const maxRecords = 1 << 24
 
-// Oracle is the reference every correctness check compares against (SPEC
+// Oracle is the reference every correctness check compares against (docs/model.md
 // §2 "Oracle"). It knows the WAL on shared storage and nothing else: it
 // reads it through its own read-only mount (ObserverHost) and decodes it
 // with logindex's record format (the same framing, CRC and prev-link rules
@@ -53,7 +53,7 @@ const maxRecords = 1 << 24
 // to the end of valid WAL (each record's prev link names the one before,
 // as PostgreSQL's xl_prev check). From it the oracle answers, for any LSN
 // X, what every page of the workload relation and the clog must contain
-// if every record ending at or below X were applied (SPEC §2: records apply
+// if every record ending at or below X were applied (docs/model.md §2: records apply
 // in order, only to a page whose LSN is below the record's end).
 //
 // Sync catches up incrementally. It parses only records past the known end,

@@ -86,7 +86,7 @@ func (m *clusterMachine) actions() map[string]func(*rapid.T) {
 		"crash": func(t *rapid.T) { m.exec(t, fmt.Sprintf("crash node=%d", m.host(t))) },
 		"promote": func(t *rapid.T) {
 			h := m.host(t)
-			// The operator's discipline (SPEC §9): with no fencing the old
+			// The operator's discipline (docs/model.md §9): with no fencing the old
 			// primary is down before a replica is promoted.
 			if w := m.w.liveWriter(); w != nil && !m.w.promoteAllowedWith(w) {
 				t.Skip("fence none: stop the primary first")
