@@ -97,10 +97,9 @@ type bruteResult struct {
 }
 
 type bruteNode struct {
-	v          vec
-	last, pre  int
-	depth      int
-	withLastID int
+	v         vec
+	last, pre int
+	depth     int
 }
 
 func (m *model) brute(k, maxDepth int, withLast bool) bruteResult {
