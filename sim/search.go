@@ -234,3 +234,12 @@ func (s *Search[W]) step(w W) (ran bool, v *Violation) {
 	}()
 	return s.Step(w)
 }
+
+// PerSecond returns the distinct states stored per second of a search that
+// took secs seconds (sim has no clock: the caller times the search).
+func (r SearchReport) PerSecond(secs float64) float64 {
+	if secs <= 0 {
+		return 0
+	}
+	return float64(r.States) / secs
+}
