@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -464,4 +465,56 @@ func TestSearchAssertIsViolation(t *testing.T) {
 	if got := fmt.Sprint(rep); got == "" {
 		t.Fatal("empty report")
 	}
+}
+
+// mailWorld: senders a and b each send two numbered messages to r, which
+// logs what it receives. Channels are FIFO, so r's final log is one of the
+// C(4,2) = 6 merges of a1 a2 with b1 b2, and the search ends once in each.
+type mailWorld struct {
+	s   *sim.Scheduler
+	log string
+}
+
+func TestSearchMessages(t *testing.T) {
+	ends := map[string]bool{}
+	s := &sim.Search[*mailWorld]{
+		New: func(ch sim.Chooser) *mailWorld {
+			w := &mailWorld{s: sim.New(sim.Config{Chooser: ch, Trace: sim.TraceConfig{Ring: -1}})}
+			r := w.s.Add(&toy{name: "r", recv: func(_ *sim.Ctx, m sim.Msg) { w.log += m.String() }})
+			for _, name := range []string{"a", "b"} {
+				sent := 0
+				w.s.Add(&toy{name: name, ready: func() bool { return sent < 2 }, step: func(c *sim.Ctx) {
+					sent++
+					c.Send(r, msg(name+strconv.Itoa(sent)))
+				}})
+			}
+			return w
+		},
+		Step: func(w *mailWorld) (bool, *sim.Violation) {
+			ran, v := w.s.Step()
+			if !ran {
+				ends[w.log] = true
+			}
+			return ran, v
+		},
+		Fingerprint: func(w *mailWorld) uint64 { return w.s.StateHash() ^ fnv(w.log) },
+		Preemptions: -1,
+	}
+	rep, err := s.Run()
+	if err != nil || !rep.Complete || rep.Ended != 6 || len(ends) != 6 {
+		t.Fatalf("%v (%v), ended %d: %v", rep, err, rep.Ended, ends)
+	}
+	for log := range ends { // determinism:ok checked one by one
+		if strings.Index(log, "a1") > strings.Index(log, "a2") || strings.Index(log, "b1") > strings.Index(log, "b2") {
+			t.Fatalf("channel order broken: %s", log)
+		}
+	}
+}
+
+func fnv(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
 }
