@@ -32,6 +32,7 @@ type PCT struct {
 	change    []int // decision numbers of the change points, ascending
 	next      int   // the next change point in change
 	lowered   []lowered
+	prio      []uint64 // by actor: the current priority; 0 until first asked
 	decisions int
 }
 
@@ -88,17 +89,29 @@ func (p *PCT) ChangePoints() []int { return slices.Clone(p.change) }
 
 // Priority returns actor a's current priority; higher runs first.
 func (p *PCT) Priority(a ActorID) uint64 {
+	if int(a) < len(p.prio) && p.prio[a] != 0 {
+		return p.prio[a]
+	}
 	for _, l := range p.lowered {
 		if l.actor == a {
 			return l.prio
 		}
 	}
 	// Initial priorities have the top bit set: above every lowered one
-	// (those are below d).
-	return mix64(p.seed^uint64(uint32(a))) | 1<<63
+	// (those are below d). They are cached by actor: a step ranks every
+	// candidate, and a hash each would cost more than the rest of PCT.
+	v := mix64(p.seed^uint64(uint32(a))) | 1<<63
+	for len(p.prio) <= int(a) {
+		p.prio = append(p.prio, 0)
+	}
+	p.prio[a] = v
+	return v
 }
 
 func (p *PCT) lower(a ActorID, prio uint64) {
+	if int(a) < len(p.prio) {
+		p.prio[a] = 0 // the lowered list now decides
+	}
 	for i := range p.lowered {
 		if p.lowered[i].actor == a {
 			p.lowered[i].prio = prio
@@ -120,9 +133,16 @@ func (p *PCT) pick(e Enabled) int {
 		if a != cur {
 			cur, curPrio = a, p.Priority(a)
 		}
-		lane := p.lane(a, e, i)
-		if best < 0 || curPrio > bestPrio || (curPrio == bestPrio && lane > bestLane) {
-			best, bestPrio, bestLane = i, curPrio, lane
+		switch {
+		case best < 0 || curPrio > bestPrio:
+			best, bestPrio, bestLane = i, curPrio, 0
+			if i+1 < e.Len() {
+				bestLane = p.lane(a, e, i) // only ties with its own steps need it
+			}
+		case curPrio == bestPrio:
+			if lane := p.lane(a, e, i); lane > bestLane {
+				best, bestLane = i, lane
+			}
 		}
 	}
 	return best
