@@ -167,6 +167,9 @@ func (s *Search[W]) run(st *searchState, seen map[uint64][]visit, first bool) bo
 		}
 		depth++
 		if st.pos <= div {
+			if v != nil {
+				panic(&NondeterministicWorld{Msg: fmt.Sprintf("replaying a %d-choice prefix failed %s at step %d, which an earlier run passed", div+1, v.Checker, depth)})
+			}
 			rep.Replayed++
 			continue
 		}

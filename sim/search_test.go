@@ -518,3 +518,28 @@ func fnv(s string) uint64 {
 	}
 	return h
 }
+
+// A claim that fails while a prefix is replayed, after passing when the
+// prefix was first explored, is a nondeterministic world too.
+func TestSearchNondeterministicClaim(t *testing.T) {
+	runs := 0
+	m := counters(2, 2, false)
+	s := m.search(false)
+	s.New = func(ch sim.Chooser) *modelWorld {
+		runs++
+		w := m.world(ch)
+		again := runs > 1
+		w.s.Checkers().Add("flaky", func() error {
+			if again {
+				return errBad
+			}
+			return nil
+		})
+		return w
+	}
+	_, err := s.Run()
+	var nd *sim.NondeterministicWorld
+	if !errors.As(err, &nd) || !strings.Contains(err.Error(), "flaky") {
+		t.Fatalf("error %v", err)
+	}
+}
