@@ -86,7 +86,10 @@
 // when its Fingerprint was explored before with at least as much depth and
 // preemption budget left (so MaxDepth and the CHESS-style Preemptions bound
 // stay sound). It reports distinct states, transitions, replayed steps,
-// depth, and the shortest failing script (NewScripted replays it). It has no
+// depth, and the shortest failing script (NewScripted replays it). A world
+// that steps itself (a script of commands) plugs in with Drive instead of
+// Step: the search then looks at it from its chooser at every scheduling
+// decision and ends a pruned run by a panic of its own. It has no
 // sleep sets: the scheduler cannot prove two steps independent, since actors
 // share state it does not see and every step ticks the clock they read.
 // Scheduler.StateHash hashes the kernel's part of a state (messages in

@@ -37,6 +37,14 @@ type Search[W any] struct {
 	// over, or it is quiescent), and a violation when a claim failed. A
 	// failed assertion (an *AssertionError panic) is a violation "assert".
 	Step func(w W) (bool, *Violation)
+	// Drive, instead of Step, runs a whole world its own way (a script of
+	// commands that step the scheduler inside) and returns the violation it
+	// ended in, or nil. The search then takes the fingerprint at every
+	// scheduling decision (a step with two or more candidates) rather than
+	// after every step, measures depth in the scheduler's steps, and ends a
+	// run it prunes by a panic of its own: Drive must let a panic it does
+	// not own pass (as Scheduler.RunUntil does). Set exactly one of the two.
+	Drive func(w W) *Violation
 	// Fingerprint hashes the world's whole state: everything its future
 	// depends on, and nothing else (not step numbers, not absolute time).
 	Fingerprint func(w W) uint64
@@ -102,7 +110,8 @@ func (e *NondeterministicWorld) Error() string { return "sim: nondeterministic w
 type visit struct{ depth, pre int32 }
 
 // Run searches until every branch is explored or a budget ends it. The only
-// error is a world that is not deterministic.
+// errors are a world that is not deterministic and a Search missing a
+// function.
 func (s *Search[W]) Run() (rep SearchReport, err error) {
 	defer func() {
 		if e := recover(); e != nil {
@@ -113,6 +122,9 @@ func (s *Search[W]) Run() (rep SearchReport, err error) {
 			err = nd
 		}
 	}()
+	if s.New == nil || s.Fingerprint == nil || (s.Step == nil) == (s.Drive == nil) {
+		return rep, fmt.Errorf("sim: a search needs New, Fingerprint and exactly one of Step and Drive")
+	}
 	st := &searchState{k: s.Preemptions, rep: &rep}
 	if st.k < 0 {
 		st.k = -1
@@ -122,7 +134,11 @@ func (s *Search[W]) Run() (rep SearchReport, err error) {
 		if !first && s.budgetSpent(&rep) {
 			return rep, nil
 		}
-		if stop := s.run(st, seen, first); stop {
+		run := s.run
+		if s.Drive != nil {
+			run = s.runDrive
+		}
+		if stop := run(st, seen, first); stop {
 			return rep, nil
 		}
 		if !st.backtrack() {

@@ -95,6 +95,7 @@ func (m *model) search(withLast bool) *sim.Search[*modelWorld] {
 // state.
 type bruteResult struct {
 	states, edges, badDepth int
+	decisions               int // distinct expanded keys with two or more processes enabled
 }
 
 type bruteNode struct {
@@ -119,11 +120,22 @@ func (m *model) brute(k, maxDepth int, withLast bool) bruteResult {
 	res := bruteResult{badDepth: -1}
 	queue := []bruteNode{{v: m.init, last: -1}}
 	seen[keyOf(m.init, -1)] = []best{{0, 0}}
+	decided := map[key]bool{}
 	for len(queue) > 0 {
 		nd := queue[0]
 		queue = queue[1:]
 		if maxDepth > 0 && nd.depth >= maxDepth {
 			continue
+		}
+		if on := 0; true {
+			for i := range m.n {
+				if m.enabled(nd.v, i) {
+					on++
+				}
+			}
+			if on >= 2 {
+				decided[keyOf(nd.v, nd.last)] = true
+			}
 		}
 		lastOn := nd.last >= 0 && m.enabled(nd.v, nd.last)
 		for i := range m.n {
@@ -173,6 +185,7 @@ func (m *model) brute(k, maxDepth int, withLast bool) bruteResult {
 		}
 	}
 	res.states = len(seen)
+	res.decisions = len(decided)
 	return res
 }
 
@@ -541,5 +554,81 @@ func TestSearchNondeterministicClaim(t *testing.T) {
 	var nd *sim.NondeterministicWorld
 	if !errors.As(err, &nd) || !strings.Contains(err.Error(), "flaky") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// drive is the model's search in Drive mode: the world runs itself.
+func (m *model) drive(withLast bool) *sim.Search[*modelWorld] {
+	s := m.search(withLast)
+	s.Step = nil
+	s.Drive = func(w *modelWorld) *sim.Violation { return w.s.Run(100000).Violation }
+	return s
+}
+
+// Driven, the search sees the world only at its scheduling decisions: it
+// stores exactly brute force's states with two or more steps enabled.
+func TestSearchDriveMatchesBruteForce(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 3).Draw(t, "n")
+		mx := rapid.IntRange(1, 3).Draw(t, "max")
+		coin := rapid.Bool().Draw(t, "coin")
+		k := rapid.IntRange(-1, 2).Draw(t, "preemptions")
+		depth := rapid.IntRange(0, n*mx).Draw(t, "depth")
+		withLast := k >= 0 || rapid.Bool().Draw(t, "withLast")
+		m := counters(n, mx, coin)
+		s := m.drive(withLast)
+		s.Preemptions, s.MaxDepth = k, depth
+		rep, err := s.Run()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := m.brute(k, depth, withLast); rep.States != b.decisions || !rep.Complete {
+			t.Fatalf("search %v; brute force %d decision states", rep, b.decisions)
+		}
+	})
+}
+
+// Driven, the search finds the racy lock's bug and the broken Peterson's,
+// holds on the correct ones, and its shortest script replays.
+func TestSearchDriveFindsBugs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    *model
+		bad  bool
+	}{{"racy lock", mutex(true), true}, {"atomic lock", mutex(false), false}, {"peterson", peterson(false), false}, {"broken peterson", peterson(true), true}} {
+		for _, k := range []int{-1, 1} {
+			s := c.m.drive(k >= 0)
+			s.Preemptions, s.MaxDepth = k, 60
+			rep, err := s.Run()
+			b := c.m.brute(k, 60, k >= 0)
+			found := b.badDepth >= 0 // the racy lock needs two preemptions
+			if err != nil || !rep.Complete || (rep.Violation != nil) != found || rep.States != b.decisions || found && !c.bad || k < 0 && found != c.bad {
+				t.Fatalf("%s k=%d: %v (%v); brute force %d decision states, bad at %d", c.name, k, rep, err, b.decisions, b.badDepth)
+			}
+			if !found {
+				continue
+			}
+			if rep.ShortestSteps != b.badDepth {
+				t.Fatalf("%s k=%d: shortest %d steps, brute force %d", c.name, k, rep.ShortestSteps, b.badDepth)
+			}
+			w := c.m.world(sim.NewScripted(rep.Shortest...))
+			if r := w.s.Run(1000); r.Violation == nil || r.Steps != rep.ShortestSteps {
+				t.Fatalf("%s: replay of %v: %v", c.name, rep.Shortest, r)
+			}
+		}
+	}
+}
+
+func TestSearchNeedsItsFunctions(t *testing.T) {
+	m := counters(2, 2, false)
+	s := m.search(false)
+	s.Drive = func(*modelWorld) *sim.Violation { return nil } // both set
+	if _, err := s.Run(); err == nil || !strings.Contains(err.Error(), "exactly one of Step and Drive") {
+		t.Fatalf("error %v", err)
+	}
+	s = m.search(false)
+	s.Fingerprint = nil
+	if _, err := s.Run(); err == nil {
+		t.Fatal("no error without a fingerprint")
 	}
 }

@@ -13,6 +13,10 @@ type searchState struct {
 	pre   int      // preemptions spent by the current run
 	k     int      // the preemption bound; -1: none
 	rep   *SearchReport
+	// probe, in a driven search, looks at the world at each scheduling
+	// decision before it is taken; lastStep is the step it last saw.
+	probe    func(e *Enabled)
+	lastStep int
 }
 
 // searchNode is one choice. A scheduling choice under a preemption bound
@@ -44,6 +48,9 @@ func (st *searchState) allowed(n *searchNode, from int) int {
 // take answers one choice of width n (e is the candidate view of a
 // scheduling choice, nil for the others).
 func (st *searchState) take(n int, e *Enabled) int {
+	if e != nil && st.probe != nil {
+		st.probe(e)
+	}
 	if st.pos < len(st.nodes) {
 		nd := &st.nodes[st.pos]
 		if int(nd.width) != n || nd.sched != (e != nil) {
