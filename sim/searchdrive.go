@@ -15,7 +15,7 @@ func (s *Search[W]) runDrive(st *searchState, seen map[uint64][]visit, _ bool) b
 	rep.Runs++
 	st.probe = nil // decisions made while New builds the world are not states yet
 	w := s.New(searchChooser{st})
-	st.probe = func(e *Enabled) { s.probe(st, seen, w, e, div) }
+	st.probe = func(e Enabled) { s.probe(st, seen, w, e, div) }
 	defer func() { st.probe = nil }()
 	v, aborted := s.drive(w)
 	if aborted {
@@ -39,7 +39,7 @@ func (s *Search[W]) runDrive(st *searchState, seen map[uint64][]visit, _ bool) b
 // probe is the search's look at a driven world at a scheduling decision:
 // past the replayed prefix it prunes a state explored before with as much
 // budget, and cuts a run at the depth bound.
-func (s *Search[W]) probe(st *searchState, seen map[uint64][]visit, w W, e *Enabled, div int) {
+func (s *Search[W]) probe(st *searchState, seen map[uint64][]visit, w W, e Enabled, div int) {
 	rep := st.rep
 	if st.pos <= div {
 		rep.Replayed++

@@ -15,7 +15,7 @@ type searchState struct {
 	rep   *SearchReport
 	// probe, in a driven search, looks at the world at each scheduling
 	// decision before it is taken; lastStep is the step it last saw.
-	probe    func(e *Enabled)
+	probe    func(e Enabled)
 	lastStep int
 }
 
@@ -49,7 +49,7 @@ func (st *searchState) allowed(n *searchNode, from int) int {
 // scheduling choice, nil for the others).
 func (st *searchState) take(n int, e *Enabled) int {
 	if e != nil && st.probe != nil {
-		st.probe(e)
+		st.probe(*e)
 	}
 	if st.pos < len(st.nodes) {
 		nd := &st.nodes[st.pos]

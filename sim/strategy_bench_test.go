@@ -65,11 +65,13 @@ func TestStrategyStepsDoNotAllocate(t *testing.T) {
 	}
 }
 
-func benchSearch(b *testing.B, m *model, k int) {
+func benchSearch(b *testing.B, m *model, k int) { benchSearchWith(b, m.search, k) }
+
+func benchSearchWith(b *testing.B, mk func(bool) *sim.Search[*modelWorld], k int) {
 	b.ReportAllocs()
 	var rep sim.SearchReport
 	for b.Loop() {
-		s := m.search(k >= 0)
+		s := mk(k >= 0)
 		s.Preemptions = k
 		var err error
 		if rep, err = s.Run(); err != nil || !rep.Complete {
@@ -88,3 +90,7 @@ func BenchmarkSearchCounters(b *testing.B) { benchSearch(b, counters(4, 4, false
 // BenchmarkSearchPeterson: Peterson's lock, unbounded and with 2 preemptions.
 func BenchmarkSearchPeterson(b *testing.B)   { benchSearch(b, peterson(false), -1) }
 func BenchmarkSearchPetersonK2(b *testing.B) { benchSearch(b, peterson(false), 2) }
+
+// BenchmarkSearchCountersDrive is BenchmarkSearchCounters with the world
+// driving itself (fingerprints at decisions only).
+func BenchmarkSearchCountersDrive(b *testing.B) { benchSearchWith(b, counters(4, 4, false).drive, -1) }
