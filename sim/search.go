@@ -17,7 +17,7 @@ import "fmt"
 // used; a state is skipped only when a stored visit had no more steps and no
 // more preemptions spent. With neither bound, every state is explored once.
 //
-// Preemptions bounds the search CHESS style: switching away from the actor
+// Preemptions (with BoundPreemptions) bounds the search CHESS style: switching away from the actor
 // that ran the previous step while it has an enabled step costs one
 // preemption; with the bound spent, only that actor's steps are tried (a
 // switch from a blocked actor is free). The Fingerprint must then cover the
@@ -50,8 +50,10 @@ type Search[W any] struct {
 	Fingerprint func(w W) uint64
 	// MaxDepth bounds the steps of a run; 0 means none.
 	MaxDepth int
-	// Preemptions bounds preemptions per run; negative means none.
-	Preemptions int
+	// BoundPreemptions bounds each run to Preemptions preemptions (0: only
+	// non-preemptive schedules); unset, the zero value, means no bound.
+	BoundPreemptions bool
+	Preemptions      int
 	// MaxStates and MaxTransitions end the search when reached; 0: none.
 	MaxStates, MaxTransitions int
 	// StopAtFirst ends the search at the first violation (else it goes on
@@ -125,9 +127,12 @@ func (s *Search[W]) Run() (rep SearchReport, err error) {
 	if s.New == nil || s.Fingerprint == nil || (s.Step == nil) == (s.Drive == nil) {
 		return rep, fmt.Errorf("sim: a search needs New, Fingerprint and exactly one of Step and Drive")
 	}
-	st := &searchState{k: s.Preemptions, rep: &rep}
-	if st.k < 0 {
-		st.k = -1
+	if s.BoundPreemptions && s.Preemptions < 0 {
+		return rep, fmt.Errorf("sim: a preemption bound of %d", s.Preemptions)
+	}
+	st := &searchState{k: -1, rep: &rep}
+	if s.BoundPreemptions {
+		st.k = s.Preemptions
 	}
 	seen := make(map[uint64][]visit) // looked up only, never iterated
 	for first := true; ; first = false {
@@ -220,7 +225,7 @@ func (s *Search[W]) visit(seen map[uint64][]visit, fp uint64, depth, pre int) bo
 	if s.MaxDepth > 0 {
 		nv.depth = int32(depth)
 	}
-	if s.Preemptions >= 0 {
+	if s.BoundPreemptions {
 		nv.pre = int32(pre)
 	}
 	old := seen[fp]

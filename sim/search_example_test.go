@@ -52,8 +52,7 @@ func ExampleSearch() {
 			}
 			return h
 		},
-		MaxDepth:    10, // a bound also makes the shortest failure the shallowest
-		Preemptions: -1,
+		MaxDepth: 10, // a bound also makes the shortest failure the shallowest
 	}
 	rep, err := search.Run()
 	if err != nil {

@@ -84,7 +84,6 @@ func (m *model) search(withLast bool) *sim.Search[*modelWorld] {
 			}
 			return w.v.hash()
 		},
-		Preemptions: -1,
 	}
 }
 
@@ -246,7 +245,7 @@ func TestSearchMatchesBruteForce(t *testing.T) {
 		withLast := k >= 0 || rapid.Bool().Draw(t, "withLast")
 		m := counters(n, mx, coin)
 		s := m.search(withLast)
-		s.Preemptions, s.MaxDepth = k, depth
+		s.Preemptions, s.BoundPreemptions, s.MaxDepth = k, k >= 0, depth
 		rep, err := s.Run()
 		if err != nil {
 			t.Fatal(err)
@@ -406,7 +405,7 @@ func TestSearchPeterson(t *testing.T) {
 		m := peterson(broken)
 		for _, k := range []int{-1, 0, 1, 2} {
 			s := m.search(k >= 0)
-			s.Preemptions = k
+			s.Preemptions, s.BoundPreemptions = k, k >= 0
 			rep, err := s.Run()
 			b := m.brute(k, 0, k >= 0)
 			if err != nil || !rep.Complete || rep.States != b.states {
@@ -454,7 +453,6 @@ func TestSearchNondeterministicWorld(t *testing.T) {
 		},
 		Step:        func(w *modelWorld) (bool, *sim.Violation) { return w.s.Step() },
 		Fingerprint: func(w *modelWorld) uint64 { return w.v.hash() },
-		Preemptions: -1,
 	}
 	_, err := s.Run()
 	var nd *sim.NondeterministicWorld
@@ -511,7 +509,6 @@ func TestSearchMessages(t *testing.T) {
 			return ran, v
 		},
 		Fingerprint: func(w *mailWorld) uint64 { return w.s.StateHash() ^ fnv(w.log) },
-		Preemptions: -1,
 	}
 	rep, err := s.Run()
 	if err != nil || !rep.Complete || rep.Ended != 6 || len(ends) != 6 {
@@ -577,7 +574,7 @@ func TestSearchDriveMatchesBruteForce(t *testing.T) {
 		withLast := k >= 0 || rapid.Bool().Draw(t, "withLast")
 		m := counters(n, mx, coin)
 		s := m.drive(withLast)
-		s.Preemptions, s.MaxDepth = k, depth
+		s.Preemptions, s.BoundPreemptions, s.MaxDepth = k, k >= 0, depth
 		rep, err := s.Run()
 		if err != nil {
 			t.Fatal(err)
@@ -598,7 +595,7 @@ func TestSearchDriveFindsBugs(t *testing.T) {
 	}{{"racy lock", mutex(true), true}, {"atomic lock", mutex(false), false}, {"peterson", peterson(false), false}, {"broken peterson", peterson(true), true}} {
 		for _, k := range []int{-1, 1} {
 			s := c.m.drive(k >= 0)
-			s.Preemptions, s.MaxDepth = k, 60
+			s.Preemptions, s.BoundPreemptions, s.MaxDepth = k, k >= 0, 60
 			rep, err := s.Run()
 			b := c.m.brute(k, 60, k >= 0)
 			found := b.badDepth >= 0 // the racy lock needs two preemptions
@@ -630,5 +627,13 @@ func TestSearchNeedsItsFunctions(t *testing.T) {
 	s.Fingerprint = nil
 	if _, err := s.Run(); err == nil {
 		t.Fatal("no error without a fingerprint")
+	}
+}
+
+func TestSearchRejectsNegativeBound(t *testing.T) {
+	s := counters(2, 2, false).search(true)
+	s.BoundPreemptions, s.Preemptions = true, -1
+	if _, err := s.Run(); err == nil || !strings.Contains(err.Error(), "preemption bound of -1") {
+		t.Fatalf("error %v", err)
 	}
 }

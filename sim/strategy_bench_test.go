@@ -72,7 +72,7 @@ func benchSearchWith(b *testing.B, mk func(bool) *sim.Search[*modelWorld], k int
 	var rep sim.SearchReport
 	for b.Loop() {
 		s := mk(k >= 0)
-		s.Preemptions = k
+		s.Preemptions, s.BoundPreemptions = k, k >= 0
 		var err error
 		if rep, err = s.Run(); err != nil || !rep.Complete {
 			b.Fatal(rep, err)
