@@ -92,6 +92,11 @@ type Worker struct {
 	s          sched
 	workers    []*ReplayWorker
 	dispatched int // tasks dispatched by the current control
+	// promoting is polar_logindex_bg_worker_main's local
+	// polar_online_promoting: set when SIGUSR2 is handled, cleared when
+	// online promote finishes (polar_logindex_bg_promoted). While set, a
+	// SIGUSR2 is ignored (Fidelity.UncheckedBGWState).
+	promoting bool
 }
 
 // New returns the BGW of node n with its K = polar_parallel_replay_proc_num
@@ -240,15 +245,19 @@ func (w *Worker) Receive(c *sim.Ctx, m sim.Msg) {
 // bgworker_handle_online_promote in the main loop): make LogIndex writable,
 // release replay control, enter WAITING_RESET. A second SIGUSR2 while the
 // promote is under way is ignored, as the polar_online_promoting flag does.
+//
+// Under Fidelity.UncheckedBGWState it is PolarDB 15's code: the signal is
+// ignored only while polar_online_promoting is set, whatever the state, and
+// WAITING_RESET is written over whatever state the BGW is in
+// (bgworker_handle_online_promote, polar_logindex_bg_worker.c).
 func (w *Worker) onlinePromote(c *sim.Ctx) {
 	n := w.n
 	st := n.BGW.State()
-	switch st {
-	case shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying:
-	default:
+	if w.ignorePromoteSignal(st) {
 		c.Log("ignore-promote-signal", sim.Str("state", st.String()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())))
 		return
 	}
+	w.promoting = true
 	if n.Index != nil && n.Index.Enabled() {
 		if err := n.Index.SetWritable(); err != nil {
 			w.release(c, "error")
@@ -260,6 +269,19 @@ func (w *Worker) onlinePromote(c *sim.Ctx) {
 	n.BGW.EnterWaitingReset()
 	c.Story("enter-waiting-reset", sim.Str("from", st.String()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())),
 		sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())), sim.LSNField("replay-lsn", uint64(n.ReplayLSN)))
+}
+
+// ignorePromoteSignal: PolarDB's polar_online_promoting flag, or the
+// model's stricter state check (only a non-promoting state takes SIGUSR2).
+func (w *Worker) ignorePromoteSignal(st shmem.BGWState) bool {
+	if w.n.Cfg.Fidelity.UncheckedBGWState {
+		return w.promoting
+	}
+	switch st {
+	case shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying:
+		return false
+	}
+	return true
 }
 
 // create takes replay control for state st (create_logindex_bg_redo_ctl),
@@ -523,6 +545,7 @@ func (w *Worker) finishPromote(c *sim.Ctx) {
 	tasks := w.dispatched
 	w.release(c, "promote-finished")
 	n.BGW.FinishPromote()
+	w.promoting = false
 	c.Mark("bgw/promote-finished")
 	c.Story("promote-finished", sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
 		sim.LSNField("start", uint64(n.BGW.PromoteStart)), sim.LSNField("end", uint64(n.BGW.PromoteEnd)),

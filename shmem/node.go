@@ -164,7 +164,11 @@ func NewNode(cfg Config, dev *storage.Device) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: NewBGW(), Procs: NoProcs()}, nil
+	b := NewBGW()
+	if cfg.Fidelity.UncheckedBGWState {
+		b = NewUncheckedBGW()
+	}
+	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: b, Procs: NoProcs()}, nil
 }
 
 // Name returns "n<host>".

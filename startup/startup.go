@@ -132,6 +132,11 @@ type Process struct {
 	promoteReq bool
 	// trigger: promote was started by the trigger file, not SIGUSR2.
 	trigger bool
+	// snapshotPending: promote began before hot standby (in catch-up), so
+	// the final read is where hot standby is first reached
+	// (Fidelity.HotStandbyInFinalRead; PolarDB's test
+	// 003_promote_replica_pending).
+	snapshotPending bool
 
 	ref    logindex.Ref
 	hasRef bool
@@ -570,6 +575,25 @@ func (p *Process) enterHotStandby(c *sim.Ctx) {
 		sim.Str("bgw", n.BGW.State().String()))
 }
 
+// hotStandbyInFinalRead is CheckRecoveryConsistency (xlogrecovery.c)
+// reaching hot standby during the final read of a replica promoted before
+// it: polar_logindex_wakeup_bg_replay writes bg_replayed_lsn (the end of the
+// last replayed record, lastReplayedEndRecPtr) and REPLICA_BUF_REPLAYING (the
+// node type is still replica: it becomes primary only in the control-file
+// window) over whatever the BGW's state is, WAITING_RESET included.
+// PMSIGNAL_BEGIN_HOT_STANDBY does nothing: postmaster left PM_RECOVERY when
+// it received the promote (polar_postmaster_receive_promote).
+func (p *Process) hotStandbyInFinalRead(c *sim.Ctx) {
+	n := p.n
+	p.snapshotPending = false
+	from := n.BGW.State()
+	if n.Index.Enabled() {
+		n.BGW.WakeupBGReplay(n.ReplayLSN, n.Cfg.ReplicaPrewarm)
+	}
+	c.Story("hot-standby-in-final-read", sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.LSNField("redo", uint64(p.redo)),
+		sim.Str("bgw-was", from.String()), sim.Str("bgw", n.BGW.State().String()))
+}
+
 // stepStreaming consumes one queue packet.
 func (p *Process) stepStreaming(c *sim.Ctx) {
 	n := p.n
@@ -682,6 +706,7 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 	from := p.st
 	p.trigger = trigger
 	p.blocked = false // any pending Wake is harmless
+	p.snapshotPending = from == StateCatchUp && n.Cfg.Fidelity.HotStandbyInFinalRead
 	c.Story("promote", sim.Str("from", from.String()), sim.Bool("trigger-file", trigger),
 		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.FinalReplay {
@@ -700,6 +725,9 @@ func (p *Process) stepFinalReplay(c *sim.Ctx) {
 	o, atEnd := p.readAndConsume(c)
 	if o != consumed || !atEnd {
 		return
+	}
+	if p.snapshotPending {
+		p.hotStandbyInFinalRead(c)
 	}
 	p.end, p.endLast = p.n.ReplayLSN, p.last
 	p.to(StateRestartpoint, StateFinalReplay)
