@@ -147,6 +147,10 @@ type checkpointer struct {
 	forcedRedo      storage.LSN
 	// answered counts the CHECKPOINT requests finished or ignored.
 	answered int
+	// ownForced: the pending forced checkpoint is the BGW's post-promote
+	// RequestCheckpoint(CHECKPOINT_FORCE) (Fidelity.ForceCheckpointAfterPromote),
+	// not an operator's CHECKPOINT, so finishing it answers no client.
+	ownForced bool
 }
 
 func newCheckpointer(n *shmem.Node) *checkpointer { return &checkpointer{n: n} }
@@ -180,7 +184,7 @@ func (a *checkpointer) Ready() bool {
 		return a.forcedReady()
 	}
 	if n.BGW.CheckpointRequested {
-		return true
+		return true // lazy, or (ForceCheckpointAfterPromote) becomes a forced one
 	}
 	return int64(n.Pool.ConsistentLSN())-int64(n.Control.Redo) >= n.Cfg.CheckpointDistance
 }
@@ -210,6 +214,10 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 		restartpoint(c, n)
 		return
 	}
+	if n.Cfg.Fidelity.ForceCheckpointAfterPromote && n.BGW.CheckpointRequested && !a.shutdown {
+		a.forcePromoteCheckpoint(c)
+		return
+	}
 	if a.forced && !a.shutdown {
 		a.forcedStep(c)
 		return
@@ -217,7 +225,10 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 	if a.forced {
 		// The shutdown checkpoint supersedes a forced one.
 		a.forced, a.syncing = false, false
-		a.answered++
+		if !a.ownForced {
+			a.answered++
+		}
+		a.ownForced = false
 	}
 	a.write(c, publishConsistent(n), false)
 }
@@ -474,6 +485,23 @@ func (a *checkpointer) request(c *sim.Ctx) {
 	c.Log("checkpoint-request", sim.Bool("recovery", n.InRecovery))
 }
 
+// forcePromoteCheckpoint takes the BGW's request when online promote
+// finished (polar_logindex_bg_online_promote's RequestCheckpoint(
+// CHECKPOINT_FORCE)) as what PolarDB makes of it: a full checkpoint, since
+// polar_check_incremental_checkpoint (polar_bufmgr.c) makes only
+// CHECKPOINT_CAUSE_TIME and CHECKPOINT_CAUSE_XLOG ones incremental. A
+// pending operator CHECKPOINT absorbs it (RequestCheckpoint merges requests).
+func (a *checkpointer) forcePromoteCheckpoint(c *sim.Ctx) {
+	n := a.n
+	n.BGW.CheckpointRequested = false
+	if a.forced {
+		c.Log("checkpoint-request-merged", sim.Str("from", "bgw"))
+		return
+	}
+	a.forced, a.syncing, a.ownForced = true, false, true
+	c.Log("checkpoint-request", sim.Str("from", "bgw"), sim.Bool("force", true))
+}
+
 // forcedReady reports whether the forced checkpoint on a primary can take
 // a step. While the BGW is promoting (ONLINE_PROMOTE, PARALLEL_REPLAYING)
 // it waits: pages the BGW has not replayed yet are dirty nowhere, and the
@@ -531,7 +559,10 @@ func (a *checkpointer) forcedStep(c *sim.Ctx) {
 	publishConsistent(n)
 	redo := a.forcedRedo
 	a.forced, a.syncing = false, false
-	a.answered++
+	if !a.ownForced {
+		a.answered++
+	}
+	a.ownForced = false
 	a.write(c, redo, true)
 }
 

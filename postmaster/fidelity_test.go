@@ -100,3 +100,54 @@ func TestPendingPromoteFixedCompletes(t *testing.T) {
 		})
 	}
 }
+
+// promoteCheckpoint promotes n2 of a one-replica world after writes on
+// n1 and returns the first checkpoint story n2 writes after the BGW
+// finished online promote.
+func promoteCheckpoint(t *testing.T, seed uint64, faithful bool) (*world, event) {
+	t.Helper()
+	o := defaultWorldOpts()
+	o.faithful = faithful
+	w := newWorld(t, seed, o)
+	w.writeN(1, 0, 6)
+	w.await("6 acks", func() bool { return w.acks(1) == 6 })
+	p, r := w.node(1), w.node(2)
+	w.await("replica caught up", func() bool { return r.ReplayLSN >= p.WAL.FlushedLSN() })
+	require.NoError(t, Stop(w.s, p, false))
+	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+	require.NoError(t, Promote(w.s, r))
+	w.await("n2 promoted", func() bool { return promoted(r) })
+	fin := w.log.first(t, "n2/bgw", "promote-finished")
+	w.await("n2 checkpoint", func() bool {
+		for _, e := range w.log.find("n2/checkpointer", "checkpoint") {
+			if e.idx > fin.idx {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range w.log.find("n2/checkpointer", "checkpoint") {
+		if e.idx > fin.idx {
+			return w, e
+		}
+	}
+	panic("unreachable")
+}
+
+// TestPromoteCheckpointForced pins point 3 of issue 10: with
+// Fidelity.ForceCheckpointAfterPromote the checkpoint the BGW requests after
+// online promote is a full one (forced=true: redo at the insert position,
+// every buffer dirty before it written first); without it, a lazy one at
+// the consistent LSN.
+func TestPromoteCheckpointForced(t *testing.T) {
+	for _, seed := range seeds[:4] {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			w, e := promoteCheckpoint(t, seed, true)
+			require.Contains(t, e.line, "forced=true", e.line)
+			require.NotEmpty(t, w.log.find("n2/checkpointer", "checkpoint-start"))
+			w, e = promoteCheckpoint(t, seed, false)
+			require.NotContains(t, e.line, "forced=true", e.line)
+			require.Empty(t, w.log.find("n2/checkpointer", "checkpoint-start"))
+		})
+	}
+}

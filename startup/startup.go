@@ -159,6 +159,10 @@ type Process struct {
 	// end and endLast: the end of valid WAL found in P1 (E) and the start of
 	// the record before it.
 	end, endLast storage.LSN
+	// endChecked: polar_check_before_promote already ran, before the
+	// restartpoint (Fidelity.CheckEndBeforeRestartpoint); P4 then only opens
+	// WAL at E.
+	endChecked bool
 	// reindex and reindexPrev: in StateReindex, the next record to index
 	// and the start of the one before it; afterReindex is the state that
 	// follows (reindex.go).
@@ -714,9 +718,13 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 		return
 	}
 	// Hazard skip-final-replay: the end is wherever the queue got to.
-	p.to(StateRestartpoint, StateCatchUp, StateStreaming, StateStorageRead)
 	p.end, p.endLast = n.ReplayLSN, p.last
 	c.Story("skip-final-replay", sim.LSNField("end", uint64(p.end)))
+	if n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
+		p.to(StateEndOfWAL, StateCatchUp, StateStreaming, StateStorageRead)
+		return
+	}
+	p.to(StateRestartpoint, StateCatchUp, StateStreaming, StateStorageRead)
 }
 
 // stepFinalReplay (P1) reads the old primary's remaining WAL from storage,
@@ -730,8 +738,15 @@ func (p *Process) stepFinalReplay(c *sim.Ctx) {
 		p.hotStandbyInFinalRead(c)
 	}
 	p.end, p.endLast = p.n.ReplayLSN, p.last
-	p.to(StateRestartpoint, StateFinalReplay)
 	c.Story("final-replay-done", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)))
+	if p.n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
+		// FinishWalRecovery (xlogrecovery.c) runs polar_check_before_promote
+		// first, then polar_request_last_restartpoint, then
+		// polar_wait_logindex_bg_stop_replay.
+		p.to(StateEndOfWAL, StateFinalReplay)
+		return
+	}
+	p.to(StateRestartpoint, StateFinalReplay)
 }
 
 // stepRestartpoint (P2): the old primary's last checkpoint becomes the
@@ -762,17 +777,23 @@ func (p *Process) stepWaitReset(c *sim.Ctx) {
 }
 
 // stepEndOfWAL (P4): no valid record may follow E (else the old primary is
-// still writing: PANIC); no new timeline; WAL insertion starts at E.
+// still writing: PANIC); no new timeline; WAL insertion starts at E. Under
+// Fidelity.CheckEndBeforeRestartpoint the check is its own step before P2
+// (polar_check_before_promote in FinishWalRecovery) and this step, after P3,
+// only opens WAL at E: PolarDB re-reads the last record there to find
+// endOfLog and does not look past it again.
 func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 	n := p.n
-	err := n.Reader.Read(p.end, p.endLast, &p.rec)
-	if err == nil {
-		p.exit(c, shmem.ExitPANIC, fmt.Sprintf("%v: record %v at end %v", ErrRecordAfterEnd, &p.rec, p.end))
-		return
-	}
-	if !errors.Is(err, logindex.ErrInvalidRecord) {
-		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: re-read end of WAL at %v: %v", p.end, err))
-		return
+	if !p.endChecked {
+		if !p.checkEnd(c) {
+			return
+		}
+		if n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
+			p.endChecked = true
+			p.to(StateRestartpoint, StateEndOfWAL)
+			c.Log("check-before-promote", sim.LSNField("end", uint64(p.end)))
+			return
+		}
 	}
 	w, err := logindex.NewWAL(n.Mount, n.Cfg.LogIndex, p.end, p.endLast)
 	if err != nil {
@@ -783,6 +804,22 @@ func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 	p.to(StatePromoteData, StateEndOfWAL)
 	c.Story("end-of-wal", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)),
 		sim.Uint("tli", uint64(n.Control.TLI)))
+}
+
+// checkEnd is polar_check_before_promote (xlogrecovery.c): a valid record
+// at E means the old primary is still writing (PANIC "is not the last valid
+// record's EndRecPtr"). It reports whether startup goes on.
+func (p *Process) checkEnd(c *sim.Ctx) bool {
+	err := p.n.Reader.Read(p.end, p.endLast, &p.rec)
+	if err == nil {
+		p.exit(c, shmem.ExitPANIC, fmt.Sprintf("%v: record %v at end %v", ErrRecordAfterEnd, &p.rec, p.end))
+		return false
+	}
+	if !errors.Is(err, logindex.ErrInvalidRecord) {
+		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: re-read end of WAL at %v: %v", p.end, err))
+		return false
+	}
+	return true
 }
 
 // stepPromoteData (P5, polar_online_promote_data): clog to shared storage,
