@@ -31,6 +31,19 @@ func killedBy(m sim.Msg) bool {
 // the primary and out of recovery.
 func primaryActive(n *shmem.Node) bool { return n.Primary && !n.InRecovery && n.WAL != nil }
 
+// bgwriterActive reports whether the bgwriter runs a primary's flush-list
+// sync. PolarDB's bgwriter loop calls polar_bg_buffer_sync in recovery too;
+// it takes the primary's path as soon as the node type is primary
+// (polar_normal_buffer_sync_enabled, polar_flush.h), which under
+// Fidelity.ControlWindowSteps is a separate step before recovery is done.
+// Otherwise the model starts it when recovery is done.
+func bgwriterActive(n *shmem.Node) bool {
+	if n.Cfg.Fidelity.ControlWindowSteps {
+		return n.Primary && n.WAL != nil
+	}
+	return primaryActive(n)
+}
+
 // bgWriter writes dirty buffers from the flush-list head, oldest first, once
 // WAL covers them and no replica would see a future page; it publishes the
 // consistent LSN and saves full LogIndex memtables whose WAL is durable.
@@ -47,7 +60,7 @@ func (a *bgWriter) Name() string { return a.n.Proc("bgwriter") }
 
 func (a *bgWriter) Ready() bool {
 	n := a.n
-	if !primaryActive(n) {
+	if !bgwriterActive(n) {
 		return false
 	}
 	if id, ok := n.Pool.FlushHead(); ok && n.CanWrite(n.Pool.Get(id).Page.LSN) {
@@ -66,8 +79,13 @@ func (a *bgWriter) Ready() bool {
 // the role switch and before the BGW reset, where the flush list holds none
 // of the old primary's changes still to replay, so neither the flush-list
 // head nor the insert position says anything about storage.
+//
+// Under Fidelity.ControlWindowSteps the guard is on whatever the profile:
+// PolarDB 15's update_consistent_lsn_delta carries it unconditionally, and
+// the split window (node type primary before the BGW reset) reaches it.
 func holdConsistent(n *shmem.Node) bool {
-	return n.Cfg.Orderings.HoldConsistentInWaitingReset && n.BGW.State() == shmem.BGWaitingReset
+	on := n.Cfg.Orderings.HoldConsistentInWaitingReset || n.Cfg.Fidelity.ControlWindowSteps
+	return on && n.BGW.State() == shmem.BGWaitingReset
 }
 
 // publishConsistent recomputes and publishes the consistent LSN

@@ -9,6 +9,7 @@ import (
 
 	"promotesim/shmem"
 	"promotesim/startup"
+	"promotesim/storage"
 )
 
 // Issue 10: PolarDB 15 as its code behaves (shmem.FaithfulV15), next to the
@@ -150,4 +151,71 @@ func TestPromoteCheckpointForced(t *testing.T) {
 			require.Empty(t, w.log.find("n2/checkpointer", "checkpoint-start"))
 		})
 	}
+}
+
+// controlWindow returns n2's control-window events of a promote.
+func controlWindow(t *testing.T, w *world) (inProd, role, reset, done event) {
+	t.Helper()
+	return w.log.first(t, "n2/startup", "in-production"), w.log.first(t, "n2/startup", "role-switch"),
+		w.log.first(t, "n2/startup", "reset-bgw"), w.log.first(t, "n2/startup", "recovery-done")
+}
+
+// TestControlWindowSteps pins point 5 of issue 10: under
+// Fidelity.ControlWindowSteps the control-file window is four steps (in
+// production and the local control file, node type primary, BGW reset,
+// recovery done), other processes run between them, and while the node is
+// primary with the BGW still in WAITING_RESET the bgwriter keeps the
+// consistent LSN (update_consistent_lsn_delta's hold). The fixed model does
+// the window in one step.
+func TestControlWindowSteps(t *testing.T) {
+	between, held := 0, 0
+	for seed := uint64(1); seed <= 16; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			o := defaultWorldOpts()
+			o.faithful = true
+			w := newWorld(t, seed, o)
+			w.writeN(1, 0, 6)
+			w.await("6 acks", func() bool { return w.acks(1) == 6 })
+			p, r := w.node(1), w.node(2)
+			w.await("replica caught up", func() bool { return r.ReplayLSN >= p.WAL.FlushedLSN() })
+			require.NoError(t, Stop(w.s, p, false))
+			w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+			require.NoError(t, Promote(w.s, r))
+			var before storage.LSN
+			w.s.Checkers().Add("hold", func() error {
+				if !r.Primary || !r.InRecovery || r.BGW.State() != shmem.BGWaitingReset {
+					before = r.Pool.ConsistentLSN()
+					return nil
+				}
+				held++
+				if r.Pool.ConsistentLSN() != before {
+					return fmt.Errorf("consistent LSN moved %v -> %v with the BGW in WAITING_RESET", before, r.Pool.ConsistentLSN())
+				}
+				return nil
+			})
+			w.await("n2 promoted", func() bool { return promoted(r) })
+			inProd, role, reset, done := controlWindow(t, w)
+			require.Less(t, inProd.step, role.step)
+			require.Less(t, role.step, reset.step)
+			require.Less(t, reset.step, done.step)
+			for _, e := range w.log.events {
+				if e.idx > reset.idx && e.idx < done.idx && e.actor != "n2/startup" && e.actor != "n2/postmaster" {
+					between++
+					break
+				}
+			}
+		})
+	}
+	require.Positive(t, held, "no step was taken between node type primary and the BGW reset")
+	require.Positive(t, between, "no seed ran another process between the BGW reset and recovery done")
+}
+
+// TestControlWindowOneStep: the fixed model's window is one step.
+func TestControlWindowOneStep(t *testing.T) {
+	w := promoteWorld(t, 1, shmem.ProfileV15)
+	role, reset, done := w.log.first(t, "n2/startup", "role-switch"), w.log.first(t, "n2/startup", "reset-bgw"),
+		w.log.first(t, "n2/startup", "recovery-done")
+	require.Equal(t, role.step, reset.step)
+	require.Equal(t, reset.step, done.step)
+	require.Empty(t, w.log.find("n2/startup", "in-production"))
 }

@@ -103,6 +103,11 @@ type Postmaster struct {
 	sessions int
 	// promoting is set from SIGUSR1 until read-write service opens.
 	promoting bool
+	// receivedPromote is polar_postmaster_receive_promote's static
+	// received_promote (postmaster.c): set by the first promote request and
+	// never reset, so under Fidelity.PromoteOneShot every later pg_ctl
+	// promote to this postmaster is ignored.
+	receivedPromote bool
 	// shutdown holds a pending fast shutdown request.
 	immediate bool
 	// slot is a standby's primary_slot_name (RoleStandby only).
@@ -261,6 +266,12 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 		if !n.PromoteFile || p.promoting {
 			return
 		}
+		if n.Cfg.Fidelity.PromoteOneShot && p.receivedPromote {
+			// The promote file stays: PolarDB leaves it for startup to
+			// unlink, and this postmaster never looks at it again.
+			c.Story("promote-ignored", sim.Str("why", "received_promote already set"))
+			return
+		}
 		n.PromoteFile = false
 		if p.state != pmRecovery || !n.InRecovery {
 			c.Story("promote-ignored", sim.Str("why", "not in recovery"))
@@ -286,7 +297,7 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 				Err: shmem.ErrLogIndexDisabled.Error(), Step: c.StepNo()})
 			return
 		}
-		p.promoting = true
+		p.promoting, p.receivedPromote = true, true
 		n.Accepting = false
 		for _, b := range n.Procs.Backends {
 			c.Send(b, shmem.SIGTERM)

@@ -159,6 +159,9 @@ type Process struct {
 	// end and endLast: the end of valid WAL found in P1 (E) and the start of
 	// the record before it.
 	end, endLast storage.LSN
+	// ctlStep: the next store of the control-file window under
+	// Fidelity.ControlWindowSteps (stepControlWindow).
+	ctlStep int
 	// endChecked: polar_check_before_promote already ran, before the
 	// restartpoint (Fidelity.CheckEndBeforeRestartpoint); P4 then only opens
 	// WAL at E.
@@ -902,6 +905,10 @@ func (p *Process) stepEndOfRecovery(c *sim.Ctx) {
 // recovery done now; the BGW reset in a later step.
 func (p *Process) stepControl(c *sim.Ctx) {
 	n := p.n
+	if n.Cfg.Fidelity.ControlWindowSteps && n.Cfg.Orderings.ResetBeforeRecoveryDone {
+		p.stepControlWindow(c)
+		return
+	}
 	n.Local.State = shmem.DBInProduction
 	n.Primary = true
 	c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
@@ -917,6 +924,51 @@ func (p *Process) stepControl(c *sim.Ctx) {
 		return
 	}
 	p.to(StateResetBGW, StateControl)
+}
+
+// Control-window steps (Fidelity.ControlWindowSteps), in the order of
+// StartupXLOG (xlog.c) under ControlFileLock. The lock excludes neither the
+// bgwriter nor the BGW nor the checkpointer's reads of shared memory, so the
+// scheduler may run them between any two of these steps.
+const (
+	// ctlInProduction: ControlFile->state = DB_IN_PRODUCTION and the first
+	// UpdateControlFile, which on a replica writes the local control file
+	// (one step: nothing else reads the local file in that moment).
+	ctlInProduction = iota
+	// ctlNodeType: polar_set_node_type(POLAR_PRIMARY). From here the
+	// bgwriter runs the flush-list sync of a primary (polar_bg_buffer_sync:
+	// polar_normal_buffer_sync_enabled is false once polar_is_replica() is),
+	// while the BGW still waits for its reset: update_consistent_lsn_delta's
+	// WAITING_RESET hold is live in this window.
+	ctlNodeType
+	// ctlReset: polar_reset_bg_replayed_lsn: the BGW enters ONLINE_PROMOTE
+	// and its workers start dirtying buffers, recovery still in progress.
+	ctlReset
+	// ctlRecoveryDone: SharedRecoveryState = RECOVERY_STATE_DONE under
+	// info_lck, then UpdateControlFile writes the shared control file and
+	// ControlFileLock is released.
+	ctlRecoveryDone
+)
+
+// stepControlWindow takes one store of the V15 control-file window a step.
+func (p *Process) stepControlWindow(c *sim.Ctx) {
+	n := p.n
+	switch p.ctlStep {
+	case ctlInProduction:
+		n.Local.State = shmem.DBInProduction
+		c.Story("in-production", sim.Str("local", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
+	case ctlNodeType:
+		n.Primary = true
+		c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
+	case ctlReset:
+		p.resetBGW(c)
+	case ctlRecoveryDone:
+		if !p.recoveryDone(c) {
+			return
+		}
+		p.to(StateDone, StateControl)
+	}
+	p.ctlStep++
 }
 
 // stepResetBGW is the V11 order's late BGW reset.
