@@ -584,6 +584,9 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 		c.Log("buffer-io-wait", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)))
 		return
 	}
+	if r.skipFlushed(c, t) {
+		return
+	}
 	id, loaded, err := n.Buffer(t.page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Mark("bgw/worker-buffers-busy")
@@ -594,7 +597,14 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 		exit(c, n, r.name, shmem.ExitFATAL, fmt.Errorf("bgw: read page %v: %w", t.page, err))
 		return
 	}
-	applied, err := n.ReplayPage(id, w.s.from, t.lsn+1)
+	from := w.s.from
+	if n.Cfg.Fidelity.PromoteReplayFromConsistent && w.mode == shmem.BGOnlinePromote {
+		// polar_bg_redo_apply_read_record applies the task's own record:
+		// the page's earlier records were earlier tasks of this worker, or
+		// skipped as flushed (skipFlushed).
+		from = t.lsn
+	}
+	applied, err := n.ReplayPage(id, from, t.lsn+1)
 	if err != nil {
 		exit(c, n, r.name, shmem.ExitPANIC, fmt.Errorf("bgw: replay %v at %v: %w", t.page, t.lsn, err))
 		return
@@ -607,13 +617,40 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 			return
 		}
 	}
-	t.done = true
-	k := copy(q, q[1:])
-	q[k] = nil
-	w.s.queues[r.idx] = q[:k]
+	r.retire(t)
 	c.Log("replay-task", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)), sim.LSNField("from", uint64(w.s.from)),
 		sim.Int("applied", int64(applied)), sim.Bool("loaded", loaded), sim.Bool("dirtied", dirtied),
 		sim.LSNField("oldest", uint64(b.OldestLSN)), sim.LSNField("page-lsn", uint64(b.Page.LSN)))
+}
+
+// retire marks the worker's oldest task, t, finished and dequeues it
+// (parallel_replay_task_finished).
+func (r *ReplayWorker) retire(t *task) {
+	q := r.bgw.s.queues[r.idx]
+	t.done = true
+	k := copy(q, q[1:])
+	q[k] = nil
+	r.bgw.s.queues[r.idx] = q[:k]
+}
+
+// skipFlushed is polar_xlog_need_replay's BUF_IS_FLUSHED
+// (polar_logindex_redo.c) under Fidelity.PromoteReplayFromConsistent: in
+// ONLINE_PROMOTE, a task whose page is not in the pool and whose record is
+// below the old primary's consistent LSN is taken as already on storage and
+// finished without reading the page. It reports whether it did so.
+func (r *ReplayWorker) skipFlushed(c *sim.Ctx, t *task) bool {
+	w := r.bgw
+	n := w.n
+	if !n.Cfg.Fidelity.PromoteReplayFromConsistent || w.mode != shmem.BGOnlinePromote {
+		return false
+	}
+	if _, pooled := n.Pool.Lookup(t.page); pooled || t.lsn >= n.PrimaryConsistent {
+		return false
+	}
+	r.retire(t)
+	c.Log("skip-flushed", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)),
+		sim.LSNField("consistent", uint64(n.PrimaryConsistent)))
+	return true
 }
 
 // Receive: SIGTERM/SIGINT/SIGQUIT end the worker; anything else is ignored.

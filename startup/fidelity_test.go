@@ -8,6 +8,7 @@ import (
 	"promotesim/logindex"
 	"promotesim/shmem"
 	"promotesim/startup"
+	"promotesim/storage"
 )
 
 // TestFaithfulCheckBeforeRestartpoint pins point 4 of issue 10
@@ -39,4 +40,51 @@ func TestFaithfulCheckBeforeRestartpoint(t *testing.T) {
 	require.Equal(t, shmem.ExitNormal, w.n.Exits[len(w.n.Exits)-1].Kind, "no PANIC: %v", w.n.Exits)
 	require.False(t, w.n.InRecovery)
 	require.Greater(t, w.n.WAL.InsertLSN(), end, "the new primary's WAL starts at E, over the old primary's record")
+}
+
+// resetWorld streams a replica that caches page 0, then lets the primary
+// change page 0 (the pooled copy becomes outdated) and checkpoint, so at
+// promote the restartpoint's redo is above both the pooled page's LSN and
+// the BGW replay point: polar_reset_bg_replayed_lsn must evict it.
+func resetWorld(t *testing.T, fid shmem.Fidelity, pin bool) (*world, storage.BufferID) {
+	t.Helper()
+	w := newWorld(t, worldOpts{scripted: true, fidelity: fid})
+	w.writeSome(2)
+	w.startReplica()
+	w.run(500, w.inState(startup.StateStreaming))
+	id, _, err := w.n.Buffer(storage.PageID{Rel: rel, Block: 0})
+	require.NoError(t, err)
+	w.txn([]int{0}, false)
+	w.checkpoint()
+	w.run(500, w.drained)
+	require.True(t, w.n.Pool.Get(id).Outdated)
+	if pin {
+		w.n.Pool.Pin(id) // a reader promote did not wait for
+	}
+	w.promote(true)
+	w.run(2000, w.exited)
+	return w, id
+}
+
+// TestFaithfulResetEvictPanics pins point 2's reset side
+// (Fidelity.PromoteReplayFromConsistent): polar_online_promote_evict_buffer
+// PANICs when an outdated buffer below the redo cannot be evicted (here: a
+// pin), where the fixed model skips it; unpinned, it is evicted in both.
+func TestFaithfulResetEvictPanics(t *testing.T) {
+	faithful := shmem.Fidelity{PromoteReplayFromConsistent: true}
+	w, _ := resetWorld(t, faithful, true)
+	last := w.n.Exits[len(w.n.Exits)-1]
+	require.Equal(t, shmem.ExitPANIC, last.Kind)
+	require.Contains(t, last.Err, "failed to evict buffer")
+
+	w, id := resetWorld(t, shmem.Fidelity{}, true)
+	require.Equal(t, shmem.ExitNormal, w.n.Exits[len(w.n.Exits)-1].Kind)
+	require.True(t, w.n.Pool.Get(id).Valid, "the fixed model skips the pinned buffer")
+
+	for _, fid := range []shmem.Fidelity{faithful, {}} {
+		w, _ = resetWorld(t, fid, false)
+		require.Equal(t, shmem.ExitNormal, w.n.Exits[len(w.n.Exits)-1].Kind)
+		_, pooled := w.n.Pool.Lookup(storage.PageID{Rel: rel, Block: 0})
+		require.False(t, pooled, "the stale copy is evicted")
+	}
 }

@@ -913,7 +913,9 @@ func (p *Process) stepControl(c *sim.Ctx) {
 	n.Primary = true
 	c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.ResetBeforeRecoveryDone {
-		p.resetBGW(c)
+		if !p.resetBGW(c) {
+			return
+		}
 		if !p.recoveryDone(c) {
 			return
 		}
@@ -961,7 +963,9 @@ func (p *Process) stepControlWindow(c *sim.Ctx) {
 		n.Primary = true
 		c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
 	case ctlReset:
-		p.resetBGW(c)
+		if !p.resetBGW(c) {
+			return
+		}
 	case ctlRecoveryDone:
 		if !p.recoveryDone(c) {
 			return
@@ -973,15 +977,22 @@ func (p *Process) stepControlWindow(c *sim.Ctx) {
 
 // stepResetBGW is the V11 order's late BGW reset.
 func (p *Process) stepResetBGW(c *sim.Ctx) {
-	p.resetBGW(c)
+	if !p.resetBGW(c) {
+		return
+	}
 	p.to(StateDone, StateResetBGW)
 }
 
 // resetBGW mirrors polar_reset_bg_replayed_lsn: evict stale outdated
-// buffers (V15), pick the replay start, move the BGW to ONLINE_PROMOTE.
-func (p *Process) resetBGW(c *sim.Ctx) {
+// buffers (V15), pick the replay start, move the BGW to ONLINE_PROMOTE. It
+// reports false when startup exited (Fidelity.PromoteReplayFromConsistent's
+// PANICs).
+func (p *Process) resetBGW(c *sim.Ctx) bool {
 	n := p.n
 	o := n.Cfg.Orderings
+	if n.Cfg.Fidelity.PromoteReplayFromConsistent && o.ReplayFromRedo {
+		return p.resetBGWFaithful(c)
+	}
 	redo := n.Local.Redo
 	if n.BGW.State() != shmem.BGWaitingReset {
 		c.Mark("startup/reset-without-waiting-reset")
@@ -1013,6 +1024,82 @@ func (p *Process) resetBGW(c *sim.Ctx) {
 	c.Story("reset-bgw", sim.Str("from", from.String()), sim.LSNField("replay-point", uint64(n.BGW.ReplayPoint())),
 		sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())), sim.LSNField("redo", uint64(redo)),
 		sim.LSNField("end", uint64(p.end)), sim.Int("evicted", int64(evicted)))
+	return true
+}
+
+// resetBGWFaithful is PolarDB 15's polar_reset_bg_replayed_lsn
+// (polar_logindex_redo.c) as coded: the old primary's consistent LSN (the
+// redo when unknown) raises the oldest replica apply LSN
+// (polar_set_oldest_replica_lsn: here every replica slot's apply LSN below
+// it, until feedback moves it again); an invalid bg_replayed_lsn PANICs;
+// buffers are evicted only when bg_replayed_lsn < redo, and a failed
+// eviction PANICs (polar_online_promote_evict_buffer); replay restarts at
+// the redo.
+func (p *Process) resetBGWFaithful(c *sim.Ctx) bool {
+	n := p.n
+	redo := n.Local.Redo
+	consist := n.PrimaryConsistent
+	if !consist.Valid() {
+		consist = redo
+	}
+	raised := raiseOldestApply(n, consist)
+	bg := n.BGW.ReplayPoint()
+	if !bg.Valid() {
+		p.exit(c, shmem.ExitPANIC, "startup: bg_replayed_lsn is invalid")
+		return false
+	}
+	evicted := 0
+	if bg < redo {
+		k, err := p.evictOutdated(redo)
+		if err != nil {
+			p.exit(c, shmem.ExitPANIC, err.Error())
+			return false
+		}
+		evicted = k
+	}
+	from := n.BGW.State()
+	n.BGW.Reset(redo, p.end)
+	c.Story("reset-bgw", sim.Str("from", from.String()), sim.LSNField("replay-point", uint64(n.BGW.ReplayPoint())),
+		sim.LSNField("redo", uint64(redo)), sim.LSNField("end", uint64(p.end)), sim.Int("evicted", int64(evicted)),
+		sim.LSNField("bg-replayed", uint64(bg)), sim.LSNField("old-consistent", uint64(consist)), sim.Int("apply-raised", int64(raised)))
+	return true
+}
+
+// raiseOldestApply is polar_set_oldest_replica_lsn's effect on the flush
+// gate: replica slots whose apply LSN is below lsn are taken to be at lsn.
+// It returns how many slots moved.
+func raiseOldestApply(n *shmem.Node, lsn storage.LSN) int {
+	k := 0
+	for i, s := range n.Slots {
+		if !shmem.IsStandbySlot(s.Name) && s.Apply.Valid() && s.Apply < lsn {
+			n.Slots[i].Apply = lsn
+			k++
+		}
+	}
+	return k
+}
+
+// evictOutdated is polar_online_promote_evict_buffer: every valid outdated
+// buffer whose page LSN is invalid or below redo is evicted; one that cannot
+// be (pinned by another process, or dirty) is a PANIC ("failed to evict
+// buffer"): PolarDB assumes every backend has exited.
+func (p *Process) evictOutdated(redo storage.LSN) (int, error) {
+	pool := p.n.Pool
+	evicted := 0
+	for i := range pool.Frames() {
+		id := storage.BufferID(i)
+		b := pool.Get(id)
+		if !b.Valid || !b.Outdated || (b.Page.LSN.Valid() && b.Page.LSN >= redo) {
+			continue
+		}
+		if b.Dirty || pool.Pins(id) > 0 {
+			return evicted, fmt.Errorf("startup: failed to evict buffer=%d oldest_redo_ptr:%v page_lsn:%v for %v (pins %d, dirty %v)",
+				i, redo, b.Page.LSN, b.Tag, pool.Pins(id), b.Dirty)
+		}
+		pool.Evict(id)
+		evicted++
+	}
+	return evicted, nil
 }
 
 // evictStale drops outdated, unpinned, clean buffers whose page LSN is below
