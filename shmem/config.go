@@ -130,6 +130,16 @@ type Fidelity struct {
 	// the wait for the BGW (xlogrecovery.c polar_check_before_promote), not
 	// after them. Off, P4 checks after P2 and P3.
 	CheckEndBeforeRestartpoint bool
+	// FinalReadEndsAtFailedRead: after the promote trigger, the first read
+	// that returns no record ends recovery there, a read error included:
+	// polar_xlog_recv_queue_pop (polar_queue_manager.c) checks
+	// CheckForStandbyTrigger whenever a read decoded nothing; when it was
+	// already reading storage (xlog_queue_catch_up false) it breaks out,
+	// and the tail read after a STORAGE_BEGIN marker (pushed only when
+	// xlog_queue_catch_up) ends the same way. polar_check_before_promote
+	// then PANICs if a valid record follows (PolarDB's test 013). Off, the
+	// final read retries a failed read until the end of valid WAL.
+	FinalReadEndsAtFailedRead bool
 	// ControlWindowSteps: the control-file critical section is one step per
 	// store PolarDB makes under ControlFileLock (xlog.c StartupXLOG: in
 	// production, local control file, node type primary, BGW reset,
@@ -152,7 +162,8 @@ type Fidelity struct {
 // points; a v11 node with them on takes V15's behaviour.)
 func FaithfulV15() Fidelity {
 	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true,
-		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, ControlWindowSteps: true,
+		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, FinalReadEndsAtFailedRead: true,
+		ControlWindowSteps: true,
 		PromoteReplayFromConsistent: true}
 }
 

@@ -88,3 +88,38 @@ func TestFaithfulResetEvictPanics(t *testing.T) {
 		require.False(t, pooled, "the stale copy is evicted")
 	}
 }
+
+// TestFaithfulFinalReadStopsAtError pins point 4's end of WAL
+// (Fidelity.FinalReadEndsAtFailedRead with CheckEndBeforeRestartpoint): a
+// read error in the final read ends recovery there, and
+// polar_check_before_promote, finding the valid record that follows, PANICs
+// ("is not the last valid record's EndRecPtr", PolarDB's test 013 path). The
+// fixed model retries the read and promotes.
+func TestFaithfulFinalReadStopsAtError(t *testing.T) {
+	for _, faithful := range []bool{true, false} {
+		var fid shmem.Fidelity
+		if faithful {
+			fid = shmem.Fidelity{FinalReadEndsAtFailedRead: true, CheckEndBeforeRestartpoint: true}
+		}
+		w := newWorld(t, worldOpts{scripted: true, fidelity: fid})
+		w.writeSome(2)
+		w.startReplica()
+		w.run(500, w.inState(startup.StateStreaming))
+		w.connected = false // the rest reaches storage only: the final read must read it
+		w.writeSome(2)
+		w.promote(true)
+		w.run(500, w.inState(startup.StateFinalReplay))
+		w.dev.InjectError(storage.FaultSpec{Op: storage.OpRead, Host: w.n.Cfg.Host, PathPrefix: "pg_wal/", Count: 1})
+		w.run(2000, w.exited)
+		last := w.n.Exits[len(w.n.Exits)-1]
+		if faithful {
+			require.Equal(t, shmem.ExitPANIC, last.Kind)
+			require.Contains(t, last.Err, "record after end of recovery")
+			require.Contains(t, w.trace.String(), "final-read-failed")
+			continue
+		}
+		require.Equal(t, shmem.ExitNormal, last.Kind, "%v", last)
+		end, _ := w.proc.End()
+		require.Equal(t, w.pwal.FlushedLSN(), end, "the fixed final read reaches the end of WAL")
+	}
+}

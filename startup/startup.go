@@ -733,7 +733,7 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 // stepFinalReplay (P1) reads the old primary's remaining WAL from storage,
 // one record per step, until the end of valid WAL.
 func (p *Process) stepFinalReplay(c *sim.Ctx) {
-	o, atEnd := p.readAndConsume(c)
+	o, atEnd := p.finalRead(c)
 	if o != consumed || !atEnd {
 		return
 	}
@@ -750,6 +750,26 @@ func (p *Process) stepFinalReplay(c *sim.Ctx) {
 		return
 	}
 	p.to(StateRestartpoint, StateFinalReplay)
+}
+
+// finalRead reads and consumes one record of P1. Under
+// Fidelity.FinalReadEndsAtFailedRead a read error ends the read where it
+// stands, as PolarDB's queue reader takes any read that decodes nothing,
+// once the trigger is set, as the end (polar_xlog_recv_queue_pop).
+func (p *Process) finalRead(c *sim.Ctx) (o outcome, atEnd bool) {
+	if !p.n.Cfg.Fidelity.FinalReadEndsAtFailedRead {
+		return p.readAndConsume(c)
+	}
+	ok, err := p.readNext()
+	if err != nil {
+		c.Story("final-read-failed", sim.LSNField("lsn", uint64(p.n.ReplayLSN)), sim.Str("err", err.Error()))
+		return consumed, true
+	}
+	if !ok {
+		return consumed, true
+	}
+	m := p.rec.Meta()
+	return p.consume(c, &m, "storage"), false
 }
 
 // stepRestartpoint (P2): the old primary's last checkpoint becomes the
