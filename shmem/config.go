@@ -163,7 +163,7 @@ type Fidelity struct {
 func FaithfulV15() Fidelity {
 	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true,
 		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, FinalReadEndsAtFailedRead: true,
-		ControlWindowSteps: true,
+		ControlWindowSteps:          true,
 		PromoteReplayFromConsistent: true}
 }
 
