@@ -83,7 +83,14 @@ func (a *bgWriter) Ready() bool {
 // Under Fidelity.ControlWindowSteps the guard is on whatever the profile:
 // PolarDB 15's update_consistent_lsn_delta carries it unconditionally, and
 // the split window (node type primary before the BGW reset) reaches it.
+//
+// Also under ControlWindowSteps, polar_set_consistent_lsn (xlog.c) is a
+// no-op while polar_is_primary_in_recovery(): node type primary, recovery
+// not yet done, the whole rest of the window.
 func holdConsistent(n *shmem.Node) bool {
+	if n.Cfg.Fidelity.ControlWindowSteps && n.Primary && n.InRecovery {
+		return true
+	}
 	on := n.Cfg.Orderings.HoldConsistentInWaitingReset || n.Cfg.Fidelity.ControlWindowSteps
 	return on && n.BGW.State() == shmem.BGWaitingReset
 }

@@ -220,7 +220,8 @@ func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, er
 	if n.BGW.State() != shmem.BGOnlinePromote {
 		return 0, false, nil
 	}
-	_, start := promoteReplayFrom(n)
+	_, pooled := n.Pool.Lookup(page)
+	_, start := promoteReplayFrom(n, pooled)
 	var lsns []storage.LSN
 	var err error
 	for {
@@ -258,14 +259,16 @@ func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, er
 // ONLINE_PROMOTE (polar_logindex_require_backend_redo,
 // polar_logindex_redo.c): replay_from = bg_replayed_lsn, published as the
 // backend's read min LSN, then Max(consistent LSN, replay_from) where the old
-// primary's consistent LSN is valid. The fixed model replays from
+// primary's consistent LSN is valid. That Max applies only to a page read
+// from storage: a pooled, outdated buffer replays from bg_replayed_lsn
+// (polar_logindex_lock_apply_buffer). The fixed model replays from
 // max(PromoteStart, bg_replayed_lsn) and ignores the consistent LSN.
-func promoteReplayFrom(n *shmem.Node) (published, start storage.LSN) {
+func promoteReplayFrom(n *shmem.Node, pooled bool) (published, start storage.LSN) {
 	start = n.BGW.PromoteStart
 	if rp := n.BGW.ReplayPoint(); rp > start {
 		start = rp
 	}
-	if !n.Cfg.Fidelity.PromoteReplayFromConsistent {
+	if !n.Cfg.Fidelity.PromoteReplayFromConsistent || pooled {
 		return start, start
 	}
 	published = start
@@ -280,7 +283,7 @@ func promoteReplayFrom(n *shmem.Node) (published, start storage.LSN) {
 // it (polar_logindex_lock_apply_page_from during online promote).
 func (b *backend) beginPromoteReplay(c *sim.Ctx, page storage.PageID, start storage.LSN) {
 	n := b.n
-	pub, _ := promoteReplayFrom(n)
+	pub, _ := promoteReplayFrom(n, false)
 	if !n.Cfg.Fidelity.PromoteReplayFromConsistent {
 		pub = start
 	}

@@ -22,6 +22,11 @@ func pendingPromoteWorld(t *testing.T, seed uint64, faithful bool, k int) (*worl
 	t.Helper()
 	o := defaultWorldOpts()
 	o.replicas, o.faithful = 0, faithful
+	return pendingPromoteWorldOpts(t, seed, o, k)
+}
+
+func pendingPromoteWorldOpts(t *testing.T, seed uint64, o worldOpts, k int) (*world, *shmem.Node) {
+	t.Helper()
 	w := newWorld(t, seed, o)
 	for i := 0; i < k; i++ {
 		w.writeN(1, i, 1)
@@ -88,6 +93,31 @@ func TestPendingPromoteFaithfulHangs(t *testing.T) {
 	}
 	require.Positive(t, hung, "no seed let the BGW take SIGUSR2 before hot standby")
 	require.Positive(t, done, "no seed reached hot standby before the BGW took SIGUSR2")
+}
+
+// TestPendingPromotePrewarmHangs: with polar_enable_replica_prewarm the
+// wake-up writes PARALLEL_REPLAYING instead; the BGW then replays in
+// parallel on a node that is still a replica, and startup still waits for
+// WAITING_RESET for ever.
+func TestPendingPromotePrewarmHangs(t *testing.T) {
+	hung := 0
+	for seed := uint64(1); seed <= 12; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			o := defaultWorldOpts()
+			o.replicas, o.faithful, o.prewarm = 0, true, true
+			w, r := pendingPromoteWorldOpts(t, seed, o, int(seed%3))
+			res := w.s.RunUntil(func() bool { return promoted(r) }, budget)
+			require.Nil(t, res.Violation)
+			if res.Done {
+				return
+			}
+			require.Equal(t, startup.StateWaitReset, startupState(w, r), "%s", w.log.tail(20))
+			require.Equal(t, shmem.BGParallelReplaying, r.BGW.State())
+			require.False(t, r.Primary)
+			hung++
+		})
+	}
+	require.Positive(t, hung)
 }
 
 // TestPendingPromoteFixedCompletes: the same worlds under the fixed model

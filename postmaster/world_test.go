@@ -26,6 +26,8 @@ type worldOpts struct {
 	frames      int
 	// faithful: every node runs shmem.FaithfulV15 PolarDB-as-coded switches.
 	faithful bool
+	// prewarm: polar_enable_replica_prewarm on every node.
+	prewarm bool
 }
 
 func defaultWorldOpts() worldOpts {
@@ -121,6 +123,7 @@ func (o worldOpts) config(h storage.HostID) shmem.Config {
 	if o.faithful {
 		c.Fidelity = shmem.FaithfulV15()
 	}
+	c.ReplicaPrewarm = o.prewarm
 	c.Pages = o.pages
 	c.PoolFrames = o.frames
 	c.LogIndex.MemSize = o.logIndexMem
