@@ -249,3 +249,104 @@ func TestControlWindowOneStep(t *testing.T) {
 	require.Equal(t, reset.step, done.step)
 	require.Empty(t, w.log.find("n2/startup", "in-production"))
 }
+
+// crashAfterPromote promotes n2, writes on it, then fails its next data
+// write so the process writing it (bgwriter, checkpointer or a backend
+// evicting) PANICs: PolarDB's test 002_promote_kill kills the bgwriter of a
+// promoted node.
+func crashAfterPromote(t *testing.T, seed uint64, faithful bool) (*world, *shmem.Node, storage.Epoch) {
+	t.Helper()
+	o := defaultWorldOpts()
+	o.faithful = faithful
+	w := newWorld(t, seed, o)
+	w.writeN(1, 0, 4)
+	w.await("4 acks", func() bool { return w.acks(1) == 4 })
+	p, r := w.node(1), w.node(2)
+	w.await("replica caught up", func() bool { return r.ReplayLSN >= p.WAL.FlushedLSN() })
+	require.NoError(t, Stop(w.s, p, false))
+	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+	require.NoError(t, Promote(w.s, r))
+	w.await("n2 promoted", func() bool { return promoted(r) && len(r.Procs.Backends) == o.sessions })
+	_, epoch, _ := w.dev.Writer()
+	w.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: 1})
+	w.writeN(2, 4, 4)
+	w.await("a PANIC on n2", func() bool {
+		for _, e := range r.Exits {
+			if e.Kind == shmem.ExitPANIC {
+				return true
+			}
+		}
+		return false
+	})
+	return w, r, epoch
+}
+
+// TestRestartAfterCrashRemountsNothing pins point 6 of issue 10
+// (Fidelity.RestartAfterCrash): a child PANIC on a promoted node makes the
+// postmaster reinitialise; the node comes back a primary through crash
+// recovery on the same read-write mount (no remount: the device's writer
+// epoch is unchanged) and serves writes again. The fixed model takes the
+// node down.
+func TestRestartAfterCrashRemountsNothing(t *testing.T) {
+	for _, seed := range seeds[:4] {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			w, r, epoch := crashAfterPromote(t, seed, true)
+			w.await("n2 read-write again", func() bool {
+				return len(w.log.find("n2/postmaster", "reinitialise")) > 0 && r.ReadWrite && !r.InRecovery
+			})
+			require.Contains(t, w.log.first(t, "n2/postmaster", "reinitialise").line, "role=primary")
+			host, e, ok := w.dev.Writer()
+			require.True(t, ok)
+			require.Equal(t, storage.HostID(2), host)
+			require.Equal(t, epoch, e, "no remount after the crash")
+			require.NotEmpty(t, w.log.find("n2/startup", "crash-recovery"), "crash recovery ran")
+			before := w.acks(2)
+			w.writeN(2, 8, 2)
+			w.await("writes after the restart", func() bool { return w.acks(2) == before+2 })
+
+			w, r, _ = crashAfterPromote(t, seed, false)
+			w.await("n2 down", func() bool { return !Alive(w.s, r) })
+			require.Empty(t, w.log.find("n2/postmaster", "reinitialise"))
+		})
+	}
+}
+
+// TestPromoteOneShotAfterCrash pins the rest of point 6
+// (Fidelity.PromoteOneShot with RestartAfterCrash): a child crash during
+// the promote, before startup opened its own WAL, restarts the node as a
+// replica (its replica signal file is still there); received_promote stays
+// set, so the operator's second pg_ctl promote is ignored and the node stays
+// a replica until its postmaster restarts.
+func TestPromoteOneShotAfterCrash(t *testing.T) {
+	stuck := 0
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			o := defaultWorldOpts()
+			o.faithful = true
+			w := newWorld(t, seed, o)
+			w.writeN(1, 0, 4)
+			w.await("4 acks", func() bool { return w.acks(1) == 4 })
+			p, r := w.node(1), w.node(2)
+			require.NoError(t, Stop(w.s, p, false))
+			w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+			require.NoError(t, Promote(w.s, r))
+			w.await("SIGUSR2 sent", func() bool { return len(w.log.find("n2/postmaster", "sigusr2")) > 0 })
+			// The BGW's LogIndex meta read on SIGUSR2 fails: it PANICs.
+			w.dev.InjectError(storage.FaultSpec{Op: storage.OpRead, Host: 2, PathPrefix: "pg_logindex/", Count: 1})
+			res := w.s.RunUntil(func() bool { return len(w.log.find("n2/postmaster", "reinitialise")) > 0 }, budget)
+			require.Nil(t, res.Violation)
+			if !res.Done || !strings.Contains(w.log.first(t, "n2/postmaster", "reinitialise").line, "role=replica") {
+				return // the crash came too late (or not at all) for this seed
+			}
+			w.await("n2 read-only again", func() bool { return r.Accepting && !r.ReadWrite })
+			require.NoError(t, Promote(w.s, r))
+			w.run(2000)
+			require.False(t, r.Primary, "the second promote was taken")
+			require.True(t, r.InRecovery)
+			require.NotEmpty(t, w.log.find("n2/postmaster", "promote-ignored"))
+			require.Contains(t, w.log.find("n2/postmaster", "promote-ignored")[0].line, "received_promote")
+			stuck++
+		})
+	}
+	require.Positive(t, stuck, "no seed crashed the promote early enough")
+}

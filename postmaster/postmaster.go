@@ -367,10 +367,16 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	switch e.Kind {
 	case shmem.ExitPANIC:
 		c.Story("child-panic", sim.Str("child", e.Name), sim.Str("err", e.Err))
+		if p.restartAfterCrash(c, e) {
+			return
+		}
 		p.stopAll(c, "down")
 		return
 	case shmem.ExitFATAL:
 		c.Story("child-fatal", sim.Str("child", e.Name), sim.Str("err", e.Err))
+		if !session && p.restartAfterCrash(c, e) {
+			return
+		}
 		// A backend or walsender that dies FATAL ends one session
 		// (postmaster.c CleanupBackend). Any other child (startup, an
 		// auxiliary process, the LogIndex BGW or a replay worker) leaves
@@ -385,6 +391,40 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	if e.Name == n.Proc("startup") && e.Kind == shmem.ExitNormal {
 		p.recoveryDone(c)
 	}
+}
+
+// restartAfterCrash is HandleChildCrash and the crash reinitialisation of
+// PostmasterStateMachine (postmaster.c) under Fidelity.RestartAfterCrash:
+// every child is ended (SIGQUIT), shared memory is rebuilt on the same mount
+// (shmem.Node.Reinit: no remount) and the node starts again as a primary
+// (crash recovery) or a replica, as its node type files say. A crashed
+// startup is not restarted ("shutting down due to startup process
+// failure"). received_promote is not reset; the model's promoting flag,
+// which PolarDB does not have, is. It reports whether it restarted.
+func (p *Postmaster) restartAfterCrash(c *sim.Ctx, e shmem.ChildExit) bool {
+	n := p.n
+	if !n.Cfg.Fidelity.RestartAfterCrash || e.Name == n.Proc("startup") || p.state == pmShutdownBackends ||
+		p.state == pmShutdownCheckpoint || p.state == pmStopped || p.state == pmDown {
+		return false
+	}
+	for _, id := range allProcs(n) {
+		if id != c.Self() && c.Alive(id) {
+			c.Kill(id)
+		}
+	}
+	primary, err := n.Reinit()
+	if err != nil {
+		c.Story("reinitialise-failed", sim.Str("err", err.Error()))
+		return false
+	}
+	p.role = RoleReplica
+	if primary {
+		p.role = RolePrimary
+	}
+	p.state, p.promoting = pmStarting, false
+	c.Story("reinitialise", sim.Str("after", e.Name), sim.Str("role", p.role.String()), sim.Str("mount", n.Mount.Mode().String()),
+		sim.Bool("received-promote", p.receivedPromote))
+	return true
 }
 
 // recoveryDone: startup exited after promote or crash recovery; open

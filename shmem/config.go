@@ -119,6 +119,14 @@ type Fidelity struct {
 	// received_promote, never reset). Off, a finished promote clears the
 	// flag and a later pg_ctl promote is handled again.
 	PromoteOneShot bool
+	// RestartAfterCrash: a crashed child other than startup makes the
+	// postmaster end every child and reinitialise shared memory, keeping
+	// its mount, then start again as the node type says
+	// (postmaster.c HandleChildCrash, PostmasterStateMachine with
+	// restart_after_crash on, PolarDB's test 002_promote_kill). A crashed
+	// startup still takes the node down ("startup process failure"). Off,
+	// any such crash takes the node down.
+	RestartAfterCrash bool
 	// ForceCheckpointAfterPromote: the checkpoint the BGW requests when
 	// online promote finishes is a full one: RequestCheckpoint(
 	// CHECKPOINT_FORCE) in polar_logindex_bg_online_promote has neither
@@ -161,7 +169,7 @@ type Fidelity struct {
 // behaves. (The V11 profile is not yet read against its code for these
 // points; a v11 node with them on takes V15's behaviour.)
 func FaithfulV15() Fidelity {
-	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true,
+	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true, RestartAfterCrash: true,
 		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, FinalReadEndsAtFailedRead: true,
 		ControlWindowSteps:          true,
 		PromoteReplayFromConsistent: true}
