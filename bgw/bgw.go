@@ -167,6 +167,12 @@ func (w *Worker) Ready() bool {
 	n := w.n
 	switch st := n.BGW.State(); st {
 	case shmem.BGReplicaBufReplaying:
+		if w.promoting && n.Cfg.Fidelity.UncheckedBGWState {
+			// polar_logindex_bg_worker_main released its control on SIGUSR2
+			// and recreates one only for a parallel state: a state written
+			// back to REPLICA_BUF_REPLAYING is never replayed in.
+			return false
+		}
 		rp := n.BGW.ReplayPoint()
 		if rp >= n.ReplayLSN || n.Index == nil || !n.Index.Enabled() {
 			return false
