@@ -444,6 +444,43 @@ func (w *Worker) replayBuffers(c *sim.Ctx) {
 func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	n := w.n
 	bound := w.bound(st)
+	retired := w.retireFinished()
+	dispatched, full, ok := w.dispatchBatch(c, bound)
+	if !ok {
+		return
+	}
+	if full {
+		c.Mark("bgw/dispatch-queue-full")
+	}
+	if dispatched > 0 && st == shmem.BGOnlinePromote {
+		c.Mark("bgw/online-promote-dispatch")
+	}
+	if dispatched > 0 && st == shmem.BGParallelReplaying {
+		c.Mark("bgw/parallel-replaying") // a standby's parallel replay
+	}
+	rp := n.BGW.ReplayPoint()
+	if !w.advance(c, bound) {
+		return
+	}
+	if dispatched > 0 || retired > 0 || n.BGW.ReplayPoint() != rp {
+		c.Log("dispatch", sim.Str("state", st.String()), sim.Int("tasks", int64(dispatched)), sim.Int("retired", int64(retired)),
+			sim.Int("inflight", int64(len(w.s.running))), sim.Bool("queue-full", full),
+			sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
+			sim.LSNField("bound", uint64(bound)))
+	}
+	if st != shmem.BGOnlinePromote || len(w.s.running) > 0 || !w.exhausted(bound) {
+		return
+	}
+	if n.BGW.BackendReplaying > 0 {
+		c.Detail("wait-backends", sim.Int("replaying", int64(n.BGW.BackendReplaying)))
+		return
+	}
+	w.finishPromote(c)
+}
+
+// retireFinished drops the finished tasks at the head of the running queue
+// (polar_logindex_bg_dispatch's first loop) and returns how many.
+func (w *Worker) retireFinished() int {
 	retired := 0
 	for retired < len(w.s.running) && w.s.running[retired].done {
 		retired++
@@ -453,15 +490,21 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 		clear(w.s.running[k:])
 		w.s.running = w.s.running[:k]
 	}
-	batch := n.Cfg.LogIndex.BgReplayBatchSize
+	return retired
+}
+
+// dispatchBatch hands up to polar_bg_replay_batch_size entries below bound
+// to their workers, stopping at a full queue. ok is false when the process
+// exited reading LogIndex.
+func (w *Worker) dispatchBatch(c *sim.Ctx, bound storage.LSN) (dispatched int, full, ok bool) {
+	batch := w.n.Cfg.LogIndex.BgReplayBatchSize
 	k := len(w.workers)
-	dispatched, full := 0, false
 	for dispatched < batch {
-		e, ok, err := w.peek(c)
+		e, more, err := w.peek(c)
 		if err != nil {
-			return
+			return dispatched, full, false
 		}
-		if !ok || e.LSN >= bound {
+		if !more || e.LSN >= bound {
 			break
 		}
 		wi := workerFor(e.Page, k)
@@ -479,19 +522,18 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	}
 	if dispatched == batch {
 		if _, _, err := w.peek(c); err != nil {
-			return
+			return dispatched, full, false
 		}
 	}
-	if full {
-		c.Mark("bgw/dispatch-queue-full")
-	}
-	if dispatched > 0 && st == shmem.BGOnlinePromote {
-		c.Mark("bgw/online-promote-dispatch")
-	}
-	if dispatched > 0 && st == shmem.BGParallelReplaying {
-		c.Mark("bgw/parallel-replaying") // a standby's parallel replay
-	}
+	return dispatched, full, true
+}
 
+// advance moves the replay point to the oldest unfinished task (or the
+// bound once everything below it is done) and raises the fake oldest LSN,
+// capped by the backends' published starts. It returns false when the
+// process exited on PolarDB's assertion.
+func (w *Worker) advance(c *sim.Ctx, bound storage.LSN) bool {
+	n := w.n
 	rp := n.BGW.ReplayPoint()
 	point := rp
 	switch {
@@ -520,24 +562,10 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 		w.release(c, "error")
 		exit(c, n, w.name, shmem.ExitPANIC, fmt.Errorf("bgw: polar assertion failed: replayed oldest LSN %v would move back to %v (a backend replays from %v)",
 			n.BGW.FakeOldest(), fake, n.BGW.BackendMinReplayLSN()))
-		return
+		return false
 	}
 	n.BGW.RaiseFakeOldest(fake)
-	if dispatched > 0 || retired > 0 || n.BGW.ReplayPoint() != rp {
-		c.Log("dispatch", sim.Str("state", st.String()), sim.Int("tasks", int64(dispatched)), sim.Int("retired", int64(retired)),
-			sim.Int("inflight", int64(len(w.s.running))), sim.Bool("queue-full", full),
-			sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
-			sim.LSNField("bound", uint64(bound)))
-	}
-
-	if st != shmem.BGOnlinePromote || len(w.s.running) > 0 || !w.exhausted(bound) {
-		return
-	}
-	if n.BGW.BackendReplaying > 0 {
-		c.Detail("wait-backends", sim.Int("replaying", int64(n.BGW.BackendReplaying)))
-		return
-	}
-	w.finishPromote(c)
+	return true
 }
 
 // finishPromote: everything up to the old primary's end of WAL is replayed

@@ -329,6 +329,48 @@ func (b *backend) promoteReplay(c *sim.Ctx) {
 
 func (b *backend) finishPromoteReplay() { b.n.BGW.EndBackendReplay(b.rpub) }
 
+// writeBuffer is a write's first phase: wait for a page being read in,
+// replay it first during ONLINE_PROMOTE if need be, pin a buffer for it and
+// wait while LogIndex cannot take the record. ok is false when the step
+// ends here (a wait, a promote replay begun, or an exit).
+func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID) (storage.BufferID, bool) {
+	n := b.n
+	if n.BufferBusy(page) {
+		// A session promote did not wait for still reads this page in.
+		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
+		return 0, false
+	}
+	if start, need, err := b.needsPromoteReplay(page); err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return 0, false
+	} else if need {
+		if n.BGW.ReplayPoint() < n.BGW.PromoteEnd {
+			c.Mark("postmaster/new-write-before-bgw-replayed-page")
+		}
+		b.beginPromoteReplay(c, page, start)
+		return 0, false
+	}
+	id, _, err := n.Buffer(page)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return 0, false
+	}
+	if err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return 0, false
+	}
+	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
+		// Every memtable is full and none can be saved: wait for the
+		// bgwriter before inserting WAL that must be indexed.
+		c.Mark("postmaster/logindex-full-wait")
+		c.Detail("logindex-full-wait")
+		return 0, false
+	}
+	return id, true
+}
+
+// writeStep takes one write of the transaction: the buffer (writeBuffer),
+// the WAL record, the change in the page and the flush list, LogIndex.
 func (b *backend) writeStep(c *sim.Ctx) {
 	n := b.n
 	w := b.txn.Writes[b.next]
@@ -338,35 +380,8 @@ func (b *backend) writeStep(c *sim.Ctx) {
 		w.Value = MakeValue(b.xid, uint32(b.next+1))
 	}
 	page := n.Page(w.Page)
-	if n.BufferBusy(page) {
-		// A session promote did not wait for still reads this page in.
-		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
-		return
-	}
-	if start, need, err := b.needsPromoteReplay(page); err != nil {
-		b.exit(c, shmem.ExitPANIC, err.Error())
-		return
-	} else if need {
-		if n.BGW.ReplayPoint() < n.BGW.PromoteEnd {
-			c.Mark("postmaster/new-write-before-bgw-replayed-page")
-		}
-		b.beginPromoteReplay(c, page, start)
-		return
-	}
-	id, _, err := n.Buffer(page)
-	if errors.Is(err, shmem.ErrBuffersBusy) {
-		c.Detail("buffers-busy")
-		return
-	}
-	if err != nil {
-		b.exit(c, shmem.ExitPANIC, err.Error())
-		return
-	}
-	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
-		// Every memtable is full and none can be saved: wait for the
-		// bgwriter before inserting WAL that must be indexed.
-		c.Mark("postmaster/logindex-full-wait")
-		c.Detail("logindex-full-wait")
+	id, ok := b.writeBuffer(c, page)
+	if !ok {
 		return
 	}
 	oldest := n.OldestLSN() // before the record: oldest <= record
