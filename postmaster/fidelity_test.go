@@ -255,6 +255,12 @@ func TestControlWindowOneStep(t *testing.T) {
 // evicting) PANICs: PolarDB's test 002_promote_kill kills the bgwriter of a
 // promoted node.
 func crashAfterPromote(t *testing.T, seed uint64, faithful bool) (*world, *shmem.Node, storage.Epoch) {
+	return crashAfterPromoteN(t, seed, faithful, 1)
+}
+
+// crashAfterPromoteN fails the next k WAL writes of n2 (several children
+// may PANIC before the postmaster reaps the first).
+func crashAfterPromoteN(t *testing.T, seed uint64, faithful bool, k int) (*world, *shmem.Node, storage.Epoch) {
 	t.Helper()
 	o := defaultWorldOpts()
 	o.faithful = faithful
@@ -268,7 +274,7 @@ func crashAfterPromote(t *testing.T, seed uint64, faithful bool) (*world, *shmem
 	require.NoError(t, Promote(w.s, r))
 	w.await("n2 promoted", func() bool { return promoted(r) && len(r.Procs.Backends) == o.sessions })
 	_, epoch, _ := w.dev.Writer()
-	w.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: 1})
+	w.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: k})
 	w.writeN(2, 4, 4)
 	w.await("a PANIC on n2", func() bool {
 		for _, e := range r.Exits {
@@ -309,6 +315,37 @@ func TestRestartAfterCrashRemountsNothing(t *testing.T) {
 			require.Empty(t, w.log.find("n2/postmaster", "reinitialise"))
 		})
 	}
+}
+
+// TestRestartAfterCrashOnce: when several children PANIC before the
+// postmaster reaps the first, the exits of children the reinitialisation
+// already ended are only reaped: one reinitialisation, and the node comes
+// back as what it was (a second one on the fresh shared memory would take it
+// for a replica: explorer seed 22501 before the fix).
+func TestRestartAfterCrashOnce(t *testing.T) {
+	several := 0
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			w, r, _ := crashAfterPromoteN(t, seed, true, 2)
+			w.await("reinitialise", func() bool { return len(w.log.find("n2/postmaster", "reinitialise")) > 0 })
+			w.dev.ClearFaults() // what is left of the fault must not fail the restart itself
+			w.await("n2 read-write again", func() bool {
+				return len(w.log.find("n2/postmaster", "reinitialise")) > 0 && r.ReadWrite && !r.InRecovery
+			})
+			panics := 0
+			for _, e := range r.Exits {
+				if e.Kind == shmem.ExitPANIC {
+					panics++
+				}
+			}
+			if panics > 1 {
+				several++
+			}
+			require.Len(t, w.log.find("n2/postmaster", "reinitialise"), 1)
+			require.True(t, r.Primary)
+		})
+	}
+	require.Positive(t, several, "no seed had two PANICs before the reinitialisation")
 }
 
 // TestPromoteOneShotAfterCrash pins the rest of point 6

@@ -108,6 +108,10 @@ type Postmaster struct {
 	// never reset, so under Fidelity.PromoteOneShot every later pg_ctl
 	// promote to this postmaster is ignored.
 	receivedPromote bool
+	// crashed lists the children ended by a crash reinitialisation
+	// (restartAfterCrash): their exits still in flight are only reaped, as
+	// PostmasterStateMachine does while FatalError waits for PM_NO_CHILDREN.
+	crashed []sim.ActorID
 	// shutdown holds a pending fast shutdown request.
 	immediate bool
 	// slot is a standby's primary_slot_name (RoleStandby only).
@@ -354,6 +358,10 @@ func (p *Postmaster) remountAndSignal(c *sim.Ctx) {
 // reaper handles SIGCHLD.
 func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	n := p.n
+	if slices.Contains(p.crashed, e.ID) {
+		c.Log("reaped-after-crash", sim.Str("child", e.Name), sim.Str("kind", e.Kind.String()))
+		return
+	}
 	session := slices.Contains(n.Procs.Backends, e.ID) || slices.Contains(n.Procs.WALSenders, e.ID)
 	n.Procs.Backends = remove(n.Procs.Backends, e.ID)
 	n.Procs.WALSenders = remove(n.Procs.WALSenders, e.ID)
@@ -408,8 +416,11 @@ func (p *Postmaster) restartAfterCrash(c *sim.Ctx, e shmem.ChildExit) bool {
 		return false
 	}
 	for _, id := range allProcs(n) {
-		if id != c.Self() && c.Alive(id) {
-			c.Kill(id)
+		if id != c.Self() {
+			p.crashed = append(p.crashed, id)
+			if c.Alive(id) {
+				c.Kill(id)
+			}
 		}
 	}
 	primary, err := n.Reinit()
