@@ -109,6 +109,10 @@ type Node struct {
 	Checkpoints []CheckpointSeen
 
 	Procs Procs
+	// Reinits counts crash reinitialisations (Reinit): shared memory was
+	// rebuilt in place, so a checker that remembers this node's shared state
+	// across steps must start over when it grows, as for a new Node.
+	Reinits int
 	// Exits records every process exit (for checkers: an unexpected PANIC or
 	// FATAL is a failure).
 	Exits []ChildExit

@@ -41,5 +41,6 @@ func (n *Node) Reinit() (primary bool, err error) {
 	n.Exits, n.Exempt = old.Exits, old.Exempt
 	n.PromoteFile, n.TriggerFile, n.SaveStalled = old.PromoteFile, old.TriggerFile, old.SaveStalled
 	n.Procs.Postmaster = old.Procs.Postmaster
+	n.Reinits = old.Reinits + 1
 	return old.Primary || old.WAL != nil, err
 }
