@@ -41,6 +41,16 @@ func TestOrderingsFor(t *testing.T) {
 	require.False(t, OrderingsFor(ProfileV15).HoldConsistentInWaitingReset)
 }
 
+// TestFidelity: the zero Fidelity is the fixed model (every switch off);
+// FaithfulV15 turns every switch on, and DefaultConfig is still fixed.
+func TestFidelity(t *testing.T) {
+	v := reflect.ValueOf(FaithfulV15())
+	for i := 0; i < v.NumField(); i++ {
+		require.True(t, v.Field(i).Bool(), "FaithfulV15 leaves %s off", v.Type().Field(i).Name)
+	}
+	require.Equal(t, Fidelity{}, DefaultConfig(1).Fidelity)
+}
+
 func TestParseProfile(t *testing.T) {
 	for _, p := range []Profile{ProfileV15, ProfileV11} {
 		got, err := ParseProfile(p.String())

@@ -146,6 +146,11 @@ type Node struct {
 
 	// Procs are the node's processes: the postmaster forks and reaps them.
 	Procs Procs
+	// Reinits counts crash reinitialisations (Reinit, by the postmaster):
+	// shared memory was rebuilt in place, so a checker that remembers this
+	// node's shared state across steps must start over when it grows, as
+	// for a new Node.
+	Reinits int
 	// Exits records every process exit (Exit, by the exiting process). Not
 	// PolarDB state: the checkers' record (an unexpected PANIC or FATAL is
 	// a failure); the postmaster learns of exits by message.
@@ -202,7 +207,11 @@ func NewNode(cfg Config, dev *storage.Device) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: NewBGW(), Procs: NoProcs()}, nil
+	b := NewBGW()
+	if cfg.Fidelity.UncheckedBGWState {
+		b = NewUncheckedBGW()
+	}
+	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: b, Procs: NoProcs()}, nil
 }
 
 // Name returns "n<host>".

@@ -131,6 +131,17 @@
 //	startup/trigger-file-wait               trigger-file promote waiting in P3
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
 //
+// # Faithful switches (issue 10)
+//
+// shmem.FaithfulV15 turns on what PolarDB 15's code does where the model was
+// stricter; the zero shmem.Fidelity is the "fixed" behaviour. Startup consults
+// HotStandbyInFinalRead (CheckRecoveryConsistency's
+// polar_logindex_wakeup_bg_replay during the final read),
+// CheckEndBeforeRestartpoint and ControlWindowSteps. The final read's
+// hot-standby wake-up is the story event hot-standby-in-final-read (bgw-was
+// names the state it overwrote); it has no coverage mark yet, since the
+// explorer's mark list lives in scenarios.
+//
 // # Not modelled
 //
 // commit_ts, multixact and CSN are not modelled (P5 copies only the clog;
