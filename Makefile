@@ -23,7 +23,7 @@ test:
 ## browser: the viewer's tests in headless Chromium, required; screenshots
 ## go to PROMOTESIM_SCREENSHOTS (default: $TMPDIR/promotesim-screenshots)
 browser:
-	PROMOTESIM_BROWSER=require $(GO) test -count=1 -run Browser -v ./scenarios/view/
+	PROMOTESIM_BROWSER=require $(GO) test -count=1 -run Browser -v ./scenarios/view/serve/
 
 ## view: the step-through viewer on the switchover demo (prints its URL)
 view:

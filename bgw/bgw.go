@@ -92,6 +92,11 @@ type Worker struct {
 	s          sched
 	workers    []*ReplayWorker
 	dispatched int // tasks dispatched by the current control
+	// promoting is polar_logindex_bg_worker_main's local
+	// polar_online_promoting: set when SIGUSR2 is handled, cleared when
+	// online promote finishes (polar_logindex_bg_promoted). While set, a
+	// SIGUSR2 is ignored (Fidelity.UncheckedBGWState).
+	promoting bool
 }
 
 // New returns the BGW of node n with its K = polar_parallel_replay_proc_num
@@ -162,13 +167,19 @@ func (w *Worker) Ready() bool {
 	n := w.n
 	switch st := n.BGW.State(); st {
 	case shmem.BGReplicaBufReplaying:
+		if w.promoting && n.Cfg.Fidelity.UncheckedBGWState {
+			// polar_logindex_bg_worker_main released its control on SIGUSR2
+			// and recreates one only for a parallel state: a state written
+			// back to REPLICA_BUF_REPLAYING is never replayed in.
+			return false
+		}
 		rp := n.BGW.ReplayPoint()
 		if rp >= n.ReplayLSN || n.Index == nil || !n.Index.Enabled() {
 			return false
 		}
 		// Entries to replay, or only non-page records left: either way a
 		// round moves the replay point on, to the end of replayed WAL when
-		// nothing below it is left (SPEC §6).
+		// nothing below it is left (docs/model.md §6).
 		return true
 	case shmem.BGParallelReplaying, shmem.BGOnlinePromote:
 		if w.stale(st) {
@@ -240,15 +251,19 @@ func (w *Worker) Receive(c *sim.Ctx, m sim.Msg) {
 // bgworker_handle_online_promote in the main loop): make LogIndex writable,
 // release replay control, enter WAITING_RESET. A second SIGUSR2 while the
 // promote is under way is ignored, as the polar_online_promoting flag does.
+//
+// Under Fidelity.UncheckedBGWState it is PolarDB 15's code: the signal is
+// ignored only while polar_online_promoting is set, whatever the state, and
+// WAITING_RESET is written over whatever state the BGW is in
+// (bgworker_handle_online_promote, polar_logindex_bg_worker.c).
 func (w *Worker) onlinePromote(c *sim.Ctx) {
 	n := w.n
 	st := n.BGW.State()
-	switch st {
-	case shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying:
-	default:
+	if w.ignorePromoteSignal(st) {
 		c.Log("ignore-promote-signal", sim.Str("state", st.String()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())))
 		return
 	}
+	w.promoting = true
 	if n.Index != nil && n.Index.Enabled() {
 		if err := n.Index.SetWritable(); err != nil {
 			w.release(c, "error")
@@ -260,6 +275,19 @@ func (w *Worker) onlinePromote(c *sim.Ctx) {
 	n.BGW.EnterWaitingReset()
 	c.Story("enter-waiting-reset", sim.Str("from", st.String()), sim.LSNField("replay", uint64(n.BGW.ReplayPoint())),
 		sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())), sim.LSNField("replay-lsn", uint64(n.ReplayLSN)))
+}
+
+// ignorePromoteSignal: PolarDB's polar_online_promoting flag, or the
+// model's stricter state check (only a non-promoting state takes SIGUSR2).
+func (w *Worker) ignorePromoteSignal(st shmem.BGWState) bool {
+	if w.n.Cfg.Fidelity.UncheckedBGWState {
+		return w.promoting
+	}
+	switch st {
+	case shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying:
+		return false
+	}
+	return true
 }
 
 // create takes replay control for state st (create_logindex_bg_redo_ctl),
@@ -416,6 +444,43 @@ func (w *Worker) replayBuffers(c *sim.Ctx) {
 func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	n := w.n
 	bound := w.bound(st)
+	retired := w.retireFinished()
+	dispatched, full, ok := w.dispatchBatch(c, bound)
+	if !ok {
+		return
+	}
+	if full {
+		c.Mark("bgw/dispatch-queue-full")
+	}
+	if dispatched > 0 && st == shmem.BGOnlinePromote {
+		c.Mark("bgw/online-promote-dispatch")
+	}
+	if dispatched > 0 && st == shmem.BGParallelReplaying {
+		c.Mark("bgw/parallel-replaying") // a standby's parallel replay
+	}
+	rp := n.BGW.ReplayPoint()
+	if !w.advance(c, bound) {
+		return
+	}
+	if dispatched > 0 || retired > 0 || n.BGW.ReplayPoint() != rp {
+		c.Log("dispatch", sim.Str("state", st.String()), sim.Int("tasks", int64(dispatched)), sim.Int("retired", int64(retired)),
+			sim.Int("inflight", int64(len(w.s.running))), sim.Bool("queue-full", full),
+			sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
+			sim.LSNField("bound", uint64(bound)))
+	}
+	if st != shmem.BGOnlinePromote || len(w.s.running) > 0 || !w.exhausted(bound) {
+		return
+	}
+	if n.BGW.BackendReplaying > 0 {
+		c.Detail("wait-backends", sim.Int("replaying", int64(n.BGW.BackendReplaying)))
+		return
+	}
+	w.finishPromote(c)
+}
+
+// retireFinished drops the finished tasks at the head of the running queue
+// (polar_logindex_bg_dispatch's first loop) and returns how many.
+func (w *Worker) retireFinished() int {
 	retired := 0
 	for retired < len(w.s.running) && w.s.running[retired].done {
 		retired++
@@ -425,15 +490,21 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 		clear(w.s.running[k:])
 		w.s.running = w.s.running[:k]
 	}
-	batch := n.Cfg.LogIndex.BgReplayBatchSize
+	return retired
+}
+
+// dispatchBatch hands up to polar_bg_replay_batch_size entries below bound
+// to their workers, stopping at a full queue. ok is false when the process
+// exited reading LogIndex.
+func (w *Worker) dispatchBatch(c *sim.Ctx, bound storage.LSN) (dispatched int, full, ok bool) {
+	batch := w.n.Cfg.LogIndex.BgReplayBatchSize
 	k := len(w.workers)
-	dispatched, full := 0, false
 	for dispatched < batch {
-		e, ok, err := w.peek(c)
+		e, more, err := w.peek(c)
 		if err != nil {
-			return
+			return dispatched, full, false
 		}
-		if !ok || e.LSN >= bound {
+		if !more || e.LSN >= bound {
 			break
 		}
 		wi := workerFor(e.Page, k)
@@ -451,19 +522,18 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 	}
 	if dispatched == batch {
 		if _, _, err := w.peek(c); err != nil {
-			return
+			return dispatched, full, false
 		}
 	}
-	if full {
-		c.Mark("bgw/dispatch-queue-full")
-	}
-	if dispatched > 0 && st == shmem.BGOnlinePromote {
-		c.Mark("bgw/online-promote-dispatch")
-	}
-	if dispatched > 0 && st == shmem.BGParallelReplaying {
-		c.Mark("bgw/parallel-replaying") // a standby's parallel replay
-	}
+	return dispatched, full, true
+}
 
+// advance moves the replay point to the oldest unfinished task (or the
+// bound once everything below it is done) and raises the fake oldest LSN,
+// capped by the backends' published starts. It returns false when the
+// process exited on PolarDB's assertion.
+func (w *Worker) advance(c *sim.Ctx, bound storage.LSN) bool {
+	n := w.n
 	rp := n.BGW.ReplayPoint()
 	point := rp
 	switch {
@@ -492,24 +562,10 @@ func (w *Worker) dispatch(c *sim.Ctx, st shmem.BGWState) {
 		w.release(c, "error")
 		exit(c, n, w.name, shmem.ExitPANIC, fmt.Errorf("bgw: polar assertion failed: replayed oldest LSN %v would move back to %v (a backend replays from %v)",
 			n.BGW.FakeOldest(), fake, n.BGW.BackendMinReplayLSN()))
-		return
+		return false
 	}
 	n.BGW.RaiseFakeOldest(fake)
-	if dispatched > 0 || retired > 0 || n.BGW.ReplayPoint() != rp {
-		c.Log("dispatch", sim.Str("state", st.String()), sim.Int("tasks", int64(dispatched)), sim.Int("retired", int64(retired)),
-			sim.Int("inflight", int64(len(w.s.running))), sim.Bool("queue-full", full),
-			sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
-			sim.LSNField("bound", uint64(bound)))
-	}
-
-	if st != shmem.BGOnlinePromote || len(w.s.running) > 0 || !w.exhausted(bound) {
-		return
-	}
-	if n.BGW.BackendReplaying > 0 {
-		c.Detail("wait-backends", sim.Int("replaying", int64(n.BGW.BackendReplaying)))
-		return
-	}
-	w.finishPromote(c)
+	return true
 }
 
 // finishPromote: everything up to the old primary's end of WAL is replayed
@@ -523,6 +579,7 @@ func (w *Worker) finishPromote(c *sim.Ctx) {
 	tasks := w.dispatched
 	w.release(c, "promote-finished")
 	n.BGW.FinishPromote()
+	w.promoting = false
 	c.Mark("bgw/promote-finished")
 	c.Story("promote-finished", sim.LSNField("replay", uint64(n.BGW.ReplayPoint())), sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())),
 		sim.LSNField("start", uint64(n.BGW.PromoteStart)), sim.LSNField("end", uint64(n.BGW.PromoteEnd)),
@@ -561,6 +618,9 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 		c.Log("buffer-io-wait", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)))
 		return
 	}
+	if r.skipFlushed(c, t) {
+		return
+	}
 	id, loaded, err := n.Buffer(t.page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Mark("bgw/worker-buffers-busy")
@@ -571,7 +631,14 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 		exit(c, n, r.name, shmem.ExitFATAL, fmt.Errorf("bgw: read page %v: %w", t.page, err))
 		return
 	}
-	applied, err := n.ReplayPage(id, w.s.from, t.lsn+1)
+	from := w.s.from
+	if n.Cfg.Fidelity.PromoteReplayFromConsistent && w.mode == shmem.BGOnlinePromote {
+		// polar_bg_redo_apply_read_record applies the task's own record:
+		// the page's earlier records were earlier tasks of this worker, or
+		// skipped as flushed (skipFlushed).
+		from = t.lsn
+	}
+	applied, err := n.ReplayPage(id, from, t.lsn+1)
 	if err != nil {
 		exit(c, n, r.name, shmem.ExitPANIC, fmt.Errorf("bgw: replay %v at %v: %w", t.page, t.lsn, err))
 		return
@@ -584,13 +651,40 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 			return
 		}
 	}
-	t.done = true
-	k := copy(q, q[1:])
-	q[k] = nil
-	w.s.queues[r.idx] = q[:k]
+	r.retire(t)
 	c.Log("replay-task", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)), sim.LSNField("from", uint64(w.s.from)),
 		sim.Int("applied", int64(applied)), sim.Bool("loaded", loaded), sim.Bool("dirtied", dirtied),
 		sim.LSNField("oldest", uint64(b.OldestLSN)), sim.LSNField("page-lsn", uint64(b.Page.LSN)))
+}
+
+// retire marks the worker's oldest task, t, finished and dequeues it
+// (parallel_replay_task_finished).
+func (r *ReplayWorker) retire(t *task) {
+	q := r.bgw.s.queues[r.idx]
+	t.done = true
+	k := copy(q, q[1:])
+	q[k] = nil
+	r.bgw.s.queues[r.idx] = q[:k]
+}
+
+// skipFlushed is polar_xlog_need_replay's BUF_IS_FLUSHED
+// (polar_logindex_redo.c) under Fidelity.PromoteReplayFromConsistent: in
+// ONLINE_PROMOTE, a task whose page is not in the pool and whose record is
+// below the old primary's consistent LSN is taken as already on storage and
+// finished without reading the page. It reports whether it did so.
+func (r *ReplayWorker) skipFlushed(c *sim.Ctx, t *task) bool {
+	w := r.bgw
+	n := w.n
+	if !n.Cfg.Fidelity.PromoteReplayFromConsistent || w.mode != shmem.BGOnlinePromote {
+		return false
+	}
+	if _, pooled := n.Pool.Lookup(t.page); pooled || t.lsn >= n.PrimaryConsistent {
+		return false
+	}
+	r.retire(t)
+	c.Log("skip-flushed", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)),
+		sim.LSNField("consistent", uint64(n.PrimaryConsistent)))
+	return true
 }
 
 // Receive: SIGTERM/SIGINT/SIGQUIT end the worker; anything else is ignored.

@@ -102,6 +102,14 @@
 // the page dirty whenever it replayed a task on a clean buffer (PolarDB
 // compares the page LSN with the last replayed record).
 //
+// Under shmem.Fidelity.UncheckedBGWState the BGW ignores SIGUSR2 by its
+// polar_online_promoting flag (polar_logindex_bg_worker_main) rather than by
+// state, and does not replay in a state written back to
+// REPLICA_BUF_REPLAYING after it; under PromoteReplayFromConsistent its
+// workers skip unpooled pages' records below the old primary's consistent
+// LSN (polar_xlog_need_replay's BUF_IS_FLUSHED) and apply only each task's
+// own record.
+//
 // Coverage marks: bgw/evict-instead-of-replay, bgw/online-promote-dispatch,
 // bgw/parallel-replaying (tasks dispatched on a standby),
 // bgw/worker-buffers-busy, bgw/promote-finished, bgw/dispatch-queue-full,

@@ -2,12 +2,12 @@ package logindex
 
 import "fmt"
 
-// Config holds the GUCs of SPEC §4 plus the model's own sizes. PolarDB sizes
+// Config holds the GUCs of docs/model.md §4 plus the model's own sizes. PolarDB sizes
 // memory in MB and blocks; the model counts the objects themselves.
 type Config struct {
 	// MemSize is polar_logindex_mem_size: the number of memtables in the
 	// LogIndex ring. 0 disables LogIndex entirely (V15's default), which
-	// makes online promote impossible (SPEC §7).
+	// makes online promote impossible (docs/model.md §7).
 	MemSize int
 	// TableSize is the number of (page, LSN) entries one memtable holds
 	// (LOG_INDEX_MEM_TBL_SEG_NUM's role). At least MaxPages.

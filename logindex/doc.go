@@ -34,7 +34,7 @@
 // with ErrWALNotFlushed otherwise). A read-only snapshot (replica) moves a
 // table to FLUSHED when the primary's meta file shows its LSNs saved. If the
 // primary stops saving, the ring fills and Add returns ErrMemtablesFull: the
-// replica's startup stalls (SPEC §11: "full LogIndex memtables when the
+// replica's startup stalls (docs/model.md §11: "full LogIndex memtables when the
 // primary stopped saving").
 //
 // # Truncation

@@ -12,7 +12,7 @@ var (
 	// ErrDisabled: LogIndex is off (polar_logindex_mem_size = 0).
 	ErrDisabled = errors.New("logindex: LogIndex disabled (polar_logindex_mem_size = 0)")
 	// ErrMemtablesFull: every memtable is full and not saved; the caller
-	// (startup) stalls until the primary saves (SPEC §4).
+	// (startup) stalls until the primary saves (docs/model.md §4).
 	ErrMemtablesFull = errors.New("logindex: memtables full, waiting for saved tables")
 	// ErrNotWritable: only a writable snapshot (the primary) saves tables.
 	ErrNotWritable = errors.New("logindex: read-only LogIndex snapshot can't save tables")
@@ -304,7 +304,7 @@ type PromotedInfo struct {
 	MemTableID   uint64
 }
 
-// SetPromoted records the promoted info (startup, SPEC §7 step 5). end is
+// SetPromoted records the promoted info (startup, docs/model.md §7 step 5). end is
 // the end of the old primary's valid WAL.
 func (ix *Index) SetPromoted(end storage.LSN) error {
 	if !ix.enabled {

@@ -107,7 +107,7 @@ func TestDisabled(t *testing.T) {
 	require.ErrorIs(t, err, ErrDisabled)
 }
 
-// TestPrimaryReplicaRing walks the states of SPEC §4: the primary fills and
+// TestPrimaryReplicaRing walks the states of docs/model.md §4: the primary fills and
 // saves, the replica reuses what the primary saved, stalls when the primary
 // stops saving, and after promote saves the rest itself.
 func TestPrimaryReplicaRing(t *testing.T) {

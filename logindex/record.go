@@ -11,7 +11,7 @@ import (
 )
 
 // RecordType says what a WAL record does (PostgreSQL's rmgr + info bits,
-// reduced to what online promote needs; SPEC §2). The zero value is invalid.
+// reduced to what online promote needs; docs/model.md §2). The zero value is invalid.
 type RecordType uint8
 
 const (

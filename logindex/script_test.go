@@ -396,7 +396,7 @@ func (e *indexEnv) handle(t *testing.T, d *datadriven.TestData) string {
 			b.WriteString("\n")
 		}
 	case "promote":
-		// Startup + BGW of SPEC §7: remount RW, make LogIndex writable,
+		// Startup + BGW of docs/model.md §7: remount RW, make LogIndex writable,
 		// record the promoted info.
 		require.NoError(t, e.ro.RemountRW())
 		fmt.Fprintf(&b, "set writable: %s\n", errString(e.repl.SetWritable()))

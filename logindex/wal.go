@@ -38,7 +38,7 @@ func SegNo(l storage.LSN, segSize int64) uint64 { return uint64(l) / uint64(segS
 // SegOffset is l's offset inside its segment (XLogSegmentOffset).
 func SegOffset(l storage.LSN, segSize int64) int64 { return int64(uint64(l) % uint64(segSize)) }
 
-// timeline is always 1: online promote keeps the timeline (SPEC §7 step 4).
+// timeline is always 1: online promote keeps the timeline (docs/model.md §7 step 4).
 const timeline = 1
 
 // SegmentName is the pg_wal path of segment segno (XLogFileName on TLI 1).

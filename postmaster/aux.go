@@ -31,6 +31,19 @@ func killedBy(m sim.Msg) bool {
 // the primary and out of recovery.
 func primaryActive(n *shmem.Node) bool { return n.Primary && !n.InRecovery && n.WAL != nil }
 
+// bgwriterActive reports whether the bgwriter runs a primary's flush-list
+// sync. PolarDB's bgwriter loop calls polar_bg_buffer_sync in recovery too;
+// it takes the primary's path as soon as the node type is primary
+// (polar_normal_buffer_sync_enabled, polar_flush.h), which under
+// Fidelity.ControlWindowSteps is a separate step before recovery is done.
+// Otherwise the model starts it when recovery is done.
+func bgwriterActive(n *shmem.Node) bool {
+	if n.Cfg.Fidelity.ControlWindowSteps {
+		return n.Primary && n.WAL != nil
+	}
+	return primaryActive(n)
+}
+
 // bgWriter writes dirty buffers from the flush-list head, oldest first, once
 // WAL covers them and no replica would see a future page; it publishes the
 // consistent LSN and saves full LogIndex memtables whose WAL is durable.
@@ -47,7 +60,7 @@ func (a *bgWriter) Name() string { return a.n.Proc("bgwriter") }
 
 func (a *bgWriter) Ready() bool {
 	n := a.n
-	if !primaryActive(n) {
+	if !bgwriterActive(n) {
 		return false
 	}
 	if id, ok := n.Pool.FlushHead(); ok && n.CanWrite(n.Pool.Get(id).Page.LSN) {
@@ -66,8 +79,20 @@ func (a *bgWriter) Ready() bool {
 // the role switch and before the BGW reset, where the flush list holds none
 // of the old primary's changes still to replay, so neither the flush-list
 // head nor the insert position says anything about storage.
+//
+// Under Fidelity.ControlWindowSteps the guard is on whatever the profile:
+// PolarDB 15's update_consistent_lsn_delta carries it unconditionally, and
+// the split window (node type primary before the BGW reset) reaches it.
+//
+// Also under ControlWindowSteps, polar_set_consistent_lsn (xlog.c) is a
+// no-op while polar_is_primary_in_recovery(): node type primary, recovery
+// not yet done, the whole rest of the window.
 func holdConsistent(n *shmem.Node) bool {
-	return n.Cfg.Orderings.HoldConsistentInWaitingReset && n.BGW.State() == shmem.BGWaitingReset
+	if n.Cfg.Fidelity.ControlWindowSteps && n.Primary && n.InRecovery {
+		return true
+	}
+	on := n.Cfg.Orderings.HoldConsistentInWaitingReset || n.Cfg.Fidelity.ControlWindowSteps
+	return on && n.BGW.State() == shmem.BGWaitingReset
 }
 
 // publishConsistent recomputes and publishes the consistent LSN
@@ -147,6 +172,10 @@ type checkpointer struct {
 	forcedRedo      storage.LSN
 	// answered counts the CHECKPOINT requests finished or ignored.
 	answered int
+	// ownForced: the pending forced checkpoint is the BGW's post-promote
+	// RequestCheckpoint(CHECKPOINT_FORCE) (Fidelity.ForceCheckpointAfterPromote),
+	// not an operator's CHECKPOINT, so finishing it answers no client.
+	ownForced bool
 }
 
 func newCheckpointer(n *shmem.Node) *checkpointer { return &checkpointer{n: n} }
@@ -180,7 +209,7 @@ func (a *checkpointer) Ready() bool {
 		return a.forcedReady()
 	}
 	if n.BGW.CheckpointRequested {
-		return true
+		return true // lazy, or (ForceCheckpointAfterPromote) becomes a forced one
 	}
 	return int64(n.Pool.ConsistentLSN())-int64(n.Control.Redo) >= n.Cfg.CheckpointDistance
 }
@@ -210,6 +239,10 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 		restartpoint(c, n)
 		return
 	}
+	if n.Cfg.Fidelity.ForceCheckpointAfterPromote && n.BGW.CheckpointRequested && !a.shutdown {
+		a.forcePromoteCheckpoint(c)
+		return
+	}
 	if a.forced && !a.shutdown {
 		a.forcedStep(c)
 		return
@@ -217,7 +250,10 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 	if a.forced {
 		// The shutdown checkpoint supersedes a forced one.
 		a.forced, a.syncing = false, false
-		a.answered++
+		if !a.ownForced {
+			a.answered++
+		}
+		a.ownForced = false
 	}
 	a.write(c, publishConsistent(n), false)
 }
@@ -474,6 +510,23 @@ func (a *checkpointer) request(c *sim.Ctx) {
 	c.Log("checkpoint-request", sim.Bool("recovery", n.InRecovery))
 }
 
+// forcePromoteCheckpoint takes the BGW's request when online promote
+// finished (polar_logindex_bg_online_promote's RequestCheckpoint(
+// CHECKPOINT_FORCE)) as what PolarDB makes of it: a full checkpoint, since
+// polar_check_incremental_checkpoint (polar_bufmgr.c) makes only
+// CHECKPOINT_CAUSE_TIME and CHECKPOINT_CAUSE_XLOG ones incremental. A
+// pending operator CHECKPOINT absorbs it (RequestCheckpoint merges requests).
+func (a *checkpointer) forcePromoteCheckpoint(c *sim.Ctx) {
+	n := a.n
+	n.BGW.CheckpointRequested = false
+	if a.forced {
+		c.Log("checkpoint-request-merged", sim.Str("from", "bgw"))
+		return
+	}
+	a.forced, a.syncing, a.ownForced = true, false, true
+	c.Log("checkpoint-request", sim.Str("from", "bgw"), sim.Bool("force", true))
+}
+
 // forcedReady reports whether the forced checkpoint on a primary can take
 // a step. While the BGW is promoting (ONLINE_PROMOTE, PARALLEL_REPLAYING)
 // it waits: pages the BGW has not replayed yet are dirty nowhere, and the
@@ -531,7 +584,10 @@ func (a *checkpointer) forcedStep(c *sim.Ctx) {
 	publishConsistent(n)
 	redo := a.forcedRedo
 	a.forced, a.syncing = false, false
-	a.answered++
+	if !a.ownForced {
+		a.answered++
+	}
+	a.ownForced = false
 	a.write(c, redo, true)
 }
 

@@ -57,20 +57,24 @@ const maxQueued = 4
 // acknowledged only after its record is durable, and during ONLINE_PROMOTE it
 // replays a page's old WAL itself before touching it.
 type backend struct {
-	n       *shmem.Node
-	j       *Journal
-	idx     int
-	state   bState
-	queue   []sim.Msg
-	txn     Txn
-	xid     logindex.XID
-	next    int // next write of txn
-	commit  storage.LSN
-	read    int
-	began   uint64
-	resume  bState // state to return to after a promote replay
-	replay  storage.PageID
-	rstart  storage.LSN
+	n      *shmem.Node
+	j      *Journal
+	idx    int
+	state  bState
+	queue  []sim.Msg
+	txn    Txn
+	xid    logindex.XID
+	next   int // next write of txn
+	commit storage.LSN
+	read   int
+	began  uint64
+	resume bState // state to return to after a promote replay
+	replay storage.PageID
+	rstart storage.LSN
+	// rpub is the LSN a promote replay published (POLAR_SET_BACKEND_READ_MIN_LSN):
+	// rstart, or under Fidelity.PromoteReplayFromConsistent bg_replayed_lsn,
+	// published before the Max with the consistent LSN.
+	rpub    storage.LSN
 	written []Write
 	// A replica read between its two steps (bReadIO): the pinned buffer,
 	// the LSN it published, whether it issued a storage read (rio) and
@@ -137,7 +141,7 @@ func (b *backend) fail(c *sim.Ctx, what string, err error) {
 
 func (b *backend) exit(c *sim.Ctx, kind shmem.ExitKind, why string) {
 	if b.state == bPromoteReplay {
-		b.n.BGW.EndBackendReplay(b.rstart)
+		b.n.BGW.EndBackendReplay(b.rpub)
 	}
 	// An exit in bCommitFlush (a PANIC on the WAL flush, or SIGQUIT) leaves
 	// DelayChkpt set: the commit record may already be in WAL buffers (and
@@ -216,10 +220,8 @@ func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, er
 	if n.BGW.State() != shmem.BGOnlinePromote {
 		return 0, false, nil
 	}
-	start := n.BGW.PromoteStart
-	if rp := n.BGW.ReplayPoint(); rp > start {
-		start = rp
-	}
+	_, pooled := n.Pool.Lookup(page)
+	_, start := promoteReplayFrom(n, pooled)
 	var lsns []storage.LSN
 	var err error
 	for {
@@ -253,13 +255,40 @@ func (b *backend) needsPromoteReplay(page storage.PageID) (storage.LSN, bool, er
 	return start, true, nil
 }
 
+// promoteReplayFrom is where a backend replays a page from during
+// ONLINE_PROMOTE (polar_logindex_require_backend_redo,
+// polar_logindex_redo.c): replay_from = bg_replayed_lsn, published as the
+// backend's read min LSN, then Max(consistent LSN, replay_from) where the old
+// primary's consistent LSN is valid. That Max applies only to a page read
+// from storage: a pooled, outdated buffer replays from bg_replayed_lsn
+// (polar_logindex_lock_apply_buffer). The fixed model replays from
+// max(PromoteStart, bg_replayed_lsn) and ignores the consistent LSN.
+func promoteReplayFrom(n *shmem.Node, pooled bool) (published, start storage.LSN) {
+	start = n.BGW.PromoteStart
+	if rp := n.BGW.ReplayPoint(); rp > start {
+		start = rp
+	}
+	if !n.Cfg.Fidelity.PromoteReplayFromConsistent || pooled {
+		return start, start
+	}
+	published = start
+	if pc := n.PrimaryConsistent; pc.Valid() && pc > start {
+		start = pc
+	}
+	return published, start
+}
+
 // beginPromoteReplay publishes the start and counts this backend as
 // replaying, so the BGW can neither finish nor raise the fake oldest LSN past
 // it (polar_logindex_lock_apply_page_from during online promote).
 func (b *backend) beginPromoteReplay(c *sim.Ctx, page storage.PageID, start storage.LSN) {
 	n := b.n
-	n.BGW.BeginBackendReplay(start)
-	b.resume, b.replay, b.rstart = b.state, page, start
+	pub, _ := promoteReplayFrom(n, false)
+	if !n.Cfg.Fidelity.PromoteReplayFromConsistent {
+		pub = start
+	}
+	n.BGW.BeginBackendReplay(pub)
+	b.resume, b.replay, b.rstart, b.rpub = b.state, page, start, pub
 	b.state = bPromoteReplay
 	c.Log("replay-begin", sim.Str("page", page.String()), sim.LSNField("from", uint64(start)), sim.LSNField("to", uint64(n.BGW.PromoteEnd)))
 }
@@ -298,8 +327,50 @@ func (b *backend) promoteReplay(c *sim.Ctx) {
 	b.state = b.resume
 }
 
-func (b *backend) finishPromoteReplay() { b.n.BGW.EndBackendReplay(b.rstart) }
+func (b *backend) finishPromoteReplay() { b.n.BGW.EndBackendReplay(b.rpub) }
 
+// writeBuffer is a write's first phase: wait for a page being read in,
+// replay it first during ONLINE_PROMOTE if need be, pin a buffer for it and
+// wait while LogIndex cannot take the record. ok is false when the step
+// ends here (a wait, a promote replay begun, or an exit).
+func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID) (storage.BufferID, bool) {
+	n := b.n
+	if n.BufferBusy(page) {
+		// A session promote did not wait for still reads this page in.
+		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
+		return 0, false
+	}
+	if start, need, err := b.needsPromoteReplay(page); err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return 0, false
+	} else if need {
+		if n.BGW.ReplayPoint() < n.BGW.PromoteEnd {
+			c.Mark("postmaster/new-write-before-bgw-replayed-page")
+		}
+		b.beginPromoteReplay(c, page, start)
+		return 0, false
+	}
+	id, _, err := n.Buffer(page)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return 0, false
+	}
+	if err != nil {
+		b.exit(c, shmem.ExitPANIC, err.Error())
+		return 0, false
+	}
+	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
+		// Every memtable is full and none can be saved: wait for the
+		// bgwriter before inserting WAL that must be indexed.
+		c.Mark("postmaster/logindex-full-wait")
+		c.Detail("logindex-full-wait")
+		return 0, false
+	}
+	return id, true
+}
+
+// writeStep takes one write of the transaction: the buffer (writeBuffer),
+// the WAL record, the change in the page and the flush list, LogIndex.
 func (b *backend) writeStep(c *sim.Ctx) {
 	n := b.n
 	w := b.txn.Writes[b.next]
@@ -309,35 +380,8 @@ func (b *backend) writeStep(c *sim.Ctx) {
 		w.Value = MakeValue(b.xid, uint32(b.next+1))
 	}
 	page := n.Page(w.Page)
-	if n.BufferBusy(page) {
-		// A session promote did not wait for still reads this page in.
-		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
-		return
-	}
-	if start, need, err := b.needsPromoteReplay(page); err != nil {
-		b.exit(c, shmem.ExitPANIC, err.Error())
-		return
-	} else if need {
-		if n.BGW.ReplayPoint() < n.BGW.PromoteEnd {
-			c.Mark("postmaster/new-write-before-bgw-replayed-page")
-		}
-		b.beginPromoteReplay(c, page, start)
-		return
-	}
-	id, _, err := n.Buffer(page)
-	if errors.Is(err, shmem.ErrBuffersBusy) {
-		c.Detail("buffers-busy")
-		return
-	}
-	if err != nil {
-		b.exit(c, shmem.ExitPANIC, err.Error())
-		return
-	}
-	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
-		// Every memtable is full and none can be saved: wait for the
-		// bgwriter before inserting WAL that must be indexed.
-		c.Mark("postmaster/logindex-full-wait")
-		c.Detail("logindex-full-wait")
+	id, ok := b.writeBuffer(c, page)
+	if !ok {
 		return
 	}
 	oldest := n.OldestLSN() // before the record: oldest <= record

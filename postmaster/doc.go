@@ -54,6 +54,15 @@
 // its WAL (same timeline); the first record's prev link is checked against
 // its last one. pg_ctl promote on a standby is refused (ErrStandbyPromote).
 //
+// Faithful switches (shmem.Fidelity, issue 10) consulted here:
+// RestartAfterCrash (HandleChildCrash and the crash reinitialisation, on the
+// same mount), PromoteOneShot (received_promote), ForceCheckpointAfterPromote
+// (the BGW's CHECKPOINT_FORCE is not incremental), ControlWindowSteps (the
+// bgwriter takes the primary's path once the node type is primary and
+// publishes nothing while a primary is in recovery), and
+// PromoteReplayFromConsistent (backends replay from Max(consistent LSN,
+// bg_replayed_lsn) for pages read from storage).
+//
 // Coverage marks: postmaster/standby-wal-received,
 // postmaster/standby-write-page, postmaster/future-page (a replica read
 // refused a future page).

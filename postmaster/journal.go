@@ -15,7 +15,7 @@ type Write struct {
 }
 
 // Ack is an acknowledged commit: the client was told its transaction
-// committed, so every later reader must see it (SPEC §10 durability).
+// committed, so every later reader must see it (docs/model.md §10 durability).
 type Ack struct {
 	XID       logindex.XID
 	Node      storage.HostID

@@ -90,7 +90,7 @@ func (r Role) String() string {
 }
 
 // Postmaster is a node's postmaster: it forks the node's processes, relays
-// signals, runs the promote orchestration (SPEC §7) and shutdowns.
+// signals, runs the promote orchestration (docs/model.md §7) and shutdowns.
 //
 // Mirrors src/backend/postmaster/postmaster.c: sigusr1_handler's promote
 // path (CheckPromoteSignal, polar_... online promote), reaper, pmdie.
@@ -103,6 +103,15 @@ type Postmaster struct {
 	sessions int
 	// promoting is set from SIGUSR1 until read-write service opens.
 	promoting bool
+	// receivedPromote is polar_postmaster_receive_promote's static
+	// received_promote (postmaster.c): set by the first promote request and
+	// never reset, so under Fidelity.PromoteOneShot every later pg_ctl
+	// promote to this postmaster is ignored.
+	receivedPromote bool
+	// crashed lists the children ended by a crash reinitialisation
+	// (restartAfterCrash): their exits still in flight are only reaped, as
+	// PostmasterStateMachine does while FatalError waits for PM_NO_CHILDREN.
+	crashed []sim.ActorID
 	// shutdown holds a pending fast shutdown request.
 	immediate bool
 	// slot is a standby's primary_slot_name (RoleStandby only).
@@ -261,6 +270,12 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 		if !n.PromoteFile || p.promoting {
 			return
 		}
+		if n.Cfg.Fidelity.PromoteOneShot && p.receivedPromote {
+			// The promote file stays: PolarDB leaves it for startup to
+			// unlink, and this postmaster never looks at it again.
+			c.Story("promote-ignored", sim.Str("why", "received_promote already set"))
+			return
+		}
 		n.PromoteFile = false
 		if p.state != pmRecovery || !n.InRecovery {
 			c.Story("promote-ignored", sim.Str("why", "not in recovery"))
@@ -286,7 +301,7 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 				Err: shmem.ErrLogIndexDisabled.Error(), Step: c.StepNo()})
 			return
 		}
-		p.promoting = true
+		p.promoting, p.receivedPromote = true, true
 		n.Accepting = false
 		for _, b := range n.Procs.Backends {
 			c.Send(b, shmem.SIGTERM)
@@ -343,6 +358,10 @@ func (p *Postmaster) remountAndSignal(c *sim.Ctx) {
 // reaper handles SIGCHLD.
 func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	n := p.n
+	if slices.Contains(p.crashed, e.ID) {
+		c.Log("reaped-after-crash", sim.Str("child", e.Name), sim.Str("kind", e.Kind.String()))
+		return
+	}
 	session := slices.Contains(n.Procs.Backends, e.ID) || slices.Contains(n.Procs.WALSenders, e.ID)
 	n.Procs.Backends = remove(n.Procs.Backends, e.ID)
 	n.Procs.WALSenders = remove(n.Procs.WALSenders, e.ID)
@@ -356,10 +375,16 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	switch e.Kind {
 	case shmem.ExitPANIC:
 		c.Story("child-panic", sim.Str("child", e.Name), sim.Str("err", e.Err))
+		if p.restartAfterCrash(c, e) {
+			return
+		}
 		p.stopAll(c, "down")
 		return
 	case shmem.ExitFATAL:
 		c.Story("child-fatal", sim.Str("child", e.Name), sim.Str("err", e.Err))
+		if !session && p.restartAfterCrash(c, e) {
+			return
+		}
 		// A backend or walsender that dies FATAL ends one session
 		// (postmaster.c CleanupBackend). Any other child (startup, an
 		// auxiliary process, the LogIndex BGW or a replay worker) leaves
@@ -376,8 +401,45 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 	}
 }
 
+// restartAfterCrash is HandleChildCrash and the crash reinitialisation of
+// PostmasterStateMachine (postmaster.c) under Fidelity.RestartAfterCrash:
+// every child is ended (SIGQUIT), shared memory is rebuilt on the same mount
+// (shmem.Node.Reinit: no remount) and the node starts again as a primary
+// (crash recovery) or a replica, as its node type files say. A crashed
+// startup is not restarted ("shutting down due to startup process
+// failure"). received_promote is not reset; the model's promoting flag,
+// which PolarDB does not have, is. It reports whether it restarted.
+func (p *Postmaster) restartAfterCrash(c *sim.Ctx, e shmem.ChildExit) bool {
+	n := p.n
+	if !n.Cfg.Fidelity.RestartAfterCrash || e.Name == n.Proc("startup") || p.state == pmShutdownBackends ||
+		p.state == pmShutdownCheckpoint || p.state == pmStopped || p.state == pmDown {
+		return false
+	}
+	for _, id := range allProcs(n) {
+		if id != c.Self() {
+			p.crashed = append(p.crashed, id)
+			if c.Alive(id) {
+				c.Kill(id)
+			}
+		}
+	}
+	primary, err := n.Reinit()
+	if err != nil {
+		c.Story("reinitialise-failed", sim.Str("err", err.Error()))
+		return false
+	}
+	p.role = RoleReplica
+	if primary {
+		p.role = RolePrimary
+	}
+	p.state, p.promoting = pmStarting, false
+	c.Story("reinitialise", sim.Str("after", e.Name), sim.Str("role", p.role.String()), sim.Str("mount", n.Mount.Mode().String()),
+		sim.Bool("received-promote", p.receivedPromote))
+	return true
+}
+
 // recoveryDone: startup exited after promote or crash recovery; open
-// read-write service (SPEC §7 postmaster step 4).
+// read-write service (docs/model.md §7 postmaster step 4).
 func (p *Postmaster) recoveryDone(c *sim.Ctx) {
 	n := p.n
 	if p.state != pmRecovery && p.state != pmPromoteWaitStartup {

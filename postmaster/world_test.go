@@ -24,6 +24,10 @@ type worldOpts struct {
 	sessions    int
 	pages       int
 	frames      int
+	// faithful: every node runs shmem.FaithfulV15 PolarDB-as-coded switches.
+	faithful bool
+	// prewarm: polar_enable_replica_prewarm on every node.
+	prewarm bool
 }
 
 func defaultWorldOpts() worldOpts {
@@ -116,6 +120,10 @@ func (o worldOpts) config(h storage.HostID) shmem.Config {
 	c := shmem.DefaultConfig(h)
 	c.Profile = o.profile
 	c.Orderings = shmem.OrderingsFor(o.profile)
+	if o.faithful {
+		c.Fidelity = shmem.FaithfulV15()
+	}
+	c.ReplicaPrewarm = o.prewarm
 	c.Pages = o.pages
 	c.PoolFrames = o.frames
 	c.LogIndex.MemSize = o.logIndexMem
@@ -249,7 +257,7 @@ func storagePage(m *storage.Mount, rel storage.RelID, i int) (storage.Page, erro
 
 // commitDurable returns the CommitDurable check: every acknowledgement,
 // at the step it is given, carries a commit end at or below the
-// acknowledging node's flushed WAL (synchronous commit, SPEC §2).
+// acknowledging node's flushed WAL (synchronous commit, docs/model.md §2).
 func (w *world) commitDurable() func() error {
 	seen := 0
 	return func() error {

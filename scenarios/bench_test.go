@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
 
@@ -44,26 +45,18 @@ func emptyStepNs() float64 {
 // runWorld runs one default world (its whole program: boot, the planner's
 // actions, the liveness phase) and returns its steps.
 func runWorld(b *testing.B, seed uint64, checksOff bool) uint64 {
-	sw, err := DeriveSwarm(seed, Base{})
+	sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := NewWorld(sw, RunConfig{})
+	w, err := swarm.NewWorld(sw, swarm.RunConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if checksOff && w.R.C != nil {
-		w.R.C.Checks.Off = true
+		w.R.K.Off = true
 	}
-	for i := 0; i < sw.Actions && w.out.Violation == nil; i++ {
-		for _, cmd := range w.next(i) {
-			if w.Exec(cmd) != nil {
-				break
-			}
-		}
-	}
-	w.finish()
-	return w.Outcome().Steps
+	return w.Run().Steps
 }
 
 // worldSeeds is the fixed set of default worlds the step benchmark cycles
@@ -104,11 +97,11 @@ func BenchmarkExploreWorld(b *testing.B) {
 	seed := uint64(0)
 	for b.Loop() {
 		seed++
-		sw, err := DeriveSwarm((seed-1)%worldSeeds+1, Base{})
+		sw, err := swarm.DeriveSwarm((seed-1)%worldSeeds+1, swarm.Base{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		o, err := RunSwarm(sw, RunConfig{})
+		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -135,21 +128,14 @@ func TestBenchmarkWorldsHold(t *testing.T) {
 // runWorldT is runWorld for a test: it also requires the world to hold.
 func runWorldT(t *testing.T, seed uint64, checksOff bool) uint64 {
 	t.Helper()
-	sw, err := DeriveSwarm(seed, Base{})
+	sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 	require.NoError(t, err)
-	w, err := NewWorld(sw, RunConfig{})
+	w, err := swarm.NewWorld(sw, swarm.RunConfig{})
 	require.NoError(t, err)
 	if checksOff {
-		w.R.C.Checks.Off = true
+		w.R.K.Off = true
 	}
-	for i := 0; i < sw.Actions && w.out.Violation == nil; i++ {
-		for _, cmd := range w.next(i) {
-			if w.Exec(cmd) != nil {
-				break
-			}
-		}
-	}
-	w.finish()
-	require.Nil(t, w.out.Violation)
-	return w.Outcome().Steps
+	o := w.Run()
+	require.Nil(t, o.Violation)
+	return o.Steps
 }

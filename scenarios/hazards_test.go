@@ -12,6 +12,11 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/check"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/script"
 	"promotesim/shmem"
 	"promotesim/sim"
 )
@@ -29,7 +34,7 @@ var caughtBy = map[string]string{
 	"insert-lsn-during-promote":       "ConsistentLSNDurable",
 	"skip-clog-copy":                  "ReadsReflectAcked",
 	"skip-slot-reload":                "NoUnexpectedExit",
-	"trigger-file-promote":            LivePromoteCompletes,
+	"trigger-file-promote":            script.LivePromoteCompletes,
 	"logindex-off-promote":            "NoUnexpectedExit",
 	"checkpoint-during-waiting-reset": "CheckpointRedo",
 }
@@ -41,14 +46,14 @@ var caughtBy = map[string]string{
 // caughtBy.
 var unobservable = map[string]string{}
 
-// livenessClaims are the liveness phase's claims (commands.go): general,
+// livenessClaims are the liveness phase's claims (script/liveness.go): general,
 // like the safety claims of the checkers' catalogue.
-var livenessClaims = []string{LivePromoteCompletes, LivePrimaryServes, LiveBGWReturns, LiveReplicasCatchUp, LiveConsistentCatchUp}
+var livenessClaims = []string{script.LivePromoteCompletes, script.LivePrimaryServes, script.LiveBGWReturns, script.LiveReplicasCatchUp, script.LiveConsistentCatchUp}
 
 // isGeneralClaim reports whether a violation names a checker of the
 // catalogue (or a liveness claim), not a check written for one hazard.
 func isGeneralClaim(name string) bool {
-	if IsClaim(name) {
+	if check.IsClaim(name) {
 		return true
 	}
 	for _, l := range livenessClaims {
@@ -60,7 +65,7 @@ func isGeneralClaim(name string) bool {
 }
 
 func TestHazardCatalogue(t *testing.T) {
-	hs := Hazards()
+	hs := hazard.All()
 	require.NotEmpty(t, hs)
 	seen := map[string]bool{}
 	v15 := shmem.OrderingsFor(shmem.ProfileV15)
@@ -71,7 +76,7 @@ func TestHazardCatalogue(t *testing.T) {
 		require.NotEmpty(t, h.Right, h.Name)
 		require.NotEmpty(t, h.Wrong, h.Name)
 		require.NotEmpty(t, h.Consequence, h.Name)
-		got, err := LookupHazard(h.Name)
+		got, err := hazard.Lookup(h.Name)
 		require.NoError(t, err)
 		require.Equal(t, h.Name, got.Name)
 
@@ -120,21 +125,21 @@ func TestHazardCatalogue(t *testing.T) {
 	for name := range unobservable {
 		require.True(t, seen[name], "unobservable names unknown hazard %s", name)
 	}
-	require.Equal(t, HazardNames()[0], hs[0].Name)
+	require.Equal(t, hazard.Names()[0], hs[0].Name)
 
-	_, err := LookupHazard("no-such-hazard")
+	_, err := hazard.Lookup("no-such-hazard")
 	require.ErrorContains(t, err, `unknown hazard "no-such-hazard"`)
 	require.ErrorContains(t, err, "skip-final-replay")
 
-	o := DefaultOptions()
+	o := cluster.DefaultOptions()
 	o.Hazard = "skip-remount"
 	require.NoError(t, o.Validate())
-	require.False(t, o.nodeConfig(2).Orderings.Remount)
-	require.True(t, DefaultOptions().nodeConfig(2).Orderings.Remount)
+	require.False(t, o.NodeConfigs()[1].Orderings.Remount)
+	require.True(t, cluster.DefaultOptions().NodeConfigs()[1].Orderings.Remount)
 	o.Hazard = "logindex-off-promote"
-	require.Zero(t, o.nodeConfig(1).LogIndex.MemSize)
-	require.Zero(t, o.nodeConfig(2).LogIndex.MemSize)
-	require.False(t, o.nodeConfig(2).Orderings.RefuseWithoutLogIndex)
+	require.Zero(t, o.NodeConfigs()[0].LogIndex.MemSize)
+	require.Zero(t, o.NodeConfigs()[1].LogIndex.MemSize)
+	require.False(t, o.NodeConfigs()[1].Orderings.RefuseWithoutLogIndex)
 	o.Hazard = "no-such-hazard"
 	err = o.Validate()
 	require.ErrorContains(t, err, `hazard="no-such-hazard"`)
@@ -151,11 +156,11 @@ type scriptViolation struct {
 
 // runHazardLine runs one script line through the plan-aware runner and
 // notes a violation.
-func runHazardLine(r *Runner, line string, clusters *int, got *[]scriptViolation) (string, error) {
+func runHazardLine(r *script.Runner, line string, clusters *int, got *[]scriptViolation) (string, error) {
 	if strings.HasPrefix(line, "cluster") {
 		*clusters++
 	}
-	out, err := r.ExecPlan(line)
+	out, err := r.Exec(line)
 	var v *sim.Violation
 	if errors.As(err, &v) {
 		*got = append(*got, scriptViolation{v: v, cmd: line, cluster: *clusters})
@@ -181,18 +186,18 @@ func TestHazardScripts(t *testing.T) {
 			continue // profile counterexamples: TestV11Scripts
 		}
 		t.Run(name, func(t *testing.T) {
-			hz, err := LookupHazard(name)
+			hz, err := hazard.Lookup(name)
 			require.NoError(t, err, "a hazard script is named after its hazard")
 
 			// With the hazard.
-			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 			var got []scriptViolation
 			clusters := 0
 			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				line := lineOf(d)
+				line := fixture.Line(d)
 				require.Contains(t, []string{"", "hazard=" + hz.Name}, hazardOf(line), "cluster lines name the script's own hazard")
 				out, err := runHazardLine(r, line, &clusters, &got)
-				return scriptOutput(out, err)
+				return fixture.Output(out, err)
 			})
 			if want, ok := caughtBy[name]; ok {
 				require.NotEmpty(t, got, "%s: nothing caught", name)
@@ -212,33 +217,33 @@ func TestHazardScripts(t *testing.T) {
 					seeds = 5
 				}
 				for seed := uint64(1); seed <= seeds; seed++ {
-					r := NewRunner(seed, sim.LevelStory, sim.FormatText)
+					r := script.NewRunner(seed, sim.LevelStory, sim.FormatText)
 					got, clusters = nil, 0
-					for _, line := range scriptCommands(t, path) {
+					for _, line := range fixture.ScriptCommands(t, path) {
 						if strings.HasPrefix(line, "cluster") {
 							line += " sched=random"
 						}
 						_, _ = runHazardLine(r, line, &clusters, &got)
 						require.Empty(t, got, "%s under seed %d: %v", name, seed, got)
 					}
-					require.NoError(t, r.C.Checks.RunAll(), "%s under seed %d: whole-state checks", name, seed)
+					require.NoError(t, r.K.RunAll(), "%s under seed %d: whole-state checks", name, seed)
 				}
 			}
 
 			// Without it: the same commands must report nothing.
-			r = NewRunner(1, sim.LevelStory, sim.FormatText)
+			r = script.NewRunner(1, sim.LevelStory, sim.FormatText)
 			got, clusters = nil, 0
-			for _, line := range scriptCommands(t, path) {
+			for _, line := range fixture.ScriptCommands(t, path) {
 				line = hazardArg.ReplaceAllString(line, "")
 				_, _ = runHazardLine(r, line, &clusters, &got)
 				require.Empty(t, got, "%s without its hazard: %v", name, got)
 			}
-			require.NoError(t, r.C.Checks.RunAll(), "%s without its hazard: whole-state checks", name)
+			require.NoError(t, r.K.RunAll(), "%s without its hazard: whole-state checks", name)
 		})
 	}
 }
 
-// TestV11Scripts pins what the checkers find in profile v11 (SPEC §8): each
+// TestV11Scripts pins what the checkers find in profile v11 (docs/model.md §8): each
 // testdata/hazards/v11-*.txt is a counterexample of the V11 orderings and
 // must end in a violation of a general claim; the same script in profile
 // v15 (fence=detect replaced by none) reports nothing.
@@ -248,40 +253,27 @@ func TestV11Scripts(t *testing.T) {
 	require.NotEmpty(t, files)
 	for _, path := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 			var got []scriptViolation
 			clusters := 0
 			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				out, err := runHazardLine(r, lineOf(d), &clusters, &got)
-				return scriptOutput(out, err)
+				out, err := runHazardLine(r, fixture.Line(d), &clusters, &got)
+				return fixture.Output(out, err)
 			})
 			require.NotEmpty(t, got, "nothing caught in profile v11")
 			require.True(t, isGeneralClaim(got[0].v.Checker))
 			t.Logf("v11 caught by %s at step %d (command %q): %v", got[0].v.Checker, got[0].v.Step, got[0].cmd, got[0].v.Err)
 
-			r = NewRunner(1, sim.LevelStory, sim.FormatText)
+			r = script.NewRunner(1, sim.LevelStory, sim.FormatText)
 			got, clusters = nil, 0
-			for _, line := range scriptCommands(t, path) {
+			for _, line := range fixture.ScriptCommands(t, path) {
 				line = strings.NewReplacer("profile=v11", "profile=v15", "fence=detect", "fence=none").Replace(line)
 				_, _ = runHazardLine(r, line, &clusters, &got)
 				require.Empty(t, got, "the same script in profile v15: %v", got)
 			}
-			require.NoError(t, r.C.Checks.RunAll())
+			require.NoError(t, r.K.RunAll())
 		})
 	}
-}
-
-// lineOf rebuilds a datadriven command line as TestScripts does.
-func lineOf(d *datadriven.TestData) string {
-	parts := []string{d.Cmd}
-	for _, a := range d.CmdArgs {
-		if len(a.Vals) == 0 {
-			parts = append(parts, a.Key)
-		} else {
-			parts = append(parts, a.Key+"="+strings.Join(a.Vals, ","))
-		}
-	}
-	return strings.Join(parts, " ")
 }
 
 // hazardOf returns the hazard=NAME argument of a line, if any.
@@ -289,52 +281,37 @@ func hazardOf(line string) string {
 	return strings.TrimSpace(hazardArg.FindString(line))
 }
 
-// scriptOutput renders a command's output and error as the script tests
-// print them.
-func scriptOutput(out string, err error) string {
-	if err != nil {
-		if out != "" {
-			out += "\n"
-		}
-		out += "error: " + err.Error()
-	}
-	if out == "" {
-		return ""
-	}
-	return out + "\n"
-}
-
 func TestHazardPlanVerbs(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	_, err := r.ExecPlan("plan-stop node=1")
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	_, err := r.Exec("plan-stop node=1")
 	require.ErrorContains(t, err, "no cluster yet")
 
 	_, err = r.Exec("cluster nodes=2 pages=2 hazard=no-such")
 	require.ErrorContains(t, err, `hazard="no-such": want one of promote-while-primary-writes, no-backend-wait`)
 
-	out, err := r.ExecPlan("cluster nodes=2 pages=2 hazard=trigger-file-promote")
+	out, err := r.Exec("cluster nodes=2 pages=2 hazard=trigger-file-promote")
 	require.NoError(t, err)
 	require.Contains(t, out, "hazard=trigger-file-promote")
-	_, err = r.ExecPlan("plan-promote node=2 mode=fast")
+	_, err = r.Exec("plan-promote node=2 mode=fast")
 	require.ErrorContains(t, err, "plan-promote does not take mode")
-	_, err = r.ExecPlan("plan-stop")
+	_, err = r.Exec("plan-stop")
 	require.ErrorContains(t, err, "missing node=N")
-	out, err = r.ExecPlan("plan-stop node=1 mode=fast")
+	out, err = r.Exec("plan-stop node=1 mode=fast")
 	require.NoError(t, err)
 	require.Contains(t, out, "plan: stop node=1 mode=fast")
 	require.Contains(t, out, "n1 stopped")
-	out, err = r.ExecPlan("plan-promote node=2")
+	out, err = r.Exec("plan-promote node=2")
 	require.NoError(t, err)
 	require.Contains(t, out, "plan: trigger node=2")
 	require.True(t, r.C.Node(2).TriggerFile)
 	require.False(t, r.C.Node(2).PromoteFile)
 
-	_, err = r.ExecPlan("cluster nodes=2 pages=2 hazard=promote-while-primary-writes")
+	_, err = r.Exec("cluster nodes=2 pages=2 hazard=promote-while-primary-writes")
 	require.NoError(t, err)
-	out, err = r.ExecPlan("plan-stop node=1")
+	out, err = r.Exec("plan-stop node=1")
 	require.NoError(t, err)
 	require.Equal(t, "plan: n1 keeps running (promote-while-primary-writes)", out)
-	out, err = r.ExecPlan("plan-promote node=2")
+	out, err = r.Exec("plan-promote node=2")
 	require.NoError(t, err)
 	require.Contains(t, out, "plan: promote node=2")
 	require.True(t, r.C.Node(2).PromoteFile)
@@ -348,25 +325,25 @@ func TestHazardPlanVerbs(t *testing.T) {
 // makes V11's order safe in that window.
 func TestV11HoldsConsistentInWaitingReset(t *testing.T) {
 	path := filepath.Join("testdata", "hazards", "reset-after-recovery-done.txt")
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 	var got []scriptViolation
 	clusters := 0
-	for _, line := range scriptCommands(t, path) {
+	for _, line := range fixture.ScriptCommands(t, path) {
 		if strings.HasPrefix(line, "cluster") {
 			line = hazardArg.ReplaceAllString(line, "") + " profile=v11 fence=detect"
 		}
 		_, _ = runHazardLine(r, line, &clusters, &got)
 		require.Empty(t, got, "profile v11: %v", got)
 	}
-	require.True(t, r.C.Opts.nodeConfig(2).Orderings.HoldConsistentInWaitingReset)
+	require.True(t, r.C.NodeConfig(2).Orderings.HoldConsistentInWaitingReset)
 	n := r.C.Node(2)
 	require.True(t, n.Primary && !n.InRecovery && n.ReadWrite, "n2 promoted")
-	require.NoError(t, r.C.Checks.RunAll())
+	require.NoError(t, r.K.RunAll())
 }
 
 // The catalogue's Unobservable flag and this test's list agree.
 func TestUnobservableFlagMatches(t *testing.T) {
-	for _, h := range Hazards() {
+	for _, h := range hazard.All() {
 		_, listed := unobservable[h.Name]
 		require.Equal(t, listed, h.Unobservable, "%s: Unobservable flag and the unobservable list disagree", h.Name)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
+	"promotesim/scenarios/script"
 	"promotesim/sim"
 )
 
@@ -22,7 +23,7 @@ func TestScripts(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			r := NewRunner(1, sim.LevelStory, sim.FormatText)
+			r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 				parts := []string{d.Cmd}
 				for _, a := range d.CmdArgs {

@@ -8,26 +8,28 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"promotesim/postmaster"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/script"
 	"promotesim/sim"
 	"promotesim/storage"
 )
 
 func TestStandbyOptions(t *testing.T) {
 	for _, c := range []struct {
-		mutate func(*Options)
+		mutate func(*cluster.Options)
 		want   string
 	}{
-		{func(o *Options) { o.Standbys = 3 }, "standbys=3: want 0..2"},
-		{func(o *Options) { o.Standbys = -1 }, "standbys=-1: want 0..2"},
-		{func(o *Options) { o.Standbys, o.LogIndexMem = 1, 0 }, "standbys=1: a standby replays in parallel through LogIndex"},
+		{func(o *cluster.Options) { o.Standbys = 3 }, "standbys=3: want 0..2"},
+		{func(o *cluster.Options) { o.Standbys = -1 }, "standbys=-1: want 0..2"},
+		{func(o *cluster.Options) { o.Standbys, o.LogIndexMem = 1, 0 }, "standbys=1: a standby replays in parallel through LogIndex"},
 	} {
-		o := DefaultOptions()
+		o := cluster.DefaultOptions()
 		c.mutate(&o)
 		err := o.Validate()
 		require.Error(t, err, c.want)
 		require.Contains(t, err.Error(), c.want)
 	}
-	o := DefaultOptions()
+	o := cluster.DefaultOptions()
 	o.Standbys = 2
 	require.NoError(t, o.Validate())
 }
@@ -36,7 +38,7 @@ func TestStandbyOptions(t *testing.T) {
 // disk, refusing the shared-storage roles, and (once settled) holding every
 // acknowledged commit on that disk while shared storage never saw them.
 func TestStandbyCluster(t *testing.T) {
-	r := NewRunner(3, sim.LevelStory, sim.FormatText)
+	r := script.NewRunner(3, sim.LevelStory, sim.FormatText)
 	for _, cmd := range []string{"cluster nodes=2 pages=4 standbys=2 sched=random", "writes node=1 count=12",
 		"run-until caught-up node=3", "run-until caught-up node=4"} {
 		_, err := r.Exec(cmd)
@@ -65,9 +67,9 @@ func TestStandbyCluster(t *testing.T) {
 		n := c.Node(h)
 		p := c.Primary()
 		res := c.S.RunUntil(func() bool {
-			return serving(n) && n.ReplayLSN >= p.WAL.FlushedLSN() && n.BGW.ReplayPoint() >= n.ReplayLSN && n.Pool.FlushLen() == 0
+			return script.Serving(n) && n.ReplayLSN >= p.WAL.FlushedLSN() && n.BGW.ReplayPoint() >= n.ReplayLSN && n.Pool.FlushLen() == 0
 		}, 20000)
-		require.True(t, res.Done, "%v settles: %v\n%s", h, res, standbyStatus(c.S, n))
+		require.True(t, res.Done, "%v settles: %v\n%s", h, res, cluster.StandbyStatus(c.S, n))
 		require.Nil(t, res.Violation)
 		_, onShared := c.Dev.Mounted(h)
 		require.False(t, onShared, "%v never mounts shared storage", h)

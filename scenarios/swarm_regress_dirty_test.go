@@ -3,6 +3,8 @@ package scenarios
 import (
 	"testing"
 
+	"promotesim/scenarios/swarm"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,9 +20,9 @@ import (
 // does with MarkBufferDirty inside its critical section before XLogInsert.
 func TestPageDirtyBeforeIndexingCanPanic(t *testing.T) {
 	for _, seed := range []uint64{349845, 384647, 570276} {
-		sw, err := DeriveSwarm(seed, Base{})
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 		require.NoError(t, err)
-		o, err := RunSwarm(sw, RunConfig{})
+		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
 		require.Nil(t, o.Violation, "seed %d: %s", seed, failureIf(o))
 	}

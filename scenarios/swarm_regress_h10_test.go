@@ -5,6 +5,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/script"
 	"promotesim/sim"
 	"promotesim/storage"
 )
@@ -22,8 +24,8 @@ import (
 // with fence epoch: ReplicaReadsMatchOracle, and CrashRecovers where the
 // replica was then promoted and wrote the gap to storage).
 func TestFailedReplicaReadDropsItsBuffer(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=4
 		pause node=1 proc=bgwriter
 		write node=1 page=2 slot=1
@@ -37,7 +39,7 @@ func TestFailedReplicaReadDropsItsBuffer(t *testing.T) {
 	_, pooled := n2.Pool.Lookup(page)
 	require.False(t, pooled, "the failed read leaves no buffer (AbortBufferIO: !BM_VALID)")
 
-	runLines(t, r, `
+	fixture.RunLines(t, r, `
 		write node=1 page=2 slot=2
 		run-until caught-up node=2
 		run steps=50`)

@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"promotesim/postmaster"
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/script"
 	"promotesim/sim"
 	"promotesim/storage"
 )
@@ -24,8 +26,8 @@ import (
 // indexes from the last saved table, as PolarDB's startup reads WAL from the
 // LogIndex meta's start_lsn, and saves the tables it fills.
 func TestRestartedPrimaryIndexesUnsavedLogIndex(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=4 logindex-mem=2 table-size=8
 		stall-save node=1
 		writes node=1 count=10
@@ -52,8 +54,8 @@ func TestRestartedPrimaryIndexesUnsavedLogIndex(t *testing.T) {
 // saved one, and n2 stalled through the liveness phase. Now a replica, like
 // a primary, indexes from the last saved table before it catches up.
 func TestPromotedReplicaIndexesUnsavedLogIndex(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=3 pages=4 logindex-mem=2 table-size=12 fence=epoch
 		stall-save node=1
 		writes node=1 count=20
@@ -82,8 +84,8 @@ func TestPromotedReplicaIndexesUnsavedLogIndex(t *testing.T) {
 // 11760 and 15528, PrimaryServes). Now the phase lets every postmaster reap
 // its exited children before it plans: n1 goes down and n2 is promoted.
 func TestLivenessReapsExitedChildrenFirst(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=4 fence=epoch
 		writes node=1 count=2
 		run-until caught-up node=2
@@ -94,7 +96,7 @@ func TestLivenessReapsExitedChildrenFirst(t *testing.T) {
 		run steps=100`)
 	n1 := r.C.Node(1)
 	require.True(t, postmaster.Alive(r.C.S, n1) && n1.ReadWrite, "n1 still looks like a serving primary")
-	require.True(t, r.unreaped(n1), "its walwriter exited and is not reaped")
+	require.True(t, r.Unreaped(n1), "its walwriter exited and is not reaped")
 	out, err := r.Exec("liveness")
 	require.NoError(t, err)
 	require.Contains(t, out, "n1/postmaster  child-panic")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
 
@@ -23,10 +24,10 @@ import (
 func TestPanicInCommitKeepsDelayChkpt(t *testing.T) {
 	for _, seed := range []uint64{80683, 90391} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			sw, err := DeriveSwarm(seed, Base{})
+			sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 			require.NoError(t, err)
 			var trace bytes.Buffer
-			out, err := RunSwarm(sw, RunConfig{Out: &trace, Level: sim.LevelStory, SkipLiveness: true})
+			out, err := swarm.RunSwarm(sw, swarm.RunConfig{Out: &trace, Level: sim.LevelStory, SkipLiveness: true})
 			require.NoError(t, err)
 			require.Nil(t, out.Violation)
 			// The world still reaches the story: a backend PANICs on its

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"testing"
 
+	"promotesim/scenarios/swarm"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,9 +15,9 @@ import (
 // replica's BGW rereads a meta that went back and PANICs: the fault made
 // it, and NoUnexpectedExit excuses it (explore seed 543724).
 func TestMetaWentBackAfterFailedMetaSyncIsExcused(t *testing.T) {
-	sw, err := DeriveSwarm(543724, Base{})
+	sw, err := swarm.DeriveSwarm(543724, swarm.Base{})
 	require.NoError(t, err)
-	o, err := RunSwarm(sw, RunConfig{})
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
 	require.Nil(t, o.Violation, "%s", failureIf(o))
 }

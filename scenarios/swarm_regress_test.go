@@ -2,11 +2,15 @@ package scenarios
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/oracle"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
@@ -17,20 +21,6 @@ import (
 // fix; the safety checkers run after every step, so a script that runs
 // without error holds every claim.
 
-// runLines executes a script's commands one by one and fails the test on
-// the first error (a checker's violation included).
-func runLines(t *testing.T, r *Runner, script string) {
-	t.Helper()
-	for _, l := range strings.Split(strings.TrimSpace(script), "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		_, err := r.Exec(l)
-		require.NoError(t, err, "command %q", l)
-	}
-}
-
 // A replica read on slow storage is issued before the primary writes the
 // page twice, flushes it and checkpoints (its shutdown checkpoint truncates
 // LogIndex below the new redo), and completes after. The read's data is
@@ -40,8 +30,8 @@ func runLines(t *testing.T, r *Runner, script string) {
 // records it lacked: the replica served page 2 at 0/90 where the oracle has
 // 0/120 (swarm seed 44, ReplicaReadsMatchOracle).
 func TestReplicaReadOutlivesTruncation(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=4
 		write node=1 page=2 slot=1
 		run-until caught-up node=2
@@ -68,8 +58,8 @@ func TestReplicaReadOutlivesTruncation(t *testing.T) {
 // restarted n1 had no slots and flushed page 0 at 0/138, and n2 read that
 // future page (swarm seed 404, ReplicaReadsMatchOracle).
 func TestRestartedPrimaryKeepsFlushGate(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=4
 		write node=1 page=0 slot=0
 		run-until caught-up node=2
@@ -97,8 +87,8 @@ func TestRestartedPrimaryKeepsFlushGate(t *testing.T) {
 // stayed with n1's walsender and never heard of n3's WAL, and n3 then wrote
 // pages past it (swarm seed 1190, ReplicaReadsMatchOracle).
 func TestReplicaFollowsPromotedNodeWhileOldPrimaryRuns(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=3 pages=4 fence=epoch
 		writes node=1 count=3
 		run-until caught-up node=2
@@ -121,8 +111,8 @@ func TestReplicaFollowsPromotedNodeWhileOldPrimaryRuns(t *testing.T) {
 // or, once n1's bgwriter was fenced, never converged (swarm seed 87,
 // PrimaryServes).
 func TestLivenessSkipsDisplacedPrimary(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=3 pages=4 fence=epoch
 		writes node=1 count=3
 		run-until caught-up node=3
@@ -147,20 +137,20 @@ func TestLivenessSkipsDisplacedPrimary(t *testing.T) {
 func TestLivenessWaitsForPrimaryInCrashRecovery(t *testing.T) {
 	exercised := 0
 	for seed := uint64(1); seed <= 12; seed++ {
-		r := NewRunner(seed, sim.LevelStory, sim.FormatText)
+		r := script.NewRunner(seed, sim.LevelStory, sim.FormatText)
 		lines := `
 			cluster nodes=3 pages=4 sched=random
 			writes node=1 count=3
 			stop node=1 mode=immediate
 			start node=1 role=primary
 			run steps=3`
-		runLines(t, r, lines)
+		fixture.RunLines(t, r, lines)
 		n1 := r.C.Node(1)
 		if !n1.InRecovery || n1.Procs.Startup == shmem.NoProc || !r.C.S.Alive(n1.Procs.Startup) {
 			continue // this schedule finished (or never began) recovery already
 		}
 		exercised++
-		runLines(t, r, "pause node=1 proc=startup\nliveness")
+		fixture.RunLines(t, r, "pause node=1 proc=startup\nliveness")
 		p := r.C.Primary()
 		require.NotNil(t, p, "seed %d", seed)
 		require.Equal(t, storage.HostID(1), p.Cfg.Host, "seed %d: the recovering primary is the one kept", seed)
@@ -180,8 +170,8 @@ func TestLivenessWaitsForPrimaryInCrashRecovery(t *testing.T) {
 // and some schedules left it with service closed for good
 // (TestClusterProperties, PrimaryServes).
 func TestPromoteIgnoredInCrashRecovery(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=2
 		writes node=1 count=2
 		crash node=1
@@ -189,17 +179,17 @@ func TestPromoteIgnoredInCrashRecovery(t *testing.T) {
 		start node=2 role=primary`)
 	n2 := r.C.Node(2)
 	for i := 0; i < 20 && !n2.InRecovery; i++ {
-		runLines(t, r, "run steps=1")
+		fixture.RunLines(t, r, "run steps=1")
 	}
 	require.True(t, n2.InRecovery, "n2 is in crash recovery")
-	runLines(t, r, "pause node=2 proc=startup")
+	fixture.RunLines(t, r, "pause node=2 proc=startup")
 	out, err := r.Exec("promote node=2")
 	require.NoError(t, err)
 	out2, err := r.Exec("run steps=20")
 	require.NoError(t, err)
 	require.Contains(t, out+out2, "promote-ignored")
 	require.NotContains(t, out+out2, "promote-begin")
-	runLines(t, r, "resume node=2 proc=startup\nrun-until read-write node=2\ncheck acked-visible node=2")
+	fixture.RunLines(t, r, "resume node=2 proc=startup\nrun-until read-write node=2\ncheck acked-visible node=2")
 }
 
 // The shutdown checkpoint's LogIndex meta write is created but its sync
@@ -209,8 +199,8 @@ func TestPromoteIgnoredInCrashRecovery(t *testing.T) {
 // before the fix it failed with a corrupt meta and no primary ever came
 // back (rapid, TestClusterProperties: PrimaryServes).
 func TestRestartAfterLostLogIndexMeta(t *testing.T) {
-	r := NewRunner(1, sim.LevelStory, sim.FormatText)
-	runLines(t, r, `
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=2 pool=3 queue=3 logindex-mem=4 table-size=8 batch=1 workers=1 sessions=2 fence=none profile=v15 seed=1
 		crash node=2
 		fault node=1 kind=io-error op=sync path=pg_logindex/
@@ -227,9 +217,9 @@ func TestRestartAfterLostLogIndexMeta(t *testing.T) {
 // data); before the fix a crash of every host lost the tail while the clog
 // kept the commits (swarm seed 1524, CrashRecovers).
 func TestPromoteSyncsAdoptedWAL(t *testing.T) {
-	sw, err := DeriveSwarm(1524, Base{})
+	sw, err := swarm.DeriveSwarm(1524, swarm.Base{})
 	require.NoError(t, err)
-	o, err := RunSwarm(sw, RunConfig{})
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
 	require.Nil(t, o.Violation, "%s", failureIf(o))
 }
@@ -248,11 +238,11 @@ func TestPromoteSyncsAdoptedWAL(t *testing.T) {
 // polar_log_index_lsn_iterator_next does. The commands and scheduler choices
 // are the shrunk counterexample's.
 func TestPromotedBGWReplaysUncataloguedTables(t *testing.T) {
-	schedule, err := ParseSchedule("0 0 1 1 0*19 4 0*24 2 1*3 0 0 2 0*4 1 0*4 2 0*25 1 1 0*37 3 7 5 0 4 6 1 5 1 7 0 0 6 7")
+	schedule, err := explore.ParseSchedule("0 0 1 1 0*19 4 0*24 2 1*3 0 0 2 0*4 1 0*4 2 0*25 1 1 0*37 3 7 5 0 4 6 1 5 1 7 0 0 6 7")
 	require.NoError(t, err)
-	r := NewRunner(7880, sim.LevelStory, sim.FormatText)
+	r := script.NewRunner(7880, sim.LevelStory, sim.FormatText)
 	r.Chooser = sim.NewScripted(schedule...)
-	runLines(t, r, `
+	fixture.RunLines(t, r, `
 		cluster nodes=2 pages=6 pool=7 queue=9 logindex-mem=2 table-size=8 batch=1 workers=1 sessions=3 fence=none profile=v15 seed=7880 sched=fifo
 		pause node=2 proc=startup
 		submit node=1 page=2 slot=1 count=9
@@ -269,9 +259,9 @@ func TestPromotedBGWReplaysUncataloguedTables(t *testing.T) {
 	require.NotNil(t, p)
 	require.Equal(t, storage.HostID(2), p.Cfg.Host, "liveness promoted n2")
 	require.GreaterOrEqual(t, p.Pool.ConsistentLSN(), storage.LSN(0x438), "the consistent LSN passed page 5's change")
-	require.NoError(t, r.C.Checks.Full())
+	require.NoError(t, r.K.Full())
 	// Page 5 on storage carries its last change (0/408, ending 0/438).
-	m, ok := r.C.Dev.Mounted(ObserverHost)
+	m, ok := r.C.Dev.Mounted(oracle.ObserverHost)
 	require.True(t, ok, "the checkers' observer mount")
 	var b [storage.BlockSize]byte
 	_, err = m.ReadAt(p.RelPath(), b[:], 5*storage.BlockSize)
@@ -288,9 +278,9 @@ func TestPromotedBGWReplaysUncataloguedTables(t *testing.T) {
 // survives the writer's restart (soak seeds 42951 and 37392).
 func TestFuturePageFromUnsyncedShutdownWriteIsExcused(t *testing.T) {
 	for _, seed := range []uint64{42951, 37392} {
-		sw, err := DeriveSwarm(seed, Base{})
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 		require.NoError(t, err)
-		o, err := RunSwarm(sw, RunConfig{})
+		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
 		require.Nil(t, o.Violation, "seed %d: %s", seed, failureIf(o))
 	}
@@ -302,9 +292,9 @@ func TestFuturePageFromUnsyncedShutdownWriteIsExcused(t *testing.T) {
 // end (fencing stops writes, not reads), not a protocol failure (soak seed
 // 25038 with fence epoch).
 func TestDisplacedPrimaryReadFailureIsItsEnd(t *testing.T) {
-	sw, err := DeriveSwarm(25038, Base{Fence: storage.FenceEpoch})
+	sw, err := swarm.DeriveSwarm(25038, swarm.Base{Fence: storage.FenceEpoch})
 	require.NoError(t, err)
-	o, err := RunSwarm(sw, RunConfig{})
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
 	require.Nil(t, o.Violation, "%s", failureIf(o))
 }
@@ -315,9 +305,9 @@ func TestDisplacedPrimaryReadFailureIsItsEnd(t *testing.T) {
 // Crash recovery now syncs every segment it replayed before writing its own
 // end-of-recovery (seed 120565 of the 10-minute run, CrashRecovers).
 func TestCrashRecoverySyncsReplayedWAL(t *testing.T) {
-	sw, err := DeriveSwarm(120565, Base{})
+	sw, err := swarm.DeriveSwarm(120565, swarm.Base{})
 	require.NoError(t, err)
-	o, err := RunSwarm(sw, RunConfig{})
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
 	require.Nil(t, o.Violation, "%s", failureIf(o))
 }

@@ -9,6 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/check"
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
@@ -16,24 +20,24 @@ import (
 
 // runSeeds runs swarm worlds for seeds [first, first+count) and returns
 // the first violation's outcome, if any.
-func runSeeds(t *testing.T, base Base, first uint64, count int) (Outcome, bool) {
+func runSeeds(t *testing.T, base swarm.Base, first uint64, count int) (swarm.Outcome, bool) {
 	t.Helper()
 	for seed := first; seed < first+uint64(count); seed++ {
-		sw, err := DeriveSwarm(seed, base)
+		sw, err := swarm.DeriveSwarm(seed, base)
 		require.NoError(t, err)
-		o, err := RunSwarm(sw, RunConfig{})
+		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
 		if o.Violation != nil {
 			return o, true
 		}
 	}
-	return Outcome{}, false
+	return swarm.Outcome{}, false
 }
 
 // failure renders a failing world for a test message: options first, then
 // the program and the violation.
-func failure(o Outcome) string {
-	return fmt.Sprintf("%v\n%s\n  %s\n%s", o.Swarm, o.Cluster, strings.Join(o.Actions, "\n  "), o.Violation.Report())
+func failure(o swarm.Outcome) string {
+	return fmt.Sprintf("%v\n%s\n  %s\n%s", o.Swarm, o.Cluster, strings.Join(script.Lines(o.Actions), "\n  "), o.Violation.Report())
 }
 
 // Without hazards, V15 stays clean: with fence none (the operator stops the
@@ -47,7 +51,7 @@ func TestSwarmCleanV15(t *testing.T) {
 	}
 	for _, fence := range []storage.FenceMode{storage.FenceNone, storage.FenceEpoch} {
 		t.Run(fence.String(), func(t *testing.T) {
-			if o, bad := runSeeds(t, Base{Profile: shmem.ProfileV15, Fence: fence}, 1, seeds); bad {
+			if o, bad := runSeeds(t, swarm.Base{Profile: shmem.ProfileV15, Fence: fence}, 1, seeds); bad {
 				t.Fatalf("false alarm or model bug:\n%s", failure(o))
 			}
 		})
@@ -58,7 +62,7 @@ func TestSwarmCleanV15(t *testing.T) {
 // claim of Claims() or a liveness claim) within a bounded number of seeds.
 func TestSwarmCatchesEveryHazard(t *testing.T) {
 	const budget = 300
-	for _, hz := range Hazards() {
+	for _, hz := range hazard.All() {
 		t.Run(hz.Name, func(t *testing.T) {
 			if hz.Counterexample != "" {
 				// Rare: the explorer's find is pinned as a counterexample
@@ -77,16 +81,16 @@ func TestSwarmCatchesEveryHazard(t *testing.T) {
 				// nothing; the canary script pins this hazard's catch.
 				t.Skipf("needs profile v11, whose worlds fail without a hazard; pinned by its canary script")
 			}
-			o, caught := runSeeds(t, Base{Hazard: hz.Name, Profile: hz.Profile}, 1, budget)
+			o, caught := runSeeds(t, swarm.Base{Hazard: hz.Name, Profile: hz.Profile}, 1, budget)
 			require.True(t, caught, "hazard %s not caught in %d seeds", hz.Name, budget)
 			name := o.Violation.Checker
-			require.True(t, IsClaim(name) || isLiveness(name) || name == "assert",
+			require.True(t, check.IsClaim(name) || isLiveness(name) || name == "assert",
 				"hazard %s caught by %q, which is not a general checker", hz.Name, name)
 			// The canary's other half: the same seed without the hazard
 			// holds, so what fired is the hazard, not a false alarm.
-			sw, err := DeriveSwarm(o.Swarm.Seed, Base{Profile: hz.Profile})
+			sw, err := swarm.DeriveSwarm(o.Swarm.Seed, swarm.Base{Profile: hz.Profile})
 			require.NoError(t, err)
-			clean, err := RunSwarm(sw, RunConfig{})
+			clean, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 			require.NoError(t, err)
 			require.Nil(t, clean.Violation, "seed %d fails without hazard %s too:\n%s", o.Swarm.Seed, hz.Name, failureIf(clean))
 			t.Logf("%s: caught by %s at seed %d step %d", hz.Name, name, o.Swarm.Seed, o.Violation.Step)
@@ -94,7 +98,7 @@ func TestSwarmCatchesEveryHazard(t *testing.T) {
 	}
 }
 
-func failureIf(o Outcome) string {
+func failureIf(o swarm.Outcome) string {
 	if o.Violation == nil {
 		return ""
 	}
@@ -103,7 +107,7 @@ func failureIf(o Outcome) string {
 
 func isLiveness(name string) bool {
 	switch name {
-	case LivePromoteCompletes, LivePrimaryServes, LiveBGWReturns, LiveReplicasCatchUp, LiveConsistentCatchUp:
+	case script.LivePromoteCompletes, script.LivePrimaryServes, script.LiveBGWReturns, script.LiveReplicasCatchUp, script.LiveConsistentCatchUp:
 		return true
 	}
 	return false
@@ -126,9 +130,9 @@ func TestSwarmReachesClaimedMarks(t *testing.T) {
 	// the consistent LSN (a slot left out of the gate during a shutdown,
 	// a reconnect).
 	for seed := uint64(1); seed <= 600; seed++ {
-		sw, err := DeriveSwarm(seed, Base{})
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 		require.NoError(t, err)
-		o, err := RunSwarm(sw, RunConfig{})
+		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
 		for _, m := range o.Marks {
 			all.Hit(m)
@@ -143,15 +147,15 @@ func TestSwarmReachesClaimedMarks(t *testing.T) {
 // the same program, and replaying the recorded program reproduces it.
 func TestSwarmDeterministicAndReplayable(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
-		sw, err := DeriveSwarm(seed, Base{})
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 		require.NoError(t, err)
-		a, err := RunSwarm(sw, RunConfig{})
+		a, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
-		b, err := RunSwarm(sw, RunConfig{})
+		b, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
 		require.Equal(t, a.Hash, b.Hash, "seed %d: trace hash differs between two runs", seed)
 		require.Equal(t, a.Actions, b.Actions)
-		r, err := Replay(a.Cluster, a.Actions, seed, RunConfig{})
+		r, err := swarm.Replay(a.Cluster, a.Actions, seed, swarm.RunConfig{})
 		require.NoError(t, err)
 		require.Equal(t, a.Steps, r.Steps, "seed %d: replaying the program took a different path", seed)
 	}

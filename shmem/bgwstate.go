@@ -35,7 +35,7 @@ func (s BGWState) String() string {
 	return fmt.Sprintf("BGWState(%d)", uint8(s))
 }
 
-// LegalBGWTransition reports whether SPEC §6 allows from -> to. SIGUSR2 moves
+// LegalBGWTransition reports whether docs/model.md §6 allows from -> to. SIGUSR2 moves
 // any non-promoting state (including NOT_START, when promote comes before hot
 // standby) to WAITING_RESET.
 func LegalBGWTransition(from, to BGWState) bool {
@@ -87,10 +87,22 @@ type BGW struct {
 	// BeginBackendReplay not yet ended. The BGW caps the fake oldest LSN at
 	// their minimum.
 	backendStarts []storage.LSN
+	// unchecked: state changes are plain stores (polar_set_bg_redo_state),
+	// Fidelity.UncheckedBGWState. Checkers judge the transition instead.
+	unchecked bool
 }
 
 // NewBGW returns the shared state of a BGW that has not started.
 func NewBGW() BGW { return BGW{state: BGRedoNotStart} }
+
+// NewUncheckedBGW returns the shared state of a BGW whose state changes are
+// unchecked stores, as PolarDB 15's polar_set_bg_redo_state
+// (polar_logindex_redo.c) is: no predecessor is asserted, so a write may
+// overwrite any state and the checkers judge what follows.
+func NewUncheckedBGW() BGW { return BGW{state: BGRedoNotStart, unchecked: true} }
+
+// Unchecked reports whether state changes are unchecked stores.
+func (b *BGW) Unchecked() bool { return b.unchecked }
 
 // State returns the current state.
 func (b *BGW) State() BGWState { return b.state }
@@ -108,11 +120,11 @@ func (b *BGW) Resets() int { return b.resets }
 func (b *BGW) Transitions() (n int, from, to BGWState) { return b.transitions, b.lastFrom, b.state }
 
 // Promoting reports whether buffers dirtied now take the fake oldest LSN
-// (ONLINE_PROMOTE or PARALLEL_REPLAYING, SPEC §5).
+// (ONLINE_PROMOTE or PARALLEL_REPLAYING, docs/model.md §5).
 func (b *BGW) Promoting() bool { return b.state == BGOnlinePromote || b.state == BGParallelReplaying }
 
 func (b *BGW) move(to BGWState) {
-	if !LegalBGWTransition(b.state, to) {
+	if !b.unchecked && !LegalBGWTransition(b.state, to) {
 		sim.Failf("shmem: illegal BGW transition %v -> %v", b.state, to)
 	}
 	b.lastFrom = b.state
@@ -134,6 +146,25 @@ func (b *BGW) StartParallelReplaying(from storage.LSN) {
 	if from > b.replayed {
 		b.replayed = from
 	}
+}
+
+// WakeupBGReplay is polar_logindex_wakeup_bg_replay (polar_logindex_redo.c),
+// called by CheckRecoveryConsistency (xlogrecovery.c) when hot standby is
+// first reached: bg_replayed_lsn becomes replayed, and, with parallel
+// (standby parallel replay, or a replica with polar_enable_ro_prewarm),
+// replayed_oldest_lsn too; then the state is written, REPLICA_BUF_REPLAYING
+// or PARALLEL_REPLAYING, over whatever it was. Only an unchecked BGW takes
+// this path (it overwrites WAITING_RESET when a replica promoted before hot
+// standby reaches it during the final read).
+func (b *BGW) WakeupBGReplay(replayed storage.LSN, parallel bool) {
+	sim.Assertf(b.unchecked, "shmem: WakeupBGReplay on a checked BGW")
+	b.replayed = replayed
+	to := BGReplicaBufReplaying
+	if parallel {
+		b.fakeOldest = replayed
+		to = BGParallelReplaying
+	}
+	b.move(to)
 }
 
 // EnterWaitingReset: the BGW acknowledged SIGUSR2.
@@ -167,7 +198,7 @@ func (b *BGW) FinishPromote() {
 
 // Advance moves the replay point forward (never back: only Reset does that).
 func (b *BGW) Advance(to storage.LSN) {
-	if to < b.replayed {
+	if to < b.replayed && !b.unchecked {
 		sim.Failf("shmem: replay point moving back %v -> %v outside a reset", b.replayed, to)
 	}
 	b.replayed = to

@@ -11,7 +11,7 @@ import (
 
 var allBGWStates = []BGWState{BGRedoNotStart, BGReplicaBufReplaying, BGParallelReplaying, BGWaitingReset, BGOnlinePromote}
 
-// TestLegalBGWTransitionTable spells out SPEC §6 as a full table: every
+// TestLegalBGWTransitionTable spells out docs/model.md §6 as a full table: every
 // from/to pair of the five states (and the invalid zero state).
 func TestLegalBGWTransitionTable(t *testing.T) {
 	type edge struct{ from, to BGWState }

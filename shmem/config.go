@@ -15,7 +15,7 @@ type Profile uint8
 const (
 	// ProfileV15 is POLARDB_15_STABLE's order (the default).
 	ProfileV15 Profile = iota + 1
-	// ProfileV11 is PolarDB 11's order (SPEC §8).
+	// ProfileV11 is PolarDB 11's order (docs/model.md §8).
 	ProfileV11
 )
 
@@ -94,6 +94,87 @@ type Orderings struct {
 	RefuseWithoutLogIndex bool
 }
 
+// Fidelity holds the switches that make a node do what PolarDB 15's code
+// does where the model used to be stricter (issue 10). The zero value is the
+// model's "fixed" behaviour (the default for now); FaithfulV15 turns every
+// switch on. Code consults these flags, never a profile name.
+type Fidelity struct {
+	// UncheckedBGWState: BGW state changes are plain stores, as
+	// polar_set_bg_redo_state (polar_logindex_redo.c) is a
+	// pg_atomic_write_u32 with no predecessor check, and the BGW ignores a
+	// SIGUSR2 while its polar_online_promoting flag is set
+	// (polar_logindex_bg_worker.c polar_logindex_bg_worker_main), not by its
+	// state. Off, shmem asserts the SPEC §6 machine and the BGW ignores
+	// SIGUSR2 in WAITING_RESET and ONLINE_PROMOTE.
+	UncheckedBGWState bool
+	// HotStandbyInFinalRead: a replica promoted before hot standby reaches
+	// it during the final storage read and calls
+	// polar_logindex_wakeup_bg_replay (xlogrecovery.c
+	// CheckRecoveryConsistency), which writes REPLICA_BUF_REPLAYING (or
+	// PARALLEL_REPLAYING with prewarm) and bg_replayed_lsn whatever the BGW
+	// state is. Off, hot standby is only entered from catch-up.
+	HotStandbyInFinalRead bool
+	// PromoteOneShot: the postmaster honours one promote request in its
+	// lifetime (postmaster.c polar_postmaster_receive_promote's static
+	// received_promote, never reset). Off, a finished promote clears the
+	// flag and a later pg_ctl promote is handled again.
+	PromoteOneShot bool
+	// RestartAfterCrash: a crashed child other than startup makes the
+	// postmaster end every child and reinitialise shared memory, keeping
+	// its mount, then start again as the node type says
+	// (postmaster.c HandleChildCrash, PostmasterStateMachine with
+	// restart_after_crash on, PolarDB's test 002_promote_kill). A crashed
+	// startup still takes the node down ("startup process failure"). Off,
+	// any such crash takes the node down.
+	RestartAfterCrash bool
+	// ForceCheckpointAfterPromote: the checkpoint the BGW requests when
+	// online promote finishes is a full one: RequestCheckpoint(
+	// CHECKPOINT_FORCE) in polar_logindex_bg_online_promote has neither
+	// CAUSE_TIME nor CAUSE_XLOG, so polar_check_incremental_checkpoint
+	// (polar_bufmgr.c) does not make it lazy. Off, it is lazy.
+	ForceCheckpointAfterPromote bool
+	// CheckEndBeforeRestartpoint: the "is not the last valid record"
+	// check runs in FinishWalRecovery before the restartpoint request and
+	// the wait for the BGW (xlogrecovery.c polar_check_before_promote), not
+	// after them. Off, P4 checks after P2 and P3.
+	CheckEndBeforeRestartpoint bool
+	// FinalReadEndsAtFailedRead: after the promote trigger, the first read
+	// that returns no record ends recovery there, a read error included:
+	// polar_xlog_recv_queue_pop (polar_queue_manager.c) checks
+	// CheckForStandbyTrigger whenever a read decoded nothing; when it was
+	// already reading storage (xlog_queue_catch_up false) it breaks out,
+	// and the tail read after a STORAGE_BEGIN marker (pushed only when
+	// xlog_queue_catch_up) ends the same way. polar_check_before_promote
+	// then PANICs if a valid record follows (PolarDB's test 013). Off, the
+	// final read retries a failed read until the end of valid WAL.
+	FinalReadEndsAtFailedRead bool
+	// ControlWindowSteps: the control-file critical section is one step per
+	// store PolarDB makes under ControlFileLock (xlog.c StartupXLOG: in
+	// production, local control file, node type primary, BGW reset,
+	// recovery done), so other processes run between them. Off, one step.
+	ControlWindowSteps bool
+	// PromoteReplayFromConsistent: ONLINE_PROMOTE uses the old primary's
+	// consistent LSN: workers skip records below it for pages not in the
+	// pool (polar_xlog_need_replay's BUF_IS_FLUSHED), backends replay from
+	// Max(consistent LSN, bg_replayed_lsn)
+	// (polar_logindex_require_backend_redo), and the reset evicts only when
+	// bg_replayed_lsn < redo and PANICs when an eviction fails
+	// (polar_reset_bg_replayed_lsn, polar_online_promote_evict_buffer).
+	// Off, everything is replayed from the redo and the reset always evicts,
+	// skipping pinned or dirty buffers.
+	PromoteReplayFromConsistent bool
+}
+
+// FaithfulV15 returns every switch on: POLARDB_15_STABLE as its code
+// behaves. (The V11 profile is not yet read against its code for these
+// points; a v11 node with them on takes V15's behaviour.)
+func FaithfulV15() Fidelity {
+	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true, RestartAfterCrash: true,
+		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, FinalReadEndsAtFailedRead: true,
+		ControlWindowSteps:          true,
+		PromoteReplayFromConsistent: true}
+}
+
 // OrderingsFor returns the orderings of a profile with no hazard.
 func OrderingsFor(p Profile) Orderings {
 	o := Orderings{
@@ -120,6 +201,9 @@ type Config struct {
 	// hazards, by the scenarios package) and is what code consults.
 	Profile   Profile
 	Orderings Orderings
+	// Fidelity: PolarDB's behaviour as coded (FaithfulV15) or the model's
+	// stricter one (zero value, the default for now).
+	Fidelity Fidelity
 	// Rel and Pages: the one relation the workload writes, and its size.
 	Rel   storage.RelID
 	Pages int
@@ -132,6 +216,12 @@ type Config struct {
 	// CheckpointDistance: the checkpointer runs when the consistent LSN is this
 	// many bytes past the last redo pointer (a lazy checkpoint).
 	CheckpointDistance int64
+	// ReplicaPrewarm is polar_enable_replica_prewarm (polar_enable_ro_prewarm
+	// in V11): a replica's BGW starts in PARALLEL_REPLAYING rather than
+	// REPLICA_BUF_REPLAYING when hot standby is reached
+	// (polar_logindex_wakeup_bg_replay). The model honours it only on the
+	// Fidelity.HotStandbyInFinalRead path.
+	ReplicaPrewarm bool
 }
 
 // DefaultConfig returns a small node configuration for host h.

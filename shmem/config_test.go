@@ -28,7 +28,7 @@ func TestOrderingsFor(t *testing.T) {
 	for name, on := range v15 {
 		require.Equal(t, !v11Only[name], on, "v15 %s", name)
 	}
-	// SPEC §8: V11 does not wait for backends, restarts replay from
+	// docs/model.md §8: V11 does not wait for backends, restarts replay from
 	// min(consistent, replay point) instead of the redo pointer, does not
 	// evict stale buffers, and switches role before the BGW reset; its
 	// bgwriter holds the consistent LSN in that window. (Its fencing is a
@@ -39,6 +39,16 @@ func TestOrderingsFor(t *testing.T) {
 	}
 	require.True(t, OrderingsFor(ProfileV11).HoldConsistentInWaitingReset)
 	require.False(t, OrderingsFor(ProfileV15).HoldConsistentInWaitingReset)
+}
+
+// TestFidelity: the zero Fidelity is the fixed model (every switch off);
+// FaithfulV15 turns every switch on, and DefaultConfig is still fixed.
+func TestFidelity(t *testing.T) {
+	v := reflect.ValueOf(FaithfulV15())
+	for i := 0; i < v.NumField(); i++ {
+		require.True(t, v.Field(i).Bool(), "FaithfulV15 leaves %s off", v.Type().Field(i).Name)
+	}
+	require.Equal(t, Fidelity{}, DefaultConfig(1).Fidelity)
 }
 
 func TestParseProfile(t *testing.T) {

@@ -33,6 +33,14 @@
 //   - Restart <= Apply for a replica slot, both only move forward, and both
 //     persist at checkpoints.
 //
+// Config.Fidelity (issue 10) holds the switches that make a node do what
+// PolarDB 15's code does where the model was stricter; its zero value is the
+// "fixed" model and the default for now, FaithfulV15 turns them all on. The
+// BGW state under Fidelity.UncheckedBGWState is written with plain stores
+// (NewUncheckedBGW, WakeupBGReplay), so the checkers, not an assertion,
+// judge its transitions. Node.Reinit is the postmaster's crash
+// reinitialisation (Node.Reinits counts them for checkers).
+//
 // Mirrors src/include/storage/buf_internals.h and polar_bufmgr.c (flush list,
 // polar_buffer_can_be_flushed), src/include/replication/slot.h
 // (ReplicationSlotPersistentData with polar_replica_apply_lsn), walsender.c

@@ -46,71 +46,114 @@ var ErrBuffersBusy = errors.New("shmem: no buffer can be freed now")
 // Node is one node's shared memory and local directory: everything its
 // processes share. Processes of one node touch it directly inside their
 // atomic steps; processes of different nodes meet only through the device and
-// the replication stream.
+// the replication stream. Each field says which process writes it ("boot":
+// set up when the node starts, postmaster.Boot; "operator": the procedures
+// of postmaster/ops.go between steps); every process reads what it needs.
 type Node struct {
-	Cfg Config
+	Cfg Config // boot
 	Dev *storage.Device
-	// Mount is this host's mount of the shared device (nil when down).
-	Mount  *storage.Mount
-	Pool   *storage.Pool
+	// Mount is this host's mount of the shared device (nil when down):
+	// boot (Attach); the postmaster remounts it read-write on promote.
+	Mount *storage.Mount
+	// Pool is shared_buffers: backends, startup and the BGW load and
+	// dirty pages, the bgwriter and checkpointer write them back, and the
+	// consistent LSN is published by whoever flushes (UpdateConsistentLSN).
+	Pool *storage.Pool
+	// Reader reads WAL from storage: boot (startup's).
 	Reader *logindex.Reader
 	// WAL is the WAL writer: the primary's, or the promoted node's from the
-	// end of the old primary's WAL. Nil on a replica.
-	WAL   *logindex.WAL
+	// end of the old primary's WAL. Nil on a replica. Startup creates it
+	// (end of recovery, promote); backends insert, the walwriter flushes.
+	WAL *logindex.WAL
+	// Index is LogIndex: startup (a replica indexes what it replays) and
+	// backends (a primary indexes what it inserts) add to it; the
+	// bgwriter and the checkpointer save tables, the checkpointer
+	// truncates; the BGW reads it.
 	Index *logindex.Index
+	// Queue is the WAL meta queue: the walreceiver fills it, startup
+	// drains it.
 	Queue *logindex.Queue
-	BGW   BGW
-	// Clog is the primary's clog buffers or the replica's local clog cache.
+	// BGW is the LogIndex background worker's state: the BGW moves it,
+	// startup resets it at promote.
+	BGW BGW
+	// Clog is the primary's clog buffers or the replica's local clog cache:
+	// backends (commit, abort) and startup (replay); the checkpointer
+	// writes it to pg_xact.
 	Clog Clog
 	// Control is the node's view of the shared control file; Local is the
-	// local directory's pg_control (it survives crashes).
+	// local directory's pg_control (it survives crashes). Startup (end of
+	// recovery, restartpoints) and the checkpointer write both; the
+	// operator's initdb and rebuild initialise Local.
 	Control Control
 	Local   Control
-	// Slots are replication slots (primary: loaded from storage).
+	// Slots are replication slots (primary: loaded from storage): the
+	// postmaster and startup load them, walsenders advance them, the
+	// operator creates and drops them.
 	Slots []Slot
 
 	// Primary is the node type: true once this node is the read-write
 	// primary (POLAR_NODE_TYPE primary). InRecovery is RecoveryInProgress().
+	// Startup sets both when recovery ends; the postmaster sets
+	// InRecovery at boot.
 	Primary    bool
 	InRecovery bool
-	// ReplayLSN is the end of the last record startup replayed or indexed.
+	// ReplayLSN is the end of the last record startup replayed or indexed
+	// (startup).
 	ReplayLSN storage.LSN
-	// ReceivedLSN is the end of the last WAL meta the walreceiver queued.
+	// ReceivedLSN is the end of the last WAL meta the walreceiver queued
+	// (walreceiver).
 	ReceivedLSN storage.LSN
 	// PrimaryConsistent is the primary's consistent LSN as the replica last
-	// learned it from the stream: below it storage already has every change.
+	// learned it from the stream: below it storage already has every change
+	// (walreceiver).
 	PrimaryConsistent storage.LSN
-	// NextXID is the next transaction id (primary).
+	// NextXID is the next transaction id (primary): backends take ids,
+	// startup sets it at the end of recovery.
 	NextXID logindex.XID
 	// Accepting: postmaster accepts connections; ReadWrite: they may write.
+	// The postmaster (start, promote, shutdown) and startup (hot standby).
 	Accepting bool
 	ReadWrite bool
-	// PromoteFile is the promote signal file (pg_ctl promote); TriggerFile the
-	// trigger file only startup looks at.
 	// DelayChkpt counts backends between inserting a commit record and
 	// setting it in the clog (PGPROC delayChkptFlags): checkpoints wait.
-	DelayChkpt  int
+	// Backends.
+	DelayChkpt int
+	// PromoteFile is the promote signal file (pg_ctl promote); TriggerFile the
+	// trigger file only startup looks at. The operator creates them;
+	// startup (PromoteFile: the postmaster) consumes them.
 	PromoteFile bool
 	TriggerFile bool
 	// SaveStalled is a fault: this primary stops saving LogIndex tables
 	// (PolarDB's test of full memtables when the primary stopped saving).
+	// Set by the scenario's operator; the bgwriter and the checkpointer
+	// then save no table, backends wait for room.
 	SaveStalled bool
-	// ShuttingDown is set while a fast shutdown's checkpoint flushes.
+	// ShuttingDown is set while a fast shutdown's checkpoint flushes
+	// (checkpointer).
 	ShuttingDown bool
 	// Exempt lists pages written past a disconnected replica's slot while
-	// the flush gate left it out (WritePage).
+	// the flush gate left it out (WritePage, by whichever process writes
+	// the page). Not PolarDB state: a record for the checkers'
+	// NoUnexpectedExit, which gathers it from every instance of the host.
 	Exempt []ExemptWrite
 
 	// Checkpoints are the checkpoint records recovery has consumed, oldest
 	// first, at most MaxCheckpoints (the oldest drop out): a replica's
 	// restartpoint candidates (PolarDB keeps them in a ring,
 	// polar_checkpoint_ringbuf, because the restartpoint may only use one
-	// whose redo the BGW has replayed past).
+	// whose redo the BGW has replayed past). Startup.
 	Checkpoints []CheckpointSeen
 
+	// Procs are the node's processes: the postmaster forks and reaps them.
 	Procs Procs
-	// Exits records every process exit (for checkers: an unexpected PANIC or
-	// FATAL is a failure).
+	// Reinits counts crash reinitialisations (Reinit, by the postmaster):
+	// shared memory was rebuilt in place, so a checker that remembers this
+	// node's shared state across steps must start over when it grows, as
+	// for a new Node.
+	Reinits int
+	// Exits records every process exit (Exit, by the exiting process). Not
+	// PolarDB state: the checkers' record (an unexpected PANIC or FATAL is
+	// a failure); the postmaster learns of exits by message.
 	Exits []ChildExit
 
 	rec  logindex.Record
@@ -164,7 +207,11 @@ func NewNode(cfg Config, dev *storage.Device) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: NewBGW(), Procs: NoProcs()}, nil
+	b := NewBGW()
+	if cfg.Fidelity.UncheckedBGWState {
+		b = NewUncheckedBGW()
+	}
+	return &Node{Cfg: cfg, Dev: dev, Pool: pool, Queue: q, BGW: b, Procs: NoProcs()}, nil
 }
 
 // Name returns "n<host>".
@@ -459,7 +506,7 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 	return applied, nil
 }
 
-// OldestLSN is the oldest LSN a buffer dirtied now gets (SPEC §5): the fake
+// OldestLSN is the oldest LSN a buffer dirtied now gets (docs/model.md §5): the fake
 // oldest LSN while the BGW is in ONLINE_PROMOTE or PARALLEL_REPLAYING, else
 // the current insert position (taken before the change's record is
 // inserted, so it is at or below the record).

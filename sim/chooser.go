@@ -138,6 +138,15 @@ func (r *Recorder) Choose(site Site, n int) int {
 	return v
 }
 
+// ChooseStep implements StepChooser: the inner chooser still sees the
+// candidates (PCT needs them) and the index it picks is recorded like any
+// other choice, so Scripted replays it.
+func (r *Recorder) ChooseStep(site Site, e Enabled) int {
+	v := ChooseStep(r.Inner, site, e)
+	r.Choices = append(r.Choices, v)
+	return v
+}
+
 // Chance implements Chooser.
 func (r *Recorder) Chance(site Site, p Prob) bool {
 	v := r.Inner.Chance(site, p)

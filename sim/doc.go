@@ -26,6 +26,7 @@
 //	|  Scheduler (owns time)      |
 //	|   collect enabled steps     |  candidates, oldest first:
 //	|   Chooser.Choose(sched, n)  |  choice 0 = fair FIFO
+//	|   (or ChooseStep: PCT, ...) |
 //	|   run ONE step atomically   |
 //	|   run every Checker         |---> *Violation (step, seed, tail)
 //	+-------------+---------------+
@@ -44,10 +45,56 @@
 //
 // # Choosers
 //
-// One interface, four drivers: Scripted (scenarios, demos, counterexamples),
-// Random (seeded swarm runs, one stream per Site), the rapid-backed driver in
-// sim/simtest (rapid shrinks the schedule), and Enumerator (every choice
-// sequence up to a bound). A Recorder turns any run into a script.
+// One interface, several drivers: Scripted (scenarios, demos,
+// counterexamples), Random (seeded swarm runs, one stream per Site), the
+// rapid-backed driver in sim/simtest (rapid shrinks the schedule), Enumerator
+// (every choice sequence up to a bound), the scheduling strategies below, and
+// Search's own driver. A Recorder turns any run into a script.
+//
+// # Scheduling strategies
+//
+// A StepChooser also sees whose steps the candidates are (Enabled: each
+// candidate's actor and sender, the actor that ran last) when the scheduler
+// asks its one "sched" choice; it still answers with an index into the same
+// oldest-first list, so a run under any strategy, recorded, replays under
+// Scripted unchanged and choice 0 stays the boring FIFO step for shrinking.
+// Every other site is answered by NewRandom(seed) whatever the strategy, so a
+// seed's fault streams do not depend on it. A wrapping Chooser forwards the
+// view with the ChooseStep function (Recorder does). Strategies, by name
+// (ParseStrategy; NewChooser builds one for a seed):
+//
+//	uniform            Random: uniform among the enabled steps (old seeds unchanged)
+//	pct:d=3,steps=N    PCT (Burckhardt et al., ASPLOS 2010; awslabs/shuttle's
+//	                   PctScheduler): random priority per actor, the highest
+//	                   enabled runs, d-1 change points over the first N decisions
+//	                   drop the actor about to run below all others
+//	preempt:k=2,p=A/B  CHESS-style walk: the last actor keeps running while it
+//	                   is enabled; with probability p (default k/steps), at most
+//	                   k times, another actor's step preempts it
+//	swarm              each seed derives one of the above (DeriveStrategy)
+//
+// PCT and the walk count only decisions with two or more candidates, and
+// after their steps estimate they leave scheduling to the uniform draw, so a
+// long tail (a liveness phase) stays fair. Both are unfair by design before
+// it: an always-ready actor can starve the others until then.
+//
+// # Stateful search
+//
+// Search explores a world's choice sequences depth first, with no FIFO tail:
+// it rebuilds the world from a caller's New(Chooser) for every run, replays
+// the prefix to the branch being tried, and prunes a step's successor state
+// when its Fingerprint was explored before with at least as much depth and
+// preemption budget left (so MaxDepth and the CHESS-style Preemptions bound
+// stay sound). It reports distinct states, transitions, replayed steps,
+// depth, and the shortest failing script (NewScripted replays it). A world
+// that steps itself (a script of commands) plugs in with Drive instead of
+// Step: the search then looks at it from its chooser at every scheduling
+// decision and ends a pruned run by a panic of its own. It has no
+// sleep sets: the scheduler cannot prove two steps independent, since actors
+// share state it does not see and every step ticks the clock they read.
+// Scheduler.StateHash hashes the kernel's part of a state (messages in
+// flight, liveness, the last actor); the caller adds its actors'.
+// Figures: `go test -run '^$' -bench 'StepEmpty|Search' -benchmem ./sim/`.
 //
 // # Invariants owned here
 //

@@ -8,7 +8,10 @@ import "slices"
 // the model calls them; they cost nothing when unused.
 
 // Candidate is one step the scheduler could take next: an actor's internal
-// step, or the delivery of message Msg to it.
+// step, or the delivery of message Msg to it. It is the same candidate an
+// Enabled view shows a StepChooser while the step is being chosen, but
+// copied out, so it can be kept after the step (Enabled is valid only
+// during ChooseStep).
 type Candidate struct {
 	Actor ActorID
 	Name  string
@@ -19,12 +22,13 @@ type Candidate struct {
 // included).
 func (s *Scheduler) NumActors() int { return len(s.actors) }
 
-// Enabled lists the steps the next Step could take, in the order the Chooser
-// indexes them: choice i runs Enabled()[i]. It mirrors collect without its
+// Candidates lists the steps the next Step could take, in the order the
+// Chooser indexes them (the order of the Enabled view the next ChooseStep
+// gets): choice i runs Candidates()[i]. It mirrors collect without its
 // side effects: messages to dead actors (which collect would drop) are
 // skipped, and when nothing is due now it lists what is due at the next
 // deadline (where Step would jump).
-func (s *Scheduler) Enabled() []Candidate {
+func (s *Scheduler) Candidates() []Candidate {
 	var cands []candidate
 	due := func(at Time) []candidate {
 		var out []candidate

@@ -8,27 +8,35 @@ import (
 	"promotesim/sim"
 )
 
-// spy is a chooser that picks by a seeded stream and remembers the width
-// and value of the scheduler's last choice.
+// spy is a step chooser that picks by a seeded stream and remembers the
+// scheduler's last choice: its value and the Enabled view it was made
+// from (each candidate's actor, and whether it delivers a message).
 type spy struct {
-	inner *sim.Random
-	n, v  int
+	inner  *sim.Random
+	n, v   int
+	actors []sim.ActorID
+	msgs   []bool
 }
 
-func (s *spy) Choose(site sim.Site, n int) int {
-	v := s.inner.Choose(site, n)
-	if site.Label == "sched" {
-		s.n, s.v = n, v
+func (s *spy) Choose(site sim.Site, n int) int { return s.inner.Choose(site, n) }
+
+func (s *spy) ChooseStep(site sim.Site, e sim.Enabled) int {
+	s.n, s.v = e.Len(), s.inner.Choose(site, e.Len())
+	s.actors, s.msgs = s.actors[:0], s.msgs[:0]
+	for i := range e.Len() {
+		s.actors = append(s.actors, e.Actor(i))
+		s.msgs = append(s.msgs, e.Message(i))
 	}
-	return v
+	return s.v
 }
 
 func (s *spy) Chance(site sim.Site, p sim.Prob) bool { return s.inner.Chance(site, p) }
 
-// Enabled lists exactly the candidates Step chooses among, in choice
-// order, and changes nothing: a world observed before every step (timers,
-// messages, held and killed actors) runs as one that is not, hash for hash.
-func TestEnabledIsWhatStepChoosesFrom(t *testing.T) {
+// Candidates lists exactly the candidates Step chooses among, in choice
+// order (entry for entry the Enabled view a StepChooser gets), and changes
+// nothing: a world observed before every step (timers, messages, held and
+// killed actors) runs as one that is not, hash for hash.
+func TestCandidatesAreWhatStepChoosesFrom(t *testing.T) {
 	build := func(ch sim.Chooser) (*sim.Scheduler, *[]sim.ActorID) {
 		s := sim.New(sim.Config{Seed: 7, Chooser: ch})
 		ran := &[]sim.ActorID{}
@@ -68,26 +76,30 @@ func TestEnabledIsWhatStepChoosesFrom(t *testing.T) {
 		if step == 60 {
 			s.Release(2)
 		}
-		en := s.Enabled()
+		en := s.Candidates()
 		sp.n = 1
 		before := len(*ran)
 		ok, v := s.Step()
 		require.Nil(t, v)
 		if !ok {
-			require.Empty(t, en, "quiescent but Enabled listed %v", en)
+			require.Empty(t, en, "quiescent but Candidates listed %v", en)
 			break
 		}
-		require.Len(t, en, sp.n, "step %d: Enabled %v", step, en)
+		require.Len(t, en, sp.n, "step %d: Candidates %v", step, en)
 		pick := 0
 		if sp.n > 1 {
 			pick = sp.v
+			for i, c := range en {
+				require.Equal(t, sp.actors[i], c.Actor, "step %d: candidate %d's actor", step, i)
+				require.Equal(t, sp.msgs[i], c.Msg != "", "step %d: candidate %d delivers a message", step, i)
+			}
 		}
 		require.Greater(t, len(*ran), before)
-		require.Equal(t, en[pick].Actor, (*ran)[len(*ran)-1], "step %d ran another candidate than Enabled[%d]", step, pick)
+		require.Equal(t, en[pick].Actor, (*ran)[len(*ran)-1], "step %d ran another candidate than Candidates()[%d]", step, pick)
 		checked++
 	}
 	require.Greater(t, checked, 50)
-	// Observing changes nothing: the same world without Enabled.
+	// Observing changes nothing: the same world without Candidates.
 	s2, _ := build(&spy{inner: sim.NewRandom(7)})
 	for step := 0; step < 400; step++ {
 		if step == 20 {

@@ -100,7 +100,9 @@ type Scheduler struct {
 	nextAt    Time    // set by collect: earliest future delivery, if hasNext
 	hasNext   bool
 	chooser   Chooser
+	stepCh    StepChooser // chooser, when it wants to see whose steps the candidates are
 	schedSite Site
+	last      ActorID // the actor that ran the previous step; -1 before the first
 	trace     *Trace
 	marks     Marks
 	checkers  Checkers
@@ -112,10 +114,11 @@ type Scheduler struct {
 
 // New returns a scheduler with no actors.
 func New(cfg Config) *Scheduler {
-	s := &Scheduler{seed: cfg.Seed, chooser: cfg.Chooser, root: NewRand(cfg.Seed), tail: cfg.TailLines, lruHead: -1, lruTail: -1}
+	s := &Scheduler{seed: cfg.Seed, chooser: cfg.Chooser, root: NewRand(cfg.Seed), tail: cfg.TailLines, lruHead: -1, lruTail: -1, last: -1}
 	if s.chooser == nil {
 		s.chooser = NewRandom(cfg.Seed)
 	}
+	s.stepCh, _ = s.chooser.(StepChooser)
 	if s.tail == 0 {
 		s.tail = 24
 	}
@@ -482,7 +485,11 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	}
 	i := 0
 	if len(s.cands) > 1 {
-		i = s.chooser.Choose(s.schedSite, len(s.cands))
+		if s.stepCh != nil {
+			i = s.stepCh.ChooseStep(s.schedSite, Enabled{s})
+		} else {
+			i = s.chooser.Choose(s.schedSite, len(s.cands))
+		}
 		if i < 0 || i >= len(s.cands) {
 			Failf("sim: chooser returned %d of %d", i, len(s.cands))
 		}
@@ -490,6 +497,7 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	c := s.cands[i]
 	s.step++
 	s.ctx.self = c.actor
+	s.last = c.actor
 	sl := &s.actors[c.actor]
 	sl.lastRun = s.step
 	s.moveToBack(c.actor)

@@ -13,7 +13,7 @@
 // as the restartpoint. n.ReplayLSN is the end of the last record consumed.
 //
 // On SIGUSR2 (sent by postmaster after it remounted shared storage
-// read-write) startup runs the promote sequence of SPEC §7, one critical
+// read-write) startup runs the promote sequence of docs/model.md §7, one critical
 // section per step:
 //
 //	P1 final-replay     read the rest of the old primary's WAL from storage
@@ -131,6 +131,17 @@
 //	startup/trigger-file-wait               trigger-file promote waiting in P3
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
 //
+// # Faithful switches (issue 10)
+//
+// shmem.FaithfulV15 turns on what PolarDB 15's code does where the model was
+// stricter; the zero shmem.Fidelity is the "fixed" behaviour. Startup consults
+// HotStandbyInFinalRead (CheckRecoveryConsistency's
+// polar_logindex_wakeup_bg_replay during the final read),
+// CheckEndBeforeRestartpoint and ControlWindowSteps. The final read's
+// hot-standby wake-up is the story event hot-standby-in-final-read (bgw-was
+// names the state it overwrote); it has no coverage mark yet, since the
+// explorer's mark list lives in scenarios.
+//
 // # Not modelled
 //
 // commit_ts, multixact and CSN are not modelled (P5 copies only the clog;
@@ -157,7 +168,7 @@
 //   - The WAL meta queue (polar_xlog_queue over polar_ringbuf) with its
 //     POLAR_RINGBUF_PKT_WAL_STORAGE_BEGIN/END markers.
 //
-// PolarDB 11's order (SPEC §8) differs in polar_reset_bg_replayed_lsn
+// PolarDB 11's order (docs/model.md §8) differs in polar_reset_bg_replayed_lsn
 // (replay from min(old consistent LSN, bg_replayed_lsn), no eviction) and in
 // resetting the BGW after recovery is marked done.
 package startup

@@ -67,6 +67,7 @@ type worldOpts struct {
 	scripted bool // FIFO chooser instead of a seeded random one
 	seed     uint64
 	level    sim.Level
+	fidelity shmem.Fidelity // issue 10's PolarDB-as-coded switches
 }
 
 // newWorld builds the device and the primary with an empty relation, a
@@ -89,6 +90,7 @@ func newWorld(t testing.TB, o worldOpts) *world {
 		cfg.Profile = o.profile
 		cfg.Orderings = shmem.OrderingsFor(o.profile)
 	}
+	cfg.Fidelity = o.fidelity
 	w := &world{t: t, li: cfg.LogIndex, dev: dev, cfg: cfg, save: !o.noSave, pages: make([]storage.Page, cfg.Pages)}
 	w.pm, err = dev.Mount(primaryHost, storage.MountReadWrite)
 	require.NoError(t, err)

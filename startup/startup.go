@@ -132,6 +132,11 @@ type Process struct {
 	promoteReq bool
 	// trigger: promote was started by the trigger file, not SIGUSR2.
 	trigger bool
+	// snapshotPending: promote began before hot standby (in catch-up), so
+	// the final read is where hot standby is first reached
+	// (Fidelity.HotStandbyInFinalRead; PolarDB's test
+	// 003_promote_replica_pending).
+	snapshotPending bool
 
 	ref    logindex.Ref
 	hasRef bool
@@ -154,6 +159,13 @@ type Process struct {
 	// end and endLast: the end of valid WAL found in P1 (E) and the start of
 	// the record before it.
 	end, endLast storage.LSN
+	// ctlStep: the next store of the control-file window under
+	// Fidelity.ControlWindowSteps (stepControlWindow).
+	ctlStep int
+	// endChecked: polar_check_before_promote already ran, before the
+	// restartpoint (Fidelity.CheckEndBeforeRestartpoint); P4 then only opens
+	// WAL at E.
+	endChecked bool
 	// reindex and reindexPrev: in StateReindex, the next record to index
 	// and the start of the one before it; afterReindex is the state that
 	// follows (reindex.go).
@@ -570,6 +582,25 @@ func (p *Process) enterHotStandby(c *sim.Ctx) {
 		sim.Str("bgw", n.BGW.State().String()))
 }
 
+// hotStandbyInFinalRead is CheckRecoveryConsistency (xlogrecovery.c)
+// reaching hot standby during the final read of a replica promoted before
+// it: polar_logindex_wakeup_bg_replay writes bg_replayed_lsn (the end of the
+// last replayed record, lastReplayedEndRecPtr) and REPLICA_BUF_REPLAYING (the
+// node type is still replica: it becomes primary only in the control-file
+// window) over whatever the BGW's state is, WAITING_RESET included.
+// PMSIGNAL_BEGIN_HOT_STANDBY does nothing: postmaster left PM_RECOVERY when
+// it received the promote (polar_postmaster_receive_promote).
+func (p *Process) hotStandbyInFinalRead(c *sim.Ctx) {
+	n := p.n
+	p.snapshotPending = false
+	from := n.BGW.State()
+	if n.Index.Enabled() {
+		n.BGW.WakeupBGReplay(n.ReplayLSN, n.Cfg.ReplicaPrewarm)
+	}
+	c.Story("hot-standby-in-final-read", sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.LSNField("redo", uint64(p.redo)),
+		sim.Str("bgw-was", from.String()), sim.Str("bgw", n.BGW.State().String()))
+}
+
 // stepStreaming consumes one queue packet.
 func (p *Process) stepStreaming(c *sim.Ctx) {
 	n := p.n
@@ -682,6 +713,7 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 	from := p.st
 	p.trigger = trigger
 	p.blocked = false // any pending Wake is harmless
+	p.snapshotPending = from == StateCatchUp && n.Cfg.Fidelity.HotStandbyInFinalRead
 	c.Story("promote", sim.Str("from", from.String()), sim.Bool("trigger-file", trigger),
 		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.FinalReplay {
@@ -689,21 +721,55 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 		return
 	}
 	// Hazard skip-final-replay: the end is wherever the queue got to.
-	p.to(StateRestartpoint, StateCatchUp, StateStreaming, StateStorageRead)
 	p.end, p.endLast = n.ReplayLSN, p.last
 	c.Story("skip-final-replay", sim.LSNField("end", uint64(p.end)))
+	if n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
+		p.to(StateEndOfWAL, StateCatchUp, StateStreaming, StateStorageRead)
+		return
+	}
+	p.to(StateRestartpoint, StateCatchUp, StateStreaming, StateStorageRead)
 }
 
 // stepFinalReplay (P1) reads the old primary's remaining WAL from storage,
 // one record per step, until the end of valid WAL.
 func (p *Process) stepFinalReplay(c *sim.Ctx) {
-	o, atEnd := p.readAndConsume(c)
+	o, atEnd := p.finalRead(c)
 	if o != consumed || !atEnd {
 		return
 	}
+	if p.snapshotPending {
+		p.hotStandbyInFinalRead(c)
+	}
 	p.end, p.endLast = p.n.ReplayLSN, p.last
-	p.to(StateRestartpoint, StateFinalReplay)
 	c.Story("final-replay-done", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)))
+	if p.n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
+		// FinishWalRecovery (xlogrecovery.c) runs polar_check_before_promote
+		// first, then polar_request_last_restartpoint, then
+		// polar_wait_logindex_bg_stop_replay.
+		p.to(StateEndOfWAL, StateFinalReplay)
+		return
+	}
+	p.to(StateRestartpoint, StateFinalReplay)
+}
+
+// finalRead reads and consumes one record of P1. Under
+// Fidelity.FinalReadEndsAtFailedRead a read error ends the read where it
+// stands, as PolarDB's queue reader takes any read that decodes nothing,
+// once the trigger is set, as the end (polar_xlog_recv_queue_pop).
+func (p *Process) finalRead(c *sim.Ctx) (o outcome, atEnd bool) {
+	if !p.n.Cfg.Fidelity.FinalReadEndsAtFailedRead {
+		return p.readAndConsume(c)
+	}
+	ok, err := p.readNext()
+	if err != nil {
+		c.Story("final-read-failed", sim.LSNField("lsn", uint64(p.n.ReplayLSN)), sim.Str("err", err.Error()))
+		return consumed, true
+	}
+	if !ok {
+		return consumed, true
+	}
+	m := p.rec.Meta()
+	return p.consume(c, &m, "storage"), false
 }
 
 // stepRestartpoint (P2): the old primary's last checkpoint becomes the
@@ -734,17 +800,23 @@ func (p *Process) stepWaitReset(c *sim.Ctx) {
 }
 
 // stepEndOfWAL (P4): no valid record may follow E (else the old primary is
-// still writing: PANIC); no new timeline; WAL insertion starts at E.
+// still writing: PANIC); no new timeline; WAL insertion starts at E. Under
+// Fidelity.CheckEndBeforeRestartpoint the check is its own step before P2
+// (polar_check_before_promote in FinishWalRecovery) and this step, after P3,
+// only opens WAL at E: PolarDB re-reads the last record there to find
+// endOfLog and does not look past it again.
 func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 	n := p.n
-	err := n.Reader.Read(p.end, p.endLast, &p.rec)
-	if err == nil {
-		p.exit(c, shmem.ExitPANIC, fmt.Sprintf("%v: record %v at end %v", ErrRecordAfterEnd, &p.rec, p.end))
-		return
-	}
-	if !errors.Is(err, logindex.ErrInvalidRecord) {
-		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: re-read end of WAL at %v: %v", p.end, err))
-		return
+	if !p.endChecked {
+		if !p.checkEnd(c) {
+			return
+		}
+		if n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
+			p.endChecked = true
+			p.to(StateRestartpoint, StateEndOfWAL)
+			c.Log("check-before-promote", sim.LSNField("end", uint64(p.end)))
+			return
+		}
 	}
 	w, err := logindex.NewWAL(n.Mount, n.Cfg.LogIndex, p.end, p.endLast)
 	if err != nil {
@@ -755,6 +827,22 @@ func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 	p.to(StatePromoteData, StateEndOfWAL)
 	c.Story("end-of-wal", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)),
 		sim.Uint("tli", uint64(n.Control.TLI)))
+}
+
+// checkEnd is polar_check_before_promote (xlogrecovery.c): a valid record
+// at E means the old primary is still writing (PANIC "is not the last valid
+// record's EndRecPtr"). It reports whether startup goes on.
+func (p *Process) checkEnd(c *sim.Ctx) bool {
+	err := p.n.Reader.Read(p.end, p.endLast, &p.rec)
+	if err == nil {
+		p.exit(c, shmem.ExitPANIC, fmt.Sprintf("%v: record %v at end %v", ErrRecordAfterEnd, &p.rec, p.end))
+		return false
+	}
+	if !errors.Is(err, logindex.ErrInvalidRecord) {
+		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: re-read end of WAL at %v: %v", p.end, err))
+		return false
+	}
+	return true
 }
 
 // stepPromoteData (P5, polar_online_promote_data): clog to shared storage,
@@ -837,11 +925,17 @@ func (p *Process) stepEndOfRecovery(c *sim.Ctx) {
 // recovery done now; the BGW reset in a later step.
 func (p *Process) stepControl(c *sim.Ctx) {
 	n := p.n
+	if n.Cfg.Fidelity.ControlWindowSteps && n.Cfg.Orderings.ResetBeforeRecoveryDone {
+		p.stepControlWindow(c)
+		return
+	}
 	n.Local.State = shmem.DBInProduction
 	n.Primary = true
 	c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.ResetBeforeRecoveryDone {
-		p.resetBGW(c)
+		if !p.resetBGW(c) {
+			return
+		}
 		if !p.recoveryDone(c) {
 			return
 		}
@@ -854,17 +948,71 @@ func (p *Process) stepControl(c *sim.Ctx) {
 	p.to(StateResetBGW, StateControl)
 }
 
+// Control-window steps (Fidelity.ControlWindowSteps), in the order of
+// StartupXLOG (xlog.c) under ControlFileLock. The lock excludes neither the
+// bgwriter nor the BGW nor the checkpointer's reads of shared memory, so the
+// scheduler may run them between any two of these steps.
+const (
+	// ctlInProduction: ControlFile->state = DB_IN_PRODUCTION and the first
+	// UpdateControlFile, which on a replica writes the local control file
+	// (one step: nothing else reads the local file in that moment).
+	ctlInProduction = iota
+	// ctlNodeType: polar_set_node_type(POLAR_PRIMARY). From here the
+	// bgwriter runs the flush-list sync of a primary (polar_bg_buffer_sync:
+	// polar_normal_buffer_sync_enabled is false once polar_is_replica() is),
+	// while the BGW still waits for its reset: update_consistent_lsn_delta's
+	// WAITING_RESET hold is live in this window.
+	ctlNodeType
+	// ctlReset: polar_reset_bg_replayed_lsn: the BGW enters ONLINE_PROMOTE
+	// and its workers start dirtying buffers, recovery still in progress.
+	ctlReset
+	// ctlRecoveryDone: SharedRecoveryState = RECOVERY_STATE_DONE under
+	// info_lck, then UpdateControlFile writes the shared control file and
+	// ControlFileLock is released.
+	ctlRecoveryDone
+)
+
+// stepControlWindow takes one store of the V15 control-file window a step.
+func (p *Process) stepControlWindow(c *sim.Ctx) {
+	n := p.n
+	switch p.ctlStep {
+	case ctlInProduction:
+		n.Local.State = shmem.DBInProduction
+		c.Story("in-production", sim.Str("local", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
+	case ctlNodeType:
+		n.Primary = true
+		c.Story("role-switch", sim.Str("state", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
+	case ctlReset:
+		if !p.resetBGW(c) {
+			return
+		}
+	case ctlRecoveryDone:
+		if !p.recoveryDone(c) {
+			return
+		}
+		p.to(StateDone, StateControl)
+	}
+	p.ctlStep++
+}
+
 // stepResetBGW is the V11 order's late BGW reset.
 func (p *Process) stepResetBGW(c *sim.Ctx) {
-	p.resetBGW(c)
+	if !p.resetBGW(c) {
+		return
+	}
 	p.to(StateDone, StateResetBGW)
 }
 
 // resetBGW mirrors polar_reset_bg_replayed_lsn: evict stale outdated
-// buffers (V15), pick the replay start, move the BGW to ONLINE_PROMOTE.
-func (p *Process) resetBGW(c *sim.Ctx) {
+// buffers (V15), pick the replay start, move the BGW to ONLINE_PROMOTE. It
+// reports false when startup exited (Fidelity.PromoteReplayFromConsistent's
+// PANICs).
+func (p *Process) resetBGW(c *sim.Ctx) bool {
 	n := p.n
 	o := n.Cfg.Orderings
+	if n.Cfg.Fidelity.PromoteReplayFromConsistent && o.ReplayFromRedo {
+		return p.resetBGWFaithful(c)
+	}
 	redo := n.Local.Redo
 	if n.BGW.State() != shmem.BGWaitingReset {
 		c.Mark("startup/reset-without-waiting-reset")
@@ -896,6 +1044,82 @@ func (p *Process) resetBGW(c *sim.Ctx) {
 	c.Story("reset-bgw", sim.Str("from", from.String()), sim.LSNField("replay-point", uint64(n.BGW.ReplayPoint())),
 		sim.LSNField("fake-oldest", uint64(n.BGW.FakeOldest())), sim.LSNField("redo", uint64(redo)),
 		sim.LSNField("end", uint64(p.end)), sim.Int("evicted", int64(evicted)))
+	return true
+}
+
+// resetBGWFaithful is PolarDB 15's polar_reset_bg_replayed_lsn
+// (polar_logindex_redo.c) as coded: the old primary's consistent LSN (the
+// redo when unknown) raises the oldest replica apply LSN
+// (polar_set_oldest_replica_lsn: here every replica slot's apply LSN below
+// it, until feedback moves it again); an invalid bg_replayed_lsn PANICs;
+// buffers are evicted only when bg_replayed_lsn < redo, and a failed
+// eviction PANICs (polar_online_promote_evict_buffer); replay restarts at
+// the redo.
+func (p *Process) resetBGWFaithful(c *sim.Ctx) bool {
+	n := p.n
+	redo := n.Local.Redo
+	consist := n.PrimaryConsistent
+	if !consist.Valid() {
+		consist = redo
+	}
+	raised := raiseOldestApply(n, consist)
+	bg := n.BGW.ReplayPoint()
+	if !bg.Valid() {
+		p.exit(c, shmem.ExitPANIC, "startup: bg_replayed_lsn is invalid")
+		return false
+	}
+	evicted := 0
+	if bg < redo {
+		k, err := p.evictOutdated(redo)
+		if err != nil {
+			p.exit(c, shmem.ExitPANIC, err.Error())
+			return false
+		}
+		evicted = k
+	}
+	from := n.BGW.State()
+	n.BGW.Reset(redo, p.end)
+	c.Story("reset-bgw", sim.Str("from", from.String()), sim.LSNField("replay-point", uint64(n.BGW.ReplayPoint())),
+		sim.LSNField("redo", uint64(redo)), sim.LSNField("end", uint64(p.end)), sim.Int("evicted", int64(evicted)),
+		sim.LSNField("bg-replayed", uint64(bg)), sim.LSNField("old-consistent", uint64(consist)), sim.Int("apply-raised", int64(raised)))
+	return true
+}
+
+// raiseOldestApply is polar_set_oldest_replica_lsn's effect on the flush
+// gate: replica slots whose apply LSN is below lsn are taken to be at lsn.
+// It returns how many slots moved.
+func raiseOldestApply(n *shmem.Node, lsn storage.LSN) int {
+	k := 0
+	for i, s := range n.Slots {
+		if !shmem.IsStandbySlot(s.Name) && s.Apply.Valid() && s.Apply < lsn {
+			n.Slots[i].Apply = lsn
+			k++
+		}
+	}
+	return k
+}
+
+// evictOutdated is polar_online_promote_evict_buffer: every valid outdated
+// buffer whose page LSN is invalid or below redo is evicted; one that cannot
+// be (pinned by another process, or dirty) is a PANIC ("failed to evict
+// buffer"): PolarDB assumes every backend has exited.
+func (p *Process) evictOutdated(redo storage.LSN) (int, error) {
+	pool := p.n.Pool
+	evicted := 0
+	for i := range pool.Frames() {
+		id := storage.BufferID(i)
+		b := pool.Get(id)
+		if !b.Valid || !b.Outdated || (b.Page.LSN.Valid() && b.Page.LSN >= redo) {
+			continue
+		}
+		if b.Dirty || pool.Pins(id) > 0 {
+			return evicted, fmt.Errorf("startup: failed to evict buffer=%d oldest_redo_ptr:%v page_lsn:%v for %v (pins %d, dirty %v)",
+				i, redo, b.Page.LSN, b.Tag, pool.Pins(id), b.Dirty)
+		}
+		pool.Evict(id)
+		evicted++
+	}
+	return evicted, nil
 }
 
 // evictStale drops outdated, unpinned, clean buffers whose page LSN is below

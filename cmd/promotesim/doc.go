@@ -1,10 +1,10 @@
 // Command promotesim runs the online-promote simulation.
 //
-// It is deliberately thin: it parses flags, calls package scenarios (and
-// scenarios/view for the viewer, whose HTTP handler view.go serves), writes
-// the output and maps the outcome to an exit status: 0 when everything ran
-// and held, 1 when a run failed or found a violation, 2 for bad usage
-// (unknown subcommand, bad flag or value).
+// It is deliberately thin: it parses flags, calls the scenarios packages
+// (for the viewer scenarios/view, and scenarios/view/serve's handler, which
+// view.go listens for), writes the output and maps the outcome to an exit
+// status: 0 when everything ran and held, 1 when a run failed or found a
+// violation, 2 for bad usage (unknown subcommand, bad flag or value).
 //
 //	promotesim explore [flags]      seeded swarm worlds on every core; a failing
 //	                                seed is shrunk and written as a script

@@ -15,7 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/storage"
 )
@@ -39,8 +43,8 @@ func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 
 // base parses the flags; allowAll accepts -hazard all (returned as
 // all=true with an empty hazard).
-func (b baseFlags) base(allowAll bool) (scenarios.Base, bool, error) {
-	var out scenarios.Base
+func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
+	var out swarm.Base
 	var err error
 	if out.Profile, err = shmem.ParseProfile(*b.profile); err != nil {
 		return out, false, usageErr("-profile %q: want v15 or v11", *b.profile)
@@ -52,18 +56,18 @@ func (b baseFlags) base(allowAll bool) (scenarios.Base, bool, error) {
 		if !allowAll {
 			return out, false, usageErr("-hazard all is for explore; name one hazard (promotesim hazards lists them)")
 		}
-		if _, err := scenarios.DeriveSwarm(1, out); err != nil {
+		if _, err := swarm.DeriveSwarm(1, out); err != nil {
 			return out, false, usageErr("%v", err)
 		}
 		return out, true, nil
 	}
 	if *b.hazard != "" {
-		if _, err := scenarios.LookupHazard(*b.hazard); err != nil {
+		if _, err := hazard.Lookup(*b.hazard); err != nil {
 			return out, false, usageErr("-hazard: %v (or all; promotesim hazards lists them)", err)
 		}
 		out.Hazard = *b.hazard
 	}
-	if _, err := scenarios.DeriveSwarm(1, out); err != nil {
+	if _, err := swarm.DeriveSwarm(1, out); err != nil {
 		return out, false, usageErr("%v", err)
 	}
 	return out, false, nil
@@ -101,7 +105,62 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// exploreFlags are explore's parsed flags.
+type exploreFlags struct {
+	cfg              explore.ExploreConfig
+	sc               explore.ShrinkConfig
+	all              bool
+	trials           int
+	outDir           string
+	jsonOut, verbose bool
+}
+
 func runExplore(args []string, stdout, stderr io.Writer) error {
+	ef, err := parseExploreFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	tuneGC()
+	term := isTerminal(stdout) && !ef.jsonOut
+	if ef.all {
+		return huntAll(ef.cfg, ef.sc, ef.trials, ef.outDir, ef.jsonOut, term, stdout)
+	}
+	cfg := ef.cfg
+	if term {
+		cfg.Progress = func(s explore.ExploreStats) {
+			fmt.Fprintf(stdout, "\r\033[K%s", progressLine(s))
+		}
+	}
+	// Ctrl-C stops handing out seeds; the worlds running finish and the
+	// summary is printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := explore.Explore(ctx, cfg)
+	if term {
+		fmt.Fprint(stdout, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	cx, path, cxErr := shrinkFirst(res, ef, stdout)
+	if ef.jsonOut {
+		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, ef.verbose)); err != nil {
+			return err
+		}
+	} else {
+		if f := res.First; f != nil {
+			printFailure(stdout, f, cx, path, cxErr)
+		}
+		printSummary(stdout, cfg, res, ef.verbose)
+	}
+	if res.First != nil {
+		return errViolationReported
+	}
+	return nil
+}
+
+// parseExploreFlags reads and checks explore's flags.
+func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
 	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME|all] [-shard i/n] [-json]", stderr)
 	seeds := fs.Uint64("seeds", 0, "run this many seeds (the range -seed .. -seed+N-1)")
 	duration := fs.Duration("duration", 0, "stop starting worlds after this wall time (default 20s when -seeds is not given; per hazard with -hazard all)")
@@ -119,105 +178,83 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 	noControl := fs.Bool("no-control", false, "with a hazard: do not rerun failing seeds without it (a failure that happens without the hazard too is then blamed on it)")
 	verbose := fs.Bool("v", false, "also print peak memory (VmHWM) and every mark reached")
 	if err := parse(fs, args, 0); err != nil {
-		return err
+		return nil, err
 	}
 	base, all, err := bf.base(true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	si, sn, err := parseShard(*shard)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch {
 	case *workers < 0:
-		return usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
+		return nil, usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
 	case *duration < 0:
-		return usageErr("-duration %v: want a positive duration", *duration)
+		return nil, usageErr("-duration %v: want a positive duration", *duration)
 	case *shrinkTime <= 0:
-		return usageErr("-shrink-time %v: want a positive duration", *shrinkTime)
+		return nil, usageErr("-shrink-time %v: want a positive duration", *shrinkTime)
 	case *shrinkAttempts <= 0:
-		return usageErr("-shrink-attempts %d: want a positive number", *shrinkAttempts)
+		return nil, usageErr("-shrink-attempts %d: want a positive number", *shrinkAttempts)
 	case *trials < 1 || *trials > 1000:
-		return usageErr("-trials %d: want 1..1000", *trials)
+		return nil, usageErr("-trials %d: want 1..1000", *trials)
 	case *trials > 1 && !all:
-		return usageErr("-trials is for -hazard all")
+		return nil, usageErr("-trials is for -hazard all")
 	case *determinism && all:
-		return usageErr("-determinism and -hazard all do not go together")
+		return nil, usageErr("-determinism and -hazard all do not go together")
 	}
 	if *seeds == 0 && *duration == 0 {
 		*duration = 20 * time.Second
 	}
-	tuneGC()
-	cfg := scenarios.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
-		Shard: si, Shards: sn, KeepGoing: *keepGoing, Determinism: *determinism, NoControl: *noControl}
-	sc := scenarios.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl}
-	term := isTerminal(stdout) && !*jsonOut
-	if all {
-		return huntAll(cfg, sc, *trials, *outDir, *jsonOut, term, stdout)
+	return &exploreFlags{
+		cfg: explore.ExploreConfig{Base: base, FirstSeed: *first, Seeds: *seeds, Duration: *duration, Workers: *workers,
+			Shard: si, Shards: sn, KeepGoing: *keepGoing, Determinism: *determinism, NoControl: *noControl},
+		sc:  explore.ShrinkConfig{Budget: *shrinkTime, Attempts: *shrinkAttempts, Control: !*noControl},
+		all: all, trials: *trials, outDir: *outDir, jsonOut: *jsonOut, verbose: *verbose,
+	}, nil
+}
+
+// shrinkFirst shrinks the lowest failing world (a violation, not a
+// determinism difference) and saves it as a counterexample file; the
+// options are printed first, while shrinking runs.
+func shrinkFirst(res *explore.ExploreResult, ef *exploreFlags, stdout io.Writer) (*explore.Counterexample, string, error) {
+	f := res.First
+	if f == nil {
+		return nil, "", nil
 	}
-	if term {
-		cfg.Progress = func(s scenarios.ExploreStats) {
-			fmt.Fprintf(stdout, "\r\033[K%s", progressLine(s))
-		}
-	}
-	// Ctrl-C stops handing out seeds; the worlds running finish and the
-	// summary is printed.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	res, err := scenarios.Explore(ctx, cfg)
-	if term {
-		fmt.Fprint(stdout, "\r\033[K")
-	}
-	if err != nil {
-		return err
-	}
-	var cx *scenarios.Counterexample
-	var path string
-	var cxErr error
-	if f := res.First; f != nil && f.Outcome.Violation != nil && f.Diff == nil {
-		c := scenarios.FromOutcome(f.Outcome)
-		if !*jsonOut {
-			// The options first, while shrinking runs.
+	if f.Outcome.Violation == nil || f.Diff != nil {
+		if !ef.jsonOut {
 			fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
 		}
-		if sx, err := scenarios.Shrink(c, sc); err != nil {
-			cxErr = err
-		} else {
-			c = sx
-		}
-		cx = &c
-		if path, err = scenarios.SaveCounterexample(*outDir, cx); err != nil {
-			cxErr = fmt.Errorf("writing the counterexample: %w", err)
-			path = ""
-		}
-	} else if f != nil && !*jsonOut {
+		return nil, "", nil
+	}
+	c := explore.FromOutcome(f.Outcome)
+	if !ef.jsonOut {
 		fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
 	}
-	if *jsonOut {
-		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, *verbose)); err != nil {
-			return err
-		}
+	var cxErr error
+	if sx, err := explore.Shrink(c, ef.sc); err != nil {
+		cxErr = err
 	} else {
-		if f := res.First; f != nil {
-			printFailure(stdout, f, cx, path, cxErr)
-		}
-		printSummary(stdout, cfg, res, *verbose)
+		c = sx
 	}
-	if res.First != nil {
-		return errViolationReported
+	path, err := explore.SaveCounterexample(ef.outDir, &c)
+	if err != nil {
+		cxErr = fmt.Errorf("writing the counterexample: %w", err)
+		path = ""
 	}
-	return nil
+	return &c, path, cxErr
 }
 
 // errViolationReported is the exit status 1 of a run whose report is
 // already printed.
 var errViolationReported = fmt.Errorf("%w", errFound)
 
-func progressLine(s scenarios.ExploreStats) string {
+func progressLine(s explore.ExploreStats) string {
 	return fmt.Sprintf("%s: %d worlds (%.0f/s), %s steps (%s/s), %d violations, %d/%d marks",
 		s.Elapsed.Round(time.Second), s.Worlds, s.WorldsPerSec(), human(float64(s.Steps)), human(s.StepsPerSec()),
-		s.Violations, s.MarksReached, len(scenarios.KnownMarks()))
+		s.Violations, s.MarksReached, len(explore.KnownMarks()))
 }
 
 // human prints a count with a k/M suffix.
@@ -233,7 +270,7 @@ func human(x float64) string {
 	return fmt.Sprintf("%.0f", x)
 }
 
-func baseText(b scenarios.Base) string {
+func baseText(b swarm.Base) string {
 	h := b.Hazard
 	if h == "" {
 		h = "-"
@@ -248,8 +285,8 @@ func baseText(b scenarios.Base) string {
 	return fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
 }
 
-func printSummary(w io.Writer, cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, verbose bool) {
-	known := scenarios.KnownMarks()
+func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreResult, verbose bool) {
+	known := explore.KnownMarks()
 	fmt.Fprintf(w, "explore: %d worlds, %s steps in %v on %d workers: %.0f worlds/s, %s steps/s per core\n",
 		res.Worlds, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond), res.Workers, res.WorldsPerSec(), human(res.StepsPerSecPerCore()))
 	shards := cfg.Shards
@@ -312,22 +349,22 @@ func printSummary(w io.Writer, cfg scenarios.ExploreConfig, res *scenarios.Explo
 	fmt.Fprintln(w)
 	if verbose {
 		fmt.Fprintf(w, "  marks: %s\n", strings.Join(res.Marks, ", "))
-		if rss := scenarios.PeakRSS(); rss > 0 {
+		if rss := explore.PeakRSS(); rss > 0 {
 			fmt.Fprintf(w, "  peak RSS (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
 		}
 	}
 }
 
-func printFailure(w io.Writer, f *scenarios.Failure, cx *scenarios.Counterexample, path string, cxErr error) {
+func printFailure(w io.Writer, f *explore.Failure, cx *explore.Counterexample, path string, cxErr error) {
 	sw := f.Swarm
 	switch {
 	case f.Diff != nil:
-		fmt.Fprintf(w, "checker: %s (seed %d)\n  %s\n", scenarios.CheckDeterminism, sw.Seed, f.Diff)
-		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim explore -determinism -seeds 1 -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+		fmt.Fprintf(w, "checker: %s (seed %d)\n  %s\n", explore.CheckDeterminism, sw.Seed, f.Diff)
+		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim explore -determinism -seeds 1 -seed %d%s\n", sw.Seed, explore.SwarmFlags(sw))
 		return
 	case f.Outcome.Violation == nil:
 		fmt.Fprintf(w, "seed %d could not run: %v\n", sw.Seed, f.Err)
-		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+		fmt.Fprintf(w, "reproduce: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, explore.SwarmFlags(sw))
 		return
 	}
 	v := f.Outcome.Violation
@@ -341,12 +378,12 @@ func printFailure(w io.Writer, f *scenarios.Failure, cx *scenarios.Counterexampl
 	}
 	if path != "" {
 		fmt.Fprintf(w, "written: %s\n", path)
-		fmt.Fprintf(w, "reproduce: %s\n", scenarios.ReproduceCommand(path))
+		fmt.Fprintf(w, "reproduce: %s\n", explore.ReproduceCommand(path))
 	}
-	fmt.Fprintf(w, "the whole world: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, scenarios.SwarmFlags(sw))
+	fmt.Fprintf(w, "the whole world: go run ./cmd/promotesim replay -seed %d%s\n", sw.Seed, explore.SwarmFlags(sw))
 }
 
-func printCounterexample(w io.Writer, cx *scenarios.Counterexample) {
+func printCounterexample(w io.Writer, cx *explore.Counterexample) {
 	what := "counterexample"
 	if cx.Shrink.Attempts > 0 {
 		what = "shrunk counterexample"
@@ -361,7 +398,7 @@ func printCounterexample(w io.Writer, cx *scenarios.Counterexample) {
 		fmt.Fprintf(w, "  %s\n", a)
 	}
 	if cx.Scripted {
-		fmt.Fprintf(w, "  scheduler choices: %s\n", scenarios.ScheduleString(cx.Schedule))
+		fmt.Fprintf(w, "  scheduler choices: %s\n", explore.ScheduleString(cx.Schedule))
 	} else {
 		fmt.Fprintln(w, "  scheduler choices: the seeded random schedule of the cluster line")
 	}
@@ -396,19 +433,19 @@ type jsonCounterexample struct {
 	Error     string   `json:"error,omitempty"`
 }
 
-func cxJSON(cx *scenarios.Counterexample, path string, cxErr error) *jsonCounterexample {
+func cxJSON(cx *explore.Counterexample, path string, cxErr error) *jsonCounterexample {
 	if cx == nil {
 		return nil
 	}
-	j := &jsonCounterexample{Checker: cx.Checker, Seed: cx.Seed, Cluster: cx.Cluster, Actions: cx.Actions, External: cx.External(), Path: path}
+	j := &jsonCounterexample{Checker: cx.Checker, Seed: cx.Seed, Cluster: cx.Cluster.String(), Actions: script.Lines(cx.Actions), External: cx.External(), Path: path}
 	if cx.Scripted {
-		j.Schedule = scenarios.ScheduleString(cx.Schedule)
+		j.Schedule = explore.ScheduleString(cx.Schedule)
 	}
 	if cx.Violation != nil {
 		j.Violation = cx.Violation.Error()
 	}
 	if path != "" {
-		j.Reproduce = scenarios.ReproduceCommand(path)
+		j.Reproduce = explore.ReproduceCommand(path)
 	}
 	if cx.Shrink.Attempts > 0 {
 		j.Shrink = cx.Shrink.String()
@@ -419,7 +456,7 @@ func cxJSON(cx *scenarios.Counterexample, path string, cxErr error) *jsonCounter
 	return j
 }
 
-func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *scenarios.Counterexample, path string, cxErr error, verbose bool) any {
+func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *explore.Counterexample, path string, cxErr error, verbose bool) any {
 	type failure struct {
 		Seed    uint64 `json:"seed"`
 		Options string `json:"options"`
@@ -449,21 +486,21 @@ func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *
 		Failures       []failure           `json:"failures,omitempty"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 	}{
-		Model: scenarios.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
+		Model: cluster.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
 		Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
 		ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
-		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(scenarios.KnownMarks()),
+		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
 		Counterexample: cxJSON(cx, path, cxErr),
 	}
 	if out.MarksReached == nil {
 		out.MarksReached = []string{}
 	}
 	if verbose {
-		out.PeakRSS = scenarios.PeakRSS()
+		out.PeakRSS = explore.PeakRSS()
 	}
 	for _, f := range res.Failures {
 		j := failure{Seed: f.Swarm.Seed, Options: f.Swarm.String(), Checker: f.Checker(),
-			Replay: fmt.Sprintf("go run ./cmd/promotesim replay -seed %d%s", f.Swarm.Seed, scenarios.SwarmFlags(f.Swarm))}
+			Replay: fmt.Sprintf("go run ./cmd/promotesim replay -seed %d%s", f.Swarm.Seed, explore.SwarmFlags(f.Swarm))}
 		switch {
 		case f.Diff != nil:
 			j.Error = f.Diff.String()
@@ -478,21 +515,44 @@ func exploreJSON(cfg scenarios.ExploreConfig, res *scenarios.ExploreResult, cx *
 }
 
 // huntAll is explore -hazard all: the table of every hazard.
-func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int, outDir string, jsonOut, term bool, stdout io.Writer) error {
-	hc := scenarios.HuntConfig{Explore: cfg, Shrink: sc, Trials: trials}
+func huntAll(cfg explore.ExploreConfig, sc explore.ShrinkConfig, trials int, outDir string, jsonOut, term bool, stdout io.Writer) error {
+	hc := explore.HuntConfig{Explore: cfg, Shrink: sc, Trials: trials}
 	if term {
-		hc.Progress = func(r scenarios.HuntResult) {
+		hc.Progress = func(r explore.HuntResult) {
 			fmt.Fprintf(stdout, "\r\033[K%s: %s", r.Hazard, map[bool]string{true: "caught, shrunk", false: "not caught"}[r.Caught])
 		}
 	}
 	start := time.Now()
-	rows, err := scenarios.HuntHazards(context.Background(), hc)
+	rows, err := explore.HuntHazards(context.Background(), hc)
 	if term {
 		fmt.Fprint(stdout, "\r\033[K")
 	}
 	if err != nil {
 		return err
 	}
+	paths, errs := saveHunt(rows, outDir)
+	missed := 0
+	for _, r := range rows {
+		if !r.Caught {
+			missed++
+		}
+	}
+	if jsonOut {
+		if err := printHuntJSON(stdout, cfg, trials, start, missed, rows, paths); err != nil {
+			return err
+		}
+	} else {
+		printHuntTable(stdout, cfg, trials, start, missed, rows, paths, errs)
+	}
+	if missed > 0 {
+		return fmt.Errorf("%d hazards not caught: the checkers missed them (or the budget was too small)", missed)
+	}
+	return nil
+}
+
+// saveHunt writes every hazard's counterexample and returns their paths
+// (by row; "" when none) and the errors met.
+func saveHunt(rows []explore.HuntResult, outDir string) ([]string, []string) {
 	paths := make([]string, len(rows))
 	var errs []string
 	for i := range rows {
@@ -503,74 +563,66 @@ func huntAll(cfg scenarios.ExploreConfig, sc scenarios.ShrinkConfig, trials int,
 			}
 			continue
 		}
-		p, err := scenarios.SaveCounterexample(outDir, r.Counterexample)
+		p, err := explore.SaveCounterexample(outDir, r.Counterexample)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("%s: writing the counterexample: %v", r.Hazard, err))
 			continue
 		}
 		paths[i] = p
 	}
-	missed := 0
-	for _, r := range rows {
-		if !r.Caught {
-			missed++
-		}
+	return paths, errs
+}
+
+func printHuntJSON(stdout io.Writer, cfg explore.ExploreConfig, trials int, start time.Time, missed int, rows []explore.HuntResult, paths []string) error {
+	type row struct {
+		explore.HuntResult
+		Actions        int                 `json:"counterexample_actions,omitempty"`
+		External       int                 `json:"counterexample_external,omitempty"`
+		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 	}
-	if jsonOut {
-		type row struct {
-			scenarios.HuntResult
-			Actions        int                 `json:"counterexample_actions,omitempty"`
-			External       int                 `json:"counterexample_external,omitempty"`
-			Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
+	out := struct {
+		Model   string  `json:"model_version"`
+		Base    string  `json:"base"`
+		Trials  int     `json:"trials"`
+		Elapsed float64 `json:"elapsed_s"`
+		Missed  int     `json:"not_caught"`
+		Hazards []row   `json:"hazards"`
+	}{Model: cluster.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
+	for i, r := range rows {
+		j := row{HuntResult: r}
+		if cx := r.Counterexample; cx != nil {
+			j.Actions, j.External = len(cx.Actions), cx.External()
+			j.Counterexample = cxJSON(cx, paths[i], r.ShrinkErr)
 		}
-		out := struct {
-			Model   string  `json:"model_version"`
-			Base    string  `json:"base"`
-			Trials  int     `json:"trials"`
-			Elapsed float64 `json:"elapsed_s"`
-			Missed  int     `json:"not_caught"`
-			Hazards []row   `json:"hazards"`
-		}{Model: scenarios.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
-		for i, r := range rows {
-			j := row{HuntResult: r}
+		out.Hazards = append(out.Hazards, j)
+	}
+	return writeJSON(stdout, out)
+}
+
+func printHuntTable(stdout io.Writer, cfg explore.ExploreConfig, trials int, start time.Time, missed int, rows []explore.HuntResult, paths, errs []string) {
+	fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5s  %s\n", "hazard", "caught", "checker", "seeds", "time", "bkgd", "counterexample: actions, external")
+	for i, r := range rows {
+		caught, checker, seeds, tm, cxs := "NO", "-", "-", "-", "-"
+		if r.Caught {
+			caught, checker = "yes", r.Checker
+			seeds = strconv.FormatUint(r.MedianSeeds, 10)
+			tm = r.MedianTime.Round(time.Millisecond).String()
 			if cx := r.Counterexample; cx != nil {
-				j.Actions, j.External = len(cx.Actions), cx.External()
-				j.Counterexample = cxJSON(cx, paths[i], r.ShrinkErr)
-			}
-			out.Hazards = append(out.Hazards, j)
-		}
-		if err := writeJSON(stdout, out); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5s  %s\n", "hazard", "caught", "checker", "seeds", "time", "bkgd", "counterexample: actions, external")
-		for i, r := range rows {
-			caught, checker, seeds, tm, cxs := "NO", "-", "-", "-", "-"
-			if r.Caught {
-				caught, checker = "yes", r.Checker
-				seeds = strconv.FormatUint(r.MedianSeeds, 10)
-				tm = r.MedianTime.Round(time.Millisecond).String()
-				if cx := r.Counterexample; cx != nil {
-					cxs = fmt.Sprintf("%d, %d", len(cx.Actions), cx.External())
-					if paths[i] != "" {
-						cxs += "  " + paths[i]
-					}
+				cxs = fmt.Sprintf("%d, %d", len(cx.Actions), cx.External())
+				if paths[i] != "" {
+					cxs += "  " + paths[i]
 				}
 			}
-			fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5d  %s\n", r.Hazard, caught, checker, seeds, tm, r.Background, cxs)
 		}
-		how := "seeds and time to the first failing seed"
-		if trials > 1 {
-			how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
-		}
-		fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(scenarios.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
-		for _, e := range errs {
-			fmt.Fprintf(stdout, "  %s\n", e)
-		}
-		fmt.Fprintln(stdout, "  bkgd: failing seeds that failed the same way without the hazard (control runs), not counted as detections")
+		fmt.Fprintf(stdout, "%-32s %-6s %-24s %6s %9s %5d  %s\n", r.Hazard, caught, checker, seeds, tm, r.Background, cxs)
 	}
-	if missed > 0 {
-		return fmt.Errorf("%d hazards not caught: the checkers missed them (or the budget was too small)", missed)
+	how := "seeds and time to the first failing seed"
+	if trials > 1 {
+		how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
 	}
-	return nil
+	fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
+	for _, e := range errs {
+		fmt.Fprintf(stdout, "  %s\n", e)
+	}
+	fmt.Fprintln(stdout, "  bkgd: failing seeds that failed the same way without the hazard (control runs), not counted as detections")
 }

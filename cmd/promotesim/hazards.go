@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/hazard"
 )
 
 func runHazards(args []string, stdout, stderr io.Writer) error {
@@ -14,7 +14,7 @@ func runHazards(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	hz := scenarios.Hazards()
+	hz := hazard.All()
 	fmt.Fprintf(stdout, "%d hazards: deliberately wrong steps of online promote, each must trip a checker.\n", len(hz))
 	fmt.Fprintln(stdout, "Hunt one with 'promotesim explore -hazard NAME', all of them with '-hazard all'.")
 	for _, h := range hz {

@@ -8,7 +8,8 @@ import (
 	"os"
 	"strings"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/demo"
 	"promotesim/scenarios/view"
 	"promotesim/sim"
 )
@@ -135,7 +136,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "promotesim model %s\n", scenarios.ModelVersion)
+	fmt.Fprintf(stdout, "promotesim model %s\n", cluster.ModelVersion)
 	return nil
 }
 
@@ -154,7 +155,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	if name == "" {
 		fmt.Fprintln(stdout, "demos (run one with 'promotesim demo NAME'):")
-		for _, d := range scenarios.Demos() {
+		for _, d := range demo.Demos() {
 			fmt.Fprintf(stdout, "  %-14s %s\n", d.Name, d.Summary)
 		}
 		return nil
@@ -174,18 +175,18 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("-format: %v", err)
 	}
-	d, ok := scenarios.FindDemo(name)
+	d, ok := demo.FindDemo(name)
 	if !ok {
 		return usageErr("unknown demo %q (run 'promotesim demo' for the list)", name)
 	}
 	seedSet := false
 	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
-	if _, script := scenarios.DemoStages(name); script && seedSet {
+	if _, script := demo.DemoStages(name); script && seedSet {
 		return usageErr("-seed: the %s demo is a fixed story on the FIFO schedule (choice 0 everywhere): no seed changes it; "+
 			"for seeded interleavings run 'promotesim replay -seed S' or 'promotesim view -seed S'", name)
 	}
 	if fm == sim.FormatText {
 		fmt.Fprintln(stdout, traceLegend)
 	}
-	return d.Run(scenarios.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
+	return d.Run(demo.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
 }

@@ -6,7 +6,9 @@ import (
 	"io"
 	"strings"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
 
@@ -57,24 +59,24 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sw, err := scenarios.DeriveSwarm(*seed, base)
+	sw, err := swarm.DeriveSwarm(*seed, base)
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	if fm == sim.FormatText {
-		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n%s\n", sw, scenarios.ModelVersion, sw.ClusterLine(), traceLegend)
+		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n%s\n", sw, cluster.ModelVersion, sw.ClusterLine(), traceLegend)
 	}
-	var o scenarios.Outcome
+	var o swarm.Outcome
 	if fm == sim.FormatJSONL {
 		// The world's runner writes text; run it quietly for its commands,
 		// then replay them with a JSON-lines trace. The trace is the
 		// output; the outcome goes to stderr.
-		if o, err = scenarios.RunSwarm(sw, scenarios.RunConfig{}); err != nil {
+		if o, err = swarm.RunSwarm(sw, swarm.RunConfig{}); err != nil {
 			return err
 		}
-		scenarios.TraceWorld(o, stdout, lv, fm)
+		explore.TraceWorld(o, stdout, lv, fm)
 		stdout = stderr
-	} else if o, err = scenarios.RunSwarm(sw, scenarios.RunConfig{Out: stdout, Level: lv}); err != nil {
+	} else if o, err = swarm.RunSwarm(sw, swarm.RunConfig{Out: stdout, Level: lv}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "# actions (%d, %d refused):\n", len(o.Actions), o.Refused)
@@ -91,7 +93,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 }
 
 func replayScript(path string, lv sim.Level, fm sim.Format, stdout io.Writer) error {
-	f, err := scenarios.ReadCounterexample(path)
+	f, err := explore.ReadCounterexample(path)
 	if err != nil {
 		// A missing, malformed or stale file is a bad -script value.
 		return usageErr("-script: %v", err)
@@ -99,7 +101,7 @@ func replayScript(path string, lv sim.Level, fm sim.Format, stdout io.Writer) er
 	h := f.Header
 	sched := "the seeded random schedule of the cluster line"
 	if h.Scripted {
-		sched = scenarios.ScheduleString(h.Schedule)
+		sched = explore.ScheduleString(h.Schedule)
 	}
 	fmt.Fprintf(stdout, "# counterexample %s: %s, seed %d, model %s\n# scheduler choices: %s\n%s\n", path, h.Checker, h.Seed, h.ModelVersion, sched, traceLegend)
 	v := f.Replay(stdout, lv, fm)

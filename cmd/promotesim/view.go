@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"promotesim/scenarios/view"
+	"promotesim/scenarios/view/serve"
 )
 
 // runView serves the step-through viewer on 127.0.0.1 (like go tool trace),
@@ -62,7 +63,7 @@ func runView(args []string, stdout, stderr io.Writer) error {
 		url += "?path=" + *path
 	}
 	fmt.Fprintf(stdout, "promotesim view: %s\nserving %s (Ctrl-C stops)\n", root.Source, url)
-	return http.Serve(ln, view.Handler(root))
+	return http.Serve(ln, serve.Handler(root))
 }
 
 // viewProgram picks the run: a demo (the default: switchover), a world

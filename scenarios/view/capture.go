@@ -1,9 +1,9 @@
 package view
 
-// capture.go is the only file of the viewer that uses the scenarios API
-// (Runner, Cluster, shmem nodes, demos, swarm worlds, counterexample
-// files). Everything else works on the Doc and Program types, so moving to
-// new scenario packages means rewriting this file alone.
+// capture.go is the only file of the viewer that uses the scenarios
+// packages (script's Runner and commands, the cluster, check's oracle, the
+// demos, swarm worlds, explore's counterexample files and replayer).
+// Everything else works on the Doc and Program types.
 
 import (
 	"encoding/json"
@@ -12,22 +12,27 @@ import (
 	"strings"
 
 	"promotesim/postmaster"
-	"promotesim/scenarios"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/demo"
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/oracle"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
 )
 
 // ModelVersion is the model version exported scripts carry.
-const ModelVersion = scenarios.ModelVersion
+const ModelVersion = cluster.ModelVersion
 
 // DemoProgram is the program of a script demo (switchover, logindex-off).
 func DemoProgram(name string) (Program, error) {
-	st, ok := scenarios.DemoStages(name)
+	st, ok := demo.DemoStages(name)
 	if !ok {
 		var names []string
-		for _, d := range scenarios.Demos() {
-			if _, ok := scenarios.DemoStages(d.Name); ok {
+		for _, d := range demo.Demos() {
+			if _, ok := demo.DemoStages(d.Name); ok {
 				names = append(names, d.Name)
 			}
 		}
@@ -46,7 +51,7 @@ func DemoProgram(name string) (Program, error) {
 // WorldProgram is the program of the explorer's world of seed (the
 // cluster line and every command the world ran), as replay -seed runs it.
 func WorldProgram(seed uint64, profile, fence, hazard string) (Program, error) {
-	var base scenarios.Base
+	var base swarm.Base
 	var err error
 	if base.Profile, err = shmem.ParseProfile(profile); err != nil {
 		return Program{}, err
@@ -55,46 +60,49 @@ func WorldProgram(seed uint64, profile, fence, hazard string) (Program, error) {
 		return Program{}, err
 	}
 	base.Hazard = hazard
-	sw, err := scenarios.DeriveSwarm(seed, base)
+	sw, err := swarm.DeriveSwarm(seed, base)
 	if err != nil {
 		return Program{}, err
 	}
-	o, err := scenarios.RunSwarm(sw, scenarios.RunConfig{})
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	if err != nil {
 		return Program{}, err
 	}
-	p := Program{Title: fmt.Sprintf("world %d", seed), Source: "promotesim replay -seed " + fmt.Sprint(seed) + scenarios.SwarmFlags(sw), Seed: seed,
+	p := Program{Title: fmt.Sprintf("world %d", seed), Source: "promotesim replay -seed " + fmt.Sprint(seed) + explore.SwarmFlags(sw), Seed: seed,
 		Stages: []string{"world " + sw.String()}}
-	for _, c := range append([]string{o.Cluster}, o.Actions...) {
+	// As explore.TraceWorld replays a world: its cluster line, its
+	// commands, then the whole-state checks.
+	cmds := append([]script.Command{o.Cluster}, o.Actions...)
+	for _, c := range script.Lines(append(cmds, script.FullCheckCmd{})) {
 		p.Cmds = append(p.Cmds, ProgCmd{Text: c})
 	}
-	// TraceWorld's replay ends with the whole-state checks.
-	p.Cmds = append(p.Cmds, ProgCmd{Text: fullCheck})
 	return p, nil
 }
 
 // ScriptProgram is the program of a counterexample file (explore's, or a
 // branch the viewer exported).
 func ScriptProgram(path string, data []byte) (Program, error) {
-	f, err := scenarios.ParseCounterexample(path, data)
+	f, err := explore.ParseCounterexample(path, data)
 	if err != nil {
 		return Program{}, err
 	}
 	h := f.Header
 	p := Program{Title: path, Source: "promotesim replay -script " + path, Seed: h.Seed, Scripted: h.Scripted, Schedule: h.Schedule,
 		Stages: []string{fmt.Sprintf("counterexample: %s (seed %d)", h.Checker, h.Seed)}}
-	for _, c := range f.Commands {
+	for _, c := range script.Lines(f.Commands) {
 		p.Cmds = append(p.Cmds, ProgCmd{Text: c})
 	}
 	return p, nil
 }
 
-// fullCheck is the counterexample files' whole-state check line.
-const fullCheck = "full-check"
+// scheduleString writes a schedule as counterexample files do.
+func scheduleString(s []int) string { return explore.ScheduleString(s) }
 
-// capturer runs a program through a Runner and records every step.
+// capturer runs a program as a counterexample replay does (explore's
+// Replayer: the whole-state checks after every crash) and records every
+// step.
 type capturer struct {
-	r    *scenarios.Runner
+	x    *explore.Replayer
 	rec  *sim.Recorder
 	doc  *Doc
 	b    *builder
@@ -106,16 +114,20 @@ type capturer struct {
 // registry (it runs after every step, after the real checkers, reads the
 // world and never fails): nothing in the model knows it is watched.
 func Capture(p Program) (*Doc, error) {
-	if len(p.Cmds) == 0 || !strings.HasPrefix(p.Cmds[0].Text, "cluster") {
+	if len(p.Cmds) == 0 {
 		return nil, errors.New("a program starts with its cluster line")
 	}
-	r := scenarios.NewRunner(p.Seed, sim.LevelDetail, sim.FormatJSONL)
-	inner, err := chooserFor(p)
+	cl, err := script.Parse(p.Cmds[0].Text)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %v", p.Cmds[0].Text, err)
 	}
-	x := &capturer{r: r, rec: &sim.Recorder{Inner: inner}, b: newBuilder()}
-	r.Chooser = x.rec
+	line, ok := cl.(script.Cluster)
+	if !ok {
+		return nil, errors.New("a program starts with its cluster line")
+	}
+	x := &capturer{x: explore.NewReplayer(p.Seed, nil, false, sim.LevelDetail, sim.FormatJSONL),
+		rec: &sim.Recorder{Inner: chooserFor(p, line)}, b: newBuilder()}
+	x.x.R.Chooser = x.rec
 	x.doc = &Doc{Title: p.Title, Source: p.Source, Seed: p.Seed, Model: ModelVersion, Stages: p.Stages, Path: p.Path.String(),
 		Schedule: append([]int(nil), p.Schedule...), Scripted: p.Scripted}
 	for i, c := range p.Cmds {
@@ -124,8 +136,8 @@ func Capture(p Program) (*Doc, error) {
 		}
 	}
 	x.doc.choices = x.rec.Choices
-	if r.C != nil {
-		x.doc.Hash = r.C.S.Trace().Hash()
+	if c := x.x.R.C; c != nil {
+		x.doc.Hash = c.S.Trace().Hash()
 	}
 	x.doc.Notes = p.Notes
 	x.b.finish(x.doc)
@@ -134,52 +146,34 @@ func Capture(p Program) (*Doc, error) {
 }
 
 // chooserFor is the chooser the program's cluster would get: the recorded
-// schedule, else what the cluster line's sched= says (Runner.cluster).
-func chooserFor(p Program) (sim.Chooser, error) {
+// schedule, else what the cluster line's sched= says (script.Cluster's
+// run: FIFO, or the seeded random schedule of its seed).
+func chooserFor(p Program, line script.Cluster) sim.Chooser {
 	if p.Scripted {
-		return sim.NewScripted(p.Schedule...), nil
+		return sim.NewScripted(p.Schedule...)
 	}
-	seed, sched := p.Seed, "fifo"
-	for _, f := range strings.Fields(p.Cmds[0].Text)[1:] {
-		k, v, _ := strings.Cut(f, "=")
-		switch k {
-		case "seed":
-			if _, err := fmt.Sscan(v, &seed); err != nil {
-				return nil, fmt.Errorf("cluster seed=%q: want a whole number", v)
-			}
-		case "sched":
-			sched = v
+	if line.Sched == "random" {
+		seed := p.Seed
+		if line.HasSeed {
+			seed = line.Seed
 		}
+		return sim.NewRandom(seed)
 	}
-	if sched == "random" {
-		return sim.NewRandom(seed), nil
-	}
-	return sim.NewScripted(), nil
+	return sim.NewScripted()
 }
 
 // exec runs command i and records it; false stops the program (a violation).
 func (x *capturer) exec(i int, c ProgCmd) bool {
-	r := x.r
+	r := x.x.R
 	from := uint64(0)
 	if r.C != nil {
 		from = r.C.S.StepNo()
 	}
 	var out string
-	var err error
-	if c.Text == fullCheck {
-		err = x.fullCheck()
+	if cmd, err := script.Parse(c.Text); err != nil {
+		out = "error: " + err.Error()
 	} else {
-		out, err = r.Exec(c.Text)
-		var v *sim.Violation
-		if err == nil || !errors.As(err, &v) {
-			if strings.HasPrefix(c.Text, "crash ") && r.C != nil {
-				// As counterexample replays do: the whole-state checks
-				// after every crash.
-				if fv := x.fullCheck(); fv != nil {
-					err = fv
-				}
-			}
-		}
+		out = x.x.Exec(cmd)
 	}
 	if i == 0 && r.C != nil {
 		r.C.S.Checkers().Add("view.capture", func() error { x.snap(); return nil })
@@ -202,32 +196,12 @@ func (x *capturer) exec(i int, c ProgCmd) bool {
 	if r.C != nil {
 		to = r.C.S.StepNo()
 	}
-	cmd := Cmd{Text: c.Text, Stage: c.Stage, From: from, To: to, Out: strings.Join(result, "\n")}
-	var v *sim.Violation
-	if err != nil {
-		cmd.Out = strings.TrimPrefix(cmd.Out+"\nerror: "+err.Error(), "\n")
-		if errors.As(err, &v) {
-			x.doc.Violation = &Violation{Step: v.Step, Checker: v.Checker, Text: v.Err.Error()}
-		}
+	x.doc.Cmds = append(x.doc.Cmds, Cmd{Text: c.Text, Stage: c.Stage, From: from, To: to, Out: strings.Join(result, "\n")})
+	if v := x.x.V; v != nil {
+		x.doc.Violation = &Violation{Step: v.Step, Checker: v.Checker, Text: v.Err.Error()}
+		return false
 	}
-	x.doc.Cmds = append(x.doc.Cmds, cmd)
-	return v == nil
-}
-
-func (x *capturer) fullCheck() error {
-	c := x.r.C
-	if c == nil {
-		return fmt.Errorf("%s: no cluster yet", fullCheck)
-	}
-	err := c.Checks.Full()
-	if err == nil {
-		return nil
-	}
-	var v *sim.Violation
-	if errors.As(err, &v) {
-		return v
-	}
-	return c.S.Violation("CrashRecovers", err)
+	return true
 }
 
 // event decodes one JSON-lines trace event.
@@ -252,16 +226,15 @@ func (x *capturer) event(line string) {
 
 // snap records the world after the current step.
 func (x *capturer) snap() {
-	c := x.r.C
+	c := x.x.R.C
 	s := c.S
 	hosts := append(c.Hosts(), c.StandbyHosts()...)
 	if len(x.prev) < len(hosts) {
 		x.prev = append(x.prev, make([]shmem.BGWState, len(hosts)-len(x.prev))...)
 	}
-	enabled := s.Enabled()
 	ready := map[sim.ActorID]bool{} // looked up only
 	var cands []string
-	for _, e := range enabled {
+	for _, e := range s.Candidates() {
 		ready[e.Actor] = true
 		cands = append(cands, e.Name+" "+e.Msg)
 	}
@@ -321,7 +294,7 @@ func (x *capturer) procStates(s *sim.Scheduler, ready map[sim.ActorID]bool) map[
 // nodeSnap reads one node's memory: role, BGW, the LSNs, the flush list
 // and the slots.
 func (x *capturer) nodeSnap(ns *NodeSnap, n *shmem.Node) {
-	s := x.r.C.S
+	s := x.x.R.C.S
 	ns.Up = postmaster.Alive(s, n)
 	switch {
 	case !ns.Up:
@@ -369,12 +342,12 @@ func (x *capturer) nodeSnap(ns *NodeSnap, n *shmem.Node) {
 // would use the fault up) and holds each page against the oracle's page at
 // the end of valid WAL.
 func (x *capturer) pages() ([]PageRow, uint64) {
-	c := x.r.C
-	o := c.Checks.O
+	c := x.x.R.C
+	o := x.x.R.K.O
 	end := o.End()
-	m, ok := c.Dev.Mounted(scenarios.ObserverHost)
+	m, ok := c.Dev.Mounted(oracle.ObserverHost)
 	n1 := c.Node(1)
-	if !ok || n1 == nil || c.Dev.ReadFaultFor(scenarios.ObserverHost) {
+	if !ok || n1 == nil || c.Dev.ReadFaultFor(oracle.ObserverHost) {
 		return nil, uint64(end)
 	}
 	img := make([]byte, c.Opts.Pages*storage.BlockSize)
@@ -424,6 +397,3 @@ func BGWStates() ([]string, [][2]string) {
 	}
 	return names, edges
 }
-
-// asViolation is errors.As for a violation (tests use it too).
-func asViolation(err error, v **sim.Violation) bool { return errors.As(err, v) }

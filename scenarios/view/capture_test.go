@@ -1,10 +1,13 @@
 package view
 
 import (
+	"errors"
 	"os"
 	"testing"
 
-	"promotesim/scenarios"
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
 
@@ -12,14 +15,14 @@ import (
 // returns the trace hash.
 func plainHash(t *testing.T, p Program) uint64 {
 	t.Helper()
-	r := scenarios.NewRunner(p.Seed, sim.LevelStory, sim.FormatText)
+	r := script.NewRunner(p.Seed, sim.LevelStory, sim.FormatText)
 	if p.Scripted {
 		r.Chooser = sim.NewScripted(p.Schedule...)
 	}
 	for _, c := range p.Cmds {
 		if _, err := r.Exec(c.Text); err != nil {
 			var v *sim.Violation
-			if ok := asViolation(err, &v); ok {
+			if errors.As(err, &v) {
 				break
 			}
 		}
@@ -112,7 +115,7 @@ func counterexample(t *testing.T) (Program, *Doc) {
 // returns the violation it meets.
 func replayScript(t *testing.T, file string) *sim.Violation {
 	t.Helper()
-	cx, err := scenarios.ReadCounterexample(file)
+	cx, err := explore.ReadCounterexample(file)
 	if err != nil {
 		t.Fatalf("%s does not parse as replay -script reads it: %v", file, err)
 	}
@@ -130,11 +133,11 @@ func TestWorldProgramIsTheWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err := scenarios.DeriveSwarm(3, scenarios.Base{Hazard: "skip-remount"})
+	sw, err := swarm.DeriveSwarm(3, swarm.Base{Hazard: "skip-remount"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := scenarios.RunSwarm(sw, scenarios.RunConfig{})
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,13 @@
 // bufmgr.c's flush list and the consistent LSN, and walsender.c's
 // pg_stat_replication rows.
 //
-// Files: capture.go is the one file that uses the scenarios API (Runner,
-// Cluster, shmem nodes, demos, worlds, counterexample parsing); model.go the
-// document types; fork.go branches and exported scripts; mermaid.go the
-// diagrams; page.go the static page; server.go the HTTP handler (the only
-// file with net/http: view's determinism lint, lint_test.go, exempts it and
-// nothing else). The page's JavaScript and CSS are under web/, embedded.
+// Files: capture.go is the one file that uses the scenarios packages
+// (script's Runner, the cluster and its oracle, shmem nodes, demos, swarm
+// worlds, explore's counterexample files and replayer: capture replays a
+// program exactly as replay -script does); model.go the document types;
+// fork.go branches and exported scripts; mermaid.go the diagrams; page.go
+// the static page. The page's JavaScript and CSS are under web/, embedded.
+// The package is deterministic (sim/lint_test.go lints it like the model):
+// a document is a pure function of its program. The HTTP handler, which is
+// not, is the subpackage serve.
 package view

@@ -253,27 +253,3 @@ func Script(p Program, d *Doc) string {
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
-
-// scheduleString writes a schedule as counterexample files do: runs of
-// one value as value*count.
-func scheduleString(s []int) string {
-	var parts []string
-	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && s[j] == s[i] {
-			j++
-		}
-		if j-i >= 3 {
-			parts = append(parts, fmt.Sprintf("%d*%d", s[i], j-i))
-		} else {
-			for k := i; k < j; k++ {
-				parts = append(parts, strconv.Itoa(s[k]))
-			}
-		}
-		i = j
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	return strings.Join(parts, " ")
-}

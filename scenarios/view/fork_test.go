@@ -1,6 +1,8 @@
 package view
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -30,6 +32,13 @@ func TestForkCrashReplays(t *testing.T) {
 	}
 	if n2 := d.Snaps[len(d.Snaps)-1].Nodes[1]; n2.Up {
 		t.Fatalf("after the crash n2 is up: %+v", n2)
+	}
+	file := filepath.Join(t.TempDir(), "branch.txt")
+	if err := os.WriteFile(file, []byte(d.Script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if v := replayScript(t, file); v != nil {
+		t.Fatalf("replay -script of the branch: %v", v)
 	}
 	sp, err := ScriptProgram("branch.txt", []byte(d.Script))
 	if err != nil {

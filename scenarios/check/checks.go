@@ -1,0 +1,230 @@
+package check
+
+import (
+	"fmt"
+
+	"promotesim/logindex"
+	"promotesim/postmaster"
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/oracle"
+	"promotesim/shmem"
+	"promotesim/storage"
+)
+
+// Checks holds the oracle and the state of every checker of one cluster.
+// Every checker only observes: it reads the device through the oracle's
+// read-only mount, nodes' shared memory and the journal, and changes
+// nothing a process can see. Per-step checkers are incremental: each keeps
+// the counters it last saw (device write count, journal lengths, a node's
+// BGW transition count, exits, consistent LSN...) and returns at once when
+// nothing it watches changed, so a step with every checker on stays cheap.
+type Checks struct {
+	c *cluster.Cluster
+	O *oracle.Oracle
+	// Off turns the per-step checkers into no-ops (the benchmark's
+	// baseline); Full and RunAll still check.
+	Off bool
+
+	sw    writeCursor
+	rw    writeCursor
+	ckpt  writeCursor
+	durW  writeCursor
+	swMax storage.Epoch
+	swSt  int
+
+	hosts []hostSeen
+	// metaSyncFailed: some process died of an injected I/O error syncing
+	// the LogIndex meta (see metaWentBack).
+	metaSyncFailed bool
+
+	lostSeen int
+	cutSeen  int
+	acksSeen int
+
+	dur durableState
+
+	redoKnown bool
+	redo      storage.LSN
+	ckptSeen  int // history records looked at for checkpoint redo
+	ckptCuts  int
+	ctlDirty  bool
+	ctlBy     storage.HostID
+
+	replicaSeen int
+	primarySeen int
+	pending     []pendingRead
+	ackSteps    []uint64
+	ackMaxEnd   []storage.LSN
+	ackByXID    map[logindex.XID]uint64 // xid -> ack step (lookup only)
+
+	// exempt are the pages written past a left-out slot
+	// (shmem.Node.Exempt), by host - 1, gathered from every instance of
+	// the host after every step: they stay on storage after it restarts
+	// (NoUnexpectedExit's future-page case).
+	exempt []hostExempt
+
+	ids     []storage.BufferID
+	pgs     []storage.PageID // scratch for Oracle.PagesOf
+	relPath string
+
+	// watch is what the per-step checkers watch, as it was after they last
+	// ran; lastOK: they all passed then.
+	watch  watched
+	lastOK bool
+	// Test knobs: watchOff runs every checker after every step; onSkip,
+	// if set, is called on every step the watch skips.
+	watchOff bool
+	onSkip   func()
+}
+
+// hostSeen is what the per-node checkers last saw of one node instance
+// (a restart makes a new instance with fresh shared memory).
+type hostSeen struct {
+	flush, cons, bgw, rp, fake, exits *shmem.Node
+
+	flushLen    int
+	consistent  storage.LSN
+	regressions int
+	transitions int
+	replay      storage.LSN
+	resets      int
+	fakeOldest  storage.LSN
+	nexits      int
+}
+
+// hostExempt is one host's exempt writes and how far the current instance's
+// were gathered.
+type hostExempt struct {
+	n      *shmem.Node
+	seen   int
+	writes []shmem.ExemptWrite
+}
+
+// gatherExempt takes the exempt writes every node made since the last
+// look into the host's list.
+func (k *Checks) gatherExempt() {
+	for i, n := range k.c.AllNodes() {
+		if n == nil {
+			continue
+		}
+		for len(k.exempt) <= i {
+			k.exempt = append(k.exempt, hostExempt{})
+		}
+		he := &k.exempt[i]
+		if he.n != n {
+			he.n, he.seen = n, 0
+		}
+		for ; he.seen < len(n.Exempt); he.seen++ {
+			he.writes = append(he.writes, n.Exempt[he.seen])
+		}
+	}
+}
+
+// exemptWrite reports whether a host other than reader wrote page at lsn
+// past reader's slot while its flush gate left the slot out.
+func (k *Checks) exemptWrite(reader storage.HostID, page storage.PageID, lsn storage.LSN) bool {
+	slot := shmem.SlotName(reader)
+	for i := range k.exempt {
+		if storage.HostID(i+1) == reader {
+			continue
+		}
+		for _, e := range k.exempt[i].writes {
+			if e.Slot == slot && e.Page == page && e.LSN == lsn {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Install builds the oracle and registers every per-step checker on c's
+// scheduler, as one group: a call per checker on every step cost as much
+// as their no-change fast paths.
+func Install(c *cluster.Cluster) (*Checks, error) {
+	o, err := oracle.New(c)
+	if err != nil {
+		return nil, err
+	}
+	k := &Checks{c: c, O: o, ackByXID: map[logindex.XID]uint64{}, relPath: fmt.Sprintf("base/%d", o.Rel())}
+	names := make([]string, len(perStepChecks))
+	for i, pc := range perStepChecks {
+		names[i] = pc.Name
+	}
+	c.S.Checkers().AddGroup(names, k.stepChecks)
+	return k, nil
+}
+
+// NewCluster builds a checked cluster: cluster.New, the checkers
+// installed on the empty world (so they judge every step from before
+// initdb on), then the boot. This is how every script, demo and explorer
+// world is built.
+func NewCluster(cfg cluster.Config) (*cluster.Cluster, *Checks, error) {
+	c, err := cluster.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := Install(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.Boot(); err != nil {
+		return nil, nil, err
+	}
+	return c, k, nil
+}
+
+// runPerStep runs the per-step checkers in order and returns the index of
+// the first that failed.
+func (k *Checks) runPerStep() (int, error) {
+	for i := range perStepChecks {
+		if err := perStepChecks[i].step(k); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
+}
+
+// RunStep runs every per-step checker once, as the scheduler does after a
+// step (also when no step can run: an idle world is checked too). The
+// error is a *sim.Violation naming the claim.
+func (k *Checks) RunStep() error {
+	if k.Off {
+		// The per-step checkers did not follow the run, so their memory
+		// (last BGW transition count, last redo...) is stale: a run now
+		// would judge a whole stretch as one step.
+		return nil
+	}
+	k.O.Touch()
+	k.lastOK = false // the checkers' memory moves on without the watch
+	k.gatherExempt()
+	if i, err := k.runPerStep(); err != nil {
+		return k.c.S.Violation(perStepChecks[i].Name, err)
+	}
+	return nil
+}
+
+// RunAll runs every per-step checker once, then Full: what `check all`
+// does. The error is a *sim.Violation naming the claim.
+func (k *Checks) RunAll() error {
+	if err := k.RunStep(); err != nil {
+		return err
+	}
+	return k.Full()
+}
+
+// host returns the per-node memory of host h (index h-1), growing it.
+func (k *Checks) host(i int) *hostSeen {
+	for len(k.hosts) <= i {
+		k.hosts = append(k.hosts, hostSeen{})
+	}
+	return &k.hosts[i]
+}
+
+// alive reports whether n's postmaster runs.
+func (k *Checks) alive(n *shmem.Node) bool {
+	return n != nil && postmaster.Alive(k.c.S, n)
+}
+
+// shared reports whether n works on the cluster's shared device (a standby
+// has its own).
+func (k *Checks) shared(n *shmem.Node) bool { return n.Dev == k.c.Dev }

@@ -1,0 +1,59 @@
+package check
+
+import (
+	"slices"
+
+	"promotesim/scenarios/oracle"
+	"promotesim/shmem"
+	"promotesim/storage"
+)
+
+// Test knobs of the per-step checkers' watch, for the external tests.
+
+// SetWatchOff makes the group run every checker after every step.
+func SetWatchOff(k *Checks) { k.watchOff = true }
+
+// OnSkip sets f to be called on every step the watch skips.
+func OnSkip(k *Checks, f func()) { k.onSkip = f }
+
+// RunPerStep runs every per-step checker once, as an unskipped step does.
+func RunPerStep(k *Checks) error {
+	_, err := k.runPerStep()
+	return err
+}
+
+// StepNo is the step of k's cluster.
+func StepNo(k *Checks) uint64 { return k.c.S.StepNo() }
+
+// Memory is the checkers' and the oracle's memory that decides what later
+// steps report (scratch buffers left out).
+type Memory struct {
+	sw, rw, ckpt, durW                uint64
+	swMax                             storage.Epoch
+	swSt, lostSeen, cutSeen, acksSeen int
+	durWriter                         *shmem.Node
+	durCovered                        storage.LSN
+	durGen                            int
+	durRead, durHave                  bool
+	redoKnown                         bool
+	redo                              storage.LSN
+	ckptSeen, ckptCuts                int
+	ctlDirty                          bool
+	ctlBy                             storage.HostID
+	replicaSeen, primarySeen, pending int
+	ackSteps                          int
+	hosts                             []hostSeen
+	oracle                            oracle.Memory
+}
+
+// MemoryOf returns k's memory now.
+func MemoryOf(k *Checks) Memory {
+	return Memory{
+		sw: k.sw.seen, rw: k.rw.seen, ckpt: k.ckpt.seen, durW: k.durW.seen,
+		swMax: k.swMax, swSt: k.swSt, lostSeen: k.lostSeen, cutSeen: k.cutSeen, acksSeen: k.acksSeen,
+		durWriter: k.dur.writer, durCovered: k.dur.covered, durGen: k.dur.gen, durRead: k.dur.read, durHave: k.dur.have,
+		redoKnown: k.redoKnown, redo: k.redo, ckptSeen: k.ckptSeen, ckptCuts: k.ckptCuts, ctlDirty: k.ctlDirty, ctlBy: k.ctlBy,
+		replicaSeen: k.replicaSeen, primarySeen: k.primarySeen, pending: len(k.pending), ackSteps: len(k.ackSteps),
+		hosts: slices.Clone(k.hosts), oracle: k.O.Memory(),
+	}
+}

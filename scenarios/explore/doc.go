@@ -1,0 +1,11 @@
+// Package explore runs many swarm worlds on every core, shrinks what fails
+// and writes replayable counterexample files; it also holds the exhaustive
+// check of a small promote world. It is the only scenarios package with
+// goroutines, files and wall-clock time, so the determinism lint exempts it
+// (each world it runs is deterministic on its own).
+//
+// Files: explore.go (the worker pool, seed ranges, the hazard hunt),
+// shrink.go (actions and scheduler choices), counterexample.go (the file
+// format and its replay), exhaustive.go (every interleaving of the promote
+// window up to a depth bound). It mirrors no PolarDB file.
+package explore

@@ -1,0 +1,580 @@
+package explore
+
+import (
+	"fmt"
+	"time"
+
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/swarm"
+	"promotesim/sim"
+)
+
+// Shrinking turns a failing world into the smallest run that still fails
+// the same way ("the same checker fires"): delta debugging on the action
+// list (drop chunks, then single commands, shorten run steps=N, merge
+// adjacent runs), then on the schedule (record every choice with
+// sim.Recorder, replay it with sim.Scripted, and move choices toward 0,
+// the FIFO schedule, chunks first). Both passes repeat while either makes
+// progress, within a wall-time and attempt budget: every attempt is one
+// replay of a (shorter) world.
+
+// ShrinkConfig bounds shrinking.
+type ShrinkConfig struct {
+	// Budget is the wall time shrinking may take (0: 30s).
+	Budget time.Duration
+	// Attempts bounds the replays (0: 4000).
+	Attempts int
+	// Control keeps a protocol hazard's counterexample about the hazard:
+	// a candidate counts only if the same commands and schedule without
+	// the hazard do not fail the same way (Controllable).
+	Control bool
+}
+
+// ShrinkStats say what shrinking did.
+type ShrinkStats struct {
+	Attempts int
+	Elapsed  time.Duration
+	// Before and After count actions (external ones in parentheses when
+	// printed) and nonzero schedule choices.
+	ActionsBefore, ExternalBefore int
+	ActionsAfter, ExternalAfter   int
+	ChoicesBefore, ChoicesAfter   int // recorded choices (all, then nonzero at the end)
+	NonzeroAfter                  int
+	// OutOfBudget: shrinking stopped at the budget, not at a fixpoint.
+	OutOfBudget bool
+	// Controlled: every accepted candidate held without the hazard.
+	Controlled bool
+}
+
+func (s ShrinkStats) String() string {
+	budget := ""
+	if s.OutOfBudget {
+		budget = ", budget exhausted"
+	}
+	return fmt.Sprintf("%d actions (%d external) from %d (%d); schedule %d choices, %d nonzero; %d replays in %v%s",
+		s.ActionsAfter, s.ExternalAfter, s.ActionsBefore, s.ExternalBefore, s.ChoicesAfter, s.NonzeroAfter,
+		s.Attempts, s.Elapsed.Round(time.Millisecond), budget)
+}
+
+type shrinker struct {
+	cx       Counterexample
+	checker  string
+	deadline time.Time
+	max      int
+	attempts int
+	out      bool
+	last     swarm.Outcome
+	// control is the cluster command without the hazard (nil: no
+	// control).
+	control *script.Cluster
+	// maxChoices caps a candidate's choices (0: no cap yet).
+	maxChoices int
+	seed       uint64 // the cluster line's seed (the random schedule's)
+}
+
+// Shrink returns a smaller counterexample that fails with the same
+// checker. The input must fail (its own replay is the first attempt); if
+// it does not, it is returned unchanged with an error.
+func Shrink(cx Counterexample, cfg ShrinkConfig) (Counterexample, error) {
+	start := time.Now()
+	s := newShrinker(cx, cfg, start)
+	st := ShrinkStats{ActionsBefore: len(cx.Actions), ExternalBefore: countExternal(cx.Actions)}
+	if err := s.begin(); err != nil {
+		return cx, err
+	}
+	s.actions()
+	if !s.cx.Scripted {
+		s.record()
+	}
+	st.ChoicesBefore = len(s.cx.Schedule)
+	s.rounds()
+	s.normalize()
+	// The final replay fills in the outcome.
+	o, err := s.cx.Run(swarm.RunConfig{})
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
+		return cx, fmt.Errorf("shrink: the shrunk counterexample of seed %d no longer fails (a nondeterministic world?)", cx.Seed)
+	}
+	s.cx.Violation, s.cx.Steps, s.cx.Hash = o.Violation, o.Steps, o.Hash
+	s.cx.Shrink = s.stats(st, start)
+	return s.cx, nil
+}
+
+// newShrinker sets up shrinking cx within cfg's budgets.
+func newShrinker(cx Counterexample, cfg ShrinkConfig, start time.Time) *shrinker {
+	if cfg.Budget <= 0 {
+		cfg.Budget = 30 * time.Second
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 4000
+	}
+	s := &shrinker{cx: cx, checker: cx.Checker, deadline: start.Add(cfg.Budget), max: cfg.Attempts}
+	if cfg.Control && Controllable(cx.Hazard) {
+		c := cx.Cluster
+		c.Opts.Hazard = ""
+		s.control = &c
+	}
+	s.seed = cx.Seed
+	if cx.Cluster.HasSeed {
+		s.seed = cx.Cluster.Seed
+	}
+	if !cx.Scripted && cx.Cluster.Sched != "random" {
+		// A FIFO cluster line: its schedule is the empty script.
+		s.cx.Scripted, s.cx.Schedule = true, []int{}
+	}
+	return s
+}
+
+// begin replays the input (it must fail the same way, with and without
+// the control), caps the candidates' choices from its run, and switches to
+// the FIFO schedule if the world fails under it too.
+func (s *shrinker) begin() error {
+	rec := &sim.Recorder{Inner: sim.NewRandom(s.seed)}
+	if s.cx.Scripted {
+		rec.Inner = sim.NewScripted(s.cx.Schedule...)
+	}
+	s.attempts++
+	o, err := replayGuarded(s.cx.Cluster, s.cx.Actions, s.cx.Seed, swarm.RunConfig{Chooser: rec})
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker || !s.fails(s.cx.Actions, s.cx.Scripted, s.cx.Schedule) {
+		got := "no violation"
+		if s.last.Violation != nil {
+			got = s.last.Violation.Checker
+		}
+		return fmt.Errorf("shrink: seed %d does not fail with %s on replay (got %s)", s.cx.Seed, s.checker, got)
+	}
+	// Candidates may make at most twice the original's choices (and some).
+	s.maxChoices = 2*len(rec.Choices) + 2000
+	// The boring schedule first: if the world fails under FIFO too, shrink
+	// there (dropping a command then shifts nothing else).
+	if !s.cx.Scripted && s.fails(s.cx.Actions, true, []int{}) {
+		s.cx.Scripted, s.cx.Schedule = true, []int{}
+		s.toFIFO()
+	}
+	return nil
+}
+
+// rounds alternates the schedule and action passes while either makes
+// progress, then tries, at the fixpoint, each command once more under a
+// few fresh random schedules (a command that cannot go under this schedule
+// may go under another) and shrinks the schedule of any that took.
+func (s *shrinker) rounds() {
+	for round := 0; round < 4 && !s.out; round++ {
+		before := s.size()
+		s.schedule()
+		s.actions()
+		if s.size() == before {
+			break
+		}
+	}
+	for round := 0; round < 3 && !s.out; round++ {
+		if !s.reschedule() {
+			break
+		}
+		s.schedule()
+		s.actions()
+	}
+}
+
+// stats completes st with what shrinking did.
+func (s *shrinker) stats(st ShrinkStats, start time.Time) ShrinkStats {
+	st.Attempts = s.attempts
+	st.Elapsed = time.Since(start)
+	st.ActionsAfter, st.ExternalAfter = len(s.cx.Actions), countExternal(s.cx.Actions)
+	st.ChoicesAfter = len(s.cx.Schedule)
+	for _, c := range s.cx.Schedule {
+		if c != 0 {
+			st.NonzeroAfter++
+		}
+	}
+	st.OutOfBudget = s.out
+	st.Controlled = s.control != nil
+	return st
+}
+
+// size orders candidates: fewer actions, then fewer nonzero choices, then
+// smaller choices.
+func (s *shrinker) size() int {
+	n := len(s.cx.Actions) * 1_000_000
+	for _, c := range s.cx.Schedule {
+		n += c
+	}
+	return n
+}
+
+// budget reports whether another attempt may run.
+func (s *shrinker) budget() bool {
+	if s.out || s.attempts >= s.max || time.Now().After(s.deadline) {
+		s.out = true
+		return false
+	}
+	return true
+}
+
+// fails replays a candidate and reports whether the same checker fires.
+func (s *shrinker) fails(actions []script.Command, scripted bool, schedule []int) bool {
+	s.attempts++
+	o, err := s.replay(s.cx.Cluster, actions, scripted, schedule)
+	s.last = o
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
+		return false
+	}
+	if s.control == nil || *s.control == s.cx.Cluster {
+		return true
+	}
+	c, err := s.replay(*s.control, actions, scripted, schedule)
+	return err == nil && (c.Violation == nil || c.Violation.Checker != s.checker)
+}
+
+// replay runs one candidate under its schedule, capped.
+func (s *shrinker) replay(clusterLine script.Cluster, actions []script.Command, scripted bool, schedule []int) (o swarm.Outcome, err error) {
+	var ch sim.Chooser
+	if scripted {
+		ch = sim.NewScripted(schedule...)
+	} else {
+		ch = sim.NewRandom(s.seed)
+	}
+	if s.maxChoices > 0 {
+		ch = &sim.Capped{Inner: ch, Max: s.maxChoices}
+	}
+	return s.replayWith(clusterLine, actions, ch)
+}
+
+// replayWith runs one candidate under chooser ch (a capped one's overrun
+// is "did not fail").
+func (s *shrinker) replayWith(clusterLine script.Cluster, actions []script.Command, ch sim.Chooser) (o swarm.Outcome, err error) {
+	defer func() {
+		if e := recover(); e != nil {
+			if _, ok := e.(sim.TooManyChoices); !ok {
+				panic(e)
+			}
+			o, err = swarm.Outcome{Cluster: clusterLine}, nil
+		}
+	}()
+	return replayGuarded(clusterLine, actions, s.cx.Seed, swarm.RunConfig{Chooser: ch})
+}
+
+func (s *shrinker) tryActions(actions []script.Command) bool {
+	if !s.budget() {
+		return false
+	}
+	if s.fails(actions, s.cx.Scripted, s.cx.Schedule) {
+		s.cx.Actions = actions
+		return true
+	}
+	return false
+}
+
+func (s *shrinker) trySchedule(schedule []int) bool {
+	if !s.budget() {
+		return false
+	}
+	if s.fails(s.cx.Actions, true, schedule) {
+		s.cx.Schedule = schedule
+		return true
+	}
+	return false
+}
+
+// actions shrinks the action list to a fixpoint (or the budget).
+func (s *shrinker) actions() {
+	for !s.out {
+		// Content before timing: a shorter run leaves less room for the
+		// simplifications after it, so runs shrink last.
+		progress := s.dropChunks()
+		if s.shortenArgs() {
+			progress = true
+		}
+		if s.mergeRuns() {
+			progress = true
+		}
+		if s.shortenRuns() {
+			progress = true
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// dropChunks removes chunks of actions, halving the chunk size down to
+// single commands, latest chunks first (the commands nearest the failure
+// are the likeliest to matter, so the early ones go first... and dropping
+// from the end keeps earlier indices valid).
+func (s *shrinker) dropChunks() bool {
+	progress := false
+	for size := len(s.cx.Actions) / 2; size >= 1 && !s.out; size /= 2 {
+		for end := len(s.cx.Actions); end-size >= 0 && !s.out; {
+			acts := s.cx.Actions
+			start := end - size
+			cand := make([]script.Command, 0, len(acts)-size)
+			cand = append(cand, acts[:start]...)
+			cand = append(cand, acts[end:]...)
+			if s.tryActions(cand) {
+				progress = true
+			}
+			end = start
+			if end > len(s.cx.Actions) {
+				end = len(s.cx.Actions)
+			}
+		}
+	}
+	return progress
+}
+
+func runSteps(cmd script.Command) (int, bool) {
+	r, ok := cmd.(script.Run)
+	return r.Steps, ok
+}
+
+// shortenRuns halves each run steps=N while the failure persists.
+func (s *shrinker) shortenRuns() bool {
+	progress := false
+	for i := 0; i < len(s.cx.Actions) && !s.out; i++ {
+		for {
+			n, ok := runSteps(s.cx.Actions[i])
+			if !ok || n <= 1 {
+				break
+			}
+			cand := append([]script.Command(nil), s.cx.Actions...)
+			cand[i] = script.Run{Steps: n / 2}
+			if !s.tryActions(cand) {
+				break
+			}
+			progress = true
+		}
+	}
+	return progress
+}
+
+// shortenArgs halves each numeric argument (burst sizes, fault counts,
+// latencies: halved) toward 1 while the failure persists.
+func (s *shrinker) shortenArgs() bool {
+	progress := false
+	for i := 0; i < len(s.cx.Actions) && !s.out; i++ {
+		for _, arg := range numericArgs {
+			for !s.out {
+				next, ok := halved(s.cx.Actions[i], arg)
+				if !ok {
+					break
+				}
+				cand := append([]script.Command(nil), s.cx.Actions...)
+				cand[i] = next
+				if !s.tryActions(cand) {
+					break
+				}
+				progress = true
+			}
+		}
+	}
+	return progress
+}
+
+// numericArgs are the arguments shortenArgs halves, in the order it
+// tries them on each command.
+var numericArgs = []string{"count", "ticks"}
+
+// halved returns cmd with its numeric argument arg halved, if it has that
+// argument above 1.
+func halved(cmd script.Command, arg string) (script.Command, bool) {
+	switch c := cmd.(type) {
+	case script.Submit:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+	case script.SubmitRead:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+	case script.Writes:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+	case script.Fault:
+		if arg == "count" && c.Count > 1 {
+			c.Count /= 2
+			return c, true
+		}
+		if arg == "ticks" && c.Latency && c.Ticks > 1 {
+			c.Ticks /= 2
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// mergeRuns joins adjacent runs into one.
+func (s *shrinker) mergeRuns() bool {
+	progress := false
+	for i := 0; i+1 < len(s.cx.Actions) && !s.out; i++ {
+		a, ok1 := runSteps(s.cx.Actions[i])
+		b, ok2 := runSteps(s.cx.Actions[i+1])
+		if !ok1 || !ok2 {
+			continue
+		}
+		cand := append([]script.Command(nil), s.cx.Actions[:i]...)
+		cand = append(cand, script.Run{Steps: a + b})
+		cand = append(cand, s.cx.Actions[i+2:]...)
+		if s.tryActions(cand) {
+			progress = true
+			i--
+		}
+	}
+	return progress
+}
+
+// rescheduleTries is how many fresh random schedules reschedule tries
+// for each command.
+const rescheduleTries = 6
+
+// reschedule drops single commands (latest first) that only go under a
+// different schedule: each candidate runs under fresh seeded random
+// schedules, recorded, and the first that fails the same way (and holds
+// without the hazard) is kept with its recorded schedule.
+func (s *shrinker) reschedule() bool {
+	progress := false
+	for i := len(s.cx.Actions) - 1; i >= 0 && !s.out; i-- {
+		if i >= len(s.cx.Actions) {
+			continue
+		}
+		cand := append(append([]script.Command(nil), s.cx.Actions[:i]...), s.cx.Actions[i+1:]...)
+		for k := 1; k <= rescheduleTries && !s.out; k++ {
+			if !s.budget() {
+				break
+			}
+			rec := &sim.Recorder{Inner: sim.NewRandom(s.seed ^ uint64(k)*0x9E3779B97F4A7C15)}
+			var ch sim.Chooser = rec
+			if s.maxChoices > 0 {
+				ch = &sim.Capped{Inner: rec, Max: s.maxChoices}
+			}
+			s.attempts++
+			o, err := s.replayWith(s.cx.Cluster, cand, ch)
+			if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
+				continue
+			}
+			sched := trimZeros(rec.Choices)
+			if !s.fails(cand, true, sched) { // the control, and a check of the recording
+				continue
+			}
+			s.cx.Actions, s.cx.Scripted, s.cx.Schedule = cand, true, sched
+			s.toFIFO()
+			progress = true
+			break
+		}
+	}
+	return progress
+}
+
+// record switches a seeded schedule to a scripted one: the same run, its
+// every choice recorded.
+func (s *shrinker) record() {
+	rec := &sim.Recorder{Inner: sim.NewRandom(s.seed)}
+	o, err := replayGuarded(s.cx.Cluster, s.cx.Actions, s.cx.Seed, swarm.RunConfig{Chooser: rec})
+	s.attempts++
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
+		return // cannot happen in a deterministic world; keep the seeded schedule
+	}
+	sched := trimZeros(rec.Choices)
+	if !s.fails(s.cx.Actions, true, sched) {
+		return
+	}
+	s.cx.Scripted, s.cx.Schedule = true, sched
+	s.toFIFO()
+}
+
+// toFIFO makes the cluster (and its control) schedule FIFO past the
+// scripted choices: a scripted schedule replaces the seeded random one.
+func (s *shrinker) toFIFO() {
+	if s.cx.Cluster.Sched == "random" {
+		s.cx.Cluster.Sched = "fifo"
+	}
+	if s.control != nil && s.control.Sched == "random" {
+		s.control.Sched = "fifo"
+	}
+}
+
+func trimZeros(c []int) []int {
+	n := len(c)
+	for n > 0 && c[n-1] == 0 {
+		n--
+	}
+	return append([]int{}, c[:n]...)
+}
+
+// schedule moves the scripted choices toward 0: the shortest prefix that
+// still fails (the rest FIFO), then chunks set to 0, then single choices
+// lowered.
+func (s *shrinker) schedule() {
+	if !s.cx.Scripted || s.out {
+		return
+	}
+	s.normalize()
+	sc := s.cx.Schedule
+	if len(sc) == 0 {
+		return
+	}
+	// Shortest failing prefix (binary search; failing is not monotone in
+	// the prefix, so this only finds a short one).
+	if s.trySchedule([]int{}) {
+		return
+	}
+	lo, hi := 0, len(sc)
+	for hi-lo > 1 && !s.out {
+		mid := (lo + hi) / 2
+		if s.trySchedule(append([]int{}, sc[:mid]...)) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	s.cx.Schedule = trimZeros(s.cx.Schedule)
+	// Zero chunks, large to small.
+	for size := len(s.cx.Schedule) / 2; size >= 1 && !s.out; size /= 2 {
+		for start := 0; start < len(s.cx.Schedule) && !s.out; start += size {
+			cur := s.cx.Schedule
+			end := min(start+size, len(cur))
+			nonzero := false
+			for _, c := range cur[start:end] {
+				if c != 0 {
+					nonzero = true
+				}
+			}
+			if !nonzero {
+				continue
+			}
+			cand := append([]int{}, cur...)
+			clear(cand[start:end])
+			s.trySchedule(trimZeros(cand))
+		}
+	}
+	// Lower single choices: to 1, then by one.
+	for i := 0; i < len(s.cx.Schedule) && !s.out; i++ {
+		v := s.cx.Schedule[i]
+		if v <= 1 {
+			continue
+		}
+		cand := append([]int{}, s.cx.Schedule...)
+		cand[i] = 1
+		if s.trySchedule(cand) {
+			continue
+		}
+		cand[i] = v - 1
+		s.trySchedule(cand)
+	}
+}
+
+// normalize replaces the schedule by the choices its replay actually
+// makes (out-of-range values clamped, the unused tail dropped).
+func (s *shrinker) normalize() {
+	if !s.cx.Scripted {
+		return
+	}
+	rec := &sim.Recorder{Inner: sim.NewScripted(s.cx.Schedule...)}
+	o, err := replayGuarded(s.cx.Cluster, s.cx.Actions, s.cx.Seed, swarm.RunConfig{Chooser: rec})
+	s.attempts++
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
+		return
+	}
+	s.cx.Schedule = trimZeros(rec.Choices)
+}

@@ -1,0 +1,206 @@
+package hazard
+
+import (
+	"fmt"
+	"strings"
+
+	"promotesim/shmem"
+)
+
+// Hazard is one deliberately wrong step of the promote protocol, or of the
+// operator's plan around it (issue 4's catalogue). Each one names what
+// PolarDB does right, what the switch changes and what should follow, and
+// each must trip a general checker (never one written for it): the canary
+// that proves the checkers are not vacuous (hazards_test.go and the
+// scripts in testdata/hazards).
+type Hazard struct {
+	Name string
+	// Right is what PolarDB does (and the file/function that does it).
+	Right string
+	// Wrong is what the switch changes.
+	Wrong string
+	// Consequence is what follows, and which checker sees it.
+	Consequence string
+	// Orderings flips the protocol step (nil when the hazard is about the
+	// operator's plan).
+	Orderings func(*shmem.Orderings)
+	// Plan-level switches, read by the world generator and by the plan
+	// verbs of hazard scripts (PlanLine).
+	//
+	// KeepPrimaryRunning: promote while the old primary still runs and
+	// writes.
+	KeepPrimaryRunning bool
+	// TriggerFile: promote through the trigger file, not pg_ctl promote.
+	TriggerFile bool
+	// LogIndexOff: LogIndex disabled (polar_logindex_mem_size = 0, applied by
+	// Options.nodeConfig) and the promote not refused.
+	LogIndexOff bool
+	// Profile is the profile the hazard's catch needs, zero when the
+	// default (v15) shows it: the swarm test runs its worlds in it.
+	Profile shmem.Profile
+	// Unobservable: no general checker can see this hazard in the model
+	// (Consequence says why). Tests require it stays unseen, so a model
+	// change that makes it visible must move it back to the caught ones.
+	Unobservable bool
+	// Counterexample names the file in testdata/counterexamples that pins
+	// a hazard the explorer catches only in rare worlds (too rare for the
+	// seeded swarm test's budget); TestCounterexamples replays it.
+	Counterexample string
+}
+
+// hazards is the catalogue, in a fixed order: the operator's plan first,
+// then the promote steps in the order docs/model.md §7 runs them.
+var hazards = []Hazard{
+	{
+		Name: "promote-while-primary-writes",
+		Right: "the operator stops the old primary before pg_ctl promote (PolarDB's docs; nothing in the code " +
+			"checks it: the remount takes the writer role by force, PFS PAXOS_BYFORCE)",
+		Wrong: "the replica is promoted while the old primary still runs and takes writes",
+		Consequence: "two hosts write shared storage: with fence=none the old primary's WAL and pages land " +
+			"after the new writer's remount (SingleWriter); with fence=epoch its writes are rejected and " +
+			"it stops, nothing is lost",
+		KeepPrimaryRunning: true,
+	},
+	{
+		Name: "no-backend-wait",
+		Right: "postmaster SIGTERMs every backend and waits until all have exited before the remount, so no " +
+			"session reads stale data from the new primary (postmaster.c, the online promote branch)",
+		Wrong: "postmaster remounts and signals startup while sessions of the replica may still run (V11's order)",
+		Consequence: "a replica read in flight (buffer pinned, its replay LSN published: the replica's restartpoint redo, " +
+			"POLAR_SET_BACKEND_READ_MIN_LSN; interrupts held until the page is replayed) outlives the BGW reset: the BGW's " +
+			"first ONLINE_PROMOTE round would move the fake oldest LSN back below the new redo and PANICs " +
+			"(polar_logindex_bg_dispatch's POLAR_ASSERT_PANIC; NoUnexpectedExit). The read itself stays correct: " +
+			"others wait for its buffer and it dirties what it replays (polar_promote_mark_buf_dirty)",
+		Orderings: func(o *shmem.Orderings) { o.WaitBackends = false },
+	},
+	{
+		Name:        "skip-remount",
+		Right:       "postmaster remounts shared storage read-write by force before SIGUSR2 (the polar_vfs remount hook, PFS PAXOS_BYFORCE; FATAL on failure)",
+		Wrong:       "the storage stays mounted read-only",
+		Consequence: "startup's first shared write (the clog copy) fails on the read-only mount: startup FATAL, node down (NoUnexpectedExit)",
+		Orderings:   func(o *shmem.Orderings) { o.Remount = false },
+	},
+	{
+		Name: "skip-final-replay",
+		Right: "on SIGUSR2 startup stops consuming the WAL meta queue and reads the rest of the old " +
+			"primary's WAL from shared storage to its end (the startup process's online promote branch)",
+		Wrong: "the end of WAL is wherever the queue got to",
+		Consequence: "records the queue had not delivered follow the chosen end: startup PANICs at its end-of-WAL " +
+			"check instead of overwriting them (NoUnexpectedExit)",
+		Orderings: func(o *shmem.Orderings) { o.FinalReplay = false },
+	},
+	{
+		Name:  "skip-wait-reset",
+		Right: "startup waits until the BGW is in POLAR_BG_WAITING_RESET before resetting it (polar_wait_logindex_bg_stop_replay)",
+		Wrong: "startup resets the BGW whatever state it is in",
+		Consequence: "a BGW that has not yet handled SIGUSR2 is moved from POLAR_BG_REPLICA_BUF_REPLAYING straight to " +
+			"POLAR_BG_ONLINE_PROMOTE (BGWLegalTransitions)",
+		Orderings: func(o *shmem.Orderings) { o.WaitReset = false },
+	},
+	{
+		Name: "reset-after-recovery-done",
+		Right: "the BGW reset happens under the control-file lock before recovery is marked done " +
+			"(xlog.c, POLAR_BG_ONLINE_PROMOTE set with polar_reset_bg_replayed_lsn before SharedRecoveryState moves on)",
+		Wrong: "V11's order: role switch and recovery done first, the BGW reset a step later",
+		Consequence: "in the window the node is a primary with an empty flush list and the BGW in WAITING_RESET: the " +
+			"bgwriter publishes the insert position as consistent LSN above old changes not yet on storage " +
+			"(ConsistentLSNDurable). The model's v15 profile has no guard for this window (in V15's order it cannot " +
+			"occur); PolarDB 11, and the v11 profile, keep the consistent LSN while the BGW waits for the reset " +
+			"(polar_bufmgr.c update_consistent_lsn_delta, Orderings.HoldConsistentInWaitingReset; PolarDB 15 still " +
+			"carries the same check)",
+		Orderings: func(o *shmem.Orderings) { o.ResetBeforeRecoveryDone = false },
+	},
+	{
+		Name:  "replay-from-old-consistent",
+		Right: "ONLINE_PROMOTE replays from the checkpoint redo pointer (polar_reset_bg_replayed_lsn in V15)",
+		Wrong: "V11's start: min(old primary's consistent LSN, BGW replay point)",
+		Consequence: "rare: the ONLINE_PROMOTE replay, and with it the fake oldest LSN and so the consistent LSN, starts " +
+			"below the old primary's last checkpoint redo when the replica last learned an older consistent LSN; the " +
+			"checkpoint after promote then writes a redo pointer that moved back (CheckpointRedo; the explorer found " +
+			"it at seed 12424). Otherwise harmless in the model: the start is at or below the BGW replay point, up to " +
+			"which pooled pages were replayed, and below a consistent LSN below which storage holds every change " +
+			"(the model's storage pages never go back: no full-page images)",
+		Counterexample: "replay-from-old-consistent-CheckpointRedo-12424.txt",
+		Orderings:      func(o *shmem.Orderings) { o.ReplayFromRedo = false },
+	},
+	{
+		Name: "insert-lsn-during-promote",
+		Right: "buffers dirtied during ONLINE_PROMOTE, by replay of old WAL and by new writes, take the BGW's " +
+			"fake oldest LSN (polar_bufmgr.h polar_fake_oldest_lsn: polar_online_promote_fake_oldest_lsn while the BGW replays)",
+		Wrong: "they take the current insert position, as on a normal primary",
+		Consequence: "a page replayed from the old primary's WAL enters the flush list above changes it holds that are " +
+			"not on storage, so the consistent LSN passes them (ConsistentLSNDurable)",
+		Orderings: func(o *shmem.Orderings) { o.FakeOldestDuringPromote = false },
+	},
+	{
+		Name:        "skip-clog-copy",
+		Right:       "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
+		Wrong:       "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
+		Consequence: "commits of the old primary since its last checkpoint read as not committed on the new primary (ReadsReflectAcked)",
+		Orderings:   func(o *shmem.Orderings) { o.CopyClog = false },
+	},
+	{
+		Name:  "skip-slot-reload",
+		Right: "startup reloads replication slots from shared storage (polar_online_promote_data)",
+		Wrong: "the new primary keeps the replica's (empty) slot list",
+		Consequence: "the flush gate and LogIndex retention no longer know the other replicas: the new primary writes pages " +
+			"from a lagging replica's future, whose session then exits FATAL on the future page (polar_is_future_page: " +
+			"NoUnexpectedExit), or truncates LogIndex a lagging replica still needs, which then serves a stale page " +
+			"(ReplicaReadsMatchOracle)",
+		Orderings: func(o *shmem.Orderings) { o.ReloadSlots = false },
+	},
+	{
+		Name:  "checkpoint-during-waiting-reset",
+		Right: "no checkpoint while the BGW is in POLAR_BG_WAITING_RESET (the checkpointer checks polar_get_bg_redo_state)",
+		Wrong: "the checkpointer runs in that window",
+		Consequence: "in profile v11 (Profile): the node is a read-write primary while the BGW waits for its reset, " +
+			"and the old primary's changes the reset must replay are dirty in no buffer; the operator's CHECKPOINT is " +
+			"not lazy (polar_check_lazy_checkpoint: only CHECKPOINT_CAUSE_XLOG/TIME are), so its redo is the insert " +
+			"position, past those changes, while the consistent LSN is held: CheckpointRedo (and crash recovery " +
+			"from that redo loses them: CrashRecovers). In V15's order WAITING_RESET lies inside recovery, where a " +
+			"checkpoint is a restartpoint and harmless",
+		Profile:   shmem.ProfileV11,
+		Orderings: func(o *shmem.Orderings) { o.NoCheckpointInWaitingReset = false },
+	},
+	{
+		Name: "trigger-file-promote",
+		Right: "the operator promotes with pg_ctl promote: postmaster remounts and SIGUSR2s startup, the polar worker and " +
+			"the BGW (sigusr1_handler)",
+		Wrong: "the operator creates the trigger file: only startup sees it, the BGW never learns of the promote",
+		Consequence: "startup waits for POLAR_BG_WAITING_RESET forever: the promote never completes (liveness: " +
+			"PromoteCompletes)",
+		TriggerFile: true,
+	},
+	{
+		Name: "logindex-off-promote",
+		Right: "the model refuses pg_ctl promote when polar_logindex_mem_size is 0 (PolarDB does not refuse: it takes " +
+			"the vanilla promote path and crashes, the seed report's segfault)",
+		Wrong: "LogIndex is disabled and the promote goes ahead",
+		Consequence: "startup meets the vanilla path on a shared-storage replica and PANICs; the node goes down " +
+			"(NoUnexpectedExit)",
+		Orderings:   func(o *shmem.Orderings) { o.RefuseWithoutLogIndex = false },
+		LogIndexOff: true,
+	},
+}
+
+// All returns the catalogue in a fixed order.
+func All() []Hazard { return append([]Hazard(nil), hazards...) }
+
+// Names lists the catalogue's names in order.
+func Names() []string {
+	names := make([]string, len(hazards))
+	for i, h := range hazards {
+		names[i] = h.Name
+	}
+	return names
+}
+
+// Lookup finds a hazard by name.
+func Lookup(name string) (Hazard, error) {
+	for _, h := range hazards {
+		if h.Name == name {
+			return h, nil
+		}
+	}
+	return Hazard{}, fmt.Errorf("unknown hazard %q (known: %s)", name, strings.Join(Names(), ", "))
+}

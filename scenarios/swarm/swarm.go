@@ -1,0 +1,352 @@
+package swarm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/script"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// A swarm world (TigerBeetle's VOPR, swarm testing): one seed derives the
+// cluster options and which classes of actions and faults are enabled, then
+// a planner draws a program of world commands (the same command language as
+// the scripts) from the seed, executing each as it goes so it can look at
+// the cluster to choose sensible operator actions. The program is recorded:
+// a world is replayed from its cluster line and its commands alone, and any
+// subsequence of them is still a runnable script (a refused command is not an
+// error), which is what lets the explorer shrink a failing world.
+
+// Base is what the explorer fixes for every world: the protocol profile,
+// the fence mode and the hazard under test. Zero values mean v15, none and
+// no hazard.
+type Base struct {
+	Profile shmem.Profile
+	Fence   storage.FenceMode
+	Hazard  string
+}
+
+// Class is one class of actions or faults a swarm world may enable.
+type Class uint16
+
+// The classes. Writes and promote are always on: a world is about promote.
+const (
+	ClassWrite Class = 1 << iota
+	ClassPromote
+	ClassAbort
+	ClassRead
+	ClassStop
+	ClassCrash
+	ClassRestart
+	ClassIOError
+	ClassLatency
+	ClassPause
+	ClassStallSave
+	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
+	// writer, the promoting node included.
+	ClassCheckpoint
+	classEnd
+)
+
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint"}
+
+func (c Class) String() string {
+	var parts []string
+	for i, name := range classNames {
+		if c&(1<<i) != 0 {
+			parts = append(parts, name)
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseClasses reads a comma-separated class list ("all" for every class).
+func ParseClasses(s string) (Class, error) {
+	if s == "all" {
+		return classEnd - 1, nil
+	}
+	var c Class
+	for _, part := range strings.Split(s, ",") {
+		found := false
+		for i, name := range classNames {
+			if part == name {
+				c |= 1 << i
+				found = true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("unknown action class %q (known: %s)", part, strings.Join(classNames, ", "))
+		}
+	}
+	return c | ClassWrite | ClassPromote, nil
+}
+
+// Swarm is everything one seed decides before the world starts.
+type Swarm struct {
+	Seed    uint64
+	Base    Base
+	Opts    cluster.Options
+	Classes Class
+	// Actions is the number of commands of the safety phase.
+	Actions int
+}
+
+// DeriveSwarm derives a world's options and enabled classes from its seed.
+// Each decision draws from its own forked stream, so adding one never
+// changes the others (old seeds keep their options).
+func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
+	if base.Profile == 0 {
+		base.Profile = shmem.ProfileV15
+	}
+	if base.Fence == 0 {
+		base.Fence = storage.FenceNone
+	}
+	root := sim.NewRand(seed).Fork("swarm")
+	pick := func(label string, lo, hi int) int { return lo + root.Fork(label).Intn(hi-lo+1) }
+	o := cluster.DefaultOptions()
+	o.Profile, o.Fence, o.Hazard = base.Profile, base.Fence, base.Hazard
+	o.Nodes = 2
+	if pick("nodes", 0, 1) == 0 {
+		o.Nodes = 3
+	}
+	o.Pages = pick("pages", 2, 6)
+	o.PoolFrames = pick("pool", 3, 8)
+	o.QueueBuffers = pick("queue", 3, 24)
+	o.LogIndexMem = pick("logindex-mem", 2, 4)
+	if pick("replica-ring", 0, 1) == 0 {
+		// Replicas with a smaller memtable ring than the primary's fill
+		// theirs first when the primary stops saving.
+		o.ReplicaLogIndexMem = 2
+		o.LogIndexMem = max(o.LogIndexMem, 3)
+	}
+	o.TableSize = pick("table-size", 8, 20)
+	o.BatchSize = pick("batch", 1, 8)
+	o.ReplayWorkers = pick("workers", 1, 4)
+	o.Sessions = pick("sessions", 1, 3)
+	// A small device: the world writes a few hundred blocks at most, and
+	// building a big one would cost more than the world's steps.
+	o.DeviceBlocks = 512
+	classes := ClassWrite | ClassPromote
+	cr := root.Fork("classes")
+	for c := ClassAbort; c < classEnd; c <<= 1 {
+		if cr.Intn(2) == 0 {
+			classes |= c
+		}
+	}
+	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60)}
+	if err := o.Validate(); err != nil {
+		return Swarm{}, err
+	}
+	return sw, nil
+}
+
+// Cluster is the script command that builds this world's cluster.
+func (s Swarm) Cluster() script.Cluster {
+	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: "random"}
+}
+
+// ClusterLine is Cluster as its script line.
+func (s Swarm) ClusterLine() string { return s.Cluster().String() }
+
+// String renders what the seed derived, printed first for a failing seed.
+func (s Swarm) String() string {
+	return fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
+}
+
+// RunConfig says how to run a world: who schedules and where the trace
+// goes. The zero value runs quietly with the seeded random schedule.
+type RunConfig struct {
+	// Chooser overrides the seeded schedule (a Recorder, a Scripted replay,
+	// a rapid-backed chooser).
+	Chooser sim.Chooser
+	// Out receives the trace at Level (nil: no trace, only the ring kept
+	// for violation reports).
+	Out   io.Writer
+	Level sim.Level
+	// SkipLiveness ends the world after the safety phase.
+	SkipLiveness bool
+}
+
+// Outcome is what one world did.
+type Outcome struct {
+	Swarm   Swarm
+	Cluster script.Cluster   // builds the world
+	Actions []script.Command // every command after the cluster line, in order
+	Refused int              // commands the cluster refused in its state
+	Steps   uint64
+	Hash    uint64 // trace hash: same seed, same hash
+	Marks   []string
+	// Violation is the first safety or liveness violation (nil: clean).
+	Violation *sim.Violation
+}
+
+// worldWaitBudget bounds how long a world command waits for its effect.
+const worldWaitBudget = 2000
+
+// World is one running swarm world.
+type World struct {
+	Swarm Swarm
+	R     *script.Runner
+	out   Outcome
+	plan  *sim.Rand
+	cfg   RunConfig
+	hz    hazard.Hazard
+	// promoted counts promotes requested, so every world promotes once.
+	promoted int
+	// paused lists the processes the planner held and has not released
+	// yet.
+	paused []script.Pause
+}
+
+// NewWorld builds the world's cluster (the boot is checked like every
+// later step).
+func NewWorld(sw Swarm, cfg RunConfig) (*World, error) {
+	w := &World{Swarm: sw, cfg: cfg, plan: sim.NewRand(sw.Seed).Fork("plan")}
+	if sw.Opts.Hazard != "" {
+		hz, err := hazard.Lookup(sw.Opts.Hazard)
+		if err != nil {
+			return nil, err
+		}
+		w.hz = hz
+	}
+	w.R = newWorldRunner(sw.Seed, cfg)
+	w.out = Outcome{Swarm: sw, Cluster: sw.Cluster()}
+	if _, err := w.R.Run(w.out.Cluster); err != nil {
+		var v *sim.Violation
+		if errors.As(err, &v) {
+			w.out.Violation = v
+			return w, nil
+		}
+		return nil, fmt.Errorf("building the world of seed %d: %w", sw.Seed, err)
+	}
+	return w, nil
+}
+
+func newWorldRunner(seed uint64, cfg RunConfig) *script.Runner {
+	r := script.NewRunner(seed, cfg.Level, sim.FormatText)
+	r.Quiet = cfg.Out == nil
+	// A world command that waits (stop) gives up after this many steps; a
+	// world goes on either way, so a long wait only burns time.
+	r.Budget = worldWaitBudget
+	r.Chooser = cfg.Chooser
+	r.TraceTo = cfg.Out
+	return r
+}
+
+// Exec runs one world command and records it. It returns the violation
+// the command ran into, if any; a refused command is only counted.
+func (w *World) Exec(cmd script.Command) *sim.Violation {
+	if w.out.Violation != nil {
+		return w.out.Violation
+	}
+	w.out.Actions = append(w.out.Actions, cmd)
+	_, err := w.R.Run(cmd)
+	if err != nil {
+		var v *sim.Violation
+		if errors.As(err, &v) {
+			w.out.Violation = v
+			return v
+		}
+		w.out.Refused++
+	}
+	if _, crash := cmd.(script.Crash); crash {
+		// A crash point: the whole-state checks (crash recovery from
+		// shared storage) run here, not after every step.
+		if v := w.R.FullCheck(); v != nil {
+			w.out.Violation = v
+			return v
+		}
+	}
+	return nil
+}
+
+// Outcome returns what the world did so far.
+func (w *World) Outcome() Outcome {
+	o := w.out
+	if w.R.C != nil {
+		o.Steps = w.R.C.S.StepNo()
+		o.Hash = w.R.C.S.Trace().Hash()
+		o.Marks = w.R.C.S.Marks().Names()
+	}
+	return o
+}
+
+// RunSwarm runs a whole seeded world: the safety phase (the planner's
+// commands, faults included), then the liveness phase and the whole-state
+// checks at its end.
+func RunSwarm(sw Swarm, cfg RunConfig) (Outcome, error) {
+	w, err := NewWorld(sw, cfg)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return w.Run(), nil
+}
+
+// Run runs a built world's program: the safety phase (the planner's
+// commands, faults included), then the liveness phase and the whole-state
+// checks at its end (RunSwarm is NewWorld and Run).
+func (w *World) Run() Outcome {
+	for i := 0; i < w.Swarm.Actions && w.out.Violation == nil; i++ {
+		for _, cmd := range w.next(i) {
+			if w.Exec(cmd) != nil {
+				break
+			}
+		}
+	}
+	w.finish()
+	return w.Outcome()
+}
+
+// finish runs the end of a world: liveness, then the whole-state checks.
+func (w *World) finish() {
+	if w.out.Violation != nil {
+		return
+	}
+	// The whole-state checks are recorded commands, so a replay of the
+	// program (or of a shrunk part of it) checks at the same points.
+	if w.Exec(script.Run{Steps: 200}) != nil || w.Exec(script.Check{}) != nil {
+		return
+	}
+	if w.cfg.SkipLiveness {
+		return
+	}
+	if w.Exec(script.Liveness{}) != nil {
+		return
+	}
+	w.Exec(script.Check{})
+}
+
+// Replay runs a recorded world: its cluster line and its commands. The
+// whole-state checks run at crash points and at the end, as in RunSwarm.
+func Replay(cluster script.Cluster, actions []script.Command, seed uint64, cfg RunConfig) (Outcome, error) {
+	r := newWorldRunner(seed, cfg)
+	w := &World{R: r, cfg: cfg, out: Outcome{Cluster: cluster}}
+	if _, err := r.Run(cluster); err != nil {
+		var v *sim.Violation
+		if !errors.As(err, &v) {
+			return Outcome{}, fmt.Errorf("replay: %s: %w", cluster, err)
+		}
+		w.out.Violation = v
+		return w.Outcome(), nil
+	}
+	for _, cmd := range actions {
+		if w.Exec(cmd) != nil {
+			break
+		}
+	}
+	if w.out.Violation == nil {
+		if v := r.FullCheck(); v != nil {
+			w.out.Violation = v
+		}
+	}
+	return w.Outcome(), nil
+}

@@ -1,0 +1,46 @@
+package shmem
+
+import (
+	"errors"
+
+	"promotesim/logindex"
+	"promotesim/storage"
+)
+
+// ErrNoMount: a crash reinitialisation needs the postmaster's mount, and
+// the node has none.
+var ErrNoMount = errors.New("shmem: reinitialise: the node has no mount")
+
+// Reinit is the postmaster's crash reinitialisation (postmaster.c
+// PostmasterStateMachine after HandleChildCrash, with restart_after_crash):
+// shared memory is thrown away and built afresh (shmem_exit, reset_shared),
+// while what lives outside it stays: the postmaster's mount of shared
+// storage, which is not remounted (polar_local_vfs_state is postmaster-static
+// and XLOGShmemInit republishes it), the local pg_control, the signal files,
+// and the model's exit record and fault settings. It reports whether the
+// node comes back as a primary: polar_init_node_type reads the node type from
+// files, and startup unlinked the replica's signal file once it opened its
+// own WAL at the end of the old primary's (polar_exit_archive_recovery, right
+// after the end of WAL was found).
+func (n *Node) Reinit() (primary bool, err error) {
+	m := n.Mount
+	if m == nil {
+		return false, ErrNoMount
+	}
+	fresh, err := NewNode(n.Cfg, n.Dev)
+	if err != nil {
+		return false, err
+	}
+	old := *n
+	*n = *fresh
+	n.Mount = m
+	if n.Reader, err = logindex.NewReader(m, n.Cfg.LogIndex); err == nil {
+		n.Index, err = logindex.New(m, n.Cfg.LogIndex, m.Mode() == storage.MountReadWrite)
+	}
+	n.Local = old.Local
+	n.Exits, n.Exempt = old.Exits, old.Exempt
+	n.PromoteFile, n.TriggerFile, n.SaveStalled = old.PromoteFile, old.TriggerFile, old.SaveStalled
+	n.Procs.Postmaster = old.Procs.Postmaster
+	n.Reinits = old.Reinits + 1
+	return old.Primary || old.WAL != nil, err
+}

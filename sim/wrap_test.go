@@ -1,0 +1,45 @@
+package sim_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"promotesim/sim"
+)
+
+func TestCappedPanicsPastMax(t *testing.T) {
+	c := &sim.Capped{Inner: sim.NewScripted(1, 1, 1), Max: 2}
+	site := sim.Site{}
+	require.Equal(t, 0, c.Choose(site, 1), "a forced choice is not counted")
+	require.False(t, c.Chance(site, sim.Per(0, 1)), "never is not counted")
+	require.Equal(t, 1, c.Choose(site, 3))
+	require.Equal(t, 1, c.Choose(site, 3))
+	require.PanicsWithValue(t, sim.TooManyChoices{}, func() { c.Choose(site, 3) })
+}
+
+func TestGateAnswersZeroWhileClosed(t *testing.T) {
+	g := &sim.Gate{Inner: sim.NewScripted(2, 1)}
+	site := sim.Site{}
+	require.Equal(t, 0, g.Choose(site, 3))
+	require.False(t, g.Chance(site, sim.Per(1, 2)))
+	g.Open = true
+	require.Equal(t, 2, g.Choose(site, 3), "the inner chooser's first answer, not consumed while closed")
+	require.True(t, g.Chance(site, sim.Per(1, 2)))
+}
+
+func TestPinnedPinsTheFirstRealChoice(t *testing.T) {
+	p := &sim.Pinned{First: 1, Inner: sim.NewScripted(2)}
+	site := sim.Site{}
+	require.Equal(t, 0, p.Choose(site, 1))
+	require.False(t, p.Done)
+	require.Equal(t, 1, p.Choose(site, 4))
+	require.True(t, p.Done)
+	require.Equal(t, 4, p.Width)
+	require.Equal(t, 2, p.Choose(site, 4), "later choices go to the inner chooser")
+	require.True(t, p.Chance(site, sim.Per(1, 1)), "always stays always")
+
+	out := &sim.Pinned{First: 5, Inner: sim.NewScripted()}
+	require.Equal(t, 2, out.Choose(site, 3), "beyond the width: the last option, and the caller stops")
+	require.Equal(t, 3, out.Width)
+}
