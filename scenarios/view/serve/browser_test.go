@@ -2,11 +2,13 @@ package serve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,24 +235,38 @@ func forkCrash(t *testing.T, ctx context.Context, at uint64) string {
 	return want
 }
 
-// pickFork goes back to the root at the first step after from with two
-// enabled steps where a pick can fork (view.Branch accepts it: inside a
-// run, or at a command's end), and picks the second.
+// pickFork goes back to the root, checks that the page offers a pick at
+// exactly the steps view.Branch accepts one (not inside a command a script
+// cannot cut), and picks the second enabled step at the first step after
+// from where it can.
 func pickFork(t *testing.T, ctx context.Context, url string, root view.Program, d *view.Doc, from uint64) {
-	var at uint64
+	var steps []uint64
+	var offered []bool
+	at := uint64(0)
 	for _, sn := range d.Snaps {
 		if sn.Step <= from || len(sn.Cands) < 2 {
 			continue
 		}
-		if _, err := view.Branch(root, d, view.Fork{Step: sn.Step, Action: "pick.1"}); err == nil {
+		_, err := view.Branch(root, d, view.Fork{Step: sn.Step, Action: "pick.1"})
+		steps, offered = append(steps, sn.Step), append(offered, err == nil)
+		if err == nil && at == 0 {
 			at = sn.Step
-			break
 		}
 	}
-	if at == 0 {
-		t.Fatalf("no step after %d with two enabled steps a pick can fork at", from)
+	if at == 0 || !slices.Contains(offered, false) {
+		t.Fatalf("after step %d: no step a pick can fork at, or none it cannot (%d steps with a choice)", from, len(steps))
 	}
 	open(t, ctx, fmt.Sprintf("%s/#step=%d", url, at))
+	js, _ := json.Marshal(steps)
+	got := eval[[]bool](t, ctx, fmt.Sprintf(`%s.map(s => (setStep(s), !document.querySelector('#forks button[data-action="pick.1"]').disabled))`, js))
+	for i := range steps {
+		if got[i] != offered[i] {
+			t.Fatalf("step %d: the page offers pick.1: %v; view.Branch accepts it: %v", steps[i], got[i], offered[i])
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Steps(evalVoid(fmt.Sprintf("setStep(%d), true", at)))); err != nil {
+		t.Fatal(err)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#forks button[data-action="pick.1"]`))); err != nil {
 		t.Fatal(err)
 	}

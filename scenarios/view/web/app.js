@@ -140,9 +140,10 @@ function renderForks(views, f, s) {
   box.replaceChildren();
   const server = doc.mode === "server";
   $("forknote").textContent = server ? "" : "This is a saved page: forking re-simulates, which needs the server (promotesim view).";
-  const add = (label, action) => {
+  const add = (label, action, refuse) => {
     const b = document.createElement("button");
-    b.textContent = label; b.dataset.action = action; b.disabled = !server;
+    b.textContent = label; b.dataset.action = action; b.disabled = !server || !!refuse;
+    if (refuse) b.title = refuse;
     b.addEventListener("click", () => {
       const path = (doc.path ? doc.path + "," : "") + s + ":" + action;
       location.href = "?path=" + encodeURIComponent(path) + "#step=" + s;
@@ -151,7 +152,14 @@ function renderForks(views, f, s) {
   };
   const h = document.createElement("div"); h.innerHTML = "<b>enabled steps</b> (run another one next):"; box.appendChild(h);
   if (cands.length < 2) box.appendChild(document.createTextNode(cands.length ? " only " + cands[0] + " " : " none "));
-  else cands.forEach((c, i) => add(c.trim(), "pick." + i));
+  else {
+    // As view.Branch: a pick must cut the command running at s, and a
+    // script can cut only a run or run-until.
+    const inside = doc.cmds.find(c => c.from < s && s < c.to);
+    const refuse = inside && !/^run(-until)?( |$)/.test(inside.text) ? `inside "${inside.text}", which a script cannot cut: pick at a command's end or inside a run` : "";
+    if (refuse) box.appendChild(document.createTextNode(" (" + refuse + ")"));
+    cands.forEach((c, i) => add(c.trim(), "pick." + i, refuse));
+  }
   const h2 = document.createElement("div"); h2.innerHTML = "<b>faults</b>:"; box.appendChild(h2);
   views.forEach(v => {
     if (!v.head.up) return;
