@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"promotesim/sim/simtest"
 )
 
 // newTestDevice returns a device with n1 mounted rw and n2 mounted ro.
@@ -507,7 +509,7 @@ func resize(b []byte, n int) []byte {
 // operations and compares them after every step.
 func TestDeviceModel(t *testing.T) {
 	paths := []string{"base/1", "base/2", "pg_wal/1", ControlFile, "pg_xact/0000"}
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		fence := rapid.SampledFrom([]FenceMode{FenceNone, FenceEpoch, FenceDetect}).Draw(t, "fence")
 		capacity := rapid.IntRange(1, 12).Draw(t, "blocks")
 		d, err := NewDevice(DeviceConfig{Blocks: capacity, Fence: fence})

@@ -159,7 +159,7 @@ func (m *clusterMachine) finish(t *rapid.T) {
 // through random actions, faults and interleavings: every safety checker
 // holds after every step, and the cluster converges once faults heal.
 func TestClusterProperties(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		m := newClusterMachine(t, "")
 		t.Repeat(m.actions())
 		m.finish(t)
