@@ -532,6 +532,7 @@ func (d *Device) writeAt(m *Mount, f *file, p []byte, off int64) error {
 		e.seq = d.seq
 		e.blk = b
 		e.host = m.host
+		e.seen = false
 		e.next = noPend
 		if blk.tail == noPend {
 			blk.head = i

@@ -188,11 +188,13 @@ func (d *Device) Pending(host HostID) []PendingWrite {
 //
 // A write another host has read is not the crashed host's to lose, and keep
 // is not asked about it: it stays pending. The reader saw it on the shared
-// media (PFS does direct I/O: pfs_pwrite returns once the chunk servers hold
-// the bytes, and no host has a cache of its own), so only a power loss of the
-// device itself (PowerLoss) can take it back, and every sync makes it durable
-// (syncFile). Without this rule a replica could index and replay WAL that its
-// primary's crash then erased, a history no PolarDB deployment can have.
+// device (PFS does direct I/O, polar_vfs's pfs/dio backends; no host has a
+// cache of its own), so only a power loss of the device itself (PowerLoss)
+// can take it back, and the next sync makes it durable (syncFile). Without
+// this rule a replica could index and replay WAL that its primary's crash
+// then erased (its catch-up reads pg_wal to the end of valid WAL:
+// XLogPageRead in xlogrecovery.c bounds only the streaming source by
+// flushedUpto), a history the shared device cannot produce.
 func (d *Device) Crash(host HostID, keep func(PendingWrite) KeepMode) {
 	d.crash(host, keep, false)
 }
