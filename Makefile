@@ -14,9 +14,11 @@ RUN_DURATION ?= 20s
 run:
 	$(GO) run ./cmd/promotesim explore -duration $(RUN_DURATION) -out out/counterexamples
 
-## test: the whole suite (well under 5 minutes on 2 cores); the viewer's
-## browser tests skip without Chromium (PROMOTESIM_BROWSER=require fails
-## instead; make browser runs just them)
+## test: the whole suite (well under 5 minutes on 2 cores); deterministic:
+## rapid properties run on fixed seeds (simtest.Check), explorer and shrinker
+## tests on seed and attempt counts, so a commit always passes or always fails.
+## The viewer's browser tests skip without Chromium (PROMOTESIM_BROWSER=require
+## fails instead; make browser runs just them)
 test:
 	$(GO) test -count=1 $(PKGS)
 
@@ -44,13 +46,15 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
-## soak: long randomized runs (not part of make test): the model-based state
-## machines with many more checks, every Soak test (enabled by PROMOTESIM_SOAK),
-## and SOAK_SEEDS default swarm worlds (every one run, failures counted)
+## soak: long randomized runs (not part of make test): the rapid state
+## machines with many more checks and fresh random seeds (make test runs them
+## on fixed seeds, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off),
+## every Soak test (enabled by PROMOTESIM_SOAK), and SOAK_SEEDS default swarm
+## worlds (every one run, failures counted)
 SOAK_CHECKS ?= 20000
 SOAK_SEEDS  ?= 100000
 soak:
-	$(GO) test -count=1 -timeout 60m -run 'Model' ./storage/ ./logindex/ -rapid.checks=$(SOAK_CHECKS)
+	PROMOTESIM_RAPID_RANDOM=1 $(GO) test -count=1 -timeout 60m -run 'Model|ClusterProperties' ./storage/ ./logindex/ ./scenarios/swarm/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
 	$(GO) run ./cmd/promotesim explore -seeds $(SOAK_SEEDS) -keep-going -v
 

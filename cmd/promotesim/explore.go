@@ -25,8 +25,11 @@ import (
 )
 
 // defaultCxDir is where counterexamples are written unless -out says
-// otherwise: the directory TestCounterexamples runs.
-var defaultCxDir = filepath.Join("scenarios", "testdata", "counterexamples")
+// otherwise: outside the source tree, so an exploratory run never leaves
+// untracked files among the committed counterexamples. A counterexample
+// worth keeping is copied into scenarios/testdata/counterexamples, where
+// TestCounterexamples replays it.
+var defaultCxDir = filepath.Join(os.TempDir(), "promotesim", "counterexamples")
 
 // baseFlags are the flags that fix every world: profile, fence, hazard.
 type baseFlags struct {

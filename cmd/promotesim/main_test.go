@@ -130,7 +130,7 @@ func TestHazardsLists(t *testing.T) {
 // reproduce it, and writes the script; replay -script reproduces it.
 func TestExploreFindsAndReplays(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300")
+	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300", "-shrink-time", "1h")
 	require.Equal(t, exitViolation, code, stderr)
 	require.True(t, strings.HasPrefix(out, "FAILING SEED seed="), out)
 	for _, want := range []string{"checker: ", "shrunk counterexample: ", "scheduler choices: ", "written: " + dir, "reproduce: go run ./cmd/promotesim replay -script ", "violations: 1 (lowest failing seed"} {
@@ -162,7 +162,7 @@ func TestExploreFindsAndReplays(t *testing.T) {
 
 func TestExploreJSONAndSeedReplay(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200")
+	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200", "-shrink-time", "1h")
 	require.Equal(t, exitViolation, code, stderr)
 	var rep struct {
 		Worlds         uint64 `json:"worlds"`

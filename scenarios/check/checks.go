@@ -33,9 +33,6 @@ type Checks struct {
 	swSt  int
 
 	hosts []hostSeen
-	// metaSyncFailed: some process died of an injected I/O error syncing
-	// the LogIndex meta (see metaWentBack).
-	metaSyncFailed bool
 
 	lostSeen int
 	cutSeen  int

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
@@ -118,7 +119,7 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
 	require.NotNil(t, o.Violation, "seed 6 no longer fails under reset-after-recovery-done: pick the lowest seed that does")
-	cx, err := Shrink(FromOutcome(o), ShrinkConfig{Attempts: 400})
+	cx, err := Shrink(FromOutcome(o), ShrinkConfig{Attempts: 400, Budget: countBased})
 	require.NoError(t, err)
 	require.LessOrEqual(t, len(cx.Actions), len(o.Actions))
 	require.LessOrEqual(t, cx.External(), 12, "issue 5's goal: at most 12 external actions: %q", cx.Actions)
@@ -166,7 +167,7 @@ func TestShrinkSimplifies(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, o.Violation, "the hand-made world no longer fails; adjust it")
 	cx.Checker = o.Violation.Checker
-	sx, err := Shrink(cx, ShrinkConfig{Attempts: 300, Control: true})
+	sx, err := Shrink(cx, ShrinkConfig{Attempts: 300, Budget: countBased, Control: true})
 	require.NoError(t, err)
 	require.Equal(t, cx.Checker, sx.Violation.Checker)
 	require.Less(t, len(sx.Actions), len(cx.Actions), "%q", sx.Actions)
@@ -179,6 +180,12 @@ func TestShrinkSimplifies(t *testing.T) {
 	require.True(t, sx.Shrink.Controlled)
 	require.Equal(t, sx.External(), sx.Shrink.ExternalAfter)
 }
+
+// countBased is the wall-time budget the shrinking tests give: far more
+// than their attempt budgets need, so the attempts bound them and a slow
+// or loaded machine shrinks to the same result (ShrinkStats.OutOfBudget
+// stays false).
+const countBased = time.Hour
 
 // mustParse parses one script line.
 func mustParse(t testing.TB, line string) script.Command {
