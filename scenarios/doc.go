@@ -18,11 +18,14 @@
 // imports scenarios; cmd/promotesim imports the subpackages.
 //
 // The claims the checkers own are listed by check.Claims (SingleWriter,
-// ReplicaWritesNothing, NoWALBelowOldEnd, CommitDurable, FlushListOrdered,
-// ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
+// ReplicaWritesNothing, WALBeforeData, NoFuturePageWritten,
+// LogIndexSavedAfterWAL, LogIndexMetaMonotone, NoWALBelowOldEnd,
+// CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
+// ConsistentLSNDurable, CheckpointRedo, NoCheckpointInWaitingReset,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
-// ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
-// CrashRecovers, AckedVisible), and the liveness claims by the script
+// ClogCopiedAtPromote, SlotsReloadedAtPromote, ReplicaReadsMatchOracle,
+// ReadsReflectAcked, NoUnexpectedExit, CrashRecovers, AckedVisible), and
+// the liveness claims by the script
 // package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
 // ReplicasCatchUp, ConsistentLSNCatchesUp).
 package scenarios

@@ -67,6 +67,23 @@ type Checks struct {
 	pgs     []storage.PageID // scratch for Oracle.PagesOf
 	relPath string
 
+	// exercised counts each claim's non-vacuous checks (hit).
+	exercised [nClaims]uint64
+
+	// The new per-step claims' memory: write cursors, the LogIndex meta
+	// last seen on storage, the checkpoint records looked at for
+	// WAITING_RESET, and each host's role as last seen (promote).
+	walW, futW, liW, lmW writeCursor
+	wrW                  writeCursor
+	lmetaBy              storage.HostID
+	lmeta                logindex.SavedMeta
+	lmetaKnown           bool
+	wrSeen, wrCuts       int
+	wasReplica           []*shmem.Node
+	wasReplicaSl         []*shmem.Node
+	blk                  [storage.BlockSize]byte
+	metaBuf              [logindex.MetaSize]byte
+
 	// watch is what the per-step checkers watch, as it was after they last
 	// ran; lastOK: they all passed then.
 	watch  watched

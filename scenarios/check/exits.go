@@ -97,6 +97,9 @@ func (k *Checks) noUnexpectedExit() error {
 			if excusedExit(e) && strings.Contains(e.Err, "sync "+logindex.MetaPath+": ") {
 				k.metaSyncFailed = true
 			}
+			if e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL {
+				k.hit(cNoUnexpectedExit)
+			}
 			if (e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL) && !excusedExit(e) && !k.exemptFuturePage(n, e) && !displacedRead(n, e) && !k.metaWentBack(e) {
 				hs.nexits++
 				return fmt.Errorf("%s %v: %s", e.Name, e.Kind, e.Err)

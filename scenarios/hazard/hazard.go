@@ -136,14 +136,17 @@ var hazards = []Hazard{
 		Name:        "skip-clog-copy",
 		Right:       "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
 		Wrong:       "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
-		Consequence: "commits of the old primary since its last checkpoint read as not committed on the new primary (ReadsReflectAcked)",
+		Consequence: "the new primary's role switch finds pg_xact on shared storage without the commits the replica replayed " +
+			"since the old primary's last checkpoint (ClogCopiedAtPromote, in that step); later they read as not committed " +
+			"on the new primary (ReadsReflectAcked)",
 		Orderings:   func(o *shmem.Orderings) { o.CopyClog = false },
 	},
 	{
 		Name:  "skip-slot-reload",
 		Right: "startup reloads replication slots from shared storage (polar_online_promote_data)",
 		Wrong: "the new primary keeps the replica's (empty) slot list",
-		Consequence: "the flush gate and LogIndex retention no longer know the other replicas: the new primary writes pages " +
+		Consequence: "the new primary switches role without the slots on shared storage (SlotsReloadedAtPromote, in that " +
+			"step); then the flush gate and LogIndex retention no longer know the other replicas: the new primary writes pages " +
 			"from a lagging replica's future, whose session then exits FATAL on the future page (polar_is_future_page: " +
 			"NoUnexpectedExit), or truncates LogIndex a lagging replica still needs, which then serves a stale page " +
 			"(ReplicaReadsMatchOracle)",
