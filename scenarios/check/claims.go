@@ -89,9 +89,18 @@ type Exercise struct {
 // Exercised returns, in catalogue order, how often each claim compared
 // something in k's world.
 func (k *Checks) Exercised() []Exercise {
+	out := NoExercise()
+	for i := range out {
+		out[i].Count = k.exercised[i]
+	}
+	return out
+}
+
+// NoExercise is the catalogue with every count zero (a sum's start).
+func NoExercise() []Exercise {
 	out := make([]Exercise, len(claims))
 	for i, c := range claims {
-		out[i] = Exercise{Name: c.Name, Count: k.exercised[i]}
+		out[i].Name = c.Name
 	}
 	return out
 }

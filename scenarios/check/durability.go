@@ -152,6 +152,7 @@ func (k *Checks) consistentMonotone() error {
 			hs.cons, hs.consistent, hs.regressions = n, n.Pool.ConsistentLSN(), 0
 		}
 		if r := n.Pool.Regressions(); r > hs.regressions {
+			k.hit(cConsistentLSNMonotone)
 			hs.regressions = r
 			raw, prev := n.Pool.LastRegression()
 			return fmt.Errorf("%v consistent LSN regression: raw %v below published %v (%d so far); bgw %v replay point %v fake oldest %v",

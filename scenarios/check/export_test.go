@@ -57,3 +57,21 @@ func MemoryOf(k *Checks) Memory {
 		hosts: slices.Clone(k.hosts), oracle: k.O.Memory(),
 	}
 }
+
+// ClaimIDs are the claims' counter indexes by name (TestClaimsCatalogue
+// holds them to the catalogue's order).
+var ClaimIDs = map[string]int{
+	"SingleWriter": cSingleWriter, "ReplicaWritesNothing": cReplicaWritesNothing, "WALBeforeData": cWALBeforeData,
+	"NoFuturePageWritten": cNoFuturePageWritten, "LogIndexSavedAfterWAL": cLogIndexSavedAfterWAL,
+	"LogIndexMetaMonotone": cLogIndexMetaMonotone, "NoWALBelowOldEnd": cNoWALBelowOldEnd, "CommitDurable": cCommitDurable,
+	"FlushListOrdered": cFlushListOrdered, "ConsistentLSNMonotone": cConsistentLSNMonotone,
+	"ConsistentLSNDurable": cConsistentLSNDurable, "CheckpointRedo": cCheckpointRedo,
+	"NoCheckpointInWaitingReset": cNoCheckpointInWaitingReset, "BGWLegalTransitions": cBGWLegalTransitions,
+	"ReplayPointMonotone": cReplayPointMonotone, "FakeOldestMonotone": cFakeOldestMonotone,
+	"ClogCopiedAtPromote": cClogCopiedAtPromote, "SlotsReloadedAtPromote": cSlotsReloadedAtPromote,
+	"ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
+	"NoUnexpectedExit": cNoUnexpectedExit, "CrashRecovers": cCrashRecovers, "AckedVisible": cAckedVisible,
+}
+
+// NClaims is the number of claim counters.
+const NClaims = nClaims

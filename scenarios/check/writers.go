@@ -84,11 +84,12 @@ func (k *Checks) replicaWritesNothing() error {
 		if n == nil {
 			continue
 		}
-		k.hit(cReplicaWritesNothing)
 		if k.replicaMount(n) {
+			k.hit(cReplicaWritesNothing)
 			return fmt.Errorf("replica %v wrote %s block %d (write #%d, epoch %d)", r.Host, r.Path, r.Block, r.Seq, r.Epoch)
 		}
 		if k.replicaMemory(n) && strings.HasPrefix(r.Path, "base/") {
+			k.hit(cReplicaWritesNothing)
 			return fmt.Errorf("replica %v wrote %s block %d before its role switch (write #%d, epoch %d)", r.Host, r.Path, r.Block, r.Seq, r.Epoch)
 		}
 	}

@@ -133,13 +133,13 @@ var hazards = []Hazard{
 		Orderings: func(o *shmem.Orderings) { o.FakeOldestDuringPromote = false },
 	},
 	{
-		Name:        "skip-clog-copy",
-		Right:       "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
-		Wrong:       "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
+		Name:  "skip-clog-copy",
+		Right: "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
+		Wrong: "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
 		Consequence: "the new primary's role switch finds pg_xact on shared storage without the commits the replica replayed " +
 			"since the old primary's last checkpoint (ClogCopiedAtPromote, in that step); later they read as not committed " +
 			"on the new primary (ReadsReflectAcked)",
-		Orderings:   func(o *shmem.Orderings) { o.CopyClog = false },
+		Orderings: func(o *shmem.Orderings) { o.CopyClog = false },
 	},
 	{
 		Name:  "skip-slot-reload",
