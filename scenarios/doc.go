@@ -23,8 +23,9 @@
 // CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
 // ConsistentLSNDurable, CheckpointRedo, NoCheckpointInWaitingReset,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
-// ClogCopiedAtPromote, SlotsReloadedAtPromote, ReplicaReadsMatchOracle,
-// ReadsReflectAcked, NoUnexpectedExit, CrashRecovers, AckedVisible), and
+// ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,
+// ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
+// CrashRecovers, AckedVisible), and
 // the liveness claims by the script
 // package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
 // ReplicasCatchUp, ConsistentLSNCatchesUp).

@@ -81,6 +81,7 @@ type Checks struct {
 	wrSeen, wrCuts       int
 	wasReplica           []*shmem.Node
 	wasReplicaSl         []*shmem.Node
+	clogSeen             []clogSeen
 	blk                  [storage.BlockSize]byte
 	metaBuf              [logindex.MetaSize]byte
 

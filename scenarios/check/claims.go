@@ -37,6 +37,7 @@ var claims = []Claim{
 	{"BGWLegalTransitions", "the BGW moves only along the transitions of docs/model.md §6", (*Checks).bgwTransitions},
 	{"ReplayPointMonotone", "the BGW replay point moves back only at the reset", (*Checks).replayPointMonotone},
 	{"FakeOldestMonotone", "the fake oldest LSN never decreases", (*Checks).fakeOldestMonotone},
+	{"ReplicaClogReplayed", "a replica's local clog says committed for every commit record below its replay position", (*Checks).replicaClogReplayed},
 	{"ClogCopiedAtPromote", "when a replica switches to primary, the clog on shared storage holds every commit of the WAL it replayed", (*Checks).clogCopiedAtPromote},
 	{"SlotsReloadedAtPromote", "when a replica switches to primary, it holds every replication slot on shared storage", (*Checks).slotsReloadedAtPromote},
 	{"ReplicaReadsMatchOracle", "a replica read returns the oracle's page at that replica's replay position", (*Checks).replicaReads},
@@ -65,6 +66,7 @@ const (
 	cBGWLegalTransitions
 	cReplayPointMonotone
 	cFakeOldestMonotone
+	cReplicaClogReplayed
 	cClogCopiedAtPromote
 	cSlotsReloadedAtPromote
 	cReplicaReadsMatchOracle

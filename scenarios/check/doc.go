@@ -16,7 +16,8 @@
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
 // full.go and recovery.go (the whole-state claims); the claims new with
 // the rule audit are in writers.go (WALBeforeData, NoFuturePageWritten),
-// logindex.go, promote.go and durability.go (NoCheckpointInWaitingReset).
+// logindex.go, promote.go (ReplicaClogReplayed and the role switch's) and
+// durability.go (NoCheckpointInWaitingReset).
 //
 // # Rules, claims and the step they fire in
 //
@@ -49,6 +50,7 @@
 //	§6  BGW moves only along the table                       BGWLegalTransitions         bgw-illegal-move
 //	§6  replay point moves back only at the reset            ReplayPointMonotone         replay-point-back
 //	§6  fake oldest LSN never decreases                      FakeOldestMonotone          fake-oldest-back
+//	§4  a replica replays commits into its clog              ReplicaClogReplayed         replica-clog-skipped
 //	§7  clog copied to shared storage at promote             ClogCopiedAtPromote         clog-not-copied
 //	§7  slots reloaded from shared storage at promote        SlotsReloadedAtPromote      slots-not-reloaded
 //	§2  a replica read equals the oracle                     ReplicaReadsMatchOracle     replica-read-wrong

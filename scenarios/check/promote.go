@@ -2,9 +2,11 @@ package check
 
 import (
 	"fmt"
+	"sort"
 
 	"promotesim/logindex"
 	"promotesim/shmem"
+	"promotesim/storage"
 )
 
 // promoted reports, for host index i, whether node n switched from
@@ -81,5 +83,75 @@ func (k *Checks) slotsReloadedAtPromote() error {
 			}
 		}
 	}
+	return nil
+}
+
+// clogSeen is how far ReplicaClogReplayed checked one replica instance.
+type clogSeen struct {
+	n    *shmem.Node
+	at   storage.LSN // commit records ending at or below it were checked
+	cuts int         // len(oracle cuts) when at was set
+}
+
+// replicaClogReplayed: a replica in recovery replays every commit record
+// into its local clog cache as it consumes it (docs/model.md §4: "a commit
+// or abort is replayed into the local clog cache"; the cache is what its
+// sessions consult and what promote copies to shared storage). Checked
+// incrementally as the replay position moves: the commit records ending
+// between the last checked position and the new one. A new instance, or a
+// history the crash of a writer cut, starts from where the replica is.
+func (k *Checks) replicaClogReplayed() error {
+	o := k.O
+	for i, n := range k.c.AllNodes() {
+		for len(k.clogSeen) <= i {
+			k.clogSeen = append(k.clogSeen, clogSeen{})
+		}
+		cs := &k.clogSeen[i]
+		if n == nil || !k.alive(n) || !k.shared(n) || !n.InRecovery || n.Primary || n.Local.State != shmem.DBInArchiveRecovery {
+			cs.n = nil
+			continue
+		}
+		if cs.n != n {
+			if err := o.Sync(); err != nil {
+				return err
+			}
+			*cs = clogSeen{n: n, at: n.ReplayLSN, cuts: len(o.Cuts())}
+			continue
+		}
+		if n.ReplayLSN <= cs.at {
+			continue
+		}
+		if err := o.Sync(); err != nil {
+			return err
+		}
+		if cs.cuts != len(o.Cuts()) {
+			cs.at, cs.cuts = n.ReplayLSN, len(o.Cuts())
+			continue
+		}
+		if err := k.clogCovers(n, cs, min(n.ReplayLSN, o.End())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clogCovers checks n's clog against the commit records ending in
+// (cs.at, to] and moves cs.at on.
+func (k *Checks) clogCovers(n *shmem.Node, cs *clogSeen, to storage.LSN) error {
+	hist := k.O.Records()
+	j := sort.Search(len(hist), func(i int) bool { return hist[i].End > cs.at })
+	for ; j < len(hist) && hist[j].End <= to; j++ {
+		r := &hist[j]
+		if r.Type != logindex.RecCommit {
+			continue
+		}
+		k.hit(cReplicaClogReplayed)
+		if st := n.Clog.Get(r.XID); st != shmem.XactCommitted {
+			cs.at = r.End
+			return fmt.Errorf("%v replayed to %v, past the commit record of xid %d at %v, but its clog says %v",
+				n.Cfg.Host, n.ReplayLSN, r.XID, r.Start, st)
+		}
+	}
+	cs.at = max(cs.at, to)
 	return nil
 }

@@ -320,6 +320,18 @@ var ruleRows = []ruleRow{
 			n2.BGW = b
 		})
 	}},
+	{"replica-clog-skipped", "§4", "ReplicaClogReplayed", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := settled(t, nil)
+		n2 := c.Node(2)
+		c.S.Hold(n2.Procs.Startup)
+		a := fixture.Commit(t, c, 1, 1, 0)
+		require.Less(t, n2.ReplayLSN, a.CommitEnd)
+		return c, k, sabotage(c, func() {
+			// Startup consumes the commit record without replaying it
+			// into the local clog cache.
+			n2.ReplayLSN = a.CommitEnd
+		})
+	}},
 	{"clog-not-copied", "§7", "ClogCopiedAtPromote", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		return promoteWithout(t, "skip-clog-copy")
 	}},
