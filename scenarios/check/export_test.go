@@ -3,6 +3,7 @@ package check
 import (
 	"slices"
 
+	"promotesim/logindex"
 	"promotesim/scenarios/oracle"
 	"promotesim/shmem"
 	"promotesim/storage"
@@ -44,6 +45,14 @@ type Memory struct {
 	ackSteps                          int
 	hosts                             []hostSeen
 	oracle                            oracle.Memory
+	// the rule audit's claims
+	walW, futW, liW, lmW, wrW uint64
+	lmeta                     logindex.SavedMeta
+	lmetaKnown                bool
+	lmetaBy                   storage.HostID
+	wrSeen, wrCuts            int
+	wasReplica, wasReplicaSl  []*shmem.Node
+	clogSeen                  []clogSeen
 }
 
 // MemoryOf returns k's memory now.
@@ -55,6 +64,9 @@ func MemoryOf(k *Checks) Memory {
 		redoKnown: k.redoKnown, redo: k.redo, ckptSeen: k.ckptSeen, ckptCuts: k.ckptCuts, ctlDirty: k.ctlDirty, ctlBy: k.ctlBy,
 		replicaSeen: k.replicaSeen, primarySeen: k.primarySeen, pending: len(k.pending), ackSteps: len(k.ackSteps),
 		hosts: slices.Clone(k.hosts), oracle: k.O.Memory(),
+		walW: k.walW.seen, futW: k.futW.seen, liW: k.liW.seen, lmW: k.lmW.seen, wrW: k.wrW.seen,
+		lmeta: k.lmeta, lmetaKnown: k.lmetaKnown, lmetaBy: k.lmetaBy, wrSeen: k.wrSeen, wrCuts: k.wrCuts,
+		wasReplica: slices.Clone(k.wasReplica), wasReplicaSl: slices.Clone(k.wasReplicaSl), clogSeen: slices.Clone(k.clogSeen),
 	}
 }
 
