@@ -36,7 +36,7 @@ var caughtBy = map[string]string{
 	"skip-slot-reload":                "SlotsReloadedAtPromote",
 	"trigger-file-promote":            script.LivePromoteCompletes,
 	"logindex-off-promote":            "NoUnexpectedExit",
-	"checkpoint-during-waiting-reset": "CheckpointRedo",
+	"checkpoint-during-waiting-reset": "NoCheckpointInWaitingReset",
 }
 
 // unobservable are the hazards no general checker can see in the model,

@@ -32,8 +32,8 @@ var claims = []Claim{
 	{"FlushListOrdered", "every flush list is ordered by oldest LSN (and every pool is intact)", (*Checks).flushListOrdered},
 	{"ConsistentLSNMonotone", "a consistent LSN never moves back", (*Checks).consistentMonotone},
 	{"ConsistentLSNDurable", "every change by a record starting below the writer's consistent LSN is on storage", (*Checks).consistentDurable},
-	{"CheckpointRedo", "every checkpoint's redo is at or below its writer's consistent LSN; the control file keeps a checkpoint's redo and never moves it back", (*Checks).checkpointRedo},
 	{"NoCheckpointInWaitingReset", "no checkpoint record is written by a node whose BGW is in POLAR_BG_WAITING_RESET", (*Checks).noCheckpointInWaitingReset},
+	{"CheckpointRedo", "every checkpoint's redo is at or below its writer's consistent LSN; the control file keeps a checkpoint's redo and never moves it back", (*Checks).checkpointRedo},
 	{"BGWLegalTransitions", "the BGW moves only along the transitions of docs/model.md §6", (*Checks).bgwTransitions},
 	{"ReplayPointMonotone", "the BGW replay point moves back only at the reset", (*Checks).replayPointMonotone},
 	{"FakeOldestMonotone", "the fake oldest LSN never decreases", (*Checks).fakeOldestMonotone},
@@ -61,8 +61,8 @@ const (
 	cFlushListOrdered
 	cConsistentLSNMonotone
 	cConsistentLSNDurable
-	cCheckpointRedo
 	cNoCheckpointInWaitingReset
+	cCheckpointRedo
 	cBGWLegalTransitions
 	cReplayPointMonotone
 	cFakeOldestMonotone

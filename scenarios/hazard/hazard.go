@@ -156,7 +156,8 @@ var hazards = []Hazard{
 		Name:  "checkpoint-during-waiting-reset",
 		Right: "no checkpoint while the BGW is in POLAR_BG_WAITING_RESET (the checkpointer checks polar_get_bg_redo_state)",
 		Wrong: "the checkpointer runs in that window",
-		Consequence: "in profile v11 (Profile): the node is a read-write primary while the BGW waits for its reset, " +
+		Consequence: "in profile v11 (Profile): the checkpoint record itself, written with the BGW in WAITING_RESET, " +
+			"is NoCheckpointInWaitingReset in its step; what it does: the node is a read-write primary while the BGW waits for its reset, " +
 			"and the old primary's changes the reset must replay are dirty in no buffer; the operator's CHECKPOINT is " +
 			"not lazy (polar_check_lazy_checkpoint: only CHECKPOINT_CAUSE_XLOG/TIME are), so its redo is the insert " +
 			"position, past those changes, while the consistent LSN is held: CheckpointRedo (and crash recovery " +
