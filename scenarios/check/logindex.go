@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"promotesim/logindex"
+	"promotesim/storage"
 )
 
 // logindexDir is where LogIndex files live on shared storage
@@ -15,8 +16,9 @@ var logindexDir = logindex.MetaPath[:strings.LastIndex(logindex.MetaPath, "/")+1
 // from a node whose LogIndex is a writable snapshot (a primary, or a
 // promoting replica past the BGW's polar_logindex_online_promote), and
 // every meta it writes names a largest saved LSN at or below its durable
-// WAL (docs/model.md §4: a table is saved only once the WAL up to its
-// largest LSN is durable, polar_logindex_flush_table's XLogFlush check).
+// WAL, or in recovery its replay position (docs/model.md §4: a table is
+// saved only once the WAL up to its largest LSN is durable; PolarDB's
+// log_index_flush_table asks the snapshot's table_flushable).
 // The meta is read back from storage in the step that wrote it.
 func (k *Checks) logindexSaved() error {
 	recs, _ := k.liW.next(k.c.Dev)
@@ -40,9 +42,17 @@ func (k *Checks) logindexSaved() error {
 		if err != nil {
 			return err
 		}
-		flushed := n.Index.Saved().MaxLSN // no WAL yet: nothing new may be named
+		flushed := storage.InvalidLSN
 		if n.WAL != nil {
 			flushed = n.WAL.FlushedLSN()
+		}
+		if n.InRecovery {
+			// In recovery PolarDB compares with the replay position, not
+			// the flushed one (log_index_flush_table, polar_logindex.c:
+			// "During crash recovery GetFlushRecPtr return invalid value,
+			// so we compare with GetXLogReplayRecPtr()"): a promoting
+			// node saves what it replayed from storage.
+			flushed = max(flushed, n.ReplayLSN)
 		}
 		if m.MaxLSN > flushed {
 			return fmt.Errorf("%v wrote the LogIndex meta naming table %d up to %v (write #%d), above its durable WAL %v",
