@@ -24,9 +24,8 @@
 // ConsistentLSNDurable, NoCheckpointInWaitingReset, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
 // ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,
-// ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
-// CrashRecovers, AckedVisible), and
-// the liveness claims by the script
-// package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
-// ReplicasCatchUp, ConsistentLSNCatchesUp).
+// BuffersMatchOracle, ReplicaReadsMatchOracle, ReadsReflectAcked,
+// NoUnexpectedExit, CrashRecovers, AckedVisible), and the liveness claims
+// by the script package (PromoteCompletes, PrimaryServes,
+// BGWReturnsToNotStart, ReplicasCatchUp, ConsistentLSNCatchesUp).
 package scenarios

@@ -82,6 +82,7 @@ type Checks struct {
 	wasReplica           []*shmem.Node
 	wasReplicaSl         []*shmem.Node
 	clogSeen             []clogSeen
+	pools                []poolSeen
 	blk                  [storage.BlockSize]byte
 	metaBuf              [logindex.MetaSize]byte
 

@@ -40,6 +40,7 @@ var claims = []Claim{
 	{"ReplicaClogReplayed", "a replica's local clog says committed for every commit record below its replay position", (*Checks).replicaClogReplayed},
 	{"ClogCopiedAtPromote", "when a replica switches to primary, the clog on shared storage holds every commit of the WAL it replayed", (*Checks).clogCopiedAtPromote},
 	{"SlotsReloadedAtPromote", "when a replica switches to primary, it holds every replication slot on shared storage", (*Checks).slotsReloadedAtPromote},
+	{"BuffersMatchOracle", "a pooled page is the oracle's page at its page LSN: every record up to it applied, nothing else", (*Checks).buffersMatchOracle},
 	{"ReplicaReadsMatchOracle", "a replica read returns the oracle's page at that replica's replay position", (*Checks).replicaReads},
 	{"ReadsReflectAcked", "a read on the read-write primary equals the oracle and reflects every commit acknowledged before it began", (*Checks).readsReflectAcked},
 	{"NoUnexpectedExit", "no process PANICs or exits FATAL unless an injected fault or fencing made it", (*Checks).noUnexpectedExit},
@@ -69,6 +70,7 @@ const (
 	cReplicaClogReplayed
 	cClogCopiedAtPromote
 	cSlotsReloadedAtPromote
+	cBuffersMatchOracle
 	cReplicaReadsMatchOracle
 	cReadsReflectAcked
 	cNoUnexpectedExit

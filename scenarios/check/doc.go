@@ -16,8 +16,9 @@
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
 // full.go and recovery.go (the whole-state claims); the claims new with
 // the rule audit are in writers.go (WALBeforeData, NoFuturePageWritten),
-// logindex.go, promote.go (ReplicaClogReplayed and the role switch's) and
-// durability.go (NoCheckpointInWaitingReset).
+// logindex.go, promote.go (ReplicaClogReplayed and the role switch's),
+// redo.go (BuffersMatchOracle) and durability.go
+// (NoCheckpointInWaitingReset).
 //
 // # Rules, claims and the step they fire in
 //
@@ -53,6 +54,7 @@
 //	§4  a replica replays commits into its clog              ReplicaClogReplayed         replica-clog-skipped
 //	§7  clog copied to shared storage at promote             ClogCopiedAtPromote         clog-not-copied
 //	§7  slots reloaded from shared storage at promote        SlotsReloadedAtPromote      slots-not-reloaded
+//	§2  redo applies every record up to a page's LSN         BuffersMatchOracle          wrong-redo
 //	§2  a replica read equals the oracle                     ReplicaReadsMatchOracle     replica-read-wrong
 //	§2  a primary read reflects acknowledged commits         ReadsReflectAcked           primary-read-stale
 //	§5  no unexpected PANIC (here issue #487's)              NoUnexpectedExit            unexpected-panic

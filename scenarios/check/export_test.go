@@ -53,6 +53,7 @@ type Memory struct {
 	wrSeen, wrCuts            int
 	wasReplica, wasReplicaSl  []*shmem.Node
 	clogSeen                  []clogSeen
+	pools                     []poolSeen
 }
 
 // MemoryOf returns k's memory now.
@@ -67,6 +68,7 @@ func MemoryOf(k *Checks) Memory {
 		walW: k.walW.seen, futW: k.futW.seen, liW: k.liW.seen, lmW: k.lmW.seen, wrW: k.wrW.seen,
 		lmeta: k.lmeta, lmetaKnown: k.lmetaKnown, lmetaBy: k.lmetaBy, wrSeen: k.wrSeen, wrCuts: k.wrCuts,
 		wasReplica: slices.Clone(k.wasReplica), wasReplicaSl: slices.Clone(k.wasReplicaSl), clogSeen: slices.Clone(k.clogSeen),
+		pools: clonePools(k.pools),
 	}
 }
 
@@ -81,9 +83,17 @@ var ClaimIDs = map[string]int{
 	"NoCheckpointInWaitingReset": cNoCheckpointInWaitingReset, "BGWLegalTransitions": cBGWLegalTransitions,
 	"ReplayPointMonotone": cReplayPointMonotone, "FakeOldestMonotone": cFakeOldestMonotone,
 	"ReplicaClogReplayed": cReplicaClogReplayed, "ClogCopiedAtPromote": cClogCopiedAtPromote, "SlotsReloadedAtPromote": cSlotsReloadedAtPromote,
-	"ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
+	"BuffersMatchOracle": cBuffersMatchOracle, "ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
 	"NoUnexpectedExit": cNoUnexpectedExit, "CrashRecovers": cCrashRecovers, "AckedVisible": cAckedVisible,
 }
 
 // NClaims is the number of claim counters.
 const NClaims = nClaims
+
+func clonePools(ps []poolSeen) []poolSeen {
+	out := slices.Clone(ps)
+	for i := range out {
+		out[i].frames = slices.Clone(out[i].frames)
+	}
+	return out
+}

@@ -338,6 +338,22 @@ var ruleRows = []ruleRow{
 	{"slots-not-reloaded", "§7", "SlotsReloadedAtPromote", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		return promoteWithout(t, "skip-slot-reload")
 	}},
+	{"wrong-redo", "§2", "BuffersMatchOracle", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := settled(t, nil)
+		a := fixture.Commit(t, c, 1, 1, 2)
+		fixture.Settle(t, c)
+		n2 := c.Node(2)
+		require.NoError(t, c.Read(2, 0))
+		require.NoError(t, step(c, k, 50))
+		id, ok := n2.Pool.Lookup(n2.Page(0))
+		require.True(t, ok)
+		return c, k, sabotage(c, func() {
+			// Redo applies page 1's record to page 0's buffer.
+			b := n2.Pool.Get(id)
+			b.Page.Slots[2] = a.Writes[0].Value
+			b.Page.LSN = a.CommitEnd
+		})
+	}},
 	{"replica-read-wrong", "§2", "ReplicaReadsMatchOracle", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := settled(t, nil)
 		n2 := c.Node(2)

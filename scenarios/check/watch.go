@@ -20,7 +20,8 @@ import (
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
 // by the node's instance and reads the values in nodeWatched (the replay
-// position for ReplicaClogReplayed); a flush
+// position for ReplicaClogReplayed, a fold of the pool's pages and page
+// LSNs for BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
@@ -62,6 +63,7 @@ type nodeWatched struct {
 	resets              int
 	fakeOldest          storage.LSN
 	replayLSN           storage.LSN
+	poolSum             uint64
 	exits               int
 }
 
@@ -103,14 +105,14 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) {
+			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				replayLSN: n.ReplayLSN, exits: len(n.Exits),
+				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
 			}
 			ch = true
 		}
