@@ -18,9 +18,9 @@
 // imports scenarios; cmd/promotesim imports the subpackages.
 //
 // The claims the checkers own are listed by check.Claims (SingleWriter,
-// ReplicaWritesNothing, WALBeforeData, NoFuturePageWritten,
-// LogIndexSavedAfterWAL, LogIndexMetaMonotone, NoWALBelowOldEnd,
-// CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
+// ReplicaWritesNothing, WALBeforeData, StoredPageNeverGoesBack,
+// NoFuturePageWritten, LogIndexSavedAfterWAL, LogIndexMetaMonotone,
+// NoWALBelowOldEnd, CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
 // ConsistentLSNDurable, NoCheckpointInWaitingReset, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
 // ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,

@@ -83,6 +83,9 @@ type Checks struct {
 	wasReplicaSl         []*shmem.Node
 	clogSeen             []clogSeen
 	pools                []poolSeen
+	backW                writeCursor
+	stored               []storage.LSN // StoredPageNeverGoesBack: each page LSN last written
+	dataSyncFailed       bool
 	blk                  [storage.BlockSize]byte
 	metaBuf              [logindex.MetaSize]byte
 

@@ -24,6 +24,7 @@ var claims = []Claim{
 	{"SingleWriter", "no host but the writer of the current epoch writes shared storage", (*Checks).singleWriter},
 	{"ReplicaWritesNothing", "a replica writes nothing to shared storage and has no dirty buffer", (*Checks).replicaWritesNothing},
 	{"WALBeforeData", "a data page reaches shared storage only once the WAL up to its page LSN is durable", (*Checks).walBeforeData},
+	{"StoredPageNeverGoesBack", "a data page written to shared storage never carries a page LSN below the one it replaces", (*Checks).storedPageNeverGoesBack},
 	{"NoFuturePageWritten", "no page is written beyond the replay position of a replica in hot standby (the flush gate), unless its slot was left out", (*Checks).noFuturePageWritten},
 	{"LogIndexSavedAfterWAL", "only a writable LogIndex snapshot writes LogIndex files, and the meta it writes names no LSN above its durable WAL", (*Checks).logindexSaved},
 	{"LogIndexMetaMonotone", "the LogIndex meta on shared storage never moves back (last table, its LSN, the truncation point)", (*Checks).logindexMetaMonotone},
@@ -54,6 +55,7 @@ const (
 	cSingleWriter = iota
 	cReplicaWritesNothing
 	cWALBeforeData
+	cStoredPageNeverGoesBack
 	cNoFuturePageWritten
 	cLogIndexSavedAfterWAL
 	cLogIndexMetaMonotone

@@ -15,7 +15,8 @@
 // state machine of src/backend/access/logindex/polar_logindex_redo.c),
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
 // full.go and recovery.go (the whole-state claims); the claims new with
-// the rule audit are in writers.go (WALBeforeData, NoFuturePageWritten),
+// the rule audit are in writers.go (WALBeforeData, StoredPageNeverGoesBack,
+// NoFuturePageWritten),
 // logindex.go, promote.go (ReplicaClogReplayed and the role switch's),
 // redo.go (BuffersMatchOracle) and durability.go
 // (NoCheckpointInWaitingReset).
@@ -36,6 +37,7 @@
 //	§5  a replica never dirties a buffer                     ReplicaWritesNothing        replica-dirties
 //	§5  a replica writes no data page (also mid-promote)     ReplicaWritesNothing        replica-writes-page
 //	§5  WAL before data                                      WALBeforeData               wal-before-data
+//	§2  a stored page only moves forward (idempotent redo)   StoredPageNeverGoesBack     page-rewound
 //	§5  flush gate: no future page for a replica             NoFuturePageWritten         flush-gate
 //	§4  only a writable snapshot saves LogIndex              LogIndexSavedAfterWAL       logindex-by-replica
 //	§4  a table is saved only once its WAL is durable        LogIndexSavedAfterWAL       logindex-before-wal

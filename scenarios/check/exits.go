@@ -97,6 +97,9 @@ func (k *Checks) noUnexpectedExit() error {
 			if excusedExit(e) && strings.Contains(e.Err, "sync "+logindex.MetaPath+": ") {
 				k.metaSyncFailed = true
 			}
+			if excusedExit(e) && strings.Contains(e.Err, "sync "+k.relPath+" ") {
+				k.dataSyncFailed = true // see storedPageNeverGoesBack
+			}
 			if e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL {
 				k.hit(cNoUnexpectedExit)
 			}

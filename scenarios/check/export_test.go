@@ -54,6 +54,8 @@ type Memory struct {
 	wasReplica, wasReplicaSl  []*shmem.Node
 	clogSeen                  []clogSeen
 	pools                     []poolSeen
+	backW                     uint64
+	stored                    []storage.LSN
 }
 
 // MemoryOf returns k's memory now.
@@ -68,7 +70,7 @@ func MemoryOf(k *Checks) Memory {
 		walW: k.walW.seen, futW: k.futW.seen, liW: k.liW.seen, lmW: k.lmW.seen, wrW: k.wrW.seen,
 		lmeta: k.lmeta, lmetaKnown: k.lmetaKnown, lmetaBy: k.lmetaBy, wrSeen: k.wrSeen, wrCuts: k.wrCuts,
 		wasReplica: slices.Clone(k.wasReplica), wasReplicaSl: slices.Clone(k.wasReplicaSl), clogSeen: slices.Clone(k.clogSeen),
-		pools: clonePools(k.pools),
+		pools: clonePools(k.pools), backW: k.backW.seen, stored: slices.Clone(k.stored),
 	}
 }
 
@@ -76,7 +78,7 @@ func MemoryOf(k *Checks) Memory {
 // holds them to the catalogue's order).
 var ClaimIDs = map[string]int{
 	"SingleWriter": cSingleWriter, "ReplicaWritesNothing": cReplicaWritesNothing, "WALBeforeData": cWALBeforeData,
-	"NoFuturePageWritten": cNoFuturePageWritten, "LogIndexSavedAfterWAL": cLogIndexSavedAfterWAL,
+	"StoredPageNeverGoesBack": cStoredPageNeverGoesBack, "NoFuturePageWritten": cNoFuturePageWritten, "LogIndexSavedAfterWAL": cLogIndexSavedAfterWAL,
 	"LogIndexMetaMonotone": cLogIndexMetaMonotone, "NoWALBelowOldEnd": cNoWALBelowOldEnd, "CommitDurable": cCommitDurable,
 	"FlushListOrdered": cFlushListOrdered, "ConsistentLSNMonotone": cConsistentLSNMonotone,
 	"ConsistentLSNDurable": cConsistentLSNDurable, "CheckpointRedo": cCheckpointRedo,

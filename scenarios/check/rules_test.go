@@ -135,6 +135,14 @@ var ruleRows = []ruleRow{
 			require.NoError(t, n1.Mount.WriteAt(n1.RelPath(), pageImage(lsn), 3*storage.BlockSize))
 		})
 	}},
+	{"page-rewound", "§2", "StoredPageNeverGoesBack", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := settled(t, nil)
+		n1 := c.Node(1)
+		return c, k, sabotage(c, func() {
+			// An older image of page 0 over the one the bgwriter wrote.
+			require.NoError(t, n1.Mount.WriteAt(n1.RelPath(), pageImage(logindex.FirstLSN), 0))
+		})
+	}},
 	{"flush-gate", "§5", "NoFuturePageWritten", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := settled(t, nil)
 		n1, n2 := c.Node(1), c.Node(2)

@@ -241,3 +241,42 @@ func (k *Checks) noFuturePageWritten() error {
 	}
 	return nil
 }
+
+// storedPageNeverGoesBack: a data page written to shared storage carries a
+// page LSN at or above the one it overwrites (docs/model.md §2: redo is
+// idempotent and only moves a page forward, XLogReadBufferForRedo skips a
+// record the page already has; the model has no full-page images that
+// could legitimately rewind one). A writer that writes an older image of
+// a page (a stale pooled copy replayed and flushed) makes storage lose
+// changes a crash recovery from the current redo will not redo. Judged at
+// each write against the LSN the page had at its last write. A page write
+// whose sync an injected fault failed may be dropped at a crash, so the
+// page reverts without a write: the claim then stops for the world.
+func (k *Checks) storedPageNeverGoesBack() error {
+	recs := k.pageWrites(&k.backW)
+	for i := range recs {
+		r := &recs[i]
+		n := k.c.Node(r.Host)
+		if r.Path != k.relPath || n == nil || n.Dev != k.c.Dev {
+			continue
+		}
+		lsn, err := k.storedPageLSN(r.FileBlock)
+		if err != nil {
+			return err
+		}
+		for int(r.FileBlock) >= len(k.stored) {
+			k.stored = append(k.stored, storage.InvalidLSN)
+		}
+		old := k.stored[r.FileBlock]
+		k.stored[r.FileBlock] = lsn
+		if k.dataSyncFailed {
+			continue
+		}
+		k.hit(cStoredPageNeverGoesBack)
+		if lsn < old {
+			return fmt.Errorf("%v wrote page %d with page LSN %v over page LSN %v (write #%d): storage lost the changes in between",
+				r.Host, r.FileBlock, lsn, old, r.Seq)
+		}
+	}
+	return nil
+}
