@@ -22,11 +22,14 @@
 // imports scenarios; cmd/promotesim imports the subpackages.
 //
 // The claims the checkers own are listed by check.Claims (SingleWriter,
-// ReplicaWritesNothing, NoWALBelowOldEnd, CommitDurable, FlushListOrdered,
-// ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
+// ReplicaWritesNothing, WALBeforeData, StoredPageNeverGoesBack,
+// NoFuturePageWritten, LogIndexSavedAfterWAL, LogIndexMetaMonotone,
+// NoWALBelowOldEnd, CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
+// ConsistentLSNDurable, NoCheckpointInWaitingReset, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
-// ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
-// CrashRecovers, AckedVisible), and the liveness claims by the script
-// package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
-// ReplicasCatchUp, ConsistentLSNCatchesUp).
+// ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,
+// BuffersMatchOracle, ReplicaReadsMatchOracle, ReadsReflectAcked,
+// NoUnexpectedExit, CrashRecovers, AckedVisible), and the liveness claims
+// by the script package (PromoteCompletes, PrimaryServes,
+// BGWReturnsToNotStart, ReplicasCatchUp, ConsistentLSNCatchesUp).
 package scenarios

@@ -167,7 +167,10 @@ type WriteRecord struct {
 	Writer bool      // the host held the writer role when writing
 	Path   string
 	Block  BlockNo
-	Torn   bool // a crash tore this write (set after the fact)
+	// FileBlock is the block's index within its file (Block is the
+	// device's): which page of a relation was written.
+	FileBlock BlockNo
+	Torn      bool // a crash tore this write (set after the fact)
 }
 
 func (r WriteRecord) String() string {
@@ -508,7 +511,7 @@ func (d *Device) writeAt(m *Mount, f *file, p []byte, off int64) error {
 		d.seq++
 		rec := WriteRecord{
 			Seq: d.seq, Host: m.host, Epoch: m.epoch, Mode: m.mode,
-			Writer: isWriter, Path: f.name, Block: b,
+			Writer: isWriter, Path: f.name, Block: b, FileBlock: BlockNo(bi),
 		}
 		if len(d.ring) < writeLogSize {
 			d.ring = append(d.ring, rec)

@@ -221,3 +221,39 @@ func TestExhaustiveCheck(t *testing.T) {
 	require.Contains(t, out, "schedules FAIL")
 	require.Contains(t, out, "written: "+dir)
 }
+
+// The explore summary names the claims no world exercised, and the JSON
+// report carries every claim's count; the two agree.
+func TestExploreReportsClaimsExercised(t *testing.T) {
+	code, out, stderr := runCmd("explore", "-seeds", "3", "-keep-going", "-json")
+	require.Equal(t, 0, code, stderr)
+	var rep struct {
+		Exercised map[string]uint64 `json:"claims_exercised"`
+		Never     []string          `json:"claims_never_exercised"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.NotEmpty(t, rep.Exercised)
+	require.NotZero(t, rep.Exercised["SingleWriter"])
+	for _, n := range rep.Never {
+		require.Zero(t, rep.Exercised[n], n)
+	}
+	zero := 0
+	for _, c := range rep.Exercised {
+		if c == 0 {
+			zero++
+		}
+	}
+	require.Len(t, rep.Never, zero)
+
+	code, text, stderr := runCmd("explore", "-seeds", "3", "-keep-going")
+	require.Equal(t, 0, code, stderr)
+	line := claimsLine(len(rep.Exercised)-len(rep.Never), len(rep.Exercised))
+	require.Contains(t, text, line)
+	if len(rep.Never) > 0 {
+		require.Contains(t, text, "(never exercised: "+strings.Join(rep.Never, ", ")+")")
+	}
+}
+
+func claimsLine(n, of int) string {
+	return "claims exercised: " + strconv.Itoa(n) + "/" + strconv.Itoa(of)
+}

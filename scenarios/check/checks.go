@@ -33,6 +33,11 @@ type Checks struct {
 	swSt  int
 
 	hosts []hostSeen
+	// metaSyncFailed: some process died of an injected I/O error syncing
+	// the LogIndex meta, so a crash may still drop the unsynced meta write
+	// (nobody read it) and the meta on storage go back: LogIndexMetaMonotone
+	// restarts its baseline then.
+	metaSyncFailed bool
 
 	lostSeen int
 	cutSeen  int
@@ -63,6 +68,28 @@ type Checks struct {
 	ids     []storage.BufferID
 	pgs     []storage.PageID // scratch for Oracle.PagesOf
 	relPath string
+
+	// exercised counts each claim's non-vacuous checks (hit).
+	exercised [nClaims]uint64
+
+	// The new per-step claims' memory: write cursors, the LogIndex meta
+	// last seen on storage, the checkpoint records looked at for
+	// WAITING_RESET, and each host's role as last seen (promote).
+	walW, futW, liW, lmW writeCursor
+	wrW                  writeCursor
+	lmetaBy              storage.HostID
+	lmeta                logindex.SavedMeta
+	lmetaKnown           bool
+	wrSeen, wrCuts       int
+	wasReplica           []*shmem.Node
+	wasReplicaSl         []*shmem.Node
+	clogSeen             []clogSeen
+	pools                []poolSeen
+	backW                writeCursor
+	stored               []storage.LSN // StoredPageNeverGoesBack: each page LSN last written
+	dataSyncFailed       bool
+	blk                  [storage.BlockSize]byte
+	metaBuf              [logindex.MetaSize]byte
 
 	// watch is what the per-step checkers watch, as it was after they last
 	// ran; lastOK: they all passed then.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"promotesim/logindex"
 	"promotesim/postmaster"
 	"promotesim/shmem"
 	"promotesim/storage"
@@ -82,6 +83,15 @@ func (k *Checks) noUnexpectedExit() error {
 		}
 		for ; hs.nexits < len(n.Exits); hs.nexits++ {
 			e := n.Exits[hs.nexits]
+			if excusedExit(e) && strings.Contains(e.Err, "sync "+logindex.MetaPath+": ") {
+				k.metaSyncFailed = true
+			}
+			if excusedExit(e) && strings.Contains(e.Err, "sync "+k.relPath+" ") {
+				k.dataSyncFailed = true // see storedPageNeverGoesBack
+			}
+			if e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL {
+				k.hit(cNoUnexpectedExit)
+			}
 			if (e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL) && !excusedExit(e) && !k.exemptFuturePage(n, e) && !displacedRead(n, e) {
 				hs.nexits++
 				return fmt.Errorf("%s %v: %s", e.Name, e.Kind, e.Err)

@@ -30,6 +30,7 @@ func (k *Checks) replicaReads() error {
 		if rr.Primary || rr.Page.Rel != k.O.Rel() {
 			continue
 		}
+		k.hit(cReplicaReadsMatchOracle)
 		if err := k.matchOracle(rr, "replay position"); err != nil {
 			k.replicaSeen++
 			return err
@@ -91,6 +92,7 @@ func (k *Checks) readsReflectAcked() error {
 			// which the new primary's overwrote. Not the claim's reads.
 			continue
 		}
+		k.hit(cReadsReflectAcked)
 		if err := k.reflectsAcked(rr); err != nil {
 			k.primarySeen++
 			return err

@@ -19,7 +19,9 @@ import (
 // the read faults that blind the observer, and its periodic comparison
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
-// by the node's instance and reads the values in nodeWatched; a flush
+// by the node's instance and reads the values in nodeWatched (the replay
+// position for ReplicaClogReplayed, a fold of the pool's pages and page
+// LSNs for BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
@@ -60,6 +62,8 @@ type nodeWatched struct {
 	replay              storage.LSN
 	resets              int
 	fakeOldest          storage.LSN
+	replayLSN           storage.LSN
+	poolSum             uint64
 	exits               int
 }
 
@@ -101,14 +105,14 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.exits != len(n.Exits) {
+			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				exits: len(n.Exits),
+				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
 			}
 			ch = true
 		}

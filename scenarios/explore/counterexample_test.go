@@ -152,6 +152,19 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 	for _, want := range []string{"# checker: " + cx.Checker, "# model-version: " + cluster.ModelVersion, "# Reproduce: go run ./cmd/promotesim replay -script"} {
 		require.Contains(t, string(data), want)
 	}
+	budgetNote := "Shrinking ran out of its budget"
+	require.Equal(t, cx.Shrink.OutOfBudget, strings.Contains(string(data), budgetNote))
+
+	// A shrink stopped by its budget says so in the file.
+	tight, err := Shrink(FromOutcome(o), ShrinkConfig{Attempts: 3})
+	require.NoError(t, err)
+	require.True(t, tight.Shrink.OutOfBudget)
+	p2, err := SaveCounterexample(t.TempDir(), &tight)
+	require.NoError(t, err)
+	data, err = os.ReadFile(p2)
+	require.NoError(t, err)
+	require.Contains(t, string(data), budgetNote)
+	require.Contains(t, string(data), ", budget exhausted")
 }
 
 // Shrinking drops what does not matter, halves bursts and runs, merges

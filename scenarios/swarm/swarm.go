@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
@@ -185,6 +186,9 @@ type Outcome struct {
 	Steps   uint64
 	Hash    uint64 // trace hash: same seed, same hash
 	Marks   []string
+	// Exercised is how often each claim compared something (its
+	// "sometimes" count), in catalogue order.
+	Exercised []check.Exercise
 	// Violation is the first safety or liveness violation (nil: clean).
 	Violation *sim.Violation
 }
@@ -276,6 +280,9 @@ func (w *World) Outcome() Outcome {
 		o.Steps = w.R.C.S.StepNo()
 		o.Hash = w.R.C.S.Trace().Hash()
 		o.Marks = w.R.C.S.Marks().Names()
+	}
+	if w.R.K != nil {
+		o.Exercised = w.R.K.Exercised()
 	}
 	return o
 }
