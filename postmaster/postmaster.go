@@ -289,7 +289,7 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 			return
 		}
 		if p.role == RoleStandby {
-			p.refuseStandbyPromote(c)
+			p.promoteStandby(c)
 			return
 		}
 		if !n.Index.Enabled() && n.Cfg.Orderings.RefuseWithoutLogIndex {

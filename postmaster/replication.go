@@ -39,14 +39,21 @@ func (t *Net) Nodes() []*shmem.Node {
 	return out
 }
 
-// primary returns the node serving read-write, if any: the one holding the
+// OwnStorage reports whether n runs on a disk of its own (a standby, or a
+// standby promoted to a primary of its own history) rather than the shared
+// device.
+func OwnStorage(n *shmem.Node) bool { return n.Dev != nil && n.Dev.Config().Local }
+
+// primary returns the shared-storage node serving read-write, if any (a
+// promoted standby is a primary of another history on its own disk: no
+// replica or standby of this cluster follows it): the one holding the
 // device's writer role when two think they are primary (an old primary a
 // promote displaced but nobody stopped, under fencing): the operator points
 // primary_conninfo at the node it promoted.
 func (t *Net) primary() *shmem.Node {
 	var first *shmem.Node
 	for _, n := range t.nodes {
-		if n != nil && n.Primary && n.ReadWrite && n.Procs.Postmaster != shmem.NoProc {
+		if n != nil && n.Primary && n.ReadWrite && n.Procs.Postmaster != shmem.NoProc && !OwnStorage(n) {
 			if n.Mount != nil && n.Mount.Writer() {
 				return n
 			}

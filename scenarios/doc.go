@@ -22,7 +22,8 @@
 // ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
 // ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
-// CrashRecovers, AckedVisible), and the liveness claims by the script
+// CrashRecovers, AckedVisible, PromotedStandbyRecovers), and the liveness
+// claims by the script
 // package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
 // ReplicasCatchUp, ConsistentLSNCatchesUp).
 package scenarios

@@ -162,6 +162,14 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if old := c.nodes[h-1]; old != nil {
 		local = old.Local
 	}
+	if c.IsStandby(h) && c.StandbyPromoted(h) {
+		// standby.signal is gone: the promoted standby starts as the
+		// primary of its own disk (crash recovery from its control file).
+		if role != postmaster.RolePrimary {
+			return fmt.Errorf("pg_ctl start: %v is a promoted standby (its own primary now), not a %v", h, role)
+		}
+		return c.startPromotedStandby(h, local)
+	}
 	if c.IsStandby(h) != (role == postmaster.RoleStandby) {
 		return fmt.Errorf("pg_ctl start: %v is a %s, not a %v", h, c.kind(h), role)
 	}
@@ -285,11 +293,12 @@ func (c *Cluster) Read(h storage.HostID, page int) error {
 	return nil
 }
 
-// Primary returns the node serving read-write, if any.
+// Primary returns the shared-storage node serving read-write, if any (a
+// promoted standby serves its own history on its own disk: PromotedStandby).
 func (c *Cluster) Primary() *shmem.Node {
 	var first *shmem.Node
 	for _, n := range c.nodes {
-		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
+		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) && !postmaster.OwnStorage(n) {
 			// An old primary a promote displaced (fencing keeps it off
 			// storage) still thinks it is primary: the operator knows the
 			// node it promoted, which holds the writer role.
@@ -517,6 +526,10 @@ func StandbyStatus(s *sim.Scheduler, n *shmem.Node) string {
 	if !postmaster.Alive(s, n) {
 		return fmt.Sprintf("%v %-7s storage=own", n.Cfg.Host, "down")
 	}
+	if n.Primary && !n.InRecovery {
+		// Promoted: the primary of its own history on its own disk.
+		return fmt.Sprintf("%s storage=own tli=%d", NodeStatus(s, n), n.Control.TLI)
+	}
 	return fmt.Sprintf("%v standby storage=own mount=%s service=%s bgw=%s received=%v replay=%v replay_point=%v fake_oldest=%v consistent=%v redo=%v dirty=%d",
 		n.Cfg.Host, n.Mount.Mode(), service(n), n.BGW.State(), n.ReceivedLSN, n.ReplayLSN,
 		n.BGW.ReplayPoint(), n.BGW.FakeOldest(), n.Pool.ConsistentLSN(), n.Control.Redo, n.Pool.FlushLen())
@@ -531,4 +544,58 @@ func OwnSlot(n *shmem.Node) string {
 		}
 	}
 	return ""
+}
+
+// StandbyPromoted reports whether standby host h was promoted: its own disk's
+// control file says it is the primary (StartupXLOG wrote DB_IN_PRODUCTION
+// there and removed standby.signal).
+func (c *Cluster) StandbyPromoted(h storage.HostID) bool {
+	if n := c.Node(h); n != nil && n.Primary {
+		return true
+	}
+	dev := c.StandbyDevice(h)
+	if dev == nil {
+		return false
+	}
+	ctl, ok := ownControl(dev)
+	return ok && ctl.Primary == h
+}
+
+// ownControl reads the control file of a standby's own disk as an observer.
+func ownControl(dev *storage.Device) (shmem.Control, bool) {
+	m, err := dev.Mount(observerHost, storage.MountReadOnly)
+	if err != nil {
+		return shmem.Control{}, false
+	}
+	defer dev.Unmount(observerHost)
+	ctl, err := shmem.ReadControl(m)
+	return ctl, err == nil
+}
+
+// observerHost mounts a disk to look at it (never a node's host id).
+const observerHost storage.HostID = 250
+
+// startPromotedStandby boots promoted standby h as a primary on its own
+// disk: crash recovery from that disk's control file, then read-write
+// service (PolarDB's test 007: the promoted standby stopped immediately
+// and started again).
+func (c *Cluster) startPromotedStandby(h storage.HostID, local shmem.Control) error {
+	n, err := postmaster.Boot(c.S, c.StandbyDevice(h), c.Net, c.Journal, c.NodeConfig(h), postmaster.RolePrimary, local, c.Opts.Sessions)
+	if err != nil {
+		return err
+	}
+	c.nodes[h-1] = n
+	c.client[h-1] = 0
+	return nil
+}
+
+// PromotedStandby returns a promoted standby serving read-write on its own
+// disk, if any (the first, by host).
+func (c *Cluster) PromotedStandby() *shmem.Node {
+	for _, h := range c.StandbyHosts() {
+		if n := c.Node(h); n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
+			return n
+		}
+	}
+	return nil
 }
