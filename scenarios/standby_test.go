@@ -95,3 +95,40 @@ func TestStandbyCluster(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, out, "acknowledged commits visible on n4")
 }
+
+// A promoted standby's acknowledged commits are judged on its own disk
+// (PromotedStandbyRecovers), and the claim fails when the disk lacks one:
+// a commit it never made, or a write its commit never logged.
+func TestPromotedStandbyRecoversCanFail(t *testing.T) {
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	for _, cmd := range []string{"cluster nodes=2 pages=4 standbys=1", "writes node=1 count=3", "run-until caught-up node=3",
+		"promote node=3", "run-until read-write node=3", "writes node=3 count=2", "check all"} {
+		out, err := r.Exec(cmd)
+		require.NoError(t, err, "%s\n%s", cmd, out)
+	}
+	c := r.C
+	require.True(t, c.StandbyPromoted(3))
+	require.Equal(t, storage.HostID(1), c.Primary().Cfg.Host, "the shared primary is still n1: the promoted standby is not the cluster's")
+	acks := c.Journal.Acks
+	var mine *postmaster.Ack
+	for i := range acks {
+		if acks[i].Node == 3 {
+			mine = &acks[i]
+		}
+	}
+	require.NotNil(t, mine, "n3 acknowledged commits after its promote")
+
+	saved := c.Journal.Acks
+	c.Journal.Acks = append(append([]postmaster.Ack(nil), saved...), postmaster.Ack{XID: 99, Node: 3, CommitEnd: mine.CommitEnd, Step: mine.Step})
+	_, err := r.Exec("check all")
+	require.ErrorContains(t, err, "PromotedStandbyRecovers")
+	require.ErrorContains(t, err, "xid 99")
+
+	bad := *mine
+	bad.Writes = []postmaster.Write{{Page: 0, Slot: 0, Value: postmaster.MakeValue(mine.XID, 77)}}
+	c.Journal.Acks = append(append([]postmaster.Ack(nil), saved...), bad)
+	_, err = r.Exec("check all")
+	require.ErrorContains(t, err, "PromotedStandbyRecovers")
+	require.ErrorContains(t, err, "is not in the WAL on its disk")
+	c.Journal.Acks = saved
+}

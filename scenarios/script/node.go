@@ -109,10 +109,11 @@ func (c Stop) run(r *Runner) (string, error) {
 	return fmt.Sprintf("%v stopped", h), nil
 }
 
-// Start is pg_ctl start in a role: start node=N role=primary|replica.
+// Start is pg_ctl start in a role: start node=N role=primary|replica|standby
+// (a promoted standby starts as primary on its own disk).
 type Start struct {
 	Node storage.HostID
-	Role string // "primary" or "replica"
+	Role string // "primary", "replica" or "standby"
 }
 
 func parseStart(_ string, a args) (Command, error) {
@@ -121,9 +122,9 @@ func parseStart(_ string, a args) (Command, error) {
 		return nil, err
 	}
 	switch a["role"] {
-	case "primary", "replica":
+	case "primary", "replica", "standby":
 	default:
-		return nil, fmt.Errorf("role=%q: want primary or replica", a["role"])
+		return nil, fmt.Errorf("role=%q: want primary, replica or standby", a["role"])
 	}
 	return Start{Node: h, Role: a["role"]}, nil
 }
@@ -132,8 +133,11 @@ func (c Start) String() string { return newLine("start").node(c.Node).kv("role",
 
 func (c Start) run(r *Runner) (string, error) {
 	role := postmaster.RolePrimary
-	if c.Role == "replica" {
+	switch c.Role {
+	case "replica":
 		role = postmaster.RoleReplica
+	case "standby":
+		role = postmaster.RoleStandby
 	}
 	return "", r.C.Start(c.Node, role)
 }
