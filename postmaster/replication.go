@@ -289,7 +289,7 @@ func (a *walReceiver) Step(c *sim.Ctx) {
 	if a.due() && a.peer != shmem.NoProc {
 		a.fed = max(a.fed, n.ReplayLSN)
 		a.fedMin = max(a.fedMin, a.readMin())
-		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: n.ReplayLSN, ReadMin: a.readMin()})
+		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: n.Cfg.Slot(), Applied: n.ReplayLSN, ReadMin: a.readMin()})
 	}
 }
 
@@ -311,7 +311,7 @@ func (a *walReceiver) connect(c *sim.Ctx) {
 		a.expected = n.ReplayLSN
 	}
 	a.sender = p.Cfg.Host
-	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Receiver: c.Self(), Start: a.expected})
+	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: n.Cfg.Slot(), Receiver: c.Self(), Start: a.expected})
 	c.Log("connect", sim.Str("primary", p.Cfg.Host.String()), sim.LSNField("start", uint64(a.expected)))
 }
 
@@ -362,7 +362,7 @@ func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		// storage, dropping what an early reply said) is made good without
 		// new WAL.
 		if a.connected && a.peer != shmem.NoProc && c.Alive(a.peer) && a.fed.Valid() {
-			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed, ReadMin: a.fedMin})
+			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: n.Cfg.Slot(), Applied: a.fed, ReadMin: a.fedMin})
 		}
 		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
 	case shmem.Signal:

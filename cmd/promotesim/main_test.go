@@ -99,6 +99,15 @@ func TestSwitchoverDemo(t *testing.T) {
 		"acknowledged commits visible on n1", "pg_stat_replication: application_name=n2 state=streaming"} {
 		require.Contains(t, a, want)
 	}
+	// The seed walkthrough's steps: the standby's slot survives promote,
+	// the old primary is rebuilt through replica1 (no new replica0) and
+	// streams there, and the LogIndex-off refusal names the settings.
+	for _, want := range []string{"n2 slots: replica1 restart_lsn=", "; standby1 restart_lsn=", "primary_slot_name=replica1",
+		"application_name=n1 state=streaming slot=replica1", "start node=2 role=replica",
+		"polar_logindex_mem_size", "polar_xlog_queue_buffers", "polar_xlog_page_buffers"} {
+		require.Contains(t, a, want)
+	}
+	require.NotContains(t, a, "replica0")
 	_, b, _ := runCmd("demo", "switchover")
 	require.Equal(t, a, b, "same seed, same story")
 

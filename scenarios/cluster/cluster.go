@@ -29,6 +29,9 @@ type Cluster struct {
 	// standbyDevs are the standbys' own disks, by standby number - 1
 	// (nil until its base backup is taken).
 	standbyDevs []*storage.Device
+	// slotNames are the shared-storage hosts' primary_slot_name, by host
+	// - 1, as their last rebuild configured it ("": the default).
+	slotNames []string
 }
 
 // Config says how to run a cluster: options, seed, chooser and trace.
@@ -57,7 +60,7 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{Opts: o, S: s, Dev: dev, Net: &postmaster.Net{}, Journal: &postmaster.Journal{},
 		nodes: make([]*shmem.Node, o.Nodes+o.Standbys), client: make([]int, o.Nodes+o.Standbys),
-		standbyDevs: make([]*storage.Device, o.Standbys), cfgs: o.NodeConfigs()}
+		standbyDevs: make([]*storage.Device, o.Standbys), cfgs: o.NodeConfigs(), slotNames: make([]string, o.Nodes)}
 	return c, nil
 }
 
@@ -179,11 +182,11 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if p := c.Primary(); p != nil && role == postmaster.RoleReplica {
 		// The replica starts replaying from the shared redo pointer; its
 		// slot holds the primary's flush gate there until it reports.
-		if err := postmaster.EnsureSlot(c.S, p, shmem.SlotName(h), p.Control.Redo); err != nil {
+		if err := postmaster.EnsureSlot(c.S, p, c.slotName(h), p.Control.Redo); err != nil {
 			return err
 		}
 	}
-	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.NodeConfig(h), role, local, c.Opts.Sessions)
+	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.bootConfig(h), role, local, c.Opts.Sessions)
 	if err != nil {
 		return err
 	}
@@ -192,10 +195,19 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	return nil
 }
 
-// Rebuild turns host h into a replica of the current primary (docs/model.md §9 step
-// 3): its local directory is initialised from shared storage, replica.signal
-// created, and it is started.
-func (c *Cluster) Rebuild(h storage.HostID) error {
+// Rebuild turns host h into a replica of the current primary through the
+// slot it was configured with (RebuildThrough).
+func (c *Cluster) Rebuild(h storage.HostID) error { return c.RebuildThrough(h, "") }
+
+// RebuildThrough turns host h into a replica of the current primary
+// (docs/model.md §9 step 3): its local directory is initialised from shared
+// storage, its config written (host id, shared storage, LogIndex memory,
+// primary_slot_name = slot; "" keeps the one it had, by default
+// replica<h-1>), replica.signal created, and it is started. The
+// walkthrough rebuilds the old primary through replica1, the slot the
+// promoted replica streamed through, which the new primary reloaded from
+// shared storage.
+func (c *Cluster) RebuildThrough(h storage.HostID, slot string) error {
 	n, err := c.Host(h)
 	if err != nil {
 		return err
@@ -207,6 +219,12 @@ func (c *Cluster) Rebuild(h storage.HostID) error {
 		return fmt.Errorf("rebuild: stop %v first", h)
 	}
 	c.S.Emit(n.Proc("operator"), sim.LevelStory, "rebuild-as-replica", sim.Str("local", "from shared storage"), sim.Str("signal", "replica.signal"))
+	if slot != "" {
+		c.slotNames[h-1] = slot
+	}
+	cfg := c.bootConfig(h)
+	c.S.Emit(n.Proc("operator"), sim.LevelStory, "write-config", sim.Str("polar_hostid", h.String()), sim.Str("storage", "shared"),
+		sim.Int("polar_logindex_mem_size", int64(cfg.LogIndex.MemSize)), sim.Str("primary_slot_name", cfg.Slot()))
 	n.Local = shmem.Control{}
 	return c.Start(h, postmaster.RoleReplica)
 }
@@ -413,7 +431,7 @@ func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
 				other.Cfg.Host, c.slotName(other.Cfg.Host), other.ReceivedLSN, other.ReplayLSN))
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("application_name=%v state=streaming replay_lsn=%v", other.Cfg.Host, other.ReplayLSN))
+		rows = append(rows, fmt.Sprintf("application_name=%v state=streaming slot=%s replay_lsn=%v", other.Cfg.Host, c.slotName(other.Cfg.Host), other.ReplayLSN))
 	}
 	if len(rows) == 0 {
 		return fmt.Sprintf("%v pg_stat_replication: (0 rows)", h), nil
@@ -468,7 +486,21 @@ func (c *Cluster) slotName(h storage.HostID) string {
 	if c.IsStandby(h) {
 		return shmem.StandbySlotName(int(h) - c.Opts.Nodes)
 	}
-	return shmem.SlotName(h)
+	return c.bootConfig(h).Slot()
+}
+
+// SlotOf is the replication slot host h streams through as a replica
+// (its primary_slot_name).
+func (c *Cluster) SlotOf(h storage.HostID) string { return c.slotName(h) }
+
+// bootConfig is host h's configuration for its next start: the resolved
+// options plus the primary_slot_name its last rebuild wrote.
+func (c *Cluster) bootConfig(h storage.HostID) shmem.Config {
+	cfg := c.NodeConfig(h)
+	if int(h) <= len(c.slotNames) {
+		cfg.PrimarySlotName = c.slotNames[h-1]
+	}
+	return cfg
 }
 
 // startStandbys starts every standby and waits for its hot standby.
@@ -537,7 +569,7 @@ func StandbyStatus(s *sim.Scheduler, n *shmem.Node) string {
 
 // OwnSlot is the name of n's own former replica slot if n holds it.
 func OwnSlot(n *shmem.Node) string {
-	name := shmem.SlotName(n.Cfg.Host)
+	name := n.Cfg.Slot()
 	for _, s := range n.Slots {
 		if s.Name == name {
 			return name

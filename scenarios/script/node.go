@@ -22,8 +22,12 @@ type Trigger struct{ Node storage.HostID }
 type Crash struct{ Node storage.HostID }
 
 // Rebuild reinitialises a stopped node as a replica of the current
-// primary: rebuild node=N.
-type Rebuild struct{ Node storage.HostID }
+// primary: rebuild node=N [slot=NAME] (primary_slot_name; left out, the
+// node's configured one).
+type Rebuild struct {
+	Node storage.HostID
+	Slot string
+}
 
 func parseNodeOp(verb string, a args) (Command, error) {
 	h, err := a.node(verb)
@@ -38,13 +42,27 @@ func parseNodeOp(verb string, a args) (Command, error) {
 	case "crash":
 		return Crash{h}, nil
 	}
-	return Rebuild{h}, nil
+	return Rebuild{Node: h}, nil
+}
+
+func parseRebuild(_ string, a args) (Command, error) {
+	h, err := a.node("rebuild", "slot")
+	if err != nil {
+		return nil, err
+	}
+	return Rebuild{Node: h, Slot: a["slot"]}, nil
 }
 
 func (c Promote) String() string { return newLine("promote").node(c.Node).String() }
 func (c Trigger) String() string { return newLine("trigger").node(c.Node).String() }
 func (c Crash) String() string   { return newLine("crash").node(c.Node).String() }
-func (c Rebuild) String() string { return newLine("rebuild").node(c.Node).String() }
+func (c Rebuild) String() string {
+	l := newLine("rebuild").node(c.Node)
+	if c.Slot != "" {
+		l.kv("slot", c.Slot)
+	}
+	return l.String()
+}
 
 func (c Promote) run(r *Runner) (string, error) {
 	err := r.C.Promote(c.Node)
@@ -63,7 +81,7 @@ func (c Trigger) run(r *Runner) (string, error) {
 }
 
 func (c Crash) run(r *Runner) (string, error)   { return "", r.C.Crash(c.Node) }
-func (c Rebuild) run(r *Runner) (string, error) { return "", r.C.Rebuild(c.Node) }
+func (c Rebuild) run(r *Runner) (string, error) { return "", r.C.RebuildThrough(c.Node, c.Slot) }
 
 // Stop is pg_ctl stop, waiting for the node to go down: stop node=N
 // [mode=fast|immediate] (fast when left out).
