@@ -140,9 +140,10 @@ func BootStandby(s *sim.Scheduler, own *storage.Device, net *Net, j *Journal, cf
 	return n, nil
 }
 
-// startStandby forks a standby's processes. There is no polar worker (no WAL
-// meta queue), no checkpointer (restartpoints are not modelled) and no
-// walwriter (the walreceiver syncs what it writes).
+// startStandby forks a standby's processes: startup, the BGW and its
+// workers, walreceiver, bgwriter and a checkpointer that runs restartpoints
+// on its own disk (standby_restartpoint.go). There is no polar worker (no
+// WAL meta queue) and no walwriter (the walreceiver syncs what it writes).
 func (p *Postmaster) startStandby(c *sim.Ctx) {
 	n := p.n
 	p.state = pmRecovery
@@ -151,6 +152,7 @@ func (p *Postmaster) startStandby(c *sim.Ctx) {
 	p.spawnBGW(c)
 	n.Procs.WALReceiver = c.Spawn(newStandbyReceiver(n, p.net, p.slot))
 	n.Procs.BGWriter = c.Spawn(newStandbyWriter(n))
+	n.Procs.Checkpointer = c.Spawn(newCheckpointer(n))
 	c.Story("start", sim.Str("role", RoleStandby.String()), sim.Str("mount", n.Mount.Mode().String()), sim.Str("storage", "own"))
 }
 

@@ -29,6 +29,7 @@ var claims = []Claim{
 	{"ConsistentLSNMonotone", "a consistent LSN never moves back", (*Checks).consistentMonotone},
 	{"ConsistentLSNDurable", "every change by a record starting below the writer's consistent LSN is on storage", (*Checks).consistentDurable},
 	{"CheckpointRedo", "every checkpoint's redo is at or below its writer's consistent LSN; the control file keeps a checkpoint's redo and never moves it back", (*Checks).checkpointRedo},
+	{"WALRetained", "no WAL segment the redo pointer, a slot or LogIndex still needs is removed from a node's own disk", (*Checks).walRetained},
 	{"BGWLegalTransitions", "the BGW moves only along the transitions of docs/model.md §6", (*Checks).bgwTransitions},
 	{"ReplayPointMonotone", "the BGW replay point moves back only at the reset", (*Checks).replayPointMonotone},
 	{"FakeOldestMonotone", "the fake oldest LSN never decreases", (*Checks).fakeOldestMonotone},

@@ -47,15 +47,21 @@ func (k *Checks) promotedStandbysRecover() error {
 
 func (k *Checks) standbyRecovers(h storage.HostID, dev *storage.Device) error {
 	cfg := k.c.NodeConfig(h)
-	img := oracle.CrashImage(dev)
-	rec, err := oracle.RecoverOffline(img, cfg, nil)
+	writes := map[slotKey][]uint64{} // values the replayed WAL writes, in WAL order
+	rec, err := oracle.RecoverOffline(oracle.CrashImage(dev), cfg, func(r *logindex.Record) error {
+		for _, ch := range r.Changes {
+			if ch.Page.Rel == cfg.Rel {
+				key := slotKey{int(ch.Page.Block), ch.Slot}
+				writes[key] = append(writes[key], ch.Value)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("%v (promoted standby): crash recovery of its own disk: %w", h, err)
 	}
-	writes, err := walWrites(img, cfg)
-	if err != nil {
-		return fmt.Errorf("%v (promoted standby): read its WAL: %w", h, err)
-	}
+	acked := map[slotKey][]uint64{} // the acknowledged values of each slot
+	var order []slotKey
 	for i := range k.c.Journal.Acks {
 		a := &k.c.Journal.Acks[i]
 		if a.Node != h {
@@ -66,60 +72,85 @@ func (k *Checks) standbyRecovers(h storage.HostID, dev *storage.Device) error {
 				h, a.XID, a.CommitEnd, a.Step, rec.End, st)
 		}
 		for _, w := range a.Writes {
-			if err := standbyWriteHolds(h, a, w, writes[slotKey{w.Page, w.Slot}], rec); err != nil {
-				return err
+			key := slotKey{w.Page, w.Slot}
+			if _, ok := acked[key]; !ok {
+				order = append(order, key)
 			}
+			acked[key] = append(acked[key], w.Value)
+		}
+	}
+	for _, key := range order {
+		if err := standbyWriteHolds(h, key, acked[key], writes[key], rec); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// walWrites lists, per slot of the workload relation, every value the
-// valid WAL on img writes there, in WAL order, from the first record on (a
-// standby's disk holds every segment since initdb: its base backup copied
-// them all and nothing recycles WAL).
-func walWrites(img *storage.Device, cfg shmem.Config) (map[slotKey][]uint64, error) {
-	m, err := img.Mount(oracle.ObserverHost, storage.MountReadOnly)
-	if err != nil {
-		return nil, err
+// standbyWriteHolds: after recovery slot key holds the acknowledged write
+// the replayed WAL wrote last, or a value it wrote after that one (the model
+// keeps one value per slot, so any later write hides it). When every
+// acknowledged write of the slot came before the redo pointer, the page as
+// the restartpoint left it on disk decides, and all that can be required is
+// that the slot was not lost.
+func standbyWriteHolds(h storage.HostID, key slotKey, acked, vals []uint64, rec *oracle.Recovered) error {
+	if key.page >= len(rec.Pages) {
+		return fmt.Errorf("%v (promoted standby): a write of page %d beyond the relation's %d pages", h, key.page, len(rec.Pages))
 	}
-	defer img.Unmount(oracle.ObserverHost)
-	rd, err := logindex.NewReader(m, cfg.LogIndex)
-	if err != nil {
-		return nil, err
-	}
-	writes := map[slotKey][]uint64{}
-	var r logindex.Record
-	_, err = rd.FindEnd(logindex.FirstLSN, storage.InvalidLSN, &r, func(r *logindex.Record) error {
-		for _, ch := range r.Changes {
-			if ch.Page.Rel == cfg.Rel {
-				key := slotKey{int(ch.Page.Block), ch.Slot}
-				writes[key] = append(writes[key], ch.Value)
+	got := rec.Pages[key.page].Slots[key.slot]
+	mine := -1
+	for i, v := range vals {
+		for _, a := range acked {
+			if v == a {
+				mine = i
 			}
 		}
+	}
+	if mine < 0 && got != 0 {
 		return nil
-	})
-	return writes, err
+	}
+	for _, v := range vals[max(mine, 0):] {
+		if v == got {
+			return nil
+		}
+	}
+	want := acked[len(acked)-1]
+	if mine >= 0 {
+		want = vals[mine]
+	}
+	return fmt.Errorf("%v (promoted standby): after crash recovery of its disk page %d slot %d holds x%d.%d, want the acknowledged x%d.%d or a later write",
+		h, key.page, key.slot, postmaster.ValueXID(got), uint32(got), postmaster.ValueXID(want), uint32(want))
 }
 
-// standbyWriteHolds: ack a's write w is among the values the WAL wrote to
-// its slot, and the recovered page holds the last of them (its own or a
-// later write).
-func standbyWriteHolds(h storage.HostID, a *postmaster.Ack, w postmaster.Write, vals []uint64, rec *oracle.Recovered) error {
-	found := false
-	for _, v := range vals {
-		found = found || v == w.Value
-	}
-	if !found {
-		return fmt.Errorf("%v (promoted standby): xid %d's write x%d.%d of page %d slot %d is not in the WAL on its disk",
-			h, a.XID, a.XID, uint32(w.Value), w.Page, w.Slot)
-	}
-	if w.Page >= len(rec.Pages) {
-		return fmt.Errorf("%v (promoted standby): xid %d wrote page %d beyond the relation's %d pages", h, a.XID, w.Page, len(rec.Pages))
-	}
-	if got, last := rec.Pages[w.Page].Slots[w.Slot], vals[len(vals)-1]; got != last {
-		return fmt.Errorf("%v (promoted standby): after crash recovery of its disk page %d slot %d holds x%d.%d, want x%d.%d (xid %d's write or the last after it)",
-			h, w.Page, w.Slot, postmaster.ValueXID(got), uint32(got), postmaster.ValueXID(last), uint32(last), a.XID)
+// walRetained: on a node's own disk (a standby, or a promoted standby) no
+// WAL segment that the redo pointer, a slot's restart LSN or LogIndex still
+// needs has been removed: every segment from the lowest of them up to the
+// end of the WAL flushed there exists (KeepLogSeg's rule; the model
+// recycles WAL only on nodes with their own disk).
+func (k *Checks) walRetained() error {
+	for _, h := range k.c.StandbyHosts() {
+		n := k.c.Node(h)
+		if !k.alive(n) || n.Mount == nil || n.WAL == nil || !n.WAL.FlushedLSN().Valid() {
+			continue
+		}
+		need, why := n.Control.Redo, "the redo pointer"
+		for _, s := range n.Slots {
+			if s.Restart.Valid() && s.Restart < need {
+				need, why = s.Restart, "slot "+s.Name
+			}
+		}
+		if n.Index.Enabled() {
+			if t := n.Index.TruncatedBelow(); t < need {
+				need, why = t, "LogIndex"
+			}
+		}
+		size := n.Cfg.LogIndex.WALSegmentSize
+		for seg := logindex.SegNo(need, size); seg <= logindex.SegNo(n.WAL.FlushedLSN()-1, size); seg++ {
+			if path := logindex.SegmentName(seg, size); !n.Mount.Exists(path) {
+				return fmt.Errorf("%v removed WAL segment %s that %s still needs (from %v; flushed WAL ends at %v)",
+					h, path, why, need, n.WAL.FlushedLSN())
+			}
+		}
 	}
 	return nil
 }

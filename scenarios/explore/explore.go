@@ -635,6 +635,7 @@ var knownMarks = []string{
 	"postmaster/standby-promote",
 	"postmaster/standby-wal-received",
 	"postmaster/standby-write-page",
+	"postmaster/wal-recycled",
 	"postmaster/write-during-online-promote",
 	"startup/hot-standby",
 	"startup/memtable-ring-full",
