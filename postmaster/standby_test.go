@@ -376,3 +376,20 @@ func TestStandbyRestartsFromItsOwnDisk(t *testing.T) {
 		})
 	}
 }
+
+// Under Fidelity.RestartAfterCrash a standby whose child died comes back a
+// standby (standby.signal is still there), not a replica of its own disk;
+// once promoted it would come back a primary.
+func TestStandbyRestartAfterCrashStaysStandby(t *testing.T) {
+	o := defaultWorldOpts()
+	o.replicas = 0
+	o.faithful = true
+	w := newWorld(t, 3, o)
+	sb := w.addStandby(2)
+	sb.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: 1})
+	w.writeN(1, 0, 2)
+	w.await("reinitialise", func() bool { return len(w.log.find("n2/postmaster", "reinitialise")) > 0 })
+	require.Contains(t, w.log.first(t, "n2/postmaster", "reinitialise").line, "role=standby")
+	w.await("hot standby again", func() bool { return sb.n.Accepting && sb.n.InRecovery && !sb.n.Primary })
+	w.await("caught up", func() bool { return sb.n.ReplayLSN >= w.node(1).WAL.FlushedLSN() })
+}
