@@ -14,5 +14,8 @@
 // FlushListOrdered, ConsistentLSN*, CheckpointRedo), bgw.go (the BGW's
 // state machine of src/backend/access/logindex/polar_logindex_redo.c),
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
-// full.go and recovery.go (the whole-state claims).
+// full.go and recovery.go (the whole-state claims), standby.go (a node on
+// its own disk: WALRetained per step, PromotedStandbyRecovers at Full; a
+// promoted standby's acknowledged commits belong to its disk's history, so
+// the shared-storage claims skip them).
 package check
