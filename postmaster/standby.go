@@ -165,7 +165,9 @@ func (p *Postmaster) startStandby(c *sim.Ctx) {
 // read-write service opens when it exits, as after a replica's promote.
 func (p *Postmaster) promoteStandby(c *sim.Ctx) {
 	n := p.n
-	p.promoting, p.receivedPromote = true, true
+	// received_promote is polar_postmaster_receive_promote's, the replica
+	// path's: the vanilla path leaves it alone.
+	p.promoting = true
 	p.state = pmPromoteWaitStartup
 	if n.Procs.Startup != shmem.NoProc && c.Alive(n.Procs.Startup) {
 		c.Send(n.Procs.Startup, shmem.SIGUSR2)

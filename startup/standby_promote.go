@@ -40,6 +40,11 @@ import (
 //	                     CHECKPOINT_FORCE once it replayed up to E
 //	                     (polar_logindex_bg_online_promote).
 //
+// No Fidelity switch is consulted here: SP5 is one step even under
+// ControlWindowSteps (the window's interleavings are a replica's concern:
+// a standby's BGW is not reset in it), and PromoteOneShot's
+// received_promote belongs to the replica path only.
+//
 // The model keeps one WAL file set per disk, named on timeline 1 whatever
 // the control file says (its records carry no timeline): the standby's disk
 // holds a single history, and nothing follows the promoted standby.
