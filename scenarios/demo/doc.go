@@ -11,8 +11,9 @@
 // replica through replica1 (local directory from shared storage, config
 // with primary_slot_name, replica.signal, start) and streaming in the new
 // primary's pg_stat_replication; the switchover again and the turn back
-// with replica.signal + start; and the refusal a replica without LogIndex
-// meets (src/bin/pg_ctl/pg_ctl.c, src/backend/postmaster/postmaster.c).
+// with replica.signal + start (src/bin/pg_ctl/pg_ctl.c,
+// src/backend/postmaster/postmaster.c). The refusal a replica without
+// LogIndex meets, naming the three settings, is the demo logindex-off.
 // Its text is pinned in testdata/switchover.golden (go test -run Golden
 // -update).
 package demo

@@ -6,8 +6,12 @@ package demo
 // pg_replication_slots showing both slots; the old primary rebuilt as a
 // replica through replica1 (local directory from shared storage, config,
 // replica.signal, start) and streaming in the new primary's
-// pg_stat_replication; the switchover again, the turn back with
-// replica.signal + start; and the refusal a LogIndex-less replica meets.
+// pg_stat_replication; the switchover again and the turn back with
+// replica.signal + start. The walkthrough's warning, the refusal a replica
+// without LogIndex meets (naming polar_logindex_mem_size,
+// polar_xlog_queue_buffers and polar_xlog_page_buffers), is the demo
+// logindex-off: a second cluster here would replace the world the viewer
+// shows (scenarios/view captures one world per demo).
 var switchoverStages = []stage{
 	{"A primary n1 and a LogIndex replica n2 share one device; standby n3 has its own disk (slots replica1, standby1); clients write on n1", []string{
 		"cluster nodes=2 pages=4 standbys=1",
@@ -62,14 +66,6 @@ var switchoverStages = []stage{
 		"check acked-visible node=1",
 		"slots node=1",
 		"stat-replication node=1",
-		"status",
-	}},
-	{"The walkthrough's warning: a replica without LogIndex (polar_logindex_mem_size = 0, PolarDB 15's default) cannot be promoted online; the model refuses", []string{
-		"cluster nodes=2 pages=4 logindex-mem=0",
-		"writes node=1 count=2",
-		"stop node=1 mode=fast",
-		"promote node=2",
-		"run steps=50",
 		"status",
 	}},
 }
