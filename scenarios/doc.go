@@ -29,7 +29,8 @@
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
 // ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,
 // BuffersMatchOracle, ReplicaReadsMatchOracle, ReadsReflectAcked,
-// NoUnexpectedExit, CrashRecovers, AckedVisible), and the liveness claims
-// by the script package (PromoteCompletes, PrimaryServes,
-// BGWReturnsToNotStart, ReplicasCatchUp, ConsistentLSNCatchesUp).
+// NoUnexpectedExit, WALRetained, CrashRecovers, AckedVisible,
+// PromotedStandbyRecovers), and the liveness claims by the script package
+// (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart, ReplicasCatchUp,
+// ConsistentLSNCatchesUp).
 package scenarios

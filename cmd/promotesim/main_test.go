@@ -99,13 +99,24 @@ func TestSwitchoverDemo(t *testing.T) {
 		"acknowledged commits visible on n1", "pg_stat_replication: application_name=n2 state=streaming"} {
 		require.Contains(t, a, want)
 	}
+	// The seed walkthrough's steps: the standby's slot survives promote,
+	// the old primary is rebuilt through replica1 (no new replica0) and
+	// streams there; the LogIndex-off refusal (demo logindex-off) names
+	// the settings.
+	for _, want := range []string{"n2 slots: replica1 restart_lsn=", "; standby1 restart_lsn=", "primary_slot_name=replica1",
+		"application_name=n1 state=streaming slot=replica1", "start node=2 role=replica"} {
+		require.Contains(t, a, want)
+	}
+	require.NotContains(t, a, "replica0")
 	_, b, _ := runCmd("demo", "switchover")
 	require.Equal(t, a, b, "same seed, same story")
 
 	code, out, stderr := runCmd("demo", "logindex-off")
 	require.Equal(t, exitOK, code, stderr)
 	require.Contains(t, out, "promote-refused")
-	require.Contains(t, out, "polar_logindex_mem_size")
+	for _, want := range []string{"polar_logindex_mem_size", "polar_xlog_queue_buffers", "polar_xlog_page_buffers"} {
+		require.Contains(t, out, want)
+	}
 
 	code, jl, stderr := runCmd("demo", "switchover", "-format", "jsonl", "-v", "step")
 	require.Equal(t, exitOK, code, stderr)

@@ -147,7 +147,7 @@ func (k *Checks) gatherExempt() {
 // exemptWrite reports whether a host other than reader wrote page at lsn
 // past reader's slot while its flush gate left the slot out.
 func (k *Checks) exemptWrite(reader storage.HostID, page storage.PageID, lsn storage.LSN) bool {
-	slot := shmem.SlotName(reader)
+	slot := k.c.SlotOf(reader)
 	for i := range k.exempt {
 		if storage.HostID(i+1) == reader {
 			continue

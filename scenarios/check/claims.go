@@ -35,6 +35,7 @@ var claims = []Claim{
 	{"ConsistentLSNDurable", "every change by a record starting below the writer's consistent LSN is on storage", (*Checks).consistentDurable},
 	{"NoCheckpointInWaitingReset", "no checkpoint record is written by a node whose BGW is in POLAR_BG_WAITING_RESET", (*Checks).noCheckpointInWaitingReset},
 	{"CheckpointRedo", "every checkpoint's redo is at or below its writer's consistent LSN; the control file keeps a checkpoint's redo and never moves it back", (*Checks).checkpointRedo},
+	{"WALRetained", "no WAL segment the redo pointer, a slot or LogIndex still needs is removed from a node's own disk", (*Checks).walRetained},
 	{"BGWLegalTransitions", "the BGW moves only along the transitions of docs/model.md §6", (*Checks).bgwTransitions},
 	{"ReplayPointMonotone", "the BGW replay point moves back only at the reset", (*Checks).replayPointMonotone},
 	{"FakeOldestMonotone", "the fake oldest LSN never decreases", (*Checks).fakeOldestMonotone},
@@ -47,6 +48,7 @@ var claims = []Claim{
 	{"NoUnexpectedExit", "no process PANICs or exits FATAL unless an injected fault or fencing made it", (*Checks).noUnexpectedExit},
 	{"CrashRecovers", "crashing every host and recovering from shared storage yields the oracle's pages and clog", nil},
 	{"AckedVisible", "every acknowledged write is visible at the end of WAL unless a later write replaced it", nil},
+	{"PromotedStandbyRecovers", "crashing a promoted standby and recovering its own disk yields every commit it acknowledged, with its writes or later ones", nil},
 }
 
 // The claims' indexes in the catalogue, for the "sometimes" counters
@@ -66,6 +68,7 @@ const (
 	cConsistentLSNDurable
 	cNoCheckpointInWaitingReset
 	cCheckpointRedo
+	cWALRetained
 	cBGWLegalTransitions
 	cReplayPointMonotone
 	cFakeOldestMonotone
@@ -78,6 +81,7 @@ const (
 	cNoUnexpectedExit
 	cCrashRecovers
 	cAckedVisible
+	cPromotedStandbyRecovers
 	nClaims
 )
 

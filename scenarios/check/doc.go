@@ -14,7 +14,10 @@
 // FlushListOrdered, ConsistentLSN*, CheckpointRedo), bgw.go (the BGW's
 // state machine of src/backend/access/logindex/polar_logindex_redo.c),
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
-// full.go and recovery.go (the whole-state claims); the claims new with
+// full.go and recovery.go (the whole-state claims), standby.go (a node on
+// its own disk: WALRetained per step, PromotedStandbyRecovers at Full; a
+// promoted standby's acknowledged commits belong to its disk's history, so
+// the shared-storage claims skip them); the claims new with
 // the rule audit are in writers.go (WALBeforeData, StoredPageNeverGoesBack,
 // NoFuturePageWritten),
 // logindex.go, promote.go (ReplicaClogReplayed and the role switch's),
@@ -43,6 +46,7 @@
 //	§4  a table is saved only once its WAL is durable        LogIndexSavedAfterWAL       logindex-before-wal
 //	§4  LogIndex meta only moves forward                     LogIndexMetaMonotone        logindex-meta-back
 //	§7  no WAL below the old end of valid WAL                NoWALBelowOldEnd            wal-overwritten
+//	§4  no WAL segment removed while still needed            WALRetained                 wal-segment-removed
 //	§2  a commit is acknowledged only when durable           CommitDurable               ack-not-durable
 //	§5  flush list in oldest-LSN order                       FlushListOrdered            flush-list-order
 //	§5  consistent LSN published only forward                ConsistentLSNMonotone       consistent-back

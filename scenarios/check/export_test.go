@@ -87,6 +87,7 @@ var ClaimIDs = map[string]int{
 	"ReplicaClogReplayed": cReplicaClogReplayed, "ClogCopiedAtPromote": cClogCopiedAtPromote, "SlotsReloadedAtPromote": cSlotsReloadedAtPromote,
 	"BuffersMatchOracle": cBuffersMatchOracle, "ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
 	"NoUnexpectedExit": cNoUnexpectedExit, "CrashRecovers": cCrashRecovers, "AckedVisible": cAckedVisible,
+	"WALRetained": cWALRetained, "PromotedStandbyRecovers": cPromotedStandbyRecovers,
 }
 
 // NClaims is the number of claim counters.

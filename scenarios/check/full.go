@@ -36,6 +36,9 @@ func (k *Checks) Full() error {
 	if err := k.ackedVisible(); err != nil {
 		return k.c.S.Violation("AckedVisible", err)
 	}
+	if err := k.promotedStandbysRecover(); err != nil {
+		return k.c.S.Violation("PromotedStandbyRecovers", err)
+	}
 	return nil
 }
 
@@ -49,6 +52,9 @@ func (k *Checks) ackedVisible() error {
 	end := o.End()
 	for _, a := range k.c.Journal.Acks {
 		k.hit(cAckedVisible)
+		if k.ownHistory(&a) {
+			continue // PromotedStandbyRecovers
+		}
 		if st := o.Status(a.XID, end); st != shmem.XactCommitted {
 			return fmt.Errorf("acknowledged xid %d (by %v, commit end %v) is %v at the end of WAL %v", a.XID, a.Node, a.CommitEnd, st, end)
 		}

@@ -65,12 +65,15 @@ func (k *Checks) readsReflectAcked() error {
 	for len(k.ackSteps) < len(j.Acks) {
 		a := &j.Acks[len(k.ackSteps)]
 		m := a.CommitEnd
+		if k.ownHistory(a) {
+			m = 0 // another history: not the shared primary's to reflect
+		}
 		if l := len(k.ackMaxEnd); l > 0 {
 			m = max(m, k.ackMaxEnd[l-1])
 		}
 		k.ackSteps = append(k.ackSteps, a.Step)
 		k.ackMaxEnd = append(k.ackMaxEnd, m)
-		if _, ok := k.ackByXID[a.XID]; !ok {
+		if _, ok := k.ackByXID[a.XID]; !ok && !k.ownHistory(a) {
 			k.ackByXID[a.XID] = a.Step
 		}
 	}

@@ -208,6 +208,19 @@ var ruleRows = []ruleRow{
 			require.NoError(t, n1.Mount.Sync(name))
 		})
 	}},
+	{"wal-segment-removed", "§4", "WALRetained", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := settled(t, func(o *cluster.Options) { o.Standbys = 1 })
+		n3 := c.Node(3)
+		require.True(t, n3.WAL.FlushedLSN().Valid(), "the standby received WAL")
+		// Removed behind the checkpointer's back (a restartpoint moves the
+		// redo in the step it recycles, which the watch follows), hence
+		// the watch is off.
+		check.SetWatchOff(k)
+		return c, k, sabotage(c, func() {
+			size := n3.Cfg.LogIndex.WALSegmentSize
+			require.NoError(t, n3.Mount.Remove(logindex.SegmentName(logindex.SegNo(n3.Control.Redo, size), size)))
+		})
+	}},
 	{"ack-not-durable", "§2", "CommitDurable", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := settled(t, nil)
 		n1 := c.Node(1)

@@ -65,6 +65,9 @@ type nodeWatched struct {
 	replayLSN           storage.LSN
 	poolSum             uint64
 	exits               int
+	// redo and truncated: WALRetained's bounds (a restartpoint moves the
+	// redo in the step it removes segments).
+	redo, truncated storage.LSN
 }
 
 // moved brings w up to the world's watched values now and reports whether
@@ -105,7 +108,8 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) {
+			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) ||
+			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
@@ -113,6 +117,7 @@ func (k *Checks) moved(w *watched) bool {
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
 				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
+				redo: n.Control.Redo, truncated: truncatedBelow(n),
 			}
 			ch = true
 		}
@@ -139,4 +144,12 @@ func (k *Checks) stepChecks() (int, error) {
 	// The run caught the oracle up, and every checker with it.
 	k.watch.shared.oracle = k.O.Progress()
 	return i, err
+}
+
+// truncatedBelow is n's LogIndex truncation point (InvalidLSN without LogIndex).
+func truncatedBelow(n *shmem.Node) storage.LSN {
+	if n.Index == nil || !n.Index.Enabled() {
+		return storage.InvalidLSN
+	}
+	return n.Index.TruncatedBelow()
 }

@@ -651,6 +651,7 @@ var knownMarks = []string{
 	"bgw/online-promote-dispatch",
 	"bgw/parallel-replaying",
 	"bgw/promote-finished",
+	"bgw/standby-online-promote",
 	"bgw/worker-buffers-busy",
 	"postmaster/backend-replay-during-online-promote",
 	"postmaster/future-page",
@@ -658,8 +659,10 @@ var knownMarks = []string{
 	"postmaster/new-write-before-bgw-replayed-page",
 	"postmaster/polar-worker-weak-ref-evicted",
 	"postmaster/queue-overflow",
+	"postmaster/standby-promote",
 	"postmaster/standby-wal-received",
 	"postmaster/standby-write-page",
+	"postmaster/wal-recycled",
 	"postmaster/write-during-online-promote",
 	"startup/hot-standby",
 	"startup/memtable-ring-full",
@@ -668,6 +671,8 @@ var knownMarks = []string{
 	"startup/queue-overflow-storage-read",
 	"startup/reset-without-waiting-reset",
 	"startup/standby-consistent",
+	"startup/standby-promote",
+	"startup/standby-trigger-file",
 	"startup/trigger-file-wait",
 }
 

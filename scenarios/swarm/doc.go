@@ -8,6 +8,9 @@
 // swarm.go derives a world from its seed and runs it (NewWorld, Run,
 // RunSwarm, Replay); planner.go draws the program, one named generator per
 // action class (genSubmit, genStop, genIOError, ...), each emitting typed
-// script commands. It mirrors no PolarDB file: it is the operator and the
-// faults around the model.
+// script commands; standby.go is ClassStandby's generator (genStandby:
+// hold a standby's parallel replay, promote it by pg_ctl or the trigger
+// file, write to it, crash it, start it again as a standby or as its own
+// disk's primary; PolarDB's tests 007 and 101-105). It mirrors no PolarDB
+// file: it is the operator and the faults around the model.
 package swarm

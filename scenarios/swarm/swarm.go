@@ -52,10 +52,13 @@ const (
 	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
 	// writer, the promoting node included.
 	ClassCheckpoint
+	// ClassStandby: a standby on its own disk, promoted, crashed and
+	// restarted (standby.go).
+	ClassStandby
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby"}
 
 func (c Class) String() string {
 	var parts []string
@@ -142,6 +145,11 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		if cr.Intn(2) == 0 {
 			classes |= c
 		}
+	}
+	if classes&ClassStandby != 0 && !logIndexOff(base.Hazard) {
+		// A standby replays only through LogIndex
+		// (startup.ErrStandbyNeedsLogIndex).
+		o.Standbys = pick("standbys", 1, 2)
 	}
 	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60)}
 	if err := o.Validate(); err != nil {
@@ -356,4 +364,11 @@ func Replay(cluster script.Cluster, actions []script.Command, seed uint64, cfg R
 		}
 	}
 	return w.Outcome(), nil
+}
+
+// logIndexOff reports whether hazard name runs every node with
+// polar_logindex_mem_size = 0.
+func logIndexOff(name string) bool {
+	hz, err := hazard.Lookup(name)
+	return err == nil && hz.LogIndexOff
 }

@@ -24,7 +24,7 @@ func TestForkCrashReplays(t *testing.T) {
 	if d.Hash != d2.Hash || d.Last != d2.Last {
 		t.Fatalf("the same fork twice: %016x/%d vs %016x/%d", d.Hash, d.Last, d2.Hash, d2.Last)
 	}
-	if d.Path != "150:crash.n2" || d.Parent == nil || d.Parent.Last != 457 {
+	if d.Path != "150:crash.n2" || d.Parent == nil || d.Parent.Last != 772 {
 		t.Fatalf("branch path %q parent %+v", d.Path, d.Parent)
 	}
 	if !strings.Contains(d.Script, "crash node=2") || !strings.Contains(d.Script, "# schedule: ") {
@@ -101,7 +101,7 @@ func TestForkInsideWriteTakesEffectAtItsEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "writes node=1 count=6") || !strings.Contains(p.Notes[0], "step 149") {
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "writes node=1 count=6") || !strings.Contains(p.Notes[0], "step 269") {
 		t.Fatalf("notes %q", p.Notes)
 	}
 	for _, bad := range []Fork{{Step: 5, Action: "crash.n2"}, {Step: 100, Action: "explode.n1"}, {Step: 99999, Action: "crash.n1"}} {
