@@ -271,6 +271,9 @@ func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
 		n.BGW.CheckpointRequested = false
 		return
 	}
+	if !checkPointTwoPhase(c, n, a.Name(), redo) {
+		return
+	}
 	rec := logindex.Record{Type: logindex.RecCheckpoint, Redo: redo}
 	if err := n.WAL.Insert(&rec); err != nil {
 		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)

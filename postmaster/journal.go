@@ -60,6 +60,10 @@ type Journal struct {
 	// FuturePages are replica reads refused because storage held a page
 	// from the replica's future (ErrFuturePage).
 	FuturePages []FuturePage
+	// TwoPhase are the acknowledged PREPARE, COMMIT PREPARED and ROLLBACK
+	// PREPARED steps, in order (an acknowledged COMMIT PREPARED is also an
+	// Ack).
+	TwoPhase []TwoPhaseEvent
 }
 
 // FuturePage is one refused replica read: which node, which page, the

@@ -18,10 +18,12 @@
 // imports scenarios; cmd/promotesim imports the subpackages.
 //
 // The claims the checkers own are listed by check.Claims (SingleWriter,
-// ReplicaWritesNothing, NoWALBelowOldEnd, CommitDurable, FlushListOrdered,
+// ReplicaWritesNothing, NoWALBelowOldEnd, CommitDurable, PreparedSurvives,
+// TwoPhaseDecidedOnce, FlushListOrdered,
 // ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
-// ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
+// ReplicaReadsMatchOracle, ReadsReflectAcked, PreparedInvisible,
+// NoUnexpectedExit,
 // CrashRecovers, AckedVisible), and the liveness claims by the script
 // package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
 // ReplicasCatchUp, ConsistentLSNCatchesUp).

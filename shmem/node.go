@@ -80,6 +80,10 @@ type Node struct {
 	// backends (commit, abort) and startup (replay); the checkpointer
 	// writes it to pg_xact.
 	Clog Clog
+	// TwoPhase is TwoPhaseState, the prepared transactions: backends
+	// (PREPARE, COMMIT/ROLLBACK PREPARED), startup (redo, recovery), the
+	// checkpointer (state files). shmem/twophase.go.
+	TwoPhase TwoPhase
 	// Control is the node's view of the shared control file; Local is the
 	// local directory's pg_control (it survives crashes). Startup (end of
 	// recovery, restartpoints) and the checkpointer write both; the

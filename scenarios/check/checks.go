@@ -42,6 +42,7 @@ type Checks struct {
 	acksSeen int
 
 	dur durableState
+	tp  twoPhaseSeen
 
 	redoKnown bool
 	redo      storage.LSN

@@ -24,7 +24,9 @@ import (
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
 // node's life. The oracle's progress is watched too, since Full syncs it
-// between steps.
+// between steps. The two-phase checkers read the journal's two-phase
+// events, the primary's read-write flag, its two-phase state (TwoPhase.Gen)
+// and its clog (Clog.Gen).
 type watched struct {
 	shared sharedWatched
 	nodes  []nodeWatched
@@ -41,6 +43,7 @@ type sharedWatched struct {
 	blind     bool
 	acks      int
 	reads     int
+	twoPhase  int
 }
 
 // nodeWatched is what the checkers read of one node host.
@@ -61,6 +64,9 @@ type nodeWatched struct {
 	resets              int
 	fakeOldest          storage.LSN
 	exits               int
+	readWrite           bool
+	twoPhaseGen         uint64
+	clogGen             uint64
 }
 
 // moved brings w up to the world's watched values now and reports whether
@@ -75,9 +81,9 @@ func (k *Checks) moved(w *watched) bool {
 	op := o.Progress()
 	if sh.oracle != op ||
 		sh.writes != d.WriteCount() || sh.stale != d.StaleCount() || sh.writer != writer || sh.hasWriter != has ||
-		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) {
+		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) || sh.twoPhase != len(j.TwoPhase) {
 		*sh = sharedWatched{oracle: op, writes: d.WriteCount(), stale: d.StaleCount(), writer: writer,
-			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads)}
+			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads), twoPhase: len(j.TwoPhase)}
 		ch = true
 	}
 	if len(w.nodes) != len(k.c.AllNodes()) {
@@ -101,14 +107,15 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.exits != len(n.Exits) {
+			p.fakeOldest != n.BGW.FakeOldest() || p.exits != len(n.Exits) || p.readWrite != n.ReadWrite ||
+			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				exits: len(n.Exits),
+				exits: len(n.Exits), readWrite: n.ReadWrite, twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(),
 			}
 			ch = true
 		}

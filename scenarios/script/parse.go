@@ -46,6 +46,12 @@ var verbs = []struct {
 	{"stall-save", parseStallSave},
 	{"resume-save", parseStallSave},
 	{"checkpoint", parseCheckpoint},
+	{"prepare", parsePrepare},
+	{"submit-prepare", parsePrepare},
+	{"commit-prepared", parseFinishPrepared},
+	{"rollback-prepared", parseFinishPrepared},
+	{"submit-finish", parseFinishPrepared},
+	{"prepared", parsePrepared},
 }
 
 // Parse turns one script line into its command.
