@@ -121,7 +121,9 @@ const TwoPhaseDir = "pg_twophase/"
 
 // TwoPhaseFilePath is xid's state file (POLAR_TWO_PHASE_FILE_PATH:
 // eight upper-case hex digits).
-func TwoPhaseFilePath(xid logindex.XID) string { return fmt.Sprintf("%s%08X", TwoPhaseDir, uint32(xid)) }
+func TwoPhaseFilePath(xid logindex.XID) string {
+	return fmt.Sprintf("%s%08X", TwoPhaseDir, uint32(xid))
+}
 
 var twoPhaseCRC = crc32.MakeTable(crc32.Castagnoli)
 

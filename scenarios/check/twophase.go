@@ -38,10 +38,11 @@ type twoPhaseSeen struct {
 	recs    int // history records checked (TwoPhaseDecidedOnce)
 	recCuts int
 	reads   int // journal reads checked (PreparedInvisible)
-	// primary: the primary instance, its two-phase generation and the
-	// journal length and history end it was last compared at.
+	// primary: the primary instance, its two-phase and clog generations
+	// and the journal length and history end it was last compared at.
 	primary *shmem.Node
 	gen     uint64
+	clog    uint64
 	nevents int
 	end     storage.LSN
 	outcome map[logindex.XID]postmaster.TwoPhaseKind // acknowledged outcome by xid (lookup only)
@@ -72,10 +73,10 @@ func (k *Checks) preparedSurvives() error {
 	if n == nil || n.InRecovery || !n.ReadWrite || !k.shared(n) {
 		return nil
 	}
-	if t.primary == n && t.gen == n.TwoPhase.Gen() && t.nevents == len(ev) && t.end == k.O.End() {
+	if t.primary == n && t.gen == n.TwoPhase.Gen() && t.clog == n.Clog.Gen() && t.nevents == len(ev) && t.end == k.O.End() {
 		return nil
 	}
-	t.primary, t.gen, t.nevents, t.end = n, n.TwoPhase.Gen(), len(ev), k.O.End()
+	t.primary, t.gen, t.clog, t.nevents, t.end = n, n.TwoPhase.Gen(), n.Clog.Gen(), len(ev), k.O.End()
 	for i := range ev {
 		e := &ev[i]
 		if e.Kind != postmaster.TwoPhasePrepared {

@@ -51,10 +51,13 @@ const (
 	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
 	// writer, the promoting node included.
 	ClassCheckpoint
+	// ClassTwoPhase: prepared transactions (PREPARE TRANSACTION, COMMIT
+	// and ROLLBACK PREPARED), gen_twophase.go.
+	ClassTwoPhase
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "twophase"}
 
 func (c Class) String() string {
 	var parts []string
