@@ -293,6 +293,12 @@ func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
 			return
 		}
 	}
+	for _, s := range n.LogicalSlots {
+		if err := shmem.WriteLogicalSlot(n.Mount, s); err != nil {
+			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+			return
+		}
+	}
 	if n.Index.Enabled() && n.Index.Writable() && !n.SaveStalled {
 		if _, err := n.Index.Save(n.WAL.FlushedLSN()); err != nil && !errors.Is(err, logindex.ErrWALNotFlushed) {
 			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)

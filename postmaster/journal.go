@@ -64,6 +64,9 @@ type Journal struct {
 	// PREPARED steps, in order (an acknowledged COMMIT PREPARED is also an
 	// Ack).
 	TwoPhase []TwoPhaseEvent
+	// LogicalSlots are the logical slot positions clients were told
+	// (postmaster/logical.go).
+	LogicalSlots []LogicalSlotAck
 }
 
 // FuturePage is one refused replica read: which node, which page, the

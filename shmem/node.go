@@ -94,6 +94,10 @@ type Node struct {
 	// postmaster and startup load them, walsenders advance them, the
 	// operator creates and drops them.
 	Slots []Slot
+	// LogicalSlots are logical replication slots (shmem/logicalslot.go):
+	// loaded and reloaded with Slots; the operator creates them, clients
+	// advance them, the checkpointer saves them.
+	LogicalSlots []LogicalSlot
 
 	// Primary is the node type: true once this node is the read-write
 	// primary (POLAR_NODE_TYPE primary). InRecovery is RecoveryInProgress().

@@ -405,6 +405,10 @@ func (p *Process) stepInit(c *sim.Ctx) {
 			return
 		}
 		n.Slots = slots
+		if n.LogicalSlots, err = shmem.ReadLogicalSlots(n.Mount); err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: load logical slots: %v", err))
+			return
+		}
 		n.Local.State = shmem.DBInCrashRecovery
 		c.Story("crash-recovery", sim.LSNField("redo", uint64(p.redo)), sim.LSNField("checkpoint", uint64(ctl.CheckPoint)))
 		p.beginReindex(c, StateCrashRedo)
@@ -898,6 +902,10 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 			return
 		}
 		n.Slots = slots
+		if n.LogicalSlots, err = shmem.ReadLogicalSlots(n.Mount); err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: reload logical slots: %v", err))
+			return
+		}
 	}
 	n.Queue.Reset()
 	p.hasRef = false

@@ -52,6 +52,9 @@ var verbs = []struct {
 	{"rollback-prepared", parseFinishPrepared},
 	{"submit-finish", parseFinishPrepared},
 	{"prepared", parsePrepared},
+	{"create-logical-slot", parseLogicalSlot},
+	{"logical-get-changes", parseLogicalSlot},
+	{"logical-slots", parseLogicalSlots},
 }
 
 // Parse turns one script line into its command.
