@@ -61,7 +61,11 @@ func TestSwarmCleanV15(t *testing.T) {
 // Every hazard of the catalogue is caught by a general checker (a safety
 // claim of Claims() or a liveness claim) within a bounded number of seeds.
 func TestSwarmCatchesEveryHazard(t *testing.T) {
-	const budget = 300
+	// The budget leaves room for new action classes, which change the
+	// programs of the seeds that draw them: skip-slot-reload, the rarest,
+	// was caught at seed 264 before prepared transactions and at 312 with
+	// them.
+	const budget = 500
 	for _, hz := range hazard.All() {
 		t.Run(hz.Name, func(t *testing.T) {
 			if hz.Counterexample != "" {

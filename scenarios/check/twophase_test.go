@@ -48,6 +48,18 @@ func TestTwoPhaseChecksHoldOnCleanRun(t *testing.T) {
 	require.NoError(t, k.RunAll())
 	require.Equal(t, shmem.XactCommitted, c.Node(1).Clog.Get(a.XID))
 	require.Equal(t, 0, c.Node(1).TwoPhase.Len())
+	// A second COMMIT PREPARED finds no such transaction, and a gid in use
+	// refuses PREPARE and rolls the transaction back.
+	errs := len(c.Journal.Errors)
+	require.NoError(t, c.FinishPrepared(1, "a", true))
+	prepare(t, c, 3, 0, "c")
+	require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 3, Slot: 1}}, GID: "c"}))
+	r := c.S.RunUntil(func() bool { return len(c.Journal.Errors) >= errs+2 }, 5000)
+	require.True(t, r.Done, "%v", r)
+	require.Contains(t, c.Journal.Errors[errs].Err, `prepared transaction does not exist: "a"`)
+	require.Contains(t, c.Journal.Errors[errs+1].Err, `transaction identifier "c" is already in use`)
+	require.NoError(t, step(c, k, 200))
+	require.NoError(t, k.RunAll())
 }
 
 func TestPreparedSurvivesFires(t *testing.T) {

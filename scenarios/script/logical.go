@@ -30,7 +30,9 @@ func parseLogicalSlot(verb string, a args) (Command, error) {
 	return LogicalSlotCmd{Verb: verb, Node: h, Name: a["name"]}, nil
 }
 
-func (c LogicalSlotCmd) String() string { return newLine(c.Verb).node(c.Node).kv("name", c.Name).String() }
+func (c LogicalSlotCmd) String() string {
+	return newLine(c.Verb).node(c.Node).kv("name", c.Name).String()
+}
 
 func (c LogicalSlotCmd) run(r *Runner) (string, error) {
 	n, err := r.C.Host(c.Node)
