@@ -69,8 +69,8 @@ func (k *Checks) preparedSurvives() error {
 				e.XID, e.GID, e.Node, e.End, e.Step, k.O.End())
 		}
 	}
-	n := k.c.Primary()
-	if n == nil || n.InRecovery || !n.ReadWrite || !k.shared(n) {
+	n := k.servingWriter()
+	if n == nil {
 		return nil
 	}
 	if t.primary == n && t.gen == n.TwoPhase.Gen() && t.clog == n.Clog.Gen() && t.nevents == len(ev) && t.end == k.O.End() {
@@ -84,6 +84,19 @@ func (k *Checks) preparedSurvives() error {
 		}
 		if err := k.stillPrepared(n, e); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// servingWriter is the node serving read-write that holds the writer role
+// of shared storage, if any. An old primary a promote displaced (fence
+// epoch) may still serve, and a node being promoted may hold the role
+// before it serves: neither is judged.
+func (k *Checks) servingWriter() *shmem.Node {
+	for _, n := range k.c.AllNodes() {
+		if n != nil && n.Primary && n.ReadWrite && !n.InRecovery && k.alive(n) && k.shared(n) && n.Mount != nil && n.Mount.Writer() {
+			return n
 		}
 	}
 	return nil
