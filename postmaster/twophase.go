@@ -283,6 +283,9 @@ func (f FinishPrepared) verb() string {
 // checkpointer retries the checkpoint later; the model has no such retry
 // loop). False if it exited.
 func checkPointTwoPhase(c *sim.Ctx, n *shmem.Node, name string, redo storage.LSN) bool {
+	if !n.Cfg.Orderings.TwoPhaseCheckpoint {
+		return true // hazard skip-twophase-checkpoint
+	}
 	wrote, err := n.TwoPhase.CheckPointTwoPhase(n.Mount, redo)
 	if err != nil {
 		exitProc(c, n, name, shmem.ExitPANIC, err)

@@ -92,6 +92,11 @@ type Orderings struct {
 	// there and crashes). Off, the promote goes ahead and startup meets the
 	// vanilla path's crash.
 	RefuseWithoutLogIndex bool
+	// TwoPhaseCheckpoint: a checkpoint writes the state file of every
+	// prepared transaction whose PREPARE record is below its redo
+	// (twophase.c CheckPointTwoPhase, from CheckPointGuts) before the
+	// checkpoint record. Off only under hazard skip-twophase-checkpoint.
+	TwoPhaseCheckpoint bool
 }
 
 // Fidelity holds the switches that make a node do what PolarDB 15's code
@@ -182,6 +187,7 @@ func OrderingsFor(p Profile) Orderings {
 		ResetBeforeRecoveryDone: true, ReplayFromRedo: true, EvictStale: true,
 		FakeOldestDuringPromote: true, CopyClog: true, ReloadSlots: true,
 		NoCheckpointInWaitingReset: true, RefuseWithoutLogIndex: true,
+		TwoPhaseCheckpoint: true,
 	}
 	if p == ProfileV11 {
 		o.WaitBackends = false
