@@ -7,7 +7,8 @@
 //
 // swarm.go derives a world from its seed and runs it (NewWorld, Run,
 // RunSwarm, Replay); planner.go draws the program, one named generator per
-// action class (genSubmit, genStop, genIOError, ...), each emitting typed
-// script commands. It mirrors no PolarDB file: it is the operator and the
+// action class (genSubmit, genStop, genIOError, ...; gen_twophase.go's
+// genTwoPhase for prepared transactions), each emitting typed script
+// commands. It mirrors no PolarDB file: it is the operator and the
 // faults around the model.
 package swarm
