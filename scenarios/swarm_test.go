@@ -125,6 +125,11 @@ var claimedMarks = []string{
 	"bgw/evict-instead-of-replay",
 	"startup/queue-overflow-storage-read",
 	"startup/memtable-ring-full",
+	// Prepared transactions (ClassTwoPhase) met by a checkpoint, a promote
+	// and a crash recovery.
+	"postmaster/twophase-state-file-written",
+	"startup/recover-prepared-at-promote",
+	"startup/recover-prepared-at-crash-recovery",
 }
 
 func TestSwarmReachesClaimedMarks(t *testing.T) {
