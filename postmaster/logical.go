@@ -39,6 +39,7 @@ func CreateLogicalSlot(s *sim.Scheduler, n *shmem.Node, name string) (shmem.Logi
 	lsn := n.WAL.InsertLSN()
 	sl := shmem.LogicalSlot{Name: name, Restart: lsn, ConfirmedFlush: lsn}
 	if err := shmem.WriteLogicalSlot(n.Mount, sl); err != nil {
+		// The creation ERRORs; its leftover is ignored (ReadLogicalSlots).
 		return shmem.LogicalSlot{}, err
 	}
 	n.LogicalSlots = append(n.LogicalSlots, sl)
@@ -72,13 +73,16 @@ func LogicalGetChanges(s *sim.Scheduler, n *shmem.Node, name string) (int, shmem
 			commits++
 		}
 	}
-	next := *sl
-	next.Restart, next.ConfirmedFlush = end, end
-	if next != *sl {
-		if err := shmem.WriteLogicalSlot(n.Mount, next); err != nil {
+	// LogicalConfirmReceivedLocation moves the slot in memory first, then
+	// saves it (ReplicationSlotSave); a failed save is the function's
+	// ERROR and leaves the slot dirty in memory, for the next checkpoint
+	// (CheckPointReplicationSlots) to save.
+	moved := sl.Restart != end || sl.ConfirmedFlush != end
+	sl.Restart, sl.ConfirmedFlush = end, end
+	if moved {
+		if err := shmem.WriteLogicalSlot(n.Mount, *sl); err != nil {
 			return 0, *sl, err
 		}
-		*sl = next
 	}
 	s.Emit(n.Proc("operator"), sim.LevelStory, "logical-get-changes", sim.Str("slot", name), sim.Int("commits", int64(commits)),
 		sim.LSNField("confirmed_flush", uint64(sl.ConfirmedFlush)))

@@ -22,7 +22,8 @@
 // TwoPhaseDecidedOnce, FlushListOrdered,
 // ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
-// ReplicaReadsMatchOracle, ReadsReflectAcked, PreparedInvisible,
+// ReplicaReadsMatchOracle, ReadsReflectAcked, LogicalSlotsSurvive,
+// PreparedInvisible,
 // NoUnexpectedExit,
 // CrashRecovers, AckedVisible), and the liveness claims by the script
 // package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,

@@ -71,6 +71,14 @@ func ReadLogicalSlots(m *storage.Mount) ([]LogicalSlot, error) {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
+		if k == 0 {
+			// A creation that failed after the file was made: PolarDB
+			// writes a new slot in pg_replslot/<name>.tmp and renames it
+			// only once saved (slot.c CreateSlotOnDisk), and startup
+			// removes leftover .tmp directories (StartupReplicationSlots);
+			// the model has no rename, so an empty file is that leftover.
+			continue
+		}
 		if k < len(b) {
 			return nil, fmt.Errorf("shmem: logical slot file %s is %d bytes, want %d", p, k, len(b))
 		}

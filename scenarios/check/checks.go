@@ -43,6 +43,7 @@ type Checks struct {
 
 	dur durableState
 	tp  twoPhaseSeen
+	lg  logicalSeen
 
 	redoKnown bool
 	redo      storage.LSN

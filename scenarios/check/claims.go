@@ -36,6 +36,7 @@ var claims = []Claim{
 	{"FakeOldestMonotone", "the fake oldest LSN never decreases", (*Checks).fakeOldestMonotone},
 	{"ReplicaReadsMatchOracle", "a replica read returns the oracle's page at that replica's replay position", (*Checks).replicaReads},
 	{"ReadsReflectAcked", "a read on the read-write primary equals the oracle and reflects every commit acknowledged before it began", (*Checks).readsReflectAcked},
+	{"LogicalSlotsSurvive", "the read-write primary holds every logical slot a client was told of, with restart_lsn and confirmed_flush never behind the positions last acknowledged", (*Checks).logicalSlotsSurvive},
 	{"PreparedInvisible", "no read sees a row of a prepared transaction unless its COMMIT PREPARED is in the WAL the read was served at", (*Checks).preparedInvisible},
 	{"NoUnexpectedExit", "no process PANICs or exits FATAL unless an injected fault or fencing made it", (*Checks).noUnexpectedExit},
 	{"CrashRecovers", "crashing every host and recovering from shared storage yields the oracle's pages and clog", nil},

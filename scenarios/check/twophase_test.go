@@ -141,3 +141,20 @@ func TestPreparedInvisibleFires(t *testing.T) {
 	c.Journal.Reads = append(c.Journal.Reads, r)
 	fixture.RequireViolation(t, k.RunStep(), "PreparedInvisible", "sees slot 1 of prepared transaction", "gid a")
 }
+
+func TestLogicalSlotsSurviveFires(t *testing.T) {
+	c, k := fixture.NewCluster(t, nil)
+	fixture.Commit(t, c, 1, 0, 0)
+	sl, err := postmaster.CreateLogicalSlot(c.S, c.Node(1), "l1")
+	require.NoError(t, err)
+	c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
+		Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush})
+	require.NoError(t, step(c, k, 10))
+	fixture.Commit(t, c, 1, 1, 0)
+	_, sl, err = postmaster.LogicalGetChanges(c.S, c.Node(1), "l1")
+	require.NoError(t, err)
+	// The client is told a position the slot does not hold.
+	c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
+		Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush + 8})
+	fixture.RequireViolation(t, k.RunStep(), "LogicalSlotsSurvive", "logical slot on the primary n1 is l1", "behind restart=", "acknowledged by n1")
+}

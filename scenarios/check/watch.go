@@ -44,6 +44,7 @@ type sharedWatched struct {
 	acks      int
 	reads     int
 	twoPhase  int
+	logical   int
 }
 
 // nodeWatched is what the checkers read of one node host.
@@ -81,9 +82,11 @@ func (k *Checks) moved(w *watched) bool {
 	op := o.Progress()
 	if sh.oracle != op ||
 		sh.writes != d.WriteCount() || sh.stale != d.StaleCount() || sh.writer != writer || sh.hasWriter != has ||
-		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) || sh.twoPhase != len(j.TwoPhase) {
+		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) || sh.twoPhase != len(j.TwoPhase) ||
+		sh.logical != len(j.LogicalSlots) {
 		*sh = sharedWatched{oracle: op, writes: d.WriteCount(), stale: d.StaleCount(), writer: writer,
-			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads), twoPhase: len(j.TwoPhase)}
+			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads), twoPhase: len(j.TwoPhase),
+			logical: len(j.LogicalSlots)}
 		ch = true
 	}
 	if len(w.nodes) != len(k.c.AllNodes()) {

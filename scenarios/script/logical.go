@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"promotesim/postmaster"
+	"promotesim/shmem"
 	"promotesim/storage"
 )
 
@@ -86,11 +87,12 @@ func (c LogicalSlots) run(r *Runner) (string, error) {
 	return fmt.Sprintf("%v: %s", c.Node, strings.Join(rows, " ")), nil
 }
 
-// CheckLogicalSlot asserts that node N holds logical slot S with the
-// restart_lsn and confirmed_flush last acknowledged to a client (on any
-// node: they were saved to shared storage when told), and that decoding
-// can start there: WAL at restart_lsn is valid, or restart_lsn is the end
-// of valid WAL. check logical-slot node=N name=S.
+// CheckLogicalSlot asserts that node N holds logical slot S with
+// restart_lsn and confirmed_flush never behind those last acknowledged to a
+// client (on any node: they were saved to shared storage when told; a
+// failed save may have moved them further, see LogicalSlotsSurvive), and
+// that decoding can start there: WAL at restart_lsn is valid, or
+// restart_lsn is the end of valid WAL. check logical-slot node=N name=S.
 type CheckLogicalSlot struct {
 	Node storage.HostID
 	Name string
@@ -125,8 +127,8 @@ func (c CheckLogicalSlot) run(r *Runner) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("logical slot %q (acknowledged by %v at step %d) is missing on %v", c.Name, ack.Node, ack.Step, c.Node)
 	}
-	if sl.Restart != ack.Restart || sl.ConfirmedFlush != ack.ConfirmedFlush {
-		return "", fmt.Errorf("logical slot on %v is %v, but restart=%v confirmed_flush=%v were acknowledged by %v at step %d",
+	if sl.Restart < ack.Restart || sl.ConfirmedFlush < ack.ConfirmedFlush {
+		return "", fmt.Errorf("logical slot on %v is %v, behind restart=%v confirmed_flush=%v acknowledged by %v at step %d",
 			c.Node, *sl, ack.Restart, ack.ConfirmedFlush, ack.Node, ack.Step)
 	}
 	if err := r.K.O.Sync(); err != nil {
@@ -137,5 +139,9 @@ func (c CheckLogicalSlot) run(r *Runner) (string, error) {
 			return "", fmt.Errorf("logical slot %v: no valid WAL record at its restart_lsn (valid WAL ends %v)", *sl, end)
 		}
 	}
-	return fmt.Sprintf("%v on %v holds restart=%v confirmed_flush=%v as acknowledged", c.Name, c.Node, sl.Restart, sl.ConfirmedFlush), nil
+	what := "as acknowledged"
+	if *sl != (shmem.LogicalSlot{Name: ack.Name, Restart: ack.Restart, ConfirmedFlush: ack.ConfirmedFlush}) {
+		what = fmt.Sprintf("past the acknowledged restart=%v confirmed_flush=%v", ack.Restart, ack.ConfirmedFlush)
+	}
+	return fmt.Sprintf("%v on %v holds restart=%v confirmed_flush=%v %s", c.Name, c.Node, sl.Restart, sl.ConfirmedFlush, what), nil
 }

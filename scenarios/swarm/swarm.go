@@ -54,10 +54,12 @@ const (
 	// ClassTwoPhase: prepared transactions (PREPARE TRANSACTION, COMMIT
 	// and ROLLBACK PREPARED), gen_twophase.go.
 	ClassTwoPhase
+	// ClassLogical: logical slots created and consumed (gen_logical.go).
+	ClassLogical
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "twophase"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "twophase", "logical"}
 
 func (c Class) String() string {
 	var parts []string
