@@ -62,10 +62,10 @@ func TestSwarmCleanV15(t *testing.T) {
 // claim of Claims() or a liveness claim) within a bounded number of seeds.
 func TestSwarmCatchesEveryHazard(t *testing.T) {
 	// The budget leaves room for new action classes, which change the
-	// programs of the seeds that draw them: skip-slot-reload, the rarest,
-	// was caught at seed 264 before prepared transactions and at 312 with
-	// them.
-	const budget = 500
+	// programs of the seeds that draw them: before prepared transactions
+	// and logical slots skip-slot-reload, the rarest, was caught at seed
+	// 264 and no-backend-wait at 44; with them, at 312 and 696.
+	const budget = 1000
 	for _, hz := range hazard.All() {
 		t.Run(hz.Name, func(t *testing.T) {
 			if hz.Counterexample != "" {
