@@ -286,7 +286,7 @@ func checkPointTwoPhase(c *sim.Ctx, n *shmem.Node, name string, redo storage.LSN
 	if !n.Cfg.Orderings.TwoPhaseCheckpoint {
 		return true // hazard skip-twophase-checkpoint
 	}
-	wrote, err := n.TwoPhase.CheckPointTwoPhase(n.Mount, redo)
+	wrote, err := n.TwoPhase.CheckPointTwoPhase(n.Mount, redo, n.Cfg.Fidelity.TwoPhaseFileLeftOnWriteError)
 	if err != nil {
 		exitProc(c, n, name, shmem.ExitPANIC, err)
 		return false

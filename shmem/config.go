@@ -168,6 +168,15 @@ type Fidelity struct {
 	// Off, everything is replayed from the redo and the reset always evicts,
 	// skipping pinned or dirty buffers.
 	PromoteReplayFromConsistent bool
+	// TwoPhaseFileLeftOnWriteError: a state file whose write at a
+	// checkpoint failed stays as the failed write left it, empty or short:
+	// RecreateTwoPhaseFile (twophase.c) opens it O_CREAT|O_TRUNC and ERRORs
+	// on a failed write or fsync, and the next start's restoreTwoPhaseData
+	// then fails in ReadTwoPhaseFile ("incorrect size of file"): startup
+	// FATALs on every start until the file is removed by hand. Off, the
+	// checkpointer removes the leftover, and recovery finds the PREPARE
+	// record again (the failed checkpoint did not move the redo).
+	TwoPhaseFileLeftOnWriteError bool
 }
 
 // FaithfulV15 returns every switch on: POLARDB_15_STABLE as its code
@@ -177,7 +186,7 @@ func FaithfulV15() Fidelity {
 	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true, RestartAfterCrash: true,
 		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, FinalReadEndsAtFailedRead: true,
 		ControlWindowSteps:          true,
-		PromoteReplayFromConsistent: true}
+		PromoteReplayFromConsistent: true, TwoPhaseFileLeftOnWriteError: true}
 }
 
 // OrderingsFor returns the orderings of a profile with no hazard.

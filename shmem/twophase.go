@@ -213,7 +213,9 @@ func TwoPhaseFiles(m *storage.Mount) []logindex.XID {
 // before the checkpoint record is inserted): past this checkpoint, crash
 // recovery starts above their records and finds them in pg_twophase/.
 // It returns how many it wrote.
-func (t *TwoPhase) CheckPointTwoPhase(m *storage.Mount, redo storage.LSN) (int, error) {
+// A failed write leaves its file for Fidelity.TwoPhaseFileLeftOnWriteError
+// (leaveLeftover), else removes it.
+func (t *TwoPhase) CheckPointTwoPhase(m *storage.Mount, redo storage.LSN, leaveLeftover bool) (int, error) {
 	wrote := 0
 	for i := range t.xacts {
 		g := &t.xacts[i]
@@ -221,6 +223,9 @@ func (t *TwoPhase) CheckPointTwoPhase(m *storage.Mount, redo storage.LSN) (int, 
 			continue
 		}
 		if err := WriteTwoPhaseFile(m, g.XID, g.GID); err != nil {
+			if !leaveLeftover {
+				_ = RemoveTwoPhaseFile(m, g.XID) // best effort: the error reported is the write's
+			}
 			return wrote, err
 		}
 		g.OnDisk, g.PrepareStart, g.PrepareEnd = true, storage.InvalidLSN, storage.InvalidLSN
