@@ -3,6 +3,7 @@ package postmaster
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"promotesim/logindex"
 	"promotesim/shmem"
@@ -166,7 +167,12 @@ func (b *backend) prepareFlush(c *sim.Ctx) {
 // read its state back (from its file or its PREPARE record).
 func (b *backend) startFinish(c *sim.Ctx, f FinishPrepared) {
 	n := b.n
-	if !n.ReadWrite || n.InRecovery || n.WAL == nil {
+	if n.InRecovery {
+		// PreventCommandDuringRecovery in standard_ProcessUtility.
+		b.fail(c, f.String(), fmt.Errorf("cannot execute %s during recovery", strings.ToUpper(strings.ReplaceAll(f.verb(), "-", " "))))
+		return
+	}
+	if !n.ReadWrite || n.WAL == nil {
 		b.fail(c, f.String(), errReadOnly)
 		return
 	}

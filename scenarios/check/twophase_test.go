@@ -58,6 +58,11 @@ func TestTwoPhaseChecksHoldOnCleanRun(t *testing.T) {
 	require.True(t, r.Done, "%v", r)
 	require.Contains(t, c.Journal.Errors[errs].Err, `prepared transaction does not exist: "a"`)
 	require.Contains(t, c.Journal.Errors[errs+1].Err, `transaction identifier "c" is already in use`)
+	// A replica refuses it (PreventCommandDuringRecovery).
+	require.NoError(t, c.FinishPrepared(2, "c", true))
+	r = c.S.RunUntil(func() bool { return len(c.Journal.Errors) >= errs+3 }, 5000)
+	require.True(t, r.Done, "%v", r)
+	require.Contains(t, c.Journal.Errors[errs+2].Err, "cannot execute COMMIT PREPARED during recovery")
 	require.NoError(t, step(c, k, 200))
 	require.NoError(t, k.RunAll())
 }
