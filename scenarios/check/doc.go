@@ -14,5 +14,8 @@
 // FlushListOrdered, ConsistentLSN*, CheckpointRedo), bgw.go (the BGW's
 // state machine of src/backend/access/logindex/polar_logindex_redo.c),
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
-// full.go and recovery.go (the whole-state claims).
+// twophase.go (PreparedSurvives, TwoPhaseDecidedOnce, PreparedInvisible:
+// prepared transactions as src/backend/access/transam/twophase.c keeps
+// them), logical.go (LogicalSlotsSurvive), full.go and recovery.go (the
+// whole-state claims).
 package check
