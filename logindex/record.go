@@ -28,10 +28,17 @@ const (
 	RecCheckpoint
 	// RecEndOfRecovery is written by the new primary at promote.
 	RecEndOfRecovery
+	// RecInitPage initialises its pages and then sets its slots: a record
+	// whose blocks carry BKPBLOCK_WILL_INIT (a relation extended, a freed
+	// page reused, like XLOG_HASH_ADD_OVFL_PAGE for a recycled overflow
+	// page). Redo zeroes the page instead of reading it
+	// (XLogReadBufferForRedoExtended with RBM_ZERO_AND_LOCK), so what the
+	// page held before the record never survives it (docs/model.md §2).
+	RecInitPage
 	recTypeEnd
 )
 
-var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery"}
+var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery", "init-page"}
 
 func (t RecordType) String() string {
 	if t < recTypeEnd {
@@ -52,7 +59,11 @@ func ParseRecordType(s string) (RecordType, error) {
 
 // HasPages reports whether records of this type touch pages (and so are
 // indexed in LogIndex rather than replayed into the clog or ignored).
-func (t RecordType) HasPages() bool { return t == RecPage || t == RecFullPage }
+func (t RecordType) HasPages() bool { return t == RecPage || t == RecFullPage || t == RecInitPage }
+
+// HasChanges reports whether records of this type carry slot changes
+// (Record.Changes): a page record or an init record.
+func (t RecordType) HasChanges() bool { return t == RecPage || t == RecInitPage }
 
 // XID is a transaction id; 0 is "none".
 type XID uint32
@@ -82,7 +93,7 @@ type Record struct {
 	Prev  storage.LSN // start of the previous record (xl_prev)
 	Redo  storage.LSN // RecCheckpoint: the redo pointer
 
-	Changes []Change       // RecPage
+	Changes []Change       // RecPage, RecInitPage
 	Block   storage.PageID // RecFullPage: the page imaged
 	Image   storage.Page   // RecFullPage: its content (Image.LSN is ignored)
 }
@@ -92,7 +103,7 @@ func (r *Record) Pages(dst []storage.PageID) []storage.PageID {
 	switch r.Type {
 	case RecFullPage:
 		return append(dst, r.Block)
-	case RecPage:
+	case RecPage, RecInitPage:
 		base := len(dst)
 		for i := range r.Changes {
 			p := r.Changes[i].Page
@@ -125,9 +136,13 @@ func (r *Record) Apply(id storage.PageID, page *storage.Page) bool {
 			return false
 		}
 		page.Slots = r.Image.Slots
-	case RecPage:
+	case RecPage, RecInitPage:
 		hit := false
 		for i := range r.Changes {
+			if r.Type == RecInitPage && r.Changes[i].Page == id && !hit {
+				// WILL_INIT: the page restarts empty (RBM_ZERO_AND_LOCK).
+				page.Slots = [storage.PageSlots]uint64{}
+			}
 			c := &r.Changes[i]
 			if c.Page == id {
 				page.Slots[c.Slot] = c.Value
@@ -187,7 +202,7 @@ var ErrInvalidRecord = errors.New("logindex: invalid WAL record")
 //	18 pad     u16
 //	20 crc     u32   CRC-32C of bytes [0,20) and the payload
 //
-// Payload: RecPage n x (rel u32, block u32, slot u8, value u64);
+// Payload: RecPage and RecInitPage n x (rel u32, block u32, slot u8, value u64);
 // RecFullPage rel u32, block u32, slots; RecCheckpoint redo u64.
 const (
 	recHeaderSize = 24
@@ -200,7 +215,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (r *Record) encodedLen() (int, error) {
 	switch r.Type {
-	case RecPage:
+	case RecPage, RecInitPage:
 		if len(r.Changes) == 0 || len(r.Changes) > MaxChanges {
 			return 0, fmt.Errorf("logindex: page record with %d changes (1..%d)", len(r.Changes), MaxChanges)
 		}
@@ -235,7 +250,7 @@ func (r *Record) encode(b []byte) {
 	le.PutUint16(b[18:], 0)
 	p := b[recHeaderSize:]
 	switch r.Type {
-	case RecPage:
+	case RecPage, RecInitPage:
 		b[17] = byte(len(r.Changes))
 		for i := range r.Changes {
 			c := &r.Changes[i]
@@ -308,7 +323,7 @@ func (r *Record) Decode(b []byte) error {
 	nc := int(b[17])
 	want := -1
 	switch t {
-	case RecPage:
+	case RecPage, RecInitPage:
 		if nc >= 1 && nc <= MaxChanges {
 			want = recHeaderSize + nc*changeSize
 		}
@@ -327,7 +342,7 @@ func (r *Record) Decode(b []byte) error {
 	r.Changes = r.Changes[:0]
 	p := b[recHeaderSize:]
 	switch t {
-	case RecPage:
+	case RecPage, RecInitPage:
 		for range nc {
 			c := Change{
 				Page:  storage.PageID{Rel: storage.RelID(le.Uint32(p[0:])), Block: storage.BlockNo(le.Uint32(p[4:]))},
@@ -358,7 +373,7 @@ func (r *Record) String() string {
 		s += fmt.Sprintf(" xid=%d", r.XID)
 	}
 	switch r.Type {
-	case RecPage:
+	case RecPage, RecInitPage:
 		for _, c := range r.Changes {
 			s += fmt.Sprintf(" %v[%d]=%d", c.Page, c.Slot, c.Value)
 		}

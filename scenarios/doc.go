@@ -22,7 +22,7 @@
 // ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
 // ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
-// CrashRecovers, AckedVisible), and the liveness claims by the script
+// CrashRecovers, AckedVisible, ReusedPageFresh), and the liveness claims by the script
 // package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
 // ReplicasCatchUp, ConsistentLSNCatchesUp).
 package scenarios

@@ -1234,7 +1234,11 @@ func (p *Process) redoPages(c *sim.Ctx, rec *logindex.Record) bool {
 		}
 	}()
 	for _, pg := range p.pages {
-		id, _, err := n.Buffer(pg)
+		read := n.Buffer
+		if rec.Type == logindex.RecInitPage {
+			read = n.ZeroBuffer // BKPBLOCK_WILL_INIT: redo reads nothing
+		}
+		id, _, err := read(pg)
 		if errors.Is(err, shmem.ErrBuffersBusy) {
 			c.Log("buffers-busy", sim.Str("page", pg.String()), sim.LSNField("lsn", uint64(rec.Start)))
 			p.wait(c, "buffers-busy", retryIO)

@@ -37,6 +37,7 @@ var claims = []Claim{
 	{"NoUnexpectedExit", "no process PANICs or exits FATAL unless an injected fault or fencing made it", (*Checks).noUnexpectedExit},
 	{"CrashRecovers", "crashing every host and recovering from shared storage yields the oracle's pages and clog", nil},
 	{"AckedVisible", "every acknowledged write is visible at the end of WAL unless a later write replaced it", nil},
+	{"ReusedPageFresh", "a buffer holding a reused page equals the oracle at its page LSN: nothing from before the page's init record survives", nil},
 }
 
 // Claims returns the catalogue of checked claims.

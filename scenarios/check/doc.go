@@ -14,5 +14,6 @@
 // FlushListOrdered, ConsistentLSN*, CheckpointRedo), bgw.go (the BGW's
 // state machine of src/backend/access/logindex/polar_logindex_redo.c),
 // reads.go (reads against the oracle), exits.go (NoUnexpectedExit),
-// full.go and recovery.go (the whole-state claims).
+// full.go and recovery.go (the whole-state claims), reuse.go
+// (ReusedPageFresh: reused pages, logindex.RecInitPage).
 package check

@@ -620,7 +620,7 @@ func (o *Oracle) add(r *logindex.Record) {
 				img = s[len(s)-1]
 			}
 			for _, j := range l[len(l)-snapEvery:] {
-				o.recs[j].Apply(p, &img)
+				applyOracle(&o.recs[j], p, &img)
 			}
 			o.snaps[p.Block] = append(o.snaps[p.Block], img)
 		}
@@ -659,7 +659,7 @@ func (o *Oracle) Page(page int, at storage.LSN) storage.Page {
 	}
 	id := o.pageID(page)
 	for _, i := range o.byPage[page][from:j] {
-		o.recs[i].Apply(id, &img)
+		applyOracle(&o.recs[i], id, &img)
 	}
 	return img
 }
@@ -745,7 +745,7 @@ func (o *Oracle) WriteOf(xid logindex.XID, page, slot int, value uint64, end sto
 		if r.Start >= end {
 			break
 		}
-		if r.Type != logindex.RecPage {
+		if !r.Type.HasChanges() {
 			continue
 		}
 		for _, c := range r.Changes {
@@ -767,7 +767,10 @@ func (o *Oracle) LastWriter(page, slot int, at storage.LSN) int {
 	id := o.pageID(page)
 	for j := o.upto(page, at) - 1; j >= 0; j-- {
 		r := &o.recs[l[j]]
-		if r.Type == logindex.RecFullPage {
+		if r.Type == logindex.RecFullPage || r.Type == logindex.RecInitPage {
+			// An image or an init record sets every slot: an init
+			// record empties those it does not name, so the page's
+			// content restarts there.
 			return int(l[j])
 		}
 		for _, c := range r.Changes {

@@ -51,10 +51,13 @@ const (
 	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
 	// writer, the promoting node included.
 	ClassCheckpoint
+	// ClassReuse: pages freed and reused (reinitialised with
+	// RBM_ZERO_AND_LOCK and an init record), genReuse.
+	ClassReuse
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "reuse"}
 
 func (c Class) String() string {
 	var parts []string
