@@ -35,10 +35,15 @@ const (
 	// (XLogReadBufferForRedoExtended with RBM_ZERO_AND_LOCK), so what the
 	// page held before the record never survives it (docs/model.md §2).
 	RecInitPage
+	// RecOverwriteContrecord (XLOG_OVERWRITE_CONTRECORD) is written by
+	// crash recovery at the WAL page where an aborted record's
+	// continuation was missing; Aborted names that record, which readers
+	// then skip (xlog.c CreateOverwriteContrecordRecord).
+	RecOverwriteContrecord
 	recTypeEnd
 )
 
-var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery", "init-page"}
+var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery", "init-page", "overwrite-contrecord"}
 
 func (t RecordType) String() string {
 	if t < recTypeEnd {
@@ -92,6 +97,9 @@ type Record struct {
 	End   storage.LSN
 	Prev  storage.LSN // start of the previous record (xl_prev)
 	Redo  storage.LSN // RecCheckpoint: the redo pointer
+	// Aborted is RecOverwriteContrecord's overwritten_lsn: the start of
+	// the record whose continuation it replaces.
+	Aborted storage.LSN
 
 	Changes []Change       // RecPage, RecInitPage
 	Block   storage.PageID // RecFullPage: the page imaged
@@ -203,7 +211,8 @@ var ErrInvalidRecord = errors.New("logindex: invalid WAL record")
 //	20 crc     u32   CRC-32C of bytes [0,20) and the payload
 //
 // Payload: RecPage and RecInitPage n x (rel u32, block u32, slot u8, value u64);
-// RecFullPage rel u32, block u32, slots; RecCheckpoint redo u64.
+// RecFullPage rel u32, block u32, slots; RecCheckpoint redo u64;
+// RecOverwriteContrecord aborted u64.
 const (
 	recHeaderSize = 24
 	changeSize    = 17
@@ -231,7 +240,7 @@ func (r *Record) encodedLen() (int, error) {
 		return recHeaderSize + len(r.Changes)*changeSize, nil
 	case RecFullPage:
 		return recHeaderSize + fpiSize, nil
-	case RecCheckpoint:
+	case RecCheckpoint, RecOverwriteContrecord:
 		return recHeaderSize + 8, nil
 	case RecCommit, RecAbort, RecEndOfRecovery:
 		return recHeaderSize, nil
@@ -268,6 +277,8 @@ func (r *Record) encode(b []byte) {
 		}
 	case RecCheckpoint:
 		le.PutUint64(p[0:], uint64(r.Redo))
+	case RecOverwriteContrecord:
+		le.PutUint64(p[0:], uint64(r.Aborted))
 	}
 	le.PutUint32(b[20:], recordCRC(b))
 }
@@ -329,7 +340,7 @@ func (r *Record) Decode(b []byte) error {
 		}
 	case RecFullPage:
 		want = recHeaderSize + fpiSize
-	case RecCheckpoint:
+	case RecCheckpoint, RecOverwriteContrecord:
 		want = recHeaderSize + 8
 	case RecCommit, RecAbort, RecEndOfRecovery:
 		want = recHeaderSize
@@ -338,7 +349,7 @@ func (r *Record) Decode(b []byte) error {
 		return fmt.Errorf("%w: type %v with length %d", ErrInvalidRecord, t, n)
 	}
 	r.Type, r.XID, r.Prev = t, XID(le.Uint32(b[4:])), storage.LSN(le.Uint64(b[8:]))
-	r.Redo, r.Block, r.Image = 0, storage.PageID{}, storage.Page{}
+	r.Redo, r.Aborted, r.Block, r.Image = 0, 0, storage.PageID{}, storage.Page{}
 	r.Changes = r.Changes[:0]
 	p := b[recHeaderSize:]
 	switch t {
@@ -362,6 +373,8 @@ func (r *Record) Decode(b []byte) error {
 		}
 	case RecCheckpoint:
 		r.Redo = storage.LSN(le.Uint64(p[0:]))
+	case RecOverwriteContrecord:
+		r.Aborted = storage.LSN(le.Uint64(p[0:]))
 	}
 	return nil
 }
@@ -381,6 +394,8 @@ func (r *Record) String() string {
 		s += fmt.Sprintf(" %v=%v", r.Block, r.Image.Slots)
 	case RecCheckpoint:
 		s += fmt.Sprintf(" redo=%v", r.Redo)
+	case RecOverwriteContrecord:
+		s += fmt.Sprintf(" aborted=%v", r.Aborted)
 	}
 	return s
 }

@@ -37,6 +37,7 @@ var caughtBy = map[string]string{
 	"trigger-file-promote":            script.LivePromoteCompletes,
 	"logindex-off-promote":            "NoUnexpectedExit",
 	"checkpoint-during-waiting-reset": "CheckpointRedo",
+	"keep-aborted-contrecord":         "NoWALBelowOldEnd",
 }
 
 // unobservable are the hazards no general checker can see in the model,

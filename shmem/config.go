@@ -92,6 +92,13 @@ type Orderings struct {
 	// there and crashes). Off, the promote goes ahead and startup meets the
 	// vanilla path's crash.
 	RefuseWithoutLogIndex bool
+	// ForgetAbortedContrecord: a replica's startup does not keep an aborted
+	// contrecord it meets at the end of WAL, because replica.signal sets
+	// ArchiveRecoveryRequested (xlogrecovery.c ReadRecord, ~3399), so its
+	// promote opens WAL at the end of the last complete record and writes no
+	// OVERWRITE_CONTRECORD. Off, it keeps the first one it meets and its
+	// promote writes there, as crash recovery of a primary does.
+	ForgetAbortedContrecord bool
 }
 
 // Fidelity holds the switches that make a node do what PolarDB 15's code
@@ -182,6 +189,7 @@ func OrderingsFor(p Profile) Orderings {
 		ResetBeforeRecoveryDone: true, ReplayFromRedo: true, EvictStale: true,
 		FakeOldestDuringPromote: true, CopyClog: true, ReloadSlots: true,
 		NoCheckpointInWaitingReset: true, RefuseWithoutLogIndex: true,
+		ForgetAbortedContrecord: true,
 	}
 	if p == ProfileV11 {
 		o.WaitBackends = false
@@ -222,6 +230,14 @@ type Config struct {
 	// (polar_logindex_wakeup_bg_replay). The model honours it only on the
 	// Fidelity.HotStandbyInFinalRead path.
 	ReplicaPrewarm bool
+	// WALWriteBehind: the walwriter writes WAL without syncing it and
+	// syncs in a later step, writing only whole WAL pages while one is
+	// complete (XLogBackgroundFlush: WriteRqst.Write rounded down to
+	// XLOG_BLCKSZ, no fsync while less than wal_writer_flush_after is
+	// pending). A crash then finds WAL written but not durable: a torn or
+	// missing last record, a record whose continuation on the next WAL
+	// page is gone. Off: the walwriter writes and syncs in one step.
+	WALWriteBehind bool
 }
 
 // DefaultConfig returns a small node configuration for host h.

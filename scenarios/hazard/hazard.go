@@ -181,6 +181,19 @@ var hazards = []Hazard{
 		Orderings:   func(o *shmem.Orderings) { o.RefuseWithoutLogIndex = false },
 		LogIndexOff: true,
 	},
+	{
+		Name: "keep-aborted-contrecord",
+		Right: "a replica's startup keeps no aborted contrecord it meets at the end of WAL: replica.signal sets " +
+			"ArchiveRecoveryRequested, and ReadRecord keeps abortedRecPtr/missingContrecPtr only without it " +
+			"(xlogrecovery.c ~3399), so promote opens WAL at the end of the last complete record (PolarDB test " +
+			"004_polar_overwrite_contrecord)",
+		Wrong: "the replica keeps the first aborted contrecord it meets (a record whose continuation page was not " +
+			"written yet) and its promote opens WAL at that record's missing page with an OVERWRITE_CONTRECORD, " +
+			"as a primary's crash recovery does",
+		Consequence: "the record was completed after the replica saw it and WAL went on: the promote inserts below the " +
+			"old primary's end of valid WAL and overwrites records of the history (NoWALBelowOldEnd)",
+		Orderings: func(o *shmem.Orderings) { o.ForgetAbortedContrecord = false },
+	},
 }
 
 // All returns the catalogue in a fixed order.

@@ -560,7 +560,19 @@ func (o *Oracle) parse() error {
 			break
 		}
 		if o.rec.Decode(o.chunk[pos:pos+n]) != nil || prev.Valid() && o.rec.Prev != prev {
-			break
+			// The record may be one crash recovery declared aborted
+			// (an OVERWRITE_CONTRECORD at its missing page names it):
+			// the history goes on there.
+			skip, err := o.overwritten(from, pos, n, prev)
+			if err != nil {
+				return err
+			}
+			if skip == 0 {
+				break
+			}
+			pos += skip
+			o.end += storage.LSN(skip)
+			n = int(binary.LittleEndian.Uint32(o.chunk[pos:]))
 		}
 		al := int(logindex.Align(storage.LSN(n)))
 		o.rec.Start, o.rec.End = o.end, o.end+storage.LSN(al)

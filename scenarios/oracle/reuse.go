@@ -1,6 +1,8 @@
 package oracle
 
 import (
+	"encoding/binary"
+
 	"promotesim/logindex"
 	"promotesim/storage"
 )
@@ -34,4 +36,33 @@ func applyOracle(r *logindex.Record, id storage.PageID, img *storage.Page) {
 		img.Slots = [storage.PageSlots]uint64{}
 	}
 	r.Apply(id, img)
+}
+
+// overwritten: the invalid record at chunk position pos (history position
+// o.end, header length n) is skipped if the next WAL page starts with a
+// valid OVERWRITE_CONTRECORD naming it with the expected prev link, as
+// logindex.Reader.Read skips it. It returns how many bytes to skip to that
+// record (0: not skipped), leaving o.rec decoded as it.
+func (o *Oracle) overwritten(from storage.LSN, pos, n int, prev storage.LSN) (int, error) {
+	next := logindex.PageStart(o.end) + logindex.WALPageSize
+	if n > logindex.MaxRecordLen || o.end+storage.LSN(n) <= next {
+		return 0, nil
+	}
+	skip := int(next - o.end)
+	at := pos + skip
+	if ok, err := o.fill(from, at+recHeader); err != nil || !ok {
+		return 0, err
+	}
+	m := int(binary.LittleEndian.Uint32(o.chunk[at:]))
+	if m < recHeader || m > recMax {
+		return 0, nil
+	}
+	if ok, err := o.fill(from, at+m); err != nil || !ok {
+		return 0, err
+	}
+	if o.rec.Decode(o.chunk[at:at+m]) != nil || prev.Valid() && o.rec.Prev != prev ||
+		o.rec.Type != logindex.RecOverwriteContrecord || o.rec.Aborted != o.end {
+		return 0, nil
+	}
+	return skip, nil
 }

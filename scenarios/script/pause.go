@@ -19,8 +19,17 @@ func (r *Runner) procID(h storage.HostID, name string) (sim.ActorID, error) {
 		"bgwriter": pr.BGWriter, "checkpointer": pr.Checkpointer, "walwriter": pr.WALWriter,
 		"walreceiver": pr.WALReceiver, "polar-worker": pr.PolarWorker}
 	id, ok := ids[name]
+	var i int
+	if _, err := fmt.Sscanf(name, "backend%d", &i); err == nil && fmt.Sprintf("backend%d", i) == name {
+		// A client session (PolarDB's tests hold one with a fault
+		// injection point, e.g. fault_inject_for_first_contrecord).
+		id, ok = shmem.NoProc, true
+		if i >= 0 && i < len(pr.Backends) {
+			id = pr.Backends[i]
+		}
+	}
 	if !ok {
-		return 0, fmt.Errorf("proc=%q: want postmaster, startup, bgw, bgwriter, checkpointer, walwriter, walreceiver or polar-worker", name)
+		return 0, fmt.Errorf("proc=%q: want postmaster, startup, bgw, bgwriter, checkpointer, walwriter, walreceiver, polar-worker or backendN", name)
 	}
 	if id == shmem.NoProc || !r.C.S.Alive(id) {
 		return 0, fmt.Errorf("%v has no running %s", h, name)

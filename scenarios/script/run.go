@@ -64,6 +64,11 @@ var untilConds = []untilCond{
 		return n.Primary && !n.InRecovery && n.BGW.State() == shmem.BGWaitingReset
 	}},
 	{"stopped", func(c *cluster.Cluster, n *shmem.Node) bool { return !postmaster.Alive(c.S, n) }},
+	// wal-partial: a record is written to storage only in part (up to a
+	// WAL page boundary), its continuation still in WAL buffers.
+	{"wal-partial", func(c *cluster.Cluster, n *shmem.Node) bool {
+		return n.WAL != nil && n.Primary && n.WAL.MidRecord()
+	}},
 	{"waiting-reset", func(c *cluster.Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGWaitingReset }},
 }
 

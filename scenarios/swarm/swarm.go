@@ -54,10 +54,14 @@ const (
 	// ClassReuse: pages freed and reused (reinitialised with
 	// RBM_ZERO_AND_LOCK and an init record), genReuse.
 	ClassReuse
+	// ClassTornWAL: the walwriter writes WAL pages and syncs them in a
+	// later step (cluster.Options.WALWriteBehind), so a crash can leave a
+	// torn or missing last record or a missing continuation page.
+	ClassTornWAL
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "reuse"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "reuse", "torn-wal"}
 
 func (c Class) String() string {
 	var parts []string
@@ -145,6 +149,7 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 			classes |= c
 		}
 	}
+	o.WALWriteBehind = classes&ClassTornWAL != 0
 	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60)}
 	if err := o.Validate(); err != nil {
 		return Swarm{}, err
