@@ -57,7 +57,7 @@ func TestAbortedContrecordSkippedAfterOverwrite(t *testing.T) {
 	require.Equal(t, eor.End, e2.End)
 	require.Equal(t, len(recs)-1+2, e2.Records, "every complete record, the overwrite and end-of-recovery")
 	require.Equal(t, []RecordType{RecOverwriteContrecord, RecEndOfRecovery}, seen[len(seen)-2:])
-	_, aborted, err := rd.AbortedContrecord(e2.End)
+	_, aborted, err := rd.AbortedContrecord(e2.End, e2.Last)
 	require.NoError(t, err)
 	require.False(t, aborted, "nothing at the end now")
 }

@@ -136,7 +136,7 @@ func (r *Reader) FindEnd(from, prev storage.LSN, rec *Record, fn func(*Record) e
 		if err != nil {
 			if isInvalid(err) {
 				e.Reason = err
-				if m, ok, aerr := r.AbortedContrecord(e.End); aerr != nil {
+				if m, ok, aerr := r.AbortedContrecord(e.End, e.Last); aerr != nil {
 					return e, aerr
 				} else if ok {
 					e.MissingContrec = m

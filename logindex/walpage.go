@@ -28,8 +28,14 @@ func PageStart(l storage.LSN) storage.LSN { return l &^ (WALPageSize - 1) }
 // the record, sets abortedRecPtr). missing is that page's start,
 // missingContrecPtr. Only crash recovery acts on it (xlogrecovery.c
 // ReadRecord keeps it only without ArchiveRecoveryRequested).
-func (r *Reader) AbortedContrecord(lsn storage.LSN) (missing storage.LSN, ok bool, err error) {
-	next, crosses, err := r.crossesPage(lsn)
+//
+// prev is the expected prev link (InvalidLSN: unchecked). When the whole
+// header is on the first page it must be a valid header linking back to
+// prev, as xlogreader validates a header that fits its page before reading
+// on (ValidXLogRecordHeader): stale bytes of an older WAL are no aborted
+// record.
+func (r *Reader) AbortedContrecord(lsn, prev storage.LSN) (missing storage.LSN, ok bool, err error) {
+	next, crosses, err := r.crossesPage(lsn, prev)
 	if err != nil || !crosses {
 		return 0, false, err
 	}
@@ -48,20 +54,39 @@ func (r *Reader) AbortedContrecord(lsn storage.LSN) (missing storage.LSN, ok boo
 
 // crossesPage reports whether the record starting at lsn, by its length
 // word, runs past its WAL page, and where the next page starts.
-func (r *Reader) crossesPage(lsn storage.LSN) (next storage.LSN, crosses bool, err error) {
+func (r *Reader) crossesPage(lsn, prev storage.LSN) (next storage.LSN, crosses bool, err error) {
 	if lsn != Align(lsn) || !lsn.Valid() {
 		return 0, false, nil
 	}
+	next = PageStart(lsn) + WALPageSize
+	whole := lsn+recHeaderSize <= next
 	h := r.buf[:4]
+	if whole {
+		h = r.buf[:recHeaderSize]
+	}
 	if got, err := r.read(lsn, h); err != nil || !got {
 		return 0, false, err
 	}
 	n := int(binary.LittleEndian.Uint32(h))
-	next = PageStart(lsn) + WALPageSize
 	if n < recHeaderSize || n > maxRecordSize || lsn+storage.LSN(n) <= next {
 		return 0, false, nil
 	}
+	if whole && !HeaderLinks(h, prev) {
+		return 0, false, nil
+	}
 	return next, true, nil
+}
+
+// HeaderLinks reports whether a whole record header h is plausible as the
+// record after prev (InvalidLSN: any): a known type and, when prev is
+// valid, the prev link (the checks of ValidXLogRecordHeader the model's
+// header allows before the record's CRC).
+func HeaderLinks(h []byte, prev storage.LSN) bool {
+	t := RecordType(h[16])
+	if t == 0 || t >= recTypeEnd {
+		return false
+	}
+	return !prev.Valid() || storage.LSN(binary.LittleEndian.Uint64(h[8:])) == prev
 }
 
 // readShort reads up to len(p) WAL bytes from lsn (one WAL page, inside one
@@ -92,7 +117,7 @@ func (r *Reader) readShort(lsn storage.LSN, p []byte) (int, error) {
 // start of the next WAL page naming lsn, with the same prev link, replaces
 // it. If so rec is that record and ok is true.
 func (r *Reader) skipOverwritten(lsn, prev storage.LSN, rec *Record) (ok bool, err error) {
-	next, crosses, err := r.crossesPage(lsn)
+	next, crosses, err := r.crossesPage(lsn, prev)
 	if err != nil || !crosses {
 		return false, err
 	}
@@ -113,4 +138,25 @@ const MaxRecordLen = maxRecordSize
 // record: part of it is on storage, its continuation only in WAL buffers.
 func (w *WAL) MidRecord() bool {
 	return w.written < w.insert && (len(w.starts) == 0 || w.starts[0] != w.written)
+}
+
+// ReadRaw reads WAL bytes from lsn into p as they are on storage (the
+// streaming protocol sends bytes, not records: a standby gets an aborted
+// record's first part too). false: the WAL is shorter.
+func (r *Reader) ReadRaw(lsn storage.LSN, p []byte) (bool, error) { return r.read(lsn, p) }
+
+// InsertRaw appends bytes received from a primary's WAL that are no
+// record of their own (an aborted record's first part, which an
+// OVERWRITE_CONTRECORD after it names): the insert position moves past
+// them, the prev link does not.
+func (w *WAL) InsertRaw(b []byte) error {
+	if storage.LSN(len(b)) != Align(storage.LSN(len(b))) {
+		return fmt.Errorf("logindex: %d raw WAL bytes are not aligned", len(b))
+	}
+	if len(w.buf)+len(b) > w.bufCap {
+		return ErrWALBuffersFull
+	}
+	w.buf = append(w.buf, b...)
+	w.insert += storage.LSN(len(b))
+	return nil
 }

@@ -24,7 +24,8 @@ import (
 func TestPanicInCommitKeepsDelayChkpt(t *testing.T) {
 	for _, seed := range []uint64{80683, 90391} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
-			sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
+			// Found before classes reuse and torn-wal existed.
+			sw, err := swarm.DeriveSwarm(seed, swarm.Base{Without: swarm.ClassReuse | swarm.ClassTornWAL})
 			require.NoError(t, err)
 			var trace bytes.Buffer
 			out, err := swarm.RunSwarm(sw, swarm.RunConfig{Out: &trace, Level: sim.LevelStory, SkipLiveness: true})

@@ -21,7 +21,7 @@ import (
 // (ArchiveRecoveryRequested is set by replica.signal): stepEndOfWAL opens
 // WAL at the end of the last complete record.
 func (p *Process) openWALAfterCrash(c *sim.Ctx) (*logindex.WAL, bool) {
-	missing, aborted, err := p.n.Reader.AbortedContrecord(p.end)
+	missing, aborted, err := p.n.Reader.AbortedContrecord(p.end, p.endLast)
 	if err != nil {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: re-read end of WAL at %v: %v", p.end, err))
 		return nil, false
@@ -53,7 +53,7 @@ func (p *Process) keepAborted(c *sim.Ctx) {
 	if n.Cfg.Orderings.ForgetAbortedContrecord || p.missing.Valid() {
 		return
 	}
-	missing, ok, err := n.Reader.AbortedContrecord(n.ReplayLSN)
+	missing, ok, err := n.Reader.AbortedContrecord(n.ReplayLSN, p.last)
 	if err != nil || !ok {
 		return
 	}

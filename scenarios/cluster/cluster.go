@@ -231,13 +231,19 @@ func (c *Cluster) Stop(h storage.HostID, immediate bool) error {
 	return postmaster.Stop(c.S, n, immediate)
 }
 
-// Crash kills host h at once; its unsynced writes are lost.
+// Crash kills host h at once; its unsynced writes are lost. With
+// Options.WALWriteBehind each unsynced WAL block is dropped, kept or torn
+// as the schedule chooses (walCrashKeep), so the WAL's tail can be torn.
 func (c *Cluster) Crash(h storage.HostID) error {
 	n, err := c.Host(h)
 	if err != nil {
 		return err
 	}
-	postmaster.Crash(c.S, n, nil)
+	var keep func(storage.PendingWrite) storage.KeepMode
+	if c.Opts.WALWriteBehind {
+		keep = c.walCrashKeep
+	}
+	postmaster.Crash(c.S, n, keep)
 	return nil
 }
 

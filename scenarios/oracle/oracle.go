@@ -556,10 +556,8 @@ func (o *Oracle) parse() error {
 		}
 		if ok, err = o.fill(from, pos+n); err != nil {
 			return err
-		} else if !ok {
-			break
 		}
-		if o.rec.Decode(o.chunk[pos:pos+n]) != nil || prev.Valid() && o.rec.Prev != prev {
+		if !ok || o.rec.Decode(o.chunk[pos:pos+n]) != nil || prev.Valid() && o.rec.Prev != prev {
 			// The record may be one crash recovery declared aborted
 			// (an OVERWRITE_CONTRECORD at its missing page names it):
 			// the history goes on there.

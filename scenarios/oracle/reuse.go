@@ -48,6 +48,9 @@ func (o *Oracle) overwritten(from storage.LSN, pos, n int, prev storage.LSN) (in
 	if n > logindex.MaxRecordLen || o.end+storage.LSN(n) <= next {
 		return 0, nil
 	}
+	if o.end+recHeader <= next && (len(o.chunk) < pos+recHeader || !logindex.HeaderLinks(o.chunk[pos:pos+recHeader], prev)) {
+		return 0, nil // a whole header must link back (stale bytes are no record)
+	}
 	skip := int(next - o.end)
 	at := pos + skip
 	if ok, err := o.fill(from, at+recHeader); err != nil || !ok {

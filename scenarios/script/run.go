@@ -69,6 +69,11 @@ var untilConds = []untilCond{
 	{"wal-partial", func(c *cluster.Cluster, n *shmem.Node) bool {
 		return n.WAL != nil && n.Primary && n.WAL.MidRecord()
 	}},
+	// wal-partial-synced: wal-partial, and what is written is durable: a
+	// power loss now leaves a record whose continuation page is missing.
+	{"wal-partial-synced", func(c *cluster.Cluster, n *shmem.Node) bool {
+		return n.WAL != nil && n.Primary && n.WAL.MidRecord() && n.WAL.FlushedLSN() == n.WAL.WrittenLSN()
+	}},
 	{"waiting-reset", func(c *cluster.Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGWaitingReset }},
 }
 
