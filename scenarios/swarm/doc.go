@@ -8,6 +8,8 @@
 // swarm.go derives a world from its seed and runs it (NewWorld, Run,
 // RunSwarm, Replay); planner.go draws the program, one named generator per
 // action class (genSubmit, genStop, genIOError, ...), each emitting typed
-// script commands. It mirrors no PolarDB file: it is the operator and the
-// faults around the model.
+// script commands; reuse.go (genReuse: pages freed and reinitialised with
+// RBM_ZERO_AND_LOCK) and tornwal.go (genTornWAL: power loss with WAL
+// written but not synced) hold the generators of issue 11. It mirrors no
+// PolarDB file: it is the operator and the faults around the model.
 package swarm
