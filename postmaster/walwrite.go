@@ -15,9 +15,9 @@ import (
 // step with everything written synced writes, up to the last complete WAL
 // page when one lies past what is written (the page being filled is left
 // for later, so a record crossing into it is written, and then synced,
-// only in part), else all of it. A crash after a write finds the written
-// WAL visible but not durable; a crash after the sync of a partial write
-// finds a record whose continuation page is missing.
+// only in part), else all of it. A crash after a partial write finds a
+// record whose continuation page is missing (the continuation was still
+// in WAL buffers).
 // Commits are unaffected: a backend acknowledges only after its own
 // XLogFlush (commitFlush), which writes and syncs.
 func (a *walWriter) writeBehind(c *sim.Ctx) {

@@ -38,8 +38,13 @@ func TestReplicasFollowOverwriteContrecord(t *testing.T) {
 // took stale bytes of an older WAL at its end of WAL for an aborted
 // contrecord (seed 3733: CrashRecovers); a whole header must now link
 // back to the last record, as ValidXLogRecordHeader requires.
+//
+// Seed 13793: a rebuilt replica's catch-up replayed WAL the new primary had
+// written but not synced, and the power loss that then dropped it left the
+// replica past the end of valid WAL (ReplicaReadsMatchOracle); written WAL
+// now survives a power loss, as on PFS (cluster.walCrashKeep).
 func TestTornWALRegressions(t *testing.T) {
-	for _, seed := range []uint64{1944, 2221, 3733, 4035} {
+	for _, seed := range []uint64{1944, 2221, 3733, 4035, 13793} {
 		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 		require.NoError(t, err)
 		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})

@@ -234,9 +234,10 @@ type Config struct {
 	// syncs in a later step, writing only whole WAL pages while one is
 	// complete (XLogBackgroundFlush: WriteRqst.Write rounded down to
 	// XLOG_BLCKSZ, no fsync while less than wal_writer_flush_after is
-	// pending). A crash then finds WAL written but not durable: a torn or
-	// missing last record, a record whose continuation on the next WAL
-	// page is gone. Off: the walwriter writes and syncs in one step.
+	// pending). A crash then loses what is still in the WAL buffers: the
+	// last records, or the continuation of a record whose first WAL page
+	// was written (scenarios' cluster keeps written WAL at a power loss, as
+	// PFS does). Off: the walwriter writes and syncs in one step.
 	WALWriteBehind bool
 }
 

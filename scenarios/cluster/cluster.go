@@ -231,9 +231,8 @@ func (c *Cluster) Stop(h storage.HostID, immediate bool) error {
 	return postmaster.Stop(c.S, n, immediate)
 }
 
-// Crash kills host h at once; its unsynced writes are lost. With
-// Options.WALWriteBehind each unsynced WAL block is dropped, kept or torn
-// as the schedule chooses (walCrashKeep), so the WAL's tail can be torn.
+// Crash kills host h at once; its unsynced writes are lost, but for
+// written WAL in a wal-write-behind world (walCrashKeep).
 func (c *Cluster) Crash(h storage.HostID) error {
 	n, err := c.Host(h)
 	if err != nil {

@@ -6,20 +6,19 @@ import (
 	"promotesim/storage"
 )
 
-// walCrashModes are what a power loss may do to one unsynced WAL block,
-// in the order the schedule's choice indexes them: the first is the FIFO
-// schedule's (choice 0), so scripts see every unsynced write dropped.
-var walCrashModes = [...]storage.KeepMode{storage.Drop, storage.Keep, storage.Tear}
-
-// walCrashKeep decides, for a host losing power, the fate of one unsynced
-// block write: a WAL block (pg_wal/) is dropped, kept or torn as the
-// schedule chooses (PostgreSQL's WAL sits on a file system that may have
-// written any of its pages, or half of one, before the power went: the
-// record CRC and xl_prev catch what is torn); every other block is dropped,
-// as a crash always did.
+// walCrashKeep decides, for a host losing power in a wal-write-behind
+// world, the fate of one unsynced block write: WAL blocks (pg_wal/) survive,
+// every other block is dropped, as a crash always did. On PFS a completed
+// write is on the storage servers whatever the fsync, and replicas read it
+// at once (their catch-up and storage reads take any valid WAL they find):
+// dropping WAL another host may already have replayed would model a shared
+// volatile cache no PolarDB deployment has. What a power loss takes is the
+// WAL still in the primary's buffers, so the tail can end in a record
+// whose first WAL page was written and whose continuation was not (an
+// aborted contrecord), or miss its last records.
 func (c *Cluster) walCrashKeep(w storage.PendingWrite) storage.KeepMode {
-	if !strings.HasPrefix(w.Path, "pg_wal/") {
-		return storage.Drop
+	if strings.HasPrefix(w.Path, "pg_wal/") {
+		return storage.Keep
 	}
-	return walCrashModes[c.S.Chooser().Choose(c.S.Site("crash-wal-block"), len(walCrashModes))]
+	return storage.Drop
 }

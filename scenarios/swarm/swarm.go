@@ -57,9 +57,10 @@ const (
 	// ClassReuse: pages freed and reused (reinitialised with
 	// RBM_ZERO_AND_LOCK and an init record), genReuse.
 	ClassReuse
-	// ClassTornWAL: the walwriter writes WAL pages and syncs them in a
-	// later step (cluster.Options.WALWriteBehind), so a crash can leave a
-	// torn or missing last record or a missing continuation page.
+	// ClassTornWAL: the walwriter writes whole WAL pages and syncs them in
+	// a later step (cluster.Options.WALWriteBehind), and genTornWAL crashes
+	// the primary with WAL pending: missing last records, or a record
+	// whose continuation page is missing.
 	ClassTornWAL
 	classEnd
 )

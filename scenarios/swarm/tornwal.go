@@ -2,13 +2,13 @@ package swarm
 
 import "promotesim/scenarios/script"
 
-// genTornWAL (ClassTornWAL) loses power on the primary while WAL is
-// written but not synced: rolled-back transactions put WAL in the buffers
-// that no backend flushes (an abort record is not XLogFlush'ed), the
-// walwriter, writing whole WAL pages and syncing a step later
-// (cluster.Options.WALWriteBehind), is caught between the two, and the
-// crash keeps, drops or tears each unsynced block: a torn or missing last
-// record, or a record whose continuation page is gone. The host restarts
+// genTornWAL (ClassTornWAL) loses power on the primary while WAL is still
+// being written: rolled-back transactions put WAL in the buffers that no
+// backend flushes (an abort record is not XLogFlush'ed), the walwriter
+// writes whole WAL pages only and syncs a step later
+// (cluster.Options.WALWriteBehind), and the crash takes what is still in
+// the buffers: missing last records, or a record whose first WAL page is on
+// storage and whose continuation page is not. The host restarts
 // as primary at once (restart_after_crash), so its crash recovery meets
 // that end of WAL and writes OVERWRITE_CONTRECORD for an aborted
 // contrecord; a promote over such an end comes from genPromote and the
