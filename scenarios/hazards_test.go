@@ -38,6 +38,7 @@ var caughtBy = map[string]string{
 	"logindex-off-promote":            "NoUnexpectedExit",
 	"checkpoint-during-waiting-reset": "CheckpointRedo",
 	"keep-aborted-contrecord":         "NoWALBelowOldEnd",
+	"replay-keeps-reused-page":        "ReplicaReadsMatchOracle",
 }
 
 // unobservable are the hazards no general checker can see in the model,

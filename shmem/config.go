@@ -99,6 +99,14 @@ type Orderings struct {
 	// OVERWRITE_CONTRECORD. Off, it keeps the first one it meets and its
 	// promote writes there, as crash recovery of a primary does.
 	ForgetAbortedContrecord bool
+	// ZeroInitInReplay: LogIndex replay of a record whose block carries
+	// BKPBLOCK_WILL_INIT reinitialises the page even when the buffer is
+	// already valid (XLogReadBufferForRedoExtended in RBM_NORMAL_VALID
+	// mode: "If buffer is valid we don't check WILL_INIT", and the redo
+	// routine, e.g. hash_xlog_add_ovfl_page, initialises the page). Off,
+	// replay applies the record's changes on top of the page's old
+	// content.
+	ZeroInitInReplay bool
 }
 
 // Fidelity holds the switches that make a node do what PolarDB 15's code
@@ -189,7 +197,7 @@ func OrderingsFor(p Profile) Orderings {
 		ResetBeforeRecoveryDone: true, ReplayFromRedo: true, EvictStale: true,
 		FakeOldestDuringPromote: true, CopyClog: true, ReloadSlots: true,
 		NoCheckpointInWaitingReset: true, RefuseWithoutLogIndex: true,
-		ForgetAbortedContrecord: true,
+		ForgetAbortedContrecord: true, ZeroInitInReplay: true,
 	}
 	if p == ProfileV11 {
 		o.WaitBackends = false

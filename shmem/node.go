@@ -510,7 +510,7 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 		if err != nil {
 			return applied, fmt.Errorf("shmem: replay %v of %v: %w", lsn, b.Tag, err)
 		}
-		if rec.Apply(b.Tag, &b.Page) {
+		if n.applyReplayed(rec, b) {
 			applied++
 			if rec.Type == logindex.RecInitPage {
 				n.InitReplays++

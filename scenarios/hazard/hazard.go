@@ -194,6 +194,17 @@ var hazards = []Hazard{
 			"old primary's end of valid WAL and overwrites records of the history (NoWALBelowOldEnd)",
 		Orderings: func(o *shmem.Orderings) { o.ForgetAbortedContrecord = false },
 	},
+	{
+		Name: "replay-keeps-reused-page",
+		Right: "LogIndex replay of a record whose block carries BKPBLOCK_WILL_INIT reinitialises the page even in an " +
+			"already valid buffer (XLogReadBufferForRedoExtended skips the WILL_INIT check for RBM_NORMAL_VALID; the " +
+			"redo routine, e.g. hash_xlog_add_ovfl_page, initialises the page; PolarDB test " +
+			"014_zero_and_lock_ovflpage_during_online_promote)",
+		Wrong: "replay applies the init record's changes on top of what the buffer held: the page's first life",
+		Consequence: "a reused page replayed by the BGW, a replica read or a backend during ONLINE_PROMOTE keeps values " +
+			"written before its init record (ReusedPageFresh, or a read against the oracle: ReplicaReadsMatchOracle)",
+		Orderings: func(o *shmem.Orderings) { o.ZeroInitInReplay = false },
+	},
 }
 
 // All returns the catalogue in a fixed order.
