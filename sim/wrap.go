@@ -34,6 +34,13 @@ func (c *Capped) Choose(site Site, n int) int {
 	return c.Inner.Choose(site, n)
 }
 
+// ChooseStep counts the scheduling choice (it always has two or more
+// options), then asks Inner with the candidate view.
+func (c *Capped) ChooseStep(site Site, e Enabled) int {
+	c.count()
+	return ChooseStep(c.Inner, site, e)
+}
+
 // Chance counts a chance that could go either way, then asks Inner.
 func (c *Capped) Chance(site Site, p Prob) bool {
 	if p.Num != 0 && p.Num < p.Den {
@@ -56,6 +63,14 @@ func (g *Gate) Choose(site Site, n int) int {
 		return 0
 	}
 	return g.Inner.Choose(site, n)
+}
+
+// ChooseStep asks Inner with the candidate view while open, else returns 0.
+func (g *Gate) ChooseStep(site Site, e Enabled) int {
+	if !g.Open {
+		return 0
+	}
+	return ChooseStep(g.Inner, site, e)
 }
 
 // Chance asks Inner while open, else returns false.
@@ -93,6 +108,15 @@ func (p *Pinned) Choose(site Site, n int) int {
 		return p.First
 	}
 	return p.Inner.Choose(site, n)
+}
+
+// ChooseStep pins the scheduling choice when it is the first real one,
+// else asks Inner with the candidate view.
+func (p *Pinned) ChooseStep(site Site, e Enabled) int {
+	if !p.Done {
+		return p.Choose(site, e.Len())
+	}
+	return ChooseStep(p.Inner, site, e)
 }
 
 // Chance is a choice between false and true, unless it cannot go either
