@@ -93,3 +93,33 @@ func TestWrappersForwardChooseStep(t *testing.T) {
 		s.Step()
 	}
 }
+
+// Fair leaves scheduling to the strategy until GoFair, then to Uniform,
+// and FindFair reaches it through the harness wrappers.
+func TestFairSwitchesToUniform(t *testing.T) {
+	strat := &peek{Chooser: sim.NewScripted()}
+	uni := &peek{Chooser: sim.NewScripted()}
+	f := &sim.Fair{Inner: strat, Uniform: uni}
+	rec := &sim.Recorder{Inner: &sim.Capped{Inner: &sim.Gate{Inner: f, Open: true}, Max: 100}}
+	if sim.FindFair(rec) != f {
+		t.Fatal("FindFair does not see through Recorder, Capped and Gate")
+	}
+	if sim.FindFair(sim.NewScripted()) != nil {
+		t.Fatal("FindFair found a Fair in a plain chooser")
+	}
+	s := sim.New(sim.Config{Chooser: rec})
+	s.Add(worker("a", 5))
+	s.Add(worker("b", 5))
+	s.Step()
+	s.Step()
+	if len(strat.seen) == 0 || len(uni.seen) != 0 {
+		t.Fatalf("before GoFair: strategy saw %d, uniform %d", len(strat.seen), len(uni.seen))
+	}
+	n := len(strat.seen)
+	sim.FindFair(rec).GoFair()
+	s.Step()
+	s.Step()
+	if len(strat.seen) != n || len(uni.seen) == 0 {
+		t.Fatalf("after GoFair: strategy saw %d more, uniform %d", len(strat.seen)-n, len(uni.seen))
+	}
+}

@@ -447,7 +447,7 @@ func (s *shrinker) reschedule() bool {
 			if !s.budget() {
 				break
 			}
-			rec := &sim.Recorder{Inner: sim.NewChooser(s.sched, s.seed^uint64(k)*0x9E3779B97F4A7C15)}
+			rec := &sim.Recorder{Inner: script.StrategyChooser(s.sched, s.seed^uint64(k)*0x9E3779B97F4A7C15)}
 			var ch sim.Chooser = rec
 			if s.maxChoices > 0 {
 				ch = &sim.Capped{Inner: rec, Max: s.maxChoices}

@@ -50,7 +50,19 @@ func (c Cluster) Chooser(seed uint64) sim.Chooser {
 	if err != nil {
 		sim.Failf("script: cluster line with a bad sched=%q: %v", c.Sched, err)
 	}
-	return sim.NewChooser(st, seed)
+	return StrategyChooser(st, seed)
+}
+
+// StrategyChooser is strategy st's chooser for a world of seed, made fair
+// by the liveness command (sim.Fair): a liveness claim assumes a fair
+// scheduler, and PCT and the preemption walk are not. Uniform is plain
+// sim.NewRandom, as it always was.
+func StrategyChooser(st sim.Strategy, seed uint64) sim.Chooser {
+	ch := sim.NewChooser(st, seed)
+	if st.Resolve(seed).Kind == sim.Uniform {
+		return ch
+	}
+	return &sim.Fair{Inner: ch, Uniform: sim.NewRandom(seed)}
 }
 
 // SchedFor is the sched= value of a seeded strategy: random for uniform

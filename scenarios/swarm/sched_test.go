@@ -69,3 +69,17 @@ func TestStrategyWorldReplays(t *testing.T) {
 	}
 	require.Positive(t, differs, "a strategy changes some seed's schedule")
 }
+
+// Seed 2080 under -sched swarm (preempt:k=1,steps=5000) was a false
+// alarm of PrimaryServes: the walk starved n1's postmaster, so an
+// immediate stop sat unhandled for 3,000 steps, the stop command's wait
+// gave up, and the liveness phase picked n1, about to go down, as its
+// primary. Liveness now lets a pending stop finish and schedules fairly.
+func TestSwarmSeed2080PendingStop(t *testing.T) {
+	sw, err := DeriveSwarm(2080, Base{Sched: sim.Strategy{Kind: sim.Swarm}})
+	require.NoError(t, err)
+	require.Equal(t, "preempt:k=1,steps=5000", sw.Sched.String())
+	o, err := RunSwarm(sw, RunConfig{})
+	require.NoError(t, err)
+	require.Nil(t, o.Violation, "%v", o.Violation)
+}
