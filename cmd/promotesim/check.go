@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,10 +49,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveConfig, outDir string, jsonOut bool, err error) {
 	fs := newFlags("check", "check -exhaustive [-preemptions K] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] [-max-states N] [-budget D] [-stop-at-first] [-json]", stderr)
 	exhaustive := fs.Bool("exhaustive", false, "search every schedule of a small world's promote window (stateful: revisited states are pruned)")
-	pre := fs.Int("preemptions", -1, "bound every schedule to K preemptions, CHESS style (-1: no bound)")
+	pre := fs.String("preemptions", "auto", "bound every schedule to K preemptions, CHESS style: a number K, none (the whole space: too big to finish in minutes), or auto (K = 0, 1, 2, ... in turn until a failure or the budget)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
 	maxStates := fs.Int("max-states", 0, "stop after this many distinct states (0: no limit; the report says it is incomplete)")
-	budget := fs.Duration("budget", 0, "stop after this wall time (0: no limit)")
+	budget := fs.Duration("budget", time.Minute, "stop after this wall time (0: no limit)")
 	first := fs.Bool("stop-at-first", false, "stop at the first failing schedule (default: search on and keep the shortest)")
 	out := fs.String("out", defaultCxDir, "directory for the counterexample script")
 	js := fs.Bool("json", false, "print a machine-readable JSON report")
@@ -62,9 +63,20 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 		err = usageErr("say -exhaustive (the one check there is: every schedule of a small world's promote window)")
 		return
 	}
+	k, iterate := -1, false
+	switch *pre {
+	case "auto":
+		iterate = true
+	case "none":
+	default:
+		if n, perr := strconv.Atoi(*pre); perr == nil && n >= 0 {
+			k = n
+		} else {
+			err = usageErr("-preemptions %q: want a number K >= 0, none or auto", *pre)
+			return
+		}
+	}
 	switch {
-	case *pre < -1:
-		err = usageErr("-preemptions %d: want K >= 0 (or -1 for no bound)", *pre)
 	case *maxStates < 0:
 		err = usageErr("-max-states %d: want a positive number (or 0)", *maxStates)
 	case *budget < 0:
@@ -77,12 +89,15 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 	if err != nil {
 		return
 	}
-	cfg = explore.ExhaustiveConfig{Base: base, BoundPreemptions: *pre >= 0, Preemptions: max(*pre, 0), MaxStates: *maxStates,
-		Budget: *budget, StopAtFirst: *first}
+	cfg = explore.ExhaustiveConfig{Base: base, BoundPreemptions: k >= 0, Preemptions: max(k, 0), MaxStates: *maxStates,
+		Budget: *budget, StopAtFirst: *first, Iterate: iterate}
 	return cfg, *out, *js, nil
 }
 
 func boundText(cfg explore.ExhaustiveConfig) string {
+	if cfg.Iterate {
+		return "preemption bounds 0, 1, 2, ... in turn"
+	}
 	if cfg.BoundPreemptions {
 		return fmt.Sprintf("at most %d preemptions", cfg.Preemptions)
 	}
@@ -92,8 +107,8 @@ func boundText(cfg explore.ExhaustiveConfig) string {
 func printCheckJSON(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore.ExhaustiveResult, path string, cxErr error) error {
 	r := res.Search
 	pre := -1
-	if cfg.BoundPreemptions {
-		pre = cfg.Preemptions
+	if n := len(res.Rounds); n > 0 && res.Rounds[n-1].Bounded {
+		pre = res.Rounds[n-1].Preemptions
 	}
 	out := struct {
 		Model          string              `json:"model_version"`
@@ -127,6 +142,12 @@ func printCheck(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore.Exh
 	fmt.Fprintf(stdout, "  world: %s\n", res.Cluster)
 	fmt.Fprintf(stdout, "         %s; then the window: %s, until n2 serves read-write, a write on n2, until n2's BGW is in NOT_START and the write is answered\n",
 		strings.Join(script.Lines(res.Before), "; "), res.Promote)
+	if len(res.Rounds) > 1 {
+		for _, rd := range res.Rounds {
+			fmt.Fprintf(stdout, "  at most %d preemptions: %s in %v\n", rd.Preemptions, rd.Report, rd.Elapsed.Round(time.Millisecond))
+		}
+		fmt.Fprintln(stdout, "  the last round:")
+	}
 	fmt.Fprintf(stdout, "  %d distinct states, %d transitions (%d steps replayed to reach them), %d runs, %d revisits pruned, in %v: %s states/s\n",
 		r.States, r.Transitions, r.Replayed, r.Runs, r.Revisits, res.Elapsed.Round(time.Millisecond), human(res.StatesPerSec()))
 	fmt.Fprintf(stdout, "  depth: %d steps past the promote request; %d schedules closed the window, %d got stuck (a wait ran out of its budget)\n",

@@ -54,7 +54,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"replay", "-script", "/nonexistent/cx.txt"}, "no such file"},
 		{[]string{"hazards", "extra"}, `unexpected argument "extra"`},
 		{[]string{"check"}, "say -exhaustive"},
-		{[]string{"check", "-exhaustive", "-preemptions", "-2"}, "-preemptions -2: want K >= 0"},
+		{[]string{"check", "-exhaustive", "-preemptions", "-2"}, `-preemptions "-2": want a number K >= 0, none or auto`},
 		{[]string{"check", "-exhaustive", "-max-states", "-1"}, "-max-states -1"},
 		{[]string{"check", "-exhaustive", "-hazard", "nosuch"}, `unknown hazard "nosuch"`},
 	}
@@ -231,7 +231,7 @@ func TestExhaustiveCheck(t *testing.T) {
 	require.False(t, rep.Complete, "stopped by -max-states")
 
 	dir := t.TempDir()
-	code, out, _ = runCmd("check", "-exhaustive", "-stop-at-first", "-hazard", "reset-after-recovery-done", "-out", dir)
+	code, out, _ = runCmd("check", "-exhaustive", "-preemptions", "none", "-stop-at-first", "-hazard", "reset-after-recovery-done", "-out", dir)
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, out, "runs FAIL")
 	require.Contains(t, out, "written: "+dir)

@@ -43,6 +43,18 @@ type ExhaustiveConfig struct {
 	// StopAtFirst ends the search at the first failing schedule (else it
 	// explores on and keeps the shortest).
 	StopAtFirst bool
+	// Iterate searches at bounds 0, 1, 2, ... in turn (BoundPreemptions
+	// and Preemptions are then ignored): a failure needing few preemptions
+	// is found before the search drowns in the larger bounds' states.
+	Iterate bool
+}
+
+// Round is one search of an iterated check: its bound and what it found.
+type Round struct {
+	Preemptions int
+	Bounded     bool
+	Report      sim.SearchReport
+	Elapsed     time.Duration
 }
 
 // windowBudget bounds the steps of each wait of the window; a schedule that
@@ -88,7 +100,9 @@ func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, before []scrip
 
 // ExhaustiveResult is what a check found.
 type ExhaustiveResult struct {
+	// Search is the last round's report; Rounds every round's.
 	Search sim.SearchReport
+	Rounds []Round
 	// WindowSteps is the deepest step explored, counted from the promote
 	// request; PromoteStep is the step the window opened at.
 	WindowSteps int
@@ -108,14 +122,6 @@ type ExhaustiveResult struct {
 // StatesPerSec is the distinct states stored per second of the search.
 func (r *ExhaustiveResult) StatesPerSec() float64 { return r.Search.PerSecond(r.Elapsed.Seconds()) }
 
-// Incomplete says a budget (states, time) stopped the search before every
-// schedule within the bounds was explored.
-func (r *ExhaustiveResult) Incomplete() bool { return !r.Search.Complete && !r.stoppedAtFailure() }
-
-func (r *ExhaustiveResult) stoppedAtFailure() bool {
-	return r.Search.Violation != nil && !r.Search.Complete
-}
-
 // exWorld is one run of the search: a runner whose chooser is the search's
 // behind a gate opened at the promote, the window's phase (which command
 // runs: part of the state, since what the driver does next depends on it)
@@ -130,7 +136,10 @@ type exWorld struct {
 	pre *sim.Violation
 }
 
-// CheckExhaustive searches the window of ExhaustiveWorld.
+// CheckExhaustive searches the window of ExhaustiveWorld: once, or with
+// Iterate at preemption bounds 0, 1, 2, ... (iterative context bounding,
+// as CHESS does) until a bound finds a failure, a budget ends it, or a
+// bound cuts no branch (its space is the whole space).
 func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResult, error) {
 	if cfg.Base.Hazard != "" {
 		if _, err := hazard.Lookup(cfg.Base.Hazard); err != nil {
@@ -144,6 +153,36 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 	res.Cluster, res.Before, res.Promote = ExhaustiveWorld(cfg.Base)
 	start := time.Now()
 	hasher := newStateHasher()
+	for k := 0; ; k++ {
+		round := cfg
+		if cfg.Iterate {
+			round.BoundPreemptions, round.Preemptions = true, k
+		}
+		res.Closed, res.Stuck = 0, 0
+		t0 := time.Now()
+		rep, err := searchRound(ctx, round, res, hasher, start)
+		if err != nil {
+			return nil, err
+		}
+		res.Search = rep
+		res.Rounds = append(res.Rounds, Round{Preemptions: round.Preemptions, Bounded: round.BoundPreemptions, Report: rep, Elapsed: time.Since(t0)})
+		if !cfg.Iterate || rep.Violation != nil || !rep.Complete || rep.Preempted == 0 {
+			break
+		}
+	}
+	res.Elapsed = time.Since(start)
+	rep := res.Search
+	if rep.MaxDepth > int(res.PromoteStep) {
+		res.WindowSteps = rep.MaxDepth - int(res.PromoteStep)
+	}
+	if rep.Violation != nil {
+		res.Shortest = exhaustiveCounterexample(res, cfg, rep.Shortest)
+	}
+	return res, nil
+}
+
+// searchRound is one search of the window under cfg's bound.
+func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResult, hasher *stateHasher, start time.Time) (sim.SearchReport, error) {
 	var buildErr error
 	srch := sim.Search[*exWorld]{
 		New: func(ch sim.Chooser) *exWorld {
@@ -164,21 +203,10 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 		},
 	}
 	rep, err := srch.Run()
-	res.Elapsed = time.Since(start)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = buildErr
 	}
-	if buildErr != nil {
-		return nil, buildErr
-	}
-	res.Search = rep
-	if rep.MaxDepth > int(res.PromoteStep) {
-		res.WindowSteps = rep.MaxDepth - int(res.PromoteStep)
-	}
-	if rep.Violation != nil {
-		res.Shortest = exhaustiveCounterexample(res, cfg, rep.Shortest)
-	}
-	return res, nil
+	return rep, err
 }
 
 // buildExWorld builds the world and runs the part before the window, FIFO
