@@ -131,7 +131,10 @@ type exWorld struct {
 	x     *Replayer
 	gate  *sim.Gate
 	phase int
-	ran   []script.Command
+	// answered is the clients' answers before the window's write: the
+	// window ends after one more, so it is the driver's state too.
+	answered int
+	ran      []script.Command
 	// pre is the violation the FIFO part before the window ran into.
 	pre *sim.Violation
 }
@@ -193,7 +196,7 @@ func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResul
 			return w
 		},
 		Drive:            func(w *exWorld) *sim.Violation { return driveWindow(w, res) },
-		Fingerprint:      func(w *exWorld) uint64 { return hasher.worldFingerprint(w.r, w.phase, nil) },
+		Fingerprint:      func(w *exWorld) uint64 { return hasher.worldFingerprint(w.r, w.phase<<16|w.answered, nil) },
 		BoundPreemptions: cfg.BoundPreemptions,
 		Preemptions:      cfg.Preemptions,
 		MaxStates:        cfg.MaxStates,
@@ -261,10 +264,10 @@ func driveWindow(w *exWorld, res *ExhaustiveResult) *sim.Violation {
 		func() bool { w.exec(script.Submit{Node: 2, Page: 0, Slot: 2}); return true },
 		func() bool {
 			j := w.r.C.Journal
-			answered := len(j.Acks) + len(j.Errors)
+			w.answered = len(j.Acks) + len(j.Errors)
 			return w.waitFor(func() bool {
 				n := w.r.C.Node(2)
-				return n.BGW.State() == shmem.BGRedoNotStart && n.Primary && !n.InRecovery && len(j.Acks)+len(j.Errors) > answered
+				return n.BGW.State() == shmem.BGRedoNotStart && n.Primary && !n.InRecovery && len(j.Acks)+len(j.Errors) > w.answered
 			})
 		},
 	}

@@ -30,9 +30,10 @@ import (
 
 // skipFields are the fields (Type.field) that count or log rather than
 // decide: sequence numbers and ring buffers of past events that a claim
-// reads only to explain a failure. Each was found by fingerprintDiff (two
-// interleavings to one state that hashed apart) and read to be sure no
-// step's behaviour depends on it.
+// reads only to explain a failure. Each was found by recording every
+// leaf's hash along a FIFO run of the window (the diff map;
+// TestFingerprintHasNoCounters keeps the list complete) and read to be
+// sure no step's behaviour depends on it.
 var skipFields = map[string]bool{ // looked up only
 	"storage.Device.seq":  true, // numbers writes; the ring is a log
 	"storage.Device.ring": true,
@@ -71,7 +72,7 @@ var (
 type stateHasher struct {
 	now  sim.Time
 	seen map[uintptr]bool // looked up only
-	// diff, when set, records each leaf's path and hash (fingerprintDiff).
+	// diff, when set, records each leaf's path and hash (a diagnosis).
 	diff  map[string]uint64
 	path  []string
 	plans map[reflect.Type]*structPlan // looked up only
