@@ -20,11 +20,15 @@ type worldState struct {
 	// promoting: hosts asked to promote that have not yet opened
 	// read-write service (cleared when they do, or when they go down).
 	promoting map[storage.HostID]*shmem.Node // looked up only
+	// stopping: hosts whose stop request the wait gave up on (the
+	// postmaster had not handled it yet); the liveness phase lets those
+	// stops finish before it picks a primary.
+	stopping map[storage.HostID]*shmem.Node // looked up only
 }
 
 func (r *Runner) ws() *worldState {
 	if r.world == nil {
-		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}}
+		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}, stopping: map[storage.HostID]*shmem.Node{}}
 	}
 	return r.world
 }

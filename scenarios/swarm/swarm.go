@@ -25,12 +25,16 @@ import (
 // error), which is what lets the explorer shrink a failing world.
 
 // Base is what the explorer fixes for every world: the protocol profile,
-// the fence mode and the hazard under test. Zero values mean v15, none and
-// no hazard.
+// the fence mode, the hazard under test and the scheduling strategy. Zero
+// values mean v15, none, no hazard and uniform random scheduling; a Swarm
+// strategy lets each seed derive its own (DeriveSwarm).
 type Base struct {
 	Profile shmem.Profile
 	Fence   storage.FenceMode
 	Hazard  string
+	// Sched is the scheduling strategy (sim.ParseStrategy); swarm lets
+	// each seed derive its own.
+	Sched sim.Strategy
 	// Without masks classes off whatever the seed draws: a regression
 	// test pinning a seed found before a class existed keeps its world.
 	Without Class
@@ -121,6 +125,9 @@ type Swarm struct {
 	Classes Class
 	// Actions is the number of commands of the safety phase.
 	Actions int
+	// Sched is the world's scheduling strategy, never Swarm: Base.Sched,
+	// or the one the seed derived when that is Swarm.
+	Sched sim.Strategy
 }
 
 // DeriveSwarm derives a world's options and enabled classes from its seed.
@@ -168,7 +175,14 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		// (startup.ErrStandbyNeedsLogIndex).
 		o.Standbys = pick("standbys", 1, 2)
 	}
-	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60)}
+	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60), Sched: base.Sched}
+	if err := base.Sched.Validate(); err != nil {
+		return Swarm{}, err
+	}
+	if base.Sched.Kind == sim.Swarm {
+		// Its own fork: the options above do not depend on the strategy.
+		sw.Sched = sim.DeriveStrategy(root.Fork("sched"))
+	}
 	if err := o.Validate(); err != nil {
 		return Swarm{}, err
 	}
@@ -198,7 +212,7 @@ func drawClasses(root *sim.Rand) Class {
 
 // Cluster is the script command that builds this world's cluster.
 func (s Swarm) Cluster() script.Cluster {
-	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: "random"}
+	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: script.SchedFor(s.Sched)}
 }
 
 // ClusterLine is Cluster as its script line.
@@ -206,14 +220,18 @@ func (s Swarm) ClusterLine() string { return s.Cluster().String() }
 
 // String renders what the seed derived, printed first for a failing seed.
 func (s Swarm) String() string {
-	return fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
+	str := fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
+	if s.Sched.Kind != sim.Uniform {
+		str += " sched=" + s.Sched.String()
+	}
+	return str
 }
 
 // RunConfig says how to run a world: who schedules and where the trace
 // goes. The zero value runs quietly with the seeded random schedule.
 type RunConfig struct {
-	// Chooser overrides the seeded schedule (a Recorder, a Scripted replay,
-	// a rapid-backed chooser).
+	// Chooser overrides the seeded schedule of the cluster line (a
+	// Recorder, a Scripted replay, a rapid-backed chooser).
 	Chooser sim.Chooser
 	// Out receives the trace at Level (nil: no trace, only the ring kept
 	// for violation reports).
