@@ -268,7 +268,38 @@ func stepToWaitingReset(t *testing.T, ctx context.Context, want uint64) {
 	if lit != "WAITING_RESET" {
 		t.Fatalf("diagram lights %q", lit)
 	}
+	standbyShown(t, ctx)
 	screenshot(t, ctx, "switchover-waiting-reset.png")
+}
+
+// standbyShown checks the standby n3 as the page draws it: its header says
+// standby, its BGW diagram lights PARALLEL_REPLAYING (a standby replays
+// with the LogIndex parallel replay and never takes part in the online
+// promote), its processes have lanes, and its LSN axis shows every marker
+// and the end of WAL inside the picture.
+func standbyShown(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if h := eval[string](t, ctx, `document.querySelector("#node-n3 h3").textContent`); !strings.HasPrefix(h, "n3 standby ") || !strings.Contains(h, "bgw=PARALLEL_REPLAYING") {
+		t.Fatalf("the standby's header says %q", h)
+	}
+	if lit := eval[string](t, ctx, `document.querySelector("#node-n3 .bgw-state.lit").dataset.state`); lit != "PARALLEL_REPLAYING" {
+		t.Fatalf("n3's diagram lights %q", lit)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#lanes text.lane[data-lane^="n3/"]').length`); n < 5 {
+		t.Fatalf("n3 has %d process lanes", n)
+	}
+	axis := eval[string](t, ctx, `(() => { const svg = document.querySelector("#node-n3 .axis"), w = svg.getBoundingClientRect();
+		const texts = Array.from(svg.querySelectorAll("text.marker"));
+		const out = texts.filter(x => { const r = x.getBoundingClientRect(); return r.left < w.left - 0.5 || r.right > w.right + 0.5 || r.bottom > w.bottom + 0.5; });
+		return texts.map(x => x.textContent).join("|") + (out.length ? " CLIPPED: " + out.map(x => x.textContent).join("|") : ""); })()`)
+	for _, want := range []string{"replayed", "received", "end of WAL"} {
+		if !strings.Contains(axis, want) {
+			t.Fatalf("n3's LSN axis lacks %q: %s", want, axis)
+		}
+	}
+	if strings.Contains(axis, "CLIPPED") {
+		t.Fatalf("n3's LSN axis labels run out of the picture: %s", axis)
+	}
 }
 
 // forkCrash crashes n2 at step at through the fork panel and checks the
