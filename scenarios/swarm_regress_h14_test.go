@@ -26,6 +26,9 @@ func TestPanicInCommitKeepsDelayChkpt(t *testing.T) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
 			require.NoError(t, err)
+			// The world as it was found: classes added since change the
+			// program of the seeds that draw them.
+			sw.Classes &^= swarm.ClassTwoPhase | swarm.ClassLogical
 			var trace bytes.Buffer
 			out, err := swarm.RunSwarm(sw, swarm.RunConfig{Out: &trace, Level: sim.LevelStory, SkipLiveness: true})
 			require.NoError(t, err)

@@ -61,7 +61,11 @@ func TestSwarmCleanV15(t *testing.T) {
 // Every hazard of the catalogue is caught by a general checker (a safety
 // claim of Claims() or a liveness claim) within a bounded number of seeds.
 func TestSwarmCatchesEveryHazard(t *testing.T) {
-	const budget = 300
+	// The budget leaves room for new action classes, which change the
+	// programs of the seeds that draw them: before prepared transactions
+	// and logical slots skip-slot-reload, the rarest, was caught at seed
+	// 264 and no-backend-wait at 44; with them, at 312 and 696.
+	const budget = 1000
 	for _, hz := range hazard.All() {
 		t.Run(hz.Name, func(t *testing.T) {
 			if hz.Counterexample != "" {
@@ -121,6 +125,11 @@ var claimedMarks = []string{
 	"bgw/evict-instead-of-replay",
 	"startup/queue-overflow-storage-read",
 	"startup/memtable-ring-full",
+	// Prepared transactions (ClassTwoPhase) met by a checkpoint, a promote
+	// and a crash recovery.
+	"postmaster/twophase-state-file-written",
+	"startup/recover-prepared-at-promote",
+	"startup/recover-prepared-at-crash-recovery",
 }
 
 func TestSwarmReachesClaimedMarks(t *testing.T) {

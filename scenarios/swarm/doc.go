@@ -11,6 +11,8 @@
 // script commands; standby.go is ClassStandby's generator (genStandby:
 // hold a standby's parallel replay, promote it by pg_ctl or the trigger
 // file, write to it, crash it, start it again as a standby or as its own
-// disk's primary; PolarDB's tests 007 and 101-105). It mirrors no PolarDB
+// disk's primary; PolarDB's tests 007 and 101-105); gen_twophase.go's
+// genTwoPhase prepares transactions and finishes them, gen_logical.go's
+// genLogical creates and consumes logical slots. It mirrors no PolarDB
 // file: it is the operator and the faults around the model.
 package swarm

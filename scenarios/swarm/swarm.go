@@ -55,10 +55,15 @@ const (
 	// ClassStandby: a standby on its own disk, promoted, crashed and
 	// restarted (standby.go).
 	ClassStandby
+	// ClassTwoPhase: prepared transactions (PREPARE TRANSACTION, COMMIT
+	// and ROLLBACK PREPARED), gen_twophase.go.
+	ClassTwoPhase
+	// ClassLogical: logical slots created and consumed (gen_logical.go).
+	ClassLogical
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical"}
 
 func (c Class) String() string {
 	var parts []string
