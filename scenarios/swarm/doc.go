@@ -13,6 +13,8 @@
 // file, write to it, crash it, start it again as a standby or as its own
 // disk's primary; PolarDB's tests 007 and 101-105); gen_twophase.go's
 // genTwoPhase prepares transactions and finishes them, gen_logical.go's
-// genLogical creates and consumes logical slots. It mirrors no PolarDB
+// genLogical creates and consumes logical slots, reuse.go's genReuse frees
+// pages and reinitialises them with RBM_ZERO_AND_LOCK and tornwal.go's
+// genTornWAL loses power with WAL written but not synced. It mirrors no PolarDB
 // file: it is the operator and the faults around the model.
 package swarm

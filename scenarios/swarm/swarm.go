@@ -31,10 +31,16 @@ type Base struct {
 	Profile shmem.Profile
 	Fence   storage.FenceMode
 	Hazard  string
+	// Without masks classes off whatever the seed draws: a regression
+	// test pinning a seed found before a class existed keeps its world.
+	Without Class
+	// With turns classes on whatever the seed draws: a regression test
+	// pinning a seed found while that class was on keeps it on.
+	With Class
 }
 
 // Class is one class of actions or faults a swarm world may enable.
-type Class uint16
+type Class uint32
 
 // The classes. Writes and promote are always on: a world is about promote.
 const (
@@ -60,10 +66,18 @@ const (
 	ClassTwoPhase
 	// ClassLogical: logical slots created and consumed (gen_logical.go).
 	ClassLogical
+	// ClassReuse: pages freed and reused (reinitialised with
+	// RBM_ZERO_AND_LOCK and an init record), genReuse.
+	ClassReuse
+	// ClassTornWAL: the walwriter writes whole WAL pages and syncs them in
+	// a later step (cluster.Options.WALWriteBehind), and genTornWAL crashes
+	// the primary with WAL pending: missing last records, or a record
+	// whose continuation page is missing.
+	ClassTornWAL
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "reuse", "torn-wal"}
 
 func (c Class) String() string {
 	var parts []string
@@ -145,12 +159,10 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	// building a big one would cost more than the world's steps.
 	o.DeviceBlocks = 512
 	classes := ClassWrite | ClassPromote
-	cr := root.Fork("classes")
-	for c := ClassAbort; c < classEnd; c <<= 1 {
-		if cr.Intn(2) == 0 {
-			classes |= c
-		}
-	}
+	classes |= drawClasses(root)
+	classes |= base.With
+	classes &^= base.Without &^ (ClassWrite | ClassPromote)
+	o.WALWriteBehind = classes&ClassTornWAL != 0
 	if classes&ClassStandby != 0 && !logIndexOff(base.Hazard) {
 		// A standby replays only through LogIndex
 		// (startup.ErrStandbyNeedsLogIndex).
@@ -161,6 +173,27 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		return Swarm{}, err
 	}
 	return sw, nil
+}
+
+// drawClasses draws which optional classes a world enables, each with
+// probability one half. The first classes (up to ClassCheckpoint) draw in
+// order from one stream, as they always have; every class added since
+// draws from a stream of its own, forked by its name, so adding a class
+// never changes what another class draws (old seeds keep their worlds but
+// for the new class itself).
+func drawClasses(root *sim.Rand) Class {
+	var classes Class
+	cr := root.Fork("classes")
+	for i, c := 2, ClassAbort; c < classEnd; i, c = i+1, c<<1 {
+		r := cr
+		if c > ClassCheckpoint {
+			r = root.Fork("classes/" + classNames[i])
+		}
+		if r.Intn(2) == 0 {
+			classes |= c
+		}
+	}
+	return classes
 }
 
 // Cluster is the script command that builds this world's cluster.
