@@ -30,7 +30,7 @@ func HazardVariants() []HazardVariant {
 func NotOrderings() map[string]string {
 	return map[string]string{
 		"replay-from-old-consistent": "a value: where ONLINE_PROMOTE replay starts (polar_reset_bg_replayed_lsn's start LSN), not when the reset runs",
-		"insert-lsn-during-promote": "a value: the oldest LSN a buffer dirtied in ONLINE_PROMOTE takes (polar_fake_oldest_lsn)",
+		"insert-lsn-during-promote":  "a value: the oldest LSN a buffer dirtied in ONLINE_PROMOTE takes (polar_fake_oldest_lsn)",
 		"checkpoint-during-waiting-reset": "a guard: the checkpointer's WAITING_RESET check (CreateCheckPoint, XL:6696), " +
 			"a condition of another process, not a step of the sequence",
 		"trigger-file-promote": "an entry point: the operator's trigger file instead of pg_ctl promote, so P5–P10 never run " +
