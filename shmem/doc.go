@@ -10,7 +10,8 @@
 // control file and its local copy (Control); the clog (Clog); replication
 // slots (Slot, persisted in pg_replslot/<name>/state); the configuration
 // and the Orderings flags that select a profile's or a hazard's protocol
-// (Config); and the signals and messages processes exchange (signal.go).
+// (Config), with the startup's promote steps by name and their order as a
+// Sequence (sequence.go, the ordering study's variants); and the signals and messages processes exchange (signal.go).
 //
 // # Slots: the flush gate and LogIndex retention
 //

@@ -68,3 +68,60 @@ func TestOrderingHazardsAreVariants(t *testing.T) {
 		t.Logf("%s = %s: %d of 60 seeds fail", m.Hazard, m.Variant, failed)
 	}
 }
+
+// A variant known to be harmless holds: the two stores of the
+// ControlFileLock window swapped inside their one critical section (no
+// process can run between them), on every seed the swarm test runs.
+func TestHarmlessVariantHolds(t *testing.T) {
+	v, ok := Find(shmem.ProfileV15, "swap:in-production:node-type")
+	require.True(t, ok)
+	require.Empty(t, v.CannotRun)
+	for seed := uint64(1); seed <= 150; seed++ {
+		_, checker := runHash(t, seed, shmem.ProfileV15, v.Name())
+		require.Empty(t, checker, "seed %d", seed)
+	}
+}
+
+// Generation classifies every variant: each is runnable or says why
+// not, none repeats an order, and none is PolarDB's own.
+func TestGenerateClassifiesEveryVariant(t *testing.T) {
+	for _, p := range Profiles() {
+		def, _ := Default(p)
+		seen := map[string]bool{}
+		for _, v := range Generate(p) {
+			if v.CannotRun != "" {
+				continue
+			}
+			require.False(t, seen[v.key()], "%v %s repeats an order", p, v.ID)
+			seen[v.key()] = true
+			require.NotEqual(t, hazard.VariantName(p, def, nil), v.Name(), v.ID)
+			h, err := hazard.Lookup(v.Name())
+			require.NoError(t, err, v.ID)
+			require.Equal(t, v.Seq.String(), h.Sequence)
+		}
+		require.Greater(t, len(seen), 30, "%v", p)
+	}
+	_, err := hazard.Lookup("order:v15:final-replay.nosuch")
+	require.ErrorContains(t, err, `unknown step "nosuch"`)
+	_, err = hazard.Lookup("order:v15:final-replay+wait-reset")
+	require.ErrorContains(t, err, "stand alone")
+	_, err = hazard.Lookup("order:v15:final-replay~without:fly")
+	require.ErrorContains(t, err, `unknown omitted step "fly"`)
+}
+
+// Every catalogue hazard is either an ordering (a variant) or named as
+// not one, with the reason.
+func TestEveryHazardIsPlaced(t *testing.T) {
+	placed := map[string]bool{}
+	for _, m := range HazardVariants() {
+		placed[m.Hazard] = true
+	}
+	for name, why := range NotOrderings() {
+		require.False(t, placed[name], name)
+		require.NotEmpty(t, why)
+		placed[name] = true
+	}
+	for _, name := range hazard.Names() {
+		require.True(t, placed[name], "hazard %s is neither a variant nor listed in NotOrderings", name)
+	}
+}

@@ -27,6 +27,15 @@ type Variant struct {
 	CannotRun string
 	// Also lists the IDs of other operations that gave the same order.
 	Also []string
+	// A move's step, direction ("after" or "before") and the steps it
+	// crosses, nearest first (the wait point last).
+	Moved, Dir string
+	Crossed    []string
+}
+
+// key identifies a variant's order.
+func (v Variant) key() string {
+	return v.Profile.String() + "~" + v.Seq.String() + "~" + strings.Join(v.Without, "+") + "~" + v.CannotRun
 }
 
 // Name is the hazard name that runs the variant.
@@ -118,16 +127,7 @@ func Generate(p shmem.Profile) []Variant {
 			if s.name == w {
 				continue
 			}
-			wi, si := index(flat, w), index(flat, s.name)
-			var moved []slot
-			var where string
-			if si < wi {
-				moved, where = moveTo(flat, s.name, wi), "after" // wi is w's index once s is removed
-			} else {
-				moved, where = moveTo(flat, s.name, wi), "before"
-			}
-			add(Variant{ID: "move:" + s.name + ":" + where + ":" + w, Op: "move " + s.name + " " + where + " " + w,
-				Steps: []string{s.name}, Seq: unflatten(moved)})
+			add(moveAcross(flat, s.name, w))
 		}
 	}
 	for _, w := range postmasterWaits {
@@ -180,13 +180,13 @@ func cannotRun(seq shmem.Sequence) string {
 			st, _ := stepByName(n)
 			for _, need := range st.Needs {
 				if _, ok := have[need]; !ok {
-					maker := "no step"
+					maker := "no step makes"
 					for _, m := range Steps() {
 						if slices.Contains(m.Makes, need) && seq.Has(m.Name) {
-							maker = m.Name + " (" + m.ID + "), which runs later"
+							maker = m.Name + " (" + m.ID + ") makes only later"
 						}
 					}
-					return fmt.Sprintf("%s (%s) needs %s, which %s makes", n, st.ID, need, maker)
+					return fmt.Sprintf("%s (%s) needs %s, which %s", n, st.ID, need, maker)
 				}
 			}
 			for _, m := range st.Makes {
@@ -195,4 +195,87 @@ func cannotRun(seq shmem.Sequence) string {
 		}
 	}
 	return ""
+}
+
+// Pairs combines, two at a time, the omissions of a profile that held on
+// their own: an omission can be harmless only because another step
+// covers for it (the end-of-WAL check matters only if the old primary
+// still writes), which no single change shows. Combinations with an
+// omission that breaks alone add nothing and are not generated.
+func Pairs(p shmem.Profile, results []Result) []Variant {
+	var held []Variant
+	for _, r := range results {
+		if r.Class == Holds && r.Profile == p.String() && strings.HasPrefix(r.ID, "omit:") {
+			held = append(held, r.Variant)
+		}
+	}
+	var out []Variant
+	for i := range held {
+		for j := i + 1; j < len(held); j++ {
+			a, b := held[i], held[j]
+			flat := flatten(a.Seq)
+			flat = slices.DeleteFunc(flat, func(x slot) bool { return slices.Contains(b.Steps, x.name) && !slices.Contains(b.Without, x.name) })
+			without := append(slices.Clone(a.Without), b.Without...)
+			slices.SortFunc(without, func(x, y string) int { return slices.Index(OmitSteps(), x) - slices.Index(OmitSteps(), y) })
+			v := Variant{Profile: p, ID: "pair:" + a.ID + "+" + b.ID, Op: a.Op + " and " + b.Op,
+				Steps: append(slices.Clone(a.Steps), b.Steps...), Seq: unflatten(flat), Without: without}
+			v.CannotRun = cannotRun(v.Seq)
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// OmitSteps re-exports the omit-only steps' order for sorting.
+func OmitSteps() []string { return hazard.OmitSteps() }
+
+// moveAcross moves step name just past step w (after it if name comes
+// first, else before it).
+func moveAcross(flat []slot, name, w string) Variant {
+	wi, si := index(flat, w), index(flat, name)
+	var crossed []string
+	where := "after"
+	if si < wi {
+		for _, x := range flat[si+1 : wi+1] {
+			crossed = append(crossed, x.name)
+		}
+	} else {
+		where = "before"
+		for k := si - 1; k >= wi; k-- {
+			crossed = append(crossed, flat[k].name)
+		}
+	}
+	// wi is w's index once name is removed (after) or its own (before).
+	moved := moveTo(flat, name, wi)
+	return Variant{ID: "move:" + name + ":" + where + ":" + w, Op: "move " + name + " " + where + " " + w,
+		Steps: []string{name}, Seq: unflatten(moved), Moved: name, Dir: where, Crossed: crossed}
+}
+
+// Refine narrows each breaking move that crosses several steps: the same
+// step moved just past each nearer one, so the report can name the step
+// whose order it must keep (the nearest crossing that breaks).
+func Refine(p shmem.Profile, results []Result) []Variant {
+	def, _ := Default(p)
+	flat := flatten(def)
+	have := map[string]bool{}
+	for _, r := range results {
+		have[r.Variant.key()] = true
+	}
+	var out []Variant
+	for _, r := range results {
+		v := r.Variant
+		if r.Class != Breaks || r.Profile != p.String() || v.Moved == "" {
+			continue
+		}
+		for _, c := range v.Crossed[:len(v.Crossed)-1] {
+			m := moveAcross(flat, v.Moved, c)
+			m.Profile = p
+			m.CannotRun = cannotRun(m.Seq)
+			if !have[m.key()] && m.Seq.String() != def.String() {
+				have[m.key()] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
