@@ -123,7 +123,9 @@ func (p *Process) runStep(c *sim.Ctx, name string) bool {
 		return p.endOfRecovery(c)
 	case shmem.StepInProduction:
 		n.Local.State = shmem.DBInProduction
-		if n.Cfg.Fidelity.ControlWindowSteps {
+		if len(p.seq.steps[p.seq.group]) == 1 {
+			// A step of its own (the V15 window split in steps,
+			// Fidelity.ControlWindowSteps) shows in the story.
 			c.Story("in-production", sim.Str("local", n.Local.State.String()), sim.Str("bgw", n.BGW.State().String()))
 		}
 	case shmem.StepNodeType:
