@@ -61,7 +61,7 @@ soak:
 ## orderings: the ordering study (issue 14): regenerate docs/orderings.md and
 ## its counterexamples (docs/orderings/) from every generated variant of the
 ## promote order, ORDERINGS_BUDGET seeds each (deterministic for a budget)
-ORDERINGS_BUDGET ?= 1000
+ORDERINGS_BUDGET ?= 5000
 orderings:
 	$(GO) run ./cmd/promotesim orderings -budget $(ORDERINGS_BUDGET) -report docs/orderings.md >/dev/null
 

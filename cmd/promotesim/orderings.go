@@ -20,7 +20,7 @@ import (
 // defaultOrderingsBudget is make orderings' seeds per variant: measured to
 // finish both profiles within 30 minutes on 2 loaded cores (docs/orderings.md
 // names the command; README the timing).
-const defaultOrderingsBudget = 1000
+const defaultOrderingsBudget = 5000
 
 // defaultOrderingsDir keeps an exploratory study's counterexamples out of
 // the source tree; -report puts them next to the report.
@@ -122,7 +122,8 @@ func runVariant(ctx context.Context, of *orderingsFlags, v order.Variant) (order
 		}
 		return r, nil
 	}
-	r.Checker = f.Checker()
+	r.Checker, r.Message = f.Checker(), f.Outcome.Violation.Err.Error()
+	order.Attribute(&r)
 	cx := explore.FromOutcome(f.Outcome)
 	// A wall-time budget would make the shrunk script depend on the
 	// machine: the attempt count bounds it instead.

@@ -125,3 +125,22 @@ func TestEveryHazardIsPlaced(t *testing.T) {
 		require.True(t, placed[name], "hazard %s is neither a variant nor listed in NotOrderings", name)
 	}
 }
+
+// A break that is V11's own backend race is blamed on V11's missing
+// backend wait, not on the variant; in V15, which waits, it is not.
+func TestAttributeBackendRace(t *testing.T) {
+	msg := "n2/bgw PANIC: bgw: polar assertion failed: replayed oldest LSN 0/548 would move back to 0/28 (a backend replays from 0/28)"
+	for _, c := range []struct {
+		p    shmem.Profile
+		want string
+	}{{shmem.ProfileV11, hazard.StepWaitBackends}, {shmem.ProfileV15, ""}} {
+		v, ok := Find(c.p, "swap:final-replay:restartpoint")
+		require.True(t, ok)
+		r := NewResult(v, "uniform")
+		r.Class, r.Message = Breaks, msg
+		Attribute(&r)
+		require.Equal(t, c.want, r.Attributed, "%v", c.p)
+		minimal, _ := Constraints([]Result{r})
+		require.Equal(t, c.want == "", len(minimal) == 1, "%v: an attributed break adds no constraint", c.p)
+	}
+}

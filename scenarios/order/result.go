@@ -2,6 +2,7 @@ package order
 
 import (
 	"slices"
+	"strings"
 
 	"promotesim/scenarios/hazard"
 )
@@ -42,6 +43,11 @@ type Result struct {
 	Background uint64 `json:"background"`
 	// Marks are the coverage marks the worlds reached.
 	Marks []string `json:"marks,omitempty"`
+	// Message is the violation's error (before shrinking).
+	Message string `json:"message,omitempty"`
+	// Attributed names a step of the profile's own order the break is
+	// PolarDB's own failure of (Attribute), "" when the variant is to blame.
+	Attributed string `json:"attributed,omitempty"`
 	// Counterexample is the shrunk script's path ("" when none).
 	Counterexample string `json:"counterexample,omitempty"`
 	ShrinkNote     string `json:"shrink_note,omitempty"`
@@ -62,3 +68,20 @@ func NewResult(v Variant, sched string) Result {
 // control run cannot tell its failures from background ones, as for the
 // catalogue's plan hazards).
 func (v Variant) Plan() bool { return slices.Contains(v.Without, hazard.StepStopPrimary) }
+
+// backendRace is the BGW's assertion when a backend still replays from
+// below the reset (polar_logindex_bg_dispatch's POLAR_ASSERT_PANIC): the
+// failure of an order without the backend wait (hazard no-backend-wait).
+const backendRace = "(a backend replays from"
+
+// Attribute blames a break on the profile's own order when the profile
+// lacks the step whose absence produces exactly that failure: V11 has no
+// backend wait (P7), so a variant that only shifts V11's schedule can
+// expose V11's own backend race on a seed where V11's order happened to
+// miss it. Such a break says nothing about the variant's order.
+func Attribute(r *Result) {
+	_, omits := Default(r.Variant.Profile)
+	if r.Class == Breaks && !slices.Contains(omits, hazard.StepWaitBackends) && strings.Contains(r.Message, backendRace) {
+		r.Attributed = hazard.StepWaitBackends
+	}
+}

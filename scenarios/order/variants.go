@@ -264,7 +264,7 @@ func Refine(p shmem.Profile, results []Result) []Variant {
 	var out []Variant
 	for _, r := range results {
 		v := r.Variant
-		if r.Class != Breaks || r.Profile != p.String() || v.Moved == "" {
+		if r.Class != Breaks || r.Attributed != "" || r.Profile != p.String() || v.Moved == "" {
 			continue
 		}
 		for _, c := range v.Crossed[:len(v.Crossed)-1] {
