@@ -5,7 +5,7 @@ PKGS    := ./...
 # goroutine may appear (the explorer's worker pool, tests).
 RACEPKGS := ./...
 
-.PHONY: run test browser view race lint bench soak fmt tools
+.PHONY: run test browser view race lint bench soak fmt tools orderings
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
@@ -57,6 +57,13 @@ soak:
 	PROMOTESIM_RAPID_RANDOM=1 $(GO) test -count=1 -timeout 60m -run 'Model|ClusterProperties' ./storage/ ./logindex/ ./scenarios/swarm/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
 	$(GO) run ./cmd/promotesim explore -seeds $(SOAK_SEEDS) -keep-going -v
+
+## orderings: the ordering study (issue 14): regenerate docs/orderings.md and
+## its counterexamples (docs/orderings/) from every generated variant of the
+## promote order, ORDERINGS_BUDGET seeds each (deterministic for a budget)
+ORDERINGS_BUDGET ?= 5000
+orderings:
+	$(GO) run ./cmd/promotesim orderings -budget $(ORDERINGS_BUDGET) -report docs/orderings.md >/dev/null
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

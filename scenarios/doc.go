@@ -9,6 +9,8 @@
 //	         recovery                                    (imports cluster)
 //	check    the claim catalogue and its checkers        (imports oracle)
 //	script   the command language and its Runner         (imports check)
+//	order    the ordering study: the promote steps as data,
+//	         variants, the report (docs/orderings.md)    (imports check)
 //	swarm    seeded worlds: derivation, planner, outcome (imports script)
 //	explore  explorer, shrinker, counterexample files, exhaustive check:
 //	         the only package with goroutines, os and time (imports swarm)

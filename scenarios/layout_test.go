@@ -17,6 +17,7 @@ var layers = map[string]int{ // looked up only
 	"oracle":           2,
 	"check":            3,
 	"script":           4,
+	"order":            4,
 	"swarm":            5,
 	"demo":             5,
 	"internal/fixture": 5,

@@ -232,6 +232,11 @@ type Config struct {
 	// hazards, by the scenarios package) and is what code consults.
 	Profile   Profile
 	Orderings Orderings
+	// Sequence, when set, is the startup process's promote steps in order
+	// (Sequence's text form; startup/sequence.go runs it): a variant of
+	// PolarDB's order from the ordering study (scenarios/order). Empty:
+	// the hard-wired order of Profile and Orderings.
+	Sequence string
 	// Fidelity: PolarDB's behaviour as coded (FaithfulV15) or the model's
 	// stricter one (zero value, the default for now).
 	Fidelity Fidelity
@@ -309,6 +314,11 @@ func (c Config) Validate() error {
 	}
 	if c.LogIndex.ParallelReplayProcNum < 1 || c.LogIndex.ParallelReplayProcNum > 16 {
 		errs = append(errs, fmt.Sprintf("polar_parallel_replay_proc_num %d out of range 1..16", c.LogIndex.ParallelReplayProcNum))
+	}
+	if c.Sequence != "" {
+		if _, err := ParseSequence(c.Sequence); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if c.CheckpointDistance < 1 {
 		errs = append(errs, "checkpoint distance must be positive")

@@ -12,7 +12,8 @@
 // twophase.c's TwoPhaseState); replication slots (Slot, persisted in
 // pg_replslot/<name>/state) and logical slots (LogicalSlot); the configuration
 // and the Orderings flags that select a profile's or a hazard's protocol
-// (Config); and the signals and messages processes exchange (signal.go).
+// (Config), with the startup's promote steps by name and their order as a
+// Sequence (sequence.go, the ordering study's variants); and the signals and messages processes exchange (signal.go).
 //
 // # Slots: the flush gate and LogIndex retention
 //

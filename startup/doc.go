@@ -44,6 +44,11 @@
 // If the BGW is not in WAITING_RESET then (hazard skip-wait-reset), it is
 // reset anyway and the checkers judge the result.
 //
+// With shmem.Config.Sequence set (the ordering study's variants,
+// scenarios/order), the promote steps run in that order instead
+// (sequence.go): the same step bodies, in the states the hard-wired path
+// runs them in; shmem.DefaultSequence reproduces the hard-wired order.
+//
 // A trigger file starts the same sequence without SIGUSR2: the BGW never
 // hears of it, so on a LogIndex replica startup waits in P3 forever (a
 // liveness failure for the checkers to find; mark startup/trigger-file-wait).

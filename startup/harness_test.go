@@ -68,6 +68,7 @@ type worldOpts struct {
 	seed     uint64
 	level    sim.Level
 	fidelity shmem.Fidelity // issue 10's PolarDB-as-coded switches
+	sequence string         // the promote steps' order (sequence.go)
 }
 
 // newWorld builds the device and the primary with an empty relation, a
@@ -91,6 +92,7 @@ func newWorld(t testing.TB, o worldOpts) *world {
 		cfg.Orderings = shmem.OrderingsFor(o.profile)
 	}
 	cfg.Fidelity = o.fidelity
+	cfg.Sequence = o.sequence
 	w := &world{t: t, li: cfg.LogIndex, dev: dev, cfg: cfg, save: !o.noSave, pages: make([]storage.Page, cfg.Pages)}
 	w.pm, err = dev.Mount(primaryHost, storage.MountReadWrite)
 	require.NoError(t, err)

@@ -182,6 +182,10 @@ type Process struct {
 	reindex, reindexPrev storage.LSN
 	afterReindex         State
 
+	// seq: the promote sequence, when the node's config names one
+	// (sequence.go).
+	seq sequencer
+
 	rec   logindex.Record
 	pkt   logindex.Packet
 	pages []storage.PageID
@@ -191,7 +195,13 @@ type Process struct {
 // New returns the startup process of node n in the given mode.
 func New(n *shmem.Node, mode Mode) *Process {
 	sim.Assertf(mode == ModeReplica || mode == ModeCrash || mode == ModeStandby, "startup: invalid mode %v", mode)
-	return &Process{n: n, mode: mode, name: n.Proc("startup"), st: StateInit}
+	p := &Process{n: n, mode: mode, name: n.Proc("startup"), st: StateInit}
+	if n.Cfg.Sequence != "" {
+		seq, err := shmem.ParseSequence(n.Cfg.Sequence)
+		sim.Assertf(err == nil, "startup: %v (Config.Validate admits only valid sequences)", err)
+		p.seq.steps = seq
+	}
+	return p
 }
 
 // Name implements sim.Actor.
@@ -291,6 +301,10 @@ func (p *Process) onPromoteSignal(c *sim.Ctx) {
 
 // Step implements sim.Actor: one atomic critical section.
 func (p *Process) Step(c *sim.Ctx) {
+	if p.seq.on {
+		p.stepSequence(c)
+		return
+	}
 	switch p.st {
 	case StateInit:
 		p.stepInit(c)
@@ -754,6 +768,10 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 	p.snapshotPending = from == StateCatchUp && n.Cfg.Fidelity.HotStandbyInFinalRead
 	c.Story("promote", sim.Str("from", from.String()), sim.Bool("trigger-file", trigger),
 		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().String()))
+	if p.seq.steps != nil {
+		p.beginSequence(c)
+		return
+	}
 	if n.Cfg.Orderings.FinalReplay {
 		p.to(StateFinalReplay, StateCatchUp, StateStreaming, StateStorageRead)
 		return
@@ -771,15 +789,9 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 // stepFinalReplay (P1) reads the old primary's remaining WAL from storage,
 // one record per step, until the end of valid WAL.
 func (p *Process) stepFinalReplay(c *sim.Ctx) {
-	o, atEnd := p.finalRead(c)
-	if o != consumed || !atEnd {
+	if !p.finalReplay(c) {
 		return
 	}
-	if p.snapshotPending {
-		p.hotStandbyInFinalRead(c)
-	}
-	p.end, p.endLast = p.n.ReplayLSN, p.last
-	c.Story("final-replay-done", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)))
 	if p.n.Cfg.Fidelity.CheckEndBeforeRestartpoint {
 		// FinishWalRecovery (xlogrecovery.c) runs polar_check_before_promote
 		// first, then polar_request_last_restartpoint, then
@@ -788,6 +800,21 @@ func (p *Process) stepFinalReplay(c *sim.Ctx) {
 		return
 	}
 	p.to(StateRestartpoint, StateFinalReplay)
+}
+
+// finalReplay reads one record of P1 and reports whether the end of valid
+// WAL is reached, which sets the end E.
+func (p *Process) finalReplay(c *sim.Ctx) bool {
+	o, atEnd := p.finalRead(c)
+	if o != consumed || !atEnd {
+		return false
+	}
+	if p.snapshotPending {
+		p.hotStandbyInFinalRead(c)
+	}
+	p.end, p.endLast = p.n.ReplayLSN, p.last
+	c.Story("final-replay-done", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)))
+	return true
 }
 
 // finalRead reads and consumes one record of P1. Under
@@ -814,18 +841,29 @@ func (p *Process) finalRead(c *sim.Ctx) (o outcome, atEnd bool) {
 // local restartpoint.
 func (p *Process) stepRestartpoint(c *sim.Ctx) {
 	n := p.n
-	n.Local.CheckPoint, n.Local.Redo = p.ckpt, p.ckptRedo
-	c.Story("restartpoint", sim.LSNField("checkpoint", uint64(p.ckpt)), sim.LSNField("redo", uint64(p.ckptRedo)))
+	p.restartpoint(c)
 	if !n.Cfg.Orderings.WaitReset {
 		p.to(StateEndOfWAL, StateRestartpoint)
 		c.Log("skip-wait-reset", sim.Str("bgw", n.BGW.State().String()))
 		return
 	}
 	p.to(StateWaitReset, StateRestartpoint)
+	p.announceWaitReset(c)
+}
+
+// restartpoint is P2's store: the old primary's last checkpoint seen so
+// far becomes the local restartpoint.
+func (p *Process) restartpoint(c *sim.Ctx) {
+	p.n.Local.CheckPoint, p.n.Local.Redo = p.ckpt, p.ckptRedo
+	c.Story("restartpoint", sim.LSNField("checkpoint", uint64(p.ckpt)), sim.LSNField("redo", uint64(p.ckptRedo)))
+}
+
+// announceWaitReset: startup starts waiting for POLAR_BG_WAITING_RESET.
+func (p *Process) announceWaitReset(c *sim.Ctx) {
 	if p.trigger {
 		c.Mark("startup/trigger-file-wait")
 	}
-	c.Story("wait-reset", sim.Str("bgw", n.BGW.State().String()), sim.Bool("trigger-file", p.trigger))
+	c.Story("wait-reset", sim.Str("bgw", p.n.BGW.State().String()), sim.Bool("trigger-file", p.trigger))
 }
 
 // stepWaitReset (P3) runs once the BGW is in POLAR_BG_WAITING_RESET
@@ -856,12 +894,23 @@ func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 			return
 		}
 	}
-	if _, ok := p.openWALAtPromote(c); !ok {
+	if !p.openWALAtEnd(c) {
 		return
 	}
 	p.to(StatePromoteData, StateEndOfWAL)
+}
+
+// openWALAtEnd is P4's second half: WAL insertion starts at E (or, after
+// an aborted contrecord a primary's crash recovery kept, at its missing
+// page: contrecord.go).
+func (p *Process) openWALAtEnd(c *sim.Ctx) bool {
+	n := p.n
+	if _, ok := p.openWALAtPromote(c); !ok {
+		return false
+	}
 	c.Story("end-of-wal", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)),
 		sim.Uint("tli", uint64(n.Control.TLI)))
+	return true
 }
 
 // checkEnd is polar_check_before_promote (xlogrecovery.c): a valid record
@@ -883,6 +932,13 @@ func (p *Process) checkEnd(c *sim.Ctx) bool {
 // stepPromoteData (P5, polar_online_promote_data): clog to shared storage,
 // slots reloaded, WAL meta queue reset and released, LogIndex promoted info.
 func (p *Process) stepPromoteData(c *sim.Ctx) {
+	if p.promoteData(c) {
+		p.to(StateEndOfRecovery, StatePromoteData)
+	}
+}
+
+// promoteData is P5's work; false when startup exited.
+func (p *Process) promoteData(c *sim.Ctx) bool {
 	n := p.n
 	o := n.Cfg.Orderings
 	// WAL before data: the old primary's WAL this node replayed up to E may
@@ -893,10 +949,10 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 	// what the file holds).
 	if err := p.syncReplayedWAL(n.Local.Redo); err != nil {
 		p.exit(c, shmem.ExitFATAL, err.Error())
-		return
+		return false
 	}
 	if !p.recoverPreparedTransactions(c) {
-		return
+		return false
 	}
 	if o.CopyClog {
 		// The cache already holds the shared clog it started from; merge
@@ -904,12 +960,12 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 		shared, err := shmem.ReadClog(n.Mount)
 		if err != nil {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: read clog: %v", err))
-			return
+			return false
 		}
 		mergeClog(&n.Clog, &shared)
 		if err := shmem.WriteClog(n.Mount, &n.Clog); err != nil {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: copy clog to shared storage: %v", err))
-			return
+			return false
 		}
 	} else {
 		// Hazard skip-clog-copy: the local cache stays local, and a
@@ -918,7 +974,7 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 		shared, err := shmem.ReadClog(n.Mount)
 		if err != nil {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: read clog: %v", err))
-			return
+			return false
 		}
 		n.Clog = shared
 	}
@@ -926,43 +982,50 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 		slots, err := shmem.ReadSlots(n.Mount)
 		if err != nil {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: reload slots: %v", err))
-			return
+			return false
 		}
 		n.Slots = slots
 		if n.LogicalSlots, err = shmem.ReadLogicalSlots(n.Mount); err != nil {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: reload logical slots: %v", err))
-			return
+			return false
 		}
 	}
 	n.Queue.Reset()
 	p.hasRef = false
 	if err := n.Index.SetPromoted(p.end); err != nil {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: promoted info: %v", err))
-		return
+		return false
 	}
-	p.to(StateEndOfRecovery, StatePromoteData)
 	c.Story("promote-data", sim.Bool("clog", o.CopyClog), sim.Int("committed", int64(len(n.Clog.Committed()))),
 		sim.Bool("slots", o.ReloadSlots), sim.Int("nslots", int64(len(n.Slots))), sim.LSNField("promoted-end", uint64(p.end)))
+	return true
 }
 
 // stepEndOfRecovery (P6) writes and flushes the end-of-recovery record at E.
 func (p *Process) stepEndOfRecovery(c *sim.Ctx) {
+	if p.endOfRecovery(c) {
+		next := StateControl
+		if p.mode == ModeStandby {
+			next = StateStandbyControl
+		}
+		p.to(next, StateEndOfRecovery)
+	}
+}
+
+// endOfRecovery is P6's work; false when startup exited.
+func (p *Process) endOfRecovery(c *sim.Ctx) bool {
 	n := p.n
 	rec := logindex.Record{Type: logindex.RecEndOfRecovery}
 	if err := n.WAL.Insert(&rec); err != nil {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: insert end-of-recovery: %v", err))
-		return
+		return false
 	}
 	if err := n.WAL.Flush(rec.End); err != nil {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: flush end-of-recovery: %v", err))
-		return
+		return false
 	}
-	next := StateControl
-	if p.mode == ModeStandby {
-		next = StateStandbyControl
-	}
-	p.to(next, StateEndOfRecovery)
 	c.Story("end-of-recovery", sim.LSNField("lsn", uint64(rec.Start)), sim.LSNField("end", uint64(rec.End)))
+	return true
 }
 
 // stepControl (P7). V15 (ResetBeforeRecoveryDone): in one critical section

@@ -318,12 +318,18 @@ func (o *operator) Step(c *sim.Ctx) {
 }
 
 func seedWorld(t testing.TB, seed uint64, prof shmem.Profile) *world {
+	return seedWorldWith(t, seed, prof, func(*worldOpts) {})
+}
+
+// seedWorldWith is seedWorld with the options adjusted by set.
+func seedWorldWith(t testing.TB, seed uint64, prof shmem.Profile, set func(*worldOpts)) *world {
 	r := sim.NewRand(seed).Fork("options")
 	o := worldOpts{seed: seed, profile: prof, queue: 4 + r.Intn(12)}
 	if r.Intn(3) == 0 {
 		o.memSize, o.table = 2+r.Intn(2), logindex.MaxPages
 		o.noSave = r.Intn(2) == 0 // the primary saves only now and then
 	}
+	set(&o)
 	w := newWorld(t, o)
 	w.writeSome(r.Intn(4))
 	if r.Intn(2) == 0 {

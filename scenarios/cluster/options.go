@@ -159,6 +159,8 @@ func (o Options) nodeConfig(h storage.HostID, hz hazard.Hazard, hasHz bool) shme
 		if hz.LogIndexOff {
 			c.LogIndex.MemSize = 0
 		}
+		// A variant of the ordering study names the startup's order.
+		c.Sequence = hz.Sequence
 	}
 	return c
 }

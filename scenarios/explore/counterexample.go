@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
@@ -492,9 +491,12 @@ func writeStory(b *strings.Builder, cx *Counterexample, v *sim.Violation) {
 		b.WriteString("#\n")
 	}
 	if cx.Shrink.OutOfBudget {
-		writeComment(b, fmt.Sprintf("Shrinking ran out of its budget (%d replays in %v) before a fixpoint: this script may not be "+
+		// No wall time here: the story comment must depend only on the
+		// budget (the header's shrunk: line carries the time, which the
+		// ordering study's report strips).
+		writeComment(b, fmt.Sprintf("Shrinking ran out of its budget (%d replays) before a fixpoint: this script may not be "+
 			"the smallest that fails; explore's -shrink-attempts and -shrink-time raise the budget.",
-			cx.Shrink.Attempts, cx.Shrink.Elapsed.Round(time.Millisecond)))
+			cx.Shrink.Attempts))
 		b.WriteString("#\n")
 	}
 	first, _, _ := strings.Cut(v.Err.Error(), "\n")

@@ -46,6 +46,10 @@ type Hazard struct {
 	// a hazard the explorer catches only in rare worlds (too rare for the
 	// seeded swarm test's budget); TestCounterexamples replays it.
 	Counterexample string
+	// Sequence is the startup process's promote order (shmem.Sequence's
+	// text) of a variant of the ordering study (Variant); empty for the
+	// catalogue's hazards, which keep the profile's hard-wired order.
+	Sequence string
 }
 
 // hazards is the catalogue, in a fixed order: the operator's plan first,
@@ -234,6 +238,9 @@ func Names() []string {
 
 // Lookup finds a hazard by name.
 func Lookup(name string) (Hazard, error) {
+	if strings.HasPrefix(name, VariantPrefix) {
+		return Variant(name)
+	}
 	for _, h := range hazards {
 		if h.Name == name {
 			return h, nil

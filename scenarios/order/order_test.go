@@ -1,0 +1,146 @@
+package order
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/swarm"
+	"promotesim/shmem"
+)
+
+// runHash runs one swarm world and returns its trace hash and violation.
+func runHash(t *testing.T, seed uint64, p shmem.Profile, hz string) (uint64, string) {
+	t.Helper()
+	sw, err := swarm.DeriveSwarm(seed, swarm.Base{Profile: p, Hazard: hz})
+	require.NoError(t, err)
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
+	require.NoError(t, err)
+	v := ""
+	if o.Violation != nil {
+		v = o.Violation.Checker
+	}
+	return o.Hash, v
+}
+
+// The default sequences, run as sequences by startup/sequence.go, give
+// the hard-wired path's trace byte for byte.
+func TestDefaultSequenceIsTheHardWiredOrder(t *testing.T) {
+	for _, p := range Profiles() {
+		def, _ := Default(p)
+		name := hazard.VariantName(p, def, nil)
+		for seed := uint64(1); seed <= 40; seed++ {
+			h0, v0 := runHash(t, seed, p, "")
+			h1, v1 := runHash(t, seed, p, name)
+			require.Equal(t, v0, v1, "%v seed %d", p, seed)
+			require.Equal(t, h0, h1, "%v seed %d: the default sequence's trace differs from the hard-wired one", p, seed)
+		}
+	}
+}
+
+// Every hazard of the catalogue that is an ordering is a generated
+// variant: on the same seeds both fail with the same checker, and the
+// exact ones (the same steps, the same events) give the same trace.
+func TestOrderingHazardsAreVariants(t *testing.T) {
+	for _, m := range HazardVariants() {
+		hz, err := hazard.Lookup(m.Hazard)
+		require.NoError(t, err)
+		p := shmem.ProfileV15
+		if hz.Profile != 0 {
+			p = hz.Profile
+		}
+		v, ok := Find(p, m.Variant)
+		require.True(t, ok, "%s: no variant %s", m.Hazard, m.Variant)
+		require.Empty(t, v.CannotRun, m.Hazard)
+		failed := 0
+		for seed := uint64(1); seed <= 60; seed++ {
+			h0, v0 := runHash(t, seed, p, m.Hazard)
+			h1, v1 := runHash(t, seed, p, v.Name())
+			require.Equal(t, v0, v1, "%s vs %s seed %d", m.Hazard, m.Variant, seed)
+			if m.Exact {
+				require.Equal(t, h0, h1, "%s vs %s seed %d", m.Hazard, m.Variant, seed)
+			}
+			if v0 != "" {
+				failed++
+			}
+		}
+		t.Logf("%s = %s: %d of 60 seeds fail", m.Hazard, m.Variant, failed)
+	}
+}
+
+// A variant known to be harmless holds: the two stores of the
+// ControlFileLock window swapped inside their one critical section (no
+// process can run between them), on every seed the swarm test runs.
+func TestHarmlessVariantHolds(t *testing.T) {
+	v, ok := Find(shmem.ProfileV15, "swap:in-production:node-type")
+	require.True(t, ok)
+	require.Empty(t, v.CannotRun)
+	for seed := uint64(1); seed <= 150; seed++ {
+		_, checker := runHash(t, seed, shmem.ProfileV15, v.Name())
+		require.Empty(t, checker, "seed %d", seed)
+	}
+}
+
+// Generation classifies every variant: each is runnable or says why
+// not, none repeats an order, and none is PolarDB's own.
+func TestGenerateClassifiesEveryVariant(t *testing.T) {
+	for _, p := range Profiles() {
+		def, _ := Default(p)
+		seen := map[string]bool{}
+		for _, v := range Generate(p) {
+			if v.CannotRun != "" {
+				continue
+			}
+			require.False(t, seen[v.key()], "%v %s repeats an order", p, v.ID)
+			seen[v.key()] = true
+			require.NotEqual(t, hazard.VariantName(p, def, nil), v.Name(), v.ID)
+			h, err := hazard.Lookup(v.Name())
+			require.NoError(t, err, v.ID)
+			require.Equal(t, v.Seq.String(), h.Sequence)
+		}
+		require.Greater(t, len(seen), 30, "%v", p)
+	}
+	_, err := hazard.Lookup("order:v15:final-replay.nosuch")
+	require.ErrorContains(t, err, `unknown step "nosuch"`)
+	_, err = hazard.Lookup("order:v15:final-replay+wait-reset")
+	require.ErrorContains(t, err, "stand alone")
+	_, err = hazard.Lookup("order:v15:final-replay~without:fly")
+	require.ErrorContains(t, err, `unknown omitted step "fly"`)
+}
+
+// Every catalogue hazard is either an ordering (a variant) or named as
+// not one, with the reason.
+func TestEveryHazardIsPlaced(t *testing.T) {
+	placed := map[string]bool{}
+	for _, m := range HazardVariants() {
+		placed[m.Hazard] = true
+	}
+	for name, why := range NotOrderings() {
+		require.False(t, placed[name], name)
+		require.NotEmpty(t, why)
+		placed[name] = true
+	}
+	for _, name := range hazard.Names() {
+		require.True(t, placed[name], "hazard %s is neither a variant nor listed in NotOrderings", name)
+	}
+}
+
+// A break that is V11's own backend race is blamed on V11's missing
+// backend wait, not on the variant; in V15, which waits, it is not.
+func TestAttributeBackendRace(t *testing.T) {
+	msg := "n2/bgw PANIC: bgw: polar assertion failed: replayed oldest LSN 0/548 would move back to 0/28 (a backend replays from 0/28)"
+	for _, c := range []struct {
+		p    shmem.Profile
+		want string
+	}{{shmem.ProfileV11, hazard.StepWaitBackends}, {shmem.ProfileV15, ""}} {
+		v, ok := Find(c.p, "swap:final-replay:restartpoint")
+		require.True(t, ok)
+		r := NewResult(v, "uniform")
+		r.Class, r.Message = Breaks, msg
+		Attribute(&r)
+		require.Equal(t, c.want, r.Attributed, "%v", c.p)
+		minimal, _ := Constraints([]Result{r})
+		require.Equal(t, c.want == "", len(minimal) == 1, "%v: an attributed break adds no constraint", c.p)
+	}
+}
