@@ -373,8 +373,14 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 		}
 	}
 	switch e.Kind {
-	case shmem.ExitPANIC:
-		c.Story("child-panic", sim.Str("child", e.Name), sim.Str("err", e.Err))
+	case shmem.ExitPANIC, shmem.ExitCrashed:
+		// A PANIC and a kill -9 both reach HandleChildCrash (postmaster.c
+		// reaper: EXIT_STATUS_0/1 are the only clean exits).
+		ev := "child-panic"
+		if e.Kind == shmem.ExitCrashed {
+			ev = "child-killed-9"
+		}
+		c.Story(ev, sim.Str("child", e.Name), sim.Str("err", e.Err))
 		if p.restartAfterCrash(c, e) {
 			return
 		}
@@ -433,6 +439,10 @@ func (p *Postmaster) restartAfterCrash(c *sim.Ctx, e shmem.ChildExit) bool {
 		p.role = RolePrimary
 	}
 	p.state, p.promoting = pmStarting, false
+	c.Mark("postmaster/restart-after-crash")
+	if e.Kind == shmem.ExitCrashed {
+		c.Mark("postmaster/restart-after-kill-9")
+	}
 	c.Story("reinitialise", sim.Str("after", e.Name), sim.Str("role", p.role.String()), sim.Str("mount", n.Mount.Mode().String()),
 		sim.Bool("received-promote", p.receivedPromote))
 	return true

@@ -596,6 +596,13 @@ func (p *Process) hotStandbyInFinalRead(c *sim.Ctx) {
 	from := n.BGW.State()
 	if n.Index.Enabled() {
 		n.BGW.WakeupBGReplay(n.ReplayLSN, n.Cfg.ReplicaPrewarm)
+		if n.Cfg.ReplicaPrewarm {
+			c.Mark("startup/prewarm-parallel-replaying")
+		}
+	}
+	c.Mark("startup/hot-standby-in-final-read")
+	if from == shmem.BGWaitingReset && n.BGW.State() != shmem.BGWaitingReset {
+		c.Mark("startup/waiting-reset-overwritten")
 	}
 	c.Story("hot-standby-in-final-read", sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.LSNField("redo", uint64(p.redo)),
 		sim.Str("bgw-was", from.String()), sim.Str("bgw", n.BGW.State().String()))
@@ -714,6 +721,11 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 	p.trigger = trigger
 	p.blocked = false // any pending Wake is harmless
 	p.snapshotPending = from == StateCatchUp && n.Cfg.Fidelity.HotStandbyInFinalRead
+	if from == StateStorageRead {
+		// The queue had not caught up: startup was reading WAL from
+		// storage (polar_queue_manager.c xlog_queue_catch_up false).
+		c.Mark("startup/promote-queue-not-caught-up")
+	}
 	c.Story("promote", sim.Str("from", from.String()), sim.Bool("trigger-file", trigger),
 		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().String()))
 	if n.Cfg.Orderings.FinalReplay {
@@ -762,6 +774,7 @@ func (p *Process) finalRead(c *sim.Ctx) (o outcome, atEnd bool) {
 	}
 	ok, err := p.readNext()
 	if err != nil {
+		c.Mark("startup/final-read-failed")
 		c.Story("final-read-failed", sim.LSNField("lsn", uint64(p.n.ReplayLSN)), sim.Str("err", err.Error()))
 		return consumed, true
 	}

@@ -47,7 +47,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // parseCheckFlags reads and checks check's flags.
 func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveConfig, outDir string, jsonOut bool, err error) {
-	fs := newFlags("check", "check -exhaustive [-depth D] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] [-workers K] [-max-runs N] [-budget D] [-json]", stderr)
+	fs := newFlags("check", "check -exhaustive [-depth D] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-workers K] [-max-runs N] [-budget D] [-json]", stderr)
 	exhaustive := fs.Bool("exhaustive", false, "enumerate every interleaving of a small world through the promote window")
 	depth := fs.Int("depth", 9, "choices enumerated per run, from the promote on (choices beyond it are 0)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")

@@ -31,7 +31,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"demo", "foundation", "-seed", "minus-one"}, `invalid value "minus-one"`},
 		{[]string{"demo", "foundation", "extra"}, `unexpected argument "extra"`},
 		{[]string{"version", "-bogus"}, "flag provided but not defined"},
-		{[]string{"explore", "-profile", "v9"}, `-profile "v9": want v15 or v11`},
+		{[]string{"explore", "-profile", "v9"}, `-profile "v9": want v15, v15-fixed, v11, v11-fixed`},
 		{[]string{"explore", "-fence", "maybe"}, `-fence "maybe": want none, epoch or detect`},
 		{[]string{"explore", "-fence", "detect"}, "fence=detect is PolarDB 11's"},
 		{[]string{"explore", "-hazard", "nosuch"}, `unknown hazard "nosuch"`},
@@ -130,7 +130,7 @@ func TestHazardsLists(t *testing.T) {
 // reproduce it, and writes the script; replay -script reproduces it.
 func TestExploreFindsAndReplays(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300")
 	require.Equal(t, exitViolation, code, stderr)
 	require.True(t, strings.HasPrefix(out, "FAILING SEED seed="), out)
 	for _, want := range []string{"checker: ", "shrunk counterexample: ", "scheduler choices: ", "written: " + dir, "reproduce: go run ./cmd/promotesim replay -script ", "violations: 1 (lowest failing seed"} {
@@ -162,7 +162,7 @@ func TestExploreFindsAndReplays(t *testing.T) {
 
 func TestExploreJSONAndSeedReplay(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200")
 	require.Equal(t, exitViolation, code, stderr)
 	var rep struct {
 		Worlds         uint64 `json:"worlds"`
@@ -180,14 +180,14 @@ func TestExploreJSONAndSeedReplay(t *testing.T) {
 	require.FileExists(t, rep.Counterexample.Path)
 
 	seed := strconv.FormatUint(rep.Failures[0].Seed, 10)
-	code, a, _ := runCmd("replay", "-seed", seed, "-hazard", "reset-after-recovery-done")
+	code, a, _ := runCmd("replay", "-seed", seed, "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done")
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, a, "VIOLATION "+rep.Counterexample.Checker)
-	_, b, _ := runCmd("replay", "-seed", seed, "-hazard", "reset-after-recovery-done")
+	_, b, _ := runCmd("replay", "-seed", seed, "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done")
 	require.Equal(t, a, b, "same seed, same trace")
 
 	// The same world as JSON lines: one object per trace line of the text.
-	code, jl, stderr := runCmd("replay", "-seed", seed, "-hazard", "reset-after-recovery-done", "-format", "jsonl")
+	code, jl, stderr := runCmd("replay", "-seed", seed, "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-format", "jsonl")
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, stderr, "VIOLATION "+rep.Counterexample.Checker)
 	textLines := 0
@@ -216,7 +216,7 @@ func TestExhaustiveCheck(t *testing.T) {
 	require.Contains(t, out, "held on every schedule")
 
 	dir := t.TempDir()
-	code, out, _ = runCmd("check", "-exhaustive", "-depth", "2", "-hazard", "reset-after-recovery-done", "-out", dir)
+	code, out, _ = runCmd("check", "-exhaustive", "-depth", "2", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-out", dir)
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, out, "schedules FAIL")
 	require.Contains(t, out, "written: "+dir)

@@ -19,7 +19,8 @@ import (
 // the read faults that blind the observer, and its periodic comparison
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
-// by the node's instance and reads the values in nodeWatched; a flush
+// by the node's instance and its reinitialisation count (shmem.Node.Reinits)
+// and reads the values in nodeWatched; a flush
 // list's order and its buffers' oldest LSNs change only with its gen
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
@@ -61,6 +62,7 @@ type nodeWatched struct {
 	resets              int
 	fakeOldest          storage.LSN
 	exits               int
+	reinits             int
 }
 
 // moved brings w up to the world's watched values now and reports whether
@@ -101,14 +103,14 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.exits != len(n.Exits) {
+			p.fakeOldest != n.BGW.FakeOldest() || p.exits != len(n.Exits) || p.reinits != n.Reinits {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				exits: len(n.Exits),
+				exits: len(n.Exits), reinits: n.Reinits,
 			}
 			ch = true
 		}

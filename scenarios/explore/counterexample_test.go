@@ -113,7 +113,8 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 	// Seed 6 is the lowest that fails under the hazard (promotesim
 	// explore -hazard reset-after-recovery-done -seeds 40); seed 3, the
 	// one this test used to take, stopped failing and the test skipped.
-	sw, err := swarm.DeriveSwarm(6, swarm.Base{Hazard: "reset-after-recovery-done"})
+	// The hazard's catch needs v15-fixed (hazard.Hazard.Fixed).
+	sw, err := swarm.DeriveSwarm(6, swarm.Base{Hazard: "reset-after-recovery-done", Fixed: true})
 	require.NoError(t, err)
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
@@ -157,7 +158,7 @@ func TestCounterexampleWriteReplay(t *testing.T) {
 // adjacent runs, and keeps the failure (the same checker).
 func TestShrinkSimplifies(t *testing.T) {
 	cx := Counterexample{
-		Cluster: mustParse(t, "cluster nodes=2 pages=4 pool=6 queue=7 logindex-mem=4 table-size=11 batch=8 workers=3 sessions=3 fence=none profile=v15 hazard=reset-after-recovery-done seed=3 sched=fifo").(script.Cluster),
+		Cluster: mustParse(t, "cluster nodes=2 pages=4 pool=6 queue=7 logindex-mem=4 table-size=11 batch=8 workers=3 sessions=3 fence=none profile=v15-fixed hazard=reset-after-recovery-done seed=3 sched=fifo").(script.Cluster),
 		Actions: mustParseAll(t, "submit-read node=2 page=0", "submit node=1 page=1 slot=1 count=8", "run steps=10", "run steps=10",
 			"crash node=1", "submit-read node=2 page=3", "promote node=2", "run steps=400"),
 		Seed: 3, Hazard: "reset-after-recovery-done",

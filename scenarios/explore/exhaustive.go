@@ -50,7 +50,7 @@ type ExhaustiveConfig struct {
 // the new primary while its BGW may still replay. openAt is the index of
 // the first action whose choices are enumerated (the promote).
 func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, actions []script.Command, openAt int) {
-	b := swarm.Base{Profile: base.Profile, Fence: base.Fence, Hazard: base.Hazard}
+	b := swarm.Base{Profile: base.Profile, Fixed: base.Fixed, Fence: base.Fence, Hazard: base.Hazard}
 	sw := swarm.Swarm{Seed: 1, Base: b, Opts: cluster.DefaultOptions()}
 	o := &sw.Opts
 	o.Nodes, o.Pages, o.PoolFrames, o.QueueBuffers, o.LogIndexMem, o.TableSize = 2, 2, 4, 16, 2, 8
@@ -61,7 +61,7 @@ func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, actions []scri
 	if b.Fence != 0 {
 		o.Fence = b.Fence
 	}
-	o.Hazard = b.Hazard
+	o.Hazard, o.Fixed = b.Hazard, b.Fixed
 	clusterCmd = sw.Cluster()
 	clusterCmd.Sched = "fifo"
 	var promote script.Command = script.Promote{Node: 2}

@@ -631,17 +631,24 @@ var knownMarks = []string{
 	"postmaster/new-write-before-bgw-replayed-page",
 	"postmaster/polar-worker-weak-ref-evicted",
 	"postmaster/queue-overflow",
+	"postmaster/restart-after-crash",
+	"postmaster/restart-after-kill-9",
 	"postmaster/standby-wal-received",
 	"postmaster/standby-write-page",
 	"postmaster/write-during-online-promote",
+	"startup/final-read-failed",
 	"startup/hot-standby",
+	"startup/hot-standby-in-final-read",
 	"startup/memtable-ring-full",
+	"startup/prewarm-parallel-replaying",
 	"startup/promote-before-hot-standby",
+	"startup/promote-queue-not-caught-up",
 	"startup/queue-gap",
 	"startup/queue-overflow-storage-read",
 	"startup/reset-without-waiting-reset",
 	"startup/standby-consistent",
 	"startup/trigger-file-wait",
+	"startup/waiting-reset-overwritten",
 }
 
 // KnownMarks lists the coverage marks the model can hit, sorted.
@@ -711,6 +718,9 @@ func HuntHazards(ctx context.Context, cfg HuntConfig) ([]HuntResult, error) {
 			ec.Base.Hazard = name
 			if hz.Profile != 0 {
 				ec.Base.Profile = hz.Profile // the profile its catch needs
+			}
+			if hz.Fixed {
+				ec.Base.Fixed = true // a guard of PolarDB's masks it otherwise
 			}
 			ec.FirstSeed = cfg.Explore.FirstSeed + uint64(k)*TrialStride
 			ec.KeepGoing = false

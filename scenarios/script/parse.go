@@ -25,6 +25,7 @@ var verbs = []struct {
 	{"crash", parseNodeOp},
 	{"rebuild", parseNodeOp},
 	{"stop", parseStop},
+	{"kill", parseKill},
 	{"start", parseStart},
 	{"drop-slot", parseDropSlot},
 	{"run", parseRun},

@@ -24,12 +24,14 @@ import (
 // error), which is what lets the explorer shrink a failing world.
 
 // Base is what the explorer fixes for every world: the protocol profile,
-// the fence mode and the hazard under test. Zero values mean v15, none and
-// no hazard.
+// the fence mode and the hazard under test. Zero values mean v15 (PolarDB's
+// code as it is: Fixed false), none and no hazard.
 type Base struct {
 	Profile shmem.Profile
-	Fence   storage.FenceMode
-	Hazard  string
+	// Fixed: the profile's -fixed variant (cluster.Options.Fixed).
+	Fixed  bool
+	Fence  storage.FenceMode
+	Hazard string
 }
 
 // Class is one class of actions or faults a swarm world may enable.
@@ -51,10 +53,20 @@ const (
 	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
 	// writer, the promoting node included.
 	ClassCheckpoint
+	// ClassKill: kill -9 of one child (bgwriter, BGW, checkpointer,
+	// walwriter), PolarDB's test 002_promote_kill (fidelity.go).
+	ClassKill
+	// ClassPendingPromote: a replica restarted and promoted before it
+	// reaches hot standby, PolarDB's test 003_promote_replica_pending
+	// (fidelity.go).
+	ClassPendingPromote
+	// ClassLagPromote: a replica promoted while its queue has not caught
+	// up (it reads WAL from storage at the trigger) (fidelity.go).
+	ClassLagPromote
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "kill", "pending-promote", "lag-promote"}
 
 func (c Class) String() string {
 	var parts []string
@@ -113,7 +125,7 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	root := sim.NewRand(seed).Fork("swarm")
 	pick := func(label string, lo, hi int) int { return lo + root.Fork(label).Intn(hi-lo+1) }
 	o := cluster.DefaultOptions()
-	o.Profile, o.Fence, o.Hazard = base.Profile, base.Fence, base.Hazard
+	o.Profile, o.Fixed, o.Fence, o.Hazard = base.Profile, base.Fixed, base.Fence, base.Hazard
 	o.Nodes = 2
 	if pick("nodes", 0, 1) == 0 {
 		o.Nodes = 3
@@ -135,6 +147,10 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	// A small device: the world writes a few hundred blocks at most, and
 	// building a big one would cost more than the world's steps.
 	o.DeviceBlocks = 512
+	// polar_enable_replica_prewarm on one world in four: the BGW a
+	// replica wakes at hot standby replays in parallel
+	// (polar_logindex_wakeup_bg_replay).
+	o.Prewarm = pick("prewarm", 0, 3) == 0
 	classes := ClassWrite | ClassPromote
 	cr := root.Fork("classes")
 	for c := ClassAbort; c < classEnd; c <<= 1 {
@@ -147,6 +163,20 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		return Swarm{}, err
 	}
 	return sw, nil
+}
+
+// IssueTenPaths are the action classes issue 10 added (the paths PolarDB's
+// code opens: child kills, promote before hot standby, promote with the
+// queue behind).
+const IssueTenPaths = ClassKill | ClassPendingPromote | ClassLagPromote
+
+// WithoutIssueTenPaths is the world as its seed derived it before issue
+// 10: those classes off and prewarm off, so its program is the one a
+// regression test pinned then.
+func (s Swarm) WithoutIssueTenPaths() Swarm {
+	s.Classes &^= IssueTenPaths
+	s.Opts.Prewarm = false
+	return s
 }
 
 // Cluster is the script command that builds this world's cluster.
@@ -205,6 +235,9 @@ type World struct {
 	// paused lists the processes the planner held and has not released
 	// yet.
 	paused []script.Pause
+	// lagged is the replica genLagPromote holds behind a stopping primary,
+	// to release and promote at a later action (0: none).
+	lagged storage.HostID
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every
