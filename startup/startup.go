@@ -573,8 +573,23 @@ func (p *Process) stepCatchUp(c *sim.Ctx) {
 func (p *Process) enterHotStandby(c *sim.Ctx) {
 	n := p.n
 	p.to(StateStreaming, StateCatchUp)
-	if n.Index.Enabled() && n.BGW.State() == shmem.BGRedoNotStart {
+	switch {
+	case !n.Index.Enabled():
+	case n.BGW.State() == shmem.BGRedoNotStart:
 		n.BGW.StartReplicaBufReplaying(p.redo)
+	case n.BGW.Unchecked():
+		// The BGW already took a promote's SIGUSR2 (WAITING_RESET) before
+		// startup, which has not handled its own yet, reached hot
+		// standby: CheckRecoveryConsistency (xlogrecovery.c) calls
+		// polar_logindex_wakeup_bg_replay all the same, whose plain
+		// store overwrites the state and sets bg_replayed_lsn
+		// (docs/findings.md F1).
+		from := n.BGW.State()
+		n.BGW.WakeupBGReplay(n.ReplayLSN, n.Cfg.ReplicaPrewarm)
+		if from == shmem.BGWaitingReset {
+			c.Mark("startup/waiting-reset-overwritten")
+		}
+		c.Story("hot-standby-wakeup-overwrote", sim.Str("bgw-was", from.String()), sim.Str("bgw", n.BGW.State().String()))
 	}
 	n.Accepting = true
 	c.Mark("startup/hot-standby")

@@ -1,0 +1,55 @@
+package scenarios
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"promotesim/scenarios/swarm"
+)
+
+// A read served on a primary at its insert position, whose WAL was not yet
+// on storage, waits for that WAL before ReadsReflectAcked compares it with
+// the oracle. A child's PANIC then makes the postmaster reinitialise shared
+// memory (restart_after_crash, profile v15): the unwritten WAL is gone and
+// crash recovery hands the same positions to other records. The checker
+// used to keep waiting on the same node instance and then compared the old
+// read with the new records (v15 seeds 12514 and 19546, ReadsReflectAcked:
+// "got lsn=0/0 ..., the oracle has lsn=0/A8"); it now drops a pending read
+// whose node was reinitialised (shmem.Node.Reinits), as it does when the
+// node dies.
+func TestPendingReadDroppedAtReinit(t *testing.T) {
+	for _, seed := range []uint64{12514, 19546} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
+			require.NoError(t, err)
+			o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
+			require.NoError(t, err)
+			require.Contains(t, o.Marks, "postmaster/restart-after-crash", "the world still reinitialises")
+			require.Nil(t, o.Violation, "%v", o.Violation)
+		})
+	}
+}
+
+// A prewarm replica woken at hot standby in its final read takes
+// replayed_oldest_lsn = the replay end (polar_logindex_wakeup_bg_replay);
+// the reset then stores the checkpoint redo (polar_reset_bg_replayed_lsn),
+// moving it back. The model's reset only raised it, so the bgwriter
+// published the replay end as the consistent LSN above changes ONLINE_PROMOTE
+// had not replayed (ConsistentLSNDurable, v15 seeds 10226 and 12113). With
+// the store as PolarDB makes it, FakeOldestMonotone (the intended machine)
+// reports the move back instead (docs/findings.md F4) and no data claim
+// fires.
+func TestPrewarmResetStoresRedo(t *testing.T) {
+	for _, seed := range []uint64{10226, 12113} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
+			require.NoError(t, err)
+			o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
+			require.NoError(t, err)
+			require.NotNil(t, o.Violation)
+			require.Equal(t, "FakeOldestMonotone", o.Violation.Checker, "%v", o.Violation)
+		})
+	}
+}
