@@ -221,3 +221,19 @@ func TestExhaustiveCheck(t *testing.T) {
 	require.Contains(t, out, "schedules FAIL")
 	require.Contains(t, out, "written: "+dir)
 }
+
+// A finding's counterexample fails under its own profile (v15) and holds
+// when replayed under the fixed one; a bad -profile is a usage error.
+func TestReplayFindingUnderFixedProfile(t *testing.T) {
+	path := filepath.Join("..", "..", "scenarios", "testdata", "findings", "F1-waiting-reset-overwritten-BGWLegalTransitions.txt")
+	code, out, stderr := runCmd("replay", "-script", path)
+	require.Equal(t, exitViolation, code, stderr)
+	require.Contains(t, out, "recurred at step")
+	code, out, stderr = runCmd("replay", "-script", path, "-profile", "v15-fixed")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "replayed under profile v15-fixed")
+	require.Contains(t, out, "did NOT recur")
+	code, _, stderr = runCmd("replay", "-script", path, "-profile", "v9")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "-profile")
+}

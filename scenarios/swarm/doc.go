@@ -8,6 +8,10 @@
 // swarm.go derives a world from its seed and runs it (NewWorld, Run,
 // RunSwarm, Replay); planner.go draws the program, one named generator per
 // action class (genSubmit, genStop, genIOError, ...), each emitting typed
-// script commands. It mirrors no PolarDB file: it is the operator and the
-// faults around the model.
+// script commands; fidelity.go holds the classes of the paths PolarDB's
+// code opens (issue 10: kill -9 of a child, PolarDB's test
+// 002_promote_kill; promote before hot standby, test
+// 003_promote_replica_pending; promote with the queue behind). Base.Fixed
+// picks the profile's -fixed variant. It mirrors no PolarDB file: it is the
+// operator and the faults around the model.
 package swarm
