@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
 )
 
@@ -52,4 +53,26 @@ func TestPrewarmResetStoresRedo(t *testing.T) {
 			require.Equal(t, "FakeOldestMonotone", o.Violation.Checker, "%v", o.Violation)
 		})
 	}
+}
+
+// The pending-promote class restarts a replica and promotes it one step
+// later, before its postmaster has run (so before the node is InRecovery).
+// The runner did not count that node as promoting, and the planner
+// promoted a second replica at once; the first, resumed later, wrote its
+// clog copy with a mount another promote had superseded (v15-fixed seed
+// 37516, SingleWriter, found by explore -profile v15-fixed -seed 20001
+// -seeds 20000). A promote of a started replica now counts.
+func TestPromoteOfStartingReplicaCounts(t *testing.T) {
+	sw, err := swarm.DeriveSwarm(37516, swarm.Base{Fixed: true})
+	require.NoError(t, err)
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
+	require.NoError(t, err)
+	require.Nil(t, o.Violation, "%v", o.Violation)
+	promotes := 0
+	for _, a := range o.Actions {
+		if _, ok := a.(script.Promote); ok {
+			promotes++
+		}
+	}
+	require.GreaterOrEqual(t, promotes, 1)
 }
