@@ -5,7 +5,7 @@ PKGS    := ./...
 # goroutine may appear (the explorer's worker pool, tests).
 RACEPKGS := ./...
 
-.PHONY: run test race lint bench soak fmt tools
+.PHONY: run test browser view race lint bench soak fmt tools
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
@@ -17,9 +17,22 @@ RUN_PROFILE  ?= v15
 run:
 	$(GO) run ./cmd/promotesim explore -profile $(RUN_PROFILE) -duration $(RUN_DURATION) -out out/counterexamples
 
-## test: the whole suite (well under 5 minutes on 2 cores)
+## test: the whole suite (well under 5 minutes on 2 cores); deterministic:
+## rapid properties run on fixed seeds (simtest.Check), explorer and shrinker
+## tests on seed and attempt counts, so a commit always passes or always fails.
+## The viewer's browser tests skip without Chromium (PROMOTESIM_BROWSER=require
+## fails instead; make browser runs just them)
 test:
 	$(GO) test -count=1 $(PKGS)
+
+## browser: the viewer's tests in headless Chromium, required; screenshots
+## go to PROMOTESIM_SCREENSHOTS (default: $TMPDIR/promotesim-screenshots)
+browser:
+	PROMOTESIM_BROWSER=require $(GO) test -count=1 -run Browser -v ./scenarios/view/serve/
+
+## view: the step-through viewer on the switchover demo (prints its URL)
+view:
+	$(GO) run ./cmd/promotesim view switchover
 
 ## race: the suite under the race detector
 race:
@@ -36,14 +49,16 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
-## soak: long randomized runs (not part of make test): the model-based state
-## machines with many more checks, every Soak test (enabled by PROMOTESIM_SOAK),
-## and SOAK_SEEDS swarm worlds of the fixed profile (v15-fixed: the
-## no-false-alarm soak; every one run, failures counted)
+## soak: long randomized runs (not part of make test): the rapid state
+## machines with many more checks and fresh random seeds (make test runs them
+## on fixed seeds, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off),
+## every Soak test (enabled by PROMOTESIM_SOAK), and SOAK_SEEDS swarm worlds
+## of the fixed profile (v15-fixed: the no-false-alarm soak; every one run,
+## failures counted)
 SOAK_CHECKS ?= 20000
 SOAK_SEEDS  ?= 100000
 soak:
-	$(GO) test -count=1 -timeout 60m -run 'Model' ./storage/ ./logindex/ -rapid.checks=$(SOAK_CHECKS)
+	PROMOTESIM_RAPID_RANDOM=1 $(GO) test -count=1 -timeout 60m -run 'Model|ClusterProperties' ./storage/ ./logindex/ ./scenarios/swarm/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
 	$(GO) run ./cmd/promotesim explore -profile v15-fixed -seeds $(SOAK_SEEDS) -keep-going -v
 

@@ -142,7 +142,18 @@ func workerFor(page storage.PageID, k int) int {
 // stale reports whether the control does not fit state st: never created,
 // created for another state, or the replay point was reset under it.
 func (w *Worker) stale(st shmem.BGWState) bool {
+	if w.ctl == ControlDispatch && w.standbyPromoted(st) && w.resets == w.n.BGW.Resets() {
+		return false
+	}
 	return w.ctl == ControlReleased || w.mode != st || w.resets != w.n.BGW.Resets()
+}
+
+// standbyPromoted: a standby's promote wrote ONLINE_PROMOTE over the
+// PARALLEL_REPLAYING the dispatch control was made for. The control stays:
+// create_logindex_bg_redo_ctl (polar_logindex_bg_worker.c) builds the same
+// parallel control for both states, and nothing resets the replay point.
+func (w *Worker) standbyPromoted(st shmem.BGWState) bool {
+	return w.mode == shmem.BGParallelReplaying && st == shmem.BGOnlinePromote
 }
 
 // bound is the LSN below which entries are replayed in dispatch state st.
@@ -219,6 +230,12 @@ func (w *Worker) Step(c *sim.Ctx) {
 	case shmem.BGParallelReplaying, shmem.BGOnlinePromote:
 		if w.stale(st) {
 			w.create(c, st, ControlDispatch)
+		} else if w.standbyPromoted(st) {
+			w.mode = st
+			c.Mark("bgw/standby-online-promote")
+			c.Story("standby-online-promote", sim.LSNField("replay", uint64(w.n.BGW.ReplayPoint())),
+				sim.LSNField("fake-oldest", uint64(w.n.BGW.FakeOldest())), sim.LSNField("end", uint64(w.n.BGW.PromoteEnd)),
+				sim.Int("inflight", int64(len(w.s.running))))
 		}
 		w.dispatch(c, st)
 	default:

@@ -112,6 +112,7 @@
 //
 // Coverage marks: bgw/evict-instead-of-replay, bgw/online-promote-dispatch,
 // bgw/parallel-replaying (tasks dispatched on a standby),
+// bgw/standby-online-promote (a standby's promote kept the dispatch control),
 // bgw/worker-buffers-busy, bgw/promote-finished, bgw/dispatch-queue-full,
 // bgw/iterator-truncated.
 package bgw

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"promotesim/sim/simtest"
 	"promotesim/storage"
 )
 
@@ -216,7 +217,7 @@ func TestAddOrder(t *testing.T) {
 // below the point dropped; the files left on storage must be exactly the
 // tables the meta names.
 func TestIndexModel(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		_, rw, ro := newDevice(t)
 		cfg := smallConfig(rapid.IntRange(1, 3).Draw(t, "mem"), rapid.IntRange(MaxPages, 8).Draw(t, "size"))
 		prim, err := New(rw, cfg, true)

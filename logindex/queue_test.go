@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"promotesim/sim/simtest"
 	"promotesim/storage"
 )
 
@@ -106,7 +107,7 @@ func TestQueueResetAndRefs(t *testing.T) {
 // every record, in order, either from a meta packet or from a storage range;
 // strong references are never invalidated.
 func TestQueueModel(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		q, err := NewQueue(rapid.IntRange(3, 8).Draw(t, "cap"))
 		require.NoError(t, err)
 		type reader struct {

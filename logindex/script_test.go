@@ -116,7 +116,13 @@ func (e *walEnv) handle(t *testing.T, d *datadriven.TestData) string {
 		e.cfg.WALSegmentSize = int64(intArg(t, d, "segment", 4096))
 		e.cfg.WALBuffers = intArg(t, d, "buffers", 4096)
 		e.dev, e.rw, e.ro = newDevice(t)
+		// The reader is an observer: its reads do not make the primary's
+		// unsynced WAL survive the primary's crash, as a replica's would
+		// (storage.Device.Crash), so the script can show the loss.
+		e.dev.Unmount(2)
 		var err error
+		e.ro, err = e.dev.Observe(2)
+		require.NoError(t, err)
 		e.wal, err = NewWAL(e.rw, e.cfg, FirstLSN, storage.InvalidLSN)
 		require.NoError(t, err)
 		return e.positions()

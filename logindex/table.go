@@ -375,3 +375,20 @@ func allZero(b []byte) bool {
 	}
 	return true
 }
+
+// MetaSize is the size of the meta file (MetaPath).
+const MetaSize = metaSize
+
+// DecodeMeta decodes a meta file image of MetaSize bytes: the checkers read
+// the meta on storage with it (they judge what a writer saved, without the
+// writer's Index).
+func DecodeMeta(b []byte) (SavedMeta, error) {
+	if len(b) < metaSize {
+		return SavedMeta{}, fmt.Errorf("%w: %s is %d bytes", ErrCorrupt, MetaPath, len(b))
+	}
+	return decodeMeta(b)
+}
+
+// EncodeMeta writes m's meta file image into b (MetaSize bytes): the
+// checkers' tests forge a wrong meta with it.
+func EncodeMeta(b []byte, m SavedMeta) { encodeMeta(b, m) }

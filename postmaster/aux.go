@@ -325,6 +325,9 @@ func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
 	n.Control = ctl
 	n.Local = ctl
 	n.BGW.CheckpointRequested = false
+	if OwnStorage(n) && !recycleOwnWAL(c, n, a.Name(), redo) {
+		return
+	}
 	if forced {
 		c.Story("checkpoint", sim.LSNField("redo", uint64(redo)), sim.LSNField("lsn", uint64(rec.Start)),
 			sim.Bool("shutdown", a.shutdown), sim.Bool("forced", true), sim.Str("bgw", n.BGW.State().String()))
@@ -352,7 +355,7 @@ func replicaRecovering(n *shmem.Node) bool {
 // has them), lazily: only when its redo is CheckpointDistance past the local
 // control file's (CheckPointDistanceEstimate's role).
 func restartpointDue(n *shmem.Node) (shmem.CheckpointSeen, bool) {
-	cp, ok := n.RestartpointCandidate(n.BGW.ReplayPoint())
+	cp, ok := n.RestartpointCandidate(restartpointBound(n))
 	if !ok || cp.LSN <= n.Local.CheckPoint || cp.Redo <= n.Local.Redo {
 		return cp, false
 	}
@@ -369,6 +372,9 @@ func restartpointDue(n *shmem.Node) (shmem.CheckpointSeen, bool) {
 func restartpoint(c *sim.Ctx, n *shmem.Node) {
 	cp, due := restartpointDue(n)
 	if !due {
+		return
+	}
+	if OwnStorage(n) && !ownRestartpoint(c, n, n.Proc("checkpointer"), cp) {
 		return
 	}
 	n.Local.CheckPoint, n.Local.Redo = cp.LSN, cp.Redo
@@ -599,9 +605,12 @@ func (a *checkpointer) forcedRestartpoint(c *sim.Ctx) {
 	n := a.n
 	a.forced, a.syncing = false, false
 	a.answered++
-	cp, ok := n.RestartpointCandidate(n.BGW.ReplayPoint())
+	cp, ok := n.RestartpointCandidate(restartpointBound(n))
 	if !ok || cp.LSN <= n.Local.CheckPoint || cp.Redo <= n.Local.Redo {
 		c.Log("restartpoint-skip", sim.LSNField("checkpoint", uint64(n.Local.CheckPoint)))
+		return
+	}
+	if OwnStorage(n) && !ownRestartpoint(c, n, a.Name(), cp) {
 		return
 	}
 	n.Local.CheckPoint, n.Local.Redo = cp.LSN, cp.Redo

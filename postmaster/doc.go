@@ -52,7 +52,13 @@
 // bound ignore it (shmem.Node.FlushGate, RetainLSN). After an
 // online promote the walreceiver reconnects to the new primary at the end of
 // its WAL (same timeline); the first record's prev link is checked against
-// its last one. pg_ctl promote on a standby is refused (ErrStandbyPromote).
+// its last one. pg_ctl promote on a standby takes PolarDB 15's path for it
+// (POLAR_LOGINDEX_ENABLE_ONLINE_PROMOTE() is false off a replica): SIGUSR2
+// to startup alone (promoteStandby), no backend terminated, no remount;
+// startup stops the walreceiver (Node.StopWALReceiver), and once it exits
+// the node serves read-write on its own disk: its bgwriter runs a primary's
+// rounds, a checkpointer and walwriter start. Net.primary never names a
+// node on its own storage (OwnStorage): nothing of this cluster follows it.
 //
 // Faithful switches (shmem.Fidelity, issue 10) consulted here:
 // RestartAfterCrash (HandleChildCrash and the crash reinitialisation, on the
@@ -64,6 +70,6 @@
 // bg_replayed_lsn) for pages read from storage).
 //
 // Coverage marks: postmaster/standby-wal-received,
-// postmaster/standby-write-page, postmaster/future-page (a replica read
-// refused a future page).
+// postmaster/standby-write-page, postmaster/standby-promote,
+// postmaster/future-page (a replica read refused a future page).
 package postmaster

@@ -289,7 +289,7 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 			return
 		}
 		if p.role == RoleStandby {
-			p.refuseStandbyPromote(c)
+			p.promoteStandby(c)
 			return
 		}
 		if !n.Index.Enabled() && n.Cfg.Orderings.RefuseWithoutLogIndex {
@@ -429,14 +429,23 @@ func (p *Postmaster) restartAfterCrash(c *sim.Ctx, e shmem.ChildExit) bool {
 			}
 		}
 	}
+	promoted := n.Primary || n.Local.State == shmem.DBInProduction
 	primary, err := n.Reinit()
 	if err != nil {
 		c.Story("reinitialise-failed", sim.Str("err", err.Error()))
 		return false
 	}
-	p.role = RoleReplica
-	if primary {
+	switch {
+	case p.role == RoleStandby:
+		// standby.signal decides (its walreceiver's WAL says nothing):
+		// a promoted standby removed it.
+		if promoted {
+			p.role = RolePrimary
+		}
+	case primary:
 		p.role = RolePrimary
+	default:
+		p.role = RoleReplica
 	}
 	p.state, p.promoting = pmStarting, false
 	c.Mark("postmaster/restart-after-crash")

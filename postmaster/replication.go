@@ -39,14 +39,21 @@ func (t *Net) Nodes() []*shmem.Node {
 	return out
 }
 
-// primary returns the node serving read-write, if any: the one holding the
+// OwnStorage reports whether n runs on a disk of its own (a standby, or a
+// standby promoted to a primary of its own history) rather than the shared
+// device.
+func OwnStorage(n *shmem.Node) bool { return n.Dev != nil && n.Dev.Config().Local }
+
+// primary returns the shared-storage node serving read-write, if any (a
+// promoted standby is a primary of another history on its own disk: no
+// replica or standby of this cluster follows it): the one holding the
 // device's writer role when two think they are primary (an old primary a
 // promote displaced but nobody stopped, under fencing): the operator points
 // primary_conninfo at the node it promoted.
 func (t *Net) primary() *shmem.Node {
 	var first *shmem.Node
 	for _, n := range t.nodes {
-		if n != nil && n.Primary && n.ReadWrite && n.Procs.Postmaster != shmem.NoProc {
+		if n != nil && n.Primary && n.ReadWrite && n.Procs.Postmaster != shmem.NoProc && !OwnStorage(n) {
 			if n.Mount != nil && n.Mount.Writer() {
 				return n
 			}
@@ -282,7 +289,7 @@ func (a *walReceiver) Step(c *sim.Ctx) {
 	if a.due() && a.peer != shmem.NoProc {
 		a.fed = max(a.fed, n.ReplayLSN)
 		a.fedMin = max(a.fedMin, a.readMin())
-		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: n.ReplayLSN, ReadMin: a.readMin()})
+		c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: n.Cfg.Slot(), Applied: n.ReplayLSN, ReadMin: a.readMin()})
 	}
 }
 
@@ -304,7 +311,7 @@ func (a *walReceiver) connect(c *sim.Ctx) {
 		a.expected = n.ReplayLSN
 	}
 	a.sender = p.Cfg.Host
-	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Receiver: c.Self(), Start: a.expected})
+	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: n.Cfg.Slot(), Receiver: c.Self(), Start: a.expected})
 	c.Log("connect", sim.Str("primary", p.Cfg.Host.String()), sim.LSNField("start", uint64(a.expected)))
 }
 
@@ -355,7 +362,7 @@ func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		// storage, dropping what an early reply said) is made good without
 		// new WAL.
 		if a.connected && a.peer != shmem.NoProc && c.Alive(a.peer) && a.fed.Valid() {
-			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: shmem.SlotName(n.Cfg.Host), Applied: a.fed, ReadMin: a.fedMin})
+			c.Send(a.peer, shmem.Feedback{Host: n.Cfg.Host, Slot: n.Cfg.Slot(), Applied: a.fed, ReadMin: a.fedMin})
 		}
 		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
 	case shmem.Signal:

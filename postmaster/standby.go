@@ -1,7 +1,6 @@
 package postmaster
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -30,10 +29,6 @@ import (
 // WAL continues at the end of the old primary's, so the stream is the same
 // byte sequence (the xl_prev link of the first new record, the
 // end-of-recovery record, points at the old primary's last record).
-
-// ErrStandbyPromote refuses pg_ctl promote on a standby: promoting a node with
-// its own storage (the vanilla promote with a new timeline) is not modelled.
-var ErrStandbyPromote = errors.New("postmaster: promoting a standby (its own storage, a new timeline) is not modelled; promote a shared-storage replica")
 
 // walData is one whole WAL record on the physical replication stream to a
 // standby (the XLogData message of the streaming protocol).
@@ -145,9 +140,10 @@ func BootStandby(s *sim.Scheduler, own *storage.Device, net *Net, j *Journal, cf
 	return n, nil
 }
 
-// startStandby forks a standby's processes. There is no polar worker (no WAL
-// meta queue), no checkpointer (restartpoints are not modelled) and no
-// walwriter (the walreceiver syncs what it writes).
+// startStandby forks a standby's processes: startup, the BGW and its
+// workers, walreceiver, bgwriter and a checkpointer that runs restartpoints
+// on its own disk (standby_restartpoint.go). There is no polar worker (no
+// WAL meta queue) and no walwriter (the walreceiver syncs what it writes).
 func (p *Postmaster) startStandby(c *sim.Ctx) {
 	n := p.n
 	p.state = pmRecovery
@@ -156,14 +152,29 @@ func (p *Postmaster) startStandby(c *sim.Ctx) {
 	p.spawnBGW(c)
 	n.Procs.WALReceiver = c.Spawn(newStandbyReceiver(n, p.net, p.slot))
 	n.Procs.BGWriter = c.Spawn(newStandbyWriter(n))
+	n.Procs.Checkpointer = c.Spawn(newCheckpointer(n))
 	c.Story("start", sim.Str("role", RoleStandby.String()), sim.Str("mount", n.Mount.Mode().String()), sim.Str("storage", "own"))
 }
 
-// refuseStandbyPromote answers pg_ctl promote on a standby.
-func (p *Postmaster) refuseStandbyPromote(c *sim.Ctx) {
-	c.Story("promote-refused", sim.Str("err", ErrStandbyPromote.Error()))
-	p.journal.Errors = append(p.journal.Errors, ClientError{Node: p.n.Cfg.Host, What: "pg_ctl promote",
-		Err: ErrStandbyPromote.Error(), Step: c.StepNo()})
+// promoteStandby answers pg_ctl promote on a standby as postmaster.c's
+// sigusr1_handler does when POLAR_LOGINDEX_ENABLE_ONLINE_PROMOTE() is false
+// (a standby is not polar_is_replica()): signal_child(StartupPID, SIGUSR2)
+// and nothing else. Backends keep their sessions (hot standby reads go on),
+// nothing is remounted (the standby owns its disk) and the BGW is not
+// signalled: startup runs the promote (startup/standby_promote.go) and
+// read-write service opens when it exits, as after a replica's promote.
+func (p *Postmaster) promoteStandby(c *sim.Ctx) {
+	n := p.n
+	// received_promote is polar_postmaster_receive_promote's, the replica
+	// path's: the vanilla path leaves it alone.
+	p.promoting = true
+	p.state = pmPromoteWaitStartup
+	if n.Procs.Startup != shmem.NoProc && c.Alive(n.Procs.Startup) {
+		c.Send(n.Procs.Startup, shmem.SIGUSR2)
+	}
+	c.Mark("postmaster/standby-promote")
+	c.Story("promote-standby", sim.Str("to", "startup"), sim.Int("backends", int64(len(n.Procs.Backends))),
+		sim.LSNField("received", uint64(n.ReceivedLSN)), sim.LSNField("replay", uint64(n.ReplayLSN)))
 }
 
 // standbyReceiver is a standby's walreceiver: once startup reached
@@ -198,6 +209,9 @@ func (a *standbyReceiver) Name() string { return a.n.Proc("walreceiver") }
 
 func (a *standbyReceiver) Ready() bool {
 	n := a.n
+	if n.StopWALReceiver {
+		return true // XLogShutdownWalRcv: exit
+	}
 	if !n.InRecovery || !n.Accepting && !a.connected {
 		return false
 	}
@@ -208,6 +222,11 @@ func (a *standbyReceiver) Ready() bool {
 }
 
 func (a *standbyReceiver) Step(c *sim.Ctx) {
+	if a.n.StopWALReceiver {
+		c.Log("stop", sim.Str("why", "promote"), sim.LSNField("flushed", uint64(a.n.ReceivedLSN)))
+		exitProc(c, a.n, a.Name(), shmem.ExitNormal, nil)
+		return
+	}
 	if !a.timer {
 		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
 		a.timer = true
@@ -244,6 +263,9 @@ func (a *standbyReceiver) connect(c *sim.Ctx) {
 func (a *standbyReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 	switch m := m.(type) {
 	case walData:
+		if a.n.StopWALReceiver {
+			return // startup fixed the end of WAL: nothing more is written
+		}
 		if m.Rec.Start != a.expected {
 			c.Detail("skip-record", sim.LSNField("lsn", uint64(m.Rec.Start)), sim.LSNField("expected", uint64(a.expected)))
 			return
@@ -316,14 +338,26 @@ func (a *standbyReceiver) write(c *sim.Ctx, rec logindex.Record) {
 // this disk.
 //
 // Mirrors src/backend/postmaster/bgwriter.c and polar_bufmgr.c on a standby.
-type standbyWriter struct{ n *shmem.Node }
+//
+// Once the standby is promoted and out of recovery it is the same process
+// running a primary's rounds (bgWriter): the promoted standby's primary
+// bgwriter on its own disk.
+type standbyWriter struct {
+	n       *shmem.Node
+	primary bgWriter
+}
 
-func newStandbyWriter(n *shmem.Node) *standbyWriter { return &standbyWriter{n: n} }
+func newStandbyWriter(n *shmem.Node) *standbyWriter {
+	return &standbyWriter{n: n, primary: bgWriter{n: n}}
+}
 
 func (a *standbyWriter) Name() string { return a.n.Proc("bgwriter") }
 
 func (a *standbyWriter) Ready() bool {
 	n := a.n
+	if bgwriterActive(n) {
+		return a.primary.Ready()
+	}
 	if !n.InRecovery || n.Primary {
 		return false
 	}
@@ -341,6 +375,10 @@ func (a *standbyWriter) Receive(c *sim.Ctx, m sim.Msg) {
 
 func (a *standbyWriter) Step(c *sim.Ctx) {
 	n := a.n
+	if bgwriterActive(n) {
+		a.primary.Step(c)
+		return
+	}
 	wrote, alive := writeFlushHead(c, n, a.Name())
 	if !alive {
 		return

@@ -272,22 +272,36 @@ func exitsOf(n *shmem.Node, kinds ...shmem.ExitKind) int {
 	return k
 }
 
-// Promoting a standby (its own storage, a new timeline) is refused up
-// front; it keeps streaming.
-func TestStandbyPromoteRefused(t *testing.T) {
+// Promoting a standby is the vanilla path PolarDB 15 takes for it: startup
+// alone gets SIGUSR2, the walreceiver stops, a new timeline starts at the
+// end of the standby's WAL, the BGW goes PARALLEL_REPLAYING ->
+// ONLINE_PROMOTE without a reset and finishes; the node then serves
+// read-write on its own disk, and shared storage never sees it.
+func TestStandbyPromote(t *testing.T) {
 	o := defaultWorldOpts()
 	o.replicas = 0
 	w := newWorld(t, 2, o)
 	sb := w.addStandby(2)
-	errs := len(w.j.Errors)
+	w.writeN(1, 0, 4)
+	w.await("standby caught up", func() bool { return sb.n.ReplayLSN >= w.node(1).WAL.FlushedLSN() })
+	end := sb.n.ReplayLSN
 	require.NoError(t, Promote(w.s, sb.n))
-	w.await("refused", func() bool { return len(w.j.Errors) > errs })
-	require.Equal(t, ErrStandbyPromote.Error(), w.j.Errors[errs].Err)
-	require.NotEmpty(t, w.log.find("n2/postmaster", "promote-refused"))
-	w.run(200)
-	require.True(t, sb.n.InRecovery)
-	require.True(t, sb.n.Accepting)
-	require.Equal(t, shmem.BGParallelReplaying, sb.n.BGW.State())
+	w.await("read-write", func() bool { return sb.n.ReadWrite && !sb.n.InRecovery })
+	require.NotEmpty(t, w.log.find("n2/postmaster", "promote-standby"))
+	require.Empty(t, w.log.find("n2/postmaster", "remount-rw"), "a standby owns its disk: no remount")
+	require.Equal(t, uint32(2), sb.n.Control.TLI, "a standby's promote takes a new timeline")
+	require.Equal(t, end, sb.n.BGW.PromoteEnd)
+	require.Equal(t, shmem.NoProc, sb.n.Procs.WALReceiver, "XLogShutdownWalRcv")
+	w.await("bgw finished", func() bool { return sb.n.BGW.State() == shmem.BGRedoNotStart })
+	n, from, to := sb.n.BGW.Transitions()
+	require.Equal(t, shmem.BGOnlinePromote, from)
+	require.Equal(t, shmem.BGRedoNotStart, to)
+	require.Positive(t, n)
+	require.Zero(t, exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL))
+	require.NotEmpty(t, sb.n.Procs.Backends)
+	w.s.Post(sb.n.Procs.Backends[0], Txn{Writes: []Write{w.distinctWrite(100)}})
+	w.await("ack on the promoted standby", func() bool { return w.acks(2) == 1 })
+	require.GreaterOrEqual(t, sb.n.WAL.FlushedLSN(), end)
 }
 
 // Boot refuses the standby role (it needs its own device and slot); a base
@@ -361,4 +375,21 @@ func TestStandbyRestartsFromItsOwnDisk(t *testing.T) {
 			w.requireAckedOnStandby(sb, 16, true)
 		})
 	}
+}
+
+// Under Fidelity.RestartAfterCrash a standby whose child died comes back a
+// standby (standby.signal is still there), not a replica of its own disk;
+// once promoted it would come back a primary.
+func TestStandbyRestartAfterCrashStaysStandby(t *testing.T) {
+	o := defaultWorldOpts()
+	o.replicas = 0
+	o.faithful = true
+	w := newWorld(t, 3, o)
+	sb := w.addStandby(2)
+	sb.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: 1})
+	w.writeN(1, 0, 2)
+	w.await("reinitialise", func() bool { return len(w.log.find("n2/postmaster", "reinitialise")) > 0 })
+	require.Contains(t, w.log.first(t, "n2/postmaster", "reinitialise").line, "role=standby")
+	w.await("hot standby again", func() bool { return sb.n.Accepting && sb.n.InRecovery && !sb.n.Primary })
+	w.await("caught up", func() bool { return sb.n.ReplayLSN >= w.node(1).WAL.FlushedLSN() })
 }

@@ -14,16 +14,24 @@
 //	explore  explorer, shrinker, counterexample files, exhaustive check:
 //	         the only package with goroutines, os and time (imports swarm)
 //	demo     the narrated demos                          (imports script)
+//	view     the step-through viewer: capture, forks, the page,
+//	         Mermaid                            (imports explore, demo)
+//	view/serve  the viewer's HTTP handler: net/http and a lock, so
+//	         exempt from the determinism lint     (imports view)
 //
 // internal/fixture holds the test helpers the packages share. Nothing
 // imports scenarios; cmd/promotesim imports the subpackages.
 //
 // The claims the checkers own are listed by check.Claims (SingleWriter,
-// ReplicaWritesNothing, NoWALBelowOldEnd, CommitDurable, FlushListOrdered,
-// ConsistentLSNMonotone, ConsistentLSNDurable, CheckpointRedo,
+// ReplicaWritesNothing, WALBeforeData, StoredPageNeverGoesBack,
+// NoFuturePageWritten, LogIndexSavedAfterWAL, LogIndexMetaMonotone,
+// NoWALBelowOldEnd, CommitDurable, FlushListOrdered, ConsistentLSNMonotone,
+// ConsistentLSNDurable, NoCheckpointInWaitingReset, CheckpointRedo,
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
-// ReplicaReadsMatchOracle, ReadsReflectAcked, NoUnexpectedExit,
-// CrashRecovers, AckedVisible), and the liveness claims by the script
-// package (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart,
-// ReplicasCatchUp, ConsistentLSNCatchesUp).
+// ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,
+// BuffersMatchOracle, ReplicaReadsMatchOracle, ReadsReflectAcked,
+// NoUnexpectedExit, WALRetained, CrashRecovers, AckedVisible,
+// PromotedStandbyRecovers), and the liveness claims by the script package
+// (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart, ReplicasCatchUp,
+// ConsistentLSNCatchesUp).
 package scenarios

@@ -32,11 +32,11 @@ var caughtBy = map[string]string{
 	"skip-wait-reset":                 "BGWLegalTransitions",
 	"reset-after-recovery-done":       "ConsistentLSNDurable",
 	"insert-lsn-during-promote":       "ConsistentLSNDurable",
-	"skip-clog-copy":                  "ReadsReflectAcked",
-	"skip-slot-reload":                "NoUnexpectedExit",
+	"skip-clog-copy":                  "ClogCopiedAtPromote",
+	"skip-slot-reload":                "SlotsReloadedAtPromote",
 	"trigger-file-promote":            script.LivePromoteCompletes,
 	"logindex-off-promote":            "NoUnexpectedExit",
-	"checkpoint-during-waiting-reset": "CheckpointRedo",
+	"checkpoint-during-waiting-reset": "NoCheckpointInWaitingReset",
 }
 
 // unobservable are the hazards no general checker can see in the model,

@@ -21,6 +21,8 @@ var layers = map[string]int{ // looked up only
 	"demo":             5,
 	"internal/fixture": 5,
 	"explore":          6,
+	"view":             7,
+	"view/serve":       8,
 }
 
 func TestImportsRunOneWay(t *testing.T) {

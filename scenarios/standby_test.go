@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/logindex"
 	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/script"
@@ -94,4 +95,65 @@ func TestStandbyCluster(t *testing.T) {
 	out, err := r.Exec("check acked-visible node=4")
 	require.NoError(t, err)
 	require.Contains(t, out, "acknowledged commits visible on n4")
+}
+
+// A promoted standby's acknowledged commits are judged on its own disk
+// (PromotedStandbyRecovers), and the claim fails when the disk lacks one:
+// a commit it never made, or a write its disk never got.
+func TestPromotedStandbyRecoversCanFail(t *testing.T) {
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	for _, cmd := range []string{"cluster nodes=2 pages=4 standbys=1", "writes node=1 count=3", "run-until caught-up node=3",
+		"promote node=3", "run-until read-write node=3", "writes node=3 count=2", "check all"} {
+		out, err := r.Exec(cmd)
+		require.NoError(t, err, "%s\n%s", cmd, out)
+	}
+	c := r.C
+	require.True(t, c.StandbyPromoted(3))
+	require.Equal(t, storage.HostID(1), c.Primary().Cfg.Host, "the shared primary is still n1: the promoted standby is not the cluster's")
+	acks := c.Journal.Acks
+	var mine *postmaster.Ack
+	for i := range acks {
+		if acks[i].Node == 3 {
+			mine = &acks[i]
+		}
+	}
+	require.NotNil(t, mine, "n3 acknowledged commits after its promote")
+
+	saved := c.Journal.Acks
+	c.Journal.Acks = append(append([]postmaster.Ack(nil), saved...), postmaster.Ack{XID: 99, Node: 3, CommitEnd: mine.CommitEnd, Step: mine.Step})
+	_, err := r.Exec("check all")
+	require.ErrorContains(t, err, "PromotedStandbyRecovers")
+	require.ErrorContains(t, err, "xid 99")
+
+	bad := *mine
+	bad.Writes = []postmaster.Write{{Page: 3, Slot: 3, Value: postmaster.MakeValue(mine.XID, 77)}}
+	c.Journal.Acks = append(append([]postmaster.Ack(nil), saved...), bad)
+	_, err = r.Exec("check all")
+	require.ErrorContains(t, err, "PromotedStandbyRecovers")
+	require.ErrorContains(t, err, "page 3 slot 3 holds x0.0")
+	c.Journal.Acks = saved
+}
+
+// A standby's restartpoints recycle the WAL below its redo on its own disk
+// and keep the rest; WALRetained fails the moment a segment the redo still
+// needs is gone.
+func TestStandbyRestartpointRecyclesWAL(t *testing.T) {
+	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
+	for _, cmd := range []string{"cluster nodes=2 pages=4 standbys=1", "writes node=1 count=40", "run-until caught-up node=3",
+		"run steps=400", "writes node=1 count=40", "run-until caught-up node=3", "run steps=400", "check all"} {
+		out, err := r.Exec(cmd)
+		require.NoError(t, err, "%s\n%s", cmd, out)
+	}
+	c := r.C
+	n := c.Node(3)
+	require.Greater(t, n.Control.Redo, logindex.FirstLSN, "a restartpoint moved the standby's redo")
+	require.Positive(t, c.S.Marks().Count("postmaster/wal-recycled"))
+	size := n.Cfg.LogIndex.WALSegmentSize
+	require.False(t, n.Mount.Exists(logindex.SegmentName(0, size)), "the first segment is below the redo: recycled")
+	need := logindex.SegmentName(logindex.SegNo(n.Control.Redo, size), size)
+	require.True(t, n.Mount.Exists(need))
+	require.NoError(t, n.Mount.Remove(need))
+	_, err := r.Exec("check all")
+	require.ErrorContains(t, err, "WALRetained")
+	require.ErrorContains(t, err, need)
 }

@@ -45,7 +45,11 @@ func LegalBGWTransition(from, to BGWState) bool {
 	case BGWaitingReset:
 		return from == BGRedoNotStart || from == BGReplicaBufReplaying || from == BGParallelReplaying
 	case BGOnlinePromote:
-		return from == BGWaitingReset
+		// A replica's promote passes through WAITING_RESET; a standby's
+		// goes straight from parallel replay (xlog.c StartupXLOG:
+		// polar_set_bg_redo_state(POLAR_BG_ONLINE_PROMOTE) for
+		// polar_logindex_promote_standby).
+		return from == BGWaitingReset || from == BGParallelReplaying
 	case BGRedoNotStart:
 		return from == BGOnlinePromote
 	}
@@ -165,6 +169,18 @@ func (b *BGW) WakeupBGReplay(replayed storage.LSN, parallel bool) {
 		to = BGParallelReplaying
 	}
 	b.move(to)
+}
+
+// PromoteStandby is a standby's promote as StartupXLOG (xlog.c) does it for
+// polar_logindex_promote_standby: the state is written PARALLEL_REPLAYING ->
+// ONLINE_PROMOTE with no reset. The replay point and fake oldest LSN stay
+// where parallel replay left them; the BGW goes on dispatching up to end,
+// the end of the WAL the standby replayed, then finishes as a replica's
+// promote does (polar_logindex_bg_online_promote).
+func (b *BGW) PromoteStandby(end storage.LSN) {
+	b.move(BGOnlinePromote)
+	b.PromoteStart = b.replayed
+	b.PromoteEnd = end
 }
 
 // EnterWaitingReset: the BGW acknowledged SIGUSR2.

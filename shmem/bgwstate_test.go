@@ -25,6 +25,8 @@ func TestLegalBGWTransitionTable(t *testing.T) {
 		{BGParallelReplaying, BGWaitingReset}:   true,
 		// Startup's reset.
 		{BGWaitingReset, BGOnlinePromote}: true,
+		// A standby's promote (xlog.c, polar_logindex_promote_standby).
+		{BGParallelReplaying, BGOnlinePromote}: true,
 		// Promote replay finished.
 		{BGOnlinePromote, BGRedoNotStart}: true,
 	}

@@ -222,6 +222,20 @@ type Config struct {
 	// (polar_logindex_wakeup_bg_replay). The model honours it only on the
 	// Fidelity.HotStandbyInFinalRead path.
 	ReplicaPrewarm bool
+	// PrimarySlotName is a replica's primary_slot_name (recovery config):
+	// the slot on the primary it streams through. Empty: SlotName(Host).
+	// The switchover walkthrough rebuilds the old primary through the slot
+	// its promoted replica used (replica1), not a new one.
+	PrimarySlotName string
+}
+
+// Slot is the replication slot a replica of this configuration streams
+// through (primary_slot_name).
+func (c Config) Slot() string {
+	if c.PrimarySlotName != "" {
+		return c.PrimarySlotName
+	}
+	return SlotName(c.Host)
 }
 
 // DefaultConfig returns a small node configuration for host h.

@@ -103,6 +103,10 @@ type Node struct {
 	// ReceivedLSN is the end of the last WAL meta the walreceiver queued
 	// (walreceiver).
 	ReceivedLSN storage.LSN
+	// StopWALReceiver is XLogShutdownWalRcv's request (a standby's
+	// promote, FinishWalRecovery): the walreceiver writes nothing more and
+	// exits. Startup sets it; the walreceiver reads it.
+	StopWALReceiver bool
 	// PrimaryConsistent is the primary's consistent LSN as the replica last
 	// learned it from the stream: below it storage already has every change
 	// (walreceiver).

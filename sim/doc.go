@@ -101,13 +101,16 @@
 // Assertf/Failf are programmer-error assertions, always on; a failed one in a
 // step becomes a violation of checker "assert". Named checkers (registered by
 // the scenarios package) observe the world after every step and never mutate
-// it. The trace hash covers every event at every level, so two runs of a seed
+// it. Observers outside the model (the viewer) read the scheduler through
+// observe.go: Candidates, the steps the next Step chooses among, is the same
+// list a StepChooser's Enabled view shows, copied out. The trace hash covers every event at every level, so two runs of a seed
 // agree byte for byte or the run-twice check reports it.
 //
 // # Glossary (one word per concept, used across the project)
 //
 //	actor          a simulated process (PostgreSQL's word "process" names the modelled thing)
 //	step           one atomic critical section of one actor
+//	candidate      one step the scheduler could run next (Enabled views them)
 //	effect, msg    what an actor emits for the scheduler to deliver later
 //	node, host     one machine of the cluster (n1, n2, ...); HostID in storage
 //	device         the shared block device; mount: a host's RO or RW view of it

@@ -7,6 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	"promotesim/sim"
+	"promotesim/sim/simtest"
 )
 
 // watch forwards to its inner chooser and counts the preemptions it made:
@@ -46,7 +47,7 @@ func workers(c sim.Chooser, n, m int) []int {
 // PCT preempts only at its d-1 change points (no actor is spawned here), and
 // the walk at most k times: a bound on every seed, not on average.
 func TestStrategiesBoundPreemptions(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(2, 4).Draw(t, "actors")
 		m := rapid.IntRange(1, 12).Draw(t, "steps")
 		d := rapid.IntRange(1, 4).Draw(t, "d")

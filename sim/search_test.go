@@ -10,6 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"promotesim/sim"
+	"promotesim/sim/simtest"
 )
 
 // vec is the whole state of a toy shared-memory model: a few small ints.
@@ -236,7 +237,7 @@ func TestSearchCountersExact(t *testing.T) {
 // The search agrees with brute force on every small model and bound: the
 // same distinct states, with a preemption bound, a depth bound, and faults.
 func TestSearchMatchesBruteForce(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 3).Draw(t, "n")
 		mx := rapid.IntRange(1, 3).Draw(t, "max")
 		coin := rapid.Bool().Draw(t, "coin")
@@ -565,7 +566,7 @@ func (m *model) drive(withLast bool) *sim.Search[*modelWorld] {
 // Driven, the search sees the world only at its scheduling decisions: it
 // stores exactly brute force's states with two or more steps enabled.
 func TestSearchDriveMatchesBruteForce(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 3).Draw(t, "n")
 		mx := rapid.IntRange(1, 3).Draw(t, "max")
 		coin := rapid.Bool().Draw(t, "coin")

@@ -7,6 +7,7 @@ import (
 	"pgregory.net/rapid"
 
 	"promotesim/sim"
+	"promotesim/sim/simtest"
 )
 
 func TestParseStrategy(t *testing.T) {
@@ -134,7 +135,7 @@ func TestUniformIsRandom(t *testing.T) {
 // under Scripted unchanged: the recorded scheduling choices are candidate
 // indices, whatever strategy picked them.
 func TestStrategiesRecordAndReplay(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		st := mustStrategy(t, rapid.SampledFrom(strategyTexts).Draw(t, "strategy"))
 		seed := rapid.Uint64().Draw(t, "seed")
 		rec := &sim.Recorder{Inner: sim.NewChooser(st, seed)}

@@ -53,9 +53,7 @@ func durablePage(t *testing.T, dev *storage.Device, b int) storage.Page {
 	t.Helper()
 	img := dev.Clone()
 	img.ClearFaults()
-	for h := 1; h < 256; h++ {
-		img.Crash(storage.HostID(h), nil)
-	}
+	img.PowerLoss()
 	m, err := img.Mount(99, storage.MountReadOnly)
 	require.NoError(t, err)
 	var raw [storage.BlockSize]byte

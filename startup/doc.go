@@ -71,8 +71,15 @@
 // and sets n.ReceivedLSN to the end of its WAL, where streaming starts. In
 // standby-streaming it only parses what the walreceiver flushed (Ready while
 // n.ReplayLSN < n.ReceivedLSN): page records into its own, writable LogIndex
-// (it saves full memtables itself), commits and aborts into its clog. SIGUSR2
-// and the trigger file are ignored: a standby is not promoted online.
+// (it saves full memtables itself), commits and aborts into its clog.
+// SIGUSR2 or the trigger file promote it once every flushed record is
+// parsed (standby_promote.go, PolarDB 15's polar_logindex_promote_standby):
+// walreceiver stopped, a new timeline, WAL meta queue reset and LogIndex
+// promoted info (polar_standby_promote_data), end-of-recovery, then under
+// the control-file lock the BGW written PARALLEL_REPLAYING -> ONLINE_PROMOTE
+// with no reset. No final read from storage, no end-of-WAL re-check, no
+// restartpoint request and no wait for WAITING_RESET: those are a
+// replica's.
 //
 // # States
 //
@@ -102,6 +109,9 @@
 //
 //	ModeStandby: init ─► standby-redo ──end of its WAL──► standby-streaming
 //	                     (consistency: BGW PARALLEL_REPLAYING, hot standby)
+//	  standby-streaming ──SIGUSR2 / trigger, nothing left to parse──►
+//	  standby-end-of-wal ─► standby-promote-data ─► end-of-recovery ─►
+//	  standby-control ─► done
 //
 // Any state: SIGTERM, SIGINT, SIGQUIT -> exited (ExitKilled). Storage write
 // errors during promote exit FATAL; read errors are retried on a Wake timer.
@@ -129,6 +139,8 @@
 //	startup/memtable-ring-full              LogIndex memtables full and unsaved: stall
 //	startup/promote-before-hot-standby      SIGUSR2 during catch-up (or reindex, acted on after it)
 //	startup/trigger-file-wait               trigger-file promote waiting in P3
+//	startup/standby-promote                 a standby's promote began (SP1)
+//	startup/standby-trigger-file            ... started by the trigger file
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
 //
 // # Faithful switches (issue 10)

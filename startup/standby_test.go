@@ -96,11 +96,6 @@ func TestStandbyRedoThenParse(t *testing.T) {
 			}
 			require.NoError(t, n.Pool.Check())
 
-			// SIGUSR2 is not a standby's business.
-			w.s.Post(n.Procs.Startup, shmem.SIGUSR2)
-			w.run(50, func() bool { return false })
-			require.Equal(t, startup.StateStandbyStreaming, p.State())
-
 			// The walreceiver writes more WAL to the disk; startup waits
 			// until it is published as flushed.
 			wal, err := logindex.NewWAL(n.Mount, cfg.LogIndex, end, last)
@@ -135,6 +130,22 @@ func TestStandbyRedoThenParse(t *testing.T) {
 				require.Equal(t, shmem.XactCommitted, n.Clog.Get(x), "xid %d", x)
 			}
 			require.Empty(t, n.Exits)
+
+			// SIGUSR2 promotes it (standby_promote.go): a new timeline and
+			// WAL from the end of what it parsed; the BGW goes to
+			// ONLINE_PROMOTE with that end and no reset.
+			rp := n.BGW.ReplayPoint()
+			w.s.Post(n.Procs.Startup, shmem.SIGUSR2)
+			res = w.s.RunUntil(func() bool { return p.State() == startup.StateExited }, 500)
+			require.True(t, res.Done, "%v\n%s", res, w.trace)
+			require.Equal(t, shmem.ExitNormal, n.Exits[len(n.Exits)-1].Kind)
+			require.True(t, n.Primary && !n.InRecovery)
+			require.Equal(t, uint32(2), n.Control.TLI)
+			require.True(t, n.StopWALReceiver)
+			require.Equal(t, shmem.BGOnlinePromote, n.BGW.State())
+			require.Equal(t, wal.FlushedLSN(), n.BGW.PromoteEnd)
+			require.Equal(t, rp, n.BGW.ReplayPoint(), "no reset")
+			require.EqualValues(t, 1, w.s.Marks().Count("startup/standby-promote"))
 		})
 	}
 }

@@ -90,11 +90,17 @@ const (
 	// indexing the WAL between the last saved LogIndex table and the redo
 	// pointer, one record per step, without replaying it (reindex.go).
 	StateReindex
+	// StateStandbyEndOfWAL, StateStandbyPromoteData, StateStandbyControl: a
+	// standby's promote (standby_promote.go), SP2, SP3 and SP5.
+	StateStandbyEndOfWAL
+	StateStandbyPromoteData
+	StateStandbyControl
 )
 
 var stateNames = [...]string{"invalid", "init", "catch-up", "streaming", "storage-read", "final-replay",
 	"restartpoint", "wait-reset", "end-of-wal", "promote-data", "end-of-recovery", "control",
-	"reset-bgw", "done", "crash-redo", "crash-done", "exited", "standby-redo", "standby-streaming", "reindex"}
+	"reset-bgw", "done", "crash-redo", "crash-done", "exited", "standby-redo", "standby-streaming", "reindex",
+	"standby-end-of-wal", "standby-promote-data", "standby-control"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) && s != 0 {
@@ -208,10 +214,11 @@ func (p *Process) Ready() bool {
 	switch p.st {
 	case StateInit, StateCatchUp, StateStorageRead, StateFinalReplay, StateRestartpoint,
 		StateEndOfWAL, StatePromoteData, StateEndOfRecovery, StateControl, StateResetBGW,
-		StateDone, StateCrashRedo, StateCrashDone, StateStandbyRedo, StateReindex:
+		StateDone, StateCrashRedo, StateCrashDone, StateStandbyRedo, StateReindex,
+		StateStandbyEndOfWAL, StateStandbyPromoteData, StateStandbyControl:
 		return true
 	case StateStandbyStreaming:
-		return p.n.ReplayLSN < p.n.ReceivedLSN
+		return p.n.ReplayLSN < p.n.ReceivedLSN || p.standbyPromoteDue()
 	case StateStreaming:
 		if p.n.TriggerFile {
 			return true
@@ -247,6 +254,13 @@ func (p *Process) Receive(c *sim.Ctx, m sim.Msg) {
 
 // onPromoteSignal handles SIGUSR2 (PolarDB's online promote request).
 func (p *Process) onPromoteSignal(c *sim.Ctx) {
+	if p.mode == ModeStandby && p.st != StateExited && !p.st.standbyPromoting() {
+		// StartupProcTriggerHandler: promote_signaled; CheckForStandbyTrigger
+		// acts on it once no flushed WAL is left to replay.
+		p.promoteReq = true
+		c.Log("promote-requested", sim.Str("state", p.st.String()))
+		return
+	}
 	if p.mode != ModeReplica {
 		c.Log("ignore-sigusr2", sim.Str("mode", p.mode.String()), sim.Str("state", p.st.String()))
 		return
@@ -319,7 +333,17 @@ func (p *Process) Step(c *sim.Ctx) {
 	case StateStandbyRedo:
 		p.stepStandbyRedo(c)
 	case StateStandbyStreaming:
+		if p.standbyPromoteDue() {
+			p.beginStandbyPromote(c)
+			return
+		}
 		p.stepStandbyStreaming(c)
+	case StateStandbyEndOfWAL:
+		p.stepStandbyEndOfWAL(c)
+	case StateStandbyPromoteData:
+		p.stepStandbyPromoteData(c)
+	case StateStandbyControl:
+		p.stepStandbyControl(c)
 	default:
 		sim.Failf("startup: step in state %v", p.st)
 	}
@@ -943,7 +967,11 @@ func (p *Process) stepEndOfRecovery(c *sim.Ctx) {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: flush end-of-recovery: %v", err))
 		return
 	}
-	p.to(StateControl, StateEndOfRecovery)
+	next := StateControl
+	if p.mode == ModeStandby {
+		next = StateStandbyControl
+	}
+	p.to(next, StateEndOfRecovery)
 	c.Story("end-of-recovery", sim.LSNField("lsn", uint64(rec.Start)), sim.LSNField("end", uint64(rec.End)))
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"promotesim/sim/simtest"
 )
 
 func pg(rel RelID, block BlockNo) PageID { return PageID{Rel: rel, Block: block} }
@@ -195,7 +197,7 @@ type frameModel struct {
 }
 
 func TestPoolModel(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		frames := rapid.IntRange(1, 8).Draw(t, "frames")
 		p, err := NewPool(frames)
 		if err != nil {

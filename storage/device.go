@@ -135,13 +135,17 @@ type block struct {
 }
 
 // pending is an accepted but unsynced write of a whole block image by one
-// host. Consecutive writes of a block by the same host coalesce into one entry.
+// host. Consecutive writes of a block by the same host coalesce into one
+// entry, except into one another host has read (seen): those bytes are on
+// the shared media, and a later write must not be able to take them back
+// with it when its host crashes.
 type pending struct {
 	img  [BlockSize]byte
 	seq  uint64 // newest write folded into this entry
 	next int32
 	blk  BlockNo
 	host HostID
+	seen bool // another host read this image (Device.Crash leaves it)
 }
 
 type file struct {
@@ -163,7 +167,10 @@ type WriteRecord struct {
 	Writer bool      // the host held the writer role when writing
 	Path   string
 	Block  BlockNo
-	Torn   bool // a crash tore this write (set after the fact)
+	// FileBlock is the block's index within its file (Block is the
+	// device's): which page of a relation was written.
+	FileBlock BlockNo
+	Torn      bool // a crash tore this write (set after the fact)
 }
 
 func (r WriteRecord) String() string {
@@ -504,7 +511,7 @@ func (d *Device) writeAt(m *Mount, f *file, p []byte, off int64) error {
 		d.seq++
 		rec := WriteRecord{
 			Seq: d.seq, Host: m.host, Epoch: m.epoch, Mode: m.mode,
-			Writer: isWriter, Path: f.name, Block: b,
+			Writer: isWriter, Path: f.name, Block: b, FileBlock: BlockNo(bi),
 		}
 		if len(d.ring) < writeLogSize {
 			d.ring = append(d.ring, rec)
@@ -516,7 +523,7 @@ func (d *Device) writeAt(m *Mount, f *file, p []byte, off int64) error {
 			d.stale = append(d.stale, rec)
 		}
 
-		if blk.tail != noPend && d.pend[blk.tail].host == m.host {
+		if blk.tail != noPend && d.pend[blk.tail].host == m.host && !d.pend[blk.tail].seen {
 			e := &d.pend[blk.tail]
 			e.img = blk.data
 			e.seq = d.seq
@@ -528,6 +535,7 @@ func (d *Device) writeAt(m *Mount, f *file, p []byte, off int64) error {
 		e.seq = d.seq
 		e.blk = b
 		e.host = m.host
+		e.seen = false
 		e.next = noPend
 		if blk.tail == noPend {
 			blk.head = i
@@ -547,7 +555,10 @@ func (d *Device) writeAt(m *Mount, f *file, p []byte, off int64) error {
 	return nil
 }
 
-func (d *Device) readAt(f *file, p []byte, off int64) (int, error) {
+// readAt reads f for m. A block whose visible image is another host's
+// pending write is marked seen (unless m is an observer's mount): the reader
+// may build on those bytes, so they are on the shared media, not in flight.
+func (d *Device) readAt(m *Mount, f *file, p []byte, off int64) (int, error) {
 	if off >= f.size {
 		if len(p) == 0 {
 			return 0, nil
@@ -561,6 +572,9 @@ func (d *Device) readAt(f *file, p []byte, off int64) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		blk := &d.blocks[f.blocks[off/BlockSize]]
+		if blk.tail != noPend && !m.observer && d.pend[blk.tail].host != m.host {
+			d.pend[blk.tail].seen = true
+		}
 		c := copy(p, blk.data[off%BlockSize:])
 		p = p[c:]
 		off += int64(c)

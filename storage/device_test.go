@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"promotesim/sim/simtest"
 )
 
 // newTestDevice returns a device with n1 mounted rw and n2 mounted ro.
@@ -171,6 +173,55 @@ func TestFenceModes(t *testing.T) {
 	}
 }
 
+// TestCrashKeepsWhatAnotherHostRead: a replica read the primary's unsynced
+// WAL, then the primary's host crashed. The bytes the replica read were on
+// the shared media, so the crash leaves them (pending: not durable until a
+// sync, and a power loss of the device still takes them back); what nobody
+// read is lost, and so is a later write over a block the replica read. An
+// observer's reads (the checkers') change nothing. (Regression: the replica
+// indexed WAL the crash then erased, and its BGW PANICked on a zero-length
+// record after promote; scenarios/testdata/scripts/replica_read_unsynced_wal.txt.)
+func TestCrashKeepsWhatAnotherHostRead(t *testing.T) {
+	d, n1, n2 := newTestDevice(t, FenceNone, 8)
+	obs, err := d.Observe(3)
+	require.NoError(t, err)
+	require.NoError(t, n1.Create("pg_wal/1"))
+	wal := make([]byte, 2*BlockSize)
+	copy(wal, "rec1")
+	copy(wal[BlockSize:], "rec2")
+	require.NoError(t, n1.WriteAt("pg_wal/1", wal, 0))
+	require.Equal(t, wal, readAll(t, obs, "pg_wal/1"))
+	var head [4]byte
+	_, err = n2.ReadAt("pg_wal/1", head[:], 0) // the replica reads block 0 only
+	require.NoError(t, err)
+	require.NoError(t, n1.WriteAt("pg_wal/1", []byte("more"), 4)) // unseen, over the seen block
+
+	img := d.Clone()
+	img.Crash(1, nil)
+	m, err := img.Observe(4)
+	require.NoError(t, err)
+	got := readAll(t, m, "pg_wal/1")
+	require.Equal(t, "rec1\x00\x00\x00\x00", string(got[:8]), "the read bytes stay, the later write is lost")
+	require.Equal(t, make([]byte, BlockSize), got[BlockSize:], "block 1, read only by the observer, is lost")
+	require.Len(t, img.Pending(1), 1, "what the replica read stays pending, not durable")
+	img.PowerLoss()
+	m, err = img.Observe(4)
+	require.NoError(t, err)
+	require.Equal(t, make([]byte, 2*BlockSize), readAll(t, m, "pg_wal/1"), "a power loss takes back everything unsynced")
+
+	// Promoted, the replica syncs the file: what it read becomes durable.
+	img = d.Clone()
+	img.Crash(1, nil)
+	m2, ok := img.Mounted(2)
+	require.True(t, ok)
+	require.NoError(t, m2.RemountRW())
+	require.NoError(t, m2.Sync("pg_wal/1"))
+	img.PowerLoss()
+	m, err = img.Observe(4)
+	require.NoError(t, err)
+	require.Equal(t, "rec1", string(readAll(t, m, "pg_wal/1")[:4]))
+}
+
 // TestCrashTwoWriters: in fence mode none two hosts can have pending writes
 // on one block. Each host's crash only drops its own; a sync makes the
 // block's visible image durable, the other host's bytes included.
@@ -183,7 +234,7 @@ func TestCrashTwoWriters(t *testing.T) {
 
 	img := d.Clone()
 	img.Crash(2, nil)
-	m, err := img.Mount(3, MountReadOnly)
+	m, err := img.Observe(3)
 	require.NoError(t, err)
 	require.Equal(t, []byte("aa\x00\x00"), readAll(t, m, "base/1"), "n1's write is still pending and visible")
 	img.Crash(1, nil)
@@ -419,10 +470,14 @@ func TestDeviceNoAllocs(t *testing.T) {
 
 // deviceModel is the naive model: whole files as byte slices, visible and
 // durable. Only n1 writes, so a pending block is exactly one whose visible
-// and durable bytes differ or that n1 wrote since its last sync.
+// and durable bytes differ or that n1 wrote since its last sync. floor is
+// what a crash of n1 that drops everything it may leaves: the durable bytes,
+// except where the replica (n2) read n1's pending bytes since the last sync
+// (a write another host read stays on a crash of its writer).
 type deviceModel struct {
 	visible  map[string][]byte
 	durable  map[string][]byte
+	floor    map[string][]byte
 	capacity int
 }
 
@@ -454,7 +509,7 @@ func resize(b []byte, n int) []byte {
 // operations and compares them after every step.
 func TestDeviceModel(t *testing.T) {
 	paths := []string{"base/1", "base/2", "pg_wal/1", ControlFile, "pg_xact/0000"}
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		fence := rapid.SampledFrom([]FenceMode{FenceNone, FenceEpoch, FenceDetect}).Draw(t, "fence")
 		capacity := rapid.IntRange(1, 12).Draw(t, "blocks")
 		d, err := NewDevice(DeviceConfig{Blocks: capacity, Fence: fence})
@@ -469,7 +524,13 @@ func TestDeviceModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := &deviceModel{visible: map[string][]byte{}, durable: map[string][]byte{}, capacity: capacity}
+		// obs is the checks' view: its reads must not change what a crash
+		// keeps.
+		obs, err := d.Observe(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &deviceModel{visible: map[string][]byte{}, durable: map[string][]byte{}, floor: map[string][]byte{}, capacity: capacity}
 		genPath := rapid.SampledFrom(paths)
 
 		expectSpace := func(err error, path string, newSize int) bool {
@@ -499,7 +560,7 @@ func TestDeviceModel(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				m.visible[p], m.durable[p] = []byte{}, []byte{}
+				m.visible[p], m.durable[p], m.floor[p] = []byte{}, []byte{}, []byte{}
 			},
 			"write": func(t *rapid.T) {
 				p := genPath.Draw(t, "path")
@@ -520,9 +581,24 @@ func TestDeviceModel(t *testing.T) {
 				if end > len(v) {
 					v = resize(v, end)
 					m.durable[p] = resize(m.durable[p], end)
+					m.floor[p] = resize(m.floor[p], end)
 				}
 				copy(v[off:], data)
 				m.visible[p] = v
+			},
+			"replicaRead": func(t *rapid.T) {
+				// The replica reads a whole file: every pending block of
+				// n1's in it is seen, and n1's crash leaves it.
+				p := genPath.Draw(t, "path")
+				want, ok := m.visible[p]
+				if !ok {
+					t.Skip("no file")
+				}
+				got := make([]byte, len(want))
+				if _, err := ro.ReadAt(p, got, 0); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("replica ReadAt(%s) = %q, %v; want %q", p, got, err, want)
+				}
+				m.floor[p] = slices.Clone(want)
 			},
 			"replicaWrite": func(t *rapid.T) {
 				err := ro.WriteAt(genPath.Draw(t, "path"), []byte("x"), 0)
@@ -558,6 +634,7 @@ func TestDeviceModel(t *testing.T) {
 				// must not resurrect them.
 				m.visible[p] = resize(v, size)
 				m.durable[p] = resize(m.durable[p], size)
+				m.floor[p] = resize(m.floor[p], size)
 			},
 			"remove": func(t *rapid.T) {
 				p := genPath.Draw(t, "path")
@@ -573,6 +650,7 @@ func TestDeviceModel(t *testing.T) {
 				}
 				delete(m.visible, p)
 				delete(m.durable, p)
+				delete(m.floor, p)
 			},
 			"sync": func(t *rapid.T) {
 				p := genPath.Draw(t, "path")
@@ -587,6 +665,7 @@ func TestDeviceModel(t *testing.T) {
 					t.Fatal(err)
 				}
 				m.durable[p] = slices.Clone(m.visible[p])
+				m.floor[p] = slices.Clone(m.visible[p])
 			},
 			"replicaSync": func(t *rapid.T) {
 				// A replica has nothing to flush: durable images stay.
@@ -611,6 +690,7 @@ func TestDeviceModel(t *testing.T) {
 				}
 				for p, v := range m.visible {
 					m.durable[p] = slices.Clone(v)
+					m.floor[p] = slices.Clone(v)
 				}
 			},
 			"grow": func(t *rapid.T) {
@@ -623,9 +703,28 @@ func TestDeviceModel(t *testing.T) {
 			"crashImage": func(t *rapid.T) {
 				img := d.Clone()
 				img.Crash(1, nil)
+				io, err := img.Observe(4)
+				if err != nil {
+					t.Fatal(err)
+				}
 				for p, want := range m.durable {
 					if got := durable(img, p); !bytes.Equal(got, want) {
 						t.Fatalf("crash image of %s: got %q want %q", p, got, want)
+					}
+					got := make([]byte, len(m.floor[p]))
+					if _, err := io.ReadAt(p, got, 0); err != nil || !bytes.Equal(got, m.floor[p]) {
+						t.Fatalf("crash of n1: %s reads %q, %v; want %q (what the replica read stays)", p, got, err, m.floor[p])
+					}
+				}
+				// A power loss of the device takes back everything unsynced.
+				img.PowerLoss()
+				if io, err = img.Observe(4); err != nil {
+					t.Fatal(err)
+				}
+				for p, want := range m.durable {
+					got := make([]byte, len(want))
+					if _, err := io.ReadAt(p, got, 0); err != nil || !bytes.Equal(got, want) {
+						t.Fatalf("power loss: %s reads %q, %v; want %q", p, got, err, want)
 					}
 				}
 			},
@@ -636,12 +735,13 @@ func TestDeviceModel(t *testing.T) {
 					hi := min(lo+BlockSize, len(m.visible[pw.Path]))
 					if rapid.Bool().Draw(t, "keep "+pw.String()) {
 						copy(m.durable[pw.Path][lo:hi], m.visible[pw.Path][lo:hi])
+						copy(m.floor[pw.Path][lo:hi], m.visible[pw.Path][lo:hi])
 						return Keep
 					}
 					return Drop
 				})
 				for p := range m.visible {
-					m.visible[p] = slices.Clone(m.durable[p])
+					m.visible[p] = slices.Clone(m.floor[p])
 				}
 				var err error
 				rw, err = d.Mount(1, MountReadWrite)
@@ -650,16 +750,16 @@ func TestDeviceModel(t *testing.T) {
 				}
 			},
 			"": func(t *rapid.T) {
-				if got, want := ro.List(""), m.paths(); !slices.Equal(got, want) {
+				if got, want := obs.List(""), m.paths(); !slices.Equal(got, want) {
 					t.Fatalf("List: got %v want %v", got, want)
 				}
 				for p, want := range m.visible {
-					size, err := ro.Size(p)
+					size, err := obs.Size(p)
 					if err != nil || size != int64(len(want)) {
 						t.Fatalf("Size(%s) = %d, %v; want %d", p, size, err, len(want))
 					}
 					got := make([]byte, len(want))
-					if _, err := ro.ReadAt(p, got, 0); err != nil || !bytes.Equal(got, want) {
+					if _, err := obs.ReadAt(p, got, 0); err != nil || !bytes.Equal(got, want) {
 						t.Fatalf("ReadAt(%s) = %q, %v; want %q", p, got, err, want)
 					}
 					if got := durable(d, p); !bytes.Equal(got, m.durable[p]) {

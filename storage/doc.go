@@ -67,8 +67,13 @@
 // syncing makes the block's newest image durable and subsumes older ones.
 // Crash(host, keep) decides for each of the host's pending writes: Drop (lost,
 // the block reverts), Keep (reached the media after all) or Tear (first half
-// new, second half old), then unmounts the host. Clone first to inspect a crash
-// image without disturbing the running device.
+// new, second half old), then unmounts the host. A pending write another host
+// has read is exempt: the reader saw it on the shared media, so the writer's
+// crash leaves it pending (a replica must not index WAL that its primary's
+// crash then erases); PowerLoss, the device and every host losing power at
+// once, drops every pending write, seen or not. A checker reads through
+// Observe, a read-only mount whose reads mark nothing seen. Clone first to
+// inspect a crash image without disturbing the running device.
 //
 // Faults. InjectError fails the next Count matching reads, writes or syncs
 // (by host and path prefix) with ErrInjectedIO; a failed operation changes

@@ -185,8 +185,35 @@ func (d *Device) Pending(host HostID) []PendingWrite {
 // the host is unmounted (releasing the writer role if it held it). Other
 // hosts' pending writes are untouched. Use Clone first to build a crash image
 // without disturbing the running device.
+//
+// A write another host has read is not the crashed host's to lose, and keep
+// is not asked about it: it stays pending. The reader saw it on the shared
+// device (PFS does direct I/O, polar_vfs's pfs/dio backends; no host has a
+// cache of its own), so only a power loss of the device itself (PowerLoss)
+// can take it back, and the next sync makes it durable (syncFile). Without
+// this rule a replica could index and replay WAL that its primary's crash
+// then erased (its catch-up reads pg_wal to the end of valid WAL:
+// XLogPageRead in xlogrecovery.c bounds only the streaming source by
+// flushedUpto), a history the shared device cannot produce.
 func (d *Device) Crash(host HostID, keep func(PendingWrite) KeepMode) {
+	d.crash(host, keep, false)
+}
+
+// PowerLoss models the device and every host losing power at once: every
+// pending write of every host is dropped, seen or not, and every host is
+// unmounted. The result is the durable image, what crash recovery finds.
+func (d *Device) PowerLoss() {
+	for h := 1; h < len(d.mounts); h++ {
+		d.crash(HostID(h), nil, true)
+	}
+}
+
+// crash is Crash; all drops seen writes too (PowerLoss).
+func (d *Device) crash(host HostID, keep func(PendingWrite) KeepMode, all bool) {
 	for _, r := range d.pendingOf(host) {
+		if d.pend[r.entry].seen && !all {
+			continue
+		}
 		mode := Drop
 		if keep != nil {
 			mode = keep(r.PendingWrite)

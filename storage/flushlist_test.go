@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"promotesim/sim/simtest"
 )
 
 func newTestFlushList(frames int) *flushList {
@@ -74,7 +76,7 @@ type flEntry struct {
 }
 
 func TestFlushListModel(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		frames := rapid.IntRange(1, 12).Draw(t, "frames")
 		l := newTestFlushList(frames)
 		var model []flEntry

@@ -67,6 +67,9 @@ type Mount struct {
 	epoch   Epoch // epoch of the last time this mount took the writer role
 	rwid    rwid  // detect mode: the RWID this mount wrote, kept in memory
 	mounted bool
+	// observer: a checker's read-only mount (Observe); its reads leave no
+	// trace on the device (they mark no pending write seen).
+	observer bool
 }
 
 // Mount mounts the device on host. A read-write mount makes host the writer
@@ -91,6 +94,18 @@ func (d *Device) Mount(host HostID, mode MountMode) (*Mount, error) {
 		d.takeWriter(m)
 	}
 	d.mounts[host] = m
+	return m, nil
+}
+
+// Observe mounts the device read-only on host for a checker: like a
+// read-only Mount, except that its reads never mark a pending write seen, so
+// looking at the device does not change what a later crash keeps.
+func (d *Device) Observe(host HostID) (*Mount, error) {
+	m, err := d.Mount(host, MountReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	m.observer = true
 	return m, nil
 }
 
@@ -238,7 +253,7 @@ func (m *Mount) ReadAt(path string, p []byte, off int64) (int, error) {
 	if len(d.faults) > 0 && d.hit(OpRead, m.host, path) {
 		return 0, fmt.Errorf("%w: read %s by %s", ErrInjectedIO, path, m.host)
 	}
-	return d.readAt(f, p, off)
+	return d.readAt(m, f, p, off)
 }
 
 // WriteAt writes p at off, extending the file as needed (a gap reads as

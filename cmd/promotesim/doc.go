@@ -1,9 +1,10 @@
 // Command promotesim runs the online-promote simulation.
 //
-// It is deliberately thin: it parses flags, calls package scenarios, writes
-// the output and maps the outcome to an exit status: 0 when everything ran
-// and held, 1 when a run failed or found a violation, 2 for bad usage
-// (unknown subcommand, bad flag or value).
+// It is deliberately thin: it parses flags, calls the scenarios packages
+// (for the viewer scenarios/view, and scenarios/view/serve's handler, which
+// view.go listens for), writes the output and maps the outcome to an exit
+// status: 0 when everything ran and held, 1 when a run failed or found a
+// violation, 2 for bad usage (unknown subcommand, bad flag or value).
 //
 //	promotesim explore [flags]      seeded swarm worlds on every core; a failing
 //	                                seed is shrunk and written as a script
@@ -15,6 +16,11 @@
 //	promotesim check -exhaustive    every interleaving of a small promote world
 //	promotesim demo                 list the teaching demos
 //	promotesim demo NAME [flags]    replay one demo as a narrated trace
+//	promotesim view [DEMO|-seed S|-script FILE]
+//	                                the step-through viewer on 127.0.0.1 (prints
+//	                                its URL); -o FILE.html one self-contained
+//	                                page, -format mermaid|script diagrams or a
+//	                                branch (-path) as a replayable script
 //	promotesim version              print the model version
 //
 // Every subcommand takes -h.

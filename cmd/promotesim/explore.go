@@ -24,8 +24,11 @@ import (
 )
 
 // defaultCxDir is where counterexamples are written unless -out says
-// otherwise: the directory TestCounterexamples runs.
-var defaultCxDir = filepath.Join("scenarios", "testdata", "counterexamples")
+// otherwise: outside the source tree, so an exploratory run never leaves
+// untracked files among the committed counterexamples. A counterexample
+// worth keeping is copied into scenarios/testdata/counterexamples, where
+// TestCounterexamples replays it.
+var defaultCxDir = filepath.Join(os.TempDir(), "promotesim", "counterexamples")
 
 // baseFlags are the flags that fix every world: profile, fence, hazard.
 type baseFlags struct {
@@ -341,6 +344,7 @@ func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreRe
 			missing = append(missing, m)
 		}
 	}
+	printExercised(w, res, verbose)
 	fmt.Fprintf(w, "  marks reached: %d/%d", n, len(known))
 	if len(missing) > 0 {
 		fmt.Fprintf(w, " (not reached: %s)", strings.Join(missing, ", "))
@@ -351,6 +355,24 @@ func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreRe
 		if rss := explore.PeakRSS(); rss > 0 {
 			fmt.Fprintf(w, "  peak RSS (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
 		}
+	}
+}
+
+// printExercised prints the claims no world exercised (their sometimes
+// count stayed zero: they judged nothing in this run); verbose, every
+// claim's count.
+func printExercised(w io.Writer, res *explore.ExploreResult, verbose bool) {
+	fmt.Fprintf(w, "  claims exercised: %d/%d", len(res.Exercised)-len(res.NeverExercised), len(res.Exercised))
+	if len(res.NeverExercised) > 0 {
+		fmt.Fprintf(w, " (never exercised: %s)", strings.Join(res.NeverExercised, ", "))
+	}
+	fmt.Fprintln(w)
+	if verbose {
+		parts := make([]string, len(res.Exercised))
+		for i, e := range res.Exercised {
+			parts[i] = fmt.Sprintf("%s %d", e.Name, e.Count)
+		}
+		fmt.Fprintf(w, "  claim checks: %s\n", strings.Join(parts, ", "))
 	}
 }
 
@@ -481,6 +503,8 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 		ByChecker      map[string]uint64   `json:"violations_by_checker,omitempty"`
 		MarksReached   []string            `json:"marks_reached"`
 		MarksKnown     int                 `json:"marks_known"`
+		Exercised      map[string]uint64   `json:"claims_exercised"`
+		NeverExercised []string            `json:"claims_never_exercised"`
 		PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
 		Failures       []failure           `json:"failures,omitempty"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
@@ -494,6 +518,11 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 	if out.MarksReached == nil {
 		out.MarksReached = []string{}
 	}
+	out.Exercised = map[string]uint64{}
+	for _, e := range res.Exercised {
+		out.Exercised[e.Name] = e.Count
+	}
+	out.NeverExercised = append([]string{}, res.NeverExercised...)
 	if verbose {
 		out.PeakRSS = explore.PeakRSS()
 	}

@@ -10,6 +10,7 @@ import (
 
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/demo"
+	"promotesim/scenarios/view"
 	"promotesim/sim"
 )
 
@@ -41,6 +42,7 @@ func commands() []command {
 		{"hazards", "list the hazard catalogue", runHazards},
 		{"check", "check -exhaustive: every interleaving of a small promote world", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
+		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
 		{"version", "print the model version", runVersion},
 	}
 }
@@ -94,6 +96,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
+// traceLegend explains the trace's columns (text format).
+const traceLegend = "# trace columns: STEP (the scheduler's step number: one process step each; forks and replays count in steps)  " +
+	"TIME (virtual time in ticks: timers and I/O latency advance it)  NODE/PROCESS  EVENT  key=value fields"
+
 // usageErr wraps a message as a usage error (exit status 2).
 func usageErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
@@ -135,10 +141,10 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("demo", "demo [NAME] [-seed S] [-v story|step|detail] [-format text|jsonl]", stderr)
+	fs := newFlags("demo", "demo [NAME] [-seed S] [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 1, "root seed of the run")
 	level := fs.String("v", "story", "trace level: story, step or detail")
-	format := fs.String("format", "text", "output format: text or jsonl")
+	format := fs.String("format", "text", "output format: text, jsonl or mermaid (a sequence diagram and the BGW state diagrams of a script demo)")
 	// Flags may come before or after the demo name.
 	name := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -158,6 +164,13 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageErr("-v: %v", err)
 	}
+	if *format == "mermaid" {
+		p, err := view.DemoProgram(name)
+		if err != nil {
+			return usageErr("-format mermaid: %v", err)
+		}
+		return printMermaid(p, stdout)
+	}
 	fm, err := sim.ParseFormat(*format)
 	if err != nil {
 		return usageErr("-format: %v", err)
@@ -165,6 +178,15 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 	d, ok := demo.FindDemo(name)
 	if !ok {
 		return usageErr("unknown demo %q (run 'promotesim demo' for the list)", name)
+	}
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	if _, script := demo.DemoStages(name); script && seedSet {
+		return usageErr("-seed: the %s demo is a fixed story on the FIFO schedule (choice 0 everywhere): no seed changes it; "+
+			"for seeded interleavings run 'promotesim replay -seed S' or 'promotesim view -seed S'", name)
+	}
+	if fm == sim.FormatText {
+		fmt.Fprintln(stdout, traceLegend)
 	}
 	return d.Run(demo.DemoOptions{Seed: *seed, Out: stdout, Level: lv, Format: fm})
 }

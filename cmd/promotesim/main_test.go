@@ -99,13 +99,24 @@ func TestSwitchoverDemo(t *testing.T) {
 		"acknowledged commits visible on n1", "pg_stat_replication: application_name=n2 state=streaming"} {
 		require.Contains(t, a, want)
 	}
+	// The seed walkthrough's steps: the standby's slot survives promote,
+	// the old primary is rebuilt through replica1 (no new replica0) and
+	// streams there; the LogIndex-off refusal (demo logindex-off) names
+	// the settings.
+	for _, want := range []string{"n2 slots: replica1 restart_lsn=", "; standby1 restart_lsn=", "primary_slot_name=replica1",
+		"application_name=n1 state=streaming slot=replica1", "start node=2 role=replica"} {
+		require.Contains(t, a, want)
+	}
+	require.NotContains(t, a, "replica0")
 	_, b, _ := runCmd("demo", "switchover")
 	require.Equal(t, a, b, "same seed, same story")
 
 	code, out, stderr := runCmd("demo", "logindex-off")
 	require.Equal(t, exitOK, code, stderr)
 	require.Contains(t, out, "promote-refused")
-	require.Contains(t, out, "polar_logindex_mem_size")
+	for _, want := range []string{"polar_logindex_mem_size", "polar_xlog_queue_buffers", "polar_xlog_page_buffers"} {
+		require.Contains(t, out, want)
+	}
 
 	code, jl, stderr := runCmd("demo", "switchover", "-format", "jsonl", "-v", "step")
 	require.Equal(t, exitOK, code, stderr)
@@ -130,7 +141,7 @@ func TestHazardsLists(t *testing.T) {
 // reproduce it, and writes the script; replay -script reproduces it.
 func TestExploreFindsAndReplays(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300", "-shrink-time", "1h")
 	require.Equal(t, exitViolation, code, stderr)
 	require.True(t, strings.HasPrefix(out, "FAILING SEED seed="), out)
 	for _, want := range []string{"checker: ", "shrunk counterexample: ", "scheduler choices: ", "written: " + dir, "reproduce: go run ./cmd/promotesim replay -script ", "violations: 1 (lowest failing seed"} {
@@ -162,7 +173,7 @@ func TestExploreFindsAndReplays(t *testing.T) {
 
 func TestExploreJSONAndSeedReplay(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200", "-shrink-time", "1h")
 	require.Equal(t, exitViolation, code, stderr)
 	var rep struct {
 		Worlds         uint64 `json:"worlds"`
@@ -236,4 +247,40 @@ func TestReplayFindingUnderFixedProfile(t *testing.T) {
 	code, _, stderr = runCmd("replay", "-script", path, "-profile", "v9")
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "-profile")
+}
+
+// The explore summary names the claims no world exercised, and the JSON
+// report carries every claim's count; the two agree.
+func TestExploreReportsClaimsExercised(t *testing.T) {
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-seeds", "3", "-keep-going", "-json")
+	require.Equal(t, 0, code, stderr)
+	var rep struct {
+		Exercised map[string]uint64 `json:"claims_exercised"`
+		Never     []string          `json:"claims_never_exercised"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
+	require.NotEmpty(t, rep.Exercised)
+	require.NotZero(t, rep.Exercised["SingleWriter"])
+	for _, n := range rep.Never {
+		require.Zero(t, rep.Exercised[n], n)
+	}
+	zero := 0
+	for _, c := range rep.Exercised {
+		if c == 0 {
+			zero++
+		}
+	}
+	require.Len(t, rep.Never, zero)
+
+	code, text, stderr := runCmd("explore", "-profile", "v15-fixed", "-seeds", "3", "-keep-going")
+	require.Equal(t, 0, code, stderr)
+	line := claimsLine(len(rep.Exercised)-len(rep.Never), len(rep.Exercised))
+	require.Contains(t, text, line)
+	if len(rep.Never) > 0 {
+		require.Contains(t, text, "(never exercised: "+strings.Join(rep.Never, ", ")+")")
+	}
+}
+
+func claimsLine(n, of int) string {
+	return "claims exercised: " + strconv.Itoa(n) + "/" + strconv.Itoa(of)
 }

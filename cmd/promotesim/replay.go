@@ -13,14 +13,26 @@ import (
 )
 
 func runReplay(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "replay (-seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] | -script FILE [-profile P]) [-v story|step|detail] [-format text|jsonl]", stderr)
+	fs := newFlags("replay", "replay (-seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] | -script FILE [-profile P]) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 0, "the world's seed (as explore printed it)")
 	script := fs.String("script", "", "a counterexample file written by explore")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
 	level := fs.String("v", "story", "trace level: story, step or detail")
-	format := fs.String("format", "text", "trace format: text or jsonl")
+	format := fs.String("format", "text", "trace format: text, jsonl or mermaid (a sequence diagram and the BGW state diagrams)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *format == "mermaid" {
+		set := map[string]bool{} // looked up only
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if *script == "" && !set["seed"] {
+			return usageErr("give -seed S (a world) or -script FILE (a counterexample)")
+		}
+		p, err := viewProgram("", *script, *seed, set, bf)
+		if err != nil {
+			return err
+		}
+		return printMermaid(p, stdout)
 	}
 	lv, err := sim.ParseLevel(*level)
 	if err != nil {
@@ -62,7 +74,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 		return usageErr("%v", err)
 	}
 	if fm == sim.FormatText {
-		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n", sw, cluster.ModelVersion, sw.ClusterLine())
+		fmt.Fprintf(stdout, "# world %s\n# model %s\n# %s\n%s\n", sw, cluster.ModelVersion, sw.ClusterLine(), traceLegend)
 	}
 	var o swarm.Outcome
 	if fm == sim.FormatJSONL {
@@ -107,9 +119,16 @@ func replayScript(path, profile string, lv sim.Level, fm sim.Format, stdout io.W
 	if h.Scripted {
 		sched = explore.ScheduleString(h.Schedule)
 	}
-	fmt.Fprintf(stdout, "# counterexample %s: %s, seed %d, model %s\n# scheduler choices: %s\n", path, h.Checker, h.Seed, h.ModelVersion, sched)
+	fmt.Fprintf(stdout, "# counterexample %s: %s, seed %d, model %s\n# scheduler choices: %s\n%s\n", path, h.Checker, h.Seed, h.ModelVersion, sched, traceLegend)
 	v := f.Replay(stdout, lv, fm)
 	switch {
+	case v == nil && h.Checker == "none":
+		// A run the viewer exported that ends without a violation.
+		fmt.Fprintln(stdout, "# held: no violation, as the file records (checker: none)")
+		return nil
+	case v != nil && h.Checker == "none":
+		fmt.Fprintf(stdout, "# a violation of %s at step %d: the file records none (the model changed?)\n", v.Checker, v.Step)
+		return errViolationReported
 	case v == nil:
 		fmt.Fprintf(stdout, "# the recorded violation of %s did NOT recur: the model changed (or the bug was fixed); delete the file or record it again\n", h.Checker)
 		return nil

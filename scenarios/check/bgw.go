@@ -22,6 +22,7 @@ func (k *Checks) bgwTransitions() error {
 		if count == hs.transitions {
 			continue
 		}
+		k.hit(cBGWLegalTransitions)
 		grew := count - hs.transitions
 		hs.transitions = count
 		if !shmem.LegalBGWTransition(from, to) {
@@ -49,6 +50,9 @@ func (k *Checks) replayPointMonotone() error {
 			hs.rp, hs.replay, hs.resets = n, rp, resets
 			continue
 		}
+		if rp != hs.replay {
+			k.hit(cReplayPointMonotone)
+		}
 		if rp < hs.replay && resets == hs.resets {
 			return fmt.Errorf("%v BGW replay point moved back from %v to %v without a reset (bgw %v)", n.Cfg.Host, hs.replay, rp, n.BGW.State())
 		}
@@ -73,6 +77,9 @@ func (k *Checks) fakeOldestMonotone() error {
 		if hs.fake != n {
 			hs.fake, hs.fakeOldest = n, f
 			continue
+		}
+		if f != hs.fakeOldest {
+			k.hit(cFakeOldestMonotone)
 		}
 		if f < hs.fakeOldest {
 			return fmt.Errorf("%v fake oldest LSN decreased from %v to %v (bgw %v)", n.Cfg.Host, hs.fakeOldest, f, n.BGW.State())

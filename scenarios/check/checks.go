@@ -34,7 +34,9 @@ type Checks struct {
 
 	hosts []hostSeen
 	// metaSyncFailed: some process died of an injected I/O error syncing
-	// the LogIndex meta (see metaWentBack).
+	// the LogIndex meta, so a crash may still drop the unsynced meta write
+	// (nobody read it) and the meta on storage go back: LogIndexMetaMonotone
+	// restarts its baseline then.
 	metaSyncFailed bool
 
 	lostSeen int
@@ -67,6 +69,28 @@ type Checks struct {
 	pgs     []storage.PageID // scratch for Oracle.PagesOf
 	relPath string
 
+	// exercised counts each claim's non-vacuous checks (hit).
+	exercised [nClaims]uint64
+
+	// The new per-step claims' memory: write cursors, the LogIndex meta
+	// last seen on storage, the checkpoint records looked at for
+	// WAITING_RESET, and each host's role as last seen (promote).
+	walW, futW, liW, lmW writeCursor
+	wrW                  writeCursor
+	lmetaBy              storage.HostID
+	lmeta                logindex.SavedMeta
+	lmetaKnown           bool
+	wrSeen, wrCuts       int
+	wasReplica           []incarnation
+	wasReplicaSl         []incarnation
+	clogSeen             []clogSeen
+	pools                []poolSeen
+	backW                writeCursor
+	stored               []storage.LSN // StoredPageNeverGoesBack: each page LSN last written
+	dataSyncFailed       bool
+	blk                  [storage.BlockSize]byte
+	metaBuf              [logindex.MetaSize]byte
+
 	// watch is what the per-step checkers watch, as it was after they last
 	// ran; lastOK: they all passed then.
 	watch  watched
@@ -94,6 +118,23 @@ type hostSeen struct {
 	resets      int
 	fakeOldest  storage.LSN
 	nexits      int
+}
+
+// incarnation is one node instance between two crash reinitialisations
+// (shmem.Node.Reinit rebuilds shared memory in the same instance): the
+// unit the per-node memories of the claims that judge shared memory are
+// kept for, as host does for hostSeen.
+type incarnation struct {
+	n       *shmem.Node
+	reinits int
+}
+
+// incarnationOf is n's incarnation now (the zero value for nil).
+func incarnationOf(n *shmem.Node) incarnation {
+	if n == nil {
+		return incarnation{}
+	}
+	return incarnation{n: n, reinits: n.Reinits}
 }
 
 // hostExempt is one host's exempt writes and how far the current instance's
@@ -127,7 +168,7 @@ func (k *Checks) gatherExempt() {
 // exemptWrite reports whether a host other than reader wrote page at lsn
 // past reader's slot while its flush gate left the slot out.
 func (k *Checks) exemptWrite(reader storage.HostID, page storage.PageID, lsn storage.LSN) bool {
-	slot := shmem.SlotName(reader)
+	slot := k.c.SlotOf(reader)
 	for i := range k.exempt {
 		if storage.HostID(i+1) == reader {
 			continue

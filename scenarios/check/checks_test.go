@@ -43,6 +43,12 @@ func TestClaimsCatalogue(t *testing.T) {
 		}
 	}
 	require.Equal(t, perStep, c.S.Checkers().Names(), "every per-step claim is registered, in catalogue order")
+	require.Len(t, check.ClaimIDs, check.NClaims)
+	for i, cl := range check.Claims() {
+		id, ok := check.ClaimIDs[cl.Name]
+		require.True(t, ok, cl.Name)
+		require.Equal(t, i, id, "%s's counter index is its catalogue position", cl.Name)
+	}
 	require.True(t, check.IsClaim("CrashRecovers"))
 	require.False(t, check.IsClaim("NoFuturePage"))
 }

@@ -46,7 +46,7 @@ func (k *Checks) commitDurable() error {
 		}
 		k.cutSeen = len(cuts)
 		for i := 0; i < k.acksSeen; i++ {
-			if acks[i].CommitEnd > low {
+			if acks[i].CommitEnd > low && !k.ownHistory(&acks[i]) {
 				if err := k.ackInHistory(&acks[i], "later "); err != nil {
 					return err
 				}
@@ -55,7 +55,10 @@ func (k *Checks) commitDurable() error {
 	}
 	for ; k.acksSeen < len(acks); k.acksSeen++ {
 		a := &acks[k.acksSeen]
-		if err := k.ackInHistory(a, ""); err != nil {
+		k.hit(cCommitDurable)
+		if k.ownHistory(a) {
+			// PromotedStandbyRecovers judges it on the standby's own disk.
+		} else if err := k.ackInHistory(a, ""); err != nil {
 			k.acksSeen++
 			return err
 		}
@@ -121,6 +124,7 @@ func (k *Checks) flushOrder(n *shmem.Node) error {
 	if n.Pool.FlushLen() == 0 {
 		return nil
 	}
+	k.hit(cFlushListOrdered)
 	k.ids = n.Pool.FlushList(k.ids[:0])
 	prev := storage.InvalidLSN
 	for pos, id := range k.ids {
@@ -150,12 +154,14 @@ func (k *Checks) consistentMonotone() error {
 			hs.cons, hs.consistent, hs.regressions = n, n.Pool.ConsistentLSN(), 0
 		}
 		if r := n.Pool.Regressions(); r > hs.regressions {
+			k.hit(cConsistentLSNMonotone)
 			hs.regressions = r
 			raw, prev := n.Pool.LastRegression()
 			return fmt.Errorf("%v consistent LSN regression: raw %v below published %v (%d so far); bgw %v replay point %v fake oldest %v",
 				n.Cfg.Host, raw, prev, r, n.BGW.State(), n.BGW.ReplayPoint(), n.BGW.FakeOldest())
 		}
 		if c := n.Pool.ConsistentLSN(); c != hs.consistent {
+			k.hit(cConsistentLSNMonotone)
 			if c < hs.consistent {
 				return fmt.Errorf("%v published consistent LSN moved back from %v to %v", n.Cfg.Host, hs.consistent, c)
 			}
@@ -275,6 +281,9 @@ func (ds *durableState) mark(p int) {
 func (k *Checks) checkMarked(w *shmem.Node) error {
 	o, ds := k.O, &k.dur
 	cons := w.Pool.ConsistentLSN()
+	if len(ds.todo) > 0 {
+		k.hit(cConsistentLSNDurable)
+	}
 	var err error
 	for _, p := range ds.todo {
 		ds.marked[p] = false
@@ -402,6 +411,7 @@ func (k *Checks) newCheckpoints(walBy storage.HostID) error {
 		if walBy == 0 || !k.alive(n) || !n.Primary || n.InRecovery {
 			continue // initdb's, or seen only now (a full re-read)
 		}
+		k.hit(cCheckpointRedo)
 		if r.Redo > n.Pool.ConsistentLSN() {
 			k.ckptSeen++
 			return fmt.Errorf("checkpoint record at %v written by %v has redo %v above its consistent LSN %v",
@@ -435,6 +445,7 @@ func (k *Checks) controlRedo() error {
 		}
 		return nil
 	}
+	k.hit(cCheckpointRedo)
 	old := k.redo
 	if durable {
 		k.redo = max(k.redo, ctl.Redo)
@@ -448,6 +459,49 @@ func (k *Checks) controlRedo() error {
 			what = fmt.Sprintf("the record there is %v", r)
 		}
 		return fmt.Errorf("control file written by %v: redo %v is not the redo of its checkpoint at %v: %s", k.ctlBy, ctl.Redo, ctl.CheckPoint, what)
+	}
+	return nil
+}
+
+// ---- NoCheckpointInWaitingReset -------------------------------------------
+
+// noCheckpointInWaitingReset: no checkpoint record appears in the history
+// while the node that wrote the step's WAL has its BGW in
+// POLAR_BG_WAITING_RESET (docs/model.md §5: CreateCheckPoint returns at
+// once in that state, xlog.c). The checkpointer computes and flushes its
+// record in one step, so the state read right after the step is the one it
+// ran in. Its own cursors, like CheckpointRedo's.
+func (k *Checks) noCheckpointInWaitingReset() error {
+	recs, _ := k.wrW.next(k.c.Dev)
+	var walBy storage.HostID
+	for i := range recs {
+		if strings.HasPrefix(recs[i].Path, "pg_wal/") {
+			walBy = recs[i].Host
+		}
+	}
+	o := k.O
+	if err := o.Sync(); err != nil {
+		return err
+	}
+	hist := o.Records()
+	if cuts := o.Cuts(); k.wrCuts < len(cuts) {
+		for _, c := range cuts[k.wrCuts:] {
+			k.wrSeen = min(k.wrSeen, sort.Search(len(hist), func(i int) bool { return hist[i].Start >= c.LSN }))
+		}
+		k.wrCuts = len(cuts)
+	}
+	k.wrSeen = min(k.wrSeen, len(hist))
+	n := k.c.Node(walBy)
+	for ; k.wrSeen < len(hist); k.wrSeen++ {
+		r := &hist[k.wrSeen]
+		if r.Type != logindex.RecCheckpoint || walBy == 0 || n == nil || !k.alive(n) {
+			continue
+		}
+		k.hit(cNoCheckpointInWaitingReset)
+		if n.BGW.State() == shmem.BGWaitingReset {
+			k.wrSeen++
+			return fmt.Errorf("%v wrote checkpoint record at %v (redo %v) with its BGW in %v", walBy, r.Start, r.Redo, n.BGW.State())
+		}
 	}
 	return nil
 }

@@ -72,17 +72,6 @@ func displacedRead(n *shmem.Node, e shmem.ChildExit) bool {
 	return ok && w != n.Cfg.Host // another host holds the writer role now
 }
 
-// metaWentBack excuses a reader's PANIC on a LogIndex meta that went back
-// after an injected fault failed the sync of a meta write: the write was
-// visible at once on shared storage (a replica read it), and its writer
-// PANICked before making it durable, so a later crash of that host drops it
-// and the file reverts to its durable image. Without the fault, writeMeta
-// writes and syncs in one step and no crash separates them; so this regress
-// is the fault's doing, not a second writer's or a protocol failure.
-func (k *Checks) metaWentBack(e shmem.ChildExit) bool {
-	return k.metaSyncFailed && strings.Contains(e.Err, logindex.ErrCorrupt.Error()+": meta went back")
-}
-
 func (k *Checks) noUnexpectedExit() error {
 	for i, n := range k.c.AllNodes() {
 		if n == nil {
@@ -97,7 +86,13 @@ func (k *Checks) noUnexpectedExit() error {
 			if excusedExit(e) && strings.Contains(e.Err, "sync "+logindex.MetaPath+": ") {
 				k.metaSyncFailed = true
 			}
-			if (e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL) && !excusedExit(e) && !k.exemptFuturePage(n, e) && !displacedRead(n, e) && !k.metaWentBack(e) {
+			if excusedExit(e) && strings.Contains(e.Err, "sync "+k.relPath+" ") {
+				k.dataSyncFailed = true // see storedPageNeverGoesBack
+			}
+			if e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL {
+				k.hit(cNoUnexpectedExit)
+			}
+			if (e.Kind == shmem.ExitPANIC || e.Kind == shmem.ExitFATAL) && !excusedExit(e) && !k.exemptFuturePage(n, e) && !displacedRead(n, e) {
 				hs.nexits++
 				return fmt.Errorf("%s %v: %s", e.Name, e.Kind, e.Err)
 			}

@@ -3,6 +3,7 @@ package check
 import (
 	"slices"
 
+	"promotesim/logindex"
 	"promotesim/scenarios/oracle"
 	"promotesim/shmem"
 	"promotesim/storage"
@@ -44,6 +45,17 @@ type Memory struct {
 	ackSteps                          int
 	hosts                             []hostSeen
 	oracle                            oracle.Memory
+	// the rule audit's claims
+	walW, futW, liW, lmW, wrW uint64
+	lmeta                     logindex.SavedMeta
+	lmetaKnown                bool
+	lmetaBy                   storage.HostID
+	wrSeen, wrCuts            int
+	wasReplica, wasReplicaSl  []incarnation
+	clogSeen                  []clogSeen
+	pools                     []poolSeen
+	backW                     uint64
+	stored                    []storage.LSN
 }
 
 // MemoryOf returns k's memory now.
@@ -55,5 +67,36 @@ func MemoryOf(k *Checks) Memory {
 		redoKnown: k.redoKnown, redo: k.redo, ckptSeen: k.ckptSeen, ckptCuts: k.ckptCuts, ctlDirty: k.ctlDirty, ctlBy: k.ctlBy,
 		replicaSeen: k.replicaSeen, primarySeen: k.primarySeen, pending: len(k.pending), ackSteps: len(k.ackSteps),
 		hosts: slices.Clone(k.hosts), oracle: k.O.Memory(),
+		walW: k.walW.seen, futW: k.futW.seen, liW: k.liW.seen, lmW: k.lmW.seen, wrW: k.wrW.seen,
+		lmeta: k.lmeta, lmetaKnown: k.lmetaKnown, lmetaBy: k.lmetaBy, wrSeen: k.wrSeen, wrCuts: k.wrCuts,
+		wasReplica: slices.Clone(k.wasReplica), wasReplicaSl: slices.Clone(k.wasReplicaSl), clogSeen: slices.Clone(k.clogSeen),
+		pools: clonePools(k.pools), backW: k.backW.seen, stored: slices.Clone(k.stored),
 	}
+}
+
+// ClaimIDs are the claims' counter indexes by name (TestClaimsCatalogue
+// holds them to the catalogue's order).
+var ClaimIDs = map[string]int{
+	"SingleWriter": cSingleWriter, "ReplicaWritesNothing": cReplicaWritesNothing, "WALBeforeData": cWALBeforeData,
+	"StoredPageNeverGoesBack": cStoredPageNeverGoesBack, "NoFuturePageWritten": cNoFuturePageWritten, "LogIndexSavedAfterWAL": cLogIndexSavedAfterWAL,
+	"LogIndexMetaMonotone": cLogIndexMetaMonotone, "NoWALBelowOldEnd": cNoWALBelowOldEnd, "CommitDurable": cCommitDurable,
+	"FlushListOrdered": cFlushListOrdered, "ConsistentLSNMonotone": cConsistentLSNMonotone,
+	"ConsistentLSNDurable": cConsistentLSNDurable, "CheckpointRedo": cCheckpointRedo,
+	"NoCheckpointInWaitingReset": cNoCheckpointInWaitingReset, "BGWLegalTransitions": cBGWLegalTransitions,
+	"ReplayPointMonotone": cReplayPointMonotone, "FakeOldestMonotone": cFakeOldestMonotone,
+	"ReplicaClogReplayed": cReplicaClogReplayed, "ClogCopiedAtPromote": cClogCopiedAtPromote, "SlotsReloadedAtPromote": cSlotsReloadedAtPromote,
+	"BuffersMatchOracle": cBuffersMatchOracle, "ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
+	"NoUnexpectedExit": cNoUnexpectedExit, "CrashRecovers": cCrashRecovers, "AckedVisible": cAckedVisible,
+	"WALRetained": cWALRetained, "PromotedStandbyRecovers": cPromotedStandbyRecovers,
+}
+
+// NClaims is the number of claim counters.
+const NClaims = nClaims
+
+func clonePools(ps []poolSeen) []poolSeen {
+	out := slices.Clone(ps)
+	for i := range out {
+		out[i].frames = slices.Clone(out[i].frames)
+	}
+	return out
 }

@@ -29,11 +29,15 @@ func (k *Checks) Full() error {
 			return k.c.S.Violation("FlushListOrdered", fmt.Errorf("%v: %w", n.Cfg.Host, err))
 		}
 	}
+	k.hit(cCrashRecovers)
 	if name, err := k.crashRecovers(); err != nil {
 		return k.c.S.Violation(name, err)
 	}
 	if err := k.ackedVisible(); err != nil {
 		return k.c.S.Violation("AckedVisible", err)
+	}
+	if err := k.promotedStandbysRecover(); err != nil {
+		return k.c.S.Violation("PromotedStandbyRecovers", err)
 	}
 	return nil
 }
@@ -47,6 +51,10 @@ func (k *Checks) ackedVisible() error {
 	o := k.O
 	end := o.End()
 	for _, a := range k.c.Journal.Acks {
+		k.hit(cAckedVisible)
+		if k.ownHistory(&a) {
+			continue // PromotedStandbyRecovers
+		}
 		if st := o.Status(a.XID, end); st != shmem.XactCommitted {
 			return fmt.Errorf("acknowledged xid %d (by %v, commit end %v) is %v at the end of WAL %v", a.XID, a.Node, a.CommitEnd, st, end)
 		}

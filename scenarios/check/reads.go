@@ -31,6 +31,7 @@ func (k *Checks) replicaReads() error {
 		if rr.Primary || rr.Page.Rel != k.O.Rel() {
 			continue
 		}
+		k.hit(cReplicaReadsMatchOracle)
 		if err := k.matchOracle(rr, "replay position"); err != nil {
 			k.replicaSeen++
 			return err
@@ -66,12 +67,15 @@ func (k *Checks) readsReflectAcked() error {
 	for len(k.ackSteps) < len(j.Acks) {
 		a := &j.Acks[len(k.ackSteps)]
 		m := a.CommitEnd
+		if k.ownHistory(a) {
+			m = 0 // another history: not the shared primary's to reflect
+		}
 		if l := len(k.ackMaxEnd); l > 0 {
 			m = max(m, k.ackMaxEnd[l-1])
 		}
 		k.ackSteps = append(k.ackSteps, a.Step)
 		k.ackMaxEnd = append(k.ackMaxEnd, m)
-		if _, ok := k.ackByXID[a.XID]; !ok {
+		if _, ok := k.ackByXID[a.XID]; !ok && !k.ownHistory(a) {
 			k.ackByXID[a.XID] = a.Step
 		}
 	}
@@ -93,6 +97,7 @@ func (k *Checks) readsReflectAcked() error {
 			// which the new primary's overwrote. Not the claim's reads.
 			continue
 		}
+		k.hit(cReadsReflectAcked)
 		if err := k.reflectsAcked(rr); err != nil {
 			k.primarySeen++
 			return err

@@ -20,7 +20,9 @@ import (
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
 // by the node's instance and its reinitialisation count (shmem.Node.Reinits)
-// and reads the values in nodeWatched; a flush
+// and reads the values in nodeWatched (the replay position for
+// ReplicaClogReplayed, a fold of the pool's pages and page LSNs for
+// BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
@@ -61,8 +63,13 @@ type nodeWatched struct {
 	replay              storage.LSN
 	resets              int
 	fakeOldest          storage.LSN
+	replayLSN           storage.LSN
+	poolSum             uint64
 	exits               int
 	reinits             int
+	// redo and truncated: WALRetained's bounds (a restartpoint moves the
+	// redo in the step it removes segments).
+	redo, truncated storage.LSN
 }
 
 // moved brings w up to the world's watched values now and reports whether
@@ -103,14 +110,16 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.exits != len(n.Exits) || p.reinits != n.Reinits {
+			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) ||
+			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.reinits != n.Reinits {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				exits: len(n.Exits), reinits: n.Reinits,
+				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
+				redo: n.Control.Redo, truncated: truncatedBelow(n), reinits: n.Reinits,
 			}
 			ch = true
 		}
@@ -137,4 +146,12 @@ func (k *Checks) stepChecks() (int, error) {
 	// The run caught the oracle up, and every checker with it.
 	k.watch.shared.oracle = k.O.Progress()
 	return i, err
+}
+
+// truncatedBelow is n's LogIndex truncation point (InvalidLSN without LogIndex).
+func truncatedBelow(n *shmem.Node) storage.LSN {
+	if n.Index == nil || !n.Index.Enabled() {
+		return storage.InvalidLSN
+	}
+	return n.Index.TruncatedBelow()
 }

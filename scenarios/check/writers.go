@@ -48,6 +48,7 @@ func (k *Checks) singleWriter() error {
 	}
 	recs, _ := k.sw.next(d)
 	for _, r := range recs {
+		k.hit(cSingleWriter)
 		if r.Epoch < k.swMax {
 			return fmt.Errorf("%v wrote %s block %d at epoch %d after a writer of epoch %d had written (write #%d)",
 				r.Host, r.Path, r.Block, r.Epoch, k.swMax, r.Seq)
@@ -84,14 +85,20 @@ func (k *Checks) replicaWritesNothing() error {
 			continue
 		}
 		if k.replicaMount(n) {
+			k.hit(cReplicaWritesNothing)
 			return fmt.Errorf("replica %v wrote %s block %d (write #%d, epoch %d)", r.Host, r.Path, r.Block, r.Seq, r.Epoch)
 		}
 		if k.replicaMemory(n) && strings.HasPrefix(r.Path, "base/") {
+			k.hit(cReplicaWritesNothing)
 			return fmt.Errorf("replica %v wrote %s block %d before its role switch (write #%d, epoch %d)", r.Host, r.Path, r.Block, r.Seq, r.Epoch)
 		}
 	}
 	for _, n := range k.c.AllNodes() {
-		if n == nil || n.Pool.FlushLen() == 0 || !k.replicaMemory(n) {
+		if n == nil || !k.replicaMemory(n) {
+			continue
+		}
+		k.hit(cReplicaWritesNothing)
+		if n.Pool.FlushLen() == 0 {
 			continue
 		}
 		id, _ := n.Pool.FlushHead()
@@ -116,9 +123,159 @@ func (k *Checks) noWALBelowOldEnd() error {
 	lost := k.O.Lost()
 	for ; k.lostSeen < len(lost); k.lostSeen++ {
 		l := lost[k.lostSeen]
+		k.hit(cNoWALBelowOldEnd)
 		if l.Overwritten {
 			k.lostSeen++
 			return fmt.Errorf("%v overwrote WAL record %v below the end of valid WAL %v", l.By, &l.Rec, l.OldEnd)
+		}
+	}
+	return nil
+}
+
+// ---- WALBeforeData, NoFuturePageWritten ------------------------------------
+
+// storedPageLSN reads block's page LSN from shared storage through the
+// observer mount (a block is 64 bytes: the read is cheap, and only a
+// step that wrote a data page makes one).
+func (k *Checks) storedPageLSN(block storage.BlockNo) (storage.LSN, error) {
+	b := k.blk[:]
+	got, err := k.O.Mount().ReadAt(k.relPath, b, int64(block)*storage.BlockSize)
+	if got < len(b) {
+		return 0, fmt.Errorf("read %s block %d: %d bytes: %v", k.relPath, block, got, err)
+	}
+	pg, err := storage.UnmarshalPage(b)
+	if err != nil {
+		return 0, fmt.Errorf("%s block %d on storage: %w", k.relPath, block, err)
+	}
+	return pg.LSN, nil
+}
+
+// pageWrites returns the data-page writes since the cursor's last look,
+// or nothing while the observer is blind (the cursor then waits: the next
+// step looks at them). After a gap in the write log the writes lost to it
+// are not judged.
+func (k *Checks) pageWrites(w *writeCursor) []storage.WriteRecord {
+	if !k.canObserve() {
+		return nil
+	}
+	recs, _ := w.next(k.c.Dev)
+	return recs
+}
+
+// walBeforeData: every data page written to shared storage carries a page
+// LSN at or below the WAL its writer made durable, and at or below the end
+// of valid WAL on storage (docs/model.md §5, "WAL before data":
+// FlushBuffer's XLogFlush before smgrwrite). Judged in the step of the
+// write, from the stored page itself.
+func (k *Checks) walBeforeData() error {
+	recs := k.pageWrites(&k.walW)
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := k.O.Sync(); err != nil {
+		return err
+	}
+	for i := range recs {
+		r := &recs[i]
+		n := k.c.Node(r.Host)
+		if r.Path != k.relPath || n == nil || n.Dev != k.c.Dev {
+			continue
+		}
+		lsn, err := k.storedPageLSN(r.FileBlock)
+		if err != nil {
+			return err
+		}
+		k.hit(cWALBeforeData)
+		flushed := storage.InvalidLSN
+		if n.WAL != nil {
+			flushed = n.WAL.FlushedLSN()
+		}
+		if lsn > flushed || lsn > k.O.End() {
+			return fmt.Errorf("%v wrote page %d with page LSN %v (write #%d): its WAL is flushed to %v, valid WAL on storage ends at %v",
+				r.Host, r.FileBlock, lsn, r.Seq, flushed, k.O.End())
+		}
+	}
+	return nil
+}
+
+// hotStandby: n is a replica on the shared device serving reads: what it
+// reads from storage must not be from its future (polar_is_future_page).
+func (k *Checks) hotStandby(n *shmem.Node) bool {
+	return k.alive(n) && k.shared(n) && n.InRecovery && !n.Primary && n.Accepting
+}
+
+// noFuturePageWritten: a page written to shared storage is at or below the
+// replay position of every other replica in hot standby (docs/model.md §5,
+// the flush gate: the writer's oldest slot apply LSN is at or below every
+// such replica's replay position). The one accepted exception is a page
+// written past a replica's slot while the gate left that slot out
+// (shmem.ExemptWrite); NoUnexpectedExit excuses the future page such a
+// replica then meets.
+func (k *Checks) noFuturePageWritten() error {
+	recs := k.pageWrites(&k.futW)
+	for i := range recs {
+		r := &recs[i]
+		if r.Path != k.relPath {
+			continue
+		}
+		var lsn storage.LSN
+		read := false
+		for _, rep := range k.c.AllNodes() {
+			if rep == nil || rep.Cfg.Host == r.Host || !k.hotStandby(rep) {
+				continue
+			}
+			if !read {
+				var err error
+				if lsn, err = k.storedPageLSN(r.FileBlock); err != nil {
+					return err
+				}
+				read = true
+			}
+			k.hit(cNoFuturePageWritten)
+			page := storage.PageID{Rel: k.O.Rel(), Block: r.FileBlock}
+			if lsn > rep.ReplayLSN && !k.exemptWrite(rep.Cfg.Host, page, lsn) {
+				return fmt.Errorf("%v wrote page %d with page LSN %v (write #%d) beyond the replay position %v of replica %v in hot standby",
+					r.Host, r.FileBlock, lsn, r.Seq, rep.ReplayLSN, rep.Cfg.Host)
+			}
+		}
+	}
+	return nil
+}
+
+// storedPageNeverGoesBack: a data page written to shared storage carries a
+// page LSN at or above the one it overwrites (docs/model.md §2: redo is
+// idempotent and only moves a page forward, XLogReadBufferForRedo skips a
+// record the page already has; the model has no full-page images that
+// could legitimately rewind one). A writer that writes an older image of
+// a page (a stale pooled copy replayed and flushed) makes storage lose
+// changes a crash recovery from the current redo will not redo. Judged at
+// each write against the LSN the page had at its last write. A page write
+// whose sync an injected fault failed may be dropped at a crash, so the
+// page reverts without a write: the claim then stops for the world.
+func (k *Checks) storedPageNeverGoesBack() error {
+	recs := k.pageWrites(&k.backW)
+	for i := range recs {
+		r := &recs[i]
+		n := k.c.Node(r.Host)
+		if r.Path != k.relPath || n == nil || n.Dev != k.c.Dev {
+			continue
+		}
+		lsn, err := k.storedPageLSN(r.FileBlock)
+		if err != nil {
+			return err
+		}
+		for int(r.FileBlock) >= len(k.stored) {
+			k.stored = append(k.stored, storage.InvalidLSN)
+		}
+		old := k.stored[r.FileBlock]
+		k.stored[r.FileBlock] = lsn
+		if k.dataSyncFailed {
+			continue
+		}
+		k.hit(cStoredPageNeverGoesBack)
+		if lsn < old {
+			return fmt.Errorf("%v wrote page %d with page LSN %v over page LSN %v (write #%d): storage lost the changes in between",
+				r.Host, r.FileBlock, lsn, old, r.Seq)
 		}
 	}
 	return nil

@@ -29,6 +29,9 @@ type Cluster struct {
 	// standbyDevs are the standbys' own disks, by standby number - 1
 	// (nil until its base backup is taken).
 	standbyDevs []*storage.Device
+	// slotNames are the shared-storage hosts' primary_slot_name, by host
+	// - 1, as their last rebuild configured it ("": the default).
+	slotNames []string
 }
 
 // Config says how to run a cluster: options, seed, chooser and trace.
@@ -57,7 +60,7 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{Opts: o, S: s, Dev: dev, Net: &postmaster.Net{}, Journal: &postmaster.Journal{},
 		nodes: make([]*shmem.Node, o.Nodes+o.Standbys), client: make([]int, o.Nodes+o.Standbys),
-		standbyDevs: make([]*storage.Device, o.Standbys), cfgs: o.NodeConfigs()}
+		standbyDevs: make([]*storage.Device, o.Standbys), cfgs: o.NodeConfigs(), slotNames: make([]string, o.Nodes)}
 	return c, nil
 }
 
@@ -162,6 +165,14 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if old := c.nodes[h-1]; old != nil {
 		local = old.Local
 	}
+	if c.IsStandby(h) && c.StandbyPromoted(h) {
+		// standby.signal is gone: the promoted standby starts as the
+		// primary of its own disk (crash recovery from its control file).
+		if role != postmaster.RolePrimary {
+			return fmt.Errorf("pg_ctl start: %v is a promoted standby (its own primary now), not a %v", h, role)
+		}
+		return c.startPromotedStandby(h, local)
+	}
 	if c.IsStandby(h) != (role == postmaster.RoleStandby) {
 		return fmt.Errorf("pg_ctl start: %v is a %s, not a %v", h, c.kind(h), role)
 	}
@@ -171,11 +182,11 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if p := c.Primary(); p != nil && role == postmaster.RoleReplica {
 		// The replica starts replaying from the shared redo pointer; its
 		// slot holds the primary's flush gate there until it reports.
-		if err := postmaster.EnsureSlot(c.S, p, shmem.SlotName(h), p.Control.Redo); err != nil {
+		if err := postmaster.EnsureSlot(c.S, p, c.slotName(h), p.Control.Redo); err != nil {
 			return err
 		}
 	}
-	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.NodeConfig(h), role, local, c.Opts.Sessions)
+	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.bootConfig(h), role, local, c.Opts.Sessions)
 	if err != nil {
 		return err
 	}
@@ -184,10 +195,19 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	return nil
 }
 
-// Rebuild turns host h into a replica of the current primary (docs/model.md §9 step
-// 3): its local directory is initialised from shared storage, replica.signal
-// created, and it is started.
-func (c *Cluster) Rebuild(h storage.HostID) error {
+// Rebuild turns host h into a replica of the current primary through the
+// slot it was configured with (RebuildThrough).
+func (c *Cluster) Rebuild(h storage.HostID) error { return c.RebuildThrough(h, "") }
+
+// RebuildThrough turns host h into a replica of the current primary
+// (docs/model.md §9 step 3): its local directory is initialised from shared
+// storage, its config written (host id, shared storage, LogIndex memory,
+// primary_slot_name = slot; "" keeps the one it had, by default
+// replica<h-1>), replica.signal created, and it is started. The
+// walkthrough rebuilds the old primary through replica1, the slot the
+// promoted replica streamed through, which the new primary reloaded from
+// shared storage.
+func (c *Cluster) RebuildThrough(h storage.HostID, slot string) error {
 	n, err := c.Host(h)
 	if err != nil {
 		return err
@@ -199,6 +219,12 @@ func (c *Cluster) Rebuild(h storage.HostID) error {
 		return fmt.Errorf("rebuild: stop %v first", h)
 	}
 	c.S.Emit(n.Proc("operator"), sim.LevelStory, "rebuild-as-replica", sim.Str("local", "from shared storage"), sim.Str("signal", "replica.signal"))
+	if slot != "" {
+		c.slotNames[h-1] = slot
+	}
+	cfg := c.bootConfig(h)
+	c.S.Emit(n.Proc("operator"), sim.LevelStory, "write-config", sim.Str("polar_hostid", h.String()), sim.Str("storage", "shared"),
+		sim.Int("polar_logindex_mem_size", int64(cfg.LogIndex.MemSize)), sim.Str("primary_slot_name", cfg.Slot()))
 	n.Local = shmem.Control{}
 	return c.Start(h, postmaster.RoleReplica)
 }
@@ -295,11 +321,12 @@ func (c *Cluster) Read(h storage.HostID, page int) error {
 	return nil
 }
 
-// Primary returns the node serving read-write, if any.
+// Primary returns the shared-storage node serving read-write, if any (a
+// promoted standby serves its own history on its own disk: PromotedStandby).
 func (c *Cluster) Primary() *shmem.Node {
 	var first *shmem.Node
 	for _, n := range c.nodes {
-		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
+		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) && !postmaster.OwnStorage(n) {
 			// An old primary a promote displaced (fencing keeps it off
 			// storage) still thinks it is primary: the operator knows the
 			// node it promoted, which holds the writer role.
@@ -414,7 +441,7 @@ func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
 				other.Cfg.Host, c.slotName(other.Cfg.Host), other.ReceivedLSN, other.ReplayLSN))
 			continue
 		}
-		rows = append(rows, fmt.Sprintf("application_name=%v state=streaming replay_lsn=%v", other.Cfg.Host, other.ReplayLSN))
+		rows = append(rows, fmt.Sprintf("application_name=%v state=streaming slot=%s replay_lsn=%v", other.Cfg.Host, c.slotName(other.Cfg.Host), other.ReplayLSN))
 	}
 	if len(rows) == 0 {
 		return fmt.Sprintf("%v pg_stat_replication: (0 rows)", h), nil
@@ -469,7 +496,21 @@ func (c *Cluster) slotName(h storage.HostID) string {
 	if c.IsStandby(h) {
 		return shmem.StandbySlotName(int(h) - c.Opts.Nodes)
 	}
-	return shmem.SlotName(h)
+	return c.bootConfig(h).Slot()
+}
+
+// SlotOf is the replication slot host h streams through as a replica
+// (its primary_slot_name).
+func (c *Cluster) SlotOf(h storage.HostID) string { return c.slotName(h) }
+
+// bootConfig is host h's configuration for its next start: the resolved
+// options plus the primary_slot_name its last rebuild wrote.
+func (c *Cluster) bootConfig(h storage.HostID) shmem.Config {
+	cfg := c.NodeConfig(h)
+	if int(h) <= len(c.slotNames) {
+		cfg.PrimarySlotName = c.slotNames[h-1]
+	}
+	return cfg
 }
 
 // startStandbys starts every standby and waits for its hot standby.
@@ -527,6 +568,10 @@ func StandbyStatus(s *sim.Scheduler, n *shmem.Node) string {
 	if !postmaster.Alive(s, n) {
 		return fmt.Sprintf("%v %-7s storage=own", n.Cfg.Host, "down")
 	}
+	if n.Primary && !n.InRecovery {
+		// Promoted: the primary of its own history on its own disk.
+		return fmt.Sprintf("%s storage=own tli=%d", NodeStatus(s, n), n.Control.TLI)
+	}
 	return fmt.Sprintf("%v standby storage=own mount=%s service=%s bgw=%s received=%v replay=%v replay_point=%v fake_oldest=%v consistent=%v redo=%v dirty=%d",
 		n.Cfg.Host, n.Mount.Mode(), service(n), n.BGW.State(), n.ReceivedLSN, n.ReplayLSN,
 		n.BGW.ReplayPoint(), n.BGW.FakeOldest(), n.Pool.ConsistentLSN(), n.Control.Redo, n.Pool.FlushLen())
@@ -534,11 +579,65 @@ func StandbyStatus(s *sim.Scheduler, n *shmem.Node) string {
 
 // OwnSlot is the name of n's own former replica slot if n holds it.
 func OwnSlot(n *shmem.Node) string {
-	name := shmem.SlotName(n.Cfg.Host)
+	name := n.Cfg.Slot()
 	for _, s := range n.Slots {
 		if s.Name == name {
 			return name
 		}
 	}
 	return ""
+}
+
+// StandbyPromoted reports whether standby host h was promoted: its own disk's
+// control file says it is the primary (StartupXLOG wrote DB_IN_PRODUCTION
+// there and removed standby.signal).
+func (c *Cluster) StandbyPromoted(h storage.HostID) bool {
+	if n := c.Node(h); n != nil && n.Primary {
+		return true
+	}
+	dev := c.StandbyDevice(h)
+	if dev == nil {
+		return false
+	}
+	ctl, ok := ownControl(dev)
+	return ok && ctl.Primary == h
+}
+
+// ownControl reads the control file of a standby's own disk as an observer.
+func ownControl(dev *storage.Device) (shmem.Control, bool) {
+	m, err := dev.Mount(observerHost, storage.MountReadOnly)
+	if err != nil {
+		return shmem.Control{}, false
+	}
+	defer dev.Unmount(observerHost)
+	ctl, err := shmem.ReadControl(m)
+	return ctl, err == nil
+}
+
+// observerHost mounts a disk to look at it (never a node's host id).
+const observerHost storage.HostID = 250
+
+// startPromotedStandby boots promoted standby h as a primary on its own
+// disk: crash recovery from that disk's control file, then read-write
+// service (PolarDB's test 007: the promoted standby stopped immediately
+// and started again).
+func (c *Cluster) startPromotedStandby(h storage.HostID, local shmem.Control) error {
+	n, err := postmaster.Boot(c.S, c.StandbyDevice(h), c.Net, c.Journal, c.NodeConfig(h), postmaster.RolePrimary, local, c.Opts.Sessions)
+	if err != nil {
+		return err
+	}
+	c.nodes[h-1] = n
+	c.client[h-1] = 0
+	return nil
+}
+
+// PromotedStandby returns a promoted standby serving read-write on its own
+// disk, if any (the first, by host).
+func (c *Cluster) PromotedStandby() *shmem.Node {
+	for _, h := range c.StandbyHosts() {
+		if n := c.Node(h); n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
+			return n
+		}
+	}
+	return nil
 }

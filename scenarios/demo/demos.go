@@ -25,57 +25,6 @@ func init() {
 		Run: func(o DemoOptions) error { return runStages(o, logindexOffStages) }})
 }
 
-var switchoverStages = []stage{
-	{"A primary n1 and a LogIndex replica n2 share one device; clients write on n1", []string{
-		"cluster nodes=2 pages=4",
-		"writes node=1 count=6",
-		"run-until caught-up node=2",
-		"read node=2 page=1",
-		"status",
-	}},
-	{"Step 1: stop the primary (fast: flush everything, shutdown checkpoint)", []string{
-		"stop node=1 mode=fast",
-		"status",
-	}},
-	{"Step 2: promote the replica online (pg_ctl promote): postmaster, startup and BGW in PolarDB 15's order", []string{
-		"promote node=2",
-		"run-until read-write node=2",
-		"status",
-		"write node=2 page=1 slot=3",
-		"run-until bgw-not-start node=2",
-		"slots node=2",
-	}},
-	{"The promoted node's own old slot pins its flush gate: drop it, then the consistent LSN catches up", []string{
-		"drop-slot node=2 name=replica1",
-		"run-until consistent-caught-up node=2",
-		"check acked-visible node=2",
-		"status",
-	}},
-	{"Step 3: rebuild the old primary as a replica of the new one (local dir from shared storage, replica.signal)", []string{
-		"rebuild node=1",
-		"run-until hot-standby node=1",
-		"writes node=2 count=3",
-		"run-until caught-up node=1",
-		"stat-replication node=2",
-		"status",
-	}},
-	{"Step 4: switch over again, this time stopping n2 immediately (dirty pages left behind): the BGW replays them in ONLINE_PROMOTE", []string{
-		"stop node=2 mode=immediate",
-		"promote node=1",
-		"run-until read-write node=1",
-		"run-until bgw-not-start node=1",
-		"drop-slot node=1 name=replica0",
-		"rebuild node=2",
-		"run-until hot-standby node=2",
-		"writes node=1 count=2",
-		"run-until caught-up node=2",
-		"check acked-visible node=1",
-		"slots node=1",
-		"stat-replication node=1",
-		"status",
-	}},
-}
-
 var logindexOffStages = []stage{
 	{"A replica with polar_logindex_mem_size = 0 (PolarDB 15's default)", []string{
 		"cluster nodes=2 pages=4 logindex-mem=0",

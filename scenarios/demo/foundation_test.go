@@ -58,3 +58,13 @@ func TestFoundationSameSeedSameTrace(t *testing.T) {
 	}
 	require.Greater(t, len(distinct), 1)
 }
+
+// The switchover walkthrough is pinned the same way: every step of the
+// seed's walkthrough (docs/model.md §9) as a newcomer reads it.
+func TestSwitchoverGolden(t *testing.T) {
+	var out bytes.Buffer
+	d, ok := FindDemo("switchover")
+	require.True(t, ok)
+	require.NoError(t, d.Run(DemoOptions{Seed: 1, Out: &out, Level: sim.LevelStory, Format: sim.FormatText}))
+	simtest.Golden(t, filepath.Join("..", "testdata", "switchover.golden"), out.String())
+}

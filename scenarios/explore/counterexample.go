@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
@@ -509,6 +510,12 @@ func writeStory(b *strings.Builder, cx *Counterexample, v *sim.Violation) {
 	}
 	if cx.Shrink.Controlled {
 		writeComment(b, "Without the hazard (the cluster line without hazard=) the same commands and schedule do not fail this way: shrinking checked every step of the way.")
+		b.WriteString("#\n")
+	}
+	if cx.Shrink.OutOfBudget {
+		writeComment(b, fmt.Sprintf("Shrinking ran out of its budget (%d replays in %v) before a fixpoint: this script may not be "+
+			"the smallest that fails; explore's -shrink-attempts and -shrink-time raise the budget.",
+			cx.Shrink.Attempts, cx.Shrink.Elapsed.Round(time.Millisecond)))
 		b.WriteString("#\n")
 	}
 	first, _, _ := strings.Cut(v.Err.Error(), "\n")

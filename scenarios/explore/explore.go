@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"promotesim/scenarios/check"
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/swarm"
 	"promotesim/sim"
@@ -123,7 +124,7 @@ func (f *Failure) slim() {
 	if v := o.Violation; v != nil {
 		o.Violation = &sim.Violation{Checker: v.Checker, Step: v.Step, Time: v.Time, Seed: v.Seed, Err: errors.New(v.Err.Error())}
 	}
-	o.Actions, o.Marks = nil, nil
+	o.Actions, o.Marks, o.Exercised = nil, nil, nil
 	if f.Err != nil {
 		f.Err = errors.New(f.Err.Error())
 	}
@@ -160,6 +161,11 @@ type ExploreResult struct {
 	ByChecker map[string]uint64
 	// Marks are the coverage marks reached by any world, sorted.
 	Marks []string
+	// Exercised sums every world's claim counts, in catalogue order;
+	// NeverExercised names the claims no world exercised (they judged
+	// nothing in this run, however green it is).
+	Exercised      []check.Exercise
+	NeverExercised []string
 	// Seeds is the range that was handed out: FirstSeed.. up to LastSeed.
 	LastSeed uint64
 	// Exhausted: the seed range (not the time budget) ended the run.
@@ -242,6 +248,7 @@ type explorer struct {
 
 	mu        sync.Mutex
 	marks     map[string]bool // looked up; listed sorted
+	exercised []check.Exercise
 	failures  []*Failure
 	full      *Failure // the lowest failure so far, the only one kept whole
 	byChecker map[string]uint64
@@ -365,6 +372,7 @@ func (x *explorer) work(gctx context.Context) error {
 func (x *explorer) record(k uint64, f *Failure) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	x.addExercised(f.Outcome.Exercised)
 	for _, m := range f.Outcome.Marks {
 		if !x.marks[m] {
 			x.marks[m] = true
@@ -397,6 +405,16 @@ func (x *explorer) record(k uint64, f *Failure) {
 	}
 }
 
+// addExercised adds one world's claim counts (x.mu held).
+func (x *explorer) addExercised(e []check.Exercise) {
+	if x.exercised == nil {
+		x.exercised = check.NoExercise()
+	}
+	for i := range e {
+		x.exercised[i].Count += e[i].Count
+	}
+}
+
 // result is what the run found, independent of the workers' timing.
 func (x *explorer) result() *ExploreResult {
 	res := &ExploreResult{ExploreStats: x.stats(), Exhausted: x.exhausted.Load(), ByChecker: x.byChecker}
@@ -417,6 +435,15 @@ func (x *explorer) result() *ExploreResult {
 	}
 	sort.Strings(res.Marks)
 	res.MarksReached = len(res.Marks)
+	res.Exercised = x.exercised
+	if res.Exercised == nil {
+		res.Exercised = check.NoExercise()
+	}
+	for _, e := range res.Exercised {
+		if e.Count == 0 {
+			res.NeverExercised = append(res.NeverExercised, e.Name)
+		}
+	}
 	if h := x.handed.Load(); h > 0 {
 		res.LastSeed, _ = x.rng.seed(h - 1)
 	}
@@ -624,6 +651,7 @@ var knownMarks = []string{
 	"bgw/online-promote-dispatch",
 	"bgw/parallel-replaying",
 	"bgw/promote-finished",
+	"bgw/standby-online-promote",
 	"bgw/worker-buffers-busy",
 	"postmaster/backend-replay-during-online-promote",
 	"postmaster/future-page",
@@ -633,8 +661,10 @@ var knownMarks = []string{
 	"postmaster/queue-overflow",
 	"postmaster/restart-after-crash",
 	"postmaster/restart-after-kill-9",
+	"postmaster/standby-promote",
 	"postmaster/standby-wal-received",
 	"postmaster/standby-write-page",
+	"postmaster/wal-recycled",
 	"postmaster/write-during-online-promote",
 	"startup/final-read-failed",
 	"startup/hot-standby",
@@ -647,6 +677,8 @@ var knownMarks = []string{
 	"startup/queue-overflow-storage-read",
 	"startup/reset-without-waiting-reset",
 	"startup/standby-consistent",
+	"startup/standby-promote",
+	"startup/standby-trigger-file",
 	"startup/trigger-file-wait",
 	"startup/waiting-reset-overwritten",
 }

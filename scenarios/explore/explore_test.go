@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/check"
 	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
@@ -76,6 +77,8 @@ func TestExploreIndependentOfWorkers(t *testing.T) {
 	require.Equal(t, a.Worlds, b.Worlds)
 	require.Equal(t, a.Steps, b.Steps)
 	require.Equal(t, a.Marks, b.Marks)
+	require.Equal(t, a.Exercised, b.Exercised)
+	require.Equal(t, a.NeverExercised, b.NeverExercised)
 	require.Equal(t, len(a.Failures), len(b.Failures))
 	for i := range a.Failures {
 		require.Equal(t, a.Failures[i].Swarm.Seed, b.Failures[i].Swarm.Seed)
@@ -194,4 +197,32 @@ func TestKeepLowest(t *testing.T) {
 		got = append(got, f.Index)
 	}
 	require.Equal(t, []uint64{1, 2, 3, 7}, got)
+}
+
+// The summary's claim counts are the sum of the worlds' own, and the
+// claims it lists as never exercised are exactly those whose sum is zero.
+func TestExploreSumsClaimsExercised(t *testing.T) {
+	res, err := Explore(context.Background(), ExploreConfig{FirstSeed: 1, Seeds: 4, Workers: 2, KeepGoing: true})
+	require.NoError(t, err)
+	want := check.NoExercise()
+	for seed := uint64(1); seed <= 4; seed++ {
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
+		require.NoError(t, err)
+		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
+		require.NoError(t, err)
+		require.Len(t, o.Exercised, len(want))
+		for i, e := range o.Exercised {
+			require.Equal(t, want[i].Name, e.Name)
+			want[i].Count += e.Count
+		}
+	}
+	require.Equal(t, want, res.Exercised)
+	var never []string
+	for _, e := range want {
+		if e.Count == 0 {
+			never = append(never, e.Name)
+		}
+	}
+	require.Equal(t, never, res.NeverExercised)
+	require.NotZero(t, want[0].Count, "every world writes: SingleWriter judged its writes")
 }

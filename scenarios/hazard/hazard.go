@@ -140,17 +140,20 @@ var hazards = []Hazard{
 		Orderings: func(o *shmem.Orderings) { o.FakeOldestDuringPromote = false },
 	},
 	{
-		Name:        "skip-clog-copy",
-		Right:       "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
-		Wrong:       "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
-		Consequence: "commits of the old primary since its last checkpoint read as not committed on the new primary (ReadsReflectAcked)",
-		Orderings:   func(o *shmem.Orderings) { o.CopyClog = false },
+		Name:  "skip-clog-copy",
+		Right: "startup copies the replica's local clog cache to shared storage (polar_online_promote_data, polar_promote_clog)",
+		Wrong: "the copy is skipped; the new primary's clog is what pg_xact on shared storage holds",
+		Consequence: "the new primary's role switch finds pg_xact on shared storage without the commits the replica replayed " +
+			"since the old primary's last checkpoint (ClogCopiedAtPromote, in that step); later they read as not committed " +
+			"on the new primary (ReadsReflectAcked)",
+		Orderings: func(o *shmem.Orderings) { o.CopyClog = false },
 	},
 	{
 		Name:  "skip-slot-reload",
 		Right: "startup reloads replication slots from shared storage (polar_online_promote_data)",
 		Wrong: "the new primary keeps the replica's (empty) slot list",
-		Consequence: "the flush gate and LogIndex retention no longer know the other replicas: the new primary writes pages " +
+		Consequence: "the new primary switches role without the slots on shared storage (SlotsReloadedAtPromote, in that " +
+			"step); then the flush gate and LogIndex retention no longer know the other replicas: the new primary writes pages " +
 			"from a lagging replica's future, whose session then exits FATAL on the future page (polar_is_future_page: " +
 			"NoUnexpectedExit), or truncates LogIndex a lagging replica still needs, which then serves a stale page " +
 			"(ReplicaReadsMatchOracle)",
@@ -160,7 +163,8 @@ var hazards = []Hazard{
 		Name:  "checkpoint-during-waiting-reset",
 		Right: "no checkpoint while the BGW is in POLAR_BG_WAITING_RESET (the checkpointer checks polar_get_bg_redo_state)",
 		Wrong: "the checkpointer runs in that window",
-		Consequence: "in profile v11 (Profile): the node is a read-write primary while the BGW waits for its reset, " +
+		Consequence: "in profile v11 (Profile): the checkpoint record itself, written with the BGW in WAITING_RESET, " +
+			"is NoCheckpointInWaitingReset in its step; what it does: the node is a read-write primary while the BGW waits for its reset, " +
 			"and the old primary's changes the reset must replay are dirty in no buffer; the operator's CHECKPOINT is " +
 			"not lazy (polar_check_lazy_checkpoint: only CHECKPOINT_CAUSE_XLOG/TIME are), so its redo is the insert " +
 			"position, past those changes, while the consistent LSN is held: CheckpointRedo (and crash recovery " +

@@ -135,7 +135,7 @@ func New(c *cluster.Cluster) (*Oracle, error) {
 	m, ok := c.Dev.Mounted(ObserverHost)
 	if !ok {
 		var err error
-		if m, err = c.Dev.Mount(ObserverHost, storage.MountReadOnly); err != nil {
+		if m, err = c.Dev.Observe(ObserverHost); err != nil {
 			return nil, fmt.Errorf("oracle: mount observer: %w", err)
 		}
 	}

@@ -27,15 +27,14 @@ type Recovered struct {
 func IsEOF(err error) bool      { return errors.Is(err, io.EOF) }
 func IsNotExist(err error) bool { return errors.Is(err, storage.ErrNotExist) }
 
-// CrashImage returns a copy of dev as it would be after every host lost
-// power: every unsynced write of every host dropped (Device.Crash), armed
-// faults cleared, nothing mounted. dev itself is not touched.
+// CrashImage returns a copy of dev as it would be after the device and
+// every host lost power: every unsynced write of every host dropped
+// (Device.PowerLoss), armed faults cleared, nothing mounted. dev itself is
+// not touched.
 func CrashImage(dev *storage.Device) *storage.Device {
 	img := dev.Clone()
 	img.ClearFaults()
-	for h := 1; h < 256; h++ {
-		img.Crash(storage.HostID(h), nil)
-	}
+	img.PowerLoss()
 	return img
 }
 
@@ -50,7 +49,7 @@ func CrashImage(dev *storage.Device) *storage.Device {
 // It mounts img read-only as ObserverHost: img must be a crash image no
 // one else uses (CrashImage).
 func RecoverOffline(img *storage.Device, cfg shmem.Config, visit func(*logindex.Record) error) (*Recovered, error) {
-	m, err := img.Mount(ObserverHost, storage.MountReadOnly)
+	m, err := img.Observe(ObserverHost)
 	if err != nil {
 		return nil, fmt.Errorf("recovery: mount crash image: %w", err)
 	}

@@ -22,8 +22,12 @@ type Trigger struct{ Node storage.HostID }
 type Crash struct{ Node storage.HostID }
 
 // Rebuild reinitialises a stopped node as a replica of the current
-// primary: rebuild node=N.
-type Rebuild struct{ Node storage.HostID }
+// primary: rebuild node=N [slot=NAME] (primary_slot_name; left out, the
+// node's configured one).
+type Rebuild struct {
+	Node storage.HostID
+	Slot string
+}
 
 func parseNodeOp(verb string, a args) (Command, error) {
 	h, err := a.node(verb)
@@ -38,13 +42,27 @@ func parseNodeOp(verb string, a args) (Command, error) {
 	case "crash":
 		return Crash{h}, nil
 	}
-	return Rebuild{h}, nil
+	return Rebuild{Node: h}, nil
+}
+
+func parseRebuild(_ string, a args) (Command, error) {
+	h, err := a.node("rebuild", "slot")
+	if err != nil {
+		return nil, err
+	}
+	return Rebuild{Node: h, Slot: a["slot"]}, nil
 }
 
 func (c Promote) String() string { return newLine("promote").node(c.Node).String() }
 func (c Trigger) String() string { return newLine("trigger").node(c.Node).String() }
 func (c Crash) String() string   { return newLine("crash").node(c.Node).String() }
-func (c Rebuild) String() string { return newLine("rebuild").node(c.Node).String() }
+func (c Rebuild) String() string {
+	l := newLine("rebuild").node(c.Node)
+	if c.Slot != "" {
+		l.kv("slot", c.Slot)
+	}
+	return l.String()
+}
 
 func (c Promote) run(r *Runner) (string, error) {
 	err := r.C.Promote(c.Node)
@@ -63,7 +81,7 @@ func (c Trigger) run(r *Runner) (string, error) {
 }
 
 func (c Crash) run(r *Runner) (string, error)   { return "", r.C.Crash(c.Node) }
-func (c Rebuild) run(r *Runner) (string, error) { return "", r.C.Rebuild(c.Node) }
+func (c Rebuild) run(r *Runner) (string, error) { return "", r.C.RebuildThrough(c.Node, c.Slot) }
 
 // Stop is pg_ctl stop, waiting for the node to go down: stop node=N
 // [mode=fast|immediate] (fast when left out).
@@ -109,10 +127,11 @@ func (c Stop) run(r *Runner) (string, error) {
 	return fmt.Sprintf("%v stopped", h), nil
 }
 
-// Start is pg_ctl start in a role: start node=N role=primary|replica.
+// Start is pg_ctl start in a role: start node=N role=primary|replica|standby
+// (a promoted standby starts as primary on its own disk).
 type Start struct {
 	Node storage.HostID
-	Role string // "primary" or "replica"
+	Role string // "primary", "replica" or "standby"
 }
 
 func parseStart(_ string, a args) (Command, error) {
@@ -121,9 +140,9 @@ func parseStart(_ string, a args) (Command, error) {
 		return nil, err
 	}
 	switch a["role"] {
-	case "primary", "replica":
+	case "primary", "replica", "standby":
 	default:
-		return nil, fmt.Errorf("role=%q: want primary or replica", a["role"])
+		return nil, fmt.Errorf("role=%q: want primary, replica or standby", a["role"])
 	}
 	return Start{Node: h, Role: a["role"]}, nil
 }
@@ -132,8 +151,11 @@ func (c Start) String() string { return newLine("start").node(c.Node).kv("role",
 
 func (c Start) run(r *Runner) (string, error) {
 	role := postmaster.RolePrimary
-	if c.Role == "replica" {
+	switch c.Role {
+	case "replica":
 		role = postmaster.RoleReplica
+	case "standby":
+		role = postmaster.RoleStandby
 	}
 	return "", r.C.Start(c.Node, role)
 }

@@ -23,7 +23,7 @@ var verbs = []struct {
 	{"promote", parseNodeOp},
 	{"trigger", parseNodeOp},
 	{"crash", parseNodeOp},
-	{"rebuild", parseNodeOp},
+	{"rebuild", parseRebuild},
 	{"stop", parseStop},
 	{"kill", parseKill},
 	{"start", parseStart},

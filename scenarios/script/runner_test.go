@@ -30,7 +30,7 @@ func TestRunnerRejectsBadInput(t *testing.T) {
 		{"write node=9 page=0", "no node n9"},
 		{"write node=1 page=99", "out of range"},
 		{"stop node=1 mode=gentle", "want fast or immediate"},
-		{"start node=1 role=king", "want primary or replica"},
+		{"start node=1 role=king", "want primary, replica or standby"},
 		{"start node=1 role=primary", "already running"},
 		{"drop-slot node=1 name=nosuch", "does not exist"},
 		{"run-until node=2", "needs a condition"},

@@ -156,6 +156,8 @@ func (c Writes) run(r *Runner) (string, error) {
 			break
 		}
 	}
-	r.drain() // the individual commits are summarised
+	if r.level <= sim.LevelStory {
+		r.drain() // at story level the individual commits are summarised
+	}
 	return fmt.Sprintf("%d of %d transactions acknowledged; last: %s", acked, count, last), nil
 }

@@ -11,7 +11,11 @@
 // script commands; fidelity.go holds the classes of the paths PolarDB's
 // code opens (issue 10: kill -9 of a child, PolarDB's test
 // 002_promote_kill; promote before hot standby, test
-// 003_promote_replica_pending; promote with the queue behind). Base.Fixed
-// picks the profile's -fixed variant. It mirrors no PolarDB file: it is the
-// operator and the faults around the model.
+// 003_promote_replica_pending; promote with the queue behind); standby.go
+// is ClassStandby's generator (genStandby: hold a standby's parallel
+// replay, promote it by pg_ctl or the trigger file, write to it, crash it,
+// start it again as a standby or as its own disk's primary; PolarDB's tests
+// 007 and 101-105). Base.Fixed picks the profile's -fixed variant. It
+// mirrors no PolarDB file: it is the operator and the faults around the
+// model.
 package swarm

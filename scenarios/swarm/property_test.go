@@ -10,6 +10,7 @@ import (
 	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/script"
+	"promotesim/sim"
 	"promotesim/sim/simtest"
 	"promotesim/storage"
 )
@@ -22,6 +23,7 @@ import (
 type clusterMachine struct {
 	w     *World
 	fence storage.FenceMode
+	rec   *sim.Recorder
 }
 
 func newClusterMachine(t *rapid.T, hzName string) *clusterMachine {
@@ -41,11 +43,12 @@ func newClusterMachine(t *rapid.T, hzName string) *clusterMachine {
 	o.ReplayWorkers = rapid.IntRange(1, 3).Draw(t, "workers")
 	o.DeviceBlocks = 512
 	sw := Swarm{Seed: 1, Base: Base{Fence: fence, Hazard: hzName, Fixed: true}, Opts: o}
-	w, err := NewWorld(sw, RunConfig{Chooser: simtest.NewRapid(t)})
+	rec := &sim.Recorder{Inner: simtest.NewRapid(t)}
+	w, err := NewWorld(sw, RunConfig{Chooser: rec})
 	if err != nil {
 		t.Fatalf("building the cluster: %v", err)
 	}
-	return &clusterMachine{w: w, fence: fence}
+	return &clusterMachine{w: w, fence: fence, rec: rec}
 }
 
 // exec runs one command; a violation fails the test with the program so far.
@@ -60,7 +63,7 @@ func (m *clusterMachine) exec(t *rapid.T, line string) {
 // execCmd runs one command value.
 func (m *clusterMachine) execCmd(t *rapid.T, cmd script.Command) {
 	if v := m.w.Exec(cmd); v != nil {
-		t.Fatalf("%s\nprogram:\n  %s\n  %s", v.Report(), m.w.out.Cluster, strings.Join(script.Lines(m.w.out.Actions), "\n  "))
+		t.Fatalf("%s\nprogram:\n  %s\n  %s\nschedule: %v", v.Report(), m.w.out.Cluster, strings.Join(script.Lines(m.w.out.Actions), "\n  "), m.rec.Choices)
 	}
 }
 
@@ -151,7 +154,7 @@ func (m *clusterMachine) actions() map[string]func(*rapid.T) {
 func (m *clusterMachine) finish(t *rapid.T) {
 	m.w.finish()
 	if v := m.w.out.Violation; v != nil {
-		t.Fatalf("%s\nprogram:\n  %s\n  %s", v.Report(), m.w.out.Cluster, strings.Join(script.Lines(m.w.out.Actions), "\n  "))
+		t.Fatalf("%s\nprogram:\n  %s\n  %s\nschedule: %v", v.Report(), m.w.out.Cluster, strings.Join(script.Lines(m.w.out.Actions), "\n  "), m.rec.Choices)
 	}
 }
 
@@ -159,7 +162,7 @@ func (m *clusterMachine) finish(t *rapid.T) {
 // through random actions, faults and interleavings: every safety checker
 // holds after every step, and the cluster converges once faults heal.
 func TestClusterProperties(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
+	simtest.Check(t, func(t *rapid.T) {
 		m := newClusterMachine(t, "")
 		t.Repeat(m.actions())
 		m.finish(t)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
@@ -34,8 +35,10 @@ type Base struct {
 	Hazard string
 }
 
-// Class is one class of actions or faults a swarm world may enable.
-type Class uint16
+// Class is one class of actions or faults a swarm world may enable (a
+// bit each; uint32: sixteen classes already fill a uint16's bits and
+// classEnd is the bit past the last).
+type Class uint32
 
 // The classes. Writes and promote are always on: a world is about promote.
 const (
@@ -53,6 +56,9 @@ const (
 	// ClassCheckpoint: the operator's CHECKPOINT (forced, not lazy) on the
 	// writer, the promoting node included.
 	ClassCheckpoint
+	// ClassStandby: a standby on its own disk, promoted, crashed and
+	// restarted (standby.go).
+	ClassStandby
 	// ClassKill: kill -9 of one child (bgwriter, BGW, checkpointer,
 	// walwriter), PolarDB's test 002_promote_kill (fidelity.go).
 	ClassKill
@@ -66,7 +72,7 @@ const (
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "kill", "pending-promote", "lag-promote"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "kill", "pending-promote", "lag-promote"}
 
 func (c Class) String() string {
 	var parts []string
@@ -158,6 +164,11 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 			classes |= c
 		}
 	}
+	if classes&ClassStandby != 0 && !logIndexOff(base.Hazard) {
+		// A standby replays only through LogIndex
+		// (startup.ErrStandbyNeedsLogIndex).
+		o.Standbys = pick("standbys", 1, 2)
+	}
 	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60)}
 	if err := o.Validate(); err != nil {
 		return Swarm{}, err
@@ -215,6 +226,9 @@ type Outcome struct {
 	Steps   uint64
 	Hash    uint64 // trace hash: same seed, same hash
 	Marks   []string
+	// Exercised is how often each claim compared something (its
+	// "sometimes" count), in catalogue order.
+	Exercised []check.Exercise
 	// Violation is the first safety or liveness violation (nil: clean).
 	Violation *sim.Violation
 }
@@ -310,6 +324,9 @@ func (w *World) Outcome() Outcome {
 		o.Hash = w.R.C.S.Trace().Hash()
 		o.Marks = w.R.C.S.Marks().Names()
 	}
+	if w.R.K != nil {
+		o.Exercised = w.R.K.Exercised()
+	}
 	return o
 }
 
@@ -382,4 +399,11 @@ func Replay(cluster script.Cluster, actions []script.Command, seed uint64, cfg R
 		}
 	}
 	return w.Outcome(), nil
+}
+
+// logIndexOff reports whether hazard name runs every node with
+// polar_logindex_mem_size = 0.
+func logIndexOff(name string) bool {
+	hz, err := hazard.Lookup(name)
+	return err == nil && hz.LogIndexOff
 }

@@ -1,10 +1,12 @@
 package simtest
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,7 +55,7 @@ func threeWorkers(c sim.Chooser, withBug bool) (*sim.Scheduler, *strings.Builder
 }
 
 func TestRapidChooserRanges(t *testing.T) {
-	rapid.Check(t, func(rt *rapid.T) {
+	Check(t, func(rt *rapid.T) {
 		c := NewRapid(rt)
 		site := sim.Site{ID: 1, Label: "x"}
 		n := rapid.IntRange(1, 50).Draw(rt, "n")
@@ -68,7 +70,7 @@ func TestRapidChooserRanges(t *testing.T) {
 	// Both answers of a Chance and every option of a Choose are reachable.
 	seenTrue, seenFalse := false, false
 	seen := map[int]bool{}
-	rapid.Check(t, func(rt *rapid.T) {
+	Check(t, func(rt *rapid.T) {
 		c := NewRapid(rt)
 		if c.Chance(sim.Site{Label: "f"}, sim.Per(1, 4)) {
 			seenTrue = true
@@ -83,7 +85,7 @@ func TestRapidChooserRanges(t *testing.T) {
 }
 
 func TestRapidRunsWorlds(t *testing.T) {
-	rapid.Check(t, func(rt *rapid.T) {
+	Check(t, func(rt *rapid.T) {
 		s, order := threeWorkers(NewRapid(rt), false)
 		r := s.Run(100)
 		if !r.Quiescent || r.Violation != nil || order.Len() != 9 {
@@ -123,7 +125,7 @@ func TestRapidShrinksSchedule(t *testing.T) {
 	t.Chdir(t.TempDir()) // rapid writes a fail file under testdata/
 	var last string
 	fake := &fakeTB{TB: t}
-	rapid.Check(fake, func(rt *rapid.T) {
+	Check(fake, func(rt *rapid.T) {
 		s, order := threeWorkers(NewRapid(rt), true)
 		r := s.Run(100)
 		last = order.String()
@@ -217,5 +219,85 @@ func TestGolden(t *testing.T) {
 	Golden(fake, path, "one\n2\nthree\n")
 	if len(fake.fails) != 1 || !strings.Contains(fake.fails[0], "-two\n+2\n") {
 		t.Fatalf("diff: %q", fake.fails)
+	}
+}
+
+// firstDraws runs prop-free checks under Check and returns each check's
+// first draw: the seed set rapid used.
+func firstDraws(t *testing.T) []int {
+	var got []int
+	Check(t, func(rt *rapid.T) {
+		got = append(got, rapid.IntRange(0, 1<<30).Draw(rt, "x"))
+	})
+	return got
+}
+
+// Check gives a test the same seeds every run: two runs draw the same
+// values, and another test name draws others. Under soak
+// (PROMOTESIM_RAPID_RANDOM=1, or a seed named on the command line) the
+// seeds are rapid's own and only Random's answer is checked.
+func TestCheckSeedsAreFixed(t *testing.T) {
+	if Random() {
+		if v := os.Getenv(RandomEnv); v != "" {
+			t.Logf("%s=%s: rapid picks the seeds", RandomEnv, v)
+		}
+		return
+	}
+	a, b := firstDraws(t), firstDraws(t)
+	if len(a) == 0 || !slices.Equal(a, b) {
+		t.Fatalf("two runs of one test drew %v and %v", a, b)
+	}
+	if Seed("TestA") == Seed("TestB") || Seed("x") == 0 {
+		t.Fatalf("seeds: %d %d %d", Seed("TestA"), Seed("TestB"), Seed("x"))
+	}
+	var other []int
+	t.Run("other", func(t *testing.T) { other = firstDraws(t) })
+	if slices.Equal(a, other) {
+		t.Fatalf("a subtest drew the parent's values %v", a)
+	}
+	if f := flag.Lookup("rapid.seed"); f == nil || f.Value.String() != "0" {
+		t.Fatalf("Check left -rapid.seed at %v", f.Value)
+	}
+}
+
+func TestRandomEnv(t *testing.T) {
+	t.Setenv(RandomEnv, "1")
+	if !Random() {
+		t.Fatalf("%s=1 must give rapid its own seeds", RandomEnv)
+	}
+}
+
+// Every rapid property of the module runs through Check, so make test
+// uses fixed seeds everywhere (a bare rapid.Check would draw a fresh
+// random seed each run and could fail on one commit and pass on the next).
+func TestRapidChecksAreSeeded(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var bad []string
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || d.Name() == "out") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, call := range []string{"rapid" + ".Check(", "rapid" + ".MakeCheck("} {
+			if strings.Contains(string(data), call) {
+				bad = append(bad, path+": "+call)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("use simtest.Check, not rapid's own (a random seed per run):\n%s", strings.Join(bad, "\n"))
 	}
 }
