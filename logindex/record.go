@@ -28,10 +28,21 @@ const (
 	RecCheckpoint
 	// RecEndOfRecovery is written by the new primary at promote.
 	RecEndOfRecovery
+	// RecPrepare is PREPARE TRANSACTION: XID's two-phase state with its GID
+	// (XLOG_XACT_PREPARE, written by EndPrepare in twophase.c). The
+	// transaction stays in progress in the clog.
+	RecPrepare
+	// RecCommitPrepared is COMMIT PREPARED of XID (XLOG_XACT_COMMIT_PREPARED,
+	// RecordTransactionCommitPrepared): the clog says committed.
+	RecCommitPrepared
+	// RecAbortPrepared is ROLLBACK PREPARED of XID
+	// (XLOG_XACT_ABORT_PREPARED, RecordTransactionAbortPrepared).
+	RecAbortPrepared
 	recTypeEnd
 )
 
-var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery"}
+var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery",
+	"prepare", "commit-prepared", "abort-prepared"}
 
 func (t RecordType) String() string {
 	if t < recTypeEnd {
@@ -53,6 +64,10 @@ func ParseRecordType(s string) (RecordType, error) {
 // HasPages reports whether records of this type touch pages (and so are
 // indexed in LogIndex rather than replayed into the clog or ignored).
 func (t RecordType) HasPages() bool { return t == RecPage || t == RecFullPage }
+
+// MaxGIDLen bounds a prepared transaction's global id (PostgreSQL's
+// GIDSIZE is 200; the model's records keep it short).
+const MaxGIDLen = 32
 
 // XID is a transaction id; 0 is "none".
 type XID uint32
@@ -81,6 +96,7 @@ type Record struct {
 	End   storage.LSN
 	Prev  storage.LSN // start of the previous record (xl_prev)
 	Redo  storage.LSN // RecCheckpoint: the redo pointer
+	GID   string      // RecPrepare: the global transaction id
 
 	Changes []Change       // RecPage
 	Block   storage.PageID // RecFullPage: the page imaged
@@ -155,6 +171,7 @@ type Meta struct {
 	Start  storage.LSN
 	End    storage.LSN
 	Redo   storage.LSN
+	GID    string // RecPrepare (a replica's PrepareRedoAdd needs it)
 	Pages  [MaxPages]storage.PageID
 }
 
@@ -163,7 +180,7 @@ func (m *Meta) PageList() []storage.PageID { return m.Pages[:m.NPages] }
 
 // Meta returns rec's WAL meta.
 func (r *Record) Meta() Meta {
-	m := Meta{Type: r.Type, XID: r.XID, Start: r.Start, End: r.End, Redo: r.Redo}
+	m := Meta{Type: r.Type, XID: r.XID, Start: r.Start, End: r.End, Redo: r.Redo, GID: r.GID}
 	n := len(r.Pages(m.Pages[:0]))
 	if n > MaxPages {
 		sim.Failf("logindex: record at %v touches %d pages (max %d)", r.Start, n, MaxPages)
@@ -188,7 +205,8 @@ var ErrInvalidRecord = errors.New("logindex: invalid WAL record")
 //	20 crc     u32   CRC-32C of bytes [0,20) and the payload
 //
 // Payload: RecPage n x (rel u32, block u32, slot u8, value u64);
-// RecFullPage rel u32, block u32, slots; RecCheckpoint redo u64.
+// RecFullPage rel u32, block u32, slots; RecCheckpoint redo u64;
+// RecPrepare the GID's n bytes (n in the header's count byte).
 const (
 	recHeaderSize = 24
 	changeSize    = 17
@@ -218,7 +236,12 @@ func (r *Record) encodedLen() (int, error) {
 		return recHeaderSize + fpiSize, nil
 	case RecCheckpoint:
 		return recHeaderSize + 8, nil
-	case RecCommit, RecAbort, RecEndOfRecovery:
+	case RecPrepare:
+		if len(r.GID) == 0 || len(r.GID) > MaxGIDLen {
+			return 0, fmt.Errorf("logindex: prepare record with a %d-byte gid (1..%d)", len(r.GID), MaxGIDLen)
+		}
+		return recHeaderSize + len(r.GID), nil
+	case RecCommit, RecAbort, RecEndOfRecovery, RecCommitPrepared, RecAbortPrepared:
 		return recHeaderSize, nil
 	}
 	return 0, fmt.Errorf("logindex: cannot encode record type %v", r.Type)
@@ -253,6 +276,9 @@ func (r *Record) encode(b []byte) {
 		}
 	case RecCheckpoint:
 		le.PutUint64(p[0:], uint64(r.Redo))
+	case RecPrepare:
+		b[17] = byte(len(r.GID))
+		copy(p, r.GID)
 	}
 	le.PutUint32(b[20:], recordCRC(b))
 }
@@ -316,14 +342,18 @@ func (r *Record) Decode(b []byte) error {
 		want = recHeaderSize + fpiSize
 	case RecCheckpoint:
 		want = recHeaderSize + 8
-	case RecCommit, RecAbort, RecEndOfRecovery:
+	case RecPrepare:
+		if nc >= 1 && nc <= MaxGIDLen {
+			want = recHeaderSize + nc
+		}
+	case RecCommit, RecAbort, RecEndOfRecovery, RecCommitPrepared, RecAbortPrepared:
 		want = recHeaderSize
 	}
 	if want != n {
 		return fmt.Errorf("%w: type %v with length %d", ErrInvalidRecord, t, n)
 	}
 	r.Type, r.XID, r.Prev = t, XID(le.Uint32(b[4:])), storage.LSN(le.Uint64(b[8:]))
-	r.Redo, r.Block, r.Image = 0, storage.PageID{}, storage.Page{}
+	r.Redo, r.Block, r.Image, r.GID = 0, storage.PageID{}, storage.Page{}, ""
 	r.Changes = r.Changes[:0]
 	p := b[recHeaderSize:]
 	switch t {
@@ -347,6 +377,8 @@ func (r *Record) Decode(b []byte) error {
 		}
 	case RecCheckpoint:
 		r.Redo = storage.LSN(le.Uint64(p[0:]))
+	case RecPrepare:
+		r.GID = string(p[:nc])
 	}
 	return nil
 }
@@ -366,6 +398,8 @@ func (r *Record) String() string {
 		s += fmt.Sprintf(" %v=%v", r.Block, r.Image.Slots)
 	case RecCheckpoint:
 		s += fmt.Sprintf(" redo=%v", r.Redo)
+	case RecPrepare:
+		s += " gid=" + r.GID
 	}
 	return s
 }

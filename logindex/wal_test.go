@@ -17,6 +17,9 @@ func sampleRecords() []*Record {
 		{Type: RecAbort, XID: 8},
 		{Type: RecCheckpoint, Redo: 0x1A8},
 		{Type: RecEndOfRecovery},
+		{Type: RecPrepare, XID: 9, GID: "twophase_test"},
+		{Type: RecCommitPrepared, XID: 9},
+		{Type: RecAbortPrepared, XID: 10},
 	}
 }
 
@@ -31,6 +34,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		require.Equal(t, r.XID, got.XID)
 		require.Equal(t, r.Prev, got.Prev)
 		require.Equal(t, r.Redo, got.Redo)
+		require.Equal(t, r.GID, got.GID)
 		require.Equal(t, r.Block, got.Block)
 		require.Equal(t, r.Image.Slots, got.Image.Slots)
 		require.Equal(t, len(r.Changes), len(got.Changes))
@@ -57,6 +61,8 @@ func TestRecordLimits(t *testing.T) {
 	require.Error(t, err)
 	_, err = pageRec(1, set(pg(1, 1), 4, 1)).Encode(nil)
 	require.ErrorContains(t, err, "slot 4")
+	_, err = (&Record{Type: RecPrepare, XID: 1}).Encode(nil)
+	require.ErrorContains(t, err, "gid")
 }
 
 func TestApplyIdempotent(t *testing.T) {

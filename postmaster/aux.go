@@ -271,6 +271,9 @@ func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
 		n.BGW.CheckpointRequested = false
 		return
 	}
+	if !checkPointTwoPhase(c, n, a.Name(), redo) {
+		return
+	}
 	rec := logindex.Record{Type: logindex.RecCheckpoint, Redo: redo}
 	if err := n.WAL.Insert(&rec); err != nil {
 		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
@@ -284,11 +287,9 @@ func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
 		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
 		return
 	}
-	for _, s := range n.Slots {
-		if err := shmem.WriteSlot(n.Mount, s); err != nil {
-			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
-			return
-		}
+	if err := checkPointReplicationSlots(n); err != nil {
+		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
+		return
 	}
 	if n.Index.Enabled() && n.Index.Writable() && !n.SaveStalled {
 		if _, err := n.Index.Save(n.WAL.FlushedLSN()); err != nil && !errors.Is(err, logindex.ErrWALNotFlushed) {
@@ -338,6 +339,22 @@ func (a *checkpointer) write(c *sim.Ctx, redo storage.LSN, forced bool) {
 	if a.shutdown {
 		exitProc(c, n, a.Name(), shmem.ExitNormal, nil)
 	}
+}
+
+// checkPointReplicationSlots saves every slot, physical and logical
+// (CheckPointReplicationSlots in CheckPointGuts).
+func checkPointReplicationSlots(n *shmem.Node) error {
+	for _, s := range n.Slots {
+		if err := shmem.WriteSlot(n.Mount, s); err != nil {
+			return err
+		}
+	}
+	for _, s := range n.LogicalSlots {
+		if err := shmem.WriteLogicalSlot(n.Mount, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // replicaRecovering reports whether n is a LogIndex replica still in

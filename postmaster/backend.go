@@ -26,6 +26,11 @@ const (
 	// published the LSN it may replay from; its next step (once the I/O
 	// completed) replays the page's LogIndex records and serves it.
 	bReadIO
+	// bPrepareFlush, bFinishInsert, bFinishFlush: two-phase commit
+	// (postmaster/twophase.go).
+	bPrepareFlush
+	bFinishInsert
+	bFinishFlush
 )
 
 func (s bState) String() string {
@@ -44,6 +49,12 @@ func (s bState) String() string {
 		return "promote-replay"
 	case bReadIO:
 		return "read-io"
+	case bPrepareFlush:
+		return "prepare-flush"
+	case bFinishInsert:
+		return "finish-insert"
+	case bFinishFlush:
+		return "finish-flush"
 	}
 	return fmt.Sprintf("bState(%d)", uint8(s))
 }
@@ -63,6 +74,7 @@ type backend struct {
 	state  bState
 	queue  []sim.Msg
 	txn    Txn
+	fin    FinishPrepared // the COMMIT/ROLLBACK PREPARED under way
 	xid    logindex.XID
 	next   int // next write of txn
 	commit storage.LSN
@@ -107,7 +119,8 @@ func (b *backend) Ready() bool {
 func (b *backend) Receive(c *sim.Ctx, m sim.Msg) {
 	switch m := m.(type) {
 	case shmem.Signal:
-		if (m == shmem.SIGTERM || m == shmem.SIGINT) && (b.state == bReadIO || b.state == bCommitFlush) {
+		if (m == shmem.SIGTERM || m == shmem.SIGINT) && (b.state == bReadIO || b.state == bCommitFlush ||
+			b.state == bPrepareFlush || b.state == bFinishFlush) {
 			// The read holds interrupts until its page is replayed
 			// (HOLD_INTERRUPTS in polar_logindex_lock_apply_page_from),
 			// and a commit from its WAL record to its clog update is a
@@ -123,7 +136,7 @@ func (b *backend) Receive(c *sim.Ctx, m sim.Msg) {
 		}
 	case shmem.Wake:
 		b.ioWait = false
-	case Txn, Read:
+	case Txn, Read, FinishPrepared:
 		if len(b.queue) >= maxQueued {
 			b.fail(c, m.String(), errors.New("session busy"))
 			return
@@ -155,6 +168,12 @@ func (b *backend) exit(c *sim.Ctx, kind shmem.ExitKind, why string) {
 	if b.state == bReadIO {
 		b.endReplicaRead() // the exiting process releases its pin
 	}
+	if b.state == bFinishInsert {
+		// AtProcExit_Twophase: the entry this backend locked is unlocked.
+		if g, ok := b.n.TwoPhase.ByXID(b.xid); ok {
+			g.Locked = false
+		}
+	}
 	if kind == shmem.ExitPANIC || kind == shmem.ExitFATAL {
 		c.Story(kind.String(), sim.Str("err", why))
 	} else {
@@ -179,6 +198,12 @@ func (b *backend) Step(c *sim.Ctx) {
 		b.promoteReplay(c)
 	case bReadIO:
 		b.finishReplicaRead(c)
+	case bPrepareFlush:
+		b.prepareFlush(c)
+	case bFinishInsert:
+		b.finishInsert(c)
+	case bFinishFlush:
+		b.finishFlush(c)
 	default:
 		sim.Failf("backend: step in state %v", b.state)
 	}
@@ -210,6 +235,8 @@ func (b *backend) startNext(c *sim.Ctx) {
 	case Read:
 		b.read = m.Page
 		b.state = bRead
+	case FinishPrepared:
+		b.startFinish(c, m)
 	}
 }
 
@@ -456,6 +483,10 @@ func (b *backend) index(rec *logindex.Record) error {
 
 func (b *backend) commitInsert(c *sim.Ctx) {
 	n := b.n
+	if b.txn.GID != "" {
+		b.prepareInsert(c)
+		return
+	}
 	typ := logindex.RecCommit
 	if b.txn.Abort {
 		typ = logindex.RecAbort

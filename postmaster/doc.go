@@ -9,7 +9,11 @@
 // to startup, polar worker and BGW, open read-write service when startup exits.
 //
 // Mirrors src/backend/postmaster/postmaster.c (sigusr1_handler's promote path,
-// polar_* remount) and src/backend/storage/file/polar_fd.c.
+// polar_* remount) and src/backend/storage/file/polar_fd.c. Backends also
+// run two-phase commit (twophase.go, after src/backend/access/transam/twophase.c:
+// PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED; the checkpointer's
+// CheckPointTwoPhase) and the logical-slot functions (logical.go, after
+// src/backend/replication/logical/logicalfuncs.c and slot.c).
 //
 // # Replica feedback: the flush gate and LogIndex retention
 //

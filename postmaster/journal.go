@@ -60,6 +60,13 @@ type Journal struct {
 	// FuturePages are replica reads refused because storage held a page
 	// from the replica's future (ErrFuturePage).
 	FuturePages []FuturePage
+	// TwoPhase are the acknowledged PREPARE, COMMIT PREPARED and ROLLBACK
+	// PREPARED steps, in order (an acknowledged COMMIT PREPARED is also an
+	// Ack).
+	TwoPhase []TwoPhaseEvent
+	// LogicalSlots are the logical slot positions clients were told
+	// (postmaster/logical.go).
+	LogicalSlots []LogicalSlotAck
 }
 
 // FuturePage is one refused replica read: which node, which page, the

@@ -12,9 +12,17 @@ import (
 type Txn struct {
 	Writes []Write
 	Abort  bool
+	// GID, if set, ends the transaction with PREPARE TRANSACTION 'GID'
+	// instead of a commit (postmaster/twophase.go).
+	GID string
 }
 
-func (t Txn) String() string { return fmt.Sprintf("txn(%d writes, abort=%v)", len(t.Writes), t.Abort) }
+func (t Txn) String() string {
+	if t.GID != "" {
+		return fmt.Sprintf("txn(%d writes, prepare %s)", len(t.Writes), t.GID)
+	}
+	return fmt.Sprintf("txn(%d writes, abort=%v)", len(t.Writes), t.Abort)
+}
 
 // Read asks a backend to read one page.
 type Read struct{ Page int }

@@ -108,6 +108,11 @@ type Postmaster struct {
 	// never reset, so under Fidelity.PromoteOneShot every later pg_ctl
 	// promote to this postmaster is ignored.
 	receivedPromote bool
+	// usr1Pending: a SIGUSR1 that arrived before the postmaster's first
+	// step. PostmasterMain blocks signals (BlockSig) until its children are
+	// forked and ServerLoop unblocks them, so such a signal is not lost: it
+	// is handled right after start (postmaster.c sigusr1_handler).
+	usr1Pending bool
 	// crashed lists the children ended by a crash reinitialisation
 	// (restartAfterCrash): their exits still in flight are only reaped, as
 	// PostmasterStateMachine does while FatalError waits for PM_NO_CHILDREN.
@@ -206,6 +211,10 @@ func (p *Postmaster) start(c *sim.Ctx) {
 	default:
 		sim.Failf("postmaster: unknown role %v", p.role)
 	}
+	if p.usr1Pending {
+		p.usr1Pending = false
+		p.signal(c, shmem.SIGUSR1)
+	}
 }
 
 func (p *Postmaster) spawnBGW(c *sim.Ctx) {
@@ -268,6 +277,10 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 	switch s {
 	case shmem.SIGUSR1:
 		if !n.PromoteFile || p.promoting {
+			return
+		}
+		if p.state == pmStarting {
+			p.usr1Pending = true
 			return
 		}
 		if n.Cfg.Fidelity.PromoteOneShot && p.receivedPromote {

@@ -30,7 +30,8 @@
 // BGWLegalTransitions, ReplayPointMonotone, FakeOldestMonotone,
 // ReplicaClogReplayed, ClogCopiedAtPromote, SlotsReloadedAtPromote,
 // BuffersMatchOracle, ReplicaReadsMatchOracle, ReadsReflectAcked,
-// NoUnexpectedExit, WALRetained, CrashRecovers, AckedVisible,
+// PreparedSurvives, TwoPhaseDecidedOnce, PreparedInvisible,
+// LogicalSlotsSurvive, NoUnexpectedExit, WALRetained, CrashRecovers, AckedVisible,
 // PromotedStandbyRecovers), and the liveness claims by the script package
 // (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart, ReplicasCatchUp,
 // ConsistentLSNCatchesUp).

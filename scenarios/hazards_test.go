@@ -33,6 +33,7 @@ var caughtBy = map[string]string{
 	"reset-after-recovery-done":       "ConsistentLSNDurable",
 	"insert-lsn-during-promote":       "ConsistentLSNDurable",
 	"skip-clog-copy":                  "ClogCopiedAtPromote",
+	"skip-twophase-checkpoint":        "PreparedSurvives",
 	"skip-slot-reload":                "SlotsReloadedAtPromote",
 	"trigger-file-promote":            script.LivePromoteCompletes,
 	"logindex-off-promote":            "NoUnexpectedExit",

@@ -2,12 +2,15 @@ package scenarios
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
+	"promotesim/sim"
+	"promotesim/storage"
 )
 
 // A read served on a primary at its insert position, whose WAL was not yet
@@ -81,11 +84,11 @@ func TestPromoteOfStartingReplicaCounts(t *testing.T) {
 }
 
 // pinnedWorld is seed's world with the action classes it had when the
-// regression was found (classes, as ParseClasses reads them). ClassStandby
-// was added to the class draw before issue 10's classes, so a seed now
-// draws its kill, pending-promote and lag-promote bits from the positions
-// after the standby's: the seed alone no longer derives the world. These
-// worlds had no standby.
+// regression was found (classes, as ParseClasses reads them). ClassStandby,
+// ClassTwoPhase and ClassLogical were added to the class draw before issue
+// 10's classes, so a seed now draws its kill, pending-promote and
+// lag-promote bits from the positions after theirs: the seed alone no
+// longer derives the world. These worlds had no standby.
 func pinnedWorld(t *testing.T, seed uint64, base swarm.Base, classes string) swarm.Swarm {
 	t.Helper()
 	sw, err := swarm.DeriveSwarm(seed, base)
@@ -94,4 +97,22 @@ func pinnedWorld(t *testing.T, seed uint64, base swarm.Base, classes string) swa
 	require.NoError(t, err)
 	sw.Opts.Standbys = 0
 	return sw
+}
+
+// pg_ctl promote right after pg_ctl start (ClassPendingPromote): the
+// SIGUSR1 reached the postmaster before its first step, which took it as
+// "not in recovery", cleared the promote file and dropped it; the world's
+// operator waited for a promote that never came (v15-fixed seed 89, fence
+// epoch, PromoteCompletes, TestSwarmCleanV15Fixed after the twophase and
+// logical classes joined the class draw). PostmasterMain blocks signals
+// until its children are forked, so the signal waits and is handled then.
+func TestPromoteBeforePostmasterStartIsKept(t *testing.T) {
+	sw, err := swarm.DeriveSwarm(89, swarm.Base{Fixed: true, Fence: storage.FenceEpoch})
+	require.NoError(t, err)
+	var trace strings.Builder
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{Out: &trace, Level: sim.LevelStory})
+	require.NoError(t, err)
+	require.Nil(t, o.Violation, "%v", o.Violation)
+	require.NotContains(t, trace.String(), `promote-ignored        why="not in recovery"`)
+	require.Contains(t, o.Marks, "startup/promote-before-hot-standby")
 }

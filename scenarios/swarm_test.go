@@ -73,7 +73,11 @@ func TestSwarmCleanV15Fixed(t *testing.T) {
 // clean without the hazard, which the faithful profile's own findings
 // would break (explore -hazard all hunts against the faithful v15).
 func TestSwarmCatchesEveryHazard(t *testing.T) {
-	const budget = 300
+	// The budget leaves room for new action classes, which change the
+	// programs of the seeds that draw them: before prepared transactions
+	// and logical slots skip-slot-reload, the rarest, was caught at seed
+	// 264 and no-backend-wait at 44; with them, at 312 and 696.
+	const budget = 1000
 	for _, hz := range hazard.All() {
 		t.Run(hz.Name, func(t *testing.T) {
 			if hz.Counterexample != "" {
@@ -146,6 +150,11 @@ var claimedMarks = []string{
 	"startup/prewarm-parallel-replaying",
 	"postmaster/restart-after-kill-9",
 	"postmaster/restart-after-crash",
+	// Prepared transactions (ClassTwoPhase) met by a checkpoint, a promote
+	// and a crash recovery.
+	"postmaster/twophase-state-file-written",
+	"startup/recover-prepared-at-promote",
+	"startup/recover-prepared-at-crash-recovery",
 }
 
 func TestSwarmReachesClaimedMarks(t *testing.T) {

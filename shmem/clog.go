@@ -40,10 +40,15 @@ const ClogPath = "pg_xact/0000"
 // (primary) or copied there at promote (from the replica's cache).
 type Clog struct {
 	status []XactStatus // by xid; xid 0 is invalid
+	gen    uint64       // counts Set calls (for checkers that look only when it moved)
 }
+
+// Gen counts the statuses set so far.
+func (c *Clog) Gen() uint64 { return c.gen }
 
 // Set records a transaction's status.
 func (c *Clog) Set(xid logindex.XID, s XactStatus) {
+	c.gen++
 	for int(xid) >= len(c.status) {
 		c.status = append(c.status, XactInProgress)
 	}

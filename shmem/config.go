@@ -92,6 +92,11 @@ type Orderings struct {
 	// there and crashes). Off, the promote goes ahead and startup meets the
 	// vanilla path's crash.
 	RefuseWithoutLogIndex bool
+	// TwoPhaseCheckpoint: a checkpoint writes the state file of every
+	// prepared transaction whose PREPARE record is below its redo
+	// (twophase.c CheckPointTwoPhase, from CheckPointGuts) before the
+	// checkpoint record. Off only under hazard skip-twophase-checkpoint.
+	TwoPhaseCheckpoint bool
 }
 
 // Fidelity holds the switches that make a node do what PolarDB 15's code
@@ -163,6 +168,15 @@ type Fidelity struct {
 	// Off, everything is replayed from the redo and the reset always evicts,
 	// skipping pinned or dirty buffers.
 	PromoteReplayFromConsistent bool
+	// TwoPhaseFileLeftOnWriteError: a state file whose write at a
+	// checkpoint failed stays as the failed write left it, empty or short:
+	// RecreateTwoPhaseFile (twophase.c) opens it O_CREAT|O_TRUNC and ERRORs
+	// on a failed write or fsync, and the next start's restoreTwoPhaseData
+	// then fails in ReadTwoPhaseFile ("incorrect size of file"): startup
+	// FATALs on every start until the file is removed by hand. Off, the
+	// checkpointer removes the leftover, and recovery finds the PREPARE
+	// record again (the failed checkpoint did not move the redo).
+	TwoPhaseFileLeftOnWriteError bool
 }
 
 // FaithfulV15 returns every switch on: POLARDB_15_STABLE as its code
@@ -172,7 +186,7 @@ func FaithfulV15() Fidelity {
 	return Fidelity{UncheckedBGWState: true, HotStandbyInFinalRead: true, PromoteOneShot: true, RestartAfterCrash: true,
 		ForceCheckpointAfterPromote: true, CheckEndBeforeRestartpoint: true, FinalReadEndsAtFailedRead: true,
 		ControlWindowSteps:          true,
-		PromoteReplayFromConsistent: true}
+		PromoteReplayFromConsistent: true, TwoPhaseFileLeftOnWriteError: true}
 }
 
 // OrderingsFor returns the orderings of a profile with no hazard.
@@ -182,6 +196,7 @@ func OrderingsFor(p Profile) Orderings {
 		ResetBeforeRecoveryDone: true, ReplayFromRedo: true, EvictStale: true,
 		FakeOldestDuringPromote: true, CopyClog: true, ReloadSlots: true,
 		NoCheckpointInWaitingReset: true, RefuseWithoutLogIndex: true,
+		TwoPhaseCheckpoint: true,
 	}
 	if p == ProfileV11 {
 		o.WaitBackends = false

@@ -7,8 +7,10 @@
 // It holds the node's mount, buffer pool and flush list, WAL writer,
 // LogIndex and WAL meta queue (Node); the BGW's shared state with its
 // asserted transitions (BGW, the state diagram is in package bgw); the
-// control file and its local copy (Control); the clog (Clog); replication
-// slots (Slot, persisted in pg_replslot/<name>/state); the configuration
+// control file and its local copy (Control); the clog (Clog); prepared
+// transactions and their state files in pg_twophase/ (TwoPhase, GXact:
+// twophase.c's TwoPhaseState); replication slots (Slot, persisted in
+// pg_replslot/<name>/state) and logical slots (LogicalSlot); the configuration
 // and the Orderings flags that select a profile's or a hazard's protocol
 // (Config); and the signals and messages processes exchange (signal.go).
 //

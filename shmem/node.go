@@ -80,6 +80,10 @@ type Node struct {
 	// backends (commit, abort) and startup (replay); the checkpointer
 	// writes it to pg_xact.
 	Clog Clog
+	// TwoPhase is TwoPhaseState, the prepared transactions: backends
+	// (PREPARE, COMMIT/ROLLBACK PREPARED), startup (redo, recovery), the
+	// checkpointer (state files). shmem/twophase.go.
+	TwoPhase TwoPhase
 	// Control is the node's view of the shared control file; Local is the
 	// local directory's pg_control (it survives crashes). Startup (end of
 	// recovery, restartpoints) and the checkpointer write both; the
@@ -90,6 +94,10 @@ type Node struct {
 	// postmaster and startup load them, walsenders advance them, the
 	// operator creates and drops them.
 	Slots []Slot
+	// LogicalSlots are logical replication slots (shmem/logicalslot.go):
+	// loaded and reloaded with Slots; the operator creates them, clients
+	// advance them, the checkpointer saves them.
+	LogicalSlots []LogicalSlot
 
 	// Primary is the node type: true once this node is the read-write
 	// primary (POLAR_NODE_TYPE primary). InRecovery is RecoveryInProgress().

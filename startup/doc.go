@@ -23,7 +23,8 @@
 //	                    (Orderings.WaitReset)
 //	P4 end-of-wal       re-read at E: a valid record there PANICs (the old
 //	                    primary still writes); same timeline; n.WAL from E
-//	P5 promote-data     clog cache to shared storage (Orderings.CopyClog),
+//	P5 promote-data     RecoverPreparedTransactions (twophase.go), clog cache
+//	                    to shared storage (Orderings.CopyClog),
 //	                    slots reloaded (Orderings.ReloadSlots), queue reset and
 //	                    released, LogIndex promoted info at E
 //	P6 end-of-recovery  end-of-recovery record at E, flushed
@@ -157,7 +158,11 @@
 // # Not modelled
 //
 // commit_ts, multixact and CSN are not modelled (P5 copies only the clog;
-// PolarDB's polar_promote_clog/commit_ts/multixact_*). No new timeline is
+// PolarDB's polar_promote_clog/commit_ts/multixact_*; docs/model.md §1 says
+// why no claim depends on them). Prepared transactions are (twophase.go):
+// restoreTwoPhaseData before redo, PrepareRedoAdd/Remove in redo,
+// RecoverPreparedTransactions at the end of crash recovery and at P5, after
+// twophase.c and xlog.c StartupXLOG. No new timeline is
 // ever chosen. The local control file is kept in n.Local (no file). With
 // LogIndex disabled a replica still indexes nothing and marks pooled pages
 // outdated; SIGUSR2 then PANICs (the vanilla path's crash; postmaster

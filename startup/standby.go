@@ -85,6 +85,8 @@ func (p *Process) replayNonPage(c *sim.Ctx, m *logindex.Meta) {
 		p.n.Clog.Set(m.XID, shmem.XactCommitted)
 	case logindex.RecAbort:
 		p.n.Clog.Set(m.XID, shmem.XactAborted)
+	case logindex.RecPrepare, logindex.RecCommitPrepared, logindex.RecAbortPrepared:
+		p.redoTwoPhase(c, m)
 	case logindex.RecCheckpoint:
 		p.ckpt, p.ckptRedo = m.Start, m.Redo
 		c.Log("checkpoint-seen", sim.LSNField("lsn", uint64(m.Start)), sim.LSNField("redo", uint64(m.Redo)))

@@ -401,6 +401,9 @@ func (p *Process) stepInit(c *sim.Ctx) {
 		return
 	}
 	mergeClog(&n.Clog, &shared)
+	if !p.restoreTwoPhaseData(c) {
+		return
+	}
 	if p.mode == ModeCrash {
 		// SyncDataDirectory (StartupXLOG after an unclean shutdown): what
 		// the crashed server wrote but never fsynced (its fsync failed and
@@ -426,6 +429,10 @@ func (p *Process) stepInit(c *sim.Ctx) {
 			return
 		}
 		n.Slots = slots
+		if n.LogicalSlots, err = shmem.ReadLogicalSlots(n.Mount); err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: load logical slots: %v", err))
+			return
+		}
 		n.Local.State = shmem.DBInCrashRecovery
 		c.Story("crash-recovery", sim.LSNField("redo", uint64(p.redo)), sim.LSNField("checkpoint", uint64(ctl.CheckPoint)))
 		p.beginReindex(c, StateCrashRedo)
@@ -506,6 +513,7 @@ func (p *Process) consume(c *sim.Ctx, m *logindex.Meta, src string) outcome {
 		n.Clog.Set(m.XID, shmem.XactCommitted)
 	case m.Type == logindex.RecAbort:
 		n.Clog.Set(m.XID, shmem.XactAborted)
+	case p.redoTwoPhase(c, m):
 	case m.Type == logindex.RecCheckpoint:
 		p.ckpt, p.ckptRedo = m.Start, m.Redo
 		n.NoteCheckpoint(m.Start, m.Redo) // a restartpoint candidate for the checkpointer
@@ -912,6 +920,9 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 		p.exit(c, shmem.ExitFATAL, err.Error())
 		return
 	}
+	if !p.recoverPreparedTransactions(c) {
+		return
+	}
 	if o.CopyClog {
 		// The cache already holds the shared clog it started from; merge
 		// again in case the old primary flushed more since.
@@ -943,6 +954,10 @@ func (p *Process) stepPromoteData(c *sim.Ctx) {
 			return
 		}
 		n.Slots = slots
+		if n.LogicalSlots, err = shmem.ReadLogicalSlots(n.Mount); err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: reload logical slots: %v", err))
+			return
+		}
 	}
 	n.Queue.Reset()
 	p.hasRef = false
@@ -1255,6 +1270,9 @@ func (p *Process) stepCrashRedo(c *sim.Ctx) {
 		n.Clog.Set(rec.XID, shmem.XactCommitted)
 	case logindex.RecAbort:
 		n.Clog.Set(rec.XID, shmem.XactAborted)
+	case logindex.RecPrepare, logindex.RecCommitPrepared, logindex.RecAbortPrepared:
+		m := rec.Meta()
+		p.redoTwoPhase(c, &m)
 	case logindex.RecCheckpoint:
 		c.Log("checkpoint-seen", sim.LSNField("lsn", uint64(rec.Start)), sim.LSNField("redo", uint64(rec.Redo)))
 	}
@@ -1348,6 +1366,9 @@ func (p *Process) stepCrashDone(c *sim.Ctx) {
 	n := p.n
 	if err := p.syncReplayedWAL(p.redo); err != nil {
 		p.exit(c, shmem.ExitPANIC, err.Error())
+		return
+	}
+	if !p.recoverPreparedTransactions(c) {
 		return
 	}
 	w, err := logindex.NewWAL(n.Mount, n.Cfg.LogIndex, p.end, p.endLast)

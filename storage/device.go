@@ -51,7 +51,7 @@ const ControlFile = "global/pg_control"
 // ErrBadPath so scripts can show it.
 var namespace = [...]string{
 	"base/", "global/", "pg_wal/", "pg_xact/", "pg_commit_ts/", "pg_multixact/",
-	"pg_replslot/", "pg_logindex/",
+	"pg_replslot/", "pg_logindex/", "pg_twophase/",
 }
 
 // maxBlocks bounds the device so that a bad Grow cannot exhaust memory.

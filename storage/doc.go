@@ -8,7 +8,7 @@
 // reference setup grows its loop device under a running cluster) with a tiny
 // PFS-like namespace on top: base/<rel>, pg_wal/<segment>, global/pg_control,
 // pg_xact/, pg_commit_ts/, pg_multixact/, pg_replslot/<slot>/state,
-// pg_logindex/. Files are byte-addressed; their blocks are allocated on demand,
+// pg_logindex/, pg_twophase/<xid>. Files are byte-addressed; their blocks are allocated on demand,
 // lowest free block first, so layouts are deterministic. A one-block write is
 // atomic (the reference config turns off full-page writes because PFS writes
 // are); a torn block is a crash fault mode.

@@ -61,7 +61,7 @@ func TestViewWritesPageAndScript(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	require.Contains(t, out, "sequenceDiagram")
 	require.Contains(t, out, "REPLICA_BUF_REPLAYING --> WAITING_RESET: taken at step")
-	require.True(t, strings.Count(out, "stateDiagram-v2") == 2, "one BGW diagram per node")
+	require.Equal(t, 3, strings.Count(out, "stateDiagram-v2"), "one BGW diagram per node: primary, replica, standby")
 	code, demo, _ := runCmd("demo", "switchover", "-format", "mermaid")
 	require.Equal(t, exitOK, code)
 	require.Equal(t, out, demo, "demo -format mermaid is the view's diagrams")

@@ -44,6 +44,8 @@ type Checks struct {
 	acksSeen int
 
 	dur durableState
+	tp  twoPhaseSeen
+	lg  logicalSeen
 
 	redoKnown bool
 	redo      storage.LSN

@@ -30,6 +30,8 @@ var claims = []Claim{
 	{"LogIndexMetaMonotone", "the LogIndex meta on shared storage never moves back (last table, its LSN, the truncation point)", (*Checks).logindexMetaMonotone},
 	{"NoWALBelowOldEnd", "no WAL is inserted below an end of valid WAL: a once-valid record is never overwritten", (*Checks).noWALBelowOldEnd},
 	{"CommitDurable", "every acknowledged commit's record is in the valid WAL on storage, and stays there", (*Checks).commitDurable},
+	{"PreparedSurvives", "an acknowledged PREPARE is in the valid WAL and, until its COMMIT or ROLLBACK PREPARED is, the read-write primary holds it prepared under its gid, undecided in its clog", (*Checks).preparedSurvives},
+	{"TwoPhaseDecidedOnce", "the valid WAL decides a prepared transaction at most once and only after its PREPARE, a gid is never prepared twice while pending, and no client is told both outcomes", (*Checks).twoPhaseDecidedOnce},
 	{"FlushListOrdered", "every flush list is ordered by oldest LSN (and every pool is intact)", (*Checks).flushListOrdered},
 	{"ConsistentLSNMonotone", "a consistent LSN never moves back", (*Checks).consistentMonotone},
 	{"ConsistentLSNDurable", "every change by a record starting below the writer's consistent LSN is on storage", (*Checks).consistentDurable},
@@ -45,6 +47,8 @@ var claims = []Claim{
 	{"BuffersMatchOracle", "a pooled page is the oracle's page at its page LSN: every record up to it applied, nothing else", (*Checks).buffersMatchOracle},
 	{"ReplicaReadsMatchOracle", "a replica read returns the oracle's page at that replica's replay position", (*Checks).replicaReads},
 	{"ReadsReflectAcked", "a read on the read-write primary equals the oracle and reflects every commit acknowledged before it began", (*Checks).readsReflectAcked},
+	{"LogicalSlotsSurvive", "the read-write primary holds every logical slot a client was told of, with restart_lsn and confirmed_flush never behind the positions last acknowledged", (*Checks).logicalSlotsSurvive},
+	{"PreparedInvisible", "no read sees a row of a prepared transaction unless its COMMIT PREPARED is in the WAL the read was served at", (*Checks).preparedInvisible},
 	{"NoUnexpectedExit", "no process PANICs or exits FATAL unless an injected fault or fencing made it", (*Checks).noUnexpectedExit},
 	{"CrashRecovers", "crashing every host and recovering from shared storage yields the oracle's pages and clog", nil},
 	{"AckedVisible", "every acknowledged write is visible at the end of WAL unless a later write replaced it", nil},
@@ -63,6 +67,8 @@ const (
 	cLogIndexMetaMonotone
 	cNoWALBelowOldEnd
 	cCommitDurable
+	cPreparedSurvives
+	cTwoPhaseDecidedOnce
 	cFlushListOrdered
 	cConsistentLSNMonotone
 	cConsistentLSNDurable
@@ -78,6 +84,8 @@ const (
 	cBuffersMatchOracle
 	cReplicaReadsMatchOracle
 	cReadsReflectAcked
+	cLogicalSlotsSurvive
+	cPreparedInvisible
 	cNoUnexpectedExit
 	cCrashRecovers
 	cAckedVisible

@@ -22,7 +22,10 @@
 // NoFuturePageWritten),
 // logindex.go, promote.go (ReplicaClogReplayed and the role switch's),
 // redo.go (BuffersMatchOracle) and durability.go
-// (NoCheckpointInWaitingReset).
+// (NoCheckpointInWaitingReset); twophase.go (PreparedSurvives,
+// TwoPhaseDecidedOnce, PreparedInvisible: prepared transactions as
+// src/backend/access/transam/twophase.c keeps them) and logical.go
+// (LogicalSlotsSurvive).
 //
 // # Rules, claims and the step they fire in
 //
@@ -64,6 +67,10 @@
 //	§2  a replica read equals the oracle                     ReplicaReadsMatchOracle     replica-read-wrong
 //	§2  a primary read reflects acknowledged commits         ReadsReflectAcked           primary-read-stale
 //	§5  no unexpected PANIC (here issue #487's)              NoUnexpectedExit            unexpected-panic
+//	§2  a prepared transaction stays prepared until decided  PreparedSurvives            prepared-lost
+//	§2  a prepared transaction is decided at most once       TwoPhaseDecidedOnce         decided-twice
+//	§2  no read sees a prepared, undecided row               PreparedInvisible           prepared-visible
+//	§7  logical slots keep their acknowledged positions      LogicalSlotsSurvive         logical-slot-behind
 //
 // Two rows break their rule behind the pool's back (an oldest LSN written
 // into a buffer: the pool itself refuses an out-of-order append), which

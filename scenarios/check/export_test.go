@@ -88,6 +88,8 @@ var ClaimIDs = map[string]int{
 	"BuffersMatchOracle": cBuffersMatchOracle, "ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
 	"NoUnexpectedExit": cNoUnexpectedExit, "CrashRecovers": cCrashRecovers, "AckedVisible": cAckedVisible,
 	"WALRetained": cWALRetained, "PromotedStandbyRecovers": cPromotedStandbyRecovers,
+	"PreparedSurvives": cPreparedSurvives, "TwoPhaseDecidedOnce": cTwoPhaseDecidedOnce,
+	"LogicalSlotsSurvive": cLogicalSlotsSurvive, "PreparedInvisible": cPreparedInvisible,
 }
 
 // NClaims is the number of claim counters.

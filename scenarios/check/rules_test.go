@@ -413,6 +413,48 @@ var ruleRows = []ruleRow{
 		exits := len(n1.Exits)
 		return c, k, func() bool { return len(n1.Exits) > exits }
 	}},
+	{"prepared-lost", "§2", "PreparedSurvives", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := fixture.NewCluster(t, nil)
+		e := prepare(t, c, 0, 0, "a")
+		fixture.Settle(t, c)
+		return c, k, sabotage(c, func() { c.Node(1).TwoPhase.Remove(e.XID) })
+	}},
+	{"decided-twice", "§2", "TwoPhaseDecidedOnce", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := fixture.NewCluster(t, nil)
+		e := prepare(t, c, 0, 0, "a")
+		finish(t, c, "a", true)
+		fixture.Settle(t, c)
+		return c, k, sabotage(c, func() {
+			insertFlushed(t, c, logindex.Record{Type: logindex.RecAbortPrepared, XID: e.XID})
+		})
+	}},
+	{"prepared-visible", "§2", "PreparedInvisible", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := fixture.NewCluster(t, nil)
+		prepare(t, c, 0, 1, "a")
+		require.NoError(t, c.Read(1, 0))
+		require.NoError(t, step(c, k, 100))
+		require.NotEmpty(t, c.Journal.Reads)
+		return c, k, sabotage(c, func() {
+			// A read that saw the prepared row, as if it were committed.
+			r := c.Journal.Reads[len(c.Journal.Reads)-1]
+			r.Visible[1] = true
+			c.Journal.Reads = append(c.Journal.Reads, r)
+		})
+	}},
+	{"logical-slot-behind", "§7", "LogicalSlotsSurvive", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		c, k := fixture.NewCluster(t, nil)
+		fixture.Commit(t, c, 1, 0, 0)
+		sl, err := postmaster.CreateLogicalSlot(c.S, c.Node(1), "l1")
+		require.NoError(t, err)
+		c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
+			Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush})
+		require.NoError(t, step(c, k, 10))
+		return c, k, sabotage(c, func() {
+			// The client is told a position the slot does not hold.
+			c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
+				Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush + 8})
+		})
+	}},
 }
 
 // mustBuffer returns the buffer of page on n, loading it.

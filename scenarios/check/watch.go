@@ -27,7 +27,9 @@ import (
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
 // node's life. The oracle's progress is watched too, since Full syncs it
-// between steps.
+// between steps. The two-phase checkers read the journal's two-phase
+// events, the primary's read-write flag, its two-phase state (TwoPhase.Gen)
+// and its clog (Clog.Gen).
 type watched struct {
 	shared sharedWatched
 	nodes  []nodeWatched
@@ -44,6 +46,8 @@ type sharedWatched struct {
 	blind     bool
 	acks      int
 	reads     int
+	twoPhase  int
+	logical   int
 }
 
 // nodeWatched is what the checkers read of one node host.
@@ -70,6 +74,9 @@ type nodeWatched struct {
 	// redo and truncated: WALRetained's bounds (a restartpoint moves the
 	// redo in the step it removes segments).
 	redo, truncated storage.LSN
+	readWrite       bool
+	twoPhaseGen     uint64
+	clogGen         uint64
 }
 
 // moved brings w up to the world's watched values now and reports whether
@@ -84,9 +91,11 @@ func (k *Checks) moved(w *watched) bool {
 	op := o.Progress()
 	if sh.oracle != op ||
 		sh.writes != d.WriteCount() || sh.stale != d.StaleCount() || sh.writer != writer || sh.hasWriter != has ||
-		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) {
+		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) || sh.twoPhase != len(j.TwoPhase) ||
+		sh.logical != len(j.LogicalSlots) {
 		*sh = sharedWatched{oracle: op, writes: d.WriteCount(), stale: d.StaleCount(), writer: writer,
-			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads)}
+			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads), twoPhase: len(j.TwoPhase),
+			logical: len(j.LogicalSlots)}
 		ch = true
 	}
 	if len(w.nodes) != len(k.c.AllNodes()) {
@@ -111,7 +120,8 @@ func (k *Checks) moved(w *watched) bool {
 			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
 			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) ||
-			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.reinits != n.Reinits {
+			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.readWrite != n.ReadWrite ||
+			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() || p.reinits != n.Reinits {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
@@ -120,6 +130,7 @@ func (k *Checks) moved(w *watched) bool {
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
 				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
 				redo: n.Control.Redo, truncated: truncatedBelow(n), reinits: n.Reinits,
+				readWrite: n.ReadWrite, twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(),
 			}
 			ch = true
 		}

@@ -192,6 +192,15 @@ var hazards = []Hazard{
 		Orderings:   func(o *shmem.Orderings) { o.RefuseWithoutLogIndex = false },
 		LogIndexOff: true,
 	},
+	{
+		Name: "skip-twophase-checkpoint",
+		Right: "a checkpoint writes the state file (pg_twophase/) of every prepared transaction whose PREPARE record " +
+			"lies below its redo before it inserts its record (twophase.c CheckPointTwoPhase, last in CheckPointGuts)",
+		Wrong: "the checkpoint moves the redo past PREPARE records and writes no state file",
+		Consequence: "recovery from that redo (a crash, a restart, a replica started after it and then promoted) never " +
+			"sees the PREPARE: the prepared transaction is gone from the new primary (PreparedSurvives)",
+		Orderings: func(o *shmem.Orderings) { o.TwoPhaseCheckpoint = false },
+	},
 }
 
 // All returns the catalogue in a fixed order.

@@ -693,9 +693,9 @@ func (o *Oracle) Status(xid logindex.XID, at storage.LSN) shmem.XactStatus {
 			break
 		}
 		switch r.Type {
-		case logindex.RecCommit:
+		case logindex.RecCommit, logindex.RecCommitPrepared:
 			st = shmem.XactCommitted
-		case logindex.RecAbort:
+		case logindex.RecAbort, logindex.RecAbortPrepared:
 			st = shmem.XactAborted
 		}
 	}
@@ -721,13 +721,13 @@ func (o *Oracle) RecordAt(lsn storage.LSN) (*logindex.Record, bool) {
 	return nil, false
 }
 
-// CommitRecord returns xid's commit record if the history has one ending
-// at end.
+// CommitRecord returns xid's commit record (COMMIT or COMMIT PREPARED) if
+// the history has one ending at end.
 func (o *Oracle) CommitRecord(xid logindex.XID, end storage.LSN) (*logindex.Record, bool) {
 	j := sort.Search(len(o.recs), func(i int) bool { return o.recs[i].End >= end })
 	if j < len(o.recs) {
 		r := &o.recs[j]
-		if r.End == end && r.Type == logindex.RecCommit && r.XID == xid {
+		if r.End == end && (r.Type == logindex.RecCommit || r.Type == logindex.RecCommitPrepared) && r.XID == xid {
 			return r, true
 		}
 	}

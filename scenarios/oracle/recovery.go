@@ -121,9 +121,9 @@ func recoverFrom(m *storage.Mount, cfg shmem.Config, visit func(*logindex.Record
 			}
 		}
 		switch rec.Type {
-		case logindex.RecCommit:
+		case logindex.RecCommit, logindex.RecCommitPrepared:
 			r.Clog.Set(rec.XID, shmem.XactCommitted)
-		case logindex.RecAbort:
+		case logindex.RecAbort, logindex.RecAbortPrepared:
 			r.Clog.Set(rec.XID, shmem.XactAborted)
 		}
 		return nil

@@ -30,6 +30,8 @@ func parseCheck(_ string, a args) (Command, error) {
 			return nil, err
 		}
 		return Check{}, nil
+	case a["logical-slot"] == "true":
+		return parseCheckLogicalSlot(a)
 	case a["acked-visible"] == "true":
 		delete(a, "acked-visible")
 		h, err := a.node("check")
@@ -38,7 +40,7 @@ func parseCheck(_ string, a args) (Command, error) {
 		}
 		return Check{AckedVisible: true, Node: h}, nil
 	}
-	return nil, fmt.Errorf("check: want 'check acked-visible node=N' or 'check all'")
+	return nil, fmt.Errorf("check: want 'check acked-visible node=N', 'check logical-slot node=N name=S' or 'check all'")
 }
 
 func (c Check) String() string {

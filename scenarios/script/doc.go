@@ -16,7 +16,10 @@
 // run.go (run, run-until), status.go (status, slots, stat-replication),
 // check.go (check all, check acked-visible, full-check), pause.go (pause, resume,
 // stall-save, resume-save), checkpoint.go, plan.go (the hazard plan
-// verbs); submit.go and fault.go are the explorer's non-waiting vocabulary
+// verbs), prepare.go (prepare, commit-prepared, rollback-prepared,
+// prepared, and the non-waiting submit-prepare, submit-finish), logical.go
+// (create-logical-slot, logical-get-changes, logical-slots, check
+// logical-slot); submit.go and fault.go are the explorer's non-waiting vocabulary
 // and liveness.go the liveness phase (heal everything, do what an operator
 // would, require the liveness claims). The operator commands mirror
 // pg_ctl's (src/bin/pg_ctl/pg_ctl.c) and CHECKPOINT.

@@ -47,6 +47,15 @@ var verbs = []struct {
 	{"stall-save", parseStallSave},
 	{"resume-save", parseStallSave},
 	{"checkpoint", parseCheckpoint},
+	{"prepare", parsePrepare},
+	{"submit-prepare", parsePrepare},
+	{"commit-prepared", parseFinishPrepared},
+	{"rollback-prepared", parseFinishPrepared},
+	{"submit-finish", parseFinishPrepared},
+	{"prepared", parsePrepared},
+	{"create-logical-slot", parseLogicalSlot},
+	{"logical-get-changes", parseLogicalSlot},
+	{"logical-slots", parseLogicalSlots},
 }
 
 // Parse turns one script line into its command.

@@ -18,9 +18,12 @@ func (r *Runner) procID(h storage.HostID, name string) (sim.ActorID, error) {
 	ids := map[string]sim.ActorID{"postmaster": pr.Postmaster, "startup": pr.Startup, "bgw": pr.BGW,
 		"bgwriter": pr.BGWriter, "checkpointer": pr.Checkpointer, "walwriter": pr.WALWriter,
 		"walreceiver": pr.WALReceiver, "polar-worker": pr.PolarWorker}
+	for i, b := range pr.Backends {
+		ids[fmt.Sprintf("backend%d", i)] = b // a client session
+	}
 	id, ok := ids[name]
 	if !ok {
-		return 0, fmt.Errorf("proc=%q: want postmaster, startup, bgw, bgwriter, checkpointer, walwriter, walreceiver or polar-worker", name)
+		return 0, fmt.Errorf("proc=%q: want postmaster, startup, bgw, bgwriter, checkpointer, walwriter, walreceiver, polar-worker or backendN", name)
 	}
 	if id == shmem.NoProc || !r.C.S.Alive(id) {
 		return 0, fmt.Errorf("%v has no running %s", h, name)

@@ -64,6 +64,9 @@ var untilConds = []untilCond{
 		return n.Primary && !n.InRecovery && n.BGW.State() == shmem.BGWaitingReset
 	}},
 	{"stopped", func(c *cluster.Cluster, n *shmem.Node) bool { return !postmaster.Alive(c.S, n) }},
+	// txn-open: a session has run its transaction's statements and not
+	// yet sent its COMMIT or ABORT (postmaster.TxnOpen).
+	{"txn-open", func(c *cluster.Cluster, n *shmem.Node) bool { return postmaster.TxnOpen(c.S, n) }},
 	{"waiting-reset", func(c *cluster.Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGWaitingReset }},
 }
 

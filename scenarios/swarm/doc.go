@@ -15,7 +15,8 @@
 // is ClassStandby's generator (genStandby: hold a standby's parallel
 // replay, promote it by pg_ctl or the trigger file, write to it, crash it,
 // start it again as a standby or as its own disk's primary; PolarDB's tests
-// 007 and 101-105). Base.Fixed picks the profile's -fixed variant. It
-// mirrors no PolarDB file: it is the operator and the faults around the
-// model.
+// 007 and 101-105); gen_twophase.go's genTwoPhase prepares transactions
+// and finishes them, gen_logical.go's genLogical creates and consumes
+// logical slots. Base.Fixed picks the profile's -fixed variant. It mirrors
+// no PolarDB file: it is the operator and the faults around the model.
 package swarm

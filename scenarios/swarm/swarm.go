@@ -59,6 +59,11 @@ const (
 	// ClassStandby: a standby on its own disk, promoted, crashed and
 	// restarted (standby.go).
 	ClassStandby
+	// ClassTwoPhase: prepared transactions (PREPARE TRANSACTION, COMMIT
+	// and ROLLBACK PREPARED), gen_twophase.go.
+	ClassTwoPhase
+	// ClassLogical: logical slots created and consumed (gen_logical.go).
+	ClassLogical
 	// ClassKill: kill -9 of one child (bgwriter, BGW, checkpointer,
 	// walwriter), PolarDB's test 002_promote_kill (fidelity.go).
 	ClassKill
@@ -72,7 +77,7 @@ const (
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "kill", "pending-promote", "lag-promote"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "kill", "pending-promote", "lag-promote"}
 
 func (c Class) String() string {
 	var parts []string

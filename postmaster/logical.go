@@ -1,0 +1,110 @@
+package postmaster
+
+import (
+	"fmt"
+
+	"promotesim/logindex"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// readWritePrimary refuses a logical-slot function off a read-write primary
+// (logical decoding cannot run on a replica in PolarDB 15:
+// CheckLogicalDecodingRequirements' "logical decoding cannot be used
+// while in recovery").
+func readWritePrimary(s *sim.Scheduler, n *shmem.Node) error {
+	if !Alive(s, n) || !n.ReadWrite || n.InRecovery || n.WAL == nil {
+		return fmt.Errorf("%v: logical decoding cannot be used while in recovery (or the node is down)", n.Cfg.Host)
+	}
+	return nil
+}
+
+// CreateLogicalSlot is pg_create_logical_replication_slot on n: the slot
+// reserves WAL from the insert position (ReplicationSlotReserveWal), its
+// confirmed_flush is that start point, and it is saved at once
+// (ReplicationSlotPersist).
+func CreateLogicalSlot(s *sim.Scheduler, n *shmem.Node, name string) (shmem.LogicalSlot, error) {
+	if err := readWritePrimary(s, n); err != nil {
+		return shmem.LogicalSlot{}, err
+	}
+	if _, ok := n.LogicalSlot(name); ok {
+		return shmem.LogicalSlot{}, fmt.Errorf("replication slot %q already exists", name)
+	}
+	for _, sl := range n.Slots {
+		if sl.Name == name {
+			return shmem.LogicalSlot{}, fmt.Errorf("replication slot %q already exists", name)
+		}
+	}
+	lsn := n.WAL.InsertLSN()
+	sl := shmem.LogicalSlot{Name: name, Restart: lsn, ConfirmedFlush: lsn}
+	if err := shmem.WriteLogicalSlot(n.Mount, sl); err != nil {
+		// The creation ERRORs; its leftover is ignored (ReadLogicalSlots).
+		return shmem.LogicalSlot{}, err
+	}
+	n.LogicalSlots = append(n.LogicalSlots, sl)
+	s.Emit(n.Proc("operator"), sim.LevelStory, "create-logical-slot", sim.Str("slot", name),
+		sim.LSNField("restart", uint64(lsn)), sim.LSNField("confirmed_flush", uint64(lsn)))
+	return sl, nil
+}
+
+// LogicalGetChanges is pg_logical_slot_get_changes(name, NULL, NULL) on n:
+// decode the durable WAL from the slot's confirmed_flush to the flushed
+// end, counting the transactions committed there (COMMIT and COMMIT
+// PREPARED), then confirm up to the end and save the slot
+// (LogicalConfirmReceivedLocation). Decoding reads WAL from storage; a
+// record it cannot read is the function's ERROR.
+func LogicalGetChanges(s *sim.Scheduler, n *shmem.Node, name string) (int, shmem.LogicalSlot, error) {
+	if err := readWritePrimary(s, n); err != nil {
+		return 0, shmem.LogicalSlot{}, err
+	}
+	sl, ok := n.LogicalSlot(name)
+	if !ok {
+		return 0, shmem.LogicalSlot{}, fmt.Errorf("replication slot %q does not exist", name)
+	}
+	end := n.WAL.FlushedLSN()
+	commits := 0
+	var rec logindex.Record
+	for at := sl.ConfirmedFlush; at < end; at = rec.End {
+		if err := n.Reader.Read(at, storage.InvalidLSN, &rec); err != nil {
+			return 0, *sl, fmt.Errorf("logical decoding of %q at %v: %w", name, at, err)
+		}
+		if rec.Type == logindex.RecCommit || rec.Type == logindex.RecCommitPrepared {
+			commits++
+		}
+	}
+	// LogicalConfirmReceivedLocation moves the slot in memory first, then
+	// saves it (ReplicationSlotSave); a failed save is the function's
+	// ERROR and leaves the slot dirty in memory, for the next checkpoint
+	// (CheckPointReplicationSlots) to save.
+	moved := sl.Restart != end || sl.ConfirmedFlush != end
+	sl.Restart, sl.ConfirmedFlush = end, end
+	if moved {
+		if err := shmem.WriteLogicalSlot(n.Mount, *sl); err != nil {
+			return 0, *sl, err
+		}
+	}
+	s.Emit(n.Proc("operator"), sim.LevelStory, "logical-get-changes", sim.Str("slot", name), sim.Int("commits", int64(commits)),
+		sim.LSNField("confirmed_flush", uint64(sl.ConfirmedFlush)))
+	return commits, *sl, nil
+}
+
+// LogicalSlotAck is what a client was told of a logical slot: created, or
+// changes consumed up to ConfirmedFlush. Its positions are durable when
+// told (the slot was saved), so they must survive a crash and a promote.
+type LogicalSlotAck struct {
+	Name                    string
+	Node                    storage.HostID
+	Restart, ConfirmedFlush storage.LSN
+	Step                    uint64
+}
+
+// LastLogicalAck returns the last acknowledgement of slot name.
+func (j *Journal) LastLogicalAck(name string) (LogicalSlotAck, bool) {
+	for i := len(j.LogicalSlots) - 1; i >= 0; i-- {
+		if j.LogicalSlots[i].Name == name {
+			return j.LogicalSlots[i], true
+		}
+	}
+	return LogicalSlotAck{}, false
+}

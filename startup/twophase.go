@@ -1,0 +1,160 @@
+package startup
+
+import (
+	"fmt"
+
+	"promotesim/logindex"
+	"promotesim/shmem"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// Prepared transactions in recovery, after PostgreSQL's twophase.c as
+// StartupXLOG (src/backend/access/transam/xlog.c) calls it:
+// restoreTwoPhaseData before redo (xlog.c:5372), PrepareRedoAdd and
+// PrepareRedoRemove while replaying XLOG_XACT_PREPARE and
+// XLOG_XACT_COMMIT_PREPARED / XLOG_XACT_ABORT_PREPARED (xact_redo), and
+// RecoverPreparedTransactions at the end of recovery (xlog.c:5835, before
+// polar_online_promote_data: promote-steps.md S17).
+
+// restoreTwoPhaseData fills the two-phase state from the state files
+// (restoreTwoPhaseData → ProcessTwoPhaseBuffer(fromdisk) → PrepareRedoAdd
+// with invalid LSNs, so ondisk). A file of an xid the clog already
+// decided, or of an xid at or past the checkpoint's next xid, is stale:
+// removed where the mount may write, skipped anyway. A corrupt file is
+// FATAL for startup. False if the process exited.
+func (p *Process) restoreTwoPhaseData(c *sim.Ctx) bool {
+	n := p.n
+	n.TwoPhase = shmem.TwoPhase{}
+	writable := p.ownsTwoPhaseDir()
+	restored := 0
+	for _, xid := range shmem.TwoPhaseFiles(n.Mount) {
+		stale := n.Clog.Get(xid) != shmem.XactInProgress || uint32(xid) >= n.Control.NextXID
+		if stale {
+			c.Log("WARNING", sim.Str("msg", "removing stale two-phase state file"), sim.Uint("xid", uint64(xid)))
+			if writable {
+				if err := shmem.RemoveTwoPhaseFile(n.Mount, xid); err != nil {
+					p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: remove two-phase state file: %v", err))
+					return false
+				}
+			}
+			continue
+		}
+		gid, err := shmem.ReadTwoPhaseFile(n.Mount, xid)
+		if err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: %v", err))
+			return false
+		}
+		n.TwoPhase.Add(shmem.GXact{XID: xid, GID: gid, OnDisk: true, InRedo: true})
+		restored++
+	}
+	if restored > 0 {
+		c.Log("twophase-restored", sim.Int("files", int64(restored)))
+	}
+	return true
+}
+
+// redoTwoPhase replays a two-phase record into the two-phase state (and the
+// clog for COMMIT/ROLLBACK PREPARED). It reports whether m was one.
+func (p *Process) redoTwoPhase(c *sim.Ctx, m *logindex.Meta) bool {
+	n := p.n
+	switch m.Type {
+	case logindex.RecPrepare:
+		// PrepareRedoAdd: a transaction already restored from its file
+		// (a crash while a checkpoint was running) is not added twice.
+		if _, dup := n.TwoPhase.ByXID(m.XID); dup {
+			c.Log("WARNING", sim.Str("msg", "could not recover two-phase state file: already restored from disk"),
+				sim.Uint("xid", uint64(m.XID)), sim.LSNField("lsn", uint64(m.Start)))
+			return true
+		}
+		n.TwoPhase.Add(shmem.GXact{XID: m.XID, GID: m.GID, PrepareStart: m.Start, PrepareEnd: m.End, InRedo: true})
+	case logindex.RecCommitPrepared, logindex.RecAbortPrepared:
+		st := shmem.XactAborted
+		if m.Type == logindex.RecCommitPrepared {
+			st = shmem.XactCommitted
+		}
+		n.Clog.Set(m.XID, st)
+		p.prepareRedoRemove(c, m.XID)
+	default:
+		return false
+	}
+	return true
+}
+
+// prepareRedoRemove drops xid's entry and, where this node may write the
+// directory (a primary in crash recovery, a standby's own disk), its state
+// file. A replica's state-file directory is its local one in PolarDB
+// (POLAR_TWOPHASE_DIR), never shared storage.
+func (p *Process) prepareRedoRemove(c *sim.Ctx, xid logindex.XID) {
+	n := p.n
+	g, ok := n.TwoPhase.Remove(xid)
+	if !ok || !g.OnDisk || !p.ownsTwoPhaseDir() {
+		return
+	}
+	if err := shmem.RemoveTwoPhaseFile(n.Mount, xid); err != nil {
+		c.Log("WARNING", sim.Str("err", err.Error()))
+	}
+}
+
+// ownsTwoPhaseDir reports whether the state files this startup reads are
+// its own to remove: a primary's crash recovery or a standby's, on a
+// writable mount. A replica reads shared storage's (see docs/model.md §2)
+// and never writes it, even once the promote remounted it read-write.
+func (p *Process) ownsTwoPhaseDir() bool {
+	return p.mode != ModeReplica && p.n.Mount.Mode() == storage.MountReadWrite
+}
+
+// recoverPreparedTransactions is RecoverPreparedTransactions: every entry
+// recovery built becomes a prepared transaction again (valid, its gid in
+// pg_prepared_xacts), its state read back from its file or its PREPARE
+// record; one the clog already decided is dropped (stale). A state that
+// cannot be read is an ERROR in the startup process: FATAL. False if the
+// process exited.
+func (p *Process) recoverPreparedTransactions(c *sim.Ctx) bool {
+	n := p.n
+	recovered := 0
+	for i := 0; i < n.TwoPhase.Len(); i++ {
+		g := &n.TwoPhase.All()[i]
+		if n.Clog.Get(g.XID) != shmem.XactInProgress {
+			p.prepareRedoRemove(c, g.XID)
+			i--
+			continue
+		}
+		if err := p.readTwoPhaseState(g); err != nil {
+			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: recover prepared transaction %d: %v", g.XID, err))
+			return false
+		}
+		n.TwoPhase.MarkValid(g.XID)
+		recovered++
+	}
+	if recovered > 0 {
+		if p.mode == ModeCrash {
+			c.Mark("startup/recover-prepared-at-crash-recovery")
+		} else {
+			c.Mark("startup/recover-prepared-at-promote")
+		}
+		c.Log("recover-prepared", sim.Int("xacts", int64(recovered)))
+	}
+	return true
+}
+
+// readTwoPhaseState reads g's state back (ProcessTwoPhaseBuffer): the file
+// if on disk, else the PREPARE record at its start (XlogReadTwoPhaseData).
+func (p *Process) readTwoPhaseState(g *shmem.GXact) error {
+	n := p.n
+	if g.OnDisk {
+		gid, err := shmem.ReadTwoPhaseFile(n.Mount, g.XID)
+		if err == nil && gid != g.GID {
+			err = fmt.Errorf("%w: gid %q, want %q", shmem.ErrTwoPhaseFile, gid, g.GID)
+		}
+		return err
+	}
+	var rec logindex.Record
+	if err := n.Reader.Read(g.PrepareStart, storage.InvalidLSN, &rec); err != nil {
+		return fmt.Errorf("could not read two-phase state from WAL at %v: %w", g.PrepareStart, err)
+	}
+	if rec.Type != logindex.RecPrepare || rec.XID != g.XID || rec.GID != g.GID {
+		return fmt.Errorf("expected two-phase state data is not present in WAL at %v", g.PrepareStart)
+	}
+	return nil
+}
