@@ -69,7 +69,13 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sw, err := swarm.DeriveSwarm(*seed, base)
+	return replaySeed(*seed, base, lv, fm, stdout, stderr)
+}
+
+// replaySeed is replay -seed: derive the world, run it with its trace,
+// then print its program, its figures and its verdict.
+func replaySeed(seed uint64, base swarm.Base, lv sim.Level, fm sim.Format, stdout, stderr io.Writer) error {
+	sw, err := swarm.DeriveSwarm(seed, base)
 	if err != nil {
 		return usageErr("%v", err)
 	}
