@@ -655,10 +655,16 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 		// skipped as flushed (skipFlushed).
 		from = t.lsn
 	}
+	inits := n.InitReplays
 	applied, err := n.ReplayPage(id, from, t.lsn+1)
 	if err != nil {
 		exit(c, n, r.name, shmem.ExitPANIC, fmt.Errorf("bgw: replay %v at %v: %w", t.page, t.lsn, err))
 		return
+	}
+	if n.InitReplays > inits {
+		// A reused page's old life ends at its init record: replay
+		// zeroed it (XLogReadBufferForRedoExtended, BKPBLOCK_WILL_INIT).
+		c.Mark("bgw/replay-init-record")
 	}
 	b := n.Pool.Get(id)
 	dirtied := !b.Dirty

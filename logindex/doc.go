@@ -91,6 +91,9 @@
 // log_index_meta_t), polar_logindex_redo.c (replay from LogIndex, promote).
 // The model keeps the behaviour, not the layout: memtables hash pages to
 // chains of entries, saved tables are flat sorted files under pg_logindex/.
+// walpage.go holds WAL pages (XLOG_BLCKSZ is the device block) without page
+// headers: aborted contrecords, the OVERWRITE_CONTRECORD skip of
+// xlogreader.c, and the raw bytes a standby's stream carries.
 //
 // # Glossary
 //

@@ -61,7 +61,24 @@ func (r *Reader) read(lsn storage.LSN, p []byte) (ok bool, err error) {
 // sets rec.Start and rec.End. If prev is valid the record's prev link must
 // equal it (PostgreSQL's xl_prev check, which stops at stale recycled
 // content). Invalid or missing bytes give an error wrapping ErrInvalidRecord.
+//
+// A record whose continuation was overwritten (an OVERWRITE_CONTRECORD at
+// its missing page names it) is skipped: Read then returns that overwrite
+// record, whose Start is past lsn, as xlogreader does on finding
+// XLP_FIRST_IS_OVERWRITE_CONTRECORD.
 func (r *Reader) Read(lsn, prev storage.LSN, rec *Record) error {
+	err := r.read1(lsn, prev, rec)
+	if err == nil || !isInvalid(err) {
+		return err
+	}
+	if ok, serr := r.skipOverwritten(lsn, prev, rec); serr != nil || ok {
+		return serr
+	}
+	return err
+}
+
+// read1 is Read without the overwritten-contrecord skip.
+func (r *Reader) read1(lsn, prev storage.LSN, rec *Record) error {
 	if lsn != Align(lsn) || !lsn.Valid() {
 		return fmt.Errorf("%w: unaligned position %v", ErrInvalidRecord, lsn)
 	}
@@ -101,6 +118,10 @@ type EndOfWAL struct {
 	Last    storage.LSN // start of the last valid record (InvalidLSN if none)
 	Records int         // valid records read
 	Reason  error       // why the record at End is invalid (wraps ErrInvalidRecord)
+	// MissingContrec is set when the record at End is an aborted
+	// contrecord (AbortedContrecord): the WAL page its continuation
+	// needed, xlogreader's missingContrecPtr (End is abortedRecPtr).
+	MissingContrec storage.LSN
 }
 
 // FindEnd reads records from from (a record start; prev is its expected prev
@@ -115,6 +136,11 @@ func (r *Reader) FindEnd(from, prev storage.LSN, rec *Record, fn func(*Record) e
 		if err != nil {
 			if isInvalid(err) {
 				e.Reason = err
+				if m, ok, aerr := r.AbortedContrecord(e.End, e.Last); aerr != nil {
+					return e, aerr
+				} else if ok {
+					e.MissingContrec = m
+				}
 				return e, nil
 			}
 			return e, err

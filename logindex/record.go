@@ -38,11 +38,24 @@ const (
 	// RecAbortPrepared is ROLLBACK PREPARED of XID
 	// (XLOG_XACT_ABORT_PREPARED, RecordTransactionAbortPrepared).
 	RecAbortPrepared
+
+	// RecInitPage initialises its pages and then sets its slots: a record
+	// whose blocks carry BKPBLOCK_WILL_INIT (a relation extended, a freed
+	// page reused, like XLOG_HASH_ADD_OVFL_PAGE for a recycled overflow
+	// page). Redo zeroes the page instead of reading it
+	// (XLogReadBufferForRedoExtended with RBM_ZERO_AND_LOCK), so what the
+	// page held before the record never survives it (docs/model.md §2).
+	RecInitPage
+	// RecOverwriteContrecord (XLOG_OVERWRITE_CONTRECORD) is written by
+	// crash recovery at the WAL page where an aborted record's
+	// continuation was missing; Aborted names that record, which readers
+	// then skip (xlog.c CreateOverwriteContrecordRecord).
+	RecOverwriteContrecord
 	recTypeEnd
 )
 
 var recTypeNames = [...]string{"invalid", "page", "fpi", "commit", "abort", "checkpoint", "end-of-recovery",
-	"prepare", "commit-prepared", "abort-prepared"}
+	"prepare", "commit-prepared", "abort-prepared", "init-page", "overwrite-contrecord"}
 
 func (t RecordType) String() string {
 	if t < recTypeEnd {
@@ -63,7 +76,11 @@ func ParseRecordType(s string) (RecordType, error) {
 
 // HasPages reports whether records of this type touch pages (and so are
 // indexed in LogIndex rather than replayed into the clog or ignored).
-func (t RecordType) HasPages() bool { return t == RecPage || t == RecFullPage }
+func (t RecordType) HasPages() bool { return t == RecPage || t == RecFullPage || t == RecInitPage }
+
+// HasChanges reports whether records of this type carry slot changes
+// (Record.Changes): a page record or an init record.
+func (t RecordType) HasChanges() bool { return t == RecPage || t == RecInitPage }
 
 // MaxGIDLen bounds a prepared transaction's global id (PostgreSQL's
 // GIDSIZE is 200; the model's records keep it short).
@@ -97,8 +114,11 @@ type Record struct {
 	Prev  storage.LSN // start of the previous record (xl_prev)
 	Redo  storage.LSN // RecCheckpoint: the redo pointer
 	GID   string      // RecPrepare: the global transaction id
+	// Aborted is RecOverwriteContrecord's overwritten_lsn: the start of
+	// the record whose continuation it replaces.
+	Aborted storage.LSN
 
-	Changes []Change       // RecPage
+	Changes []Change       // RecPage, RecInitPage
 	Block   storage.PageID // RecFullPage: the page imaged
 	Image   storage.Page   // RecFullPage: its content (Image.LSN is ignored)
 }
@@ -108,7 +128,7 @@ func (r *Record) Pages(dst []storage.PageID) []storage.PageID {
 	switch r.Type {
 	case RecFullPage:
 		return append(dst, r.Block)
-	case RecPage:
+	case RecPage, RecInitPage:
 		base := len(dst)
 		for i := range r.Changes {
 			p := r.Changes[i].Page
@@ -141,9 +161,13 @@ func (r *Record) Apply(id storage.PageID, page *storage.Page) bool {
 			return false
 		}
 		page.Slots = r.Image.Slots
-	case RecPage:
+	case RecPage, RecInitPage:
 		hit := false
 		for i := range r.Changes {
+			if r.Type == RecInitPage && r.Changes[i].Page == id && !hit {
+				// WILL_INIT: the page restarts empty (RBM_ZERO_AND_LOCK).
+				page.Slots = [storage.PageSlots]uint64{}
+			}
 			c := &r.Changes[i]
 			if c.Page == id {
 				page.Slots[c.Slot] = c.Value
@@ -204,9 +228,10 @@ var ErrInvalidRecord = errors.New("logindex: invalid WAL record")
 //	18 pad     u16
 //	20 crc     u32   CRC-32C of bytes [0,20) and the payload
 //
-// Payload: RecPage n x (rel u32, block u32, slot u8, value u64);
+// Payload: RecPage and RecInitPage n x (rel u32, block u32, slot u8, value u64);
 // RecFullPage rel u32, block u32, slots; RecCheckpoint redo u64;
-// RecPrepare the GID's n bytes (n in the header's count byte).
+// RecPrepare the GID's n bytes (n in the header's count byte);
+// RecOverwriteContrecord aborted u64.
 const (
 	recHeaderSize = 24
 	changeSize    = 17
@@ -218,7 +243,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (r *Record) encodedLen() (int, error) {
 	switch r.Type {
-	case RecPage:
+	case RecPage, RecInitPage:
 		if len(r.Changes) == 0 || len(r.Changes) > MaxChanges {
 			return 0, fmt.Errorf("logindex: page record with %d changes (1..%d)", len(r.Changes), MaxChanges)
 		}
@@ -234,7 +259,7 @@ func (r *Record) encodedLen() (int, error) {
 		return recHeaderSize + len(r.Changes)*changeSize, nil
 	case RecFullPage:
 		return recHeaderSize + fpiSize, nil
-	case RecCheckpoint:
+	case RecCheckpoint, RecOverwriteContrecord:
 		return recHeaderSize + 8, nil
 	case RecPrepare:
 		if len(r.GID) == 0 || len(r.GID) > MaxGIDLen {
@@ -258,7 +283,7 @@ func (r *Record) encode(b []byte) {
 	le.PutUint16(b[18:], 0)
 	p := b[recHeaderSize:]
 	switch r.Type {
-	case RecPage:
+	case RecPage, RecInitPage:
 		b[17] = byte(len(r.Changes))
 		for i := range r.Changes {
 			c := &r.Changes[i]
@@ -279,6 +304,8 @@ func (r *Record) encode(b []byte) {
 	case RecPrepare:
 		b[17] = byte(len(r.GID))
 		copy(p, r.GID)
+	case RecOverwriteContrecord:
+		le.PutUint64(p[0:], uint64(r.Aborted))
 	}
 	le.PutUint32(b[20:], recordCRC(b))
 }
@@ -334,13 +361,13 @@ func (r *Record) Decode(b []byte) error {
 	nc := int(b[17])
 	want := -1
 	switch t {
-	case RecPage:
+	case RecPage, RecInitPage:
 		if nc >= 1 && nc <= MaxChanges {
 			want = recHeaderSize + nc*changeSize
 		}
 	case RecFullPage:
 		want = recHeaderSize + fpiSize
-	case RecCheckpoint:
+	case RecCheckpoint, RecOverwriteContrecord:
 		want = recHeaderSize + 8
 	case RecPrepare:
 		if nc >= 1 && nc <= MaxGIDLen {
@@ -353,11 +380,11 @@ func (r *Record) Decode(b []byte) error {
 		return fmt.Errorf("%w: type %v with length %d", ErrInvalidRecord, t, n)
 	}
 	r.Type, r.XID, r.Prev = t, XID(le.Uint32(b[4:])), storage.LSN(le.Uint64(b[8:]))
-	r.Redo, r.Block, r.Image, r.GID = 0, storage.PageID{}, storage.Page{}, ""
+	r.Redo, r.Aborted, r.Block, r.Image, r.GID = 0, 0, storage.PageID{}, storage.Page{}, ""
 	r.Changes = r.Changes[:0]
 	p := b[recHeaderSize:]
 	switch t {
-	case RecPage:
+	case RecPage, RecInitPage:
 		for range nc {
 			c := Change{
 				Page:  storage.PageID{Rel: storage.RelID(le.Uint32(p[0:])), Block: storage.BlockNo(le.Uint32(p[4:]))},
@@ -379,6 +406,8 @@ func (r *Record) Decode(b []byte) error {
 		r.Redo = storage.LSN(le.Uint64(p[0:]))
 	case RecPrepare:
 		r.GID = string(p[:nc])
+	case RecOverwriteContrecord:
+		r.Aborted = storage.LSN(le.Uint64(p[0:]))
 	}
 	return nil
 }
@@ -390,7 +419,7 @@ func (r *Record) String() string {
 		s += fmt.Sprintf(" xid=%d", r.XID)
 	}
 	switch r.Type {
-	case RecPage:
+	case RecPage, RecInitPage:
 		for _, c := range r.Changes {
 			s += fmt.Sprintf(" %v[%d]=%d", c.Page, c.Slot, c.Value)
 		}
@@ -400,6 +429,8 @@ func (r *Record) String() string {
 		s += fmt.Sprintf(" redo=%v", r.Redo)
 	case RecPrepare:
 		s += " gid=" + r.GID
+	case RecOverwriteContrecord:
+		s += fmt.Sprintf(" aborted=%v", r.Aborted)
 	}
 	return s
 }

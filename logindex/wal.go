@@ -92,6 +92,9 @@ type WAL struct {
 	hasSeg  bool
 
 	buf []byte
+	// starts are the start LSNs of the records in buf, oldest first
+	// (MidRecord).
+	starts []storage.LSN
 }
 
 // NewWAL opens WAL for insertion at start (the end of valid WAL, or FirstLSN
@@ -145,6 +148,7 @@ func (w *WAL) Insert(rec *Record) error {
 	rec.encode(w.buf[off : off+n])
 	clear(w.buf[off+n : off+aligned])
 	w.prev, w.insert = rec.Start, rec.End
+	w.starts = append(w.starts, rec.Start)
 	return nil
 }
 
@@ -172,6 +176,11 @@ func (w *WAL) Write(upto storage.LSN) error {
 		w.buf = append(w.buf[:0], w.buf[n:]...)
 		w.written += storage.LSN(n)
 	}
+	k := 0
+	for k < len(w.starts) && w.starts[k] < w.written {
+		k++
+	}
+	w.starts = append(w.starts[:0], w.starts[k:]...)
 	return nil
 }
 

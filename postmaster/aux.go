@@ -408,7 +408,10 @@ func newWALWriter(n *shmem.Node) *walWriter { return &walWriter{n: n} }
 
 func (a *walWriter) Name() string { return a.n.Proc("walwriter") }
 
-func (a *walWriter) Ready() bool { return primaryActive(a.n) && a.n.WAL.Unwritten() > 0 }
+func (a *walWriter) Ready() bool {
+	n := a.n
+	return primaryActive(n) && (n.WAL.Unwritten() > 0 || n.Cfg.WALWriteBehind && n.WAL.WrittenLSN() > n.WAL.FlushedLSN())
+}
 
 func (a *walWriter) Receive(c *sim.Ctx, m sim.Msg) {
 	if killedBy(m) {
@@ -418,6 +421,10 @@ func (a *walWriter) Receive(c *sim.Ctx, m sim.Msg) {
 
 func (a *walWriter) Step(c *sim.Ctx) {
 	n := a.n
+	if n.Cfg.WALWriteBehind {
+		a.writeBehind(c)
+		return
+	}
 	if err := n.WAL.Flush(n.WAL.InsertLSN()); err != nil {
 		exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
 		return

@@ -360,12 +360,15 @@ func (b *backend) finishPromoteReplay() { b.n.BGW.EndBackendReplay(b.rpub) }
 // replay it first during ONLINE_PROMOTE if need be, pin a buffer for it and
 // wait while LogIndex cannot take the record. ok is false when the step
 // ends here (a wait, a promote replay begun, or an exit).
-func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID) (storage.BufferID, bool) {
+func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID, zero bool) (storage.BufferID, bool) {
 	n := b.n
 	if n.BufferBusy(page) {
 		// A session promote did not wait for still reads this page in.
 		c.Detail("buffer-io-wait", sim.Str("page", page.String()))
 		return 0, false
+	}
+	if zero {
+		return b.zeroBuffer(c, page)
 	}
 	if start, need, err := b.needsPromoteReplay(page); err != nil {
 		b.exit(c, shmem.ExitPANIC, err.Error())
@@ -407,13 +410,12 @@ func (b *backend) writeStep(c *sim.Ctx) {
 		w.Value = MakeValue(b.xid, uint32(b.next+1))
 	}
 	page := n.Page(w.Page)
-	id, ok := b.writeBuffer(c, page)
+	id, ok := b.writeBuffer(c, page, w.Init)
 	if !ok {
 		return
 	}
 	oldest := n.OldestLSN() // before the record: oldest <= record
-	rec := logindex.Record{Type: logindex.RecPage, XID: b.xid,
-		Changes: []logindex.Change{{Page: page, Slot: w.Slot % storage.PageSlots, Value: w.Value}}}
+	rec := writeRecord(b.xid, page, w)
 	if err := n.WAL.Insert(&rec); err != nil {
 		if errors.Is(err, logindex.ErrWALBuffersFull) {
 			c.Detail("wal-buffers-full")
@@ -448,7 +450,9 @@ func (b *backend) writeStep(c *sim.Ctx) {
 	if n.BGW.State() == shmem.BGOnlinePromote {
 		c.Mark("postmaster/write-during-online-promote")
 	}
-	b.written = append(b.written, w)
+	if !w.Free {
+		b.written = append(b.written, w)
+	}
 	b.next++
 	c.Log("insert", sim.Str("page", page.String()), sim.LSNField("lsn", uint64(rec.Start)),
 		sim.LSNField("oldest", uint64(buf.OldestLSN)), sim.Uint("xid", uint64(b.xid)))

@@ -73,7 +73,14 @@
 // PromoteReplayFromConsistent (backends replay from Max(consistent LSN,
 // bg_replayed_lsn) for pages read from storage).
 //
+// reuse.go: writes that free a page or reuse it through RBM_ZERO_AND_LOCK
+// (bufmgr.c ReadBuffer_common, polar_require_backend_redo). walwrite.go:
+// the walwriter's separate write and fsync (XLogBackgroundFlush) and the
+// aborted-contrecord bytes of a standby's stream.
+//
 // Coverage marks: postmaster/standby-wal-received,
 // postmaster/standby-write-page, postmaster/standby-promote,
-// postmaster/future-page (a replica read refused a future page).
+// postmaster/future-page (a replica read refused a future page),
+// postmaster/page-reuse-during-online-promote,
+// postmaster/wal-write-partial.
 package postmaster

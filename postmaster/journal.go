@@ -12,6 +12,16 @@ type Write struct {
 	Page  int // page number within the workload relation
 	Slot  uint8
 	Value uint64
+	// Init: the page is reused (a freed hash overflow page taken again, a
+	// relation extended): the backend reads it with RBM_ZERO_AND_LOCK,
+	// skipping any LogIndex replay, and logs a record whose block carries
+	// BKPBLOCK_WILL_INIT (logindex.RecInitPage) setting Slot to Value on an
+	// empty page.
+	Init bool
+	// Free: the page is freed (hash squeeze, _hash_freeovflpage): an
+	// ordinary record empties every slot. Slot and Value are ignored and a
+	// free is not a write readers must see.
+	Free bool
 }
 
 // Ack is an acknowledged commit: the client was told its transaction

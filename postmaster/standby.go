@@ -35,6 +35,10 @@ import (
 type walData struct {
 	Rec    logindex.Record
 	Sender sim.ActorID
+	// Prefix are the stream's bytes before Rec that are no record: the
+	// first part of an aborted record that Rec, an OVERWRITE_CONTRECORD,
+	// names (contrecordPrefix).
+	Prefix []byte
 }
 
 func (m walData) String() string {
@@ -266,7 +270,7 @@ func (a *standbyReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		if a.n.StopWALReceiver {
 			return // startup fixed the end of WAL: nothing more is written
 		}
-		if m.Rec.Start != a.expected {
+		if m.Rec.Start != a.expected+storage.LSN(len(m.Prefix)) {
 			c.Detail("skip-record", sim.LSNField("lsn", uint64(m.Rec.Start)), sim.LSNField("expected", uint64(a.expected)))
 			return
 		}
@@ -274,6 +278,9 @@ func (a *standbyReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		if a.sender != a.announced {
 			a.announced = a.sender
 			c.Story("streaming", sim.Str("primary", a.sender.String()), sim.LSNField("from", uint64(m.Rec.Start)), sim.Str("slot", a.slot))
+		}
+		if len(m.Prefix) > 0 && !a.writePrefix(c, m.Prefix, m.Rec.Prev) {
+			return
 		}
 		a.write(c, m.Rec)
 	case shmem.Keepalive:

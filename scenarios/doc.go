@@ -32,7 +32,7 @@
 // BuffersMatchOracle, ReplicaReadsMatchOracle, ReadsReflectAcked,
 // PreparedSurvives, TwoPhaseDecidedOnce, PreparedInvisible,
 // LogicalSlotsSurvive, NoUnexpectedExit, WALRetained, CrashRecovers, AckedVisible,
-// PromotedStandbyRecovers), and the liveness claims by the script package
+// PromotedStandbyRecovers, ReusedPageFresh), and the liveness claims by the script package
 // (PromoteCompletes, PrimaryServes, BGWReturnsToNotStart, ReplicasCatchUp,
 // ConsistentLSNCatchesUp).
 package scenarios

@@ -38,6 +38,8 @@ var caughtBy = map[string]string{
 	"trigger-file-promote":            script.LivePromoteCompletes,
 	"logindex-off-promote":            "NoUnexpectedExit",
 	"checkpoint-during-waiting-reset": "NoCheckpointInWaitingReset",
+	"keep-aborted-contrecord":         "NoWALBelowOldEnd",
+	"replay-keeps-reused-page":        "BuffersMatchOracle",
 }
 
 // unobservable are the hazards no general checker can see in the model,

@@ -96,6 +96,7 @@ func pinnedWorld(t *testing.T, seed uint64, base swarm.Base, classes string) swa
 	sw.Classes, err = swarm.ParseClasses(classes)
 	require.NoError(t, err)
 	sw.Opts.Standbys = 0
+	sw.Opts.WALWriteBehind = sw.Classes&swarm.ClassTornWAL != 0
 	return sw
 }
 
@@ -107,8 +108,7 @@ func pinnedWorld(t *testing.T, seed uint64, base swarm.Base, classes string) swa
 // logical classes joined the class draw). PostmasterMain blocks signals
 // until its children are forked, so the signal waits and is handled then.
 func TestPromoteBeforePostmasterStartIsKept(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(89, swarm.Base{Fixed: true, Fence: storage.FenceEpoch})
-	require.NoError(t, err)
+	sw := pinnedWorld(t, 89, swarm.Base{Fixed: true, Fence: storage.FenceEpoch}, "read,stop,restart,pause,stall-save,checkpoint,logical,pending-promote,lag-promote")
 	var trace strings.Builder
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{Out: &trace, Level: sim.LevelStory})
 	require.NoError(t, err)

@@ -76,8 +76,10 @@ func TestSwarmCatchesEveryHazard(t *testing.T) {
 	// The budget leaves room for new action classes, which change the
 	// programs of the seeds that draw them: before prepared transactions
 	// and logical slots skip-slot-reload, the rarest, was caught at seed
-	// 264 and no-backend-wait at 44; with them, at 312 and 696.
-	const budget = 1000
+	// 264 and no-backend-wait at 44; with them, at 312 and 696; with
+	// standbys, page reuse and torn WAL as well, the rarest are
+	// no-backend-wait (seed 1054) and keep-aborted-contrecord (1829).
+	const budget = 2000
 	for _, hz := range hazard.All() {
 		t.Run(hz.Name, func(t *testing.T) {
 			if hz.Counterexample != "" {

@@ -97,6 +97,21 @@ type Orderings struct {
 	// (twophase.c CheckPointTwoPhase, from CheckPointGuts) before the
 	// checkpoint record. Off only under hazard skip-twophase-checkpoint.
 	TwoPhaseCheckpoint bool
+	// ForgetAbortedContrecord: a replica's startup does not keep an aborted
+	// contrecord it meets at the end of WAL, because replica.signal sets
+	// ArchiveRecoveryRequested (xlogrecovery.c ReadRecord, ~3399), so its
+	// promote opens WAL at the end of the last complete record and writes no
+	// OVERWRITE_CONTRECORD. Off, it keeps the first one it meets and its
+	// promote writes there, as crash recovery of a primary does.
+	ForgetAbortedContrecord bool
+	// ZeroInitInReplay: LogIndex replay of a record whose block carries
+	// BKPBLOCK_WILL_INIT reinitialises the page even when the buffer is
+	// already valid (XLogReadBufferForRedoExtended in RBM_NORMAL_VALID
+	// mode: "If buffer is valid we don't check WILL_INIT", and the redo
+	// routine, e.g. hash_xlog_add_ovfl_page, initialises the page). Off,
+	// replay applies the record's changes on top of the page's old
+	// content.
+	ZeroInitInReplay bool
 }
 
 // Fidelity holds the switches that make a node do what PolarDB 15's code
@@ -196,7 +211,8 @@ func OrderingsFor(p Profile) Orderings {
 		ResetBeforeRecoveryDone: true, ReplayFromRedo: true, EvictStale: true,
 		FakeOldestDuringPromote: true, CopyClog: true, ReloadSlots: true,
 		NoCheckpointInWaitingReset: true, RefuseWithoutLogIndex: true,
-		TwoPhaseCheckpoint: true,
+		TwoPhaseCheckpoint:      true,
+		ForgetAbortedContrecord: true, ZeroInitInReplay: true,
 	}
 	if p == ProfileV11 {
 		o.WaitBackends = false
@@ -242,6 +258,15 @@ type Config struct {
 	// The switchover walkthrough rebuilds the old primary through the slot
 	// its promoted replica used (replica1), not a new one.
 	PrimarySlotName string
+	// WALWriteBehind: the walwriter writes WAL without syncing it and
+	// syncs in a later step, writing only whole WAL pages while one is
+	// complete (XLogBackgroundFlush: WriteRqst.Write rounded down to
+	// XLOG_BLCKSZ, no fsync while less than wal_writer_flush_after is
+	// pending). A crash then loses what is still in the WAL buffers: the
+	// last records, or the continuation of a record whose first WAL page
+	// was written (scenarios' cluster keeps written WAL at a power loss, as
+	// PFS does). Off: the walwriter writes and syncs in one step.
+	WALWriteBehind bool
 }
 
 // Slot is the replication slot a replica of this configuration streams

@@ -167,6 +167,10 @@ type Node struct {
 	// PolarDB state: the checkers' record (an unexpected PANIC or FATAL is
 	// a failure); the postmaster learns of exits by message.
 	Exits []ChildExit
+	// InitReplays counts init records (logindex.RecInitPage) ReplayPage
+	// applied: not PolarDB state, a counter the replayers read to mark
+	// the coverage of a reused page met in LogIndex replay.
+	InitReplays uint64
 
 	rec  logindex.Record
 	lsns []storage.LSN
@@ -426,6 +430,11 @@ func (n *Node) flushed() storage.LSN {
 // first (WAL flushed to its LSN first, as FlushBuffer does); if it may not be
 // written yet (flush gate) or every frame is pinned, ErrBuffersBusy.
 func (n *Node) Buffer(page storage.PageID) (id storage.BufferID, loaded bool, err error) {
+	return n.buffer(page, false)
+}
+
+// buffer is Buffer; zero is RBM_ZERO_AND_LOCK (ZeroBuffer).
+func (n *Node) buffer(page storage.PageID, zero bool) (id storage.BufferID, loaded bool, err error) {
 	if id, ok := n.Pool.Lookup(page); ok {
 		return id, false, nil
 	}
@@ -447,15 +456,17 @@ func (n *Node) Buffer(page storage.PageID) (id storage.BufferID, loaded bool, er
 			return 0, false, err
 		}
 	}
-	p, err := n.ReadStoragePage(page)
-	if err != nil {
-		return 0, false, err
+	var p storage.Page // RBM_ZERO_AND_LOCK: MemSet, no smgrread
+	if !zero {
+		if p, err = n.ReadStoragePage(page); err != nil {
+			return 0, false, err
+		}
 	}
 	if b := n.Pool.Get(id); b.Valid {
 		n.Pool.Evict(id)
 	}
 	n.Pool.Assign(id, page, p)
-	return id, true, nil
+	return id, !zero, nil
 }
 
 // BufferBusy reports whether page's buffer is pinned across steps: only a
@@ -511,8 +522,11 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 		if err != nil {
 			return applied, fmt.Errorf("shmem: replay %v of %v: %w", lsn, b.Tag, err)
 		}
-		if rec.Apply(b.Tag, &b.Page) {
+		if n.applyReplayed(rec, b) {
 			applied++
+			if rec.Type == logindex.RecInitPage {
+				n.InitReplays++
+			}
 		}
 	}
 	return applied, nil

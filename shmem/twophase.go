@@ -214,13 +214,22 @@ func TwoPhaseFiles(m *storage.Mount) []logindex.XID {
 // recovery starts above their records and finds them in pg_twophase/.
 // It returns how many it wrote.
 // A failed write leaves its file for Fidelity.TwoPhaseFileLeftOnWriteError
-// (leaveLeftover), else removes it.
+// (leaveLeftover: RecreateTwoPhaseFile's O_TRUNC rewrite, which destroys
+// a good file another node wrote on shared storage). Otherwise (the fixed
+// model) a valid file already there for the same gid is kept as it is,
+// not rewritten, and a failed write of a new file removes it.
 func (t *TwoPhase) CheckPointTwoPhase(m *storage.Mount, redo storage.LSN, leaveLeftover bool) (int, error) {
 	wrote := 0
 	for i := range t.xacts {
 		g := &t.xacts[i]
 		if !(g.Valid || g.InRedo) || g.OnDisk || g.PrepareEnd > redo {
 			continue
+		}
+		if !leaveLeftover {
+			if gid, err := ReadTwoPhaseFile(m, g.XID); err == nil && gid == g.GID {
+				g.OnDisk, g.PrepareStart, g.PrepareEnd = true, storage.InvalidLSN, storage.InvalidLSN
+				continue
+			}
 		}
 		if err := WriteTwoPhaseFile(m, g.XID, g.GID); err != nil {
 			if !leaveLeftover {

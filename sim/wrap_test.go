@@ -43,3 +43,83 @@ func TestPinnedPinsTheFirstRealChoice(t *testing.T) {
 	require.Equal(t, 2, out.Choose(site, 3), "beyond the width: the last option, and the caller stops")
 	require.Equal(t, 3, out.Width)
 }
+
+// Every wrapper is a StepChooser that forwards the candidate view: a
+// strategy inside still sees the actors (here a peek chooser that records
+// the view and takes the last candidate), rather than being asked Choose.
+func TestWrappersForwardChooseStep(t *testing.T) {
+	wraps := map[string]func(inner sim.Chooser) sim.Chooser{
+		"capped": func(in sim.Chooser) sim.Chooser { return &sim.Capped{Inner: in, Max: 100} },
+		"gate":   func(in sim.Chooser) sim.Chooser { return &sim.Gate{Inner: in, Open: true} },
+		"pinned": func(in sim.Chooser) sim.Chooser { return &sim.Pinned{First: 0, Inner: in} },
+	}
+	for _, name := range []string{"capped", "gate", "pinned"} {
+		p := &peek{Chooser: sim.NewScripted()}
+		w := wraps[name](p)
+		if _, ok := w.(sim.StepChooser); !ok {
+			t.Fatalf("%s is not a StepChooser", name)
+		}
+		s := sim.New(sim.Config{Chooser: w})
+		s.Add(worker("a", 3))
+		s.Add(worker("b", 3))
+		for range 4 {
+			s.Step()
+		}
+		if len(p.seen) == 0 {
+			t.Fatalf("%s: the inner chooser never saw a candidate view", name)
+		}
+	}
+	// A closed gate answers 0 without asking.
+	p := &peek{Chooser: sim.NewScripted()}
+	s := sim.New(sim.Config{Chooser: &sim.Gate{Inner: p}})
+	s.Add(worker("a", 3))
+	s.Add(worker("b", 3))
+	s.Step()
+	s.Step()
+	if len(p.seen) != 0 {
+		t.Fatalf("a closed gate asked its inner chooser: %v", p.seen)
+	}
+	// Capped counts scheduling choices too.
+	c := &sim.Capped{Inner: &peek{Chooser: sim.NewScripted()}, Max: 1}
+	s = sim.New(sim.Config{Chooser: c})
+	s.Add(worker("a", 5))
+	s.Add(worker("b", 5))
+	defer func() {
+		if recover() != (sim.TooManyChoices{}) {
+			t.Fatal("Capped did not count scheduling choices")
+		}
+	}()
+	for range 10 {
+		s.Step()
+	}
+}
+
+// Fair leaves scheduling to the strategy until GoFair, then to Uniform,
+// and FindFair reaches it through the harness wrappers.
+func TestFairSwitchesToUniform(t *testing.T) {
+	strat := &peek{Chooser: sim.NewScripted()}
+	uni := &peek{Chooser: sim.NewScripted()}
+	f := &sim.Fair{Inner: strat, Uniform: uni}
+	rec := &sim.Recorder{Inner: &sim.Capped{Inner: &sim.Gate{Inner: f, Open: true}, Max: 100}}
+	if sim.FindFair(rec) != f {
+		t.Fatal("FindFair does not see through Recorder, Capped and Gate")
+	}
+	if sim.FindFair(sim.NewScripted()) != nil {
+		t.Fatal("FindFair found a Fair in a plain chooser")
+	}
+	s := sim.New(sim.Config{Chooser: rec})
+	s.Add(worker("a", 5))
+	s.Add(worker("b", 5))
+	s.Step()
+	s.Step()
+	if len(strat.seen) == 0 || len(uni.seen) != 0 {
+		t.Fatalf("before GoFair: strategy saw %d, uniform %d", len(strat.seen), len(uni.seen))
+	}
+	n := len(strat.seen)
+	sim.FindFair(rec).GoFair()
+	s.Step()
+	s.Step()
+	if len(strat.seen) != n || len(uni.seen) == 0 {
+		t.Fatalf("after GoFair: strategy saw %d more, uniform %d", len(strat.seen)-n, len(uni.seen))
+	}
+}

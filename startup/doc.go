@@ -188,4 +188,11 @@
 // PolarDB 11's order (docs/model.md §8) differs in polar_reset_bg_replayed_lsn
 // (replay from min(old consistent LSN, bg_replayed_lsn), no eviction) and in
 // resetting the BGW after recovery is marked done.
+//
+// contrecord.go: WAL opened at the end of recovery. A primary's crash
+// recovery writes OVERWRITE_CONTRECORD at an aborted record's missing page
+// (xlog.c StartupXLOG, CreateOverwriteContrecordRecord); a replica's
+// promote does not (xlogrecovery.c ReadRecord with ArchiveRecoveryRequested),
+// unless hazard keep-aborted-contrecord turns Orderings.ForgetAbortedContrecord
+// off.
 package startup

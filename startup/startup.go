@@ -172,6 +172,10 @@ type Process struct {
 	// restartpoint (Fidelity.CheckEndBeforeRestartpoint); P4 then only opens
 	// WAL at E.
 	endChecked bool
+	// aborted, missing: an aborted contrecord this replica met at the end
+	// of WAL and kept (only with Orderings.ForgetAbortedContrecord off:
+	// keptAborted); zero when none.
+	aborted, missing storage.LSN
 	// reindex and reindexPrev: in StateReindex, the next record to index
 	// and the start of the one before it; afterReindex is the state that
 	// follows (reindex.go).
@@ -597,6 +601,7 @@ func (p *Process) stepCatchUp(c *sim.Ctx) {
 	if o != consumed || !atEnd {
 		return
 	}
+	p.keepAborted(c)
 	p.enterHotStandby(c)
 }
 
@@ -752,6 +757,7 @@ func (p *Process) stepStorageRead(c *sim.Ctx) {
 	}
 	o, atEnd := p.readAndConsume(c)
 	if o == consumed && atEnd {
+		p.keepAborted(c)
 		// The WAL the queue skipped is not written yet (or is torn): wait.
 		c.Detail("storage-read-wait", sim.LSNField("at", uint64(n.ReplayLSN)))
 		p.wait(c, "wal-wait", retryWALWait)
@@ -878,12 +884,9 @@ func (p *Process) stepEndOfWAL(c *sim.Ctx) {
 			return
 		}
 	}
-	w, err := logindex.NewWAL(n.Mount, n.Cfg.LogIndex, p.end, p.endLast)
-	if err != nil {
-		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: open WAL at %v: %v", p.end, err))
+	if _, ok := p.openWALAtPromote(c); !ok {
 		return
 	}
-	n.WAL = w
 	p.to(StatePromoteData, StateEndOfWAL)
 	c.Story("end-of-wal", sim.LSNField("end", uint64(p.end)), sim.LSNField("last", uint64(p.endLast)),
 		sim.Uint("tli", uint64(n.Control.TLI)))
@@ -1308,7 +1311,11 @@ func (p *Process) redoPages(c *sim.Ctx, rec *logindex.Record) bool {
 		}
 	}()
 	for _, pg := range p.pages {
-		id, _, err := n.Buffer(pg)
+		read := n.Buffer
+		if rec.Type == logindex.RecInitPage {
+			read = n.ZeroBuffer // BKPBLOCK_WILL_INIT: redo reads nothing
+		}
+		id, _, err := read(pg)
 		if errors.Is(err, shmem.ErrBuffersBusy) {
 			c.Log("buffers-busy", sim.Str("page", pg.String()), sim.LSNField("lsn", uint64(rec.Start)))
 			p.wait(c, "buffers-busy", retryIO)
@@ -1371,12 +1378,10 @@ func (p *Process) stepCrashDone(c *sim.Ctx) {
 	if !p.recoverPreparedTransactions(c) {
 		return
 	}
-	w, err := logindex.NewWAL(n.Mount, n.Cfg.LogIndex, p.end, p.endLast)
-	if err != nil {
-		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: open WAL at %v: %v", p.end, err))
+	w, ok := p.openWALAfterCrash(c)
+	if !ok {
 		return
 	}
-	n.WAL = w
 	rec := logindex.Record{Type: logindex.RecEndOfRecovery}
 	if err := w.Insert(&rec); err != nil {
 		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: insert end-of-recovery: %v", err))

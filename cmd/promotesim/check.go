@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,7 +12,6 @@ import (
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/explore"
 	"promotesim/scenarios/script"
-	"promotesim/scenarios/swarm"
 )
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
@@ -33,11 +33,11 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if jsonOut {
-		if err := printCheckJSON(stdout, cfg.Base, res, path, cxErr); err != nil {
+		if err := printCheckJSON(stdout, cfg, res, path, cxErr); err != nil {
 			return err
 		}
 	} else {
-		printCheck(stdout, cfg.Base, res, path, cxErr)
+		printCheck(stdout, cfg, res, path, cxErr)
 	}
 	if res.Shortest != nil {
 		return errViolationReported
@@ -47,29 +47,38 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // parseCheckFlags reads and checks check's flags.
 func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveConfig, outDir string, jsonOut bool, err error) {
-	fs := newFlags("check", "check -exhaustive [-depth D] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-workers K] [-max-runs N] [-budget D] [-json]", stderr)
-	exhaustive := fs.Bool("exhaustive", false, "enumerate every interleaving of a small world through the promote window")
-	depth := fs.Int("depth", 9, "choices enumerated per run, from the promote on (choices beyond it are 0)")
+	fs := newFlags("check", "check -exhaustive [-preemptions K|none|auto] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-max-states N] [-budget D] [-stop-at-first] [-json]", stderr)
+	exhaustive := fs.Bool("exhaustive", false, "search every schedule of a small world's promote window (stateful: revisited states are pruned)")
+	pre := fs.String("preemptions", "auto", "bound every schedule to K preemptions, CHESS style: a number K, none (the whole space: too big to finish in minutes), or auto (K = 0, 1, 2, ... in turn until a failure or the budget)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
-	workers := fs.Int("workers", 0, "enumerators run at once, split by the first choice (default: every core)")
-	maxRuns := fs.Int("max-runs", 0, "stop after this many schedules (0: no limit; the report says it is incomplete)")
-	budget := fs.Duration("budget", 0, "stop after this wall time (0: no limit)")
+	maxStates := fs.Int("max-states", 0, "stop after this many distinct states (0: no limit; the report says it is incomplete)")
+	budget := fs.Duration("budget", time.Minute, "stop after this wall time (0: no limit)")
+	first := fs.Bool("stop-at-first", false, "stop at the first failing schedule (default: search on and keep the shortest)")
 	out := fs.String("out", defaultCxDir, "directory for the counterexample script")
 	js := fs.Bool("json", false, "print a machine-readable JSON report")
 	if err = parse(fs, args, 0); err != nil {
 		return
 	}
 	if !*exhaustive {
-		err = usageErr("say -exhaustive (the one check there is: every interleaving of a small world)")
+		err = usageErr("say -exhaustive (the one check there is: every schedule of a small world's promote window)")
 		return
 	}
+	k, iterate := -1, false
+	switch *pre {
+	case "auto":
+		iterate = true
+	case "none":
+	default:
+		if n, perr := strconv.Atoi(*pre); perr == nil && n >= 0 {
+			k = n
+		} else {
+			err = usageErr("-preemptions %q: want a number K >= 0, none or auto", *pre)
+			return
+		}
+	}
 	switch {
-	case *depth < 1 || *depth > 30:
-		err = usageErr("-depth %d: want 1..30", *depth)
-	case *workers < 0:
-		err = usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
-	case *maxRuns < 0:
-		err = usageErr("-max-runs %d: want a positive number (or 0)", *maxRuns)
+	case *maxStates < 0:
+		err = usageErr("-max-states %d: want a positive number (or 0)", *maxStates)
 	case *budget < 0:
 		err = usageErr("-budget %v: want a positive duration", *budget)
 	}
@@ -80,50 +89,84 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 	if err != nil {
 		return
 	}
-	cfg = explore.ExhaustiveConfig{Base: base, Depth: *depth, Workers: *workers, MaxRuns: *maxRuns, Budget: *budget}
+	cfg = explore.ExhaustiveConfig{Base: base, BoundPreemptions: k >= 0, Preemptions: max(k, 0), MaxStates: *maxStates,
+		Budget: *budget, StopAtFirst: *first, Iterate: iterate}
 	return cfg, *out, *js, nil
 }
 
-func printCheckJSON(stdout io.Writer, base swarm.Base, res *explore.ExhaustiveResult, path string, cxErr error) error {
+func boundText(cfg explore.ExhaustiveConfig) string {
+	if cfg.Iterate {
+		return "preemption bounds 0, 1, 2, ... in turn"
+	}
+	if cfg.BoundPreemptions {
+		return fmt.Sprintf("at most %d preemptions", cfg.Preemptions)
+	}
+	return "no preemption bound"
+}
+
+func printCheckJSON(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore.ExhaustiveResult, path string, cxErr error) error {
+	r := res.Search
+	pre := -1
+	if n := len(res.Rounds); n > 0 && res.Rounds[n-1].Bounded {
+		pre = res.Rounds[n-1].Preemptions
+	}
 	out := struct {
 		Model          string              `json:"model_version"`
 		Base           string              `json:"base"`
-		Depth          int                 `json:"depth"`
+		Preemptions    int                 `json:"preemptions"`
 		Cluster        string              `json:"cluster"`
-		Actions        []string            `json:"actions"`
-		Schedules      int                 `json:"schedules"`
-		Truncated      int                 `json:"truncated"`
-		States         int                 `json:"distinct_end_states"`
-		MidStates      int                 `json:"distinct_states_at_read_write"`
-		Steps          uint64              `json:"steps"`
-		Failing        int                 `json:"failing_schedules"`
+		Before         []string            `json:"before_window"`
+		Promote        string              `json:"promote"`
+		States         int                 `json:"distinct_states"`
+		Transitions    int                 `json:"transitions"`
+		Replayed       int                 `json:"replayed_steps"`
+		Runs           int                 `json:"runs"`
+		Revisits       int                 `json:"revisits"`
+		WindowSteps    int                 `json:"depth_from_promote"`
+		Closed         int                 `json:"windows_closed"`
+		Stuck          int                 `json:"windows_stuck"`
+		Failing        int                 `json:"failing_runs"`
 		Complete       bool                `json:"complete"`
 		ElapsedSec     float64             `json:"elapsed_s"`
+		StatesPerSec   float64             `json:"states_per_s"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
-	}{cluster.ModelVersion, baseText(base), res.Depth, res.Cluster.String(), script.Lines(res.Actions), res.Runs, res.Truncated, res.States, res.MidStates, res.Steps,
-		res.Failing, !res.Incomplete, res.Elapsed.Seconds(), cxJSON(res.Shortest, path, cxErr)}
+	}{cluster.ModelVersion, baseText(cfg.Base), pre, res.Cluster.String(), script.Lines(res.Before), res.Promote.String(),
+		r.States, r.Transitions, r.Replayed, r.Runs, r.Revisits, res.WindowSteps, res.Closed, res.Stuck, r.Failures, r.Complete,
+		res.Elapsed.Seconds(), res.StatesPerSec(), cxJSON(res.Shortest, path, cxErr)}
 	return writeJSON(stdout, out)
 }
 
-func printCheck(stdout io.Writer, base swarm.Base, res *explore.ExhaustiveResult, path string, cxErr error) {
-	fmt.Fprintf(stdout, "exhaustive check, depth %d, %s\n", res.Depth, baseText(base))
+func printCheck(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore.ExhaustiveResult, path string, cxErr error) {
+	r := res.Search
+	fmt.Fprintf(stdout, "exhaustive check (stateful search of the promote window, %s), %s\n", boundText(cfg), baseText(cfg.Base))
 	fmt.Fprintf(stdout, "  world: %s\n", res.Cluster)
-	fmt.Fprintf(stdout, "         %s\n", strings.Join(script.Lines(res.Actions), "; "))
-	fmt.Fprintf(stdout, "  %d schedules (%d reached the depth bound and ran on FIFO), %s steps in %v\n",
-		res.Runs, res.Truncated, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "  distinct states: %d when n2 opened read-write, %d at the end\n", res.MidStates, res.States)
-	if res.Incomplete {
-		fmt.Fprintln(stdout, "  INCOMPLETE: -max-runs or -budget stopped the enumeration")
+	fmt.Fprintf(stdout, "         %s; then the window: %s, until n2 serves read-write, a write on n2, until n2's BGW is in NOT_START and the write is answered\n",
+		strings.Join(script.Lines(res.Before), "; "), res.Promote)
+	if len(res.Rounds) > 1 {
+		for _, rd := range res.Rounds {
+			fmt.Fprintf(stdout, "  at most %d preemptions: %s in %v\n", rd.Preemptions, rd.Report, rd.Elapsed.Round(time.Millisecond))
+		}
+		fmt.Fprintln(stdout, "  the last round:")
+	}
+	fmt.Fprintf(stdout, "  %d distinct states, %d transitions (%d steps replayed to reach them), %d runs, %d revisits pruned, in %v: %s states/s\n",
+		r.States, r.Transitions, r.Replayed, r.Runs, r.Revisits, res.Elapsed.Round(time.Millisecond), human(res.StatesPerSec()))
+	fmt.Fprintf(stdout, "  depth: %d steps past the promote request; %d schedules closed the window, %d got stuck (a wait ran out of its budget)\n",
+		res.WindowSteps, res.Closed, res.Stuck)
+	if r.Preempted > 0 {
+		fmt.Fprintf(stdout, "  %d branches cut by the preemption bound\n", r.Preempted)
+	}
+	if !r.Complete {
+		fmt.Fprintln(stdout, "  INCOMPLETE: -max-states, -budget or -stop-at-first ended the search early")
 	}
 	if res.Shortest == nil {
-		what := "every"
-		if res.Incomplete {
-			what = "every enumerated"
+		what := "every schedule of the window"
+		if !r.Complete {
+			what = "every schedule searched"
 		}
-		fmt.Fprintf(stdout, "  the safety checkers (%d per step) and the whole-state checks held on %s schedule\n", perStepClaims(), what)
+		fmt.Fprintf(stdout, "  the safety checkers (%d per step) and the whole-state checks held on %s\n", perStepClaims(), what)
 		return
 	}
-	fmt.Fprintf(stdout, "  %d schedules FAIL; the one that fails soonest:\n", res.Failing)
+	fmt.Fprintf(stdout, "  %d runs FAIL; the shortest (%d steps):\n", r.Failures, r.ShortestSteps)
 	printCounterexample(stdout, res.Shortest)
 	if cxErr != nil {
 		fmt.Fprintf(stdout, "counterexample: %v\n", cxErr)

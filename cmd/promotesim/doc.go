@@ -13,7 +13,7 @@
 //	promotesim replay -seed S       one world with its full trace
 //	promotesim replay -script FILE  a counterexample file
 //	promotesim hazards              the hazard catalogue
-//	promotesim check -exhaustive    every interleaving of a small promote world
+//	promotesim check -exhaustive    a stateful search of a small world's promote window
 //	promotesim demo                 list the teaching demos
 //	promotesim demo NAME [flags]    replay one demo as a narrated trace
 //	promotesim view [DEMO|-seed S|-script FILE]

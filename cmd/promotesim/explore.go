@@ -20,6 +20,7 @@ import (
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
+	"promotesim/sim"
 	"promotesim/storage"
 )
 
@@ -30,10 +31,16 @@ import (
 // TestCounterexamples replays it.
 var defaultCxDir = filepath.Join(os.TempDir(), "promotesim", "counterexamples")
 
-// baseFlags are the flags that fix every world: profile, fence, hazard.
+// baseFlags are the flags that fix every world: profile, fence, hazard,
+// and (for the seeded commands, explore and replay) the scheduling
+// strategy.
 type baseFlags struct {
-	profile, fence, hazard *string
+	profile, fence, hazard, sched *string
 }
+
+// defaultSched is -sched's default (see README, "Scheduling strategies",
+// for the measurements that chose it).
+const defaultSched = "uniform"
 
 func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 	return baseFlags{
@@ -43,11 +50,21 @@ func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 	}
 }
 
+// addSchedFlag adds -sched to a seeded command's base flags.
+func addSchedFlag(fs *flag.FlagSet, b *baseFlags) {
+	b.sched = fs.String("sched", defaultSched, "scheduling strategy: uniform, pct[:d=N][,steps=N], preempt[:k=N][,p=A/B][,steps=N], or swarm (each seed derives one)")
+}
+
 // base parses the flags; allowAll accepts -hazard all (returned as
 // all=true with an empty hazard).
 func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
 	var out swarm.Base
 	var err error
+	if b.sched != nil {
+		if out.Sched, err = sim.ParseStrategy(*b.sched); err != nil {
+			return out, false, usageErr("-sched: %v", err)
+		}
+	}
 	if out.Profile, out.Fixed, err = cluster.ParseProfile(*b.profile); err != nil {
 		return out, false, usageErr("-profile %q: want %s", *b.profile, strings.Join(cluster.ProfileNames(), ", "))
 	}
@@ -163,12 +180,13 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 
 // parseExploreFlags reads and checks explore's flags.
 func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
-	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME|all] [-shard i/n] [-json]", stderr)
+	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME|all] [-sched STRATEGY] [-shard i/n] [-json]", stderr)
 	seeds := fs.Uint64("seeds", 0, "run this many seeds (the range -seed .. -seed+N-1)")
 	duration := fs.Duration("duration", 0, "stop starting worlds after this wall time (default 20s when -seeds is not given; per hazard with -hazard all)")
 	first := fs.Uint64("seed", 1, "first seed of the range")
 	workers := fs.Int("workers", 0, "worlds run at once (default: every core)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them), or all for the hazard table")
+	addSchedFlag(fs, &bf)
 	shard := fs.String("shard", "0/1", "run only the seeds s with s mod n == i (split a range across machines)")
 	jsonOut := fs.Bool("json", false, "print a machine-readable JSON report instead of text")
 	keepGoing := fs.Bool("keep-going", false, "run every seed even after a failure (count them all; report the lowest)")
@@ -284,7 +302,11 @@ func baseText(b swarm.Base) string {
 	if b.Fence != 0 {
 		f = b.Fence.String()
 	}
-	return fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
+	out := fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
+	if b.Sched.Kind != sim.Uniform {
+		out += ", sched " + b.Sched.String()
+	}
+	return out
 }
 
 func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreResult, verbose bool) {
@@ -648,7 +670,7 @@ func printHuntTable(stdout io.Writer, cfg explore.ExploreConfig, trials int, sta
 	if trials > 1 {
 		how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
 	}
-	fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fixed: cfg.Base.Fixed, Fence: cfg.Base.Fence}), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fixed: cfg.Base.Fixed, Fence: cfg.Base.Fence, Sched: cfg.Base.Sched}), time.Since(start).Round(time.Millisecond))
 	for _, e := range errs {
 		fmt.Fprintf(stdout, "  %s\n", e)
 	}

@@ -40,7 +40,7 @@ func commands() []command {
 		{"explore", "run seeded swarm worlds on every core; shrink and record what fails", runExplore},
 		{"replay", "replay one world (-seed) or a counterexample file (-script) with its trace", runReplay},
 		{"hazards", "list the hazard catalogue", runHazards},
-		{"check", "check -exhaustive: every interleaving of a small promote world", runCheck},
+		{"check", "check -exhaustive: a stateful search of every schedule of a small world's promote window", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
 		{"version", "print the model version", runVersion},

@@ -13,10 +13,11 @@ import (
 )
 
 func runReplay(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "replay (-seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] | -script FILE [-profile P]) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
+	fs := newFlags("replay", "replay (-seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-sched STRATEGY] | -script FILE [-profile P]) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 0, "the world's seed (as explore printed it)")
 	script := fs.String("script", "", "a counterexample file written by explore")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
+	addSchedFlag(fs, &bf)
 	level := fs.String("v", "story", "trace level: story, step or detail")
 	format := fs.String("format", "text", "trace format: text, jsonl or mermaid (a sequence diagram and the BGW state diagrams)")
 	if err := parse(fs, args, 0); err != nil {
@@ -45,7 +46,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	set := map[string]bool{} // looked up only
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *script != "" {
-		for _, name := range []string{"seed", "fence", "hazard"} {
+		for _, name := range []string{"seed", "fence", "hazard", "sched"} {
 			if set[name] {
 				return usageErr("-%s does not go with -script (the file says everything)", name)
 			}

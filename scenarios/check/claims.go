@@ -53,6 +53,7 @@ var claims = []Claim{
 	{"CrashRecovers", "crashing every host and recovering from shared storage yields the oracle's pages and clog", nil},
 	{"AckedVisible", "every acknowledged write is visible at the end of WAL unless a later write replaced it", nil},
 	{"PromotedStandbyRecovers", "crashing a promoted standby and recovering its own disk yields every commit it acknowledged, with its writes or later ones", nil},
+	{"ReusedPageFresh", "a buffer holding a reused page equals the oracle at its page LSN: nothing from before the page's init record survives", nil},
 }
 
 // The claims' indexes in the catalogue, for the "sometimes" counters
@@ -90,6 +91,7 @@ const (
 	cCrashRecovers
 	cAckedVisible
 	cPromotedStandbyRecovers
+	cReusedPageFresh
 	nClaims
 )
 

@@ -24,8 +24,9 @@
 // redo.go (BuffersMatchOracle) and durability.go
 // (NoCheckpointInWaitingReset); twophase.go (PreparedSurvives,
 // TwoPhaseDecidedOnce, PreparedInvisible: prepared transactions as
-// src/backend/access/transam/twophase.c keeps them) and logical.go
-// (LogicalSlotsSurvive).
+// src/backend/access/transam/twophase.c keeps them), logical.go
+// (LogicalSlotsSurvive) and reuse.go (ReusedPageFresh, at Full: reused
+// pages, logindex.RecInitPage).
 //
 // # Rules, claims and the step they fire in
 //

@@ -90,6 +90,7 @@ var ClaimIDs = map[string]int{
 	"WALRetained": cWALRetained, "PromotedStandbyRecovers": cPromotedStandbyRecovers,
 	"PreparedSurvives": cPreparedSurvives, "TwoPhaseDecidedOnce": cTwoPhaseDecidedOnce,
 	"LogicalSlotsSurvive": cLogicalSlotsSurvive, "PreparedInvisible": cPreparedInvisible,
+	"ReusedPageFresh": cReusedPageFresh,
 }
 
 // NClaims is the number of claim counters.

@@ -28,6 +28,9 @@ func (k *Checks) Full() error {
 		if err := n.Pool.Check(); err != nil {
 			return k.c.S.Violation("FlushListOrdered", fmt.Errorf("%v: %w", n.Cfg.Host, err))
 		}
+		if err := k.reusedPageFresh(n); err != nil {
+			return k.c.S.Violation("ReusedPageFresh", err)
+		}
 	}
 	k.hit(cCrashRecovers)
 	if name, err := k.crashRecovers(); err != nil {

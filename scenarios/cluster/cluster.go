@@ -257,13 +257,18 @@ func (c *Cluster) Stop(h storage.HostID, immediate bool) error {
 	return postmaster.Stop(c.S, n, immediate)
 }
 
-// Crash kills host h at once; its unsynced writes are lost.
+// Crash kills host h at once; its unsynced writes are lost, but for
+// written WAL in a wal-write-behind world (walCrashKeep).
 func (c *Cluster) Crash(h storage.HostID) error {
 	n, err := c.Host(h)
 	if err != nil {
 		return err
 	}
-	postmaster.Crash(c.S, n, nil)
+	var keep func(storage.PendingWrite) storage.KeepMode
+	if c.Opts.WALWriteBehind {
+		keep = c.walCrashKeep
+	}
+	postmaster.Crash(c.S, n, keep)
 	return nil
 }
 

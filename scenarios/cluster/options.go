@@ -52,6 +52,8 @@ type Options struct {
 	// Hazard names a deliberately wrong ordering from the catalogue
 	// (package hazard); empty: none.
 	Hazard string
+	// WALWriteBehind is shmem.Config.WALWriteBehind on every node.
+	WALWriteBehind bool
 }
 
 // DefaultOptions is the default small world: two nodes, eight pages.
@@ -158,6 +160,7 @@ func (o Options) nodeConfig(h storage.HostID, hz hazard.Hazard, hasHz bool) shme
 	c.LogIndex.QueueBuffers = o.QueueBuffers
 	c.LogIndex.BgReplayBatchSize = o.BatchSize
 	c.LogIndex.ParallelReplayProcNum = o.ReplayWorkers
+	c.WALWriteBehind = o.WALWriteBehind
 	if hasHz {
 		// The hazard flips its protocol step on every node (code consults
 		// only Orderings); LogIndexOff is configuration too: PolarDB 15's

@@ -60,6 +60,26 @@ var Settings = []Setting{
 		get: func(o *Options) string { return o.Hazard },
 		set: func(o *Options, v string) error { o.Hazard = v; return nil }},
 	intSetting("standbys", func(o *Options) *int { return &o.Standbys }, true),
+	// wal-write-behind=true: the walwriter's write and fsync are separate
+	// steps (shmem.Config.WALWriteBehind).
+	{Key: "wal-write-behind", optional: true,
+		get: func(o *Options) string {
+			if o.WALWriteBehind {
+				return "true"
+			}
+			return ""
+		},
+		set: func(o *Options, v string) error {
+			switch v {
+			case "true":
+				o.WALWriteBehind = true
+			case "false":
+				o.WALWriteBehind = false
+			default:
+				return fmt.Errorf("wal-write-behind=%q: want true or false", v)
+			}
+			return nil
+		}},
 	// prewarm=on is polar_enable_replica_prewarm (left out when off).
 	{Key: "prewarm", optional: true,
 		get: func(o *Options) string {

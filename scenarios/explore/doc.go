@@ -6,6 +6,7 @@
 //
 // Files: explore.go (the worker pool, seed ranges, the hazard hunt),
 // shrink.go (actions and scheduler choices), counterexample.go (the file
-// format and its replay), exhaustive.go (every interleaving of the promote
-// window up to a depth bound). It mirrors no PolarDB file.
+// format and its replay), exhaustive.go (a stateful search of every schedule of
+// the promote window, sim.Search), fingerprint.go (the state the search
+// prunes revisits by). It mirrors no PolarDB file.
 package explore

@@ -2,59 +2,79 @@ package explore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"hash/fnv"
-	"runtime"
+	"reflect"
 	"sort"
-	"sync"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"promotesim/scenarios/check"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/hazard"
-	"promotesim/scenarios/oracle"
 	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
+	"promotesim/shmem"
 	"promotesim/sim"
-	"promotesim/storage"
 )
 
-// Exhaustive exploration of a small world (the explorer's model check):
-// every interleaving of the promote window, up to a bound on branching
-// choices, with the safety checkers after every step. The world boots and
-// takes its writes under the FIFO schedule; from the promote on, every
-// choice with more than one option is enumerated (sim.Enumerator), depth
-// first, and choices beyond the depth bound are 0. Each run ends when the
-// promoted node has finished its promote (the BGW back in
-// POLAR_BG_REDO_NOT_START) and the whole-state checks hold.
+// The exhaustive check (the explorer's model check) is a stateful search
+// (sim.Search) of a small world's whole promote window: the world boots,
+// takes its writes and stops its primary under the FIFO schedule; from the
+// promote request on, every choice with two or more options is explored
+// (which process steps next, and any fault or chance), depth first, with no
+// FIFO tail, until the window ends: the promoted node's BGW is back in
+// POLAR_BG_REDO_NOT_START and a write on the new primary has been answered.
+// The safety checkers run after every step; the whole-state checks (crash
+// recovery from storage) run once the window has closed. A fingerprint of
+// the whole world after each step (fingerprint.go) prunes states explored
+// before, and -preemptions K bounds the search CHESS style where the full
+// space is too big.
 
 // ExhaustiveConfig configures a check.
 type ExhaustiveConfig struct {
 	Base swarm.Base
-	// Depth bounds the enumerated choices per run (0: 6).
-	Depth int
-	// Workers split the enumeration by the first choice (0: GOMAXPROCS).
-	Workers int
-	// MaxRuns and Budget stop an enumeration that would take too long
-	// (0: no limit); the result then says it is incomplete.
-	MaxRuns int
-	Budget  time.Duration
+	// BoundPreemptions bounds every schedule to Preemptions preemptions
+	// (switching away from a process that could go on); unset, none.
+	BoundPreemptions bool
+	Preemptions      int
+	// MaxStates and Budget stop a search that would take too long (0: no
+	// limit); the result then says it is incomplete.
+	MaxStates int
+	Budget    time.Duration
+	// StopAtFirst ends the search at the first failing schedule (else it
+	// explores on and keeps the shortest).
+	StopAtFirst bool
+	// Iterate searches at bounds 0, 1, 2, ... in turn (BoundPreemptions
+	// and Preemptions are then ignored): a failure needing few preemptions
+	// is found before the search drowns in the larger bounds' states.
+	Iterate bool
 }
 
-// ExhaustiveWorld is the world a check enumerates: two nodes, two pages,
-// a couple of writes (one committed and streamed, one in flight), the
-// primary stopped immediately, then the replica promoted, and a write on
-// the new primary while its BGW may still replay. openAt is the index of
-// the first action whose choices are enumerated (the promote).
-func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, actions []script.Command, openAt int) {
+// Round is one search of an iterated check: its bound and what it found.
+type Round struct {
+	Preemptions int
+	Bounded     bool
+	Report      sim.SearchReport
+	Elapsed     time.Duration
+}
+
+// windowBudget bounds the steps of each wait of the window; a schedule that
+// starves the promote past it is counted as stuck, not failed (liveness is
+// the explorer's business; this check is about safety).
+const windowBudget = 3000
+
+// ExhaustiveWorld is the world a check explores: two nodes, two pages, a
+// couple of writes (one committed and streamed, one in flight), the
+// primary stopped immediately; then the window: the replica promoted, a
+// wait until it serves read-write, a write on it, and a wait until its BGW
+// is back in NOT_START and the write is answered. It returns the commands
+// before the window (run FIFO) and the window's promote command.
+func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, before []script.Command, promote script.Command) {
 	b := swarm.Base{Profile: base.Profile, Fixed: base.Fixed, Fence: base.Fence, Hazard: base.Hazard}
 	sw := swarm.Swarm{Seed: 1, Base: b, Opts: cluster.DefaultOptions()}
 	o := &sw.Opts
 	o.Nodes, o.Pages, o.PoolFrames, o.QueueBuffers, o.LogIndexMem, o.TableSize = 2, 2, 4, 16, 2, 8
 	o.BatchSize, o.ReplayWorkers, o.Sessions = 2, 1, 1
+	o.DeviceBlocks = 512
 	if b.Profile != 0 {
 		o.Profile = b.Profile
 	}
@@ -64,275 +84,270 @@ func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, actions []scri
 	o.Hazard, o.Fixed = b.Hazard, b.Fixed
 	clusterCmd = sw.Cluster()
 	clusterCmd.Sched = "fifo"
-	var promote script.Command = script.Promote{Node: 2}
+	promote = script.Promote{Node: 2}
 	if hz, err := hazard.Lookup(b.Hazard); err == nil && hz.TriggerFile {
 		promote = script.Trigger{Node: 2}
 	}
-	actions = []script.Command{
+	before = []script.Command{
 		script.Submit{Node: 1, Page: 0, Slot: 0},
 		script.Run{Steps: 40},
 		script.Submit{Node: 1, Page: 1, Slot: 1},
 		script.Run{Steps: 3},
 		script.Stop{Node: 1, Mode: "immediate"},
-		promote,
-		script.RunUntil{Cond: "read-write", Node: 2, Budget: 3000, HasBudget: true},
-		script.Submit{Node: 2, Page: 0, Slot: 2},
-		script.RunUntil{Cond: "bgw-not-start", Node: 2, Budget: 3000, HasBudget: true},
-		script.Run{Steps: 40},
 	}
-	return clusterCmd, actions, 5
+	return clusterCmd, before, promote
 }
 
 // ExhaustiveResult is what a check found.
 type ExhaustiveResult struct {
-	Depth     int
-	Runs      int
-	Truncated int // runs that hit the depth bound (the rest ran FIFO)
-	// States counts distinct end states (a fingerprint of every node's
-	// status, the journal, the relation on storage and the end of WAL);
-	// MidStates the distinct states when the promoted node opened
-	// read-write (where the BGW may still be replaying).
-	States    int
-	MidStates int
-	Steps     uint64
-	// Failing counts runs with a violation; Shortest is the one that
-	// failed soonest (fewest steps, then the lowest schedule).
-	Failing  int
+	// Search is the last round's report; Rounds every round's.
+	Search sim.SearchReport
+	Rounds []Round
+	// WindowSteps is the deepest step explored, counted from the promote
+	// request; PromoteStep is the step the window opened at.
+	WindowSteps int
+	PromoteStep uint64
+	// Closed counts schedules that reached the window's end; Stuck the ones
+	// whose window did not finish within windowBudget steps of a wait.
+	Closed, Stuck int
+	// Shortest is the failing schedule with the fewest steps, as a file
+	// `promotesim replay -script` replays.
 	Shortest *Counterexample
-	// Incomplete says MaxRuns or Budget stopped the enumeration.
-	Incomplete bool
-	Elapsed    time.Duration
-	Cluster    script.Cluster
-	Actions    []script.Command
+	Elapsed  time.Duration
+	Cluster  script.Cluster
+	Before   []script.Command
+	Promote  script.Command
 }
 
-type exhaustiveRun struct {
-	v      *sim.Violation
-	steps  uint64
-	fp     uint64 // the end state
-	mid    uint64 // the state when the promoted node opened read-write
-	choice []int
+// StatesPerSec is the distinct states stored per second of the search.
+func (r *ExhaustiveResult) StatesPerSec() float64 { return r.Search.PerSecond(r.Elapsed.Seconds()) }
+
+// exWorld is one run of the search: a runner whose chooser is the search's
+// behind a gate opened at the promote, the window's phase (which command
+// runs: part of the state, since what the driver does next depends on it)
+// and the commands it ran (a failing run's become the counterexample).
+type exWorld struct {
+	r     *script.Runner
+	x     *Replayer
+	gate  *sim.Gate
+	phase int
+	// answered is the clients' answers before the window's write: the
+	// window ends after one more, so it is the driver's state too.
+	answered int
+	ran      []script.Command
+	// pre is the violation the FIFO part before the window ran into.
+	pre *sim.Violation
 }
 
-// CheckExhaustive enumerates the world of ExhaustiveWorld.
+// CheckExhaustive searches the window of ExhaustiveWorld: once, or with
+// Iterate at preemption bounds 0, 1, 2, ... (iterative context bounding,
+// as CHESS does) until a bound finds a failure, a budget ends it, or a
+// bound cuts no branch (its space is the whole space).
 func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResult, error) {
-	if cfg.Depth <= 0 {
-		cfg.Depth = 6
-	}
 	if cfg.Base.Hazard != "" {
 		if _, err := hazard.Lookup(cfg.Base.Hazard); err != nil {
 			return nil, err
 		}
 	}
-	e := &enumeration{ctx: ctx, cfg: cfg, start: time.Now(), workers: cfg.Workers,
-		states: map[uint64]bool{}, midStates: map[uint64]bool{}}
-	e.cluster, e.actions, e.openAt = ExhaustiveWorld(cfg.Base)
-	if e.workers <= 0 {
-		e.workers = runtime.GOMAXPROCS(0)
+	if cfg.BoundPreemptions && cfg.Preemptions < 0 {
+		return nil, fmt.Errorf("exhaustive: a preemption bound of %d", cfg.Preemptions)
 	}
-	e.res = &ExhaustiveResult{Depth: cfg.Depth, Cluster: e.cluster, Actions: e.actions}
-	// Worker w enumerates the subtrees whose first choice is w, w+W, ...
-	// (pinned), each with an enumerator one choice shallower.
-	g, _ := errgroup.WithContext(ctx)
-	for w := 0; w < e.workers; w++ {
-		g.Go(func() error { return e.worker(w) })
+	res := &ExhaustiveResult{}
+	res.Cluster, res.Before, res.Promote = ExhaustiveWorld(cfg.Base)
+	start := time.Now()
+	hasher := newStateHasher()
+	for k := 0; ; k++ {
+		round := cfg
+		if cfg.Iterate {
+			round.BoundPreemptions, round.Preemptions = true, k
+		}
+		res.Closed, res.Stuck = 0, 0
+		t0 := time.Now()
+		rep, err := searchRound(ctx, round, res, hasher, start)
+		if err != nil {
+			return nil, err
+		}
+		res.Search = rep
+		res.Rounds = append(res.Rounds, Round{Preemptions: round.Preemptions, Bounded: round.BoundPreemptions, Report: rep, Elapsed: time.Since(t0)})
+		if !cfg.Iterate || rep.Violation != nil || !rep.Complete || rep.Preempted == 0 {
+			break
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	res.Elapsed = time.Since(start)
+	rep := res.Search
+	if rep.MaxDepth > int(res.PromoteStep) {
+		res.WindowSteps = rep.MaxDepth - int(res.PromoteStep)
 	}
-	res := e.res
-	res.States = len(e.states)
-	res.MidStates = len(e.midStates)
-	res.Elapsed = time.Since(e.start)
-	if e.shortest != nil {
-		res.Shortest = e.counterexample()
+	if rep.Violation != nil {
+		res.Shortest = exhaustiveCounterexample(res, cfg, rep.Shortest)
 	}
 	return res, nil
 }
 
-// enumeration is one CheckExhaustive run's shared state.
-type enumeration struct {
-	ctx     context.Context
-	cfg     ExhaustiveConfig
-	start   time.Time
-	workers int
-	cluster script.Cluster
-	actions []script.Command
-	openAt  int
-
-	mu        sync.Mutex
-	res       *ExhaustiveResult
-	states    map[uint64]bool // counted only
-	midStates map[uint64]bool // counted only
-	shortest  *exhaustiveRun
-}
-
-// halted reports (under mu) whether to stop before another run.
-func (e *enumeration) halted() bool {
-	res, cfg := e.res, e.cfg
-	if e.ctx.Err() != nil || (cfg.Budget > 0 && time.Since(e.start) > cfg.Budget) || (cfg.MaxRuns > 0 && res.Runs >= cfg.MaxRuns) {
-		res.Incomplete = true
-		return true
-	}
-	return false
-}
-
-// count adds one run to the result.
-func (e *enumeration) count(run *exhaustiveRun) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.res.Runs++
-	e.res.Steps += run.steps
-	e.states[run.fp] = true
-	if run.mid != 0 {
-		e.midStates[run.mid] = true
-	}
-	recordFailure(e.res, &e.shortest, run)
-}
-
-// worker enumerates the subtrees whose first choice is w, w+W, ...
-func (e *enumeration) worker(w int) error {
-	for first := w; ; first += e.workers {
-		en := sim.NewEnumerator(e.cfg.Depth - 1)
-		width := 0
-		for c := en.Next(); c != nil; c = en.Next() {
-			e.mu.Lock()
-			halt := e.halted()
-			e.mu.Unlock()
-			if halt {
-				return nil
+// searchRound is one search of the window under cfg's bound.
+func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResult, hasher *stateHasher, start time.Time) (sim.SearchReport, error) {
+	var buildErr error
+	srch := sim.Search[*exWorld]{
+		New: func(ch sim.Chooser) *exWorld {
+			w, err := buildExWorld(res, ch, nil)
+			if err != nil && buildErr == nil {
+				buildErr = err
 			}
-			p := &sim.Pinned{First: first, Inner: c}
-			run, err := exhaustiveOnce(e.cluster, e.actions, e.openAt, p)
-			if err != nil {
-				return err
-			}
-			if !p.Done {
-				// No choice with two options at all: one run is the whole
-				// tree, and worker 0 counts it.
-				if w == 0 && first == 0 {
-					e.count(run)
-				}
-				return nil
-			}
-			if width = p.Width; first >= width {
-				return nil // this worker's share is empty
-			}
-			e.count(run)
-		}
-		e.mu.Lock()
-		e.res.Truncated += en.Truncated()
-		e.mu.Unlock()
-		if first+e.workers >= width {
-			return nil
-		}
+			return w
+		},
+		Drive:            func(w *exWorld) *sim.Violation { return driveWindow(w, res) },
+		Fingerprint:      func(w *exWorld) uint64 { return hasher.worldFingerprint(w.r, w.phase<<16|w.answered, nil) },
+		BoundPreemptions: cfg.BoundPreemptions,
+		Preemptions:      cfg.Preemptions,
+		MaxStates:        cfg.MaxStates,
+		StopAtFirst:      cfg.StopAtFirst,
+		Stop: func(*sim.SearchReport) bool {
+			return buildErr != nil || ctx.Err() != nil || (cfg.Budget > 0 && time.Since(start) > cfg.Budget)
+		},
 	}
+	rep, err := srch.Run()
+	if err == nil {
+		err = buildErr
+	}
+	return rep, err
 }
 
-// counterexample is the shortest failing run as a replayable file.
-func (e *enumeration) counterexample() *Counterexample {
-	sh := e.shortest
-	cx := &Counterexample{Cluster: e.cluster, Actions: e.actions, Scripted: true, Schedule: trimZeros(sh.choice),
-		Seed: 1, Checker: sh.v.Checker, Hazard: e.cfg.Base.Hazard, Source: "exhaustive", Violation: sh.v, Steps: sh.steps,
-		Options: fmt.Sprintf("exhaustive check, depth %d: %s", e.cfg.Depth, e.cluster)}
-	// The actions after the failing one never ran: drop them.
-	if o, err := cx.Run(swarm.RunConfig{}); err == nil && o.Violation != nil {
-		cx.Actions = o.Actions
-	}
-	return cx
-}
-
-func recordFailure(res *ExhaustiveResult, shortest **exhaustiveRun, run *exhaustiveRun) {
-	if run.v == nil {
-		return
-	}
-	res.Failing++
-	s := *shortest
-	if s == nil || run.v.Step < s.v.Step || (run.v.Step == s.v.Step && lessInts(run.choice, s.choice)) {
-		*shortest = run
-	}
-}
-
-func lessInts(a, b []int) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return len(a) < len(b)
-}
-
-// exhaustiveOnce runs the world once under chooser ch (opened at the
-// promote), recording every choice so a failure replays as a script.
-func exhaustiveOnce(clusterLine script.Cluster, actions []script.Command, openAt int, ch sim.Chooser) (run *exhaustiveRun, err error) {
-	g := &sim.Gate{Inner: ch}
-	rec := &sim.Recorder{Inner: g}
+// buildExWorld builds the world and runs the part before the window, FIFO
+// (the gate is closed: ch is not asked). A recorder, when given, goes
+// outside the gate: it records the closed gate's zeros too, so its script
+// replays under a plain Scripted chooser, which has no gate.
+func buildExWorld(res *ExhaustiveResult, ch sim.Chooser, rec *sim.Recorder) (*exWorld, error) {
 	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 	r.Quiet = true
-	r.Chooser = rec
-	run = &exhaustiveRun{}
-	defer func() {
-		if e := recover(); e != nil {
-			var ae *sim.AssertionError
-			if er, ok := e.(error); ok && errors.As(er, &ae) {
-				run.v = &sim.Violation{Checker: "assert", Seed: 1, Err: ae}
-				run.choice = rec.Choices
-				err = nil
-				return
-			}
-			panic(e)
-		}
-	}()
-	x := &Replayer{R: r}
-	x.Exec(clusterLine)
-	if x.V == nil && r.C == nil {
-		return nil, fmt.Errorf("exhaustive: the world does not build: %s", clusterLine)
+	g := &sim.Gate{Inner: ch}
+	r.Chooser = g
+	if rec != nil {
+		rec.Inner = g
+		r.Chooser = rec
 	}
-	for i, cmd := range actions {
-		if x.V != nil {
+	w := &exWorld{r: r, x: &Replayer{R: r}, gate: g}
+	w.x.Exec(res.Cluster)
+	if w.x.V == nil && r.C == nil {
+		return nil, fmt.Errorf("exhaustive: the world does not build: %s", res.Cluster)
+	}
+	for _, cmd := range res.Before {
+		if w.x.V != nil {
 			break
 		}
-		if i == openAt {
-			g.Open = true
-		}
-		x.Exec(cmd)
-		if i == openAt+1 && x.V == nil && r.C != nil {
-			run.mid = fingerprint(r)
-		}
+		w.exec(cmd)
 	}
-	if x.V == nil {
-		x.Exec(script.FullCheckCmd{})
-	}
-	run.v = x.V
-	run.choice = append([]int(nil), rec.Choices...)
+	w.pre = w.x.V
 	if r.C != nil {
-		run.steps = r.C.S.StepNo()
-		run.fp = fingerprint(r)
+		res.PromoteStep = r.C.S.StepNo()
 	}
-	return run, nil
+	return w, nil
 }
 
-// fingerprint hashes a world's end state: every node's status line (role,
-// mount, service, BGW state and the LSNs that matter), the clients'
-// journal, the relation's pages on storage and the end of valid WAL.
-func fingerprint(r *script.Runner) uint64 {
-	h := fnv.New64a()
-	c := r.C
-	c.Status(h)
-	j := c.Journal
-	fmt.Fprintf(h, "acks=%d errors=%d reads=%d\n", len(j.Acks), len(j.Errors), len(j.Reads))
-	for _, a := range j.Acks {
-		fmt.Fprintf(h, "%d/%v;", a.XID, a.CommitEnd)
+func (w *exWorld) exec(cmd script.Command) {
+	w.ran = append(w.ran, cmd)
+	w.x.Exec(cmd)
+}
+
+// driveWindow runs the window under the search's choices, then closes the
+// gate and runs the whole-state checks. The search's own panic (a pruned
+// or cut run) passes through: nothing here recovers.
+func driveWindow(w *exWorld, res *ExhaustiveResult) *sim.Violation {
+	if w.pre != nil {
+		return w.pre
 	}
-	if r.K != nil && r.K.O != nil {
-		fmt.Fprintf(h, "end=%v\n", r.K.O.End())
+	w.gate.Open = true
+	steps := []func() bool{
+		func() bool { w.exec(res.Promote); return true },
+		func() bool {
+			return w.waitFor(func() bool { n := w.r.C.Node(2); return n.ReadWrite && script.Serving(n) })
+		},
+		func() bool { w.exec(script.Submit{Node: 2, Page: 0, Slot: 2}); return true },
+		func() bool {
+			j := w.r.C.Journal
+			w.answered = len(j.Acks) + len(j.Errors)
+			return w.waitFor(func() bool {
+				n := w.r.C.Node(2)
+				return n.BGW.State() == shmem.BGRedoNotStart && n.Primary && !n.InRecovery && len(j.Acks)+len(j.Errors) > w.answered
+			})
+		},
 	}
-	if m, ok := c.Dev.Mounted(oracle.ObserverHost); ok {
-		buf := make([]byte, c.Opts.Pages*storage.BlockSize)
-		n, _ := m.ReadAt(fmt.Sprintf("base/%d", c.NodeConfig(1).Rel), buf, 0)
-		h.Write(buf[:n])
+	for _, st := range steps {
+		if !st() {
+			res.Stuck++
+			return w.x.V
+		}
+		if w.x.V != nil {
+			return w.x.V
+		}
+		w.phase++
 	}
-	return h.Sum64()
+	res.Closed++
+	w.gate.Open = false
+	w.phase++
+	w.exec(script.Run{Steps: 40})
+	if w.x.V == nil {
+		w.exec(script.FullCheckCmd{})
+	}
+	return w.x.V
+}
+
+// waitFor runs until cond holds, within windowBudget steps, recording the
+// wait as the run steps=N it took (a counterexample replays it so). It
+// returns false when the budget ran out first.
+func (w *exWorld) waitFor(cond func() bool) bool {
+	s := w.r.C.S
+	before := s.StepNo()
+	r := s.RunUntil(cond, windowBudget)
+	if n := int(s.StepNo() - before); n > 0 {
+		w.ran = append(w.ran, script.Run{Steps: n})
+	}
+	if r.Violation != nil {
+		w.x.V = r.Violation
+		return true
+	}
+	return r.Done
+}
+
+// exhaustiveCounterexample replays the shortest failing choice script once
+// more, recording every choice of the whole run (the gate's closed ones as
+// the zeros a Scripted replay consumes) and the commands it ran, and makes
+// it a file a replay repeats.
+func exhaustiveCounterexample(res *ExhaustiveResult, cfg ExhaustiveConfig, shortest []int) *Counterexample {
+	rec := &sim.Recorder{Inner: sim.NewScripted(shortest...)}
+	var w *exWorld
+	var v *sim.Violation
+	func() {
+		defer func() {
+			if e := recover(); e != nil {
+				if ae, ok := e.(*sim.AssertionError); ok {
+					v = &sim.Violation{Checker: "assert", Seed: 1, Err: ae}
+					return
+				}
+				panic(e)
+			}
+		}()
+		var err error
+		if w, err = buildExWorld(res, rec.Inner, rec); err != nil {
+			return
+		}
+		v = driveWindow(w, &ExhaustiveResult{Promote: res.Promote})
+	}()
+	if w == nil || v == nil {
+		v = res.Search.Violation
+	}
+	cx := &Counterexample{Cluster: res.Cluster, Scripted: true, Schedule: trimZeros(rec.Choices), Seed: 1, Checker: v.Checker,
+		Hazard: cfg.Base.Hazard, Source: "exhaustive", Violation: v,
+		Options: fmt.Sprintf("exhaustive check (stateful search of the promote window): %s", res.Cluster)}
+	if w != nil {
+		cx.Actions = w.ran
+		if w.r.C != nil {
+			cx.Steps = w.r.C.S.StepNo()
+		}
+	}
+	if o, err := cx.Run(swarm.RunConfig{}); err == nil && o.Violation != nil {
+		cx.Actions, cx.Violation, cx.Steps = o.Actions, o.Violation, o.Steps
+	}
+	return cx
 }
 
 // SortedCheckers lists the per-step checkers a cluster runs (for reports).
@@ -342,5 +357,17 @@ func SortedCheckers() []string {
 		out = append(out, c.Name)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// schedulerActors returns the actors a scheduler runs. sim exposes them
+// one id at a time but not how many there are; the fingerprint reads the
+// count from the scheduler's actor table by reflection (read only).
+func schedulerActors(s *sim.Scheduler) []sim.Actor {
+	tbl := reflect.ValueOf(s).Elem().FieldByName("actors")
+	out := make([]sim.Actor, tbl.Len())
+	for i := range out {
+		out[i] = s.Actor(sim.ActorID(i))
+	}
 	return out
 }

@@ -70,6 +70,9 @@ type shrinker struct {
 	// maxChoices caps a candidate's choices (0: no cap yet).
 	maxChoices int
 	seed       uint64 // the cluster line's seed (the random schedule's)
+	// sched is the cluster line's seeded strategy (uniform for random and
+	// fifo): fresh schedules the shrinker tries are drawn under it.
+	sched sim.Strategy
 }
 
 // Shrink returns a smaller counterexample that fails with the same
@@ -117,7 +120,8 @@ func newShrinker(cx Counterexample, cfg ShrinkConfig, start time.Time) *shrinker
 	if cx.Cluster.HasSeed {
 		s.seed = cx.Cluster.Seed
 	}
-	if !cx.Scripted && cx.Cluster.Sched != "random" {
+	s.sched, _ = cx.Cluster.Strategy() // a parsed line's strategy is valid
+	if !cx.Scripted && !cx.Cluster.Seeded() {
 		// A FIFO cluster line: its schedule is the empty script.
 		s.cx.Scripted, s.cx.Schedule = true, []int{}
 	}
@@ -128,7 +132,7 @@ func newShrinker(cx Counterexample, cfg ShrinkConfig, start time.Time) *shrinker
 // the control), caps the candidates' choices from its run, and switches to
 // the FIFO schedule if the world fails under it too.
 func (s *shrinker) begin() error {
-	rec := &sim.Recorder{Inner: sim.NewRandom(s.seed)}
+	rec := &sim.Recorder{Inner: s.cx.Cluster.Chooser(s.seed)}
 	if s.cx.Scripted {
 		rec.Inner = sim.NewScripted(s.cx.Schedule...)
 	}
@@ -230,7 +234,7 @@ func (s *shrinker) replay(clusterLine script.Cluster, actions []script.Command, 
 	if scripted {
 		ch = sim.NewScripted(schedule...)
 	} else {
-		ch = sim.NewRandom(s.seed)
+		ch = s.cx.Cluster.Chooser(s.seed)
 	}
 	if s.maxChoices > 0 {
 		ch = &sim.Capped{Inner: ch, Max: s.maxChoices}
@@ -443,7 +447,7 @@ func (s *shrinker) reschedule() bool {
 			if !s.budget() {
 				break
 			}
-			rec := &sim.Recorder{Inner: sim.NewRandom(s.seed ^ uint64(k)*0x9E3779B97F4A7C15)}
+			rec := &sim.Recorder{Inner: script.StrategyChooser(s.sched, s.seed^uint64(k)*0x9E3779B97F4A7C15)}
 			var ch sim.Chooser = rec
 			if s.maxChoices > 0 {
 				ch = &sim.Capped{Inner: rec, Max: s.maxChoices}
@@ -469,7 +473,7 @@ func (s *shrinker) reschedule() bool {
 // record switches a seeded schedule to a scripted one: the same run, its
 // every choice recorded.
 func (s *shrinker) record() {
-	rec := &sim.Recorder{Inner: sim.NewRandom(s.seed)}
+	rec := &sim.Recorder{Inner: s.cx.Cluster.Chooser(s.seed)}
 	o, err := replayGuarded(s.cx.Cluster, s.cx.Actions, s.cx.Seed, swarm.RunConfig{Chooser: rec})
 	s.attempts++
 	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
@@ -486,10 +490,10 @@ func (s *shrinker) record() {
 // toFIFO makes the cluster (and its control) schedule FIFO past the
 // scripted choices: a scripted schedule replaces the seeded random one.
 func (s *shrinker) toFIFO() {
-	if s.cx.Cluster.Sched == "random" {
+	if s.cx.Cluster.Seeded() {
 		s.cx.Cluster.Sched = "fifo"
 	}
-	if s.control != nil && s.control.Sched == "random" {
+	if s.control != nil && s.control.Seeded() {
 		s.control.Sched = "fifo"
 	}
 }

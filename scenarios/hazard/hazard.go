@@ -201,6 +201,30 @@ var hazards = []Hazard{
 			"sees the PREPARE: the prepared transaction is gone from the new primary (PreparedSurvives)",
 		Orderings: func(o *shmem.Orderings) { o.TwoPhaseCheckpoint = false },
 	},
+	{
+		Name: "keep-aborted-contrecord",
+		Right: "a replica's startup keeps no aborted contrecord it meets at the end of WAL: replica.signal sets " +
+			"ArchiveRecoveryRequested, and ReadRecord keeps abortedRecPtr/missingContrecPtr only without it " +
+			"(xlogrecovery.c ~3399), so promote opens WAL at the end of the last complete record (PolarDB test " +
+			"004_polar_overwrite_contrecord)",
+		Wrong: "the replica keeps the first aborted contrecord it meets (a record whose continuation page was not " +
+			"written yet) and its promote opens WAL at that record's missing page with an OVERWRITE_CONTRECORD, " +
+			"as a primary's crash recovery does",
+		Consequence: "the record was completed after the replica saw it and WAL went on: the promote inserts below the " +
+			"old primary's end of valid WAL and overwrites records of the history (NoWALBelowOldEnd)",
+		Orderings: func(o *shmem.Orderings) { o.ForgetAbortedContrecord = false },
+	},
+	{
+		Name: "replay-keeps-reused-page",
+		Right: "LogIndex replay of a record whose block carries BKPBLOCK_WILL_INIT reinitialises the page even in an " +
+			"already valid buffer (XLogReadBufferForRedoExtended skips the WILL_INIT check for RBM_NORMAL_VALID; the " +
+			"redo routine, e.g. hash_xlog_add_ovfl_page, initialises the page; PolarDB test " +
+			"014_zero_and_lock_ovflpage_during_online_promote)",
+		Wrong: "replay applies the init record's changes on top of what the buffer held: the page's first life",
+		Consequence: "a reused page replayed by the BGW, a replica read or a backend during ONLINE_PROMOTE keeps values " +
+			"written before its init record (BuffersMatchOracle in the replay step; later ReusedPageFresh or a read against the oracle: ReplicaReadsMatchOracle)",
+		Orderings: func(o *shmem.Orderings) { o.ZeroInitInReplay = false },
+	},
 }
 
 // All returns the catalogue in a fixed order.

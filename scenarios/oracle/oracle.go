@@ -556,11 +556,21 @@ func (o *Oracle) parse() error {
 		}
 		if ok, err = o.fill(from, pos+n); err != nil {
 			return err
-		} else if !ok {
-			break
 		}
-		if o.rec.Decode(o.chunk[pos:pos+n]) != nil || prev.Valid() && o.rec.Prev != prev {
-			break
+		if !ok || o.rec.Decode(o.chunk[pos:pos+n]) != nil || prev.Valid() && o.rec.Prev != prev {
+			// The record may be one crash recovery declared aborted
+			// (an OVERWRITE_CONTRECORD at its missing page names it):
+			// the history goes on there.
+			skip, err := o.overwritten(from, pos, n, prev)
+			if err != nil {
+				return err
+			}
+			if skip == 0 {
+				break
+			}
+			pos += skip
+			o.end += storage.LSN(skip)
+			n = int(binary.LittleEndian.Uint32(o.chunk[pos:]))
 		}
 		al := int(logindex.Align(storage.LSN(n)))
 		o.rec.Start, o.rec.End = o.end, o.end+storage.LSN(al)
@@ -620,7 +630,7 @@ func (o *Oracle) add(r *logindex.Record) {
 				img = s[len(s)-1]
 			}
 			for _, j := range l[len(l)-snapEvery:] {
-				o.recs[j].Apply(p, &img)
+				applyOracle(&o.recs[j], p, &img)
 			}
 			o.snaps[p.Block] = append(o.snaps[p.Block], img)
 		}
@@ -659,7 +669,7 @@ func (o *Oracle) Page(page int, at storage.LSN) storage.Page {
 	}
 	id := o.pageID(page)
 	for _, i := range o.byPage[page][from:j] {
-		o.recs[i].Apply(id, &img)
+		applyOracle(&o.recs[i], id, &img)
 	}
 	return img
 }
@@ -745,7 +755,7 @@ func (o *Oracle) WriteOf(xid logindex.XID, page, slot int, value uint64, end sto
 		if r.Start >= end {
 			break
 		}
-		if r.Type != logindex.RecPage {
+		if !r.Type.HasChanges() {
 			continue
 		}
 		for _, c := range r.Changes {
@@ -767,7 +777,10 @@ func (o *Oracle) LastWriter(page, slot int, at storage.LSN) int {
 	id := o.pageID(page)
 	for j := o.upto(page, at) - 1; j >= 0; j-- {
 		r := &o.recs[l[j]]
-		if r.Type == logindex.RecFullPage {
+		if r.Type == logindex.RecFullPage || r.Type == logindex.RecInitPage {
+			// An image or an init record sets every slot: an init
+			// record empties those it does not name, so the page's
+			// content restarts there.
 			return int(l[j])
 		}
 		for _, c := range r.Changes {

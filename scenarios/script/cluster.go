@@ -11,15 +11,67 @@ import (
 
 // Cluster builds a checked cluster (check.NewCluster): cluster KEY=VALUE...
 // with the options of cluster.Settings, then seed=S (the runner's seed
-// when left out) and sched=fifo|random (fifo when left out: choice 0
-// everywhere, the boring fair schedule; random: seeded interleavings).
+// when left out) and sched=fifo|random|STRATEGY (fifo when left out:
+// choice 0 everywhere, the boring fair schedule; random: seeded uniform
+// interleavings; a scheduling strategy in sim.ParseStrategy's text form,
+// pct:d=3,steps=1000 or preempt:k=2,steps=1000: seeded interleavings
+// under that strategy, so a counterexample's cluster line records the
+// strategy that found it).
 type Cluster struct {
 	Opts cluster.Options
 	// Seed is the scheduler's seed when HasSeed.
 	Seed    uint64
 	HasSeed bool
-	// Sched is "", "fifo" or "random".
+	// Sched is "", "fifo", "random" or a strategy sim.ParseStrategy reads
+	// ("uniform" is "random").
 	Sched string
+}
+
+// Seeded reports whether the line's schedule is drawn from its seed
+// (random or a strategy) rather than FIFO.
+func (c Cluster) Seeded() bool { return c.Sched != "" && c.Sched != "fifo" }
+
+// Strategy returns the seeded schedule's strategy (Uniform for random).
+func (c Cluster) Strategy() (sim.Strategy, error) {
+	if c.Sched == "random" || !c.Seeded() {
+		return sim.Strategy{Kind: sim.Uniform}, nil
+	}
+	return sim.ParseStrategy(c.Sched)
+}
+
+// Chooser returns the chooser the line's own schedule uses for a world of
+// seed: FIFO (an empty script) or the seeded strategy. A shrinker replays a
+// seeded world under it, recorded.
+func (c Cluster) Chooser(seed uint64) sim.Chooser {
+	if !c.Seeded() {
+		return sim.NewScripted()
+	}
+	st, err := c.Strategy()
+	if err != nil {
+		sim.Failf("script: cluster line with a bad sched=%q: %v", c.Sched, err)
+	}
+	return StrategyChooser(st, seed)
+}
+
+// StrategyChooser is strategy st's chooser for a world of seed, made fair
+// by the liveness command (sim.Fair): a liveness claim assumes a fair
+// scheduler, and PCT and the preemption walk are not. Uniform is plain
+// sim.NewRandom, as it always was.
+func StrategyChooser(st sim.Strategy, seed uint64) sim.Chooser {
+	ch := sim.NewChooser(st, seed)
+	if st.Resolve(seed).Kind == sim.Uniform {
+		return ch
+	}
+	return &sim.Fair{Inner: ch, Uniform: sim.NewRandom(seed)}
+}
+
+// SchedFor is the sched= value of a seeded strategy: random for uniform
+// (what lines said before strategies existed), else its text form.
+func SchedFor(st sim.Strategy) string {
+	if st.Kind == sim.Uniform {
+		return "random"
+	}
+	return st.String()
 }
 
 func parseCluster(_ string, a args) (Command, error) {
@@ -44,7 +96,9 @@ func parseCluster(_ string, a args) (Command, error) {
 	switch c.Sched = a["sched"]; c.Sched {
 	case "", "fifo", "random":
 	default:
-		return nil, fmt.Errorf("sched=%q: want fifo or random", c.Sched)
+		if _, err := sim.ParseStrategy(c.Sched); err != nil {
+			return nil, fmt.Errorf("sched=%q: want fifo, random or a scheduling strategy: %v", c.Sched, err)
+		}
 	}
 	return c, nil
 }
@@ -69,10 +123,7 @@ func (c Cluster) run(r *Runner) (string, error) {
 	if c.HasSeed {
 		seed = c.Seed
 	}
-	var ch sim.Chooser = sim.NewScripted()
-	if c.Sched == "random" {
-		ch = nil
-	}
+	ch := c.Chooser(seed)
 	if r.Chooser != nil {
 		ch = r.Chooser
 	}

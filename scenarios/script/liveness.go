@@ -83,6 +83,11 @@ func (c Liveness) run(r *Runner) (string, error) {
 	if budget == 0 {
 		budget = 20000
 	}
+	// Liveness holds under a fair scheduler: a strategy that may starve a
+	// process (sim.Fair) schedules uniformly from here on.
+	if f := sim.FindFair(r.C.S.Chooser()); f != nil {
+		f.GoFair()
+	}
 	if v := r.converge(budget); v != nil {
 		return "", v
 	}
@@ -141,7 +146,7 @@ func (l *liveRun) settle() *sim.Violation {
 	c := l.c
 	ok, v := l.run(func() bool {
 		for _, h := range c.Hosts() {
-			if n := c.Node(h); n != nil && (postmaster.Stopping(c.S, n) || l.r.Unreaped(n)) {
+			if n := c.Node(h); n != nil && (postmaster.Stopping(c.S, n) || l.r.Unreaped(n) || l.r.stopPending(h, n)) {
 				return false
 			}
 		}
@@ -154,6 +159,26 @@ func (l *liveRun) settle() *sim.Violation {
 		return c.S.Violation(LivePrimaryServes, fmt.Errorf("a shutdown does not finish after %d steps of liveness:\n%s", l.spent, l.r.statusText()))
 	}
 	return nil
+}
+
+// stopPending reports whether a stop of h's current incarnation n was
+// requested and not yet handled (the stop command's wait gave up: a
+// strategy that starves the postmaster can hold the request for
+// thousands of steps). Picking a primary past it would pick one that is
+// about to go down.
+func (r *Runner) stopPending(h storage.HostID, n *shmem.Node) bool {
+	if r.world == nil {
+		return false
+	}
+	m, ok := r.world.stopping[h]
+	if !ok {
+		return false
+	}
+	if m != n || !postmaster.Alive(r.C.S, n) {
+		delete(r.world.stopping, h)
+		return false
+	}
+	return true
 }
 
 // finishPromotes requires a requested promote to complete by itself, and a

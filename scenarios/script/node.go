@@ -122,6 +122,7 @@ func (c Stop) run(r *Runner) (string, error) {
 		return "", res.Violation
 	}
 	if !res.Done {
+		r.ws().stopping[h] = n
 		return fmt.Sprintf("%v still running after %d steps", h, r.Budget), nil
 	}
 	return fmt.Sprintf("%v stopped", h), nil

@@ -18,6 +18,7 @@ var verbs = []struct {
 	{"cluster", parseCluster},
 	{"write", parseWrite},
 	{"abort", parseWrite},
+	{"free", parseWrite},
 	{"writes", parseWrites},
 	{"read", parseRead},
 	{"promote", parseNodeOp},

@@ -9,6 +9,7 @@ import (
 
 	"promotesim/scenarios/internal/fixture"
 	"promotesim/scenarios/script"
+	"promotesim/sim"
 )
 
 // Every command of every script, hazard canary, checker script and
@@ -76,4 +77,34 @@ func TestClusterLineRoundTrip(t *testing.T) {
 	require.Equal(t, c, back)
 	require.Equal(t, "cluster nodes=3 pages=5 pool=7 queue=9 logindex-mem=3 replica-logindex-mem=2 table-size=12 batch=3 "+
 		"workers=2 sessions=1 fence=epoch profile=v11 hazard=skip-remount standbys=1 seed=9 sched=random", c.String())
+}
+
+// sched= takes a scheduling strategy: the line round-trips it, its own
+// chooser is that strategy's for the seed, and a bad one is refused.
+func TestClusterLineSchedStrategy(t *testing.T) {
+	for _, sched := range []string{"pct:d=2,steps=100", "preempt:k=1,p=1/50,steps=200"} {
+		c, err := script.Parse("cluster seed=3 sched=" + sched)
+		require.NoError(t, err)
+		cl := c.(script.Cluster)
+		require.True(t, cl.Seeded())
+		st, err := cl.Strategy()
+		require.NoError(t, err)
+		require.Equal(t, sched, st.String())
+		require.Contains(t, cl.String(), "sched="+sched)
+		_, isStep := cl.Chooser(3).(sim.StepChooser)
+		require.True(t, isStep, "%s's chooser sees the candidates", sched)
+	}
+	for _, sched := range []string{"", "fifo"} {
+		cl := script.Cluster{Sched: sched}
+		require.False(t, cl.Seeded())
+	}
+	cl := script.Cluster{Sched: "random"}
+	st, err := cl.Strategy()
+	require.NoError(t, err)
+	require.Equal(t, sim.Uniform, st.Kind)
+	require.Equal(t, "random", script.SchedFor(st), "uniform lines stay as they were")
+	_, err = script.Parse("cluster sched=pct:d=0")
+	require.ErrorContains(t, err, "want fifo, random or a scheduling strategy")
+	_, err = script.Parse("cluster sched=lifo")
+	require.ErrorContains(t, err, "unknown scheduling strategy")
 }

@@ -22,6 +22,15 @@ func (r *Runner) procID(h storage.HostID, name string) (sim.ActorID, error) {
 		ids[fmt.Sprintf("backend%d", i)] = b // a client session
 	}
 	id, ok := ids[name]
+	var i int
+	if _, err := fmt.Sscanf(name, "backend%d", &i); err == nil && fmt.Sprintf("backend%d", i) == name {
+		// A client session (PolarDB's tests hold one with a fault
+		// injection point, e.g. fault_inject_for_first_contrecord).
+		id, ok = shmem.NoProc, true
+		if i >= 0 && i < len(pr.Backends) {
+			id = pr.Backends[i]
+		}
+	}
 	if !ok {
 		return 0, fmt.Errorf("proc=%q: want postmaster, startup, bgw, bgwriter, checkpointer, walwriter, walreceiver, polar-worker or backendN", name)
 	}

@@ -67,6 +67,16 @@ var untilConds = []untilCond{
 	// txn-open: a session has run its transaction's statements and not
 	// yet sent its COMMIT or ABORT (postmaster.TxnOpen).
 	{"txn-open", func(c *cluster.Cluster, n *shmem.Node) bool { return postmaster.TxnOpen(c.S, n) }},
+	// wal-partial: a record is written to storage only in part (up to a
+	// WAL page boundary), its continuation still in WAL buffers.
+	{"wal-partial", func(c *cluster.Cluster, n *shmem.Node) bool {
+		return n.WAL != nil && n.Primary && n.WAL.MidRecord()
+	}},
+	// wal-partial-synced: wal-partial, and what is written is durable: a
+	// power loss now leaves a record whose continuation page is missing.
+	{"wal-partial-synced", func(c *cluster.Cluster, n *shmem.Node) bool {
+		return n.WAL != nil && n.Primary && n.WAL.MidRecord() && n.WAL.FlushedLSN() == n.WAL.WrittenLSN()
+	}},
 	{"waiting-reset", func(c *cluster.Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGWaitingReset }},
 }
 

@@ -20,11 +20,15 @@ type worldState struct {
 	// promoting: hosts asked to promote that have not yet opened
 	// read-write service (cleared when they do, or when they go down).
 	promoting map[storage.HostID]*shmem.Node // looked up only
+	// stopping: hosts whose stop request the wait gave up on (the
+	// postmaster had not handled it yet); the liveness phase lets those
+	// stops finish before it picks a primary.
+	stopping map[storage.HostID]*shmem.Node // looked up only
 }
 
 func (r *Runner) ws() *worldState {
 	if r.world == nil {
-		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}}
+		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}, stopping: map[storage.HostID]*shmem.Node{}}
 	}
 	return r.world
 }
@@ -62,15 +66,19 @@ func (r *Runner) Promoting(h storage.HostID) bool {
 // submit node=N page=P slot=S [abort=true] [count=K]. With a count, the
 // i-th transaction writes page P+i, slot S+i (wrapping), round robin over
 // the node's sessions: a burst of load in one command.
+//
+// With init each write reuses its page (postmaster.Write.Init), with free
+// each empties it (postmaster.Write.Free).
 type Submit struct {
 	Node       storage.HostID
 	Page, Slot int
 	Abort      bool
 	Count      int // 0: not given (1)
+	Init, Free bool
 }
 
 func parseSubmit(_ string, a args) (Command, error) {
-	h, err := a.node("submit", "page", "slot", "abort", "count")
+	h, err := a.node("submit", "page", "slot", "abort", "count", "init", "free")
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +97,16 @@ func parseSubmit(_ string, a args) (Command, error) {
 	if c.Count, err = countArg(a, 1000); err != nil {
 		return nil, err
 	}
+	for _, f := range []string{"init", "free"} {
+		if v, ok := a[f]; ok && v != "true" {
+			return nil, fmt.Errorf("%s is a flag (%s, not %s=%s)", f, f, f, v)
+		}
+	}
+	_, c.Init = a["init"]
+	_, c.Free = a["free"]
+	if c.Init && c.Free {
+		return nil, fmt.Errorf("init and free exclude each other")
+	}
 	return c, nil
 }
 
@@ -100,6 +118,12 @@ func (c Submit) String() string {
 	if c.Count > 0 {
 		l.num("count", c.Count)
 	}
+	if c.Init {
+		l.word("init")
+	}
+	if c.Free {
+		l.word("free")
+	}
 	return l.String()
 }
 
@@ -108,7 +132,7 @@ func (c Submit) run(r *Runner) (string, error) {
 		return "", err
 	}
 	for i := 0; i < max(c.Count, 1); i++ {
-		w := postmaster.Write{Page: (c.Page + i) % r.C.Opts.Pages, Slot: uint8((c.Slot + i) % storage.PageSlots)}
+		w := postmaster.Write{Page: (c.Page + i) % r.C.Opts.Pages, Slot: uint8((c.Slot + i) % storage.PageSlots), Init: c.Init, Free: c.Free}
 		if err := r.C.Write(c.Node, postmaster.Txn{Writes: []postmaster.Write{w}, Abort: c.Abort}); err != nil {
 			return "", r.refusal(err)
 		}

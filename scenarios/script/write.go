@@ -22,17 +22,33 @@ func (r *Runner) awaitClient(acks, errs, reads int) (sim.Result, bool) {
 // Write runs one write transaction to its end: write node=N page=P
 // slot=S (abort: the same, rolled back). value= is accepted and ignored:
 // the value encodes the writing xid.
+//
+// With init the page is reused: the write reinitialises it
+// (RBM_ZERO_AND_LOCK and an init record, postmaster.Write.Init), and free
+// node=N page=P empties it (postmaster.Write.Free).
 type Write struct {
 	Abort      bool
 	Node       storage.HostID
 	Page, Slot int
 	Value      string
+	Init, Free bool
 }
 
 func parseWrite(verb string, a args) (Command, error) {
-	h, err := a.node(verb, "page", "slot", "value")
+	if verb == "free" {
+		h, err := a.node(verb, "page")
+		if err != nil {
+			return nil, err
+		}
+		page, err := a.int("page", 0)
+		return Write{Node: h, Page: page, Free: true}, err
+	}
+	h, err := a.node(verb, "page", "slot", "value", "init")
 	if err != nil {
 		return nil, err
+	}
+	if v, ok := a["init"]; ok && v != "true" {
+		return nil, fmt.Errorf("init is a flag (init, not init=%s)", v)
 	}
 	page, err := a.int("page", 0)
 	if err != nil {
@@ -42,10 +58,14 @@ func parseWrite(verb string, a args) (Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Write{Abort: verb == "abort", Node: h, Page: page, Slot: slot, Value: a["value"]}, nil
+	_, init := a["init"]
+	return Write{Abort: verb == "abort", Node: h, Page: page, Slot: slot, Value: a["value"], Init: init}, nil
 }
 
 func (c Write) String() string {
+	if c.Free {
+		return newLine("free").node(c.Node).num("page", c.Page).String()
+	}
 	verb := "write"
 	if c.Abort {
 		verb = "abort"
@@ -54,6 +74,9 @@ func (c Write) String() string {
 	if c.Value != "" {
 		l.kv("value", c.Value)
 	}
+	if c.Init {
+		l.word("init")
+	}
 	return l.String()
 }
 
@@ -61,7 +84,8 @@ func (c Write) run(r *Runner) (string, error) {
 	if err := r.checkPageSlot(c.Page, c.Slot); err != nil {
 		return "", err
 	}
-	return r.txn(c.Node, postmaster.Txn{Writes: []postmaster.Write{{Page: c.Page, Slot: uint8(c.Slot)}}, Abort: c.Abort})
+	w := postmaster.Write{Page: c.Page, Slot: uint8(c.Slot), Init: c.Init, Free: c.Free}
+	return r.txn(c.Node, postmaster.Txn{Writes: []postmaster.Write{w}, Abort: c.Abort})
 }
 
 // txn runs one transaction to its end and reports it. Values are filled in

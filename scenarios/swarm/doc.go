@@ -17,6 +17,9 @@
 // start it again as a standby or as its own disk's primary; PolarDB's tests
 // 007 and 101-105); gen_twophase.go's genTwoPhase prepares transactions
 // and finishes them, gen_logical.go's genLogical creates and consumes
-// logical slots. Base.Fixed picks the profile's -fixed variant. It mirrors
-// no PolarDB file: it is the operator and the faults around the model.
+// logical slots, reuse.go's genReuse frees pages and reinitialises them
+// with RBM_ZERO_AND_LOCK and tornwal.go's genTornWAL loses power with WAL
+// written but not synced. Base.Fixed picks the profile's -fixed variant. It
+// mirrors no PolarDB file: it is the operator and the faults around the
+// model.
 package swarm

@@ -25,19 +25,29 @@ import (
 // error), which is what lets the explorer shrink a failing world.
 
 // Base is what the explorer fixes for every world: the protocol profile,
-// the fence mode and the hazard under test. Zero values mean v15 (PolarDB's
-// code as it is: Fixed false), none and no hazard.
+// the fence mode, the hazard under test and the scheduling strategy. Zero
+// values mean v15 (PolarDB's code as it is: Fixed false), none, no hazard
+// and uniform random scheduling; a Swarm strategy lets each seed derive its
+// own (DeriveSwarm).
 type Base struct {
 	Profile shmem.Profile
 	// Fixed: the profile's -fixed variant (cluster.Options.Fixed).
 	Fixed  bool
 	Fence  storage.FenceMode
 	Hazard string
+	// Sched is the scheduling strategy (sim.ParseStrategy); swarm lets
+	// each seed derive its own.
+	Sched sim.Strategy
+	// Without masks classes off whatever the seed draws: a regression
+	// test pinning a seed found before a class existed keeps its world.
+	Without Class
+	// With turns classes on whatever the seed draws: a regression test
+	// pinning a seed found while that class was on keeps it on.
+	With Class
 }
 
 // Class is one class of actions or faults a swarm world may enable (a
-// bit each; uint32: sixteen classes already fill a uint16's bits and
-// classEnd is the bit past the last).
+// bit each; uint32: more than sixteen classes).
 type Class uint32
 
 // The classes. Writes and promote are always on: a world is about promote.
@@ -64,6 +74,14 @@ const (
 	ClassTwoPhase
 	// ClassLogical: logical slots created and consumed (gen_logical.go).
 	ClassLogical
+	// ClassReuse: pages freed and reused (reinitialised with
+	// RBM_ZERO_AND_LOCK and an init record), genReuse.
+	ClassReuse
+	// ClassTornWAL: the walwriter writes whole WAL pages and syncs them in
+	// a later step (cluster.Options.WALWriteBehind), and genTornWAL crashes
+	// the primary with WAL pending: missing last records, or a record
+	// whose continuation page is missing.
+	ClassTornWAL
 	// ClassKill: kill -9 of one child (bgwriter, BGW, checkpointer,
 	// walwriter), PolarDB's test 002_promote_kill (fidelity.go).
 	ClassKill
@@ -77,7 +95,7 @@ const (
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "kill", "pending-promote", "lag-promote"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "reuse", "torn-wal", "kill", "pending-promote", "lag-promote"}
 
 func (c Class) String() string {
 	var parts []string
@@ -121,6 +139,9 @@ type Swarm struct {
 	Classes Class
 	// Actions is the number of commands of the safety phase.
 	Actions int
+	// Sched is the world's scheduling strategy, never Swarm: Base.Sched,
+	// or the one the seed derived when that is Swarm.
+	Sched sim.Strategy
 }
 
 // DeriveSwarm derives a world's options and enabled classes from its seed.
@@ -163,18 +184,23 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	// (polar_logindex_wakeup_bg_replay).
 	o.Prewarm = pick("prewarm", 0, 3) == 0
 	classes := ClassWrite | ClassPromote
-	cr := root.Fork("classes")
-	for c := ClassAbort; c < classEnd; c <<= 1 {
-		if cr.Intn(2) == 0 {
-			classes |= c
-		}
-	}
+	classes |= drawClasses(root)
+	classes |= base.With
+	classes &^= base.Without &^ (ClassWrite | ClassPromote)
+	o.WALWriteBehind = classes&ClassTornWAL != 0
 	if classes&ClassStandby != 0 && !logIndexOff(base.Hazard) {
 		// A standby replays only through LogIndex
 		// (startup.ErrStandbyNeedsLogIndex).
 		o.Standbys = pick("standbys", 1, 2)
 	}
-	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60)}
+	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60), Sched: base.Sched}
+	if err := base.Sched.Validate(); err != nil {
+		return Swarm{}, err
+	}
+	if base.Sched.Kind == sim.Swarm {
+		// Its own fork: the options above do not depend on the strategy.
+		sw.Sched = sim.DeriveStrategy(root.Fork("sched"))
+	}
 	if err := o.Validate(); err != nil {
 		return Swarm{}, err
 	}
@@ -195,9 +221,30 @@ func (s Swarm) WithoutIssueTenPaths() Swarm {
 	return s
 }
 
+// drawClasses draws which optional classes a world enables, each with
+// probability one half. The first classes (up to ClassCheckpoint) draw in
+// order from one stream, as they always have; every class added since
+// draws from a stream of its own, forked by its name, so adding a class
+// never changes what another class draws (old seeds keep their worlds but
+// for the new class itself).
+func drawClasses(root *sim.Rand) Class {
+	var classes Class
+	cr := root.Fork("classes")
+	for i, c := 2, ClassAbort; c < classEnd; i, c = i+1, c<<1 {
+		r := cr
+		if c > ClassCheckpoint {
+			r = root.Fork("classes/" + classNames[i])
+		}
+		if r.Intn(2) == 0 {
+			classes |= c
+		}
+	}
+	return classes
+}
+
 // Cluster is the script command that builds this world's cluster.
 func (s Swarm) Cluster() script.Cluster {
-	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: "random"}
+	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: script.SchedFor(s.Sched)}
 }
 
 // ClusterLine is Cluster as its script line.
@@ -205,14 +252,18 @@ func (s Swarm) ClusterLine() string { return s.Cluster().String() }
 
 // String renders what the seed derived, printed first for a failing seed.
 func (s Swarm) String() string {
-	return fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
+	str := fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
+	if s.Sched.Kind != sim.Uniform {
+		str += " sched=" + s.Sched.String()
+	}
+	return str
 }
 
 // RunConfig says how to run a world: who schedules and where the trace
 // goes. The zero value runs quietly with the seeded random schedule.
 type RunConfig struct {
-	// Chooser overrides the seeded schedule (a Recorder, a Scripted replay,
-	// a rapid-backed chooser).
+	// Chooser overrides the seeded schedule of the cluster line (a
+	// Recorder, a Scripted replay, a rapid-backed chooser).
 	Chooser sim.Chooser
 	// Out receives the trace at Level (nil: no trace, only the ring kept
 	// for violation reports).

@@ -245,6 +245,11 @@ func (x *capturer) snap() {
 		ns := NodeSnap{Name: h.String(), Procs: procs[h.String()]}
 		if n != nil {
 			x.nodeSnap(&ns, n)
+			if c.IsStandby(h) && ns.Role == "replica" {
+				// Its own storage, fed by streaming (a standby, not a
+				// shared-storage replica): cluster.StandbyHosts.
+				ns.Role, ns.Mount = "standby", ns.Mount+" (own disk)"
+			}
 			if b := n.BGW.State(); b != x.prev[i] && x.prev[i] != 0 {
 				x.doc.BGW = append(x.doc.BGW, Transition{Step: s.StepNo(), Node: h.String(), From: stateName(x.prev[i]), To: stateName(b)})
 			}

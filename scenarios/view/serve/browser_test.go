@@ -65,7 +65,28 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start %s: %v", exe, err)
 	}
-	return ctx
+	pl := watchPage(t, ctx)
+	// An uncaught exception is a defect of the page even when the test's
+	// own checks pass.
+	t.Cleanup(func() {
+		if ex := pl.exceptions(); ex != "" {
+			t.Errorf("the page threw:\n%s", ex)
+		}
+	})
+	return context.WithValue(ctx, pageLogKey{}, pl)
+}
+
+type pageLogKey struct{}
+
+// failf fails the test with what the page was showing and what it said.
+func failf(t *testing.T, ctx context.Context, format string, args ...any) {
+	t.Helper()
+	pl, _ := ctx.Value(pageLogKey{}).(*pageLog)
+	said := pl.String()
+	if said == "" {
+		said = "(nothing)"
+	}
+	t.Fatalf("%s\npage: %s\nthe page said:\n%s", fmt.Sprintf(format, args...), pageState(ctx), said)
 }
 
 func shotDir(t *testing.T) string {
@@ -96,7 +117,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 func open(t *testing.T, ctx context.Context, url string) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), poll("window.viewerReady === true")); err != nil {
-		t.Fatalf("open %s: %v", url, err)
+		failf(t, ctx, "open %s: %v", url, err)
 	}
 }
 
@@ -104,7 +125,7 @@ func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
+		failf(t, ctx, "evaluate %s: %v", js, err)
 	}
 	return v
 }
@@ -151,6 +172,48 @@ func TestBrowserSwitchover(t *testing.T) {
 	pickFork(t, ctx, srv.URL, root, d, wr.Step)
 	open(t, ctx, srv.URL+"/?path="+crash)
 	exportAndReplay(t, ctx)
+}
+
+// TestBrowserScrubThenFork: a scrub through many steps (more than the 200
+// history changes per 10 s after which Chromium drops a page's
+// navigations) leaves the URL at the cursor and a fork button that still
+// navigates. Before the page wrote #step only after stepping stopped, the
+// fork click here did nothing.
+func TestBrowserScrubThenFork(t *testing.T) {
+	ctx := browser(t)
+	root, d := switchover(t)
+	srv := httptest.NewServer(Handler(root))
+	defer srv.Close()
+	open(t, ctx, srv.URL+"/")
+	at := d.First + (d.Last-d.First)/2
+	js := fmt.Sprintf(`(() => { for (let r = 0; r < 3; r++) for (let s = %d; s <= %d; s++) setStep(s); setStep(%d); return true; })()`, d.First, d.Last, at)
+	if err := chromedp.Do(ctx, evalVoid(js)); err != nil {
+		failf(t, ctx, "scrub: %v", err)
+	}
+	if err := chromedp.Do(ctx, poll(fmt.Sprintf(`location.hash === "#step=%d"`, at))); err != nil {
+		failf(t, ctx, "after the scrub the URL does not say step %d: %v", at, err)
+	}
+	clickFork(t, ctx, "crash.n2")
+	if err := chromedp.Do(ctx, poll(`location.search.includes("crash.n2") && window.viewerReady === true && doc.path !== ""`)); err != nil {
+		failf(t, ctx, "fork after a scrub: %v", err)
+	}
+	if got, want := eval[string](t, ctx, "doc.path"), fmt.Sprintf("%d:crash.n2", at); got != want {
+		t.Fatalf("branch path %q, want %q", got, want)
+	}
+}
+
+// clickFork clicks the fork panel's button for action, failing at once
+// (not at the context's deadline) when the page offers none or only a
+// disabled one.
+func clickFork(t *testing.T, ctx context.Context, action string) {
+	t.Helper()
+	sel := fmt.Sprintf(`#forks button[data-action=%q]`, action)
+	if state := eval[string](t, ctx, fmt.Sprintf(`(b => b ? (b.disabled ? "disabled: " + b.title : "") : "missing")(document.querySelector(%q))`, sel)); state != "" {
+		failf(t, ctx, "fork button %s at step %d: %s", action, eval[uint64](t, ctx, "viewer.step"), state)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		failf(t, ctx, "click %s: %v", action, err)
+	}
 }
 
 // stepToRemount clicks "next event" on n2/postmaster until the remount
@@ -205,7 +268,38 @@ func stepToWaitingReset(t *testing.T, ctx context.Context, want uint64) {
 	if lit != "WAITING_RESET" {
 		t.Fatalf("diagram lights %q", lit)
 	}
+	standbyShown(t, ctx)
 	screenshot(t, ctx, "switchover-waiting-reset.png")
+}
+
+// standbyShown checks the standby n3 as the page draws it: its header says
+// standby, its BGW diagram lights PARALLEL_REPLAYING (a standby replays
+// with the LogIndex parallel replay and never takes part in the online
+// promote), its processes have lanes, and its LSN axis shows every marker
+// and the end of WAL inside the picture.
+func standbyShown(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if h := eval[string](t, ctx, `document.querySelector("#node-n3 h3").textContent`); !strings.HasPrefix(h, "n3 standby ") || !strings.Contains(h, "bgw=PARALLEL_REPLAYING") {
+		t.Fatalf("the standby's header says %q", h)
+	}
+	if lit := eval[string](t, ctx, `document.querySelector("#node-n3 .bgw-state.lit").dataset.state`); lit != "PARALLEL_REPLAYING" {
+		t.Fatalf("n3's diagram lights %q", lit)
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll('#lanes text.lane[data-lane^="n3/"]').length`); n < 5 {
+		t.Fatalf("n3 has %d process lanes", n)
+	}
+	axis := eval[string](t, ctx, `(() => { const svg = document.querySelector("#node-n3 .axis"), w = svg.getBoundingClientRect();
+		const texts = Array.from(svg.querySelectorAll("text.marker"));
+		const out = texts.filter(x => { const r = x.getBoundingClientRect(); return r.left < w.left - 0.5 || r.right > w.right + 0.5 || r.bottom > w.bottom + 0.5; });
+		return texts.map(x => x.textContent).join("|") + (out.length ? " CLIPPED: " + out.map(x => x.textContent).join("|") : ""); })()`)
+	for _, want := range []string{"replayed", "received", "end of WAL"} {
+		if !strings.Contains(axis, want) {
+			t.Fatalf("n3's LSN axis lacks %q: %s", want, axis)
+		}
+	}
+	if strings.Contains(axis, "CLIPPED") {
+		t.Fatalf("n3's LSN axis labels run out of the picture: %s", axis)
+	}
 }
 
 // forkCrash crashes n2 at step at through the fork panel and checks the
@@ -214,11 +308,9 @@ func forkCrash(t *testing.T, ctx context.Context, at uint64) string {
 	if err := chromedp.Do(ctx, chromedp.Steps(evalVoid(fmt.Sprintf("setStep(%d), true", at)))); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#forks button[data-action="crash.n2"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickFork(t, ctx, "crash.n2")
 	if err := chromedp.Do(ctx, poll(`location.search.includes("crash.n2") && window.viewerReady === true && doc.path !== ""`)); err != nil {
-		t.Fatalf("fork page: %v", err)
+		failf(t, ctx, "fork page: %v", err)
 	}
 	want := fmt.Sprintf("%d:crash.n2", at)
 	if got := eval[string](t, ctx, "doc.path"); got != want {
@@ -267,11 +359,9 @@ func pickFork(t *testing.T, ctx context.Context, url string, root view.Program, 
 	if err := chromedp.Do(ctx, chromedp.Steps(evalVoid(fmt.Sprintf("setStep(%d), true", at)))); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#forks button[data-action="pick.1"]`))); err != nil {
-		t.Fatal(err)
-	}
+	clickFork(t, ctx, "pick.1")
 	if err := chromedp.Do(ctx, poll(`location.search.includes("pick.1") && window.viewerReady === true && doc.path !== ""`)); err != nil {
-		t.Fatalf("pick page: %v", err)
+		failf(t, ctx, "pick page: %v", err)
 	}
 	if got := eval[string](t, ctx, "doc.path"); got != fmt.Sprintf("%d:pick.1", at) {
 		t.Fatalf("pick branch path %q", got)
@@ -348,14 +438,19 @@ func TestBrowserLoad20k(t *testing.T) {
 }
 
 // poll waits for js to be true, again after a navigation destroyed the
-// page it was polling.
+// page it was polling; it gives up at once when the page throws (the
+// failure then says why instead of waiting out the minute).
 func poll(js string) chromedp.Action[chromedp.Void] {
 	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		pl, _ := ctx.Value(pageLogKey{}).(*pageLog)
 		deadline := time.Now().Add(time.Minute)
 		for {
-			_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(time.Until(deadline)))(ctx, t)
+			_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(min(time.Second, time.Until(deadline))))(ctx, t)
 			if err == nil || time.Now().After(deadline) {
 				return chromedp.Void{}, err
+			}
+			if pl != nil && pl.exceptions() != "" {
+				return chromedp.Void{}, fmt.Errorf("waiting for %s: the page threw", js)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -388,7 +483,7 @@ func TestBrowserViolationAndPlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := chromedp.Do(ctx, poll(fmt.Sprintf("viewer.step > %d", d.First+10))); err != nil {
-		t.Fatalf("play did not move: %v", err)
+		failf(t, ctx, "play did not move: %v", err)
 	}
 	press(t, ctx, " ") // pause
 	s1 := eval[uint64](t, ctx, "viewer.step")

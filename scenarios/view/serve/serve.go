@@ -15,6 +15,9 @@ func Handler(root view.Program) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", s.page)
 	mux.HandleFunc("/export", s.export)
+	// A browser asks every page load for an icon; "no content" keeps a 404
+	// of it out of the console, where a real failure should stand alone.
+	mux.HandleFunc("/favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	return mux
 }
 

@@ -4,7 +4,7 @@
 const doc = JSON.parse(document.getElementById("doc").textContent);
 for (const k of ["bgw", "events", "cmds", "stages", "lanes", "notes", "nodes", "frames", "parts"]) doc[k] = doc[k] || [];
 const $ = id => document.getElementById(id);
-const V = { step: doc.first, timer: null, lane: 0 };
+const V = { step: doc.first, timer: null, lane: 0, urlTimer: null };
 window.viewer = V; // for tests and the curious
 
 // Events are in step order: eventsBefore(s) is the index of the first
@@ -63,7 +63,23 @@ function render() {
   renderNodes(views, f, s);
   renderPages(f);
   renderForks(views, f, s);
-  history.replaceState(null, "", location.search + "#step=" + s);
+  noteStep(s);
+}
+
+// noteStep keeps the cursor in the URL (#step=N, so a reload or a link
+// returns to it), but at most once per URL_DELAY ms after the stepping
+// stops. Chromium counts every history.replaceState and navigation of a
+// frame and, past 200 in 10 s, drops the rest ("Throttling navigation to
+// prevent the browser from hanging", crbug.com/1038223): one replaceState
+// per render let a scrub of the slider or a held key use that budget up,
+// and then a fork button's navigation was silently ignored.
+const URL_DELAY = 300;
+function noteStep(s) {
+  clearTimeout(V.urlTimer);
+  V.urlTimer = setTimeout(() => { V.urlTimer = null; writeStep(s); }, URL_DELAY);
+}
+function writeStep(s) {
+  if (location.hash !== "#step=" + s) history.replaceState(null, "", location.search + "#step=" + s);
 }
 
 function renderEvents(s) {
@@ -146,6 +162,8 @@ function renderForks(views, f, s) {
     if (refuse) b.title = refuse;
     b.addEventListener("click", () => {
       const path = (doc.path ? doc.path + "," : "") + s + ":" + action;
+      clearTimeout(V.urlTimer); // "back" returns to this step of this page
+      writeStep(s);
       location.href = "?path=" + encodeURIComponent(path) + "#step=" + s;
     });
     box.appendChild(b);

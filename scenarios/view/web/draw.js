@@ -71,8 +71,7 @@ const MARKERS = [
 // valid WAL on storage; max is shared by every node so axes line up.
 function drawAxis(svg, lsn, walEnd, max) {
   svg.replaceChildren();
-  const w = 420, pad = 10, x = v => pad + (max ? v / max : 0) * (w - 2 * pad);
-  svg.setAttribute("width", w); svg.setAttribute("height", 30 + 13 * 4);
+  const w = 420, pad = 10, cw = 6.6, x = v => pad + (max ? v / max : 0) * (w - 2 * pad);
   svg.appendChild(el("line", { x1: pad, x2: w - pad, y1: 20, y2: 20, stroke: "#888" }));
   const marks = MARKERS.filter(m => lsn[m[0]] > 0).map(m => [lsn[m[0]], m[1], m[2]]);
   marks.push([walEnd, "end of WAL", "#c00"]);
@@ -83,13 +82,25 @@ function drawAxis(svg, lsn, walEnd, max) {
     const g = groups[groups.length - 1];
     if (g && g[0] === m[0]) g[1].push(m[1]); else groups.push([m[0], [m[1]], m[2]]);
   }
-  groups.forEach((g, i) => {
-    const mx = x(g[0]), row = i % 4;
+  // A group's label is cut into lines that fit the axis (a standby or a
+  // caught-up replica has most markers at one LSN), each on its own row;
+  // the groups take rows in turn and the picture grows to hold them.
+  let row = 0;
+  groups.forEach(g => {
+    const mx = x(g[0]), lines = [];
+    for (const name of g[1].concat(lsnText(g[0]))) {
+      const last = lines.length - 1;
+      if (last >= 0 && (lines[last] + " " + name).length * cw <= w) lines[last] += (name === lsnText(g[0]) ? " " : ", ") + name;
+      else lines.push(name);
+    }
     svg.appendChild(el("line", { x1: mx, x2: mx, y1: 14, y2: 26 + row * 13, stroke: g[2], "stroke-width": 2 }));
-    const label = g[1].join(", ") + " " + lsnText(g[0]);
-    const tx = mx + 2 + label.length * 6.6 > w ? Math.max(0, mx - 2 - label.length * 6.6) : mx + 2;
-    svg.appendChild(el("text", { x: tx, y: 36 + row * 13, fill: g[2], class: "marker" }, label));
+    lines.forEach(label => {
+      const tx = mx + 2 + label.length * cw > w ? Math.max(0, mx - 2 - label.length * cw) : mx + 2;
+      svg.appendChild(el("text", { x: tx, y: 36 + row * 13, fill: g[2], class: "marker" }, label));
+      row++;
+    });
   });
+  svg.setAttribute("width", w); svg.setAttribute("height", 30 + 13 * Math.max(4, row));
 }
 
 const BGW_POS = {

@@ -1,0 +1,30 @@
+package shmem
+
+import (
+	"promotesim/logindex"
+	"promotesim/storage"
+)
+
+// ZeroBuffer is ReadBuffer in RBM_ZERO_AND_LOCK mode: the caller is about
+// to initialise the page (a reused or new page, a record whose block
+// carries BKPBLOCK_WILL_INIT), so a page not in the pool gets a zeroed
+// buffer without reading storage (bufmgr.c ReadBuffer_common: MemSet
+// instead of smgrread), and a pooled page is returned as it is (the found
+// path). loaded is always false: nothing was read.
+func (n *Node) ZeroBuffer(page storage.PageID) (id storage.BufferID, loaded bool, err error) {
+	return n.buffer(page, true)
+}
+
+// applyReplayed applies a record LogIndex replay read from WAL to a valid
+// buffer. An init record reinitialises the page (Orderings.ZeroInitInReplay);
+// with that switched off (hazard replay-keeps-reused-page) its changes land
+// on the page's old content, as a redo routine that did not initialise a
+// valid buffer would leave it.
+func (n *Node) applyReplayed(rec *logindex.Record, b *storage.Buffer) bool {
+	if rec.Type != logindex.RecInitPage || n.Cfg.Orderings.ZeroInitInReplay {
+		return rec.Apply(b.Tag, &b.Page)
+	}
+	r := *rec
+	r.Type = logindex.RecPage
+	return r.Apply(b.Tag, &b.Page)
+}
