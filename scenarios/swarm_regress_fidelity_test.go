@@ -116,3 +116,18 @@ func TestPromoteBeforePostmasterStartIsKept(t *testing.T) {
 	require.NotContains(t, trace.String(), `promote-ignored        why="not in recovery"`)
 	require.Contains(t, o.Marks, "startup/promote-before-hot-standby")
 }
+
+// A promoted standby (n3, its own disk and timeline) commits xid 3 while
+// the shared primary prepares its own xid 3 (gid g1); n3's read of its own
+// row was judged against the shared history's prepared transaction
+// (v15-fixed seed 3955, PreparedInvisible, once lag-promote and twophase
+// met in one world). A promoted standby's reads are its own history's.
+func TestPromotedStandbyReadIsNotSharedPrepared(t *testing.T) {
+	sw, err := swarm.DeriveSwarm(3955, swarm.Base{Fixed: true})
+	require.NoError(t, err)
+	require.NotZero(t, sw.Classes&swarm.ClassTwoPhase)
+	require.NotZero(t, sw.Opts.Standbys)
+	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
+	require.NoError(t, err)
+	require.Nil(t, o.Violation, "%v", o.Violation)
+}
