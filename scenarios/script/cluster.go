@@ -16,7 +16,12 @@ import (
 // interleavings; a scheduling strategy in sim.ParseStrategy's text form,
 // pct:d=3,steps=1000 or preempt:k=2,steps=1000: seeded interleavings
 // under that strategy, so a counterexample's cluster line records the
-// strategy that found it).
+// strategy that found it), then budget=B: the steps every waiting command
+// of the script (stop, submit, run-until without its own budget=...) waits
+// before it gives up (the runner's Budget, 50000, when left out). A swarm
+// world waits less (worldWaitBudget) and says so on its line: under an
+// unfair strategy such as PCT a stop can wait forever, and a replay that
+// waited longer would ask the scheduler different questions from then on.
 type Cluster struct {
 	Opts cluster.Options
 	// Seed is the scheduler's seed when HasSeed.
@@ -25,6 +30,9 @@ type Cluster struct {
 	// Sched is "", "fifo", "random" or a strategy sim.ParseStrategy reads
 	// ("uniform" is "random").
 	Sched string
+	// Budget is the runner's wait budget from this line on when HasBudget.
+	Budget    int
+	HasBudget bool
 }
 
 // Seeded reports whether the line's schedule is drawn from its seed
@@ -75,7 +83,7 @@ func SchedFor(st sim.Strategy) string {
 }
 
 func parseCluster(_ string, a args) (Command, error) {
-	if err := a.only("cluster", append(cluster.SettingKeys(), "seed", "sched")...); err != nil {
+	if err := a.only("cluster", append(cluster.SettingKeys(), "seed", "sched", "budget")...); err != nil {
 		return nil, err
 	}
 	c := Cluster{Opts: cluster.DefaultOptions()}
@@ -92,6 +100,16 @@ func parseCluster(_ string, a args) (Command, error) {
 			return nil, fmt.Errorf("seed=%q: want a whole number", v)
 		}
 		c.Seed, c.HasSeed = n, true
+	}
+	if _, ok := a["budget"]; ok {
+		n, err := a.int("budget", 0)
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return nil, fmt.Errorf("budget=%d: want a positive number of steps", n)
+		}
+		c.Budget, c.HasBudget = n, true
 	}
 	switch c.Sched = a["sched"]; c.Sched {
 	case "", "fifo", "random":
@@ -113,6 +131,9 @@ func (c Cluster) String() string {
 	}
 	if c.Sched != "" {
 		l.kv("sched", c.Sched)
+	}
+	if c.HasBudget {
+		l.num("budget", c.Budget)
 	}
 	return l.String()
 }
@@ -139,6 +160,9 @@ func (c Cluster) run(r *Runner) (string, error) {
 		return "", err
 	}
 	r.C, r.K = cl, k
+	if c.HasBudget {
+		r.Budget = c.Budget
+	}
 	res := fmt.Sprintf("cluster: %d nodes, %d pages, fence=%v, profile=%v, logindex-mem=%d, queue=%d",
 		o.Nodes, o.Pages, o.Fence, cluster.ProfileName(o.Profile, o.Fixed), o.LogIndexMem, o.QueueBuffers)
 	if o.Hazard != "" {

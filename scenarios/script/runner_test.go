@@ -1,6 +1,7 @@
 package script
 
 import (
+	"strings"
 	"testing"
 
 	"promotesim/sim"
@@ -40,5 +41,32 @@ func TestRunnerRejectsBadInput(t *testing.T) {
 		_, err := r.Exec(c.line)
 		require.Error(t, err, c.line)
 		require.Contains(t, err.Error(), c.want, c.line)
+	}
+}
+
+// budget= on the cluster line sets how long the script's waiting commands
+// wait (a swarm world's line carries its shorter budget, so its file
+// replays the same waits); it round-trips and a bad one is refused.
+func TestClusterLineBudget(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	require.Equal(t, 50000, r.Budget)
+	c, err := Parse("cluster nodes=2 seed=4 sched=random budget=300")
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(c.String(), " seed=4 sched=random budget=300"), c.String())
+	back, err := Parse(c.String())
+	require.NoError(t, err)
+	require.Equal(t, c, back)
+	_, err = r.Run(c)
+	require.NoError(t, err)
+	require.Equal(t, 300, r.Budget)
+	out, err := r.Exec("pause node=1 proc=postmaster")
+	require.NoError(t, err, out)
+	out, err = r.Exec("stop node=1 mode=fast")
+	require.NoError(t, err)
+	require.Contains(t, out, "still running after 300 steps", "the stop waits the line's budget")
+	for _, line := range []string{"cluster budget=0", "cluster budget=-5", "cluster budget=many"} {
+		_, err := Parse(line)
+		require.Error(t, err, line)
+		require.Contains(t, err.Error(), "budget=", line)
 	}
 }

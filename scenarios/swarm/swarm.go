@@ -242,9 +242,13 @@ func drawClasses(root *sim.Rand) Class {
 	return classes
 }
 
-// Cluster is the script command that builds this world's cluster.
+// Cluster is the script command that builds this world's cluster. It
+// carries the world's wait budget, so a counterexample file's commands wait
+// as long as the world's did and its replay asks the scheduler the same
+// questions (a stop under PCT can wait out the whole budget).
 func (s Swarm) Cluster() script.Cluster {
-	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: script.SchedFor(s.Sched)}
+	return script.Cluster{Opts: s.Opts, Seed: s.Seed, HasSeed: true, Sched: script.SchedFor(s.Sched),
+		Budget: worldWaitBudget, HasBudget: true}
 }
 
 // ClusterLine is Cluster as its script line.
@@ -289,7 +293,10 @@ type Outcome struct {
 	Violation *sim.Violation
 }
 
-// worldWaitBudget bounds how long a world command waits for its effect.
+// worldWaitBudget bounds how long a world command waits for its effect
+// (stop, submit): a world goes on either way, so a long wait only burns
+// time. The world's cluster line carries it (budget=), which sets the
+// runner's Budget in the world and in every replay of its file alike.
 const worldWaitBudget = 2000
 
 // World is one running swarm world.
@@ -337,9 +344,6 @@ func NewWorld(sw Swarm, cfg RunConfig) (*World, error) {
 func newWorldRunner(seed uint64, cfg RunConfig) *script.Runner {
 	r := script.NewRunner(seed, cfg.Level, sim.FormatText)
 	r.Quiet = cfg.Out == nil
-	// A world command that waits (stop) gives up after this many steps; a
-	// world goes on either way, so a long wait only burns time.
-	r.Budget = worldWaitBudget
 	r.Chooser = cfg.Chooser
 	r.TraceTo = cfg.Out
 	return r
