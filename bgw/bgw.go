@@ -705,7 +705,7 @@ func (r *ReplayWorker) skipFlushed(c *sim.Ctx, t *task) bool {
 		return false
 	}
 	r.retire(t)
-	c.Log("skip-flushed", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)),
+	c.Story("skip-flushed", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)),
 		sim.LSNField("consistent", uint64(n.PrimaryConsistent)))
 	return true
 }

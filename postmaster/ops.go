@@ -118,6 +118,43 @@ func Crash(s *sim.Scheduler, n *shmem.Node, keep func(storage.PendingWrite) stor
 	s.Emit(n.Proc("operator"), sim.LevelStory, "crash")
 }
 
+// KillChildren are the children KillChild accepts, by process name.
+var KillChildren = []string{"bgwriter", "bgw", "checkpointer", "walwriter"}
+
+// KillChild is the operator's kill -9 of one child of node n (PolarDB's
+// test 002_promote_kill kills the bgwriter after a promote): the process
+// ends at once and the postmaster gets an abnormal SIGCHLD, which
+// postmaster.c reaper hands to HandleChildCrash like a PANIC. What follows
+// is the postmaster's: a restart of shared memory
+// (Fidelity.RestartAfterCrash) or the node going down.
+func KillChild(s *sim.Scheduler, n *shmem.Node, proc string) error {
+	if !Alive(s, n) {
+		return fmt.Errorf("kill: %v is not running", n.Cfg.Host)
+	}
+	var id sim.ActorID
+	switch proc {
+	case "bgwriter":
+		id = n.Procs.BGWriter
+	case "bgw":
+		id = n.Procs.BGW
+	case "checkpointer":
+		id = n.Procs.Checkpointer
+	case "walwriter":
+		id = n.Procs.WALWriter
+	default:
+		return fmt.Errorf("kill: proc=%q: want one of %v", proc, KillChildren)
+	}
+	if id == shmem.NoProc || !s.Alive(id) {
+		return fmt.Errorf("kill: %v has no running %s", n.Cfg.Host, proc)
+	}
+	s.Kill(id)
+	e := shmem.ChildExit{ID: id, Name: n.Proc(proc), Kind: shmem.ExitCrashed, Err: "terminated by signal 9: Killed"}
+	n.RecordExit(e)
+	s.Post(n.Procs.Postmaster, e)
+	s.Emit(n.Proc("operator"), sim.LevelStory, "kill-9", sim.Str("proc", n.Proc(proc)))
+	return nil
+}
+
 // Unmount releases a stopped node's mount (after a clean stop the node's
 // writes were synced by its shutdown checkpoint).
 func Unmount(n *shmem.Node) { n.Dev.Unmount(n.Cfg.Host) }

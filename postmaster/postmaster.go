@@ -108,6 +108,11 @@ type Postmaster struct {
 	// never reset, so under Fidelity.PromoteOneShot every later pg_ctl
 	// promote to this postmaster is ignored.
 	receivedPromote bool
+	// usr1Pending: a SIGUSR1 that arrived before the postmaster's first
+	// step. PostmasterMain blocks signals (BlockSig) until its children are
+	// forked and ServerLoop unblocks them, so such a signal is not lost: it
+	// is handled right after start (postmaster.c sigusr1_handler).
+	usr1Pending bool
 	// crashed lists the children ended by a crash reinitialisation
 	// (restartAfterCrash): their exits still in flight are only reaped, as
 	// PostmasterStateMachine does while FatalError waits for PM_NO_CHILDREN.
@@ -206,6 +211,10 @@ func (p *Postmaster) start(c *sim.Ctx) {
 	default:
 		sim.Failf("postmaster: unknown role %v", p.role)
 	}
+	if p.usr1Pending {
+		p.usr1Pending = false
+		p.signal(c, shmem.SIGUSR1)
+	}
 }
 
 func (p *Postmaster) spawnBGW(c *sim.Ctx) {
@@ -268,6 +277,10 @@ func (p *Postmaster) signal(c *sim.Ctx, s shmem.Signal) {
 	switch s {
 	case shmem.SIGUSR1:
 		if !n.PromoteFile || p.promoting {
+			return
+		}
+		if p.state == pmStarting {
+			p.usr1Pending = true
 			return
 		}
 		if n.Cfg.Fidelity.PromoteOneShot && p.receivedPromote {
@@ -373,8 +386,14 @@ func (p *Postmaster) reaper(c *sim.Ctx, e shmem.ChildExit) {
 		}
 	}
 	switch e.Kind {
-	case shmem.ExitPANIC:
-		c.Story("child-panic", sim.Str("child", e.Name), sim.Str("err", e.Err))
+	case shmem.ExitPANIC, shmem.ExitCrashed:
+		// A PANIC and a kill -9 both reach HandleChildCrash (postmaster.c
+		// reaper: EXIT_STATUS_0/1 are the only clean exits).
+		ev := "child-panic"
+		if e.Kind == shmem.ExitCrashed {
+			ev = "child-killed-9"
+		}
+		c.Story(ev, sim.Str("child", e.Name), sim.Str("err", e.Err))
 		if p.restartAfterCrash(c, e) {
 			return
 		}
@@ -442,6 +461,10 @@ func (p *Postmaster) restartAfterCrash(c *sim.Ctx, e shmem.ChildExit) bool {
 		p.role = RoleReplica
 	}
 	p.state, p.promoting = pmStarting, false
+	c.Mark("postmaster/restart-after-crash")
+	if e.Kind == shmem.ExitCrashed {
+		c.Mark("postmaster/restart-after-kill-9")
+	}
 	c.Story("reinitialise", sim.Str("after", e.Name), sim.Str("role", p.role.String()), sim.Str("mount", n.Mount.Mode().String()),
 		sim.Bool("received-promote", p.receivedPromote))
 	return true

@@ -1,6 +1,7 @@
 // Package scenarios holds the end-to-end tests of the whole model and their
-// testdata (golden scripts, hazard canaries, counterexamples); its
-// subpackages build and judge the worlds. Imports run one way:
+// testdata (golden scripts, hazard canaries, counterexamples, and the
+// findings of docs/findings.md: PolarDB's own bugs in profile v15, each
+// holding in v15-fixed); its subpackages build and judge the worlds. Imports run one way:
 //
 //	hazard   the catalogue of wrong orderings
 //	cluster  Options resolved into per-node configs, Cluster, operator

@@ -327,21 +327,47 @@ func TestHazardPlanVerbs(t *testing.T) {
 // for its reset (Orderings.HoldConsistentInWaitingReset): the guard is what
 // makes V11's order safe in that window.
 func TestV11HoldsConsistentInWaitingReset(t *testing.T) {
+	r := runResetAfterRecoveryDone(t, func(line string) string {
+		return hazardArg.ReplaceAllString(profileArg.ReplaceAllString(line, ""), "") + " profile=v11 fence=detect"
+	})
+	require.True(t, r.C.NodeConfig(2).Orderings.HoldConsistentInWaitingReset)
+}
+
+// The faithful v15 profile masks hazard reset-after-recovery-done: its
+// control-file window is PolarDB's separate steps, in which
+// update_consistent_lsn_delta's WAITING_RESET hold is live
+// (Fidelity.ControlWindowSteps), so V11's order holds the consistent LSN
+// too. That is why the hazard's canary and hunt run v15-fixed
+// (hazard.Hazard.Fixed).
+func TestFaithfulV15MasksResetAfterRecoveryDone(t *testing.T) {
+	hz, err := hazard.Lookup("reset-after-recovery-done")
+	require.NoError(t, err)
+	require.True(t, hz.Fixed)
+	r := runResetAfterRecoveryDone(t, func(line string) string { return profileArg.ReplaceAllString(line, "") })
+	require.Equal(t, "v15", cluster.ProfileName(r.C.NodeConfig(2).Profile, false))
+	require.True(t, r.C.NodeConfig(2).Fidelity.ControlWindowSteps)
+}
+
+var profileArg = regexp.MustCompile(` profile=\S+`)
+
+// runResetAfterRecoveryDone runs the hazard's canary with its cluster line
+// rewritten by edit and requires it clean, n2 promoted.
+func runResetAfterRecoveryDone(t *testing.T, edit func(string) string) *script.Runner {
 	path := filepath.Join("testdata", "hazards", "reset-after-recovery-done.txt")
 	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 	var got []scriptViolation
 	clusters := 0
 	for _, line := range fixture.ScriptCommands(t, path) {
 		if strings.HasPrefix(line, "cluster") {
-			line = hazardArg.ReplaceAllString(line, "") + " profile=v11 fence=detect"
+			line = edit(line)
 		}
 		_, _ = runHazardLine(r, line, &clusters, &got)
-		require.Empty(t, got, "profile v11: %v", got)
+		require.Empty(t, got, "%s: %v", line, got)
 	}
-	require.True(t, r.C.NodeConfig(2).Orderings.HoldConsistentInWaitingReset)
 	n := r.C.Node(2)
 	require.True(t, n.Primary && !n.InRecovery && n.ReadWrite, "n2 promoted")
 	require.NoError(t, r.K.RunAll())
+	return r
 }
 
 // The catalogue's Unobservable flag and this test's list agree.

@@ -83,10 +83,12 @@ func TestPromotedReplicaIndexesUnsavedLogIndex(t *testing.T) {
 // and the phase waited 20000 steps for a primary that was gone (swarm seeds
 // 11760 and 15528, PrimaryServes). Now the phase lets every postmaster reap
 // its exited children before it plans: n1 goes down and n2 is promoted.
+// (In v15-fixed: there a child PANIC takes the node down; v15 restarts it,
+// restart_after_crash.)
 func TestLivenessReapsExitedChildrenFirst(t *testing.T) {
 	r := script.NewRunner(1, sim.LevelStory, sim.FormatText)
 	fixture.RunLines(t, r, `
-		cluster nodes=2 pages=4 fence=epoch
+		cluster nodes=2 pages=4 fence=epoch profile=v15-fixed
 		writes node=1 count=2
 		run-until caught-up node=2
 		pause node=1 proc=postmaster

@@ -292,7 +292,7 @@ func TestFuturePageFromUnsyncedShutdownWriteIsExcused(t *testing.T) {
 // end (fencing stops writes, not reads), not a protocol failure (soak seed
 // 25038 with fence epoch).
 func TestDisplacedPrimaryReadFailureIsItsEnd(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(25038, swarm.Base{Fence: storage.FenceEpoch})
+	sw, err := swarm.DeriveSwarm(25038, swarm.Base{Fixed: true, Fence: storage.FenceEpoch})
 	require.NoError(t, err)
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
@@ -305,7 +305,7 @@ func TestDisplacedPrimaryReadFailureIsItsEnd(t *testing.T) {
 // Crash recovery now syncs every segment it replayed before writing its own
 // end-of-recovery (seed 120565 of the 10-minute run, CrashRecovers).
 func TestCrashRecoverySyncsReplayedWAL(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(120565, swarm.Base{})
+	sw, err := swarm.DeriveSwarm(120565, swarm.Base{Fixed: true})
 	require.NoError(t, err)
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)

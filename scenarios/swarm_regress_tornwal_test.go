@@ -22,7 +22,7 @@ func TestReplicasFollowOverwriteContrecord(t *testing.T) {
 	for _, seed := range []uint64{1426, 2060, 2758} {
 		// Found with torn-wal on; the class draws are no longer those of
 		// that build (classes were added since), so it is turned on here.
-		sw, err := swarm.DeriveSwarm(seed, swarm.Base{With: swarm.ClassTornWAL})
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{Fixed: true, With: swarm.ClassTornWAL})
 		require.NoError(t, err)
 		require.True(t, sw.Opts.WALWriteBehind, "seed %d runs torn-wal", seed)
 		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})

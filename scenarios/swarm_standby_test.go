@@ -14,7 +14,8 @@ import (
 // trigger file, written to, crashed and started again as their disk's
 // primary, and every such world stays clean: PolarDB's tests 007 and
 // 101-105 as seeded worlds. The counts make sure the generator is not
-// vacuous.
+// vacuous. The worlds run v15-fixed: no violation is the claim, and v15's
+// findings (docs/findings.md) may end a world early.
 func TestSwarmStandbyWorlds(t *testing.T) {
 	seeds := uint64(300)
 	if testing.Short() {
@@ -22,7 +23,7 @@ func TestSwarmStandbyWorlds(t *testing.T) {
 	}
 	var worlds, promoted, triggered, restartedPrimary, acked int
 	for seed := uint64(1); seed <= seeds; seed++ {
-		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
+		sw, err := swarm.DeriveSwarm(seed, swarm.Base{Fixed: true})
 		require.NoError(t, err)
 		if sw.Classes&swarm.ClassStandby == 0 {
 			continue

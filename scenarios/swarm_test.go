@@ -22,9 +22,16 @@ import (
 // the first violation's outcome, if any.
 func runSeeds(t *testing.T, base swarm.Base, first uint64, count int) (swarm.Outcome, bool) {
 	t.Helper()
+	return runSeedsWith(t, base, first, count, func(sw swarm.Swarm) swarm.Swarm { return sw })
+}
+
+// runSeedsWith is runSeeds with each derived world passed through edit.
+func runSeedsWith(t *testing.T, base swarm.Base, first uint64, count int, edit func(swarm.Swarm) swarm.Swarm) (swarm.Outcome, bool) {
+	t.Helper()
 	for seed := first; seed < first+uint64(count); seed++ {
 		sw, err := swarm.DeriveSwarm(seed, base)
 		require.NoError(t, err)
+		sw = edit(sw)
 		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 		require.NoError(t, err)
 		if o.Violation != nil {
@@ -40,18 +47,20 @@ func failure(o swarm.Outcome) string {
 	return fmt.Sprintf("%v\n%s\n  %s\n%s", o.Swarm, o.Cluster, strings.Join(script.Lines(o.Actions), "\n  "), o.Violation.Report())
 }
 
-// Without hazards, V15 stays clean: with fence none (the operator stops the
-// old primary before promoting) and with fence epoch (even while it runs).
-// This is the other half of every hazard canary: the checkers do not cry
-// wolf.
-func TestSwarmCleanV15(t *testing.T) {
+// Without hazards, V15 with the model's fixes (v15-fixed) stays clean: with
+// fence none (the operator stops the old primary before promoting) and with
+// fence epoch (even while it runs). This is the other half of every hazard
+// canary: the checkers do not cry wolf. The faithful v15 profile is not
+// clean: PolarDB's own findings (docs/findings.md) are pinned as
+// counterexamples in testdata/findings, which TestFindings replays.
+func TestSwarmCleanV15Fixed(t *testing.T) {
 	seeds := 150
 	if testing.Short() {
 		seeds = 40
 	}
 	for _, fence := range []storage.FenceMode{storage.FenceNone, storage.FenceEpoch} {
 		t.Run(fence.String(), func(t *testing.T) {
-			if o, bad := runSeeds(t, swarm.Base{Profile: shmem.ProfileV15, Fence: fence}, 1, seeds); bad {
+			if o, bad := runSeeds(t, swarm.Base{Profile: shmem.ProfileV15, Fixed: true, Fence: fence}, 1, seeds); bad {
 				t.Fatalf("false alarm or model bug:\n%s", failure(o))
 			}
 		})
@@ -60,6 +69,9 @@ func TestSwarmCleanV15(t *testing.T) {
 
 // Every hazard of the catalogue is caught by a general checker (a safety
 // claim of Claims() or a liveness claim) within a bounded number of seeds.
+// The worlds run v15-fixed: the test's other half requires the same seed
+// clean without the hazard, which the faithful profile's own findings
+// would break (explore -hazard all hunts against the faithful v15).
 func TestSwarmCatchesEveryHazard(t *testing.T) {
 	// The budget leaves room for new action classes, which change the
 	// programs of the seeds that draw them: before prepared transactions
@@ -87,15 +99,18 @@ func TestSwarmCatchesEveryHazard(t *testing.T) {
 				// nothing; the canary script pins this hazard's catch.
 				t.Skipf("needs profile v11, whose worlds fail without a hazard; pinned by its canary script")
 			}
-			o, caught := runSeeds(t, swarm.Base{Hazard: hz.Name, Profile: hz.Profile}, 1, budget)
+			// The programs the budget was set for: without issue 10's
+			// action classes (they move which seeds catch a rare hazard).
+			o, caught := runSeedsWith(t, swarm.Base{Hazard: hz.Name, Profile: hz.Profile, Fixed: true}, 1, budget, swarm.Swarm.WithoutIssueTenPaths)
 			require.True(t, caught, "hazard %s not caught in %d seeds", hz.Name, budget)
 			name := o.Violation.Checker
 			require.True(t, check.IsClaim(name) || isLiveness(name) || name == "assert",
 				"hazard %s caught by %q, which is not a general checker", hz.Name, name)
 			// The canary's other half: the same seed without the hazard
 			// holds, so what fired is the hazard, not a false alarm.
-			sw, err := swarm.DeriveSwarm(o.Swarm.Seed, swarm.Base{Profile: hz.Profile})
+			sw, err := swarm.DeriveSwarm(o.Swarm.Seed, swarm.Base{Profile: hz.Profile, Fixed: true})
 			require.NoError(t, err)
+			sw = sw.WithoutIssueTenPaths()
 			clean, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 			require.NoError(t, err)
 			require.Nil(t, clean.Violation, "seed %d fails without hazard %s too:\n%s", o.Swarm.Seed, hz.Name, failureIf(clean))
@@ -127,6 +142,16 @@ var claimedMarks = []string{
 	"bgw/evict-instead-of-replay",
 	"startup/queue-overflow-storage-read",
 	"startup/memtable-ring-full",
+	// Issue 10's paths, which the default (faithful v15) worlds reach:
+	// promote before hot standby with the BGW state overwritten, promote
+	// with the queue behind, prewarm, kill -9 and the postmaster's restart
+	// (startup/final-read-failed is rarer: explore -seeds 2000 reaches it).
+	"startup/hot-standby-in-final-read",
+	"startup/waiting-reset-overwritten",
+	"startup/promote-queue-not-caught-up",
+	"startup/prewarm-parallel-replaying",
+	"postmaster/restart-after-kill-9",
+	"postmaster/restart-after-crash",
 	// Prepared transactions (ClassTwoPhase) met by a checkpoint, a promote
 	// and a crash recovery.
 	"postmaster/twophase-state-file-written",

@@ -197,7 +197,11 @@ func (b *BGW) Reset(start, end storage.LSN) {
 	b.state = BGOnlinePromote
 	b.transitions++
 	b.replayed = start
-	if start > b.fakeOldest {
+	// polar_reset_bg_replayed_lsn (polar_logindex_redo.c) stores
+	// replayed_oldest_lsn = oldest_redo_ptr, a plain store that can move
+	// it back (below a prewarm wake-up's value, which is the replay end:
+	// polar_logindex_wakeup_bg_replay); the checked machine only raises it.
+	if b.unchecked || start > b.fakeOldest {
 		b.fakeOldest = start
 	}
 	b.PromoteStart = start

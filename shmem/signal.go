@@ -51,6 +51,10 @@ const (
 	ExitPANIC
 	// ExitKilled: a signal (shutdown or crash) ended it.
 	ExitKilled
+	// ExitCrashed: the operator's kill -9 of one child (PolarDB's test
+	// 002_promote_kill): postmaster.c reaper sees an abnormal exit status
+	// and calls HandleChildCrash, as for a PANIC.
+	ExitCrashed
 )
 
 func (k ExitKind) String() string {
@@ -63,6 +67,8 @@ func (k ExitKind) String() string {
 		return "PANIC"
 	case ExitKilled:
 		return "killed"
+	case ExitCrashed:
+		return "killed-9"
 	}
 	return fmt.Sprintf("ExitKind(%d)", uint8(k))
 }

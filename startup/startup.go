@@ -624,8 +624,23 @@ func (p *Process) stepCatchUp(c *sim.Ctx) {
 func (p *Process) enterHotStandby(c *sim.Ctx) {
 	n := p.n
 	p.to(StateStreaming, StateCatchUp)
-	if n.Index.Enabled() && n.BGW.State() == shmem.BGRedoNotStart {
+	switch {
+	case !n.Index.Enabled():
+	case n.BGW.State() == shmem.BGRedoNotStart:
 		n.BGW.StartReplicaBufReplaying(p.redo)
+	case n.BGW.Unchecked():
+		// The BGW already took a promote's SIGUSR2 (WAITING_RESET) before
+		// startup, which has not handled its own yet, reached hot
+		// standby: CheckRecoveryConsistency (xlogrecovery.c) calls
+		// polar_logindex_wakeup_bg_replay all the same, whose plain
+		// store overwrites the state and sets bg_replayed_lsn
+		// (docs/findings.md F1).
+		from := n.BGW.State()
+		n.BGW.WakeupBGReplay(n.ReplayLSN, n.Cfg.ReplicaPrewarm)
+		if from == shmem.BGWaitingReset {
+			c.Mark("startup/waiting-reset-overwritten")
+		}
+		c.Story("hot-standby-wakeup-overwrote", sim.Str("bgw-was", from.String()), sim.Str("bgw", n.BGW.State().String()))
 	}
 	n.Accepting = true
 	c.Mark("startup/hot-standby")
@@ -647,6 +662,13 @@ func (p *Process) hotStandbyInFinalRead(c *sim.Ctx) {
 	from := n.BGW.State()
 	if n.Index.Enabled() {
 		n.BGW.WakeupBGReplay(n.ReplayLSN, n.Cfg.ReplicaPrewarm)
+		if n.Cfg.ReplicaPrewarm {
+			c.Mark("startup/prewarm-parallel-replaying")
+		}
+	}
+	c.Mark("startup/hot-standby-in-final-read")
+	if from == shmem.BGWaitingReset && n.BGW.State() != shmem.BGWaitingReset {
+		c.Mark("startup/waiting-reset-overwritten")
 	}
 	c.Story("hot-standby-in-final-read", sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.LSNField("redo", uint64(p.redo)),
 		sim.Str("bgw-was", from.String()), sim.Str("bgw", n.BGW.State().String()))
@@ -766,6 +788,11 @@ func (p *Process) beginPromote(c *sim.Ctx, trigger bool) {
 	p.trigger = trigger
 	p.blocked = false // any pending Wake is harmless
 	p.snapshotPending = from == StateCatchUp && n.Cfg.Fidelity.HotStandbyInFinalRead
+	if from == StateStorageRead {
+		// The queue had not caught up: startup was reading WAL from
+		// storage (polar_queue_manager.c xlog_queue_catch_up false).
+		c.Mark("startup/promote-queue-not-caught-up")
+	}
 	c.Story("promote", sim.Str("from", from.String()), sim.Bool("trigger-file", trigger),
 		sim.LSNField("replayed", uint64(n.ReplayLSN)), sim.Str("bgw", n.BGW.State().String()))
 	if p.seq.steps != nil {
@@ -827,6 +854,7 @@ func (p *Process) finalRead(c *sim.Ctx) (o outcome, atEnd bool) {
 	}
 	ok, err := p.readNext()
 	if err != nil {
+		c.Mark("startup/final-read-failed")
 		c.Story("final-read-failed", sim.LSNField("lsn", uint64(p.n.ReplayLSN)), sim.Str("err", err.Error()))
 		return consumed, true
 	}

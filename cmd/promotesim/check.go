@@ -47,7 +47,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // parseCheckFlags reads and checks check's flags.
 func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveConfig, outDir string, jsonOut bool, err error) {
-	fs := newFlags("check", "check -exhaustive [-preemptions K|none|auto] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] [-max-states N] [-budget D] [-stop-at-first] [-json]", stderr)
+	fs := newFlags("check", "check -exhaustive [-preemptions K|none|auto] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-max-states N] [-budget D] [-stop-at-first] [-json]", stderr)
 	exhaustive := fs.Bool("exhaustive", false, "search every schedule of a small world's promote window (stateful: revisited states are pruned)")
 	pre := fs.String("preemptions", "auto", "bound every schedule to K preemptions, CHESS style: a number K, none (the whole space: too big to finish in minutes), or auto (K = 0, 1, 2, ... in turn until a failure or the budget)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")

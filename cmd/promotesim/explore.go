@@ -20,7 +20,6 @@ import (
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
-	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
 )
@@ -45,7 +44,7 @@ const defaultSched = "uniform"
 
 func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 	return baseFlags{
-		profile: fs.String("profile", "v15", "promote order: v15 or v11"),
+		profile: fs.String("profile", "v15", "promote order, as PolarDB's code does it or with the model's fixes: v15, v15-fixed, v11 or v11-fixed"),
 		fence:   fs.String("fence", "none", "fencing of the shared device: none, epoch or detect (detect needs -profile v11)"),
 		hazard:  fs.String("hazard", "", hazardHelp),
 	}
@@ -66,8 +65,8 @@ func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
 			return out, false, usageErr("-sched: %v", err)
 		}
 	}
-	if out.Profile, err = shmem.ParseProfile(*b.profile); err != nil {
-		return out, false, usageErr("-profile %q: want v15 or v11", *b.profile)
+	if out.Profile, out.Fixed, err = cluster.ParseProfile(*b.profile); err != nil {
+		return out, false, usageErr("-profile %q: want %s", *b.profile, strings.Join(cluster.ProfileNames(), ", "))
 	}
 	if out.Fence, err = storage.ParseFenceMode(*b.fence); err != nil {
 		return out, false, usageErr("-fence %q: want none, epoch or detect", *b.fence)
@@ -181,7 +180,7 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 
 // parseExploreFlags reads and checks explore's flags.
 func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
-	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME|all] [-sched STRATEGY] [-shard i/n] [-json]", stderr)
+	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME|all] [-sched STRATEGY] [-shard i/n] [-json]", stderr)
 	seeds := fs.Uint64("seeds", 0, "run this many seeds (the range -seed .. -seed+N-1)")
 	duration := fs.Duration("duration", 0, "stop starting worlds after this wall time (default 20s when -seeds is not given; per hazard with -hazard all)")
 	first := fs.Uint64("seed", 1, "first seed of the range")
@@ -298,7 +297,7 @@ func baseText(b swarm.Base) string {
 	}
 	p, f := "v15", "none"
 	if b.Profile != 0 {
-		p = b.Profile.String()
+		p = cluster.ProfileName(b.Profile, b.Fixed)
 	}
 	if b.Fence != 0 {
 		f = b.Fence.String()
@@ -671,7 +670,7 @@ func printHuntTable(stdout io.Writer, cfg explore.ExploreConfig, trials int, sta
 	if trials > 1 {
 		how = fmt.Sprintf("medians over %d trials of seeds and time to the first failing seed", trials)
 	}
-	fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fence: cfg.Base.Fence, Sched: cfg.Base.Sched}), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%d of %d hazards caught (%s; %s) in %v\n", len(rows)-missed, len(rows), how, baseText(swarm.Base{Profile: cfg.Base.Profile, Fixed: cfg.Base.Fixed, Fence: cfg.Base.Fence, Sched: cfg.Base.Sched}), time.Since(start).Round(time.Millisecond))
 	for _, e := range errs {
 		fmt.Fprintf(stdout, "  %s\n", e)
 	}

@@ -31,7 +31,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"demo", "foundation", "-seed", "minus-one"}, `invalid value "minus-one"`},
 		{[]string{"demo", "foundation", "extra"}, `unexpected argument "extra"`},
 		{[]string{"version", "-bogus"}, "flag provided but not defined"},
-		{[]string{"explore", "-profile", "v9"}, `-profile "v9": want v15 or v11`},
+		{[]string{"explore", "-profile", "v9"}, `-profile "v9": want v15, v15-fixed, v11, v11-fixed`},
 		{[]string{"explore", "-fence", "maybe"}, `-fence "maybe": want none, epoch or detect`},
 		{[]string{"explore", "-fence", "detect"}, "fence=detect is PolarDB 11's"},
 		{[]string{"explore", "-hazard", "nosuch"}, `unknown hazard "nosuch"`},
@@ -146,7 +146,7 @@ func TestHazardsLists(t *testing.T) {
 // reproduce it, and writes the script; replay -script reproduces it.
 func TestExploreFindsAndReplays(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300", "-shrink-time", "1h")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-shrink-attempts", "300", "-shrink-time", "1h")
 	require.Equal(t, exitViolation, code, stderr)
 	require.True(t, strings.HasPrefix(out, "FAILING SEED seed="), out)
 	for _, want := range []string{"checker: ", "shrunk counterexample: ", "scheduler choices: ", "written: " + dir, "reproduce: go run ./cmd/promotesim replay -script ", "violations: 1 (lowest failing seed"} {
@@ -178,7 +178,7 @@ func TestExploreFindsAndReplays(t *testing.T) {
 
 func TestExploreJSONAndSeedReplay(t *testing.T) {
 	dir := t.TempDir()
-	code, out, stderr := runCmd("explore", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200", "-shrink-time", "1h")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-seeds", "40", "-out", dir, "-json", "-shrink-attempts", "200", "-shrink-time", "1h")
 	require.Equal(t, exitViolation, code, stderr)
 	var rep struct {
 		Worlds         uint64 `json:"worlds"`
@@ -196,14 +196,14 @@ func TestExploreJSONAndSeedReplay(t *testing.T) {
 	require.FileExists(t, rep.Counterexample.Path)
 
 	seed := strconv.FormatUint(rep.Failures[0].Seed, 10)
-	code, a, _ := runCmd("replay", "-seed", seed, "-hazard", "reset-after-recovery-done")
+	code, a, _ := runCmd("replay", "-seed", seed, "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done")
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, a, "VIOLATION "+rep.Counterexample.Checker)
-	_, b, _ := runCmd("replay", "-seed", seed, "-hazard", "reset-after-recovery-done")
+	_, b, _ := runCmd("replay", "-seed", seed, "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done")
 	require.Equal(t, a, b, "same seed, same trace")
 
 	// The same world as JSON lines: one object per trace line of the text.
-	code, jl, stderr := runCmd("replay", "-seed", seed, "-hazard", "reset-after-recovery-done", "-format", "jsonl")
+	code, jl, stderr := runCmd("replay", "-seed", seed, "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-format", "jsonl")
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, stderr, "VIOLATION "+rep.Counterexample.Checker)
 	textLines := 0
@@ -223,7 +223,7 @@ func TestExploreJSONAndSeedReplay(t *testing.T) {
 }
 
 func TestExhaustiveCheck(t *testing.T) {
-	code, out, stderr := runCmd("check", "-exhaustive", "-preemptions", "0", "-max-states", "300", "-json")
+	code, out, stderr := runCmd("check", "-exhaustive", "-profile", "v15-fixed", "-preemptions", "0", "-max-states", "300", "-json")
 	require.Equal(t, exitOK, code, "%s\n%s", out, stderr)
 	var rep struct {
 		States      int     `json:"distinct_states"`
@@ -242,7 +242,7 @@ func TestExhaustiveCheck(t *testing.T) {
 	require.False(t, rep.Complete, "stopped by -max-states")
 
 	dir := t.TempDir()
-	code, out, _ = runCmd("check", "-exhaustive", "-preemptions", "none", "-stop-at-first", "-hazard", "reset-after-recovery-done", "-out", dir)
+	code, out, _ = runCmd("check", "-exhaustive", "-preemptions", "none", "-stop-at-first", "-profile", "v15-fixed", "-hazard", "reset-after-recovery-done", "-out", dir)
 	require.Equal(t, exitViolation, code)
 	require.Contains(t, out, "runs FAIL")
 	require.Contains(t, out, "written: "+dir)
@@ -254,10 +254,26 @@ func TestExhaustiveCheck(t *testing.T) {
 	require.Contains(t, out, "recurred at step")
 }
 
+// A finding's counterexample fails under its own profile (v15) and holds
+// when replayed under the fixed one; a bad -profile is a usage error.
+func TestReplayFindingUnderFixedProfile(t *testing.T) {
+	path := filepath.Join("..", "..", "scenarios", "testdata", "findings", "F1-waiting-reset-overwritten-BGWLegalTransitions.txt")
+	code, out, stderr := runCmd("replay", "-script", path)
+	require.Equal(t, exitViolation, code, stderr)
+	require.Contains(t, out, "recurred at step")
+	code, out, stderr = runCmd("replay", "-script", path, "-profile", "v15-fixed")
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, out, "replayed under profile v15-fixed")
+	require.Contains(t, out, "did NOT recur")
+	code, _, stderr = runCmd("replay", "-script", path, "-profile", "v9")
+	require.Equal(t, exitUsage, code)
+	require.Contains(t, stderr, "-profile")
+}
+
 // The explore summary names the claims no world exercised, and the JSON
 // report carries every claim's count; the two agree.
 func TestExploreReportsClaimsExercised(t *testing.T) {
-	code, out, stderr := runCmd("explore", "-seeds", "3", "-keep-going", "-json")
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-seeds", "3", "-keep-going", "-json")
 	require.Equal(t, 0, code, stderr)
 	var rep struct {
 		Exercised map[string]uint64 `json:"claims_exercised"`
@@ -277,7 +293,7 @@ func TestExploreReportsClaimsExercised(t *testing.T) {
 	}
 	require.Len(t, rep.Never, zero)
 
-	code, text, stderr := runCmd("explore", "-seeds", "3", "-keep-going")
+	code, text, stderr := runCmd("explore", "-profile", "v15-fixed", "-seeds", "3", "-keep-going")
 	require.Equal(t, 0, code, stderr)
 	line := claimsLine(len(rep.Exercised)-len(rep.Never), len(rep.Exercised))
 	require.Contains(t, text, line)

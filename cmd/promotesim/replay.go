@@ -13,7 +13,7 @@ import (
 )
 
 func runReplay(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("replay", "replay (-seed S [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] [-sched STRATEGY] | -script FILE) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
+	fs := newFlags("replay", "replay (-seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-sched STRATEGY] | -script FILE [-profile P]) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 0, "the world's seed (as explore printed it)")
 	script := fs.String("script", "", "a counterexample file written by explore")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
@@ -46,12 +46,22 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	set := map[string]bool{} // looked up only
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *script != "" {
-		for _, name := range []string{"seed", "profile", "fence", "hazard", "sched"} {
+		for _, name := range []string{"seed", "fence", "hazard", "sched"} {
 			if set[name] {
 				return usageErr("-%s does not go with -script (the file says everything)", name)
 			}
 		}
-		return replayScript(*script, lv, fm, stdout)
+		// -profile with -script replays the file's commands and schedule
+		// under another profile: a finding recorded in v15 replayed in
+		// v15-fixed shows whether the fix holds (docs/findings.md).
+		override := ""
+		if set["profile"] {
+			if _, _, err := cluster.ParseProfile(*bf.profile); err != nil {
+				return usageErr("-profile %q: want %s", *bf.profile, strings.Join(cluster.ProfileNames(), ", "))
+			}
+			override = *bf.profile
+		}
+		return replayScript(*script, override, lv, fm, stdout)
 	}
 	if !set["seed"] {
 		return usageErr("give -seed S (a world) or -script FILE (a counterexample)")
@@ -60,7 +70,13 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sw, err := swarm.DeriveSwarm(*seed, base)
+	return replaySeed(*seed, base, lv, fm, stdout, stderr)
+}
+
+// replaySeed is replay -seed: derive the world, run it with its trace,
+// then print its program, its figures and its verdict.
+func replaySeed(seed uint64, base swarm.Base, lv sim.Level, fm sim.Format, stdout, stderr io.Writer) error {
+	sw, err := swarm.DeriveSwarm(seed, base)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -93,11 +109,17 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func replayScript(path string, lv sim.Level, fm sim.Format, stdout io.Writer) error {
+func replayScript(path, profile string, lv sim.Level, fm sim.Format, stdout io.Writer) error {
 	f, err := explore.ReadCounterexample(path)
 	if err != nil {
 		// A missing, malformed or stale file is a bad -script value.
 		return usageErr("-script: %v", err)
+	}
+	if profile != "" {
+		if err := f.SetProfile(profile); err != nil {
+			return usageErr("-profile: %v", err)
+		}
+		fmt.Fprintf(stdout, "# replayed under profile %s (the file's cluster line says otherwise)\n", profile)
 	}
 	h := f.Header
 	sched := "the seeded random schedule of the cluster line"

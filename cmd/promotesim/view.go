@@ -17,7 +17,7 @@ import (
 // or writes one run as a self-contained page (-o FILE.html) or as Mermaid
 // diagrams (-format mermaid).
 func runView(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("view", "view [DEMO] | -seed S [-profile v15|v11] [-fence none|epoch|detect] [-hazard NAME] | -script FILE  [-path STEP:ACTION,...] [-o FILE] [-format html|mermaid] [-port N]", stderr)
+	fs := newFlags("view", "view [DEMO] | -seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] | -script FILE  [-path STEP:ACTION,...] [-o FILE] [-format html|mermaid] [-port N]", stderr)
 	seed := fs.Uint64("seed", 0, "an explorer world's seed (as explore printed it)")
 	script := fs.String("script", "", "a counterexample file (explore's, or a branch the viewer exported)")
 	bf := addBaseFlags(fs, "hazard of the -seed world (promotesim hazards lists them)")

@@ -14,7 +14,7 @@ func (k *Checks) bgwTransitions() error {
 		if n == nil {
 			continue
 		}
-		hs := k.host(i)
+		hs := k.host(i, n)
 		count, from, to := n.BGW.Transitions()
 		if hs.bgw != n {
 			hs.bgw, hs.transitions = n, 0
@@ -44,7 +44,7 @@ func (k *Checks) replayPointMonotone() error {
 		if n == nil {
 			continue
 		}
-		hs := k.host(i)
+		hs := k.host(i, n)
 		rp, resets := n.BGW.ReplayPoint(), n.BGW.Resets()
 		if hs.rp != n {
 			hs.rp, hs.replay, hs.resets = n, rp, resets
@@ -72,7 +72,7 @@ func (k *Checks) fakeOldestMonotone() error {
 		if n == nil {
 			continue
 		}
-		hs := k.host(i)
+		hs := k.host(i, n)
 		f := n.BGW.FakeOldest()
 		if hs.fake != n {
 			hs.fake, hs.fakeOldest = n, f

@@ -83,8 +83,8 @@ type Checks struct {
 	lmeta                logindex.SavedMeta
 	lmetaKnown           bool
 	wrSeen, wrCuts       int
-	wasReplica           []*shmem.Node
-	wasReplicaSl         []*shmem.Node
+	wasReplica           []incarnation
+	wasReplicaSl         []incarnation
 	clogSeen             []clogSeen
 	pools                []poolSeen
 	backW                writeCursor
@@ -104,9 +104,13 @@ type Checks struct {
 }
 
 // hostSeen is what the per-node checkers last saw of one node instance
-// (a restart makes a new instance with fresh shared memory).
+// (a restart makes a new instance with fresh shared memory; a crash
+// reinitialisation rebuilds it in the same instance: reinits).
 type hostSeen struct {
 	flush, cons, bgw, rp, fake, exits *shmem.Node
+
+	inst    *shmem.Node // the instance host last looked at
+	reinits int         // its shmem.Node.Reinits then
 
 	flushLen    int
 	consistent  storage.LSN
@@ -116,6 +120,23 @@ type hostSeen struct {
 	resets      int
 	fakeOldest  storage.LSN
 	nexits      int
+}
+
+// incarnation is one node instance between two crash reinitialisations
+// (shmem.Node.Reinit rebuilds shared memory in the same instance): the
+// unit the per-node memories of the claims that judge shared memory are
+// kept for, as host does for hostSeen.
+type incarnation struct {
+	n       *shmem.Node
+	reinits int
+}
+
+// incarnationOf is n's incarnation now (the zero value for nil).
+func incarnationOf(n *shmem.Node) incarnation {
+	if n == nil {
+		return incarnation{}
+	}
+	return incarnation{n: n, reinits: n.Reinits}
 }
 
 // hostExempt is one host's exempt writes and how far the current instance's
@@ -238,12 +259,23 @@ func (k *Checks) RunAll() error {
 	return k.Full()
 }
 
-// host returns the per-node memory of host h (index h-1), growing it.
-func (k *Checks) host(i int) *hostSeen {
+// host returns the per-node memory of host h (index h-1) for its node
+// instance n, growing it. When n's shared memory was rebuilt since the
+// last look (shmem.Node.Reinit, the postmaster's restart after a child
+// crash: a new pool, BGW and consistent LSN in the same instance), the
+// memory of the checkers that judge shared memory starts over, as it does
+// for a new instance; the exit record survives a reinitialisation
+// (postmaster-local), so NoUnexpectedExit's position is kept.
+func (k *Checks) host(i int, n *shmem.Node) *hostSeen {
 	for len(k.hosts) <= i {
 		k.hosts = append(k.hosts, hostSeen{})
 	}
-	return &k.hosts[i]
+	hs := &k.hosts[i]
+	if hs.inst == n && hs.reinits != n.Reinits {
+		hs.flush, hs.cons, hs.bgw, hs.rp, hs.fake = nil, nil, nil, nil, nil
+	}
+	hs.inst, hs.reinits = n, n.Reinits
+	return hs
 }
 
 // alive reports whether n's postmaster runs.

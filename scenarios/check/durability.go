@@ -103,7 +103,7 @@ func (k *Checks) flushListOrdered() error {
 		if !k.alive(n) {
 			continue
 		}
-		hs := k.host(i)
+		hs := k.host(i, n)
 		if hs.flush != n {
 			hs.flush, hs.flushLen = n, -1
 		}
@@ -149,7 +149,7 @@ func (k *Checks) consistentMonotone() error {
 		if n == nil {
 			continue
 		}
-		hs := k.host(i)
+		hs := k.host(i, n)
 		if hs.cons != n {
 			hs.cons, hs.consistent, hs.regressions = n, n.Pool.ConsistentLSN(), 0
 		}

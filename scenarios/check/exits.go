@@ -77,7 +77,7 @@ func (k *Checks) noUnexpectedExit() error {
 		if n == nil {
 			continue
 		}
-		hs := k.host(i)
+		hs := k.host(i, n)
 		if hs.exits != n {
 			hs.exits, hs.nexits = n, 0
 		}

@@ -51,7 +51,7 @@ type Memory struct {
 	lmetaKnown                bool
 	lmetaBy                   storage.HostID
 	wrSeen, wrCuts            int
-	wasReplica, wasReplicaSl  []*shmem.Node
+	wasReplica, wasReplicaSl  []incarnation
 	clogSeen                  []clogSeen
 	pools                     []poolSeen
 	backW                     uint64

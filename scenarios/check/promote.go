@@ -11,20 +11,26 @@ import (
 
 // promoted reports, for host index i, whether node n switched from
 // replica to primary in the step just taken: it was last seen alive in
-// archive recovery, not primary, and is primary now (startup's role
-// switch, docs/model.md §7 S9). Each claim keeps its own memory, so the
-// two claims that judge the switch see it in the same step.
-func (k *Checks) promoted(seen *[]*shmem.Node, i int, n *shmem.Node) bool {
+// recovery, not primary, in archive recovery or (v15's control-file window
+// split into PolarDB's steps, shmem.Fidelity.ControlWindowSteps: the local
+// state is stored as in production a step before polar_set_node_type) in
+// production, and is primary now (startup's role switch, docs/model.md §7
+// S9), in the same incarnation (a crash
+// reinitialisation that brings a promoting node back as a primary,
+// shmem.Node.Reinit, is crash recovery, not the switch). Each claim keeps
+// its own memory, so the two claims that judge the switch see it in the
+// same step.
+func (k *Checks) promoted(seen *[]incarnation, i int, n *shmem.Node) bool {
 	for len(*seen) <= i {
-		*seen = append(*seen, nil)
+		*seen = append(*seen, incarnation{})
 	}
-	was := (*seen)[i] == n
-	(*seen)[i] = nil
+	was := n != nil && (*seen)[i] == incarnationOf(n)
+	(*seen)[i] = incarnation{}
 	if n == nil || !k.alive(n) || !k.shared(n) {
 		return false
 	}
-	if !n.Primary && n.InRecovery && n.Local.State == shmem.DBInArchiveRecovery {
-		(*seen)[i] = n
+	if !n.Primary && n.InRecovery && (n.Local.State == shmem.DBInArchiveRecovery || n.Local.State == shmem.DBInProduction) {
+		(*seen)[i] = incarnationOf(n)
 		return false
 	}
 	return was && n.Primary
@@ -86,9 +92,11 @@ func (k *Checks) slotsReloadedAtPromote() error {
 	return nil
 }
 
-// clogSeen is how far ReplicaClogReplayed checked one replica instance.
+// clogSeen is how far ReplicaClogReplayed checked one replica
+// incarnation (a crash reinitialisation rebuilds the clog cache and
+// restarts replay: shmem.Node.Reinit).
 type clogSeen struct {
-	n    *shmem.Node
+	inc  incarnation
 	at   storage.LSN // commit records ending at or below it were checked
 	cuts int         // len(oracle cuts) when at was set
 }
@@ -98,8 +106,9 @@ type clogSeen struct {
 // or abort is replayed into the local clog cache"; the cache is what its
 // sessions consult and what promote copies to shared storage). Checked
 // incrementally as the replay position moves: the commit records ending
-// between the last checked position and the new one. A new instance, or a
-// history the crash of a writer cut, starts from where the replica is.
+// between the last checked position and the new one. A new incarnation
+// (instance or crash reinitialisation), or a history the crash of a writer
+// cut, starts from where the replica is.
 func (k *Checks) replicaClogReplayed() error {
 	o := k.O
 	for i, n := range k.c.AllNodes() {
@@ -108,14 +117,14 @@ func (k *Checks) replicaClogReplayed() error {
 		}
 		cs := &k.clogSeen[i]
 		if n == nil || !k.alive(n) || !k.shared(n) || !n.InRecovery || n.Primary || n.Local.State != shmem.DBInArchiveRecovery {
-			cs.n = nil
+			cs.inc = incarnation{}
 			continue
 		}
-		if cs.n != n {
+		if cs.inc != incarnationOf(n) {
 			if err := o.Sync(); err != nil {
 				return err
 			}
-			*cs = clogSeen{n: n, at: n.ReplayLSN, cuts: len(o.Cuts())}
+			*cs = clogSeen{inc: incarnationOf(n), at: n.ReplayLSN, cuts: len(o.Cuts())}
 			continue
 		}
 		if n.ReplayLSN <= cs.at {

@@ -10,8 +10,9 @@ import (
 )
 
 type pendingRead struct {
-	idx  int
-	node *shmem.Node
+	idx     int
+	node    *shmem.Node
+	reinits int // node.Reinits when the read was served
 }
 
 // replicaReads: a read served in recovery returns exactly the oracle's page
@@ -58,7 +59,8 @@ func (k *Checks) matchOracle(rr *postmaster.ReadResult, what string) error {
 // page at that position, which then holds every such commit's writes or
 // later ones. The primary serves at its insert position, which may be past
 // the WAL on storage (records still in WAL buffers): (3) waits until the
-// WAL is there, and is dropped if the node dies first (its unwritten WAL is
+// WAL is there, and is dropped if the node dies first, a crash
+// reinitialisation included (shmem.Node.Reinits: its unwritten WAL is
 // gone, and the position may later hold other records).
 func (k *Checks) readsReflectAcked() error {
 	j := k.c.Journal
@@ -100,7 +102,8 @@ func (k *Checks) readsReflectAcked() error {
 			k.primarySeen++
 			return err
 		}
-		k.pending = append(k.pending, pendingRead{idx: k.primarySeen, node: k.c.Node(rr.Node)})
+		n := k.c.Node(rr.Node)
+		k.pending = append(k.pending, pendingRead{idx: k.primarySeen, node: n, reinits: n.Reinits})
 	}
 	keep := k.pending[:0]
 	var err error
@@ -111,7 +114,7 @@ func (k *Checks) readsReflectAcked() error {
 			keep = append(keep, p)
 		case rr.At <= k.O.End():
 			err = k.matchOracle(rr, "insert position")
-		case k.c.Node(rr.Node) == p.node && k.alive(p.node):
+		case k.c.Node(rr.Node) == p.node && k.alive(p.node) && p.node.Reinits == p.reinits:
 			keep = append(keep, p)
 		}
 	}

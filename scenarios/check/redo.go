@@ -15,9 +15,10 @@ type frameSeen struct {
 	lsn   storage.LSN
 }
 
-// poolSeen is BuffersMatchOracle's memory of one node instance's pool.
+// poolSeen is BuffersMatchOracle's memory of one node incarnation's pool
+// (a crash reinitialisation builds a new pool: shmem.Node.Reinit).
 type poolSeen struct {
-	n      *shmem.Node
+	inc    incarnation
 	frames []frameSeen
 	cuts   int
 }
@@ -45,12 +46,12 @@ func (k *Checks) buffersMatchOracle() error {
 		}
 		ps := &k.pools[i]
 		if n == nil || !k.alive(n) || !k.shared(n) || k.displaced(n) {
-			ps.n = nil
+			ps.inc = incarnation{}
 			continue
 		}
-		fresh := ps.n != n || ps.cuts != len(o.Cuts())
+		fresh := ps.inc != incarnationOf(n) || ps.cuts != len(o.Cuts())
 		if fresh {
-			ps.n, ps.cuts = n, len(o.Cuts())
+			ps.inc, ps.cuts = incarnationOf(n), len(o.Cuts())
 			ps.frames = append(ps.frames[:0], make([]frameSeen, n.Pool.Frames())...)
 		}
 		for id := range ps.frames {

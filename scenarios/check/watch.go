@@ -19,9 +19,10 @@ import (
 // the read faults that blind the observer, and its periodic comparison
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
-// by the node's instance and reads the values in nodeWatched (the replay
-// position for ReplicaClogReplayed, a fold of the pool's pages and page
-// LSNs for BuffersMatchOracle); a flush
+// by the node's instance and its reinitialisation count (shmem.Node.Reinits)
+// and reads the values in nodeWatched (the replay position for
+// ReplicaClogReplayed, a fold of the pool's pages and page LSNs for
+// BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
 // node's role; pending primary reads wait on the oracle's end and their
@@ -69,6 +70,7 @@ type nodeWatched struct {
 	replayLSN           storage.LSN
 	poolSum             uint64
 	exits               int
+	reinits             int
 	// redo and truncated: WALRetained's bounds (a restartpoint moves the
 	// redo in the step it removes segments).
 	redo, truncated storage.LSN
@@ -119,7 +121,7 @@ func (k *Checks) moved(w *watched) bool {
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
 			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) ||
 			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.readWrite != n.ReadWrite ||
-			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() {
+			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() || p.reinits != n.Reinits {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
@@ -127,7 +129,7 @@ func (k *Checks) moved(w *watched) bool {
 				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
 				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
-				redo: n.Control.Redo, truncated: truncatedBelow(n),
+				redo: n.Control.Redo, truncated: truncatedBelow(n), reinits: n.Reinits,
 				readWrite: n.ReadWrite, twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(),
 			}
 			ch = true

@@ -272,6 +272,16 @@ func (c *Cluster) Crash(h storage.HostID) error {
 	return nil
 }
 
+// Kill is the operator's kill -9 of one child of host h (bgwriter, bgw,
+// checkpointer, walwriter): postmaster.KillChild.
+func (c *Cluster) Kill(h storage.HostID, proc string) error {
+	n, err := c.Host(h)
+	if err != nil {
+		return err
+	}
+	return postmaster.KillChild(c.S, n, proc)
+}
+
 // DropSlot is pg_drop_replication_slot on host h.
 func (c *Cluster) DropSlot(h storage.HostID, name string) error {
 	n, err := c.Host(h)

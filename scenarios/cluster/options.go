@@ -34,6 +34,14 @@ type Options struct {
 	ReplayWorkers int
 	Fence         storage.FenceMode
 	Profile       shmem.Profile
+	// Fixed picks the model's stricter behaviour where PolarDB's code is
+	// looser (profile v15-fixed, v11-fixed: the shmem.Fidelity zero value,
+	// every fix on). Off, the node does what PolarDB's code does
+	// (shmem.FaithfulV15): profile v15, v11, the default.
+	Fixed bool
+	// Prewarm is polar_enable_replica_prewarm on every node
+	// (shmem.Config.ReplicaPrewarm).
+	Prewarm bool
 	// Sessions is client sessions per node.
 	Sessions int
 	// DeviceBlocks is the shared device's initial size.
@@ -97,7 +105,7 @@ func (o Options) Validate() error {
 		add("fence: want none, epoch or detect")
 	}
 	if o.Profile != shmem.ProfileV15 && o.Profile != shmem.ProfileV11 {
-		add("profile: want v15 or v11")
+		add("profile: want %s", strings.Join(ProfileNames(), ", "))
 	}
 	if o.Sessions < 1 || o.Sessions > 16 {
 		add("sessions=%d: want 1..16", o.Sessions)
@@ -138,6 +146,10 @@ func (o Options) nodeConfig(h storage.HostID, hz hazard.Hazard, hasHz bool) shme
 	c := shmem.DefaultConfig(h)
 	c.Profile = o.Profile
 	c.Orderings = shmem.OrderingsFor(o.Profile)
+	if !o.Fixed {
+		c.Fidelity = shmem.FaithfulV15()
+	}
+	c.ReplicaPrewarm = o.Prewarm
 	c.Pages = o.Pages
 	c.PoolFrames = o.PoolFrames
 	c.LogIndex.MemSize = o.LogIndexMem

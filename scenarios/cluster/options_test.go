@@ -26,7 +26,7 @@ func TestOptionsValidate(t *testing.T) {
 		{func(o *Options) { o.ReplayWorkers = 0 }, "polar_parallel_replay_proc_num"},
 		{func(o *Options) { o.Fence = storage.FenceDetect }, "fence=detect is PolarDB 11's"},
 		{func(o *Options) { o.Fence = 0 }, "fence: want none, epoch or detect"},
-		{func(o *Options) { o.Profile = 0 }, "profile: want v15 or v11"},
+		{func(o *Options) { o.Profile = 0 }, "profile: want v15, v15-fixed, v11, v11-fixed"},
 		{func(o *Options) { o.Sessions = 0 }, "sessions=0"},
 	}
 	for _, c := range cases {

@@ -52,8 +52,8 @@ var Settings = []Setting{
 		get: func(o *Options) string { return o.Fence.String() },
 		set: func(o *Options, v string) (err error) { o.Fence, err = storage.ParseFenceMode(v); return err }},
 	{Key: "profile",
-		get: func(o *Options) string { return o.Profile.String() },
-		set: func(o *Options, v string) (err error) { o.Profile, err = shmem.ParseProfile(v); return err }},
+		get: func(o *Options) string { return ProfileName(o.Profile, o.Fixed) },
+		set: func(o *Options, v string) (err error) { o.Profile, o.Fixed, err = ParseProfile(v); return err }},
 	// hazard=NAME switches one wrong ordering on (package hazard);
 	// Validate names the known ones.
 	{Key: "hazard", optional: true,
@@ -80,6 +80,51 @@ var Settings = []Setting{
 			}
 			return nil
 		}},
+	// prewarm=on is polar_enable_replica_prewarm (left out when off).
+	{Key: "prewarm", optional: true,
+		get: func(o *Options) string {
+			if o.Prewarm {
+				return "on"
+			}
+			return ""
+		},
+		set: func(o *Options, v string) error {
+			switch v {
+			case "on":
+				o.Prewarm = true
+			case "off":
+				o.Prewarm = false
+			default:
+				return fmt.Errorf("prewarm=%q: want on or off", v)
+			}
+			return nil
+		}},
+}
+
+// The profiles: a PolarDB version's promote order (shmem.Profile), either
+// as PolarDB's code does it (v15, v11: shmem.FaithfulV15) or with the
+// model's fixes on (v15-fixed, v11-fixed: the shmem.Fidelity zero value).
+const fixedSuffix = "-fixed"
+
+// ProfileNames lists the profile names -profile and profile= accept.
+func ProfileNames() []string { return []string{"v15", "v15-fixed", "v11", "v11-fixed"} }
+
+// ProfileName is the name of version p, faithful or fixed.
+func ProfileName(p shmem.Profile, fixed bool) string {
+	if fixed {
+		return p.String() + fixedSuffix
+	}
+	return p.String()
+}
+
+// ParseProfile reads a profile name: the version and whether it is fixed.
+func ParseProfile(s string) (shmem.Profile, bool, error) {
+	fixed := strings.HasSuffix(s, fixedSuffix)
+	p, err := shmem.ParseProfile(strings.TrimSuffix(s, fixedSuffix))
+	if err != nil {
+		return 0, false, fmt.Errorf("unknown profile %q (want %s)", s, strings.Join(ProfileNames(), ", "))
+	}
+	return p, fixed, nil
 }
 
 // SettingKeys lists the settings' script keys in line order.

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +64,13 @@ func TestScriptsRandomSchedules(t *testing.T) {
 	for _, path := range files {
 		cmds := fixture.ScriptCommands(t, path)
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			if raw, err := os.ReadFile(path); err == nil && strings.Contains(string(raw), "\nerror: violation of ") {
+				// A finding's script (docs/findings.md) pins one
+				// interleaving of a race in PolarDB's code; other
+				// schedules may or may not lose it. TestScriptsEndClean
+				// requires its violation under the pinned schedule.
+				t.Skip("a finding's script: its violation is PolarDB's, pinned under FIFO")
+			}
 			for seed := uint64(1); seed <= seeds; seed++ {
 				if err := runDemoStages(seed, []stage{{title: path, cmds: cmds}}); err != nil {
 					t.Fatal(err)

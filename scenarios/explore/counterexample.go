@@ -228,6 +228,27 @@ type CounterexampleFile struct {
 	Commands []script.Command // the cluster line first
 }
 
+// SetProfile makes the file's cluster line run profile name (v15,
+// v15-fixed, v11, v11-fixed) instead of its own, keeping every other
+// setting, the commands and the schedule: how a finding recorded against
+// PolarDB's behaviour is replayed against a fix.
+func (f *CounterexampleFile) SetProfile(name string) error {
+	p, fixed, err := cluster.ParseProfile(name)
+	if err != nil {
+		return err
+	}
+	if len(f.Commands) == 0 {
+		return errors.New("the file has no cluster line")
+	}
+	cl, ok := f.Commands[0].(script.Cluster)
+	if !ok {
+		return errors.New("the file's first command is not its cluster line")
+	}
+	cl.Opts.Profile, cl.Opts.Fixed = p, fixed
+	f.Commands[0] = cl
+	return nil
+}
+
 // ErrStaleCounterexample marks a file recorded by another model version.
 var ErrStaleCounterexample = errors.New("stale counterexample")
 
@@ -588,8 +609,8 @@ func claimText(name string) (string, bool) {
 // swarmFlags are the explore/replay flags that select sw's base.
 func swarmFlags(sw swarm.Swarm) string {
 	var b strings.Builder
-	if p := sw.Opts.Profile; p != 0 && p.String() != "v15" {
-		fmt.Fprintf(&b, " -profile %v", p)
+	if p := sw.Opts.Profile; p != 0 && cluster.ProfileName(p, sw.Opts.Fixed) != "v15" {
+		fmt.Fprintf(&b, " -profile %s", cluster.ProfileName(p, sw.Opts.Fixed))
 	}
 	if f := sw.Opts.Fence; f != 0 && f.String() != "none" {
 		fmt.Fprintf(&b, " -fence %v", f)

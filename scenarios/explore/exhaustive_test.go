@@ -25,7 +25,7 @@ func TestExhaustiveCatchesHazards(t *testing.T) {
 		{"skip-wait-reset", "BGWLegalTransitions", true},
 	}
 	for _, c := range cases {
-		res, err := CheckExhaustive(context.Background(), ExhaustiveConfig{Base: swarm.Base{Hazard: c.hazard},
+		res, err := CheckExhaustive(context.Background(), ExhaustiveConfig{Base: swarm.Base{Hazard: c.hazard, Fixed: true},
 			BoundPreemptions: c.bound, StopAtFirst: true, MaxStates: 5000})
 		require.NoError(t, err)
 		require.NotNil(t, res.Shortest, "%s not caught: %v", c.hazard, res.Search)

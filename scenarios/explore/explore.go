@@ -661,6 +661,8 @@ var knownMarks = []string{
 	"postmaster/page-reuse-during-online-promote",
 	"postmaster/polar-worker-weak-ref-evicted",
 	"postmaster/queue-overflow",
+	"postmaster/restart-after-crash",
+	"postmaster/restart-after-kill-9",
 	"postmaster/standby-promote",
 	"postmaster/standby-wal-received",
 	"postmaster/standby-write-page",
@@ -668,10 +670,14 @@ var knownMarks = []string{
 	"postmaster/wal-recycled",
 	"postmaster/wal-write-partial",
 	"postmaster/write-during-online-promote",
+	"startup/final-read-failed",
 	"startup/hot-standby",
+	"startup/hot-standby-in-final-read",
 	"startup/memtable-ring-full",
 	"startup/overwrite-contrecord",
+	"startup/prewarm-parallel-replaying",
 	"startup/promote-before-hot-standby",
+	"startup/promote-queue-not-caught-up",
 	"startup/queue-gap",
 	"startup/queue-overflow-storage-read",
 	"startup/recover-prepared-at-crash-recovery",
@@ -681,6 +687,7 @@ var knownMarks = []string{
 	"startup/standby-promote",
 	"startup/standby-trigger-file",
 	"startup/trigger-file-wait",
+	"startup/waiting-reset-overwritten",
 }
 
 // KnownMarks lists the coverage marks the model can hit, sorted.
@@ -750,6 +757,9 @@ func HuntHazards(ctx context.Context, cfg HuntConfig) ([]HuntResult, error) {
 			ec.Base.Hazard = name
 			if hz.Profile != 0 {
 				ec.Base.Profile = hz.Profile // the profile its catch needs
+			}
+			if hz.Fixed {
+				ec.Base.Fixed = true // a guard of PolarDB's masks it otherwise
 			}
 			ec.FirstSeed = cfg.Explore.FirstSeed + uint64(k)*TrialStride
 			ec.KeepGoing = false

@@ -38,6 +38,10 @@ type Hazard struct {
 	// Profile is the profile the hazard's catch needs, zero when the
 	// default (v15) shows it: the swarm test runs its worlds in it.
 	Profile shmem.Profile
+	// Fixed: the catch needs the profile's -fixed variant, because a
+	// guard PolarDB's code really has (and the faithful profile models)
+	// masks the wrong ordering; Consequence names the guard.
+	Fixed bool
 	// Unobservable: no general checker can see this hazard in the model
 	// (Consequence says why). Tests require it stays unseen, so a model
 	// change that makes it visible must move it back to the caught ones.
@@ -111,8 +115,11 @@ var hazards = []Hazard{
 			"(ConsistentLSNDurable). The model's v15 profile has no guard for this window (in V15's order it cannot " +
 			"occur); PolarDB 11, and the v11 profile, keep the consistent LSN while the BGW waits for the reset " +
 			"(polar_bufmgr.c update_consistent_lsn_delta, Orderings.HoldConsistentInWaitingReset; PolarDB 15 still " +
-			"carries the same check)",
+			"carries the same check). Masked in the faithful v15 profile: there the control-file window is split into " +
+			"PolarDB's steps and that check is live in it (shmem.Fidelity.ControlWindowSteps), so it holds the " +
+			"consistent LSN in V11's order too; the hazard is caught against v15-fixed",
 		Orderings: func(o *shmem.Orderings) { o.ResetBeforeRecoveryDone = false },
+		Fixed:     true,
 	},
 	{
 		Name:  "replay-from-old-consistent",

@@ -164,7 +164,7 @@ func (c Cluster) run(r *Runner) (string, error) {
 		r.Budget = c.Budget
 	}
 	res := fmt.Sprintf("cluster: %d nodes, %d pages, fence=%v, profile=%v, logindex-mem=%d, queue=%d",
-		o.Nodes, o.Pages, o.Fence, o.Profile, o.LogIndexMem, o.QueueBuffers)
+		o.Nodes, o.Pages, o.Fence, cluster.ProfileName(o.Profile, o.Fixed), o.LogIndexMem, o.QueueBuffers)
 	if o.Hazard != "" {
 		res += ", hazard=" + o.Hazard
 	}

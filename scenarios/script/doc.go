@@ -12,6 +12,7 @@
 // One file per verb (after etcd raft's interaction environment):
 // cluster.go builds the cluster (check.NewCluster); write.go, read.go,
 // node.go (promote, trigger, crash, rebuild, stop, start, drop-slot),
+// kill.go (kill -9 of one child),
 // run.go (run, run-until), status.go (status, slots, stat-replication),
 // check.go (check all, check acked-visible, full-check), pause.go (pause, resume,
 // stall-save, resume-save), checkpoint.go, plan.go (the hazard plan

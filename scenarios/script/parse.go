@@ -26,6 +26,7 @@ var verbs = []struct {
 	{"crash", parseNodeOp},
 	{"rebuild", parseRebuild},
 	{"stop", parseStop},
+	{"kill", parseKill},
 	{"start", parseStart},
 	{"drop-slot", parseDropSlot},
 	{"run", parseRun},

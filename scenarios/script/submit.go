@@ -36,7 +36,12 @@ func (r *Runner) ws() *worldState {
 // promoteRequested records a pg_ctl promote or trigger file on h, if h is
 // a replica in recovery (a primary ignores the request).
 func (r *Runner) promoteRequested(h storage.HostID) {
-	if n := r.C.Node(h); n != nil && n.InRecovery {
+	// A replica just started (pg_ctl start, its postmaster not yet
+	// stepped) is not InRecovery yet, but its postmaster will take the
+	// promote signal file all the same: it is promoting too. Missing it
+	// let the swarm operator promote a second node at once (v15-fixed
+	// seed 37516, SingleWriter).
+	if n := r.C.Node(h); n != nil && (n.InRecovery || !n.Primary) {
 		r.ws().promoting[h] = n
 	}
 }

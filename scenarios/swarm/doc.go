@@ -8,13 +8,18 @@
 // swarm.go derives a world from its seed and runs it (NewWorld, Run,
 // RunSwarm, Replay); planner.go draws the program, one named generator per
 // action class (genSubmit, genStop, genIOError, ...), each emitting typed
-// script commands; standby.go is ClassStandby's generator (genStandby:
-// hold a standby's parallel replay, promote it by pg_ctl or the trigger
-// file, write to it, crash it, start it again as a standby or as its own
-// disk's primary; PolarDB's tests 007 and 101-105); gen_twophase.go's
-// genTwoPhase prepares transactions and finishes them, gen_logical.go's
-// genLogical creates and consumes logical slots, reuse.go's genReuse frees
-// pages and reinitialises them with RBM_ZERO_AND_LOCK and tornwal.go's
-// genTornWAL loses power with WAL written but not synced. It mirrors no PolarDB
-// file: it is the operator and the faults around the model.
+// script commands; fidelity.go holds the classes of the paths PolarDB's
+// code opens (issue 10: kill -9 of a child, PolarDB's test
+// 002_promote_kill; promote before hot standby, test
+// 003_promote_replica_pending; promote with the queue behind); standby.go
+// is ClassStandby's generator (genStandby: hold a standby's parallel
+// replay, promote it by pg_ctl or the trigger file, write to it, crash it,
+// start it again as a standby or as its own disk's primary; PolarDB's tests
+// 007 and 101-105); gen_twophase.go's genTwoPhase prepares transactions
+// and finishes them, gen_logical.go's genLogical creates and consumes
+// logical slots, reuse.go's genReuse frees pages and reinitialises them
+// with RBM_ZERO_AND_LOCK and tornwal.go's genTornWAL loses power with WAL
+// written but not synced. Base.Fixed picks the profile's -fixed variant. It
+// mirrors no PolarDB file: it is the operator and the faults around the
+// model.
 package swarm

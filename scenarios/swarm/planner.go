@@ -35,7 +35,8 @@ type generator func(w *World, v *view, add func(weight int, f func() []script.Co
 // generators are the action classes in the order they are offered (the
 // order is part of every seed's program).
 var generators = []generator{genRun, genSubmit, genRead, genPromote, genStop, genCrash, genRestart,
-	genIOError, genLatency, genHeal, genPause, genStallSave, genCheckpoint, genStandby, genTwoPhase, genLogical, genReuse, genTornWAL}
+	genIOError, genLatency, genHeal, genPause, genStallSave, genCheckpoint, genStandby, genTwoPhase, genLogical, genReuse, genTornWAL,
+	genKill, genPendingPromote, genLagPromote}
 
 // next draws the commands of safety-phase action i.
 func (w *World) next(i int) []script.Command {

@@ -26,12 +26,15 @@ import (
 
 // Base is what the explorer fixes for every world: the protocol profile,
 // the fence mode, the hazard under test and the scheduling strategy. Zero
-// values mean v15, none, no hazard and uniform random scheduling; a Swarm
-// strategy lets each seed derive its own (DeriveSwarm).
+// values mean v15 (PolarDB's code as it is: Fixed false), none, no hazard
+// and uniform random scheduling; a Swarm strategy lets each seed derive its
+// own (DeriveSwarm).
 type Base struct {
 	Profile shmem.Profile
-	Fence   storage.FenceMode
-	Hazard  string
+	// Fixed: the profile's -fixed variant (cluster.Options.Fixed).
+	Fixed  bool
+	Fence  storage.FenceMode
+	Hazard string
 	// Sched is the scheduling strategy (sim.ParseStrategy); swarm lets
 	// each seed derive its own.
 	Sched sim.Strategy
@@ -43,7 +46,8 @@ type Base struct {
 	With Class
 }
 
-// Class is one class of actions or faults a swarm world may enable.
+// Class is one class of actions or faults a swarm world may enable (a
+// bit each; uint32: more than sixteen classes).
 type Class uint32
 
 // The classes. Writes and promote are always on: a world is about promote.
@@ -78,10 +82,20 @@ const (
 	// the primary with WAL pending: missing last records, or a record
 	// whose continuation page is missing.
 	ClassTornWAL
+	// ClassKill: kill -9 of one child (bgwriter, BGW, checkpointer,
+	// walwriter), PolarDB's test 002_promote_kill (fidelity.go).
+	ClassKill
+	// ClassPendingPromote: a replica restarted and promoted before it
+	// reaches hot standby, PolarDB's test 003_promote_replica_pending
+	// (fidelity.go).
+	ClassPendingPromote
+	// ClassLagPromote: a replica promoted while its queue has not caught
+	// up (it reads WAL from storage at the trigger) (fidelity.go).
+	ClassLagPromote
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "reuse", "torn-wal"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "reuse", "torn-wal", "kill", "pending-promote", "lag-promote"}
 
 func (c Class) String() string {
 	var parts []string
@@ -143,7 +157,7 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	root := sim.NewRand(seed).Fork("swarm")
 	pick := func(label string, lo, hi int) int { return lo + root.Fork(label).Intn(hi-lo+1) }
 	o := cluster.DefaultOptions()
-	o.Profile, o.Fence, o.Hazard = base.Profile, base.Fence, base.Hazard
+	o.Profile, o.Fixed, o.Fence, o.Hazard = base.Profile, base.Fixed, base.Fence, base.Hazard
 	o.Nodes = 2
 	if pick("nodes", 0, 1) == 0 {
 		o.Nodes = 3
@@ -165,6 +179,10 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	// A small device: the world writes a few hundred blocks at most, and
 	// building a big one would cost more than the world's steps.
 	o.DeviceBlocks = 512
+	// polar_enable_replica_prewarm on one world in four: the BGW a
+	// replica wakes at hot standby replays in parallel
+	// (polar_logindex_wakeup_bg_replay).
+	o.Prewarm = pick("prewarm", 0, 3) == 0
 	classes := ClassWrite | ClassPromote
 	classes |= drawClasses(root)
 	classes |= base.With
@@ -187,6 +205,20 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		return Swarm{}, err
 	}
 	return sw, nil
+}
+
+// IssueTenPaths are the action classes issue 10 added (the paths PolarDB's
+// code opens: child kills, promote before hot standby, promote with the
+// queue behind).
+const IssueTenPaths = ClassKill | ClassPendingPromote | ClassLagPromote
+
+// WithoutIssueTenPaths is the world as its seed derived it before issue
+// 10: those classes off and prewarm off, so its program is the one a
+// regression test pinned then.
+func (s Swarm) WithoutIssueTenPaths() Swarm {
+	s.Classes &^= IssueTenPaths
+	s.Opts.Prewarm = false
+	return s
 }
 
 // drawClasses draws which optional classes a world enables, each with
@@ -280,6 +312,9 @@ type World struct {
 	// paused lists the processes the planner held and has not released
 	// yet.
 	paused []script.Pause
+	// lagged is the replica genLagPromote holds behind a stopping primary,
+	// to release and promote at a later action (0: none).
+	lagged storage.HostID
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every

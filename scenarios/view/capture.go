@@ -53,7 +53,7 @@ func DemoProgram(name string) (Program, error) {
 func WorldProgram(seed uint64, profile, fence, hazard string) (Program, error) {
 	var base swarm.Base
 	var err error
-	if base.Profile, err = shmem.ParseProfile(profile); err != nil {
+	if base.Profile, base.Fixed, err = cluster.ParseProfile(profile); err != nil {
 		return Program{}, err
 	}
 	if base.Fence, err = storage.ParseFenceMode(fence); err != nil {

@@ -123,9 +123,12 @@ func replayScript(t *testing.T, file string) *sim.Violation {
 }
 
 // TestWorldProgramIsTheWorld: the viewer's run of an explorer world is
-// the world replay -seed runs: same violation at the same step.
+// the world replay -seed runs: same violation at the same step. The
+// world runs v15-fixed (the hazard's catch, not one of v15's findings);
+// seed 2 is the lowest that fails there (promotesim explore -profile
+// v15-fixed -hazard skip-remount -seeds 10).
 func TestWorldProgramIsTheWorld(t *testing.T) {
-	p, err := WorldProgram(3, "v15", "none", "skip-remount")
+	p, err := WorldProgram(2, "v15-fixed", "none", "skip-remount")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +136,7 @@ func TestWorldProgramIsTheWorld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err := swarm.DeriveSwarm(3, swarm.Base{Hazard: "skip-remount"})
+	sw, err := swarm.DeriveSwarm(2, swarm.Base{Hazard: "skip-remount", Fixed: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestForkCrashReplays(t *testing.T) {
 	if d.Hash != d2.Hash || d.Last != d2.Last {
 		t.Fatalf("the same fork twice: %016x/%d vs %016x/%d", d.Hash, d.Last, d2.Hash, d2.Last)
 	}
-	if d.Path != "150:crash.n2" || d.Parent == nil || d.Parent.Last != 772 {
+	if d.Path != "150:crash.n2" || d.Parent == nil || d.Parent.Last != 787 {
 		t.Fatalf("branch path %q parent %+v", d.Path, d.Parent)
 	}
 	if !strings.Contains(d.Script, "crash node=2") || !strings.Contains(d.Script, "# schedule: ") {

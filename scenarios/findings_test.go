@@ -1,0 +1,51 @@
+package scenarios
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+	"github.com/stretchr/testify/require"
+
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/script"
+	"promotesim/sim"
+)
+
+// TestFindings replays every finding of docs/findings.md
+// (testdata/findings): PolarDB's behaviour as modelled (profile v15) runs
+// into the violation the file records, printing what it printed when it
+// was written, and the same commands and schedule under the model's fixes
+// (v15-fixed, the proposed fix) hold. Regenerate the expected output with
+// -rewrite (the violation must still recur).
+func TestFindings(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "findings", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "docs/findings.md's counterexamples")
+	for _, path := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			f, err := explore.ReadCounterexample(path)
+			require.NoError(t, err)
+			h := f.Header
+			x := explore.NewReplayer(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
+			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+				cmd, err := script.Parse(fixture.Line(d))
+				require.NoError(t, err)
+				out := x.Exec(cmd)
+				if out == "" {
+					return ""
+				}
+				return out + "\n"
+			})
+			require.NotNil(t, x.V, "%s: the recorded violation of %s did not recur", path, h.Checker)
+			require.Equal(t, h.Checker, x.V.Checker, "%s: a different checker fired: %v", path, x.V)
+			require.Contains(t, f.Commands[0].String(), "profile=v15 ", "a finding is PolarDB's behaviour: profile v15")
+
+			require.NoError(t, f.SetProfile("v15-fixed"))
+			v := f.Replay(nil, sim.LevelStory, sim.FormatText)
+			require.Nil(t, v, "%s: the fix (v15-fixed) does not hold: %v", path, v)
+		})
+	}
+}
