@@ -21,7 +21,8 @@ import (
 // not as a seed a planner or traffic change would reshuffle. Each file's
 // header says what it guards and, in "# expect:", the outcome: "none" (the
 // run, liveness and whole-state checks included, holds) or the checker
-// that must fire. A fix that regresses, or a checker that stops catching
+// that must fire; "# requires-mark:" lines name marks the run must record
+// (so a script that stops reaching its story fails too). A fix that regresses, or a checker that stops catching
 // a recorded bug, fails here. Only the outcome is compared, not the trace,
 // so a change to trace wording does not make the files stale.
 func TestRegressions(t *testing.T) {
@@ -40,6 +41,11 @@ func TestRegressions(t *testing.T) {
 				Scripted: f.Header.Scripted, Schedule: f.Header.Schedule, Seed: f.Header.Seed, Checker: f.Header.Checker}
 			o, err := cx.Run(swarm.RunConfig{})
 			require.NoError(t, err)
+			// "# requires-mark: M" lines: the run must still pass through the
+			// story the file guards (a mark its code path records).
+			for _, mark := range headerValues(data, "requires-mark") {
+				require.Contains(t, o.Marks, mark, "%s: the run no longer reaches the path it guards", path)
+			}
 			if expect == "none" {
 				require.Nil(t, o.Violation, "%s: want no violation; reproduce: %s", path, explore.ReproduceCommand(path))
 				return
@@ -50,18 +56,28 @@ func TestRegressions(t *testing.T) {
 	}
 }
 
-// headerValue is the value of a file's "# key: value" line before its
-// first command ("" when absent).
-func headerValue(data []byte, key string) string {
+// headerValues are the values of every "# key: value" line before the
+// first command.
+func headerValues(data []byte, key string) []string {
+	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		l := strings.TrimSpace(sc.Text())
 		if l != "" && !strings.HasPrefix(l, "#") {
-			return ""
+			break
 		}
 		if v, ok := strings.CutPrefix(l, "# "+key+":"); ok {
-			return strings.TrimSpace(v)
+			out = append(out, strings.TrimSpace(v))
 		}
+	}
+	return out
+}
+
+// headerValue is the value of a file's "# key: value" line before its
+// first command ("" when absent).
+func headerValue(data []byte, key string) string {
+	if v := headerValues(data, key); len(v) > 0 {
+		return v[0]
 	}
 	return ""
 }
