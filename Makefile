@@ -55,8 +55,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
 ## soak: long randomized runs (not part of make test): the rapid state
-## machines with many more checks and fresh random seeds (make test runs them
-## on fixed seeds, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off),
+## machines with many more checks and fresh random seeds, each logged with
+## its reproduce command (make test runs them on fixed seeds plus one fresh
+## seed, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off);
+## TestClusterProperties runs SOAK_CHECKS programs (5000 took 9 s alone),
 ## every Soak test (enabled by PROMOTESIM_SOAK), and SOAK_SEEDS swarm worlds
 ## of the fixed profile (v15-fixed: the no-false-alarm soak; every one run,
 ## failures counted)

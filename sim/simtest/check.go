@@ -97,7 +97,7 @@ func Check(t rapid.TB, prop func(*rapid.T)) {
 func CheckN(t rapid.TB, checks int, prop func(*rapid.T)) {
 	t.Helper()
 	if Random() {
-		rapid.Check(t, prop)
+		checkRandom(t, prop)
 		return
 	}
 	checkMu.Lock()
@@ -119,6 +119,24 @@ func CheckN(t rapid.TB, checks int, prop func(*rapid.T)) {
 	fresh := freshSeed()
 	t.Logf("simtest: fresh seed -rapid.seed=%d (%s checks); reproduce: %s", fresh, n, ReproduceCommand(t.Name(), fresh, n))
 	checkSeed(t, fresh, n, "fresh", prop)
+}
+
+// checkRandom is a soak run (RandomEnv): rapid's own seed and checks when
+// the command line names a seed or fail file, else a fresh seed Check picks
+// and logs with its reproduce command, so even a long passing soak says
+// which seeds it ran.
+func checkRandom(t rapid.TB, prop func(*rapid.T)) {
+	t.Helper()
+	if flagSet("rapid.seed") || flagSet("rapid.failfile") || os.Getenv("RAPID_SEED") != "" {
+		rapid.Check(t, prop)
+		return
+	}
+	checkMu.Lock()
+	defer checkMu.Unlock()
+	n := flag.Lookup("rapid.checks").Value.String()
+	seed := freshSeed()
+	t.Logf("simtest: random seed -rapid.seed=%d (%s checks); reproduce: %s", seed, n, ReproduceCommand(t.Name(), seed, n))
+	checkSeed(t, seed, n, "random", prop)
 }
 
 // checkSeed runs rapid.Check from seed and reports whether it passed. A
