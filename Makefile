@@ -17,9 +17,14 @@ RUN_PROFILE  ?= v15
 run:
 	$(GO) run ./cmd/promotesim explore -profile $(RUN_PROFILE) -duration $(RUN_DURATION) -out out/counterexamples
 
-## test: the whole suite (well under 5 minutes on 2 cores); deterministic:
-## rapid properties run on fixed seeds (simtest.Check), explorer and shrinker
-## tests on seed and attempt counts, so a commit always passes or always fails.
+## test: the whole suite (well under 5 minutes on 2 cores). Every rapid
+## state machine (simtest.Check) runs its fixed seed set, then one fresh
+## seed; both are logged with the command that reproduces them (-v shows
+## them on success too, a failure always), so the fixed set passes or fails
+## the same way on a commit and a fresh-seed failure is one copy-paste away.
+## PROMOTESIM_RAPID_FRESH=0 runs the fixed set alone. Explorer and shrinker
+## tests run on seed and attempt counts; testdata/regressions replays every
+## failure ever found as a script (TestRegressions).
 ## The viewer's browser tests skip without Chromium (PROMOTESIM_BROWSER=require
 ## fails instead; make browser runs just them)
 test:
@@ -50,8 +55,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS)
 
 ## soak: long randomized runs (not part of make test): the rapid state
-## machines with many more checks and fresh random seeds (make test runs them
-## on fixed seeds, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off),
+## machines with many more checks and fresh random seeds, each logged with
+## its reproduce command (make test runs them on fixed seeds plus one fresh
+## seed, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off);
+## TestClusterProperties runs SOAK_CHECKS programs (5000 took 9 s alone),
 ## every Soak test (enabled by PROMOTESIM_SOAK), and SOAK_SEEDS swarm worlds
 ## of the fixed profile (v15-fixed: the no-false-alarm soak; every one run,
 ## failures counted)

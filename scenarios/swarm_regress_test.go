@@ -10,7 +10,6 @@ import (
 	"promotesim/scenarios/internal/fixture"
 	"promotesim/scenarios/oracle"
 	"promotesim/scenarios/script"
-	"promotesim/scenarios/swarm"
 	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
@@ -210,20 +209,6 @@ func TestRestartAfterLostLogIndexMeta(t *testing.T) {
 	require.NotNil(t, r.C.Primary(), "a primary serves after the liveness phase")
 }
 
-// An injected fsync fault kills the old primary between writing its WAL and
-// syncing it; the replica promotes on that visible but volatile tail and
-// copies its clog (which says the tail's transactions committed) to storage.
-// The new writer now syncs the replayed WAL before building on it (WAL before
-// data); before the fix a crash of every host lost the tail while the clog
-// kept the commits (swarm seed 1524, CrashRecovers).
-func TestPromoteSyncsAdoptedWAL(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(1524, swarm.Base{})
-	require.NoError(t, err)
-	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
-	require.NoError(t, err)
-	require.Nil(t, o.Violation, "%s", failureIf(o))
-}
-
 // Replica n2's startup is paused while n1 writes about forty transactions:
 // the primary saves LogIndex tables 1-3, n2 indexes through its queue and
 // storage only later and reuses its two memtables on the primary's meta
@@ -269,45 +254,4 @@ func TestPromotedBGWReplaysUncataloguedTables(t *testing.T) {
 	pg, err := storage.UnmarshalPage(b[:])
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, pg.LSN, storage.LSN(0x438))
-}
-
-// A fast shutdown's bgwriter writes a page past a disconnected replica's
-// slot and PANICs on the sync: the page is visible on storage all the same,
-// and the replica's session FATALs on it as PolarDB's accepted case. The
-// exemption is noted when the write is made, not when it is synced, and it
-// survives the writer's restart (soak seeds 42951 and 37392).
-func TestFuturePageFromUnsyncedShutdownWriteIsExcused(t *testing.T) {
-	for _, seed := range []uint64{42951, 37392} {
-		sw, err := swarm.DeriveSwarm(seed, swarm.Base{})
-		require.NoError(t, err)
-		o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
-		require.NoError(t, err)
-		require.Nil(t, o.Violation, "seed %d: %s", seed, failureIf(o))
-	}
-}
-
-// In fence epoch a second promote displaces n2 while one of its sessions
-// still waits for LogIndex room; the new writer truncates a table n2's
-// catalogue still lists, and n2's read of it fails: the displaced primary's
-// end (fencing stops writes, not reads), not a protocol failure (soak seed
-// 25038 with fence epoch).
-func TestDisplacedPrimaryReadFailureIsItsEnd(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(25038, swarm.Base{Fixed: true, Fence: storage.FenceEpoch})
-	require.NoError(t, err)
-	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
-	require.NoError(t, err)
-	require.Nil(t, o.Violation, "%s", failureIf(o))
-}
-
-// A crashed primary's end-of-recovery record spans two WAL segments and its
-// flush fails; the next primary's crash recovery replays it and flushes only
-// its own segment, so the other half stays volatile under pages built on it.
-// Crash recovery now syncs every segment it replayed before writing its own
-// end-of-recovery (seed 120565 of the 10-minute run, CrashRecovers).
-func TestCrashRecoverySyncsReplayedWAL(t *testing.T) {
-	sw, err := swarm.DeriveSwarm(120565, swarm.Base{Fixed: true})
-	require.NoError(t, err)
-	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
-	require.NoError(t, err)
-	require.Nil(t, o.Violation, "%s", failureIf(o))
 }

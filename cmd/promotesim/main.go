@@ -44,6 +44,7 @@ func commands() []command {
 		{"check", "check -exhaustive: a stateful search of every schedule of a small world's promote window", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
+		{"regress", "write a permanent regression script of a seeded world or a failing property's log", runRegress},
 		{"version", "print the model version", runVersion},
 	}
 }

@@ -158,11 +158,22 @@ func (m *clusterMachine) finish(t *rapid.T) {
 	}
 }
 
+// clusterChecks is TestClusterProperties' budget per seed in make test:
+// rapid's default 100 programs took 0.09 s and reached little; 1000 take
+// about 3 s on one core (go test ./scenarios/swarm/ -run
+// 'TestClusterProperties$' -v prints the time of each seed's run).
+const clusterChecks = 1000
+
 // TestClusterProperties drives whole clusters (V15, fence none and epoch)
 // through random actions, faults and interleavings: every safety checker
 // holds after every step, and the cluster converges once faults heal.
+// Budget: clusterChecks programs on the fixed seed set and as many on a
+// fresh seed (simtest.CheckN), a few seconds each in make test; make soak
+// runs it with -rapid.checks=$(SOAK_CHECKS) on fresh seeds. A failure's
+// program and schedule become a regression script
+// (scenarios/testdata/regressions/README.md).
 func TestClusterProperties(t *testing.T) {
-	simtest.Check(t, func(t *rapid.T) {
+	simtest.CheckN(t, clusterChecks, func(t *rapid.T) {
 		m := newClusterMachine(t, "")
 		t.Repeat(m.actions())
 		m.finish(t)

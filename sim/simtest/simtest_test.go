@@ -243,6 +243,7 @@ func TestCheckSeedsAreFixed(t *testing.T) {
 		}
 		return
 	}
+	t.Setenv(FreshEnv, "0") // the fixed set alone; the fresh seed is tested below
 	a, b := firstDraws(t), firstDraws(t)
 	if len(a) == 0 || !slices.Equal(a, b) {
 		t.Fatalf("two runs of one test drew %v and %v", a, b)
@@ -301,3 +302,60 @@ func TestRapidChecksAreSeeded(t *testing.T) {
 		t.Fatalf("use simtest.Check, not rapid's own (a random seed per run):\n%s", strings.Join(bad, "\n"))
 	}
 }
+
+// The fresh seed after the fixed set differs between runs, so make test
+// widens the search every run; its reproduce command reruns that test on
+// that seed from the module root.
+func TestCheckRunsAFreshSeed(t *testing.T) {
+	if Random() {
+		t.Skip("rapid picks the seeds")
+	}
+	t.Setenv(FreshEnv, "1")
+	withFresh := firstDraws(t)
+	t.Setenv(FreshEnv, "0")
+	fixedOnly := firstDraws(t)
+	if len(withFresh) <= len(fixedOnly) || !slices.Equal(withFresh[:len(fixedOnly)], fixedOnly) {
+		t.Fatalf("the fixed set must run first and a fresh seed after it: %d draws with, %d without", len(withFresh), len(fixedOnly))
+	}
+	if a, b := freshSeed(), freshSeed(); a == b || a == 0 {
+		t.Fatalf("fresh seeds %d and %d", a, b)
+	}
+	got := ReproduceCommand("TestX/sub case", 42, "7")
+	want := "go test ./sim/simtest/ -count=1 -run '^TestX$/^sub case$' -args -rapid.seed=42 -rapid.checks=7"
+	if got != want {
+		t.Fatalf("reproduce command %q, want %q", got, want)
+	}
+}
+
+// A failure on a seed repeats the command that reproduces it.
+func TestCheckPrintsReproduceOnFailure(t *testing.T) {
+	if Random() {
+		t.Skip("rapid picks the seeds")
+	}
+	t.Chdir(t.TempDir()) // rapid writes a fail file under testdata/
+	t.Setenv(FreshEnv, "0")
+	fake := &logTB{fakeTB: fakeTB{TB: t}}
+	Check(fake, func(rt *rapid.T) {
+		if rapid.IntRange(0, 10).Draw(rt, "x") > 5 {
+			rt.Fatalf("big")
+		}
+	})
+	if !fake.Failed() {
+		t.Fatal("the property did not fail")
+	}
+	want := "simtest: the fixed seed failed; reproduce: go test ./ -count=1 -run '^fake$' -args -rapid.seed="
+	for _, l := range fake.logs {
+		if strings.HasPrefix(l, want) {
+			return
+		}
+	}
+	t.Fatalf("no reproduce line %q in %q", want, fake.logs)
+}
+
+// logTB is fakeTB keeping what was logged.
+type logTB struct {
+	fakeTB
+	logs []string
+}
+
+func (f *logTB) Logf(format string, a ...any) { f.logs = append(f.logs, fmt.Sprintf(format, a...)) }
