@@ -314,6 +314,7 @@ func mergeReports(rs []*shardReport, missing []uint64) *shardReport {
 	mergeFailures(m, rs)
 	mergeTiming(m)
 	m.Extra, m.Merge.Unmerged = mergeExtra(rs)
+	mergeDeterminism(m, rs)
 	judgeExact(m, rs)
 	return m
 }
@@ -409,6 +410,51 @@ func compactJSON(v json.RawMessage) []byte {
 	return b.Bytes()
 }
 
+// determinismJSON is the "determinism" verdict explore's -json report
+// carries with -determinism (added on the flags branch; merge reads it as
+// an extra field so either build's reports merge).
+type determinismJSON struct {
+	Checked  bool   `json:"checked"`
+	Worlds   uint64 `json:"worlds_rerun"`
+	Diverged uint64 `json:"diverged"`
+	Seed     uint64 `json:"seed,omitempty"`
+	Step     uint64 `json:"step,omitempty"`
+}
+
+// mergeDeterminism recomputes the determinism verdict as explore does
+// from the merged counts: every world re-run, the divergences its
+// Determinism failures, seed and step the lowest diverging shard's.
+func mergeDeterminism(m *shardReport, rs []*shardReport) {
+	var out *determinismJSON
+	for _, r := range rs {
+		raw, ok := r.Extra["determinism"]
+		if !ok {
+			continue
+		}
+		var d determinismJSON
+		if json.Unmarshal(raw, &d) != nil {
+			return // not the shape merge knows: left to mergeExtra's rules
+		}
+		if out == nil {
+			out = &determinismJSON{Checked: true}
+		}
+		out.Checked = out.Checked && d.Checked
+		if d.Diverged > 0 && d.Seed != 0 && (out.Seed == 0 || d.Seed < out.Seed) {
+			out.Seed, out.Step = d.Seed, d.Step
+		}
+	}
+	if out == nil {
+		return
+	}
+	out.Worlds, out.Diverged = m.Worlds, m.ByChecker[explore.CheckDeterminism]
+	if out.Diverged == 0 {
+		out.Seed, out.Step = 0, 0
+	}
+	data, _ := json.Marshal(out)
+	m.Extra["determinism"] = data
+	delete(m.Merge.Unmerged, "determinism")
+}
+
 // judgeExact says which fields are not the one-machine report's, and why.
 func judgeExact(m *shardReport, rs []*shardReport) {
 	var why []string
@@ -426,6 +472,9 @@ func judgeExact(m *shardReport, rs []*shardReport) {
 	}
 	if failed && !m.Run.KeepGoing {
 		why = append(why, "without -keep-going one machine stops at the lowest failing seed, while each shard ran on to its own first failure (rerun the shards with -keep-going for exact totals)")
+	}
+	if string(m.Extra["interrupted"]) == "true" {
+		why = append(why, "a shard was interrupted (SIGINT)")
 	}
 	if len(m.Merge.Unmerged) > 0 {
 		why = append(why, "fields differ between shards that merge cannot combine")
@@ -494,7 +543,7 @@ func printMerged(w io.Writer, m *shardReport) {
 	fmt.Fprintln(w)
 	printMergedCounts(w, m)
 	for _, k := range sortedKeys(m.Extra) {
-		fmt.Fprintf(w, "  %s: %s\n", k, compactJSON(m.Extra[k]))
+		printExtra(w, k, m.Extra[k])
 	}
 	for _, k := range sortedKeys(mg.Unmerged) {
 		parts := make([]string, len(mg.Unmerged[k]))
@@ -502,6 +551,24 @@ func printMerged(w io.Writer, m *shardReport) {
 			parts[i] = string(compactJSON(v))
 		}
 		fmt.Fprintf(w, "  %s (per shard, not merged): %s\n", k, strings.Join(parts, ", "))
+	}
+}
+
+// printExtra prints a field explore's report gained after merge was
+// written: the ones merge knows as explore's summary prints them, others as
+// their JSON.
+func printExtra(w io.Writer, k string, v json.RawMessage) {
+	var d determinismJSON
+	switch {
+	case k == "interrupted" && string(v) == "true":
+		fmt.Fprintln(w, "  interrupted (SIGINT): a shard stopped handing out seeds early; the run is incomplete")
+	case k == "interrupted" && string(v) == "false":
+	case k == "determinism" && json.Unmarshal(v, &d) == nil && d.Diverged == 0:
+		fmt.Fprintf(w, "  determinism: %d worlds re-run, no divergence\n", d.Worlds)
+	case k == "determinism" && json.Unmarshal(v, &d) == nil:
+		fmt.Fprintf(w, "  determinism: %d worlds re-run, %d DIVERGED (lowest seed %d, from step %d)\n", d.Worlds, d.Diverged, d.Seed, d.Step)
+	default:
+		fmt.Fprintf(w, "  %s: %s\n", k, compactJSON(v))
 	}
 }
 

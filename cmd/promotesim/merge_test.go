@@ -199,7 +199,7 @@ func TestMergeBadInput(t *testing.T) {
 
 // TestMergeUnknownFields guards how merge carries fields explore's report
 // gains after merge was written: one value all shards agree on is kept, a
-// boolean such as "interrupted" is true if any shard's is, and values that
+// boolean (a flag like "interrupted") is true if any shard's is, and values that
 // differ otherwise are listed per shard with a warning (and the report is
 // marked inexact), never dropped.
 func TestMergeUnknownFields(t *testing.T) {
@@ -210,7 +210,7 @@ func TestMergeUnknownFields(t *testing.T) {
 		require.NoError(t, err)
 		var m map[string]any
 		require.NoError(t, json.Unmarshal(data, &m))
-		m["interrupted"] = i == 1 // shard 2
+		m["flagged"] = i == 1 // shard 2
 		m["build"] = "same"
 		m["odd"] = 3 - i // the shard's index
 		data, err = json.Marshal(m)
@@ -221,13 +221,45 @@ func TestMergeUnknownFields(t *testing.T) {
 	require.Equal(t, 1, code, stderr)
 	require.Contains(t, stderr, "fields odd differ between shards")
 	m := decodeMap(t, out)
-	require.Equal(t, true, m["interrupted"])
+	require.Equal(t, true, m["flagged"])
 	require.Equal(t, "same", m["build"])
 	require.NotContains(t, m, "odd")
 	mg := m["merge"].(map[string]any)
 	require.Equal(t, []any{0.0, 1.0, 2.0, 3.0}, mg["unmerged"].(map[string]any)["odd"], "per shard, in shard order")
 	require.Equal(t, false, mg["exact"])
 	text, _, _ := runReport(t, append([]string{"merge"}, paths...)...)
-	require.Contains(t, string(text), "  interrupted: true\n")
+	require.Contains(t, string(text), "  flagged: true\n")
 	require.Contains(t, string(text), "  odd (per shard, not merged): 0, 1, 2, 3\n")
+}
+
+// TestMergeDeterminismField guards the merge of the determinism verdict
+// explore's -json gains with -determinism (and of "interrupted"): the
+// merged verdict counts every shard's worlds as re-run, a divergence-free
+// sweep says so in the text, and an interrupted shard makes the merged
+// report inexact.
+func TestMergeDeterminismField(t *testing.T) {
+	dir, cx := t.TempDir(), t.TempDir()
+	paths := shardReports(t, dir, cx, true)
+	total := 0.0
+	for i, p := range paths {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		m := decodeMap(t, data)
+		total += m["worlds"].(float64)
+		m["determinism"] = map[string]any{"checked": true, "worlds_rerun": m["worlds"], "diverged": 0}
+		m["interrupted"] = i == 3 // shard 0
+		data, err = json.Marshal(m)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(p, data, 0o644))
+	}
+	out, stderr, _ := runReport(t, append([]string{"merge", "-json"}, paths...)...)
+	require.NotContains(t, stderr, "differ between shards")
+	m := decodeMap(t, out)
+	require.Equal(t, map[string]any{"checked": true, "worlds_rerun": total, "diverged": 0.0}, m["determinism"])
+	mg := m["merge"].(map[string]any)
+	require.Equal(t, false, mg["exact"])
+	require.Contains(t, mg["why_inexact"], "interrupted")
+	text, _, _ := runReport(t, append([]string{"merge"}, paths...)...)
+	require.Contains(t, string(text), fmt.Sprintf("  determinism: %.0f worlds re-run, no divergence\n", total))
+	require.Contains(t, string(text), "  interrupted (SIGINT)")
 }
