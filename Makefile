@@ -5,7 +5,7 @@ PKGS    := ./...
 # goroutine may appear (the explorer's worker pool, tests).
 RACEPKGS := ./...
 
-.PHONY: run test browser view race lint bench soak fmt tools orderings
+.PHONY: run test browser view race lint bench soak fmt tools orderings shards
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
@@ -75,6 +75,17 @@ soak:
 ORDERINGS_BUDGET ?= 5000
 orderings:
 	$(GO) run ./cmd/promotesim orderings -budget $(ORDERINGS_BUDGET) -report docs/orderings.md >/dev/null
+
+## shards: a sweep across machines, on this one (deploy/local/shards.sh):
+## N explore shards of SHARD_SEEDS seeds as parallel processes (one worker
+## each), their -json reports in out/shards, merged by promotesim merge;
+## deploy/k8s and deploy/github-actions run the same on many machines
+N             ?= 4
+SHARD_SEEDS   ?= 2000
+SHARD_PROFILE ?= v15-fixed
+shards:
+	CGO_ENABLED=0 $(GO) build -o bin/promotesim ./cmd/promotesim
+	sh deploy/local/shards.sh $(N) out/shards -profile $(SHARD_PROFILE) -seeds $(SHARD_SEEDS) -keep-going -workers 1
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -10,6 +10,8 @@
 //	                                seed is shrunk and written as a script
 //	promotesim explore -hazard all  the hazard table: caught by which checker,
 //	                                how soon, how short the counterexample
+//	promotesim merge REPORT...      the report one machine would have printed,
+//	                                from the -json reports of explore -shard i/n
 //	promotesim replay -seed S       one world with its full trace
 //	promotesim replay -script FILE  a counterexample file
 //	promotesim hazards              the hazard catalogue

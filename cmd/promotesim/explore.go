@@ -530,12 +530,14 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 		PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
 		Failures       []failure           `json:"failures,omitempty"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
+		Run            runJSON             `json:"run"`
+		Exhausted      bool                `json:"exhausted"`
 	}{
 		Model: cluster.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
 		Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
 		ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
 		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
-		Counterexample: cxJSON(cx, path, cxErr),
+		Counterexample: cxJSON(cx, path, cxErr), Run: runOptions(cfg), Exhausted: res.Exhausted,
 	}
 	if out.MarksReached == nil {
 		out.MarksReached = []string{}

@@ -41,6 +41,7 @@ func commands() []command {
 		{"replay", "replay one world (-seed) or a counterexample file (-script) with its trace", runReplay},
 		{"hazards", "list the hazard catalogue", runHazards},
 		{"orderings", "the ordering study: every variant of the promote order through the swarm", runOrderings},
+		{"merge", "combine the -json reports of explore -shard i/n runs into the one-machine report", runMerge},
 		{"check", "check -exhaustive: a stateful search of every schedule of a small world's promote window", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
