@@ -11,7 +11,11 @@
 //	promotesim explore -hazard all  the hazard table: caught by which checker,
 //	                                how soon, how short the counterexample
 //	promotesim replay -seed S       one world with its full trace
-//	promotesim replay -script FILE  a counterexample file
+//	promotesim replay -script FILE  a counterexample file (or any script, as run)
+//	promotesim run FILE...          any datadriven script (story, hazard canary,
+//	                                finding, counterexample) as its test runs it,
+//	                                with a diff where the output differs (exit 1);
+//	                                a bad file is named with its line (exit 2)
 //	promotesim hazards              the hazard catalogue
 //	promotesim check -exhaustive    a stateful search of a small world's promote window
 //	promotesim demo                 list the teaching demos

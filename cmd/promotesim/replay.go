@@ -16,7 +16,7 @@ import (
 func runReplay(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("replay", "replay (-seed S [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-sched STRATEGY] | -script FILE [-profile P]) [-v story|step|detail] [-format text|jsonl|mermaid]", stderr)
 	seed := fs.Uint64("seed", 0, "the world's seed (as explore printed it)")
-	script := fs.String("script", "", "a counterexample file written by explore")
+	script := fs.String("script", "", "a counterexample file written by explore, or any datadriven script (as promotesim run)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
 	addSchedFlag(fs, &bf)
 	level := fs.String("v", "story", "trace level: story, step or detail")
