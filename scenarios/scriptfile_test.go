@@ -9,13 +9,14 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/explore"
 	"promotesim/scenarios/internal/fixture"
 	"promotesim/scenarios/script"
 )
 
 // TestScriptFileReaderAgreesWithDatadriven guards promotesim run against
 // drifting from the tests: for every script file under testdata, the
-// reader the CLI uses (script.ReadFile) finds the same commands, at the
+// reader the CLI uses (explore.ReadScript) finds the same commands, at the
 // same lines, with the same recorded output, as cockroachdb/datadriven's
 // reader that TestScripts, TestHazardScripts, TestFindings and
 // TestCounterexamples use.
@@ -25,7 +26,7 @@ func TestScriptFileReaderAgreesWithDatadriven(t *testing.T) {
 	require.Greater(t, len(files), 40)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			sf, err := script.ReadFile(path)
+			sf, err := explore.ReadScript(path)
 			require.NoError(t, err)
 			i := 0
 			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {

@@ -8,7 +8,6 @@ import (
 
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/explore"
-	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
 	"promotesim/sim"
 )
@@ -111,7 +110,7 @@ func replaySeed(seed uint64, base swarm.Base, lv sim.Level, fm sim.Format, stdou
 }
 
 func replayScript(path, profile string, lv sim.Level, fm sim.Format, stdout io.Writer) error {
-	sf, err := script.ReadFile(path)
+	sf, err := explore.ReadScript(path)
 	if err != nil {
 		// A missing, malformed or oversized file is a bad -script value.
 		return usageErr("-script: %v", err)

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"promotesim/scenarios/explore"
-	"promotesim/scenarios/script"
 )
 
 // runRunFile is promotesim run FILE...: run any datadriven script of the
@@ -42,7 +41,7 @@ func runRunFile(args []string, stdout, stderr io.Writer) error {
 
 // runOneFile runs one file and prints its differences and verdict.
 func runOneFile(path string, stdout io.Writer) error {
-	sf, err := script.ReadFile(path)
+	sf, err := explore.ReadScript(path)
 	if err != nil {
 		return usageErr("%v", err)
 	}

@@ -356,9 +356,9 @@ func hazardFlag(h string) string {
 }
 
 // ReadCounterexample reads and parses a counterexample file (bounded:
-// script.ReadFile).
+// ReadScript).
 func ReadCounterexample(path string) (*CounterexampleFile, error) {
-	sf, err := script.ReadFile(path)
+	sf, err := ReadScript(path)
 	if err != nil {
 		return nil, err
 	}

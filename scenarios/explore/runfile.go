@@ -3,6 +3,8 @@ package explore
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -113,4 +115,33 @@ func unifiedDiff(want, got string) string {
 		return fmt.Sprintf("expected:\n%s\nactual:\n%s", want, got)
 	}
 	return d
+}
+
+// ReadScript reads and parses a script file (script.ParseFile), refusing what is not a regular
+// file or is larger than script.MaxFileBytes before reading it all.
+func ReadScript(path string) (*script.File, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (a script is a text file)", path)
+	}
+	if fi.Size() > script.MaxFileBytes {
+		return nil, fmt.Errorf("%s: %d bytes: larger than a script may be (%d bytes)", path, fi.Size(), script.MaxFileBytes)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	// The file may grow between Stat and read: read one byte past the cap.
+	data, err := io.ReadAll(io.LimitReader(fh, script.MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > script.MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than a script may be (%d bytes)", path, script.MaxFileBytes)
+	}
+	return script.ParseFile(path, data)
 }

@@ -3,12 +3,10 @@ package script
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 )
 
-// MaxFileBytes caps a script file: the largest committed script is a few
+// MaxFileBytes caps a script file (explore.ReadScript reads one): the largest committed script is a few
 // hundred KiB, and a file past this is not a script (replay -script
 // /dev/zero once read until memory ran out).
 const MaxFileBytes = 8 << 20
@@ -44,35 +42,6 @@ type File struct {
 type Comment struct {
 	Line int
 	Text string
-}
-
-// ReadFile reads and parses a script file, refusing what is not a regular
-// file or is larger than MaxFileBytes before reading it all.
-func ReadFile(path string) (*File, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file (a script is a text file)", path)
-	}
-	if fi.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("%s: %d bytes: larger than a script may be (%d bytes)", path, fi.Size(), MaxFileBytes)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// The file may grow between Stat and read: read one byte past the cap.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileBytes {
-		return nil, fmt.Errorf("%s: larger than a script may be (%d bytes)", path, MaxFileBytes)
-	}
-	return ParseFile(path, data)
 }
 
 // ErrNoCommands marks a file without a single command.
