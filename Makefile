@@ -27,8 +27,12 @@ run:
 ## failure ever found as a script (TestRegressions).
 ## The viewer's browser tests skip without Chromium (PROMOTESIM_BROWSER=require
 ## fails instead; make browser runs just them)
+## The script parser's fuzz test then runs FUZZ_TIME beyond its committed
+## corpus (scenarios/script/testdata/fuzz; the corpus alone runs in go test).
+FUZZ_TIME ?= 5s
 test:
 	$(GO) test -count=1 $(PKGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_TIME) ./scenarios/script/
 
 ## browser: the viewer's tests in headless Chromium, required; screenshots
 ## go to PROMOTESIM_SCREENSHOTS (default: $TMPDIR/promotesim-screenshots)
@@ -64,10 +68,12 @@ bench:
 ## failures counted)
 SOAK_CHECKS ?= 20000
 SOAK_SEEDS  ?= 100000
+SOAK_FUZZ_TIME ?= 10m
 soak:
 	PROMOTESIM_RAPID_RANDOM=1 $(GO) test -count=1 -timeout 60m -run 'Model|ClusterProperties' ./storage/ ./logindex/ ./scenarios/swarm/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
 	$(GO) run ./cmd/promotesim explore -profile v15-fixed -seeds $(SOAK_SEEDS) -keep-going -v
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(SOAK_FUZZ_TIME) ./scenarios/script/
 
 ## orderings: the ordering study (issue 14): regenerate docs/orderings.md and
 ## its counterexamples (docs/orderings/) from every generated variant of the

@@ -13,7 +13,11 @@
 //	promotesim merge REPORT...      the report one machine would have printed,
 //	                                from the -json reports of explore -shard i/n
 //	promotesim replay -seed S       one world with its full trace
-//	promotesim replay -script FILE  a counterexample file
+//	promotesim replay -script FILE  a counterexample file (or any script, as run)
+//	promotesim run FILE...          any datadriven script (story, hazard canary,
+//	                                finding, counterexample) as its test runs it,
+//	                                with a diff where the output differs (exit 1);
+//	                                a bad file is named with its line (exit 2)
 //	promotesim hazards              the hazard catalogue
 //	promotesim check -exhaustive    a stateful search of a small world's promote window
 //	promotesim demo                 list the teaching demos

@@ -39,6 +39,7 @@ func commands() []command {
 	return []command{
 		{"explore", "run seeded swarm worlds on every core; shrink and record what fails", runExplore},
 		{"replay", "replay one world (-seed) or a counterexample file (-script) with its trace", runReplay},
+		{"run", "run datadriven script files (stories, hazard canaries, findings, counterexamples) and diff their recorded output", runRunFile},
 		{"hazards", "list the hazard catalogue", runHazards},
 		{"orderings", "the ordering study: every variant of the promote order through the swarm", runOrderings},
 		{"merge", "combine the -json reports of explore -shard i/n runs into the one-machine report", runMerge},

@@ -226,6 +226,8 @@ type CounterexampleFile struct {
 	Path     string
 	Header   CounterexampleHeader
 	Commands []script.Command // the cluster line first
+	// File is the parsed script: each command's line and recorded output.
+	File *script.File
 }
 
 // SetProfile makes the file's cluster line run profile name (v15,
@@ -254,64 +256,47 @@ var ErrStaleCounterexample = errors.New("stale counterexample")
 
 // ParseCounterexample reads a counterexample script. A file of another
 // model version is refused with ErrStaleCounterexample and the way to
-// record it again; a malformed one with the line at fault. Neither panics.
+// record it again; a malformed one with the line at fault (script.ParseFile,
+// the same reader promotesim run uses). Neither panics.
 func ParseCounterexample(path string, data []byte) (*CounterexampleFile, error) {
-	f := &CounterexampleFile{Path: path}
-	lines, seen, err := scanCounterexample(path, data, &f.Header)
+	sf, err := script.ParseFile(path, data)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkHeader(path, &f.Header, seen); err != nil {
+	return counterexampleOf(sf)
+}
+
+// IsCounterexample reports whether a parsed script's header makes it a
+// counterexample file (a "# checker: ..." line before its first command).
+func IsCounterexample(sf *script.File) bool {
+	var h CounterexampleHeader
+	seen := map[string]bool{} // looked up only
+	for _, c := range sf.Comments {
+		_ = readHeaderLine(sf.Path, c.Line, c.Text, &h, seen)
+	}
+	return seen["checker"]
+}
+
+// counterexampleOf reads the header of a parsed script file and checks
+// that it is a counterexample of this model.
+func counterexampleOf(sf *script.File) (*CounterexampleFile, error) {
+	f := &CounterexampleFile{Path: sf.Path, File: sf}
+	seen := map[string]bool{} // looked up only
+	for _, c := range sf.Comments {
+		if err := readHeaderLine(sf.Path, c.Line, c.Text, &f.Header, seen); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkHeader(sf.Path, &f.Header, seen); err != nil {
 		return nil, err
 	}
-	for _, l := range lines {
-		cmd, err := script.Parse(l.text)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %s: %v", path, l.no, l.text, err)
-		}
-		f.Commands = append(f.Commands, cmd)
-	}
-	if len(f.Commands) == 0 {
-		return nil, fmt.Errorf("%s: the first command must be the cluster line", path)
+	for _, d := range sf.Directives {
+		f.Commands = append(f.Commands, d.Cmd)
 	}
 	if _, ok := f.Commands[0].(script.Cluster); !ok {
-		return nil, fmt.Errorf("%s: the first command must be the cluster line", path)
+		return nil, fmt.Errorf("%s:%d: the first command must be the cluster line", sf.Path, sf.Directives[0].Line)
 	}
 	return f, nil
-}
-
-// numbered is a command line of a file and its line number.
-type numbered struct {
-	no   int
-	text string
-}
-
-// scanCounterexample reads the header comments into h (seen: the keys
-// found) and returns the command lines, skipping their expected output
-// and the story comments between them.
-func scanCounterexample(path string, data []byte, h *CounterexampleHeader) ([]numbered, map[string]bool, error) {
-	seen := map[string]bool{} // looked up only
-	var lines []numbered
-	text := strings.Split(string(data), "\n")
-	for i := 0; i < len(text); i++ {
-		l := strings.TrimSpace(text[i])
-		switch {
-		case l == "":
-		case strings.HasPrefix(l, "#"):
-			if len(lines) > 0 {
-				continue // story comments between commands
-			}
-			if err := readHeaderLine(path, i+1, l, h, seen); err != nil {
-				return nil, nil, err
-			}
-		case l == "----":
-			return nil, nil, fmt.Errorf("%s:%d: expected output without a command", path, i+1)
-		default:
-			lines = append(lines, numbered{i + 1, l})
-			i = skipOutput(text, i)
-		}
-	}
-	return lines, seen, nil
 }
 
 // readHeaderLine reads one "# key: value" comment of the header (prose
@@ -348,27 +333,6 @@ func readHeaderLine(path string, no int, l string, h *CounterexampleHeader, seen
 	return nil
 }
 
-// skipOutput skips a command's expected output (the command is line i):
-// to the separator, then to a blank line, or, in the ----/---- form, to
-// the closing pair. It returns the last line skipped.
-func skipOutput(lines []string, i int) int {
-	for i+1 < len(lines) && lines[i+1] != "----" {
-		i++
-	}
-	i++
-	if i+1 < len(lines) && lines[i+1] == "----" {
-		i++
-		for i+1 < len(lines) && !(lines[i+1] == "----" && i+2 < len(lines) && lines[i+2] == "----") {
-			i++
-		}
-		return i + 2
-	}
-	for i+1 < len(lines) && lines[i+1] != "" {
-		i++
-	}
-	return i
-}
-
 // checkHeader requires the header's keys and the model version.
 func checkHeader(path string, h *CounterexampleHeader, seen map[string]bool) error {
 	for _, key := range []string{"model-version", "checker", "seed"} {
@@ -391,13 +355,14 @@ func hazardFlag(h string) string {
 	return " -hazard " + h
 }
 
-// ReadCounterexample reads and parses a counterexample file.
+// ReadCounterexample reads and parses a counterexample file (bounded:
+// ReadScript).
 func ReadCounterexample(path string) (*CounterexampleFile, error) {
-	data, err := os.ReadFile(path)
+	sf, err := ReadScript(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseCounterexample(path, data)
+	return counterexampleOf(sf)
 }
 
 // Replay runs the file's commands, writing each command and its output to

@@ -94,11 +94,13 @@ func TestParseCounterexample(t *testing.T) {
 
 	cases := []struct{ text, msg string }{
 		{"cluster nodes=2\n----\n", "no '# model-version"},
-		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\n", "first command must be the cluster line"},
-		{"# checker: X\n# seed: one\n", `seed "one"`},
-		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\n# schedule: 1 b\n", `schedule: "b"`},
-		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\n----\nx\n", "expected output without a command"},
-		{"\x00\xff garbage", "not a counterexample file"},
+		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\n", "no commands"},
+		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\nrun\n----\n", "bad.txt:4: the first command must be the cluster line"},
+		{"# checker: X\n# seed: one\ncluster\n----\nx\n", `bad.txt:2: seed "one"`},
+		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\n# schedule: 1 b\ncluster\n----\nx\n", `schedule: "b"`},
+		{"# checker: X\n# seed: 1\n# model-version: " + cluster.ModelVersion + "\n----\nx\n", "bad.txt:4: ---- without a command"},
+		{"\x00\xff garbage", "bad.txt:1: \x00\xff garbage: unknown command"},
+		{"cluster nodes=2\n----\nok\n", "not a counterexample file"},
 	}
 	for _, c := range cases {
 		_, err := ParseCounterexample("bad.txt", []byte(c.text))

@@ -103,11 +103,8 @@ func parseCluster(_ string, a args) (Command, error) {
 	}
 	if _, ok := a["budget"]; ok {
 		n, err := a.int("budget", 0)
-		if err != nil {
-			return nil, err
-		}
-		if n <= 0 {
-			return nil, fmt.Errorf("budget=%d: want a positive number of steps", n)
+		if err != nil || n < 1 || n > MaxSteps {
+			return nil, fmt.Errorf("budget=%s: want 1..%d steps", a["budget"], MaxSteps)
 		}
 		c.Budget, c.HasBudget = n, true
 	}

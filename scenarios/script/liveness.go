@@ -60,8 +60,8 @@ func parseLiveness(_ string, a args) (Command, error) {
 		return nil, err
 	}
 	budget, err := a.int("budget", 20000)
-	if err != nil || budget < 1 {
-		return nil, fmt.Errorf("budget: want a positive number of steps")
+	if err != nil || budget < 1 || budget > MaxSteps {
+		return nil, fmt.Errorf("budget=%s: want 1..%d steps", a["budget"], MaxSteps)
 	}
 	c := Liveness{}
 	if _, ok := a["budget"]; ok {

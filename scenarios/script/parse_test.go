@@ -45,7 +45,7 @@ func TestParseScriptNamesTheBadLine(t *testing.T) {
 	require.Equal(t, script.Run{Steps: 5}, cmds[1])
 	require.Len(t, cmds, 2)
 	for _, c := range []struct{ text, want string }{
-		{"cluster nodes=2\nrun steps=0\n", "line 2: run steps=0: steps: want a positive number"},
+		{"cluster nodes=2\nrun steps=0\n", "line 2: run steps=0: steps=0: want 1..1000000"},
 		{"cluster\n\nfrobnicate node=1", `line 3: frobnicate node=1: unknown command "frobnicate"`},
 		{"submit node=1 page=x", `line 1: submit node=1 page=x: page="x": want a whole number`},
 		{"fault node=1 kind=latency count=2", "line 1: fault node=1 kind=latency count=2: fault kind=latency does not take count"},

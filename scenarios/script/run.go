@@ -18,8 +18,8 @@ func parseRun(_ string, a args) (Command, error) {
 		return nil, err
 	}
 	steps, err := a.int("steps", 200)
-	if err != nil || steps < 1 {
-		return nil, fmt.Errorf("steps: want a positive number")
+	if err != nil || steps < 1 || steps > MaxSteps {
+		return nil, fmt.Errorf("steps=%s: want 1..%d", a["steps"], MaxSteps)
 	}
 	return Run{Steps: steps}, nil
 }
@@ -118,8 +118,8 @@ func parseRunUntil(_ string, a args) (Command, error) {
 	}
 	c := RunUntil{Cond: cond.name, Node: h}
 	if _, ok := a["budget"]; ok {
-		if c.Budget, err = a.int("budget", 0); err != nil {
-			return nil, err
+		if c.Budget, err = a.int("budget", 0); err != nil || c.Budget < 1 || c.Budget > MaxSteps {
+			return nil, fmt.Errorf("budget=%s: want 1..%d steps", a["budget"], MaxSteps)
 		}
 		c.HasBudget = true
 	}
