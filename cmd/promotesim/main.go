@@ -59,7 +59,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'promotesim <command> -h' for a command's flags.")
-	fmt.Fprintln(w, "Exit status: 0 ok, 1 a violation or failed run, 2 bad usage.")
+	fmt.Fprintln(w, "Exit status: 0 ok, 1 a violation or failed run, 2 bad usage, 130 interrupted (SIGINT; the summary says so).")
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -82,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
+		case errors.Is(err, errInterrupted):
+			return exitInterrupted // the partial summary is printed already
 		case errors.Is(err, errFound):
 			return exitViolation // the report is printed already
 		case errors.Is(err, errUsage):
