@@ -5,7 +5,7 @@ PKGS    := ./...
 # goroutine may appear (the explorer's worker pool, tests).
 RACEPKGS := ./...
 
-.PHONY: run test browser view race lint bench soak fmt tools orderings
+.PHONY: run test build browser view race lint bench soak fmt tools orderings figures
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
@@ -24,6 +24,12 @@ run:
 ## fails instead; make browser runs just them)
 test:
 	$(GO) test -count=1 $(PKGS)
+
+## build: the command as a binary at bin/promotesim (git ignores bin/); the
+## README's examples run it, since `go run` reports every non-zero exit
+## status as 1 and so hides 2 (bad usage) and 130 (interrupted)
+build:
+	$(GO) build -o bin/promotesim ./cmd/promotesim
 
 ## browser: the viewer's tests in headless Chromium, required; screenshots
 ## go to PROMOTESIM_SCREENSHOTS (default: $TMPDIR/promotesim-screenshots)
