@@ -77,3 +77,9 @@ orderings:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+## figures: measure what the README quotes and write docs/figures.md
+## (deterministic counts, which TestFiguresMatchDocs compares with the code,
+## and timings with the machine; about 5 minutes on 2 loaded cores)
+figures: build
+	bin/promotesim figures -o docs/figures.md

@@ -44,6 +44,7 @@ func commands() []command {
 		{"check", "check -exhaustive: a stateful search of every schedule of a small world's promote window", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
+		{"figures", "measure the figures the README quotes (make figures writes docs/figures.md)", runFigures},
 		{"version", "print the model version", runVersion},
 	}
 }
