@@ -51,7 +51,9 @@ type countSpec struct {
 func figureSpecs(quick bool) []countSpec {
 	// v11-fixed: the README's v11 findings were measured when "v11" named
 	// today's v11-fixed (issue 10 renamed the profiles).
-	v11 := func(f storage.FenceMode) swarm.Base { return swarm.Base{Profile: shmem.ProfileV11, Fixed: true, Fence: f} }
+	v11 := func(f storage.FenceMode) swarm.Base {
+		return swarm.Base{Profile: shmem.ProfileV11, Fixed: true, Fence: f}
+	}
 	specs := []countSpec{
 		{key: "v11-fixed-none-1-300", base: v11(storage.FenceNone), flags: "-profile v11-fixed -fence none", first: 1, seeds: 300},
 		{key: "v11-fixed-epoch-1-300", base: v11(storage.FenceEpoch), flags: "-profile v11-fixed -fence epoch", first: 1, seeds: 300},
