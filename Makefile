@@ -5,7 +5,7 @@ PKGS    := ./...
 # goroutine may appear (the explorer's worker pool, tests).
 RACEPKGS := ./...
 
-.PHONY: run test browser view race lint bench soak fmt tools orderings shards
+.PHONY: run test build browser view race lint bench soak fmt tools orderings figures shards
 
 ## run: the main job with sensible defaults: explore seeded swarm worlds on
 ## every core for about 20 seconds and print the summary (a failing seed is
@@ -33,6 +33,12 @@ FUZZ_TIME ?= 5s
 test:
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_TIME) ./scenarios/script/
+
+## build: the command as a binary at bin/promotesim (git ignores bin/); the
+## README's examples run it, since `go run` reports every non-zero exit
+## status as 1 and so hides 2 (bad usage) and 130 (interrupted)
+build:
+	$(GO) build -o bin/promotesim ./cmd/promotesim
 
 ## browser: the viewer's tests in headless Chromium, required; screenshots
 ## go to PROMOTESIM_SCREENSHOTS (default: $TMPDIR/promotesim-screenshots)
@@ -95,3 +101,9 @@ shards:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+## figures: measure what the README quotes and write docs/figures.md
+## (deterministic counts, which TestFiguresMatchDocs compares with the code,
+## and timings with the machine; about 5 minutes on 2 loaded cores)
+figures: build
+	bin/promotesim figures -o docs/figures.md

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strconv"
@@ -20,7 +19,11 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	tuneGC()
-	res, err := explore.CheckExhaustive(context.Background(), cfg)
+	// Ctrl-C ends the search; the report so far is printed, saying
+	// "interrupted" (exit status 130).
+	ctx, stop := interruptible()
+	defer stop()
+	res, err := explore.CheckExhaustive(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -39,7 +42,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	} else {
 		printCheck(stdout, cfg, res, path, cxErr)
 	}
-	if res.Shortest != nil {
+	switch {
+	case res.Interrupted:
+		return errInterrupted
+	case res.Shortest != nil:
 		return errViolationReported
 	}
 	return nil
@@ -81,6 +87,9 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 		err = usageErr("-max-states %d: want a positive number (or 0)", *maxStates)
 	case *budget < 0:
 		err = usageErr("-budget %v: want a positive duration", *budget)
+	}
+	if err == nil {
+		err = checkDir("out", *out)
 	}
 	if err != nil {
 		return
@@ -127,11 +136,12 @@ func printCheckJSON(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore
 		Stuck          int                 `json:"windows_stuck"`
 		Failing        int                 `json:"failing_runs"`
 		Complete       bool                `json:"complete"`
+		Interrupted    bool                `json:"interrupted"`
 		ElapsedSec     float64             `json:"elapsed_s"`
 		StatesPerSec   float64             `json:"states_per_s"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 	}{cluster.ModelVersion, baseText(cfg.Base), pre, res.Cluster.String(), script.Lines(res.Before), res.Promote.String(),
-		r.States, r.Transitions, r.Replayed, r.Runs, r.Revisits, res.WindowSteps, res.Closed, res.Stuck, r.Failures, r.Complete,
+		r.States, r.Transitions, r.Replayed, r.Runs, r.Revisits, res.WindowSteps, res.Closed, res.Stuck, r.Failures, r.Complete, res.Interrupted,
 		res.Elapsed.Seconds(), res.StatesPerSec(), cxJSON(res.Shortest, path, cxErr)}
 	return writeJSON(stdout, out)
 }
@@ -155,7 +165,10 @@ func printCheck(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore.Exh
 	if r.Preempted > 0 {
 		fmt.Fprintf(stdout, "  %d branches cut by the preemption bound\n", r.Preempted)
 	}
-	if !r.Complete {
+	switch {
+	case res.Interrupted:
+		fmt.Fprintln(stdout, "  INCOMPLETE: interrupted (SIGINT) before the search ended")
+	case !r.Complete:
 		fmt.Fprintln(stdout, "  INCOMPLETE: -max-states, -budget or -stop-at-first ended the search early")
 	}
 	if res.Shortest == nil {

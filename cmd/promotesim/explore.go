@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -151,8 +149,8 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	// Ctrl-C stops handing out seeds; the worlds running finish and the
-	// summary is printed.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// summary is printed, saying "interrupted" (exit status 130).
+	ctx, stop := interruptible()
 	defer stop()
 	res, err := explore.Explore(ctx, cfg)
 	if term {
@@ -172,7 +170,10 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 		}
 		printSummary(stdout, cfg, res, ef.verbose)
 	}
-	if res.First != nil {
+	switch {
+	case res.Interrupted:
+		return errInterrupted
+	case res.First != nil:
 		return errViolationReported
 	}
 	return nil
@@ -181,10 +182,10 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 // parseExploreFlags reads and checks explore's flags.
 func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
 	fs := newFlags("explore", "explore [-seeds N | -duration D] [-seed S] [-workers K] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME|all] [-sched STRATEGY] [-shard i/n] [-json]", stderr)
-	seeds := fs.Uint64("seeds", 0, "run this many seeds (the range -seed .. -seed+N-1)")
-	duration := fs.Duration("duration", 0, "stop starting worlds after this wall time (default 20s when -seeds is not given; per hazard with -hazard all)")
+	seeds := fs.Uint64("seeds", 0, "run this many seeds, at least 1 (the range -seed .. -seed+N-1; leave it out for a time budget)")
+	duration := fs.Duration("duration", 0, "stop starting worlds after this positive wall time (default 20s when -seeds is not given, no limit when it is; per hazard with -hazard all)")
 	first := fs.Uint64("seed", 1, "first seed of the range")
-	workers := fs.Int("workers", 0, "worlds run at once (default: every core)")
+	workers := fs.Int("workers", 0, "worlds run at once, 1..1024 (0, the default: every core)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them), or all for the hazard table")
 	addSchedFlag(fs, &bf)
 	shard := fs.String("shard", "0/1", "run only the seeds s with s mod n == i (split a range across machines)")
@@ -208,11 +209,10 @@ func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkExploreCounts(setFlags(fs), *seeds, *first, *duration, *workers, *outDir); err != nil {
+		return nil, err
+	}
 	switch {
-	case *workers < 0:
-		return nil, usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
-	case *duration < 0:
-		return nil, usageErr("-duration %v: want a positive duration", *duration)
 	case *shrinkTime <= 0:
 		return nil, usageErr("-shrink-time %v: want a positive duration", *shrinkTime)
 	case *shrinkAttempts <= 0:
@@ -235,6 +235,24 @@ func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
 	}, nil
 }
 
+// checkExploreCounts rejects explore's zero and nonsense counts (issue 15:
+// `-seeds 0` and `-duration 0` used to run the 20 s default silently).
+func checkExploreCounts(set map[string]bool, seeds, first uint64, duration time.Duration, workers int, outDir string) error {
+	if err := positiveIfSet(set, "seeds", seeds, "leave -seeds out to run for -duration"); err != nil {
+		return err
+	}
+	if err := durationIfSet(set, "duration", duration, "leave -duration out for no time limit with -seeds"); err != nil {
+		return err
+	}
+	if err := seedRange(first, seeds); err != nil {
+		return err
+	}
+	if err := checkWorkers(workers); err != nil {
+		return err
+	}
+	return checkDir("out", outDir)
+}
+
 // shrinkFirst shrinks the lowest failing world (a violation, not a
 // determinism difference) and saves it as a counterexample file; the
 // options are printed first, while shrinking runs.
@@ -254,7 +272,11 @@ func shrinkFirst(res *explore.ExploreResult, ef *exploreFlags, stdout io.Writer)
 		fmt.Fprintf(stdout, "FAILING SEED %s\n", f.Swarm)
 	}
 	var cxErr error
-	if sx, err := explore.Shrink(c, ef.sc); err != nil {
+	if res.Interrupted {
+		// Ctrl-C asked to stop: the failing world is written unshrunk
+		// rather than kept running for the shrink budget.
+		cxErr = fmt.Errorf("not shrunk: interrupted")
+	} else if sx, err := explore.Shrink(c, ef.sc); err != nil {
 		cxErr = err
 	} else {
 		c = sx
@@ -322,6 +344,8 @@ func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreRe
 		fmt.Fprint(w, ", every seed run twice")
 	}
 	fmt.Fprintln(w)
+	printInterrupted(w, res)
+	printDeterminism(w, cfg, res)
 	fmt.Fprintf(w, "  violations: %d", res.Violations)
 	if res.First != nil {
 		fmt.Fprintf(w, " (lowest failing seed %d, %s)", res.First.Swarm.Seed, res.First.Checker())
@@ -528,6 +552,8 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 		Exercised      map[string]uint64   `json:"claims_exercised"`
 		NeverExercised []string            `json:"claims_never_exercised"`
 		PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
+		Interrupted    bool                `json:"interrupted"`
+		Determinism    *jsonDeterminism    `json:"determinism,omitempty"`
 		Failures       []failure           `json:"failures,omitempty"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 		Run            runJSON             `json:"run"`
@@ -538,6 +564,7 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 		ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
 		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
 		Counterexample: cxJSON(cx, path, cxErr), Run: runOptions(cfg), Exhausted: res.Exhausted,
+		Interrupted: res.Interrupted, Determinism: determinismOf(cfg, res),
 	}
 	if out.MarksReached == nil {
 		out.MarksReached = []string{}
@@ -575,7 +602,10 @@ func huntAll(cfg explore.ExploreConfig, sc explore.ShrinkConfig, trials int, out
 		}
 	}
 	start := time.Now()
-	rows, err := explore.HuntHazards(context.Background(), hc)
+	ctx, stop := interruptible()
+	defer stop()
+	rows, err := explore.HuntHazards(ctx, hc)
+	intr := interrupted(ctx)
 	if term {
 		fmt.Fprint(stdout, "\r\033[K")
 	}
@@ -590,11 +620,19 @@ func huntAll(cfg explore.ExploreConfig, sc explore.ShrinkConfig, trials int, out
 		}
 	}
 	if jsonOut {
-		if err := printHuntJSON(stdout, cfg, trials, start, missed, rows, paths); err != nil {
+		if err := printHuntJSON(stdout, cfg, trials, start, missed, intr, rows, paths); err != nil {
 			return err
 		}
 	} else {
 		printHuntTable(stdout, cfg, trials, start, missed, rows, paths, errs)
+	}
+	if intr {
+		// The table's "not caught" rows may only be hazards the interrupt
+		// cut short: not reported as misses.
+		if !jsonOut {
+			fmt.Fprintln(stdout, "  interrupted (SIGINT): the table is incomplete")
+		}
+		return errInterrupted
 	}
 	if missed > 0 {
 		return fmt.Errorf("%d hazards not caught: the checkers missed them (or the budget was too small)", missed)
@@ -625,7 +663,7 @@ func saveHunt(rows []explore.HuntResult, outDir string) ([]string, []string) {
 	return paths, errs
 }
 
-func printHuntJSON(stdout io.Writer, cfg explore.ExploreConfig, trials int, start time.Time, missed int, rows []explore.HuntResult, paths []string) error {
+func printHuntJSON(stdout io.Writer, cfg explore.ExploreConfig, trials int, start time.Time, missed int, intr bool, rows []explore.HuntResult, paths []string) error {
 	type row struct {
 		explore.HuntResult
 		Actions        int                 `json:"counterexample_actions,omitempty"`
@@ -638,8 +676,9 @@ func printHuntJSON(stdout io.Writer, cfg explore.ExploreConfig, trials int, star
 		Trials  int     `json:"trials"`
 		Elapsed float64 `json:"elapsed_s"`
 		Missed  int     `json:"not_caught"`
+		Intr    bool    `json:"interrupted"`
 		Hazards []row   `json:"hazards"`
-	}{Model: cluster.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed}
+	}{Model: cluster.ModelVersion, Base: baseText(cfg.Base), Trials: trials, Elapsed: time.Since(start).Seconds(), Missed: missed, Intr: intr}
 	for i, r := range rows {
 		j := row{HuntResult: r}
 		if cx := r.Counterexample; cx != nil {
@@ -677,4 +716,53 @@ func printHuntTable(stdout io.Writer, cfg explore.ExploreConfig, trials int, sta
 		fmt.Fprintf(stdout, "  %s\n", e)
 	}
 	fmt.Fprintln(stdout, "  bkgd: failing seeds that failed the same way without the hazard (control runs), not counted as detections")
+}
+
+// printInterrupted says that SIGINT cut the run short: the counts cover
+// only the worlds that ran, not the range or budget asked for.
+func printInterrupted(w io.Writer, res *explore.ExploreResult) {
+	if res.Interrupted {
+		fmt.Fprintf(w, "  interrupted (SIGINT): stopped handing out seeds after %d worlds; the run is incomplete\n", res.Worlds)
+	}
+}
+
+// jsonDeterminism is -determinism's verdict in the JSON report.
+type jsonDeterminism struct {
+	// Checked: every world of the run was run twice and compared.
+	Checked bool `json:"checked"`
+	// Worlds is how many worlds were re-run; Diverged how many of them
+	// differed between their two runs (Seed is the lowest, Step its first
+	// differing step).
+	Worlds   uint64 `json:"worlds_rerun"`
+	Diverged uint64 `json:"diverged"`
+	Seed     uint64 `json:"seed,omitempty"`
+	Step     uint64 `json:"step,omitempty"`
+}
+
+// determinismOf reads -determinism's verdict from the run's failures (nil
+// without -determinism).
+func determinismOf(cfg explore.ExploreConfig, res *explore.ExploreResult) *jsonDeterminism {
+	if !cfg.Determinism {
+		return nil
+	}
+	d := &jsonDeterminism{Checked: true, Worlds: res.Worlds, Diverged: res.ByChecker[explore.CheckDeterminism]}
+	for _, f := range res.Failures {
+		if f.Diff != nil {
+			d.Seed, d.Step = f.Swarm.Seed, f.Diff.Step
+			break
+		}
+	}
+	return d
+}
+
+// printDeterminism is -determinism's verdict as one explicit line.
+func printDeterminism(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreResult) {
+	d := determinismOf(cfg, res)
+	switch {
+	case d == nil:
+	case d.Diverged == 0:
+		fmt.Fprintf(w, "  determinism: %d worlds re-run, no divergence\n", d.Worlds)
+	default:
+		fmt.Fprintf(w, "  determinism: %d worlds re-run, %d DIVERGED (lowest seed %d, from step %d)\n", d.Worlds, d.Diverged, d.Seed, d.Step)
+	}
 }

@@ -47,6 +47,7 @@ func commands() []command {
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},
 		{"regress", "write a permanent regression script of a seeded world or a failing property's log", runRegress},
+		{"figures", "measure the figures the README quotes (make figures writes docs/figures.md)", runFigures},
 		{"version", "print the model version", runVersion},
 	}
 }
@@ -62,7 +63,7 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'promotesim <command> -h' for a command's flags.")
-	fmt.Fprintln(w, "Exit status: 0 ok, 1 a violation or failed run, 2 bad usage.")
+	fmt.Fprintln(w, "Exit status: 0 ok, 1 a violation or failed run, 2 bad usage, 130 interrupted (SIGINT; the summary says so).")
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -85,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
+		case errors.Is(err, errInterrupted):
+			return exitInterrupted // the partial summary is printed already
 		case errors.Is(err, errFound):
 			return exitViolation // the report is printed already
 		case errors.Is(err, errUsage):

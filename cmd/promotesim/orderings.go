@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,6 +35,7 @@ type orderingsFlags struct {
 	jsonOut        bool
 	out, report    string
 	shrinkAttempts int
+	interrupted    bool // SIGINT cut the study short (the JSON says so)
 }
 
 // runOrderings is the ordering study (issue 14): every generated variant
@@ -51,7 +51,10 @@ func runOrderings(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C stops the study after the variant running: the results so
+	// far are printed, saying "interrupted" (exit 130); no report is
+	// written, since a partial one would not be the study's.
+	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
 	var results []order.Result
@@ -65,9 +68,15 @@ func runOrderings(args []string, stdout, stderr io.Writer) error {
 			if uint64(k)%of.shards != of.shard {
 				continue
 			}
+			if interrupted(ctx) {
+				return nil
+			}
 			r, err := runVariant(ctx, of, v)
 			if err != nil {
 				return err
+			}
+			if interrupted(ctx) {
+				return nil // r ran on fewer seeds than asked: not a result
 			}
 			if term {
 				fmt.Fprintf(stderr, "\r\033[K%s [%d/%d %s] %s %s: %s %s", phase, k+1, len(vs), time.Since(start).Round(time.Second), r.Profile, r.ID, r.Class, r.Checker)
@@ -91,6 +100,9 @@ func runOrderings(args []string, stdout, stderr io.Writer) error {
 	}
 	if term {
 		fmt.Fprintf(stderr, "\r\033[Korderings: %d variants in %s\n", len(results), time.Since(start).Round(time.Second))
+	}
+	if interrupted(ctx) {
+		return printOrderingsInterrupted(of, results, stdout)
 	}
 	return writeOrderings(of, results, stdout)
 }
@@ -199,10 +211,11 @@ func writeOrderings(of *orderingsFlags, results []order.Result, stdout io.Writer
 	}
 	if of.jsonOut {
 		return writeJSON(stdout, struct {
-			Seeds   uint64         `json:"seeds"`
-			First   uint64         `json:"first_seed"`
-			Results []order.Result `json:"results"`
-		}{of.seeds, of.first, results})
+			Seeds       uint64         `json:"seeds"`
+			First       uint64         `json:"first_seed"`
+			Interrupted bool           `json:"interrupted"`
+			Results     []order.Result `json:"results"`
+		}{of.seeds, of.first, of.interrupted, results})
 	}
 	for _, r := range results {
 		line := fmt.Sprintf("%-4s %-48s %-10s", r.Profile, r.ID, r.Class)
@@ -220,15 +233,33 @@ func writeOrderings(of *orderingsFlags, results []order.Result, stdout io.Writer
 	return nil
 }
 
+// printOrderingsInterrupted prints the variants finished before SIGINT
+// and says the study is incomplete; -report is not written.
+func printOrderingsInterrupted(of *orderingsFlags, results []order.Result, stdout io.Writer) error {
+	partial := *of
+	partial.report, partial.interrupted = "", true
+	if err := writeOrderings(&partial, results, stdout); err != nil {
+		return err
+	}
+	if !of.jsonOut {
+		fmt.Fprintf(stdout, "orderings: interrupted (SIGINT) after %d variants; the study is incomplete", len(results))
+		if of.report != "" {
+			fmt.Fprintf(stdout, ", %s not written", of.report)
+		}
+		fmt.Fprintln(stdout)
+	}
+	return errInterrupted
+}
+
 // parseOrderingsFlags reads and checks the orderings command's flags.
 func parseOrderingsFlags(args []string, stderr io.Writer) (*orderingsFlags, error) {
 	fs := newFlags("orderings", "orderings [-profile v15|v11|all] [-budget N | -duration D] [-seed S] [-sched uniform] [-json] [-shard i/n] [-report FILE] [-out DIR]", stderr)
 	profile := fs.String("profile", "all", "profiles to study: v15, v11 or all")
-	budget := fs.Uint64("budget", 0, fmt.Sprintf("seeds per variant (default %d unless -duration is given)", defaultOrderingsBudget))
-	duration := fs.Duration("duration", 0, "wall time per variant instead of a seed budget (the result then depends on the machine)")
+	budget := fs.Uint64("budget", 0, fmt.Sprintf("seeds per variant, at least 1 (default %d unless -duration is given)", defaultOrderingsBudget))
+	duration := fs.Duration("duration", 0, "positive wall time per variant instead of a seed budget (the result then depends on the machine)")
 	first := fs.Uint64("seed", 1, "first seed of each variant's range")
 	sched := fs.String("sched", "uniform", "scheduler: uniform (the swarm's seeded scheduler; pct and preempt need the explorer's strategy option)")
-	workers := fs.Int("workers", 0, "worlds run at once (default: every core)")
+	workers := fs.Int("workers", 0, "worlds run at once, 1..1024 (0, the default: every core)")
 	shard := fs.String("shard", "0/1", "run only the variants k with k mod n == i")
 	jsonOut := fs.Bool("json", false, "print the results as JSON")
 	report := fs.String("report", "", "write the markdown report here (counterexamples then go to its directory's orderings/)")
@@ -253,6 +284,9 @@ func parseOrderingsFlags(args []string, stderr io.Writer) (*orderingsFlags, erro
 	if of.shard, of.shards, err = parseShard(*shard); err != nil {
 		return nil, err
 	}
+	if err := checkOrderingsCounts(setFlags(fs), *budget, *first, *duration, *workers); err != nil {
+		return nil, err
+	}
 	switch {
 	case *sched != "uniform":
 		return nil, usageErr("-sched %q: only uniform runs here (the explorer does not take pct or preempt yet)", *sched)
@@ -260,8 +294,6 @@ func parseOrderingsFlags(args []string, stderr io.Writer) (*orderingsFlags, erro
 		return nil, usageErr("-budget and -duration do not go together")
 	case *duration < 0:
 		return nil, usageErr("-duration %v: want a positive duration", *duration)
-	case *workers < 0:
-		return nil, usageErr("-workers %d: want a positive number (or 0 for every core)", *workers)
 	case *attempts <= 0:
 		return nil, usageErr("-shrink-attempts %d: want a positive number", *attempts)
 	case *report != "" && *duration > 0:
@@ -279,4 +311,24 @@ func parseOrderingsFlags(args []string, stderr io.Writer) (*orderingsFlags, erro
 		}
 	}
 	return of, nil
+}
+
+// checkOrderingsCounts rejects the study's zero and nonsense counts: an
+// explicit -budget 0 or -duration 0 has no meaning (leaving the flag out
+// does: the default budget).
+func checkOrderingsCounts(set map[string]bool, budget, first uint64, duration time.Duration, workers int) error {
+	if err := positiveIfSet(set, "budget", budget, fmt.Sprintf("leave -budget out for %d seeds per variant", defaultOrderingsBudget)); err != nil {
+		return err
+	}
+	if err := durationIfSet(set, "duration", duration, "or give -budget N"); err != nil {
+		return err
+	}
+	n := budget
+	if n == 0 && duration == 0 {
+		n = defaultOrderingsBudget
+	}
+	if err := seedRange(first, n); err != nil {
+		return err
+	}
+	return checkWorkers(workers)
 }

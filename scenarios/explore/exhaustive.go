@@ -114,9 +114,12 @@ type ExhaustiveResult struct {
 	// `promotesim replay -script` replays.
 	Shortest *Counterexample
 	Elapsed  time.Duration
-	Cluster  script.Cluster
-	Before   []script.Command
-	Promote  script.Command
+	// Interrupted: the context was cancelled (SIGINT in the CLI) before
+	// the search ended on its own; Search.Complete is then false.
+	Interrupted bool
+	Cluster     script.Cluster
+	Before      []script.Command
+	Promote     script.Command
 }
 
 // StatesPerSec is the distinct states stored per second of the search.
@@ -174,6 +177,7 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 		}
 	}
 	res.Elapsed = time.Since(start)
+	res.Interrupted = ctx.Err() != nil && !res.Search.Complete
 	rep := res.Search
 	if rep.MaxDepth > int(res.PromoteStep) {
 		res.WindowSteps = rep.MaxDepth - int(res.PromoteStep)

@@ -170,6 +170,10 @@ type ExploreResult struct {
 	LastSeed uint64
 	// Exhausted: the seed range (not the time budget) ended the run.
 	Exhausted bool
+	// Interrupted: the context was cancelled (SIGINT in the CLI) while
+	// seeds were still to be handed out; the counts cover only the worlds
+	// that ran, and the range was not finished.
+	Interrupted bool
 }
 
 // seedRange enumerates the seeds of one shard of a range.
@@ -244,6 +248,7 @@ type explorer struct {
 	lowest     atomic.Uint64 // lowest failing index + 1 (0: none)
 	handed     atomic.Uint64 // highest index handed out + 1
 	exhausted  atomic.Bool
+	cut        atomic.Bool // the context stopped the hand-out
 	nMarks     atomic.Int64
 
 	mu        sync.Mutex
@@ -286,6 +291,7 @@ func (x *explorer) stats() ExploreStats {
 // more should start.
 func (x *explorer) take() (uint64, uint64, bool) {
 	if x.ctx.Err() != nil {
+		x.cut.Store(true)
 		return 0, 0, false
 	}
 	if !x.deadline.IsZero() && time.Now().After(x.deadline) {
@@ -345,6 +351,7 @@ func (x *explorer) startProgress() (stop func()) {
 func (x *explorer) work(gctx context.Context) error {
 	for {
 		if gctx.Err() != nil {
+			x.cut.Store(x.ctx.Err() != nil)
 			return nil
 		}
 		k, seed, ok := x.take()
@@ -417,7 +424,7 @@ func (x *explorer) addExercised(e []check.Exercise) {
 
 // result is what the run found, independent of the workers' timing.
 func (x *explorer) result() *ExploreResult {
-	res := &ExploreResult{ExploreStats: x.stats(), Exhausted: x.exhausted.Load(), ByChecker: x.byChecker}
+	res := &ExploreResult{ExploreStats: x.stats(), Exhausted: x.exhausted.Load(), Interrupted: x.cut.Load(), ByChecker: x.byChecker}
 	failures := x.failures
 	if !x.cfg.KeepGoing && len(failures) > 0 {
 		// Seeds above the lowest failure that were already running when it
