@@ -49,6 +49,9 @@ func runOneFile(path string, stdout io.Writer) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if rr := res.Regression; rr != nil {
+		return regressionVerdict(path, *rr, res.Commands, stdout)
+	}
 	for _, m := range res.Mismatches {
 		fmt.Fprintf(stdout, "%s:%d: %s: output differs from the file\n%s\n", path, m.D.Line, m.D.Text, m.Diff)
 	}
@@ -78,4 +81,27 @@ func runOneFile(path string, stdout io.Writer) error {
 // notRecurred is the advice for a counterexample whose violation is gone.
 func notRecurred(checker string) string {
 	return fmt.Sprintf("the recorded violation of %s did NOT recur: the model changed (or the bug was fixed); delete the file or record it again", checker)
+}
+
+// regressionVerdict prints a regression script's outcome against its
+// "# expect:" line (only the outcome is compared, not the trace).
+func regressionVerdict(path string, rr explore.RegressionResult, commands int, stdout io.Writer) error {
+	got := "none"
+	if rr.V != nil {
+		got = rr.V.Checker
+	}
+	if rr.Holds() {
+		fmt.Fprintf(stdout, "# %s: ok: regression, %d commands, outcome %s as expected\n", path, commands, got)
+		return nil
+	}
+	if got != rr.Expect {
+		fmt.Fprintf(stdout, "# %s: FAIL: regression expects %s, the replay ended in %s\n", path, rr.Expect, got)
+		if rr.V != nil {
+			fmt.Fprintf(stdout, "#   %s\n", rr.V.Report())
+		}
+	}
+	for _, m := range rr.MissingMarks {
+		fmt.Fprintf(stdout, "# %s: FAIL: the run no longer records mark %s (the path the file guards)\n", path, m)
+	}
+	return errFound
 }

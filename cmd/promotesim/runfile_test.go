@@ -110,7 +110,8 @@ func TestNonRecurringCounterexampleExitsOne(t *testing.T) {
 // TestRunEveryScriptExitsZero guards promotesim run against the tests it
 // mirrors: every datadriven file under scenarios/testdata (stories,
 // checker scripts, hazard canaries, findings, counterexamples) runs with
-// every output as recorded; and a story whose recorded output is changed
+// every output as recorded, every regression script with its expected
+// outcome; and a story whose recorded output is changed
 // exits 1 with a diff naming the line.
 func TestRunEveryScriptExitsZero(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "testdata", "*", "*.txt"))
@@ -119,6 +120,11 @@ func TestRunEveryScriptExitsZero(t *testing.T) {
 	for _, f := range files {
 		code, out, stderr := runCmd("run", f)
 		require.Equal(t, exitOK, code, "%s: %s%s", f, out, stderr)
+		if strings.Contains(f, "regressions") {
+			// A regression script records no outputs: its outcome is judged.
+			require.Contains(t, out, "as expected")
+			continue
+		}
 		require.Contains(t, out, "every output as recorded")
 	}
 	data, err := os.ReadFile(filepath.Join("..", "..", "scenarios", "testdata", "scripts", "switchover.txt"))
@@ -132,4 +138,27 @@ func TestRunEveryScriptExitsZero(t *testing.T) {
 	require.Contains(t, out, "-n1 still running")
 	require.Contains(t, out, "+n1 stopped")
 	require.Contains(t, out, "FAIL: 1 of")
+}
+
+// A regression script is judged by its outcome: one whose "# expect:" the
+// replay does not meet, or whose required mark the run no longer records,
+// exits 1 and says which.
+func TestRunJudgesRegressionOutcome(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "scenarios", "testdata", "regressions", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	data, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	for _, c := range []struct{ from, to, want string }{
+		{"# expect: none\n", "# expect: SingleWriter\n", "regression expects SingleWriter, the replay ended in none"},
+		{"# expect: none\n", "# expect: none\n# requires-mark: no/such-mark\n", "no longer records mark no/such-mark"},
+	} {
+		changed := strings.Replace(string(data), c.from, c.to, 1)
+		require.NotEqual(t, string(data), changed, "%s has no %q line", files[0], c.from)
+		path := filepath.Join(t.TempDir(), "changed.txt")
+		require.NoError(t, os.WriteFile(path, []byte(changed), 0o644))
+		code, out, stderr := runCmd("run", path)
+		require.Equal(t, exitViolation, code, "%s%s", out, stderr)
+		require.Contains(t, out, c.want)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"promotesim/scenarios/cluster"
@@ -111,4 +112,70 @@ func SaveRegression(path string, o swarm.Outcome, ch sim.Chooser, guards string)
 		return err
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// RegressionResult is the verdict of one regression script: the outcome
+// its header expects ("none" or a checker), the violation the replay met,
+// and the marks it requires that the run did not record.
+type RegressionResult struct {
+	Expect       string
+	V            *sim.Violation
+	MissingMarks []string
+}
+
+// Holds reports whether the replay ended as the file expects and passed
+// through every mark it requires.
+func (r RegressionResult) Holds() bool {
+	return len(r.MissingMarks) == 0 && outcomeName(r.V) == r.Expect
+}
+
+// IsRegression reports whether a parsed script is a regression script: a
+// counterexample-format file whose header says "# expect: ...".
+func IsRegression(sf *script.File) bool { return len(headerValues(sf, "expect")) > 0 }
+
+// RunRegression replays a regression script (its commands and schedule;
+// liveness and the whole-state checks included) and compares only the
+// outcome with its header, never the trace: "# expect:" names it and every
+// "# requires-mark:" line a mark the run must record (so a script that no
+// longer reaches the path it guards fails too). TestRegressions and
+// promotesim run FILE both judge a regression file here.
+func RunRegression(sf *script.File) (RegressionResult, error) {
+	var rr RegressionResult
+	expect := headerValues(sf, "expect")
+	if len(expect) != 1 || expect[0] == "" {
+		return rr, fmt.Errorf("%s: a regression script needs exactly one '# expect: none|CHECKER' line", sf.Path)
+	}
+	rr.Expect = expect[0]
+	f, err := counterexampleOf(sf)
+	if err != nil {
+		return rr, err
+	}
+	cl, ok := f.Commands[0].(script.Cluster)
+	if !ok {
+		return rr, fmt.Errorf("%s: the first command is not a cluster line", sf.Path)
+	}
+	cx := Counterexample{Cluster: cl, Actions: f.Commands[1:], Scripted: f.Header.Scripted,
+		Schedule: f.Header.Schedule, Seed: f.Header.Seed, Checker: f.Header.Checker}
+	o, err := cx.Run(swarm.RunConfig{})
+	if err != nil {
+		return rr, err
+	}
+	rr.V = o.Violation
+	for _, m := range headerValues(sf, "requires-mark") {
+		if !slices.Contains(o.Marks, m) {
+			rr.MissingMarks = append(rr.MissingMarks, m)
+		}
+	}
+	return rr, nil
+}
+
+// headerValues are the values of a file's "# key: value" header lines.
+func headerValues(sf *script.File, key string) []string {
+	var out []string
+	for _, c := range sf.Comments {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(c.Text), "# "+key+":"); ok {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
 }

@@ -36,6 +36,10 @@ type FileResult struct {
 	V *sim.Violation
 	// Commands is how many commands ran.
 	Commands int
+	// Regression is the verdict of a regression script
+	// (testdata/regressions), judged by its outcome alone (RunRegression);
+	// nil for every other kind of file.
+	Regression *RegressionResult
 }
 
 // RunFile runs every command of a datadriven script file the way the
@@ -47,6 +51,14 @@ type FileResult struct {
 func RunFile(sf *script.File) (FileResult, error) {
 	var res FileResult
 	var exec func(script.Command) string
+	if IsRegression(sf) {
+		rr, err := RunRegression(sf)
+		if err != nil {
+			return res, fmt.Errorf("%w: %v", ErrBadScript, err)
+		}
+		res.Regression, res.V, res.Commands = &rr, rr.V, len(sf.Directives)
+		return res, nil
+	}
 	if IsCounterexample(sf) {
 		cf, err := counterexampleOf(sf)
 		if err != nil {
