@@ -24,7 +24,12 @@ import (
 // accepts as recovery regenerating a reused page from its init record
 // (check.Checks.Rewinds): a checker that flags it again fails on the
 // violation, and a model change that no longer reaches it fails on the
-// count, so the script cannot pass vacuously.
+// count, so the script cannot pass vacuously. The logical-unsaved script
+// (seed 67245) guards the journal: a get_changes that saved nothing after an
+// earlier failed save is no durable acknowledgement, so LogicalSlotsSurvive
+// must not fire when a crash takes the slot back; its recorded trace (the
+// failed save, then the call that returns rows) pins that it still gets
+// there.
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "regressions", "*.txt"))
 	require.NoError(t, err)
