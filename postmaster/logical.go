@@ -53,21 +53,35 @@ func CreateLogicalSlot(s *sim.Scheduler, n *shmem.Node, name string) (shmem.Logi
 // end, counting the transactions committed there (COMMIT and COMMIT
 // PREPARED), then confirm up to the end and save the slot
 // (LogicalConfirmReceivedLocation). Decoding reads WAL from storage; a
-// record it cannot read is the function's ERROR.
-func LogicalGetChanges(s *sim.Scheduler, n *shmem.Node, name string) (int, shmem.LogicalSlot, error) {
+// record it cannot read is the function's ERROR. saved says whether this
+// call wrote the slot: a call that finds the slot already moved in memory
+// (an earlier call's save failed) saves nothing and still returns its
+// rows, as PolarDB's does (LogicalConfirmReceivedLocation saves only when
+// restart_lsn moves; pg_logical_slot_get_changes_guts then only marks the
+// slot dirty, "We'll still lose its position on crash, as documented"), so
+// its positions are not durable until a checkpoint saves them.
+func LogicalGetChanges(s *sim.Scheduler, n *shmem.Node, name string) (commits int, sl shmem.LogicalSlot, saved bool, err error) {
 	if err := readWritePrimary(s, n); err != nil {
-		return 0, shmem.LogicalSlot{}, err
+		return 0, shmem.LogicalSlot{}, false, err
 	}
-	sl, ok := n.LogicalSlot(name)
+	p, ok := n.LogicalSlot(name)
 	if !ok {
-		return 0, shmem.LogicalSlot{}, fmt.Errorf("replication slot %q does not exist", name)
+		return 0, shmem.LogicalSlot{}, false, fmt.Errorf("replication slot %q does not exist", name)
 	}
+	commits, saved, err = confirmChanges(s, n, p)
+	return commits, *p, saved, err
+}
+
+// confirmChanges decodes sl's changes up to the flushed WAL and confirms
+// them (LogicalGetChanges).
+func confirmChanges(s *sim.Scheduler, n *shmem.Node, sl *shmem.LogicalSlot) (int, bool, error) {
+	name := sl.Name
 	end := n.WAL.FlushedLSN()
 	commits := 0
 	var rec logindex.Record
 	for at := sl.ConfirmedFlush; at < end; at = rec.End {
 		if err := n.Reader.Read(at, storage.InvalidLSN, &rec); err != nil {
-			return 0, *sl, fmt.Errorf("logical decoding of %q at %v: %w", name, at, err)
+			return 0, false, fmt.Errorf("logical decoding of %q at %v: %w", name, at, err)
 		}
 		if rec.Type == logindex.RecCommit || rec.Type == logindex.RecCommitPrepared {
 			commits++
@@ -81,12 +95,12 @@ func LogicalGetChanges(s *sim.Scheduler, n *shmem.Node, name string) (int, shmem
 	sl.Restart, sl.ConfirmedFlush = end, end
 	if moved {
 		if err := shmem.WriteLogicalSlot(n.Mount, *sl); err != nil {
-			return 0, *sl, err
+			return 0, false, err
 		}
 	}
 	s.Emit(n.Proc("operator"), sim.LevelStory, "logical-get-changes", sim.Str("slot", name), sim.Int("commits", int64(commits)),
 		sim.LSNField("confirmed_flush", uint64(sl.ConfirmedFlush)))
-	return commits, *sl, nil
+	return commits, moved, nil
 }
 
 // LogicalSlotAck is what a client was told of a logical slot: created, or

@@ -89,6 +89,7 @@ type Checks struct {
 	pools                []poolSeen
 	backW                writeCursor
 	stored               []storage.LSN // StoredPageNeverGoesBack: each page LSN last written
+	rewinds              uint64        // StoredPageNeverGoesBack: rewinds accepted as recovery regenerating a reused page (rewindByInit)
 	dataSyncFailed       bool
 	blk                  [storage.BlockSize]byte
 	metaBuf              [logindex.MetaSize]byte

@@ -45,6 +45,7 @@
 //	§5  a replica writes no data page (also mid-promote)     ReplicaWritesNothing        replica-writes-page
 //	§5  WAL before data                                      WALBeforeData               wal-before-data
 //	§2  a stored page only moves forward (idempotent redo)   StoredPageNeverGoesBack     page-rewound
+//	§2  only recovery rewinds a page (to a reuse's init)     StoredPageNeverGoesBack     reused-page-rewound
 //	§5  flush gate: no future page for a replica             NoFuturePageWritten         flush-gate
 //	§4  only a writable snapshot saves LogIndex              LogIndexSavedAfterWAL       logindex-by-replica
 //	§4  a table is saved only once its WAL is durable        LogIndexSavedAfterWAL       logindex-before-wal

@@ -12,7 +12,9 @@ import (
 // acknowledged (they were saved to shared storage before the client was
 // told, so promotes and crashes must keep them). Past them is allowed: a
 // get_changes whose save failed moved the slot in memory and told the
-// client nothing, and a checkpoint may save that later. Incremental: it looks again only when the
+// client nothing, and a checkpoint may save that later; a later call that
+// found the slot so moved saved nothing and is no acknowledgement (the
+// script runner journals only calls that saved). Incremental: it looks again only when the
 // journal's acknowledgements, the writer instance or its slot list moved.
 func (k *Checks) logicalSlotsSurvive() error {
 	acks := k.c.Journal.LogicalSlots

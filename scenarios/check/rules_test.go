@@ -143,6 +143,36 @@ var ruleRows = []ruleRow{
 			require.NoError(t, n1.Mount.WriteAt(n1.RelPath(), pageImage(logindex.FirstLSN), 0))
 		})
 	}},
+	{"reused-page-rewound", "§2", "StoredPageNeverGoesBack", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		// A reused page's init image is the one rewind the claim accepts,
+		// and only from a node in recovery regenerating the page
+		// (rewindByInit): the same image written back by a primary in
+		// production, whose crash would read it and not redo what it
+		// replaced, still breaks the rule.
+		c, k := fixture.NewCluster(t, nil)
+		n1 := c.Node(1)
+		v := postmaster.MakeValue(n1.NextXID, 1)
+		acks := len(c.Journal.Acks)
+		require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 0, Slot: 1, Value: v, Init: true}}}))
+		r := c.S.RunUntil(func() bool { return len(c.Journal.Acks) > acks }, 5000)
+		require.Nil(t, r.Violation)
+		require.True(t, r.Done, "%v", r)
+		fixture.Settle(t, c)
+		init := n1.WAL.InsertLSN()
+		img := make([]byte, storage.BlockSize)
+		_, err := n1.Mount.ReadAt(n1.RelPath(), img, 0)
+		require.NoError(t, err)
+		pg, err := storage.UnmarshalPage(img)
+		require.NoError(t, err)
+		require.NotZero(t, pg.LSN, "the init record's page reached storage")
+		fixture.Commit(t, c, 1, 0, 2)
+		fixture.Settle(t, c)
+		require.Greater(t, n1.WAL.InsertLSN(), init)
+		require.False(t, n1.InRecovery)
+		return c, k, sabotage(c, func() {
+			require.NoError(t, n1.Mount.WriteAt(n1.RelPath(), img, 0))
+		})
+	}},
 	{"flush-gate", "§5", "NoFuturePageWritten", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := settled(t, nil)
 		n1, n2 := c.Node(1), c.Node(2)

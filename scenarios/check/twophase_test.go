@@ -156,7 +156,7 @@ func TestLogicalSlotsSurviveFires(t *testing.T) {
 		Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush})
 	require.NoError(t, step(c, k, 10))
 	fixture.Commit(t, c, 1, 1, 0)
-	_, sl, err = postmaster.LogicalGetChanges(c.S, c.Node(1), "l1")
+	_, sl, _, err = postmaster.LogicalGetChanges(c.S, c.Node(1), "l1")
 	require.NoError(t, err)
 	// The client is told a position the slot does not hold.
 	c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,

@@ -50,12 +50,19 @@ func (c LogicalSlotCmd) run(r *Runner) (string, error) {
 			ConfirmedFlush: sl.ConfirmedFlush, Step: r.C.S.StepNo()})
 		return sl.String(), nil
 	}
-	commits, sl, err := postmaster.LogicalGetChanges(r.C.S, n, c.Name)
+	commits, sl, saved, err := postmaster.LogicalGetChanges(r.C.S, n, c.Name)
 	if err != nil {
 		return "error: " + err.Error(), nil
 	}
-	j.LogicalSlots = append(j.LogicalSlots, postmaster.LogicalSlotAck{Name: sl.Name, Node: c.Node, Restart: sl.Restart,
-		ConfirmedFlush: sl.ConfirmedFlush, Step: r.C.S.StepNo()})
+	// Only a call that saved the slot makes its positions a durable
+	// promise (LogicalSlotsSurvive): one that found the slot moved in
+	// memory by an earlier failed save returns rows without saving, as
+	// PolarDB's does, and a crash may take the slot back (v15-fixed seed
+	// 67245).
+	if saved {
+		j.LogicalSlots = append(j.LogicalSlots, postmaster.LogicalSlotAck{Name: sl.Name, Node: c.Node, Restart: sl.Restart,
+			ConfirmedFlush: sl.ConfirmedFlush, Step: r.C.S.StepNo()})
+	}
 	return fmt.Sprintf("%d committed transactions decoded; %v", commits, sl), nil
 }
 
