@@ -2,6 +2,7 @@ package crashpoint
 
 import (
 	"fmt"
+	"strings"
 
 	"promotesim/scenarios/view"
 )
@@ -18,6 +19,10 @@ type Report struct {
 	Clean   map[Kind]int `json:"clean"`
 	Moved   map[Kind]int `json:"moved"`
 	Skipped map[Kind]int `json:"skipped_windows"`
+	// Down counts the points whose target node was down already (the
+	// switchover stops its old primary before the promote): its crash
+	// kills nothing, the point is the window's run with recovery after.
+	Down map[Kind]int `json:"target_down"`
 	// Lost counts failing points whose claim is about something
 	// acknowledged (lossCheckers); Violations the other failures.
 	Lost       int      `json:"lost"`
@@ -53,7 +58,7 @@ func Sweep(world string, root view.Program, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{World: world, Kinds: opt.Kinds, Windows: Windows(d), Tried: map[Kind]int{}, Clean: map[Kind]int{},
-		Moved: map[Kind]int{}, Skipped: map[Kind]int{}}
+		Moved: map[Kind]int{}, Skipped: map[Kind]int{}, Down: map[Kind]int{}}
 	if d.Violation != nil {
 		rep.RootViolation = fmt.Sprintf("%s at step %d: %s", d.Violation.Checker, d.Violation.Step, d.Violation.Text)
 	}
@@ -69,6 +74,7 @@ func Sweep(world string, root view.Program, opt Options) (*Report, error) {
 				if err != nil {
 					return nil, err
 				}
+				res.Down = k != Power && !upAt(d, strings.TrimPrefix(act, "crash."), s)
 				rep.add(res)
 				if opt.Stop && !res.Clean() {
 					return rep, nil
@@ -105,6 +111,9 @@ func crashAt(root view.Program, d *view.Doc, p Point) (Result, error) {
 
 func (r *Report) add(res Result) {
 	r.Tried[res.Kind]++
+	if res.Down {
+		r.Down[res.Kind]++
+	}
 	if res.Moved {
 		r.Moved[res.Kind]++
 	}
@@ -118,4 +127,20 @@ func (r *Report) add(res Result) {
 		r.Violations++
 	}
 	r.Failures = append(r.Failures, res)
+}
+
+// upAt says node was up in the last snapshot at or before step.
+func upAt(d *view.Doc, node string, step uint64) bool {
+	up := false
+	for _, s := range d.Snaps {
+		if s.Step > step {
+			break
+		}
+		for _, n := range s.Nodes {
+			if n.Name == node {
+				up = n.Up
+			}
+		}
+	}
+	return up
 }

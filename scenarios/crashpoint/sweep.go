@@ -78,6 +78,8 @@ type Result struct {
 	// Moved: the step fell inside a command a script cannot cut, so the
 	// crash took effect at that command's end (view.Branch's note).
 	Moved bool `json:"moved,omitempty"`
+	// Down: the node to crash was down already at the step.
+	Down bool `json:"down,omitempty"`
 	// Checker and Text: the violation, or "recovery" and the error of a
 	// refused recovery command; both empty when it recovered cleanly.
 	Checker string `json:"checker,omitempty"`
