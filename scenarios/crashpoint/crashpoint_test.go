@@ -44,11 +44,16 @@ func TestSwitchoverEveryStepRecovers(t *testing.T) {
 	}
 }
 
-// TestSweepCatchesHazard guards that the sweep can fail: with the hazard
-// reset-after-recovery-done (V11's order in V15: the node serves as a
-// primary before its BGW is reset, ConsistentLSNDurable's window) a crash
-// point of the switchover reports a violation, and its script, read back
-// as replay -script reads it, breaks the same claim.
+// TestSweepCatchesHazard guards that the sweep can fail and says so: with
+// the hazard reset-after-recovery-done (V11's order in V15: the node
+// serves as a primary before its BGW is reset) the switchover's second
+// promote breaks a claim (ConsistentLSNMonotone today); crash points of the
+// old primary (n2, stopped immediately, so its crash only drops the writes
+// it left pending) before step 590 recover cleanly, later ones run into
+// the hazard. The sweep must report the failing point, stop there (Stop),
+// and its script, read back as replay -script reads it, must break the
+// same claim. A sweep that never fails, or a script that does not replay,
+// fails this test.
 func TestSweepCatchesHazard(t *testing.T) {
 	p, err := Switchover("v15-fixed", "reset-after-recovery-done")
 	if err != nil {
