@@ -140,9 +140,15 @@ func run(p view.Program) (checker, text string) {
 		if x.V != nil {
 			return x.V.Checker, x.V.Err.Error()
 		}
-		if i >= from && strings.Contains(out, "error: ") {
-			_, e, _ := strings.Cut(out, "error: ")
-			return "recovery", fmt.Sprintf("%q refused: %s", c.Text, e)
+		if i < from {
+			continue
+		}
+		// A refused command's error is a line of its own (Replayer.Exec);
+		// a trace line may quote an excused process error mid-line.
+		for _, l := range strings.Split(out, "\n") {
+			if e, ok := strings.CutPrefix(l, "error: "); ok {
+				return "recovery", fmt.Sprintf("%q refused: %s", c.Text, e)
+			}
 		}
 	}
 	return "", ""
