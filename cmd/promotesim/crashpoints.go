@@ -125,6 +125,10 @@ func printCrashReport(w io.Writer, rep *crashpoint.Report, file string) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	if len(rep.Windows) == 0 {
+		fmt.Fprintln(w, "nothing swept: pick a world that promotes (exit 1)")
+		return
+	}
 	if len(rep.Failures) == 0 {
 		fmt.Fprintf(w, "%d crash points, 0 acknowledged commits lost, every claim held\n", rep.Total())
 		return

@@ -103,7 +103,9 @@ func TestParseKinds(t *testing.T) {
 // reshuffle it, the test still holds the same claims on whatever it
 // becomes (and fails if it stops promoting).
 func TestSmallWorldEveryStep(t *testing.T) {
-	sweepWorldClean(t, 6)
+	if !sweepWorldClean(t, 6) {
+		t.Fatal("world 6: no promote window")
+	}
 }
 
 // TestSoakCrashpointWorlds is the long sweep (make soak): the swarm worlds
@@ -122,11 +124,15 @@ func TestSoakCrashpointWorlds(t *testing.T) {
 		n = v
 	}
 	for seed := uint64(1); seed <= n; seed++ {
-		sweepWorldClean(t, seed)
+		if !sweepWorldClean(t, seed) {
+			t.Logf("world %d: no promote window (its planner promotes no node)", seed)
+		}
 	}
 }
 
-func sweepWorldClean(t *testing.T, seed uint64) {
+// sweepWorldClean sweeps world seed and holds it to every point clean; it
+// reports whether the world had a promote window.
+func sweepWorldClean(t *testing.T, seed uint64) bool {
 	t.Helper()
 	p, err := World(seed, "v15-fixed", "")
 	if err != nil {
@@ -140,7 +146,7 @@ func sweepWorldClean(t *testing.T, seed uint64) {
 		t.Fatalf("world %d: the run itself fails: %s", seed, rep.RootViolation)
 	}
 	if len(rep.Windows) == 0 {
-		t.Fatalf("world %d: no promote window", seed)
+		return false
 	}
 	for _, k := range Kinds {
 		want := 0
@@ -159,4 +165,5 @@ func sweepWorldClean(t *testing.T, seed uint64) {
 		}
 	}
 	t.Logf("world %d: %d windows, %d crash points, %d clean", seed, len(rep.Windows), rep.Total(), rep.Total()-len(rep.Failures))
+	return true
 }
