@@ -20,6 +20,8 @@
 //	         Mermaid                            (imports explore, demo)
 //	view/serve  the viewer's HTTP handler: net/http and a lock, so
 //	         exempt from the determinism lint     (imports view)
+//	crashpoint  the crash-point sweep of the promote window: view's
+//	         forks, crashed, recovered, checked   (imports view)
 //
 // internal/fixture holds the test helpers the packages share. Nothing
 // imports scenarios; cmd/promotesim imports the subpackages.

@@ -24,6 +24,7 @@ var layers = map[string]int{ // looked up only
 	"explore":          6,
 	"view":             7,
 	"view/serve":       8,
+	"crashpoint":       8,
 }
 
 func TestImportsRunOneWay(t *testing.T) {

@@ -24,6 +24,7 @@ var verbs = []struct {
 	{"promote", parseNodeOp},
 	{"trigger", parseNodeOp},
 	{"crash", parseNodeOp},
+	{"power-loss", parsePowerLoss},
 	{"rebuild", parseRebuild},
 	{"stop", parseStop},
 	{"kill", parseKill},

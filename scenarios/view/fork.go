@@ -22,7 +22,7 @@ const ContinueSteps = 600
 // Fork is one fork: at step Step (after it), do Action.
 type Fork struct {
 	Step   uint64
-	Action string // crash.n2, stop.n2, stopi.n2, io.n2.write, pause.n2.bgw, pick.3
+	Action string // crash.n2, stop.n2, stopi.n2, power, io.n2.write, pause.n2.bgw, pick.3
 }
 
 // Path is the forks from a root run to a branch, in order.
@@ -93,6 +93,13 @@ func actionCmd(act string, pick *int) (string, error) {
 			return "", fmt.Errorf("action %q: want pause.nN.PROC", act)
 		}
 		return "pause node=" + n + " proc=" + f[2], nil
+	case "power":
+		// Every host and device at once (cluster.PowerLoss): the
+		// crash-point sweep's whole-system crash.
+		if len(f) != 1 {
+			return "", fmt.Errorf("action %q: want power", act)
+		}
+		return "power-loss", nil
 	case "pick":
 		k, err := strconv.Atoi(strings.Join(f[1:], "."))
 		if len(f) != 2 || err != nil || k < 0 {
@@ -103,7 +110,7 @@ func actionCmd(act string, pick *int) (string, error) {
 		}
 		return "", nil
 	}
-	return "", fmt.Errorf("action %q: want crash, stop, stopi, io, pause or pick", act)
+	return "", fmt.Errorf("action %q: want crash, stop, stopi, power, io, pause or pick", act)
 }
 
 // splittable commands only take steps, so "run steps=D" is their first D.

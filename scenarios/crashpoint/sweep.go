@@ -1,0 +1,155 @@
+package crashpoint
+
+import (
+	"fmt"
+	"strings"
+
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/script"
+	"promotesim/scenarios/view"
+	"promotesim/sim"
+)
+
+// Kind is what crashes at a crash point.
+type Kind string
+
+// The three kinds of crash.
+const (
+	Promoting  Kind = "promoting" // the node being promoted (crash node=P)
+	OldPrimary Kind = "old-primary"
+	Power      Kind = "power" // every host and device (power-loss)
+)
+
+// Kinds are all kinds, in report order.
+var Kinds = []Kind{Promoting, OldPrimary, Power}
+
+// ParseKinds reads a comma-separated list of kinds ("all": every kind).
+func ParseKinds(s string) ([]Kind, error) {
+	if s == "all" {
+		return append([]Kind(nil), Kinds...), nil
+	}
+	var out []Kind
+	for _, f := range strings.Split(s, ",") {
+		k := Kind(strings.TrimSpace(f))
+		found := false
+		for _, want := range Kinds {
+			found = found || k == want
+		}
+		if !found {
+			return nil, fmt.Errorf("crash kind %q: want promoting, old-primary, power or all", f)
+		}
+		for _, have := range out {
+			if have == k {
+				return nil, fmt.Errorf("crash kind %q given twice", f)
+			}
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// recovery is what follows the crash: the liveness phase (heal every
+// fault; finish a requested promote, start a primary if none runs, rebuild
+// every other node as a replica; require convergence), then the
+// whole-state checks. A crash line gets the whole-state checks right after
+// it from explore.Replayer, as swarm worlds do at every crash point; a
+// power-loss line gets them from the full-check line that follows it.
+var recovery = []string{"liveness", "full-check"}
+
+// lossCheckers are the claims whose violation means something acknowledged
+// to a client is gone (a commit, a prepared transaction, a write).
+var lossCheckers = map[string]bool{ // looked up only
+	"CommitDurable": true, "AckedVisible": true, "CrashRecovers": true, "ReadsReflectAcked": true,
+	"PromotedStandbyRecovers": true, "PreparedSurvives": true, "LogicalSlotsSurvive": true,
+}
+
+// Point is one crash point: a kind at a step of a window.
+type Point struct {
+	Kind   Kind   `json:"kind"`
+	Window int    `json:"window"`
+	Step   uint64 `json:"step"`
+	// Action is the fork (view.Fork.Action), e.g. crash.n2 or power.
+	Action string `json:"action"`
+}
+
+// Result is what one crash point did.
+type Result struct {
+	Point
+	// Moved: the step fell inside a command a script cannot cut, so the
+	// crash took effect at that command's end (view.Branch's note).
+	Moved bool `json:"moved,omitempty"`
+	// Down: the node to crash was down already at the step.
+	Down bool `json:"down,omitempty"`
+	// Checker and Text: the violation, or "recovery" and the error of a
+	// refused recovery command; both empty when it recovered cleanly.
+	Checker string `json:"checker,omitempty"`
+	Text    string `json:"text,omitempty"`
+	Lost    bool   `json:"lost,omitempty"`
+	// Script replays the point (view.Script), kept only for failures.
+	Script string `json:"-"`
+}
+
+// Clean says the point recovered with every check holding.
+func (r Result) Clean() bool { return r.Checker == "" }
+
+// action is the fork action of kind in window w ("" when the kind has no
+// target there: no old primary).
+func action(k Kind, w Window) string {
+	switch k {
+	case Promoting:
+		return "crash." + w.Node
+	case OldPrimary:
+		if w.Old == "" {
+			return ""
+		}
+		return "crash." + w.Old
+	}
+	return "power"
+}
+
+// program is the branch of root (captured as d) for point p: view.Branch's
+// program with its trailing run replaced by the recovery.
+func program(root view.Program, d *view.Doc, p Point) (view.Program, bool, error) {
+	b, err := view.Branch(root, d, view.Fork{Step: p.Step, Action: p.Action})
+	if err != nil {
+		return b, false, err
+	}
+	tail := b.Cmds[len(b.Cmds)-1]
+	if tail.Text != fmt.Sprintf("run steps=%d", view.ContinueSteps) {
+		return b, false, fmt.Errorf("branch at %d:%s ends in %q, not its continuation run", p.Step, p.Action, tail.Text)
+	}
+	b.Cmds = b.Cmds[:len(b.Cmds)-1]
+	for _, c := range recovery {
+		b.Cmds = append(b.Cmds, view.ProgCmd{Text: c, Stage: tail.Stage})
+	}
+	return b, len(b.Notes) > len(root.Notes), nil
+}
+
+// run runs a branch program as a counterexample replay does and returns
+// its violation or the first refused command from the crash on (the root
+// run's own refusals before it, a swarm planner's, are the world's).
+func run(p view.Program) (checker, text string) {
+	from := len(p.Cmds) - len(recovery) - 1
+	x := explore.NewReplayer(p.Seed, p.Schedule, p.Scripted, sim.LevelStory, sim.FormatText)
+	for i, c := range p.Cmds {
+		cmd, err := script.Parse(c.Text)
+		if err != nil {
+			return "recovery", fmt.Sprintf("command %d %q: %v", i+1, c.Text, err)
+		}
+		out := x.Exec(cmd)
+		if x.V != nil {
+			return x.V.Checker, x.V.Err.Error()
+		}
+		if i < from {
+			continue
+		}
+		// A refused command's error is a line of its own (Replayer.Exec);
+		// a trace line may quote an excused process error mid-line.
+		for _, l := range strings.Split(out, "\n") {
+			if e, ok := strings.CutPrefix(l, "error: "); ok {
+				return "recovery", fmt.Sprintf("%q refused: %s", c.Text, e)
+			}
+		}
+	}
+	return "", ""
+}
