@@ -5,9 +5,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
 	"promotesim/scenarios/explore"
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/script"
+	"promotesim/sim"
 )
 
 // TestRegressions replays every permanent regression script
@@ -40,4 +44,68 @@ func TestRegressions(t *testing.T) {
 			require.Equal(t, rr.Expect, rr.V.Checker, "%s: a different checker fired: %v", path, rr.V)
 		})
 	}
+}
+
+// TestRegressionTraces replays the regression scripts under
+// testdata/regressions that record their trace (TestRegressions judges
+// every regression by its outcome alone): scripts the explorer once
+// recorded as violations that were checker false alarms. Each command must
+// print what it prints now (regenerate with -rewrite), the script must end
+// with no violation, and it must still reach the situation it was kept for. For
+// the reuse-rewind scripts (v15-fixed seeds 9434, 10373, 14815, 5446) that
+// is a page write below the stored page LSN that StoredPageNeverGoesBack
+// accepts as recovery regenerating a reused page from its init record
+// (check.Checks.Rewinds): a checker that flags it again fails on the
+// violation, and a model change that no longer reaches it fails on the
+// count, so the script cannot pass vacuously. The logical-unsaved script
+// (seed 67245) guards the journal: a get_changes that saved nothing after an
+// earlier failed save is no durable acknowledgement, so LogicalSlotsSurvive
+// must not fire when a crash takes the slot back; its recorded trace (the
+// failed save, then the call that returns rows) pins that it still gets
+// there.
+func TestRegressionTraces(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "regressions", "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no regression scripts under testdata/regressions")
+	traced := 0
+	for _, path := range files {
+		if !recordsTrace(t, path) {
+			continue
+		}
+		traced++
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
+			f, err := explore.ReadCounterexample(path)
+			require.NoError(t, err)
+			h := f.Header
+			x := explore.NewReplayer(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
+			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+				cmd, err := script.Parse(fixture.Line(d))
+				require.NoError(t, err)
+				out := x.Exec(cmd)
+				if out == "" {
+					return ""
+				}
+				return out + "\n"
+			})
+			require.Nil(t, x.V, "%s: the script is no longer clean: %v", path, x.V)
+			if strings.HasPrefix(filepath.Base(path), "reuse-rewind-") {
+				require.NotNil(t, x.R.K, "%s: no cluster was built", path)
+				require.Positive(t, x.R.K.Rewinds(), "%s: no page write below the stored page LSN was met: the script no longer reaches the rewind it guards", path)
+			}
+		})
+	}
+	require.GreaterOrEqual(t, traced, 5, "the reuse-rewind and logical-unsaved scripts record their traces")
+}
+
+// recordsTrace reports whether a regression script records any command's
+// output (the outcome-only ones record none).
+func recordsTrace(t *testing.T, path string) bool {
+	sf, err := explore.ReadScript(path)
+	require.NoError(t, err)
+	for _, d := range sf.Directives {
+		if d.Expected != "" {
+			return true
+		}
+	}
+	return false
 }
