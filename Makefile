@@ -29,7 +29,11 @@ run:
 ## fails instead; make browser runs just them)
 ## The script parser's fuzz test then runs FUZZ_TIME beyond its committed
 ## corpus (scenarios/script/testdata/fuzz; the corpus alone runs in go test).
-FUZZ_TIME ?= 5s
+## The budget is a count of inputs (Nx), never a duration: Go 1.26's fuzz
+## coordinator can fail a duration-bounded run with a bare "context deadline
+## exceeded" and no failing input when the deadline races a busy worker
+## (golang/go#75804, fixed in Go 1.27). A count has no deadline to race.
+FUZZ_TIME ?= 20000x
 test:
 	$(GO) test -count=1 $(PKGS)
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZ_TIME) ./scenarios/script/
@@ -74,7 +78,7 @@ bench:
 ## failures counted)
 SOAK_CHECKS ?= 20000
 SOAK_SEEDS  ?= 100000
-SOAK_FUZZ_TIME ?= 10m
+SOAK_FUZZ_TIME ?= 2000000x
 soak:
 	PROMOTESIM_RAPID_RANDOM=1 $(GO) test -count=1 -timeout 60m -run 'Model|ClusterProperties' ./storage/ ./logindex/ ./scenarios/swarm/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
