@@ -524,46 +524,16 @@ func cxJSON(cx *explore.Counterexample, path string, cxErr error) *jsonCounterex
 }
 
 func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *explore.Counterexample, path string, cxErr error, verbose bool) any {
-	type failure struct {
-		Seed    uint64 `json:"seed"`
-		Options string `json:"options"`
-		Checker string `json:"checker"`
-		Step    uint64 `json:"step,omitempty"`
-		Error   string `json:"error"`
-		Replay  string `json:"replay"`
-	}
 	out := struct {
-		Model          string              `json:"model_version"`
-		Base           string              `json:"base"`
-		FirstSeed      uint64              `json:"first_seed"`
-		LastSeed       uint64              `json:"last_seed"`
-		Shard          string              `json:"shard"`
-		Worlds         uint64              `json:"worlds"`
-		Steps          uint64              `json:"steps"`
-		ElapsedSec     float64             `json:"elapsed_s"`
-		Workers        int                 `json:"workers"`
-		StepsPerSec    float64             `json:"steps_per_s"`
-		StepsPerCore   float64             `json:"steps_per_s_per_core"`
-		Violations     uint64              `json:"violations"`
-		Background     uint64              `json:"background"`
-		ByChecker      map[string]uint64   `json:"violations_by_checker,omitempty"`
-		MarksReached   []string            `json:"marks_reached"`
-		MarksKnown     int                 `json:"marks_known"`
-		Exercised      map[string]uint64   `json:"claims_exercised"`
-		NeverExercised []string            `json:"claims_never_exercised"`
-		PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
-		Interrupted    bool                `json:"interrupted"`
-		Determinism    *jsonDeterminism    `json:"determinism,omitempty"`
-		Failures       []failure           `json:"failures,omitempty"`
-		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
-		Run            runJSON             `json:"run"`
-		Exhausted      bool                `json:"exhausted"`
+		exploreReport
+		Interrupted bool             `json:"interrupted"`
+		Determinism *jsonDeterminism `json:"determinism,omitempty"`
 	}{
-		Model: cluster.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
-		Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
-		ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
-		Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
-		Counterexample: cxJSON(cx, path, cxErr), Run: runOptions(cfg), Exhausted: res.Exhausted,
+		exploreReport: exploreReport{Model: cluster.ModelVersion, Base: baseText(cfg.Base), FirstSeed: cfg.FirstSeed, LastSeed: res.LastSeed,
+			Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
+			ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
+			Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
+			Counterexample: cxJSON(cx, path, cxErr), Run: runOptions(cfg), Exhausted: res.Exhausted},
 		Interrupted: res.Interrupted, Determinism: determinismOf(cfg, res),
 	}
 	if out.MarksReached == nil {
@@ -578,7 +548,7 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 		out.PeakRSS = explore.PeakRSS()
 	}
 	for _, f := range res.Failures {
-		j := failure{Seed: f.Swarm.Seed, Options: f.Swarm.String(), Checker: f.Checker(),
+		j := failureJSON{Seed: f.Swarm.Seed, Options: f.Swarm.String(), Checker: f.Checker(),
 			Replay: fmt.Sprintf("go run ./cmd/promotesim replay -seed %d%s", f.Swarm.Seed, explore.SwarmFlags(f.Swarm))}
 		switch {
 		case f.Diff != nil:

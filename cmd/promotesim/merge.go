@@ -39,44 +39,12 @@ func runOptions(cfg explore.ExploreConfig) runJSON {
 		Determinism: cfg.Determinism, NoControl: cfg.NoControl}
 }
 
-// failureJSON is one entry of a report's failures.
-type failureJSON struct {
-	Seed    uint64 `json:"seed"`
-	Options string `json:"options"`
-	Checker string `json:"checker"`
-	Step    uint64 `json:"step,omitempty"`
-	Error   string `json:"error"`
-	Replay  string `json:"replay"`
-}
-
-// shardReport is explore's -json report, as merge reads and writes it
-// (the field names are explore's, exploreJSON; a field merge does not know
-// is kept in Extra and combined by mergeExtra).
+// shardReport is explore's -json report as merge reads and writes it:
+// the fields both know (exploreReport) and what merge adds; a field merge
+// does not know is kept in Extra and combined by mergeExtra.
 type shardReport struct {
-	Model          string              `json:"model_version"`
-	Base           string              `json:"base"`
-	FirstSeed      uint64              `json:"first_seed"`
-	LastSeed       uint64              `json:"last_seed"`
-	Shard          string              `json:"shard"`
-	Worlds         uint64              `json:"worlds"`
-	Steps          uint64              `json:"steps"`
-	ElapsedSec     float64             `json:"elapsed_s"`
-	Workers        int                 `json:"workers"`
-	StepsPerSec    float64             `json:"steps_per_s"`
-	StepsPerCore   float64             `json:"steps_per_s_per_core"`
-	Violations     uint64              `json:"violations"`
-	Background     uint64              `json:"background"`
-	ByChecker      map[string]uint64   `json:"violations_by_checker,omitempty"`
-	MarksReached   []string            `json:"marks_reached"`
-	MarksKnown     int                 `json:"marks_known"`
-	Exercised      map[string]uint64   `json:"claims_exercised"`
-	NeverExercised []string            `json:"claims_never_exercised"`
-	PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
-	Failures       []failureJSON       `json:"failures,omitempty"`
-	Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
-	Run            runJSON             `json:"run"`
-	Exhausted      bool                `json:"exhausted"`
-	Merge          *mergeJSON          `json:"merge,omitempty"`
+	exploreReport
+	Merge *mergeJSON `json:"merge,omitempty"`
 
 	Extra map[string]json.RawMessage `json:"-"`
 	path  string
@@ -108,11 +76,12 @@ type mergeJSON struct {
 // knownFields are the report fields shardReport decodes.
 var knownFields = func() map[string]bool {
 	m := map[string]bool{}
-	t := reflect.TypeFor[shardReport]()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			m[name] = true
+	for _, t := range []reflect.Type{reflect.TypeFor[exploreReport](), reflect.TypeFor[shardReport]()} {
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				m[name] = true
+			}
 		}
 	}
 	return m
@@ -264,8 +233,8 @@ func sortedKeys[V any](m map[string]V) []string {
 func mergeReports(rs []*shardReport, missing []uint64) *shardReport {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].index < rs[j].index })
 	r0 := rs[0]
-	m := &shardReport{Model: r0.Model, Base: r0.Base, FirstSeed: r0.FirstSeed, MarksKnown: r0.MarksKnown, Run: r0.Run,
-		Exhausted: true, ByChecker: map[string]uint64{}, Exercised: map[string]uint64{}, Shard: "0/1",
+	m := &shardReport{exploreReport: exploreReport{Model: r0.Model, Base: r0.Base, FirstSeed: r0.FirstSeed, MarksKnown: r0.MarksKnown, Run: r0.Run,
+		Exhausted: true, ByChecker: map[string]uint64{}, Exercised: map[string]uint64{}, Shard: "0/1"},
 		Merge: &mergeJSON{Reports: len(rs), Shards: r0.of, Missing: missing}}
 	if len(missing) > 0 {
 		var have []uint64
