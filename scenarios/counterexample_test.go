@@ -5,13 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
-
-	"promotesim/scenarios/explore"
-	"promotesim/scenarios/internal/fixture"
-	"promotesim/scenarios/script"
-	"promotesim/sim"
 )
 
 // TestCounterexamples runs every counterexample the explorer recorded
@@ -29,19 +23,8 @@ func TestCounterexamples(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			f, err := explore.ReadCounterexample(path)
-			require.NoError(t, err)
+			f, x := replayRecorded(t, path)
 			h := f.Header
-			x := explore.NewReplayer(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
-			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				cmd, err := script.Parse(fixture.Line(d))
-				require.NoError(t, err)
-				out := x.Exec(cmd)
-				if out == "" {
-					return ""
-				}
-				return out + "\n"
-			})
 			require.NotNil(t, x.V, "%s: the recorded violation of %s did not recur", path, h.Checker)
 			require.Equal(t, h.Checker, x.V.Checker, "%s: a different checker fired: %v", path, x.V)
 		})

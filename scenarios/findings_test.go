@@ -5,12 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
-	"promotesim/scenarios/explore"
-	"promotesim/scenarios/internal/fixture"
-	"promotesim/scenarios/script"
 	"promotesim/sim"
 )
 
@@ -26,19 +22,8 @@ func TestFindings(t *testing.T) {
 	require.NotEmpty(t, files, "docs/findings.md's counterexamples")
 	for _, path := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			f, err := explore.ReadCounterexample(path)
-			require.NoError(t, err)
+			f, x := replayRecorded(t, path)
 			h := f.Header
-			x := explore.NewReplayer(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
-			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				cmd, err := script.Parse(fixture.Line(d))
-				require.NoError(t, err)
-				out := x.Exec(cmd)
-				if out == "" {
-					return ""
-				}
-				return out + "\n"
-			})
 			require.NotNil(t, x.V, "%s: the recorded violation of %s did not recur", path, h.Checker)
 			require.Equal(t, h.Checker, x.V.Checker, "%s: a different checker fired: %v", path, x.V)
 			require.Contains(t, f.Commands[0].String(), "profile=v15 ", "a finding is PolarDB's behaviour: profile v15")

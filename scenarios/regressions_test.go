@@ -5,13 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
 	"promotesim/scenarios/explore"
-	"promotesim/scenarios/internal/fixture"
-	"promotesim/scenarios/script"
-	"promotesim/sim"
 )
 
 // TestRegressions replays every permanent regression script
@@ -74,19 +70,7 @@ func TestRegressionTraces(t *testing.T) {
 		}
 		traced++
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			f, err := explore.ReadCounterexample(path)
-			require.NoError(t, err)
-			h := f.Header
-			x := explore.NewReplayer(h.Seed, h.Schedule, h.Scripted, sim.LevelStory, sim.FormatText)
-			datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-				cmd, err := script.Parse(fixture.Line(d))
-				require.NoError(t, err)
-				out := x.Exec(cmd)
-				if out == "" {
-					return ""
-				}
-				return out + "\n"
-			})
+			_, x := replayRecorded(t, path)
 			require.Nil(t, x.V, "%s: the script is no longer clean: %v", path, x.V)
 			if strings.HasPrefix(filepath.Base(path), "reuse-rewind-") {
 				require.NotNil(t, x.R.K, "%s: no cluster was built", path)
