@@ -127,6 +127,12 @@ func (b *backend) Receive(c *sim.Ctx, m sim.Msg) {
 			// critical section (RecordTransactionCommit): the die is
 			// processed when it is done.
 			b.dying = true
+			if b.state == bReadIO && b.n.InRecovery {
+				// A replica read that published the LSN it replays from
+				// outlives the SIGTERM: whether promote waits for it is
+				// V11's no-wait finding (docs/findings.md V11-1).
+				c.Mark("postmaster/die-during-replica-read")
+			}
 			c.Log("die-pending", sim.Str("sig", m.String()), sim.Str("state", b.state.String()))
 			return
 		}

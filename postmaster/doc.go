@@ -82,5 +82,6 @@
 // postmaster/standby-write-page, postmaster/standby-promote,
 // postmaster/future-page (a replica read refused a future page),
 // postmaster/page-reuse-during-online-promote,
-// postmaster/wal-write-partial.
+// postmaster/wal-write-partial, postmaster/die-during-replica-read (a
+// SIGTERM reached a session still reading a page in on a replica).
 package postmaster

@@ -224,6 +224,34 @@ func OrderingsFor(p Profile) Orderings {
 	return o
 }
 
+// FixedOrderingsFor returns the orderings of profile p's -fixed variant
+// (v15-fixed, v11-fixed): PolarDB's order, except where that order is itself
+// a finding and PolarDB's later version fixed it. V11's order has two such
+// places, and the fixed profile takes V15's fix of each (docs/findings.md
+// V11-1, V11-2):
+//   - WaitBackends: V11's polar_postmaster_online_promote (postmaster.c)
+//     SIGTERMs the backends and remounts at once; a replica read still in
+//     flight keeps publishing its restartpoint's redo as polar_read_min_lsn,
+//     which polar_logindex_bg_dispatch then makes promote_oldest_lsn, below
+//     what earlier buffers carry. V15's polar_postmaster_receive_promote
+//     promotes only when CountChildren(BACKEND_TYPE_NORMAL) is 0 ("avoid
+//     older buffer being pinned by backend").
+//   - EvictStale: V11's polar_reset_bg_replayed_lsn (polar_logindex_redo.c)
+//     evicts nothing, so a pooled outdated copy of a page older than storage
+//     is replayed one record per task (polar_bg_redo_apply_read_record) and
+//     flushed over the newer stored page before its later records are.
+//     V15's reset evicts every outdated buffer below the redo
+//     (polar_online_promote_evict_buffer; its comment: "new primary will
+//     flush older buffer to storage ... data error if crash happend").
+//
+// V15's order already has both.
+func FixedOrderingsFor(p Profile) Orderings {
+	o := OrderingsFor(p)
+	o.WaitBackends = true
+	o.EvictStale = true
+	return o
+}
+
 // Config is one node's configuration (its postgresql.conf, as far as the
 // model needs it).
 type Config struct {

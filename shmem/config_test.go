@@ -41,6 +41,23 @@ func TestOrderingsFor(t *testing.T) {
 	require.False(t, OrderingsFor(ProfileV15).HoldConsistentInWaitingReset)
 }
 
+// TestFixedOrderingsFor: the -fixed profiles keep PolarDB's order except
+// V11's two findings, where v11-fixed takes V15's fix (docs/findings.md
+// V11-1: the backend wait; V11-2: the reset's eviction); v15-fixed is
+// V15's order unchanged.
+func TestFixedOrderingsFor(t *testing.T) {
+	require.Equal(t, OrderingsFor(ProfileV15), FixedOrderingsFor(ProfileV15))
+	faithful, fixed := orderingFlags(OrderingsFor(ProfileV11)), orderingFlags(FixedOrderingsFor(ProfileV11))
+	var changed []string
+	for name, on := range fixed {
+		if on != faithful[name] {
+			require.True(t, on, "v11-fixed turns %s off", name)
+			changed = append(changed, name)
+		}
+	}
+	require.ElementsMatch(t, []string{"WaitBackends", "EvictStale"}, changed)
+}
+
 // TestFidelity: the zero Fidelity is the fixed model (every switch off);
 // FaithfulV15 turns every switch on, and DefaultConfig is still fixed.
 func TestFidelity(t *testing.T) {

@@ -148,6 +148,7 @@
 //	startup/standby-promote                 a standby's promote began (SP1)
 //	startup/standby-trigger-file            ... started by the trigger file
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
+//	startup/reset-evicted-stale             the reset evicted an outdated buffer below the redo (Orderings.EvictStale)
 //
 // # Faithful switches (issue 10)
 //

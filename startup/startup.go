@@ -1158,6 +1158,12 @@ func (p *Process) resetBGW(c *sim.Ctx) bool {
 	if o.EvictStale {
 		evicted = p.evictStale(redo)
 	}
+	if evicted > 0 {
+		// An outdated copy older than the redo was pooled: left in the
+		// pool under V11's order it would be replayed forward and
+		// flushed over the newer stored page (docs/findings.md V11-2).
+		c.Mark("startup/reset-evicted-stale")
+	}
 	start := redo
 	if !o.ReplayFromRedo {
 		// V11 (polar_reset_bg_replayed_lsn): min(old primary's consistent

@@ -146,7 +146,9 @@ func (o Options) nodeConfig(h storage.HostID, hz hazard.Hazard, hasHz bool) shme
 	c := shmem.DefaultConfig(h)
 	c.Profile = o.Profile
 	c.Orderings = shmem.OrderingsFor(o.Profile)
-	if !o.Fixed {
+	if o.Fixed {
+		c.Orderings = shmem.FixedOrderingsFor(o.Profile)
+	} else {
 		c.Fidelity = shmem.FaithfulV15()
 	}
 	c.ReplicaPrewarm = o.Prewarm

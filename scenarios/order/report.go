@@ -317,7 +317,7 @@ func writeDifferences(b *strings.Builder, results []Result) {
 	}
 	for _, r := range rows {
 		a := find(shmem.ProfileV15, r.v15)
-		c := "— (V11 has no such step)"
+		c := "— (v11-fixed already waits, as V15: docs/findings.md V11-1)"
 		if r.v11 != "" {
 			c = find(shmem.ProfileV11, r.v11)
 		}

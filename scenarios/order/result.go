@@ -75,10 +75,13 @@ func (v Variant) Plan() bool { return slices.Contains(v.Without, hazard.StepStop
 const backendRace = "(a backend replays from"
 
 // Attribute blames a break on the profile's own order when the profile
-// lacks the step whose absence produces exactly that failure: V11 has no
-// backend wait (P7), so a variant that only shifts V11's schedule can
-// expose V11's own backend race on a seed where V11's order happened to
-// miss it. Such a break says nothing about the variant's order.
+// lacks the step whose absence produces exactly that failure: an order
+// without the backend wait (P7) has its own backend race, so a variant
+// that only shifts its schedule can expose the race on a seed where the
+// order happened to miss it. Such a break says nothing about the
+// variant's order. Neither fixed profile lacks P7 now (v11-fixed took
+// V15's wait, docs/findings.md V11-1), so nothing is attributed; the rule
+// stays for a profile whose order lacks it.
 func Attribute(r *Result) {
 	_, omits := Default(r.Variant.Profile)
 	if r.Class == Breaks && !slices.Contains(omits, hazard.StepWaitBackends) && strings.Contains(r.Message, backendRace) {

@@ -54,7 +54,7 @@ func Steps() []Step {
 			V15: "PM:polar_postmaster_receive_promote:7169–7172", V11: "PM:polar_postmaster_online_promote:8070–8088",
 			Why: "runs with P4 (refuse connections) in the postmaster's one promote-begin step"},
 		{ID: "P7", Name: hazard.StepWaitBackends, Proc: "postmaster", Kind: OmitOnly,
-			V15: "PM:PostmasterStateMachine:4454–4456", V11: "absent (V11 remounts at once)"},
+			V15: "PM:PostmasterStateMachine:4454–4456", V11: "absent (V11 remounts at once); v11-fixed waits, as V15 does (docs/findings.md V11-1)"},
 		{ID: "P8", Name: hazard.StepRemount, Proc: "postmaster", Kind: OmitOnly,
 			V15: "PM:polar_postmaster_online_promote:7192–7206", V11: "PM:polar_postmaster_online_promote:8089 (polar_remount)"},
 		{ID: "P10", Name: "signal", Proc: "postmaster", Kind: Fixed,
@@ -108,12 +108,12 @@ func stepByName(name string) (Step, bool) {
 // Profiles are the profiles the study runs.
 func Profiles() []shmem.Profile { return []shmem.Profile{shmem.ProfileV15, shmem.ProfileV11} }
 
-// Default is a profile's PolarDB order: its startup sequence (as the
-// model's default fidelity runs it) and the omit-only steps it has.
+// Default is a profile's order as the study runs it, on the fixed model
+// (shmem.FixedOrderingsFor, the zero shmem.Fidelity): its startup sequence
+// and the omit-only steps it has. Both profiles wait for the backends (P7):
+// v11-fixed takes V15's wait (docs/findings.md V11-1), so V11's own order,
+// without it, is the variant omit:wait-backends.
 func Default(p shmem.Profile) (shmem.Sequence, []string) {
 	omit := []string{hazard.StepStopPrimary, hazard.StepWaitBackends, hazard.StepRemount, hazard.StepCopyClog, hazard.StepReloadSlots}
-	if p == shmem.ProfileV11 {
-		omit = []string{hazard.StepStopPrimary, hazard.StepRemount, hazard.StepCopyClog, hazard.StepReloadSlots}
-	}
 	return shmem.DefaultSequence(p, shmem.Fidelity{}), omit
 }

@@ -132,7 +132,7 @@ func Generate(p shmem.Profile) []Variant {
 	}
 	for _, w := range postmasterWaits {
 		if w.id == "backends-exit" && !slices.Contains(omits, hazard.StepWaitBackends) {
-			continue // V11 does not wait for backends
+			continue // an order without the backend wait has no such point
 		}
 		for _, s := range flat {
 			add(Variant{ID: "move:" + s.name + ":before:" + w.id,
