@@ -326,7 +326,7 @@ func (b *backend) promoteReplay(c *sim.Ctx) {
 		c.Detail("buffer-io-wait", sim.Str("page", b.replay.String()))
 		return
 	}
-	id, _, err := n.Buffer(b.replay)
+	id, _, err := n.Buffer(c, b.replay)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return
@@ -380,7 +380,7 @@ func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID, zero bool) (stora
 		b.beginPromoteReplay(c, page, start)
 		return 0, false
 	}
-	id, _, err := n.Buffer(page)
+	id, _, err := n.Buffer(c, page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return 0, false
@@ -573,7 +573,7 @@ func (b *backend) readStep(c *sim.Ctx) {
 			return
 		}
 	}
-	id, _, err := n.Buffer(page)
+	id, _, err := n.Buffer(c, page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return
@@ -621,7 +621,7 @@ func (b *backend) readStep(c *sim.Ctx) {
 // that minimum while the read is under way. finishReplicaRead is the rest.
 func (b *backend) beginReplicaRead(c *sim.Ctx, page storage.PageID) {
 	n := b.n
-	id, loaded, err := n.Buffer(page)
+	id, loaded, err := n.Buffer(c, page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return

@@ -138,7 +138,7 @@ func TestFuturePageIsFatal(t *testing.T) {
 	require.Contains(t, e.Err, fmt.Sprintf("lsn %v, replayed_lsn %v", future.LSN, r.ReplayLSN))
 	w.await("backend gone", func() bool { return !w.s.Alive(sess) })
 	var exit shmem.ChildExit
-	for _, x := range r.Exits {
+	for _, x := range w.exits.Of(r) {
 		if x.ID == sess {
 			exit = x
 		}

@@ -277,7 +277,7 @@ func crashAfterPromoteN(t *testing.T, seed uint64, faithful bool, k int) (*world
 	w.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: k})
 	w.writeN(2, 4, 4)
 	w.await("a PANIC on n2", func() bool {
-		for _, e := range r.Exits {
+		for _, e := range w.exits.Of(r) {
 			if e.Kind == shmem.ExitPANIC {
 				return true
 			}
@@ -333,7 +333,7 @@ func TestRestartAfterCrashOnce(t *testing.T) {
 				return len(w.log.find("n2/postmaster", "reinitialise")) > 0 && r.ReadWrite && !r.InRecovery
 			})
 			panics := 0
-			for _, e := range r.Exits {
+			for _, e := range w.exits.Of(r) {
 				if e.Kind == shmem.ExitPANIC {
 					panics++
 				}

@@ -149,7 +149,7 @@ func KillChild(s *sim.Scheduler, n *shmem.Node, proc string) error {
 	}
 	s.Kill(id)
 	e := shmem.ChildExit{ID: id, Name: n.Proc(proc), Kind: shmem.ExitCrashed, Err: "terminated by signal 9: Killed"}
-	n.RecordExit(e)
+	s.Report(shmem.ExitReport{Node: n, Exit: e})
 	s.Post(n.Procs.Postmaster, e)
 	s.Emit(n.Proc("operator"), sim.LevelStory, "kill-9", sim.Str("proc", n.Proc(proc)))
 	return nil

@@ -44,7 +44,7 @@ func (b *backend) zeroBuffer(c *sim.Ctx, page storage.PageID) (storage.BufferID,
 		c.Story("zero-and-lock", sim.Str("page", page.String()), sim.LSNField("bgw-replayed", uint64(n.BGW.ReplayPoint())),
 			sim.LSNField("promote-end", uint64(n.BGW.PromoteEnd)))
 	}
-	id, _, err := n.ZeroBuffer(page)
+	id, _, err := n.ZeroBuffer(c, page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return 0, false

@@ -394,7 +394,7 @@ func (a *standbyWriter) Step(c *sim.Ctx) {
 		c.Mark("postmaster/standby-write-page")
 	}
 	before := n.Pool.ConsistentLSN()
-	if after := n.UpdateConsistentLSN(); after != before {
+	if after := n.UpdateConsistentLSN(c); after != before {
 		c.Log("consistent-lsn", sim.LSNField("lsn", uint64(after)), sim.Int("dirty", int64(n.Pool.FlushLen())))
 	}
 }

@@ -251,7 +251,7 @@ func TestStandbyFollowsOnlinePromote(t *testing.T) {
 				require.NotEmpty(t, streaming)
 				require.Contains(t, streaming[len(streaming)-1].line, "primary=n2")
 				require.Equal(t, shmem.BGParallelReplaying, sb.n.BGW.State())
-				require.Zero(t, exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL), "standby exits: %v", sb.n.Exits)
+				require.Zero(t, w.exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL), "standby exits: %v", w.exits.Of(sb.n))
 				w.requireAckedOnStandby(sb, 16, true)
 				// n2's WAL continues n1's: the standby's copy is one history.
 				w.sameWAL(sb, sb.n.Control.Redo)
@@ -260,9 +260,9 @@ func TestStandbyFollowsOnlinePromote(t *testing.T) {
 	}
 }
 
-func exitsOf(n *shmem.Node, kinds ...shmem.ExitKind) int {
+func (w *world) exitsOf(n *shmem.Node, kinds ...shmem.ExitKind) int {
 	k := 0
-	for _, e := range n.Exits {
+	for _, e := range w.exits.Of(n) {
 		for _, want := range kinds {
 			if e.Kind == want {
 				k++
@@ -297,7 +297,7 @@ func TestStandbyPromote(t *testing.T) {
 	require.Equal(t, shmem.BGOnlinePromote, from)
 	require.Equal(t, shmem.BGRedoNotStart, to)
 	require.Positive(t, n)
-	require.Zero(t, exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL))
+	require.Zero(t, w.exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL))
 	require.NotEmpty(t, sb.n.Procs.Backends)
 	w.s.Post(sb.n.Procs.Backends[0], Txn{Writes: []Write{w.distinctWrite(100)}})
 	w.await("ack on the promoted standby", func() bool { return w.acks(2) == 1 })
@@ -327,7 +327,7 @@ func TestStandbyBootErrors(t *testing.T) {
 	n, err := BootStandby(w.s, dev, w.net, w.j, w.o.config(2), "standby1", 1)
 	require.NoError(t, err)
 	w.await("standby down", func() bool { return !Alive(w.s, n) })
-	require.Equal(t, 1, exitsOf(n, shmem.ExitFATAL))
+	require.Equal(t, 1, w.exitsOf(n, shmem.ExitFATAL))
 }
 
 // A standby's run is a pure function of its seed.

@@ -110,8 +110,9 @@ type world struct {
 	net   *Net
 	j     *Journal
 	log   *traceLog
-	nodes []*shmem.Node // by host - 1
-	next  []int         // next session per node
+	exits *shmem.ExitLog // the processes' exits s reports
+	nodes []*shmem.Node  // by host - 1
+	next  []int          // next session per node
 }
 
 const budget = 20000
@@ -139,7 +140,7 @@ func newWorld(t *testing.T, seed uint64, o worldOpts) *world {
 	s := sim.New(sim.Config{Seed: seed, Chooser: sim.NewRandom(seed), Trace: sim.TraceConfig{Out: log, Level: sim.LevelStep}})
 	dev, err := storage.NewDevice(storage.DeviceConfig{Blocks: 4096, Fence: storage.FenceNone})
 	require.NoError(t, err)
-	w := &world{t: t, o: o, s: s, dev: dev, net: &Net{}, j: &Journal{}, log: log,
+	w := &world{t: t, o: o, s: s, dev: dev, net: &Net{}, j: &Journal{}, log: log, exits: shmem.WatchExits(s),
 		nodes: make([]*shmem.Node, 1+o.replicas), next: make([]int, 1+o.replicas)}
 	require.NoError(t, InitDB(dev, o.config(1)))
 	w.boot(1, RolePrimary)

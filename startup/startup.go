@@ -1378,7 +1378,7 @@ func (p *Process) redoPages(c *sim.Ctx, rec *logindex.Record) bool {
 		if rec.Type == logindex.RecInitPage {
 			read = n.ZeroBuffer // BKPBLOCK_WILL_INIT: redo reads nothing
 		}
-		id, _, err := read(pg)
+		id, _, err := read(c, pg)
 		if errors.Is(err, shmem.ErrBuffersBusy) {
 			c.Log("buffers-busy", sim.Str("page", pg.String()), sim.LSNField("lsn", uint64(rec.Start)))
 			p.wait(c, "buffers-busy", retryIO)

@@ -92,7 +92,8 @@ func TestSingleWriterSilentWhenFenced(t *testing.T) {
 	require.NoError(t, step(c, k, 300))
 	require.False(t, postmaster.Alive(c.S, c.Node(1)))
 	require.Zero(t, c.Dev.StaleCount())
-	require.True(t, strings.Contains(c.Node(1).Exits[len(c.Node(1).Exits)-1].Err, storage.ErrFenced.Error()))
+	exits := check.ExitsOf(k, c.Node(1))
+	require.True(t, strings.Contains(exits[len(exits)-1].Err, storage.ErrFenced.Error()))
 }
 
 func TestReplicaWritesNothingFires(t *testing.T) {
@@ -244,7 +245,7 @@ func TestConsistentLSNMonotoneFires(t *testing.T) {
 	require.True(t, ok)
 	pub := n1.Pool.ConsistentLSN()
 	require.NoError(t, n1.Pool.MarkDirty(id, pub-8))
-	n1.UpdateConsistentLSN()
+	n1.UpdateConsistentLSN(c.S)
 	fixture.RequireViolation(t, k.RunStep(), "ConsistentLSNMonotone", "n1 consistent LSN regression: raw "+(pub-8).String()+" below published "+pub.String())
 }
 
@@ -260,7 +261,7 @@ func TestConsistentLSNDurableFires(t *testing.T) {
 	id, ok := n1.Pool.Lookup(n1.Page(4))
 	require.True(t, ok)
 	n1.Pool.MarkClean(id)
-	n1.UpdateConsistentLSN()
+	n1.UpdateConsistentLSN(c.S)
 	v := k.RunStep()
 	fixture.RequireViolation(t, v, "ConsistentLSNDurable", "page 4: storage lsn 0/0 < change end", "below consistent "+n1.Pool.ConsistentLSN().String()+" on n1")
 	require.Less(t, a.CommitEnd, n1.Pool.ConsistentLSN()+1)
@@ -408,7 +409,8 @@ func TestNoUnexpectedExitFires(t *testing.T) {
 		require.NoError(t, step(c, k, 200))
 		n1 := c.Node(1)
 		require.False(t, postmaster.Alive(c.S, n1))
-		require.Contains(t, n1.Exits[len(n1.Exits)-1].Err, storage.ErrInjectedIO.Error())
+		exits := check.ExitsOf(k, n1)
+		require.Contains(t, exits[len(exits)-1].Err, storage.ErrInjectedIO.Error())
 	})
 }
 
