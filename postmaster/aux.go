@@ -510,12 +510,12 @@ func (CheckpointRequest) String() string { return "checkpoint(force, wait, immed
 // CheckpointsAnswered returns how many CHECKPOINT requests node n's
 // checkpointer has finished or ignored (what CHECKPOINT_WAIT waits for),
 // and false when no checkpointer runs.
-func CheckpointsAnswered(s *sim.Scheduler, n *shmem.Node) (int, bool) {
+func (o Operator) CheckpointsAnswered(n *shmem.Node) (int, bool) {
 	id := n.Procs.Checkpointer
-	if id == shmem.NoProc || !s.Alive(id) {
+	if id == shmem.NoProc || !o.S.Alive(id) {
 		return 0, false
 	}
-	a, ok := s.Actor(id).(*checkpointer)
+	a, ok := o.S.Actor(id).(*checkpointer)
 	if !ok {
 		return 0, false
 	}

@@ -65,7 +65,7 @@ var standbyExcluded = []string{"pg_replslot/", "pg_logindex/"}
 // never touches shared storage. It returns the backup's redo pointer and the
 // end of the WAL copied; no page copied is ahead of that end (WAL before
 // data), so the standby is consistent once it replayed its copied WAL.
-func BaseBackup(s *sim.Scheduler, p *shmem.Node, dst *storage.Device, h storage.HostID) (redo, end storage.LSN, err error) {
+func (o Operator) BaseBackup(p *shmem.Node, dst *storage.Device, h storage.HostID) (redo, end storage.LSN, err error) {
 	if p.Mount == nil || p.WAL == nil {
 		return 0, 0, fmt.Errorf("base backup: %v is not a running primary", p.Cfg.Host)
 	}
@@ -108,7 +108,7 @@ func BaseBackup(s *sim.Scheduler, p *shmem.Node, dst *storage.Device, h storage.
 		return 0, 0, fmt.Errorf("base backup: control file: %w", err)
 	}
 	end = p.WAL.FlushedLSN()
-	s.Emit(p.Proc("operator"), sim.LevelStory, "base-backup", sim.Str("to", h.String()), sim.Int("files", int64(files)),
+	o.S.Emit(p.Proc("operator"), sim.LevelStory, "base-backup", sim.Str("to", h.String()), sim.Int("files", int64(files)),
 		sim.LSNField("redo", uint64(ctl.Redo)), sim.LSNField("end", uint64(end)))
 	return ctl.Redo, end, nil
 }
@@ -127,7 +127,7 @@ func excludedFromBackup(path string) bool {
 // mounted read-write (local-disk mode: the standby is its only writer), and
 // a postmaster that forks startup (ModeStandby), the BGW with its parallel
 // replay workers, the walreceiver (streaming through slot) and the bgwriter.
-func BootStandby(s *sim.Scheduler, own *storage.Device, net *Net, j *Journal, cfg shmem.Config, slot string, sessions int) (*shmem.Node, error) {
+func (o Operator) BootStandby(own *storage.Device, cfg shmem.Config, slot string, sessions int) (*shmem.Node, error) {
 	n, err := shmem.NewNode(cfg, own)
 	if err != nil {
 		return nil, err
@@ -135,11 +135,11 @@ func BootStandby(s *sim.Scheduler, own *storage.Device, net *Net, j *Journal, cf
 	if err := n.Attach(storage.MountReadWrite); err != nil {
 		return nil, fmt.Errorf("boot %v as standby: %w", cfg.Host, err)
 	}
-	net.Add(n)
-	pm := NewPostmaster(n, net, j, RoleStandby, sessions)
+	o.Net.Add(n)
+	pm := NewPostmaster(n, o.Net, o.Journal, RoleStandby, sessions)
 	pm.slot = slot
-	n.Procs.Postmaster = s.Add(pm)
-	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", RoleStandby.String()),
+	n.Procs.Postmaster = o.S.Add(pm)
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", RoleStandby.String()),
 		sim.Str("mount", storage.MountReadWrite.String()), sim.Str("storage", "own"), sim.Str("slot", slot))
 	return n, nil
 }

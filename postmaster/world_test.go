@@ -157,13 +157,16 @@ func newWorld(t *testing.T, seed uint64, o worldOpts) *world {
 
 func (w *world) node(h storage.HostID) *shmem.Node { return w.nodes[h-1] }
 
+// op runs the operator's procedures on w's nodes.
+func (w *world) op() Operator { return Operator{S: w.s, Net: w.net, Journal: w.j} }
+
 func (w *world) boot(h storage.HostID, role Role) {
 	w.t.Helper()
 	var local shmem.Control
 	if old := w.nodes[h-1]; old != nil {
 		local = old.Local
 	}
-	n, err := Boot(w.s, w.dev, w.net, w.j, w.o.config(h), role, local, w.o.sessions)
+	n, err := w.op().Boot(w.dev, w.o.config(h), role, local, w.o.sessions)
 	require.NoError(w.t, err)
 	w.nodes[h-1] = n
 	w.next[h-1] = 0

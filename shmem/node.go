@@ -47,8 +47,9 @@ var ErrBuffersBusy = errors.New("shmem: no buffer can be freed now")
 // processes share. Processes of one node touch it directly inside their
 // atomic steps; processes of different nodes meet only through the device and
 // the replication stream. Each field says which process writes it ("boot":
-// set up when the node starts, postmaster.Boot or BootStandby; "operator":
-// the procedures of postmaster/ops.go and the scenario between steps);
+// set up when the node starts, postmaster.Operator's Boot or BootStandby;
+// "operator": the procedures of postmaster/ops.go and the scenario between
+// steps);
 // every process reads what it needs. A crash reinitialisation (Reinit, the
 // postmaster's) rebuilds shared memory in place and keeps what lives
 // outside it (Reinit lists what). No field is a record kept for checkers:

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"promotesim/logindex"
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/oracle"
 	"promotesim/shmem"
@@ -243,7 +242,7 @@ func (k *Checks) host(i int, n *shmem.Node) *hostSeen {
 
 // alive reports whether n's postmaster runs.
 func (k *Checks) alive(n *shmem.Node) bool {
-	return n != nil && postmaster.Alive(k.c.S, n)
+	return n != nil && k.c.Op.Alive(n)
 }
 
 // shared reports whether n works on the cluster's shared device (a standby

@@ -90,7 +90,7 @@ func TestSingleWriterSilentWhenFenced(t *testing.T) {
 	// The displaced writer's WAL write is refused: it PANICs (fencing is
 	// an excused reason) and nothing it did reaches storage.
 	require.NoError(t, step(c, k, 300))
-	require.False(t, postmaster.Alive(c.S, c.Node(1)))
+	require.False(t, c.Op.Alive(c.Node(1)))
 	require.Zero(t, c.Dev.StaleCount())
 	exits := check.ExitsOf(k, c.Node(1))
 	require.True(t, strings.Contains(exits[len(exits)-1].Err, storage.ErrFenced.Error()))
@@ -167,7 +167,7 @@ func TestUnsyncedWALRetractedByCrash(t *testing.T) {
 	// fault: excused) with the record visible on storage but not durable.
 	c.Dev.InjectError(storage.FaultSpec{Op: storage.OpSync, Host: 1, PathPrefix: "pg_wal/", Count: 1})
 	require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 3, Slot: 1, Value: 5}}}))
-	r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 	require.Nil(t, r.Violation)
 	require.True(t, r.Done)
 	require.Greater(t, o.End(), end, "the unsynced record is valid WAL while it is visible")
@@ -329,7 +329,7 @@ func TestBGWCheckersFire(t *testing.T) {
 		fixture.Commit(t, c, 1, 0, 0)
 		fixture.Settle(t, c)
 		require.NoError(t, c.Stop(1, false))
-		r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+		r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 		require.Nil(t, r.Violation)
 		require.NoError(t, c.Promote(2))
 		n2 := c.Node(2)
@@ -408,7 +408,7 @@ func TestNoUnexpectedExitFires(t *testing.T) {
 		require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 0, Value: 5}}}))
 		require.NoError(t, step(c, k, 200))
 		n1 := c.Node(1)
-		require.False(t, postmaster.Alive(c.S, n1))
+		require.False(t, c.Op.Alive(n1))
 		exits := check.ExitsOf(k, n1)
 		require.Contains(t, exits[len(exits)-1].Err, storage.ErrInjectedIO.Error())
 	})

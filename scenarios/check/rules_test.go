@@ -474,7 +474,7 @@ var ruleRows = []ruleRow{
 	{"logical-slot-behind", "§7", "LogicalSlotsSurvive", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := fixture.NewCluster(t, nil)
 		fixture.Commit(t, c, 1, 0, 0)
-		sl, err := postmaster.CreateLogicalSlot(c.S, c.Node(1), "l1")
+		sl, err := c.Op.CreateLogicalSlot(c.Node(1), "l1")
 		require.NoError(t, err)
 		c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
 			Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush})
@@ -511,7 +511,7 @@ func writeMeta(t *testing.T, mnt *storage.Mount, m logindex.SavedMeta) {
 func promoteN2(t *testing.T, c *cluster.Cluster) *shmem.Node {
 	t.Helper()
 	require.NoError(t, c.Stop(1, false))
-	r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 	require.Nil(t, r.Violation)
 	require.NoError(t, c.Promote(2))
 	n2 := c.Node(2)
@@ -533,7 +533,7 @@ func promoteWithout(t *testing.T, hz string) (*cluster.Cluster, *check.Checks, f
 	r := c.S.RunUntil(func() bool { return n2.ReplayLSN >= a.CommitEnd }, 2000)
 	require.Nil(t, r.Violation)
 	require.NoError(t, c.Stop(1, true))
-	r = c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	r = c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 	require.Nil(t, r.Violation)
 	require.NoError(t, c.Promote(2))
 	return c, k, func() bool { return n2.Primary }
