@@ -384,8 +384,8 @@ func (x *capturer) pages() ([]PageRow, uint64) {
 
 func stateName(s shmem.BGWState) string { return strings.TrimPrefix(s.String(), "POLAR_BG_") }
 
-// BGWStates are the BGW's states and its legal transitions (SPEC §6), for
-// the diagram.
+// BGWStates are the BGW's states and its legal transitions
+// (docs/model.md §6), for the diagram.
 func BGWStates() ([]string, [][2]string) {
 	all := []shmem.BGWState{shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying, shmem.BGWaitingReset, shmem.BGOnlinePromote}
 	var names []string
