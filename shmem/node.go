@@ -49,11 +49,10 @@ var ErrBuffersBusy = errors.New("shmem: no buffer can be freed now")
 // the replication stream. Each field says which process writes it ("boot":
 // set up when the node starts, postmaster.Operator's Boot or BootStandby;
 // "operator": the procedures of postmaster/ops.go and the scenario between
-// steps);
-// every process reads what it needs. A crash reinitialisation (Reinit, the
-// postmaster's) rebuilds shared memory in place and keeps what lives
-// outside it (Reinit lists what). No field is a record kept for checkers:
-// what they need of a step, the processes report (report.go).
+// steps); every process reads what it needs. A crash reinitialisation
+// (Reinit, the postmaster's) rebuilds shared memory in place and keeps what
+// lives outside it (Reinit lists what). No field is a record kept for
+// checkers: what they need of a step, the processes report (report.go).
 type Node struct {
 	Cfg Config          // boot
 	Dev *storage.Device // boot: the shared device (a standby's: its own)
@@ -114,8 +113,8 @@ type Node struct {
 
 	// Primary is the node type: true once this node is the read-write
 	// primary (POLAR_NODE_TYPE primary). InRecovery is RecoveryInProgress().
-	// Startup sets both when recovery ends; the postmaster sets
-	// InRecovery at boot.
+	// Startup sets both when recovery ends (and InRecovery when it
+	// begins); the postmaster sets InRecovery at boot.
 	Primary    bool
 	InRecovery bool
 	// ReplayLSN is the end of the last record startup replayed or indexed
