@@ -638,7 +638,7 @@ func (r *ReplayWorker) Step(c *sim.Ctx) {
 	if r.skipFlushed(c, t) {
 		return
 	}
-	id, loaded, err := n.Buffer(t.page)
+	id, loaded, err := n.Buffer(c, t.page)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Mark("bgw/worker-buffers-busy")
 		c.Log("buffers-busy", sim.Str("page", t.page.String()), sim.LSNField("lsn", uint64(t.lsn)))

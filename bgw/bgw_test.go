@@ -304,8 +304,8 @@ func TestSignals(t *testing.T) {
 	w.run(5, nil)
 	require.False(t, w.s.Alive(w.bgwID))
 	require.False(t, w.s.Alive(w.workers[0]))
-	require.Len(t, n.Exits, 2)
-	for _, e := range n.Exits {
+	require.Len(t, w.exits.Of(n), 2)
+	for _, e := range w.exits.Of(n) {
 		require.Equal(t, shmem.ExitKilled, e.Kind)
 	}
 }
@@ -327,9 +327,9 @@ func TestWorkerFlushListPanic(t *testing.T) {
 	w.mon.dirty[id] = n.Pool.Get(id).Tag
 	r := w.s.RunUntil(nil, 2000)
 	require.Nil(t, r.Violation)
-	require.NotEmpty(t, n.Exits)
-	require.Equal(t, shmem.ExitPANIC, n.Exits[0].Kind)
-	require.Contains(t, n.Exits[0].Err, "flush list")
+	require.NotEmpty(t, w.exits.Of(n))
+	require.Equal(t, shmem.ExitPANIC, w.exits.Of(n)[0].Kind)
+	require.Contains(t, w.exits.Of(n)[0].Err, "flush list")
 }
 
 func TestWorkerFor(t *testing.T) {
@@ -382,7 +382,7 @@ func TestBackendBelowResetPanics(t *testing.T) {
 			w.reset(w.redo)
 			w.run(20, nil)
 			var panicked []shmem.ChildExit
-			for _, e := range n.Exits {
+			for _, e := range w.exits.Of(n) {
 				if e.Kind == shmem.ExitPANIC {
 					panicked = append(panicked, e)
 				}

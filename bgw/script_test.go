@@ -274,8 +274,8 @@ func (e *scriptEnv) handle(t *testing.T, d *datadriven.TestData) string {
 		for _, m := range w.s.Marks().Names() {
 			fmt.Fprintf(&b, "%s %d\n", m, w.s.Marks().Count(m))
 		}
-		if len(w.n.Exits) > 0 {
-			for _, x := range w.n.Exits {
+		if len(w.exits.Of(w.n)) > 0 {
+			for _, x := range w.exits.Of(w.n) {
 				fmt.Fprintf(&b, "exit %s %s %s\n", x.Name, x.Kind, x.Err)
 			}
 		}

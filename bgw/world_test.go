@@ -35,6 +35,7 @@ type world struct {
 	bgwID   sim.ActorID
 	workers []sim.ActorID
 	trace   *strings.Builder
+	exits   *shmem.ExitLog // the processes' exits the scheduler reports
 
 	mon *monitor
 }
@@ -116,6 +117,7 @@ func (w *world) replica(chooser sim.Chooser, seed uint64) {
 	w.index()
 	w.trace = &strings.Builder{}
 	w.s = sim.New(sim.Config{Seed: seed, Chooser: chooser, Trace: sim.TraceConfig{Out: w.trace, Level: sim.LevelStep}})
+	w.exits = shmem.WatchExits(w.s)
 	w.b = New(n)
 	w.bgwID = w.s.Add(w.b)
 	n.Procs.BGW = w.bgwID
@@ -160,7 +162,7 @@ func (w *world) endOfWAL() (end, last storage.LSN) {
 // records with start in [w.redo, upto), as a replica backend read would.
 func (w *world) load(i int, upto storage.LSN) storage.BufferID {
 	w.t.Helper()
-	id, _, err := w.n.Buffer(w.page(i))
+	id, _, err := w.n.Buffer(w.s, w.page(i))
 	require.NoError(w.t, err)
 	_, err = w.n.ReplayPage(id, w.redo, upto)
 	require.NoError(w.t, err)

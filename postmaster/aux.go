@@ -98,11 +98,11 @@ func holdConsistent(n *shmem.Node) bool {
 // publishConsistent recomputes and publishes the consistent LSN
 // (polar_set_consistent_lsn after update_consistent_lsn_delta), or keeps the
 // published one where holdConsistent says so.
-func publishConsistent(n *shmem.Node) storage.LSN {
+func publishConsistent(c *sim.Ctx, n *shmem.Node) storage.LSN {
 	if holdConsistent(n) {
 		return n.Pool.ConsistentLSN()
 	}
-	return n.UpdateConsistentLSN()
+	return n.UpdateConsistentLSN(c)
 }
 
 // writeFlushHead writes the flush list's head page when its WAL is durable
@@ -118,7 +118,7 @@ func writeFlushHead(c *sim.Ctx, n *shmem.Node, name string) (wrote, alive bool) 
 	}
 	b := n.Pool.Get(id)
 	tag, oldest, lsn := b.Tag, b.OldestLSN, b.Page.LSN
-	if err := n.WritePage(id); err != nil {
+	if err := n.WritePage(c, id); err != nil {
 		exitProc(c, n, name, shmem.ExitPANIC, err)
 		return false, false
 	}
@@ -138,7 +138,7 @@ func (a *bgWriter) Step(c *sim.Ctx) {
 		return
 	}
 	before := n.Pool.ConsistentLSN()
-	after := publishConsistent(n)
+	after := publishConsistent(c, n)
 	if after != before {
 		c.Log("consistent-lsn", sim.LSNField("lsn", uint64(after)), sim.Int("dirty", int64(n.Pool.FlushLen())))
 	}
@@ -255,7 +255,7 @@ func (a *checkpointer) Step(c *sim.Ctx) {
 		}
 		a.ownForced = false
 	}
-	a.write(c, publishConsistent(n), false)
+	a.write(c, publishConsistent(c, n), false)
 }
 
 // write writes a checkpoint record with this redo pointer, then clog,
@@ -510,12 +510,12 @@ func (CheckpointRequest) String() string { return "checkpoint(force, wait, immed
 // CheckpointsAnswered returns how many CHECKPOINT requests node n's
 // checkpointer has finished or ignored (what CHECKPOINT_WAIT waits for),
 // and false when no checkpointer runs.
-func CheckpointsAnswered(s *sim.Scheduler, n *shmem.Node) (int, bool) {
+func (o Operator) CheckpointsAnswered(n *shmem.Node) (int, bool) {
 	id := n.Procs.Checkpointer
-	if id == shmem.NoProc || !s.Alive(id) {
+	if id == shmem.NoProc || !o.S.Alive(id) {
 		return 0, false
 	}
-	a, ok := s.Actor(id).(*checkpointer)
+	a, ok := o.S.Actor(id).(*checkpointer)
 	if !ok {
 		return 0, false
 	}
@@ -604,14 +604,14 @@ func (a *checkpointer) forcedStep(c *sim.Ctx) {
 		if err := n.Writable(lsn); err != nil {
 			return // the flush gate holds it: wait (forcedReady)
 		}
-		if err := n.WritePage(id); err != nil {
+		if err := n.WritePage(c, id); err != nil {
 			exitProc(c, n, a.Name(), shmem.ExitPANIC, err)
 			return
 		}
 		c.Log("checkpoint-write-page", sim.Str("page", tag.String()), sim.LSNField("oldest", uint64(oldest)), sim.LSNField("lsn", uint64(lsn)))
 		return
 	}
-	publishConsistent(n)
+	publishConsistent(c, n)
 	redo := a.forcedRedo
 	a.forced, a.syncing = false, false
 	if !a.ownForced {

@@ -332,7 +332,7 @@ func (b *backend) promoteReplay(c *sim.Ctx) {
 		c.Detail("buffer-io-wait", sim.Str("page", b.replay.String()))
 		return
 	}
-	id, _, err := n.Buffer(b.replay)
+	id, _, err := n.Buffer(c, b.replay)
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return
@@ -386,7 +386,17 @@ func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID, zero bool) (stora
 		b.beginPromoteReplay(c, page, start)
 		return 0, false
 	}
-	id, _, err := n.Buffer(page)
+	id, _, err := n.Buffer(c, page)
+	return b.readyToChange(c, id, err)
+}
+
+// readyToChange finishes a write's lookup of the page it changes (Buffer,
+// or ZeroBuffer for an init): a busy pool waits for the next step, any
+// other error PANICs, and with every LogIndex memtable full and none
+// savable the backend waits for the bgwriter before inserting WAL that
+// must be indexed. ok: the buffer is there and the change may go ahead.
+func (b *backend) readyToChange(c *sim.Ctx, id storage.BufferID, err error) (storage.BufferID, bool) {
+	n := b.n
 	if errors.Is(err, shmem.ErrBuffersBusy) {
 		c.Detail("buffers-busy")
 		return 0, false
@@ -396,13 +406,28 @@ func (b *backend) writeBuffer(c *sim.Ctx, page storage.PageID, zero bool) (stora
 		return 0, false
 	}
 	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
-		// Every memtable is full and none can be saved: wait for the
-		// bgwriter before inserting WAL that must be indexed.
 		c.Mark("postmaster/logindex-full-wait")
 		c.Detail("logindex-full-wait")
 		return 0, false
 	}
 	return id, true
+}
+
+// readBuffer is a read's lookup of page (ReadBuffer): a busy pool waits
+// for the next step, an error fails the client's read. ok: the buffer is
+// there; loaded: it was read from storage.
+func (b *backend) readBuffer(c *sim.Ctx, page storage.PageID) (id storage.BufferID, loaded, ok bool) {
+	id, loaded, err := b.n.Buffer(c, page)
+	if errors.Is(err, shmem.ErrBuffersBusy) {
+		c.Detail("buffers-busy")
+		return 0, false, false
+	}
+	if err != nil {
+		b.fail(c, "read", err)
+		b.state = bIdle
+		return 0, false, false
+	}
+	return id, loaded, true
 }
 
 // writeStep takes one write of the transaction: the buffer (writeBuffer),
@@ -579,14 +604,8 @@ func (b *backend) readStep(c *sim.Ctx) {
 			return
 		}
 	}
-	id, _, err := n.Buffer(page)
-	if errors.Is(err, shmem.ErrBuffersBusy) {
-		c.Detail("buffers-busy")
-		return
-	}
-	if err != nil {
-		b.fail(c, "read", err)
-		b.state = bIdle
+	id, _, ok := b.readBuffer(c, page)
+	if !ok {
 		return
 	}
 	buf := n.Pool.Get(id)
@@ -627,14 +646,8 @@ func (b *backend) readStep(c *sim.Ctx) {
 // that minimum while the read is under way. finishReplicaRead is the rest.
 func (b *backend) beginReplicaRead(c *sim.Ctx, page storage.PageID) {
 	n := b.n
-	id, loaded, err := n.Buffer(page)
-	if errors.Is(err, shmem.ErrBuffersBusy) {
-		c.Detail("buffers-busy")
-		return
-	}
-	if err != nil {
-		b.fail(c, "read", err)
-		b.state = bIdle
+	id, loaded, ok := b.readBuffer(c, page)
+	if !ok {
 		return
 	}
 	n.Pool.Pin(id)

@@ -138,7 +138,7 @@ func TestFuturePageIsFatal(t *testing.T) {
 	require.Contains(t, e.Err, fmt.Sprintf("lsn %v, replayed_lsn %v", future.LSN, r.ReplayLSN))
 	w.await("backend gone", func() bool { return !w.s.Alive(sess) })
 	var exit shmem.ChildExit
-	for _, x := range r.Exits {
+	for _, x := range w.exits.Of(r) {
 		if x.ID == sess {
 			exit = x
 		}
@@ -148,7 +148,7 @@ func TestFuturePageIsFatal(t *testing.T) {
 	require.EqualValues(t, 1, w.s.Marks().Count("postmaster/future-page"))
 	_, pooled := r.Pool.Lookup(r.Page(page))
 	require.False(t, pooled, "the future image is not cached")
-	require.True(t, Alive(w.s, r), "a backend's FATAL does not take the node down")
+	require.True(t, w.op().Alive(r), "a backend's FATAL does not take the node down")
 }
 
 // TestShutdownSkipsDisconnectedReplica mirrors PolarDB's
@@ -180,8 +180,8 @@ func TestShutdownSkipsDisconnectedReplica(t *testing.T) {
 	w.run(200)
 	require.Equal(t, 4, p.Pool.FlushLen(), "the inactive slot still gates while the primary runs")
 
-	require.NoError(t, Stop(w.s, p, false))
-	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+	require.NoError(t, w.op().Stop(p, false))
+	w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
 	require.Equal(t, frozen, r.ReplayLSN)
 	pg, err := storagePage(w.observer(), p.Cfg.Rel, 4)
 	require.NoError(t, err)

@@ -33,13 +33,13 @@ func pendingPromoteWorldOpts(t *testing.T, seed uint64, o worldOpts, k int) (*wo
 		w.await(fmt.Sprintf("%d acks", i+1), func() bool { return w.acks(1) == i+1 })
 	}
 	p := w.node(1)
-	require.NoError(t, Stop(w.s, p, false))
-	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+	require.NoError(t, w.op().Stop(p, false))
+	w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
 	w.nodes, w.next = append(w.nodes, nil), append(w.next, 0)
 	w.boot(2, RoleReplica)
 	r := w.node(2)
 	w.await("n2 startup forked", func() bool { return r.Procs.Startup != shmem.NoProc })
-	require.NoError(t, Promote(w.s, r))
+	require.NoError(t, w.op().Promote(r))
 	return w, r
 }
 
@@ -144,9 +144,9 @@ func promoteCheckpoint(t *testing.T, seed uint64, faithful bool) (*world, event)
 	w.await("6 acks", func() bool { return w.acks(1) == 6 })
 	p, r := w.node(1), w.node(2)
 	w.await("replica caught up", func() bool { return r.ReplayLSN >= p.WAL.FlushedLSN() })
-	require.NoError(t, Stop(w.s, p, false))
-	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
-	require.NoError(t, Promote(w.s, r))
+	require.NoError(t, w.op().Stop(p, false))
+	w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
+	require.NoError(t, w.op().Promote(r))
 	w.await("n2 promoted", func() bool { return promoted(r) })
 	fin := w.log.first(t, "n2/bgw", "promote-finished")
 	w.await("n2 checkpoint", func() bool {
@@ -208,9 +208,9 @@ func TestControlWindowSteps(t *testing.T) {
 			w.await("6 acks", func() bool { return w.acks(1) == 6 })
 			p, r := w.node(1), w.node(2)
 			w.await("replica caught up", func() bool { return r.ReplayLSN >= p.WAL.FlushedLSN() })
-			require.NoError(t, Stop(w.s, p, false))
-			w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
-			require.NoError(t, Promote(w.s, r))
+			require.NoError(t, w.op().Stop(p, false))
+			w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
+			require.NoError(t, w.op().Promote(r))
 			var before storage.LSN
 			w.s.Checkers().Add("hold", func() error {
 				if !r.Primary || !r.InRecovery || r.BGW.State() != shmem.BGWaitingReset {
@@ -269,15 +269,15 @@ func crashAfterPromoteN(t *testing.T, seed uint64, faithful bool, k int) (*world
 	w.await("4 acks", func() bool { return w.acks(1) == 4 })
 	p, r := w.node(1), w.node(2)
 	w.await("replica caught up", func() bool { return r.ReplayLSN >= p.WAL.FlushedLSN() })
-	require.NoError(t, Stop(w.s, p, false))
-	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
-	require.NoError(t, Promote(w.s, r))
+	require.NoError(t, w.op().Stop(p, false))
+	w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
+	require.NoError(t, w.op().Promote(r))
 	w.await("n2 promoted", func() bool { return promoted(r) && len(r.Procs.Backends) == o.sessions })
 	_, epoch, _ := w.dev.Writer()
 	w.dev.InjectError(storage.FaultSpec{Op: storage.OpWrite, Host: 2, PathPrefix: "pg_wal/", Count: k})
 	w.writeN(2, 4, 4)
 	w.await("a PANIC on n2", func() bool {
-		for _, e := range r.Exits {
+		for _, e := range w.exits.Of(r) {
 			if e.Kind == shmem.ExitPANIC {
 				return true
 			}
@@ -311,7 +311,7 @@ func TestRestartAfterCrashRemountsNothing(t *testing.T) {
 			w.await("writes after the restart", func() bool { return w.acks(2) == before+2 })
 
 			w, r, _ = crashAfterPromote(t, seed, false)
-			w.await("n2 down", func() bool { return !Alive(w.s, r) })
+			w.await("n2 down", func() bool { return !w.op().Alive(r) })
 			require.Empty(t, w.log.find("n2/postmaster", "reinitialise"))
 		})
 	}
@@ -333,7 +333,7 @@ func TestRestartAfterCrashOnce(t *testing.T) {
 				return len(w.log.find("n2/postmaster", "reinitialise")) > 0 && r.ReadWrite && !r.InRecovery
 			})
 			panics := 0
-			for _, e := range r.Exits {
+			for _, e := range w.exits.Of(r) {
 				if e.Kind == shmem.ExitPANIC {
 					panics++
 				}
@@ -364,9 +364,9 @@ func TestPromoteOneShotAfterCrash(t *testing.T) {
 			w.writeN(1, 0, 4)
 			w.await("4 acks", func() bool { return w.acks(1) == 4 })
 			p, r := w.node(1), w.node(2)
-			require.NoError(t, Stop(w.s, p, false))
-			w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
-			require.NoError(t, Promote(w.s, r))
+			require.NoError(t, w.op().Stop(p, false))
+			w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
+			require.NoError(t, w.op().Promote(r))
 			w.await("SIGUSR2 sent", func() bool { return len(w.log.find("n2/postmaster", "sigusr2")) > 0 })
 			// The BGW's LogIndex meta read on SIGUSR2 fails: it PANICs.
 			w.dev.InjectError(storage.FaultSpec{Op: storage.OpRead, Host: 2, PathPrefix: "pg_logindex/", Count: 1})
@@ -376,7 +376,7 @@ func TestPromoteOneShotAfterCrash(t *testing.T) {
 				return // the crash came too late (or not at all) for this seed
 			}
 			w.await("n2 read-only again", func() bool { return r.Accepting && !r.ReadWrite })
-			require.NoError(t, Promote(w.s, r))
+			require.NoError(t, w.op().Promote(r))
 			w.run(2000)
 			require.False(t, r.Primary, "the second promote was taken")
 			require.True(t, r.InRecovery)

@@ -13,8 +13,8 @@ import (
 // (logical decoding cannot run on a replica in PolarDB 15:
 // CheckLogicalDecodingRequirements' "logical decoding cannot be used
 // while in recovery").
-func readWritePrimary(s *sim.Scheduler, n *shmem.Node) error {
-	if !Alive(s, n) || !n.ReadWrite || n.InRecovery || n.WAL == nil {
+func (o Operator) readWritePrimary(n *shmem.Node) error {
+	if !o.Alive(n) || !n.ReadWrite || n.InRecovery || n.WAL == nil {
 		return fmt.Errorf("%v: logical decoding cannot be used while in recovery (or the node is down)", n.Cfg.Host)
 	}
 	return nil
@@ -24,8 +24,8 @@ func readWritePrimary(s *sim.Scheduler, n *shmem.Node) error {
 // reserves WAL from the insert position (ReplicationSlotReserveWal), its
 // confirmed_flush is that start point, and it is saved at once
 // (ReplicationSlotPersist).
-func CreateLogicalSlot(s *sim.Scheduler, n *shmem.Node, name string) (shmem.LogicalSlot, error) {
-	if err := readWritePrimary(s, n); err != nil {
+func (o Operator) CreateLogicalSlot(n *shmem.Node, name string) (shmem.LogicalSlot, error) {
+	if err := o.readWritePrimary(n); err != nil {
 		return shmem.LogicalSlot{}, err
 	}
 	if _, ok := n.LogicalSlot(name); ok {
@@ -43,7 +43,7 @@ func CreateLogicalSlot(s *sim.Scheduler, n *shmem.Node, name string) (shmem.Logi
 		return shmem.LogicalSlot{}, err
 	}
 	n.LogicalSlots = append(n.LogicalSlots, sl)
-	s.Emit(n.Proc("operator"), sim.LevelStory, "create-logical-slot", sim.Str("slot", name),
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "create-logical-slot", sim.Str("slot", name),
 		sim.LSNField("restart", uint64(lsn)), sim.LSNField("confirmed_flush", uint64(lsn)))
 	return sl, nil
 }
@@ -60,21 +60,21 @@ func CreateLogicalSlot(s *sim.Scheduler, n *shmem.Node, name string) (shmem.Logi
 // restart_lsn moves; pg_logical_slot_get_changes_guts then only marks the
 // slot dirty, "We'll still lose its position on crash, as documented"), so
 // its positions are not durable until a checkpoint saves them.
-func LogicalGetChanges(s *sim.Scheduler, n *shmem.Node, name string) (commits int, sl shmem.LogicalSlot, saved bool, err error) {
-	if err := readWritePrimary(s, n); err != nil {
+func (o Operator) LogicalGetChanges(n *shmem.Node, name string) (commits int, sl shmem.LogicalSlot, saved bool, err error) {
+	if err := o.readWritePrimary(n); err != nil {
 		return 0, shmem.LogicalSlot{}, false, err
 	}
 	p, ok := n.LogicalSlot(name)
 	if !ok {
 		return 0, shmem.LogicalSlot{}, false, fmt.Errorf("replication slot %q does not exist", name)
 	}
-	commits, saved, err = confirmChanges(s, n, p)
+	commits, saved, err = o.confirmChanges(n, p)
 	return commits, *p, saved, err
 }
 
 // confirmChanges decodes sl's changes up to the flushed WAL and confirms
 // them (LogicalGetChanges).
-func confirmChanges(s *sim.Scheduler, n *shmem.Node, sl *shmem.LogicalSlot) (int, bool, error) {
+func (o Operator) confirmChanges(n *shmem.Node, sl *shmem.LogicalSlot) (int, bool, error) {
 	name := sl.Name
 	end := n.WAL.FlushedLSN()
 	commits := 0
@@ -98,7 +98,7 @@ func confirmChanges(s *sim.Scheduler, n *shmem.Node, sl *shmem.LogicalSlot) (int
 			return 0, false, err
 		}
 	}
-	s.Emit(n.Proc("operator"), sim.LevelStory, "logical-get-changes", sim.Str("slot", name), sim.Int("commits", int64(commits)),
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "logical-get-changes", sim.Str("slot", name), sim.Int("commits", int64(commits)),
 		sim.LSNField("confirmed_flush", uint64(sl.ConfirmedFlush)))
 	return commits, moved, nil
 }

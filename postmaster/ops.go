@@ -9,6 +9,18 @@ import (
 	"promotesim/storage"
 )
 
+// Operator runs the operator's procedures on the nodes of one world
+// (pg_ctl, kill -9, slot management, base backups, the SQL a client issues
+// between steps): the scheduler they post to and trace through, and, for
+// booting a node, the network and the clients' journal every node of the
+// world shares. It holds no state of its own; each method works on the
+// node it is given.
+type Operator struct {
+	S       *sim.Scheduler
+	Net     *Net
+	Journal *Journal
+}
+
 // InitDB creates a fresh cluster on the device from host cfg.Host (initdb):
 // the relation's data file, an empty clog, the first checkpoint record and
 // the shared control file pointing at it. The host is unmounted afterwards;
@@ -45,7 +57,7 @@ func InitDB(dev *storage.Device, cfg shmem.Config) error {
 // local directory's pg_control survives), the device mounted read-write for
 // a primary or read-only for a replica, and a postmaster that forks the
 // rest. It replaces any earlier node of the same host in net.
-func Boot(s *sim.Scheduler, dev *storage.Device, net *Net, j *Journal, cfg shmem.Config, role Role, local shmem.Control, sessions int) (*shmem.Node, error) {
+func (o Operator) Boot(dev *storage.Device, cfg shmem.Config, role Role, local shmem.Control, sessions int) (*shmem.Node, error) {
 	if role == RoleStandby {
 		return nil, fmt.Errorf("boot %v as standby: use BootStandby (a standby needs its own device and slot)", cfg.Host)
 	}
@@ -61,61 +73,61 @@ func Boot(s *sim.Scheduler, dev *storage.Device, net *Net, j *Journal, cfg shmem
 		return nil, fmt.Errorf("boot %v as %v: %w", cfg.Host, role, err)
 	}
 	n.Local = local
-	net.Add(n)
-	n.Procs.Postmaster = s.Add(NewPostmaster(n, net, j, role, sessions))
-	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", role.String()), sim.Str("mount", mode.String()))
+	o.Net.Add(n)
+	n.Procs.Postmaster = o.S.Add(NewPostmaster(n, o.Net, o.Journal, role, sessions))
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", role.String()), sim.Str("mount", mode.String()))
 	return n, nil
 }
 
 // Alive reports whether the node's postmaster runs.
-func Alive(s *sim.Scheduler, n *shmem.Node) bool {
-	return n.Procs.Postmaster != shmem.NoProc && s.Alive(n.Procs.Postmaster)
+func (o Operator) Alive(n *shmem.Node) bool {
+	return n.Procs.Postmaster != shmem.NoProc && o.S.Alive(n.Procs.Postmaster)
 }
 
 // Promote is pg_ctl promote: write the promote signal file and SIGUSR1 the
 // postmaster.
-func Promote(s *sim.Scheduler, n *shmem.Node) error {
-	if !Alive(s, n) {
+func (o Operator) Promote(n *shmem.Node) error {
+	if !o.Alive(n) {
 		return fmt.Errorf("pg_ctl promote: %v is not running", n.Cfg.Host)
 	}
 	n.PromoteFile = true
-	s.Post(n.Procs.Postmaster, shmem.SIGUSR1)
-	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-promote")
+	o.S.Post(n.Procs.Postmaster, shmem.SIGUSR1)
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-promote")
 	return nil
 }
 
 // TriggerPromote creates the trigger file: only startup sees it.
-func TriggerPromote(s *sim.Scheduler, n *shmem.Node) {
+func (o Operator) TriggerPromote(n *shmem.Node) {
 	n.TriggerFile = true
-	s.Emit(n.Proc("operator"), sim.LevelStory, "touch-trigger-file")
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "touch-trigger-file")
 }
 
 // Stop is pg_ctl stop -m fast|immediate.
-func Stop(s *sim.Scheduler, n *shmem.Node, immediate bool) error {
-	if !Alive(s, n) {
+func (o Operator) Stop(n *shmem.Node, immediate bool) error {
+	if !o.Alive(n) {
 		return fmt.Errorf("pg_ctl stop: %v is not running", n.Cfg.Host)
 	}
-	s.Post(n.Procs.Postmaster, Shutdown{Immediate: immediate})
-	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-stop", sim.Bool("immediate", immediate))
+	o.S.Post(n.Procs.Postmaster, Shutdown{Immediate: immediate})
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-stop", sim.Bool("immediate", immediate))
 	return nil
 }
 
 // Crash kills every process of the node at once and loses the host's
 // unsynced writes as keep decides (nil: all lost). The node's memory is gone;
 // Boot starts it again.
-func Crash(s *sim.Scheduler, n *shmem.Node, keep func(storage.PendingWrite) storage.KeepMode) {
+func (o Operator) Crash(n *shmem.Node, keep func(storage.PendingWrite) storage.KeepMode) {
 	for _, id := range allProcs(n) {
-		if s.Alive(id) {
-			s.Kill(id)
+		if o.S.Alive(id) {
+			o.S.Kill(id)
 		}
 	}
-	if n.Procs.Postmaster != shmem.NoProc && s.Alive(n.Procs.Postmaster) {
-		s.Kill(n.Procs.Postmaster)
+	if n.Procs.Postmaster != shmem.NoProc && o.S.Alive(n.Procs.Postmaster) {
+		o.S.Kill(n.Procs.Postmaster)
 	}
 	n.Procs = shmem.NoProcs()
 	n.Accepting, n.ReadWrite = false, false
 	n.Dev.Crash(n.Cfg.Host, keep)
-	s.Emit(n.Proc("operator"), sim.LevelStory, "crash")
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "crash")
 }
 
 // KillChildren are the children KillChild accepts, by process name.
@@ -127,8 +139,8 @@ var KillChildren = []string{"bgwriter", "bgw", "checkpointer", "walwriter"}
 // postmaster.c reaper hands to HandleChildCrash like a PANIC. What follows
 // is the postmaster's: a restart of shared memory
 // (Fidelity.RestartAfterCrash) or the node going down.
-func KillChild(s *sim.Scheduler, n *shmem.Node, proc string) error {
-	if !Alive(s, n) {
+func (o Operator) KillChild(n *shmem.Node, proc string) error {
+	if !o.Alive(n) {
 		return fmt.Errorf("kill: %v is not running", n.Cfg.Host)
 	}
 	var id sim.ActorID
@@ -144,14 +156,14 @@ func KillChild(s *sim.Scheduler, n *shmem.Node, proc string) error {
 	default:
 		return fmt.Errorf("kill: proc=%q: want one of %v", proc, KillChildren)
 	}
-	if id == shmem.NoProc || !s.Alive(id) {
+	if id == shmem.NoProc || !o.S.Alive(id) {
 		return fmt.Errorf("kill: %v has no running %s", n.Cfg.Host, proc)
 	}
-	s.Kill(id)
+	o.S.Kill(id)
 	e := shmem.ChildExit{ID: id, Name: n.Proc(proc), Kind: shmem.ExitCrashed, Err: "terminated by signal 9: Killed"}
-	n.RecordExit(e)
-	s.Post(n.Procs.Postmaster, e)
-	s.Emit(n.Proc("operator"), sim.LevelStory, "kill-9", sim.Str("proc", n.Proc(proc)))
+	o.S.Report(shmem.ExitReport{Node: n, Exit: e})
+	o.S.Post(n.Procs.Postmaster, e)
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "kill-9", sim.Str("proc", n.Proc(proc)))
 	return nil
 }
 
@@ -160,7 +172,7 @@ func KillChild(s *sim.Scheduler, n *shmem.Node, proc string) error {
 func Unmount(n *shmem.Node) { n.Dev.Unmount(n.Cfg.Host) }
 
 // DropSlot is pg_drop_replication_slot on node n (and on storage).
-func DropSlot(s *sim.Scheduler, n *shmem.Node, name string) error {
+func (o Operator) DropSlot(n *shmem.Node, name string) error {
 	for i, sl := range n.Slots {
 		if sl.Name == name {
 			if sl.Active {
@@ -170,7 +182,7 @@ func DropSlot(s *sim.Scheduler, n *shmem.Node, name string) error {
 			if err := shmem.DropSlot(n.Mount, name); err != nil {
 				return err
 			}
-			s.Emit(n.Proc("operator"), sim.LevelStory, "drop-slot", sim.Str("slot", name))
+			o.S.Emit(n.Proc("operator"), sim.LevelStory, "drop-slot", sim.Str("slot", name))
 			return nil
 		}
 	}
@@ -182,7 +194,7 @@ func DropSlot(s *sim.Scheduler, n *shmem.Node, name string) error {
 // WAL from restart, which is also its first apply LSN. The slot must exist
 // before the replica can read pages: without it the primary's flush gate
 // does not know the replica and may write pages from the replica's future.
-func EnsureSlot(s *sim.Scheduler, p *shmem.Node, name string, restart storage.LSN) error {
+func (o Operator) EnsureSlot(p *shmem.Node, name string, restart storage.LSN) error {
 	for _, sl := range p.Slots {
 		if sl.Name == name {
 			return nil
@@ -193,17 +205,17 @@ func EnsureSlot(s *sim.Scheduler, p *shmem.Node, name string, restart storage.LS
 		return err
 	}
 	p.Slots = append(p.Slots, sl)
-	s.Emit(p.Proc("operator"), sim.LevelStory, "create-slot", sim.Str("slot", name), sim.LSNField("restart", uint64(restart)))
+	o.S.Emit(p.Proc("operator"), sim.LevelStory, "create-slot", sim.Str("slot", name), sim.LSNField("restart", uint64(restart)))
 	return nil
 }
 
 // Stopping reports whether n's postmaster is in a fast shutdown (waiting
 // for backends or for the shutdown checkpoint): an operator waits for it
 // before deciding what to start.
-func Stopping(s *sim.Scheduler, n *shmem.Node) bool {
-	if !Alive(s, n) {
+func (o Operator) Stopping(n *shmem.Node) bool {
+	if !o.Alive(n) {
 		return false
 	}
-	p, ok := s.Actor(n.Procs.Postmaster).(*Postmaster)
+	p, ok := o.S.Actor(n.Procs.Postmaster).(*Postmaster)
 	return ok && (p.state == pmShutdownBackends || p.state == pmShutdownCheckpoint)
 }

@@ -534,7 +534,7 @@ func (p *Postmaster) connect(c *sim.Ctx, m Connect) {
 
 // fatal ends the postmaster itself: the node goes down.
 func (p *Postmaster) fatal(c *sim.Ctx, err error) {
-	p.n.RecordExit(shmem.ChildExit{ID: c.Self(), Name: p.Name(), Kind: shmem.ExitFATAL, Err: err.Error()})
+	c.Report(shmem.ExitReport{Node: p.n, Exit: shmem.ChildExit{ID: c.Self(), Name: p.Name(), Kind: shmem.ExitFATAL, Err: err.Error()}})
 	c.Story("FATAL", sim.Str("err", err.Error()))
 	p.stopAll(c, "down")
 }

@@ -214,9 +214,9 @@ func promoteWorld(t *testing.T, seed uint64, profile shmem.Profile) *world {
 	// Keep the replica's sessions busy so the promote has backends to end.
 	w.s.Post(w.session(2), Read{Page: 0})
 	w.s.Post(w.session(2), Read{Page: 1})
-	require.NoError(t, Stop(w.s, p, false))
-	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
-	require.NoError(t, Promote(w.s, r))
+	require.NoError(t, w.op().Stop(p, false))
+	w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
+	require.NoError(t, w.op().Promote(r))
 	w.await("n2 read-write", func() bool { return r.ReadWrite && r.BGW.State() == shmem.BGRedoNotStart && !r.InRecovery })
 	require.True(t, r.Primary)
 	host, _, ok := w.dev.Writer()
@@ -304,7 +304,7 @@ func TestPromoteRefusedWithoutLogIndex(t *testing.T) {
 			r := w.node(2)
 			require.False(t, r.Index.Enabled())
 			host, epoch, _ := w.dev.Writer()
-			require.NoError(t, Promote(w.s, r))
+			require.NoError(t, w.op().Promote(r))
 			w.await("refusal", func() bool { return len(w.j.Errors) > 0 })
 			w.run(300)
 			require.Len(t, w.j.Errors, 1)
@@ -335,8 +335,8 @@ func TestFastStop(t *testing.T) {
 			pm := p.Procs.Postmaster
 			w.writeN(1, 0, 8)
 			w.await("8 acks", func() bool { return w.acks(1) == 8 })
-			require.NoError(t, Stop(w.s, p, false))
-			w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+			require.NoError(t, w.op().Stop(p, false))
+			w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
 
 			ckpts := w.log.find("n1/checkpointer", "checkpoint")
 			require.NotEmpty(t, ckpts)
@@ -361,8 +361,8 @@ func TestFastStop(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, wr.Value, pg.Slots[wr.Slot], "write %d", i)
 			}
-			require.Error(t, Stop(w.s, p, false), "stopping a stopped node")
-			require.Error(t, Promote(w.s, p))
+			require.Error(t, w.op().Stop(p, false), "stopping a stopped node")
+			require.Error(t, w.op().Promote(p))
 		})
 	}
 }
@@ -370,13 +370,13 @@ func TestFastStop(t *testing.T) {
 func TestFastStopReplica(t *testing.T) {
 	w := newWorld(t, 5, defaultWorldOpts())
 	r := w.node(2)
-	require.NoError(t, Stop(w.s, r, false))
-	w.await("n2 stopped", func() bool { return !Alive(w.s, r) })
+	require.NoError(t, w.op().Stop(r, false))
+	w.await("n2 stopped", func() bool { return !w.op().Alive(r) })
 	_, mounted := w.dev.Mounted(2)
 	require.False(t, mounted)
 	require.NotEmpty(t, w.log.find("n2/postmaster", "fast-shutdown"))
 	require.Empty(t, w.log.find("n2/checkpointer", "checkpoint"))
-	require.True(t, Alive(w.s, w.node(1)), "the primary goes on")
+	require.True(t, w.op().Alive(w.node(1)), "the primary goes on")
 }
 
 // TestRestartKeepsAckedCommits: after an immediate stop or a crash, the
@@ -396,12 +396,12 @@ func TestRestartKeepsAckedCommits(t *testing.T) {
 				pm := p.Procs.Postmaster
 				require.NotEmpty(t, procs)
 				if how == "immediate" {
-					require.NoError(t, Stop(w.s, p, true))
-					w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+					require.NoError(t, w.op().Stop(p, true))
+					w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
 					require.NotEmpty(t, w.log.find("n1/postmaster", "immediate-shutdown"))
 				} else {
-					Crash(w.s, p, nil)
-					require.False(t, Alive(w.s, p))
+					w.op().Crash(p, nil)
+					require.False(t, w.op().Alive(p))
 					require.NotEmpty(t, w.log.find("n1/operator", "crash"))
 				}
 				for _, id := range append(procs, pm) {
@@ -454,25 +454,25 @@ func TestDropSlot(t *testing.T) {
 	require.Len(t, slots, 1)
 	require.Equal(t, "replica1", slots[0].Name)
 
-	err = DropSlot(w.s, p, "replica1")
+	err = w.op().DropSlot(p, "replica1")
 	require.ErrorContains(t, err, `replication slot "replica1" is active`)
 	require.Len(t, p.Slots, 1)
 	slots, err = shmem.ReadSlots(w.observer())
 	require.NoError(t, err)
 	require.Len(t, slots, 1)
 
-	require.ErrorContains(t, DropSlot(w.s, p, "standby1"), "does not exist")
+	require.ErrorContains(t, w.op().DropSlot(p, "standby1"), "does not exist")
 
 	// Once the replica is gone, the walsender notices and releases the slot.
-	require.NoError(t, Stop(w.s, r, false))
+	require.NoError(t, w.op().Stop(r, false))
 	w.await("slot inactive", func() bool { return !p.Slots[0].Active })
-	require.NoError(t, DropSlot(w.s, p, "replica1"))
+	require.NoError(t, w.op().DropSlot(p, "replica1"))
 	require.Empty(t, p.Slots)
 	slots, err = shmem.ReadSlots(w.observer())
 	require.NoError(t, err)
 	require.Empty(t, slots)
 	require.NotEmpty(t, w.log.find("n1/operator", "drop-slot"))
-	require.Error(t, DropSlot(w.s, p, "replica1"))
+	require.Error(t, w.op().DropSlot(p, "replica1"))
 }
 
 // liveSenders returns the live walsenders of node n by slot.

@@ -224,6 +224,72 @@ func (a *walSender) Receive(c *sim.Ctx, m sim.Msg) {
 // (re)connects to whichever node is primary now.
 const reconnectTicks = 64
 
+// stream is a walreceiver's connection to the primary, the part a
+// replica's walreceiver and a standby's share (walreceiver.c
+// WalReceiverMain: walrcv_connect to primary_conninfo, then the loop whose
+// wal_receiver_timeout notices a dead sender and reconnects).
+type stream struct {
+	net       *Net
+	connected bool           // asked to connect; cleared when the connection is seen gone
+	sender    storage.HostID // the primary last connected to
+	peer      sim.ActorID    // the walsender streaming to us, once known
+	expected  storage.LSN    // start of the next meta or record we can accept
+	timer     bool           // the reconnect timer runs
+}
+
+// ready is the part of Ready the connection decides: nothing to do before
+// recovery or after service ends unconnected (ok false); a connection to
+// make or a timer to arm (ok true, decided). Otherwise the receiver
+// decides (decided false).
+func (s *stream) ready(n *shmem.Node) (ok, decided bool) {
+	if !n.InRecovery || !n.Accepting && !s.connected {
+		return false, true
+	}
+	if !s.connected || !s.timer {
+		return true, true
+	}
+	return false, false
+}
+
+// connecting arms the reconnect timer on the first step and reports
+// whether this step must connect instead of doing the receiver's work.
+func (s *stream) connecting(c *sim.Ctx) bool {
+	if !s.timer {
+		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
+		s.timer = true
+	}
+	return !s.connected
+}
+
+// dial connects node n to whichever node is primary now, to stream from
+// from or where the last connection stopped, whichever is later; p is nil
+// when there is no primary but n (traced no-primary; the reconnect timer
+// tries again).
+func (s *stream) dial(c *sim.Ctx, n *shmem.Node, from storage.LSN) (p *shmem.Node) {
+	s.connected = true // until the reconnect timer says otherwise
+	s.peer = shmem.NoProc
+	p = s.net.primary()
+	if p == nil || p == n {
+		c.Detail("no-primary")
+		return nil
+	}
+	if s.expected < from {
+		s.expected = from
+	}
+	s.sender = p.Cfg.Host
+	return p
+}
+
+// checkAlive is the reconnect timer's look at the connection: it is gone
+// when its walsender is (the primary stopped or crashed), or was never
+// made (no primary answered); the next step reconnects to whichever node
+// is primary now.
+func (s *stream) checkAlive(c *sim.Ctx) {
+	if s.peer == shmem.NoProc || !c.Alive(s.peer) {
+		s.connected = false
+	}
+}
+
 // walReceiver connects to the primary once startup reached hot standby,
 // queues the WAL meta it receives (the queue falls back to "read from
 // storage" when full), learns the primary's consistent LSN, and sends
@@ -233,30 +299,21 @@ const reconnectTicks = 64
 // Mirrors src/backend/replication/walreceiver.c (XLogWalRcvSendReply) and
 // PolarDB's polar_xlog_queue push of WAL meta.
 type walReceiver struct {
-	n         *shmem.Node
-	net       *Net
-	connected bool
-	sender    storage.HostID
-	peer      sim.ActorID // the walsender streaming to us, once known
-	expected  storage.LSN // start of the next meta we can accept
-	fed       storage.LSN // last apply position fed back
-	fedMin    storage.LSN // last read-min position fed back
-	timer     bool
+	n *shmem.Node
+	stream
+	fed    storage.LSN // last apply position fed back
+	fedMin storage.LSN // last read-min position fed back
 }
 
 func newWALReceiver(n *shmem.Node, net *Net) *walReceiver {
-	return &walReceiver{n: n, net: net, peer: shmem.NoProc}
+	return &walReceiver{n: n, stream: stream{net: net, peer: shmem.NoProc}}
 }
 
 func (a *walReceiver) Name() string { return a.n.Proc("walreceiver") }
 
 func (a *walReceiver) Ready() bool {
-	n := a.n
-	if !n.InRecovery || !n.Accepting && !a.connected {
-		return false
-	}
-	if !a.connected || !a.timer {
-		return true
+	if ok, decided := a.ready(a.n); decided {
+		return ok
 	}
 	// Feedback needs a peer to go to: until the walsender's first keepalive
 	// or WAL names it, there is nothing to send.
@@ -291,11 +348,7 @@ func (a *walReceiver) readMin() storage.LSN {
 
 func (a *walReceiver) Step(c *sim.Ctx) {
 	n := a.n
-	if !a.timer {
-		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
-		a.timer = true
-	}
-	if !a.connected {
+	if a.connecting(c) {
 		a.connect(c)
 		return
 	}
@@ -315,22 +368,15 @@ func (a *walReceiver) Step(c *sim.Ctx) {
 
 func (a *walReceiver) connect(c *sim.Ctx) {
 	n := a.n
-	a.connected = true // until the reconnect timer says otherwise
-	a.peer = shmem.NoProc
 	// A new connection reports from scratch (a new walreceiver's
 	// XLogWalRcvSendReply has sent nothing yet): the primary it reaches may
 	// be another node, whose copy of our slot (reloaded from storage at
 	// its promote or start) lags what we fed back before.
 	a.fed, a.fedMin = storage.InvalidLSN, storage.InvalidLSN
-	p := a.net.primary()
-	if p == nil || p == n {
-		c.Detail("no-primary")
+	p := a.dial(c, n, n.ReplayLSN)
+	if p == nil {
 		return
 	}
-	if a.expected < n.ReplayLSN {
-		a.expected = n.ReplayLSN
-	}
-	a.sender = p.Cfg.Host
 	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: n.Cfg.Slot(), Receiver: c.Self(), Start: a.expected})
 	c.Log("connect", sim.Str("primary", p.Cfg.Host.String()), sim.LSNField("start", uint64(a.expected)))
 }
@@ -361,12 +407,7 @@ func (a *walReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 			n.PrimaryConsistent = m.ConsistentLSN
 		}
 	case shmem.Wake:
-		// The connection is gone when its walsender is (the primary stopped
-		// or crashed), or was never made (no primary answered): reconnect to
-		// whichever node is primary now.
-		if a.peer == shmem.NoProc || !c.Alive(a.peer) {
-			a.connected = false
-		}
+		a.checkAlive(c)
 		// The operator repointed primary_conninfo at a promoted node while
 		// the old primary still runs (fencing keeps it off storage): a
 		// replica that stayed with it would never hear of the new

@@ -1,10 +1,7 @@
 package postmaster
 
 import (
-	"errors"
-
 	"promotesim/logindex"
-	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
 )
@@ -44,19 +41,6 @@ func (b *backend) zeroBuffer(c *sim.Ctx, page storage.PageID) (storage.BufferID,
 		c.Story("zero-and-lock", sim.Str("page", page.String()), sim.LSNField("bgw-replayed", uint64(n.BGW.ReplayPoint())),
 			sim.LSNField("promote-end", uint64(n.BGW.PromoteEnd)))
 	}
-	id, _, err := n.ZeroBuffer(page)
-	if errors.Is(err, shmem.ErrBuffersBusy) {
-		c.Detail("buffers-busy")
-		return 0, false
-	}
-	if err != nil {
-		b.exit(c, shmem.ExitPANIC, err.Error())
-		return 0, false
-	}
-	if n.Index.Enabled() && !n.Index.HasRoom(1) && n.SaveStalled {
-		c.Mark("postmaster/logindex-full-wait")
-		c.Detail("logindex-full-wait")
-		return 0, false
-	}
-	return id, true
+	id, _, err := n.ZeroBuffer(c, page)
+	return b.readyToChange(c, id, err)
 }

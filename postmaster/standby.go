@@ -65,7 +65,7 @@ var standbyExcluded = []string{"pg_replslot/", "pg_logindex/"}
 // never touches shared storage. It returns the backup's redo pointer and the
 // end of the WAL copied; no page copied is ahead of that end (WAL before
 // data), so the standby is consistent once it replayed its copied WAL.
-func BaseBackup(s *sim.Scheduler, p *shmem.Node, dst *storage.Device, h storage.HostID) (redo, end storage.LSN, err error) {
+func (o Operator) BaseBackup(p *shmem.Node, dst *storage.Device, h storage.HostID) (redo, end storage.LSN, err error) {
 	if p.Mount == nil || p.WAL == nil {
 		return 0, 0, fmt.Errorf("base backup: %v is not a running primary", p.Cfg.Host)
 	}
@@ -108,7 +108,7 @@ func BaseBackup(s *sim.Scheduler, p *shmem.Node, dst *storage.Device, h storage.
 		return 0, 0, fmt.Errorf("base backup: control file: %w", err)
 	}
 	end = p.WAL.FlushedLSN()
-	s.Emit(p.Proc("operator"), sim.LevelStory, "base-backup", sim.Str("to", h.String()), sim.Int("files", int64(files)),
+	o.S.Emit(p.Proc("operator"), sim.LevelStory, "base-backup", sim.Str("to", h.String()), sim.Int("files", int64(files)),
 		sim.LSNField("redo", uint64(ctl.Redo)), sim.LSNField("end", uint64(end)))
 	return ctl.Redo, end, nil
 }
@@ -127,7 +127,7 @@ func excludedFromBackup(path string) bool {
 // mounted read-write (local-disk mode: the standby is its only writer), and
 // a postmaster that forks startup (ModeStandby), the BGW with its parallel
 // replay workers, the walreceiver (streaming through slot) and the bgwriter.
-func BootStandby(s *sim.Scheduler, own *storage.Device, net *Net, j *Journal, cfg shmem.Config, slot string, sessions int) (*shmem.Node, error) {
+func (o Operator) BootStandby(own *storage.Device, cfg shmem.Config, slot string, sessions int) (*shmem.Node, error) {
 	n, err := shmem.NewNode(cfg, own)
 	if err != nil {
 		return nil, err
@@ -135,11 +135,11 @@ func BootStandby(s *sim.Scheduler, own *storage.Device, net *Net, j *Journal, cf
 	if err := n.Attach(storage.MountReadWrite); err != nil {
 		return nil, fmt.Errorf("boot %v as standby: %w", cfg.Host, err)
 	}
-	net.Add(n)
-	pm := NewPostmaster(n, net, j, RoleStandby, sessions)
+	o.Net.Add(n)
+	pm := NewPostmaster(n, o.Net, o.Journal, RoleStandby, sessions)
 	pm.slot = slot
-	n.Procs.Postmaster = s.Add(pm)
-	s.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", RoleStandby.String()),
+	n.Procs.Postmaster = o.S.Add(pm)
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "pg_ctl-start", sim.Str("role", RoleStandby.String()),
 		sim.Str("mount", storage.MountReadWrite.String()), sim.Str("storage", "own"), sim.Str("slot", slot))
 	return n, nil
 }
@@ -192,21 +192,16 @@ func (p *Postmaster) promoteStandby(c *sim.Ctx) {
 // Mirrors src/backend/replication/walreceiver.c (XLogWalRcvProcessMsg,
 // XLogWalRcvWrite, XLogWalRcvFlush, XLogWalRcvSendReply).
 type standbyReceiver struct {
-	n         *shmem.Node
-	net       *Net
-	slot      string
-	wal       *logindex.WAL // writes received records to our own pg_wal
-	connected bool
-	sender    storage.HostID // the primary last connected to
+	n    *shmem.Node
+	slot string
+	wal  *logindex.WAL // writes received records to our own pg_wal
+	stream
 	announced storage.HostID // the primary the trace last said we stream from
-	peer      sim.ActorID
-	expected  storage.LSN // start of the next record we can accept
-	fed       storage.LSN // last flushed position fed back
-	timer     bool
+	fed       storage.LSN    // last flushed position fed back
 }
 
 func newStandbyReceiver(n *shmem.Node, net *Net, slot string) *standbyReceiver {
-	return &standbyReceiver{n: n, net: net, slot: slot, peer: shmem.NoProc}
+	return &standbyReceiver{n: n, slot: slot, stream: stream{net: net, peer: shmem.NoProc}}
 }
 
 func (a *standbyReceiver) Name() string { return a.n.Proc("walreceiver") }
@@ -216,11 +211,8 @@ func (a *standbyReceiver) Ready() bool {
 	if n.StopWALReceiver {
 		return true // XLogShutdownWalRcv: exit
 	}
-	if !n.InRecovery || !n.Accepting && !a.connected {
-		return false
-	}
-	if !a.connected || !a.timer {
-		return true
+	if ok, decided := a.ready(n); decided {
+		return ok
 	}
 	return n.ReceivedLSN > a.fed && a.peer != shmem.NoProc
 }
@@ -231,11 +223,7 @@ func (a *standbyReceiver) Step(c *sim.Ctx) {
 		exitProc(c, a.n, a.Name(), shmem.ExitNormal, nil)
 		return
 	}
-	if !a.timer {
-		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
-		a.timer = true
-	}
-	if !a.connected {
+	if a.connecting(c) {
 		a.connect(c)
 		return
 	}
@@ -249,17 +237,10 @@ func (a *standbyReceiver) Step(c *sim.Ctx) {
 
 func (a *standbyReceiver) connect(c *sim.Ctx) {
 	n := a.n
-	a.connected = true // until the reconnect timer says otherwise
-	a.peer = shmem.NoProc
-	p := a.net.primary()
-	if p == nil || p == n {
-		c.Detail("no-primary")
+	p := a.dial(c, n, n.ReceivedLSN)
+	if p == nil {
 		return
 	}
-	if a.expected < n.ReceivedLSN {
-		a.expected = n.ReceivedLSN
-	}
-	a.sender = p.Cfg.Host
 	c.Send(p.Procs.Postmaster, Connect{From: n.Cfg.Host, Slot: a.slot, Receiver: c.Self(), Start: a.expected, Full: true})
 	c.Log("connect", sim.Str("primary", p.Cfg.Host.String()), sim.LSNField("start", uint64(a.expected)), sim.Str("slot", a.slot))
 }
@@ -288,12 +269,7 @@ func (a *standbyReceiver) Receive(c *sim.Ctx, m sim.Msg) {
 		// and the connection is alive.
 		a.peer = m.Sender
 	case shmem.Wake:
-		// The connection is gone when its walsender is (the primary stopped
-		// or crashed), or was never made: reconnect to whichever node is
-		// primary now.
-		if a.peer == shmem.NoProc || !c.Alive(a.peer) {
-			a.connected = false
-		}
+		a.checkAlive(c)
 		c.Wake(shmem.Wake{Why: "reconnect"}, reconnectTicks)
 	case shmem.Signal:
 		if m == shmem.SIGTERM || m == shmem.SIGQUIT || m == shmem.SIGINT {
@@ -394,7 +370,7 @@ func (a *standbyWriter) Step(c *sim.Ctx) {
 		c.Mark("postmaster/standby-write-page")
 	}
 	before := n.Pool.ConsistentLSN()
-	if after := n.UpdateConsistentLSN(); after != before {
+	if after := n.UpdateConsistentLSN(c); after != before {
 		c.Log("consistent-lsn", sim.LSNField("lsn", uint64(after)), sim.Int("dirty", int64(n.Pool.FlushLen())))
 	}
 }

@@ -28,12 +28,12 @@ func (w *world) addStandby(h storage.HostID) *standby {
 	dev, err := storage.NewDevice(storage.DeviceConfig{Blocks: 4096, Fence: storage.FenceNone, Local: true})
 	require.NoError(w.t, err)
 	sb := &standby{host: h, slot: shmem.StandbySlotName(1), dev: dev}
-	require.NoError(w.t, EnsureSlot(w.s, p, sb.slot, p.Control.Redo))
-	redo, end, err := BaseBackup(w.s, p, dev, h)
+	require.NoError(w.t, w.op().EnsureSlot(p, sb.slot, p.Control.Redo))
+	redo, end, err := w.op().BaseBackup(p, dev, h)
 	require.NoError(w.t, err)
 	require.Equal(w.t, p.Control.Redo, redo)
 	require.Equal(w.t, p.WAL.FlushedLSN(), end)
-	sb.n, err = BootStandby(w.s, dev, w.net, w.j, w.o.config(h), sb.slot, w.o.sessions)
+	sb.n, err = w.op().BootStandby(dev, w.o.config(h), sb.slot, w.o.sessions)
 	require.NoError(w.t, err)
 	w.await(fmt.Sprintf("%v hot standby", h), func() bool { return sb.n.Accepting && len(sb.n.Procs.Backends) == w.o.sessions })
 	return sb
@@ -228,9 +228,9 @@ func TestStandbyFollowsOnlinePromote(t *testing.T) {
 				p, r := w.node(1), w.node(2)
 				w.writeN(1, 0, 8)
 				w.await("8 acks", func() bool { return w.acks(1) == 8 })
-				require.NoError(t, Stop(w.s, p, immediate))
-				w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
-				require.NoError(t, Promote(w.s, r))
+				require.NoError(t, w.op().Stop(p, immediate))
+				w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
+				require.NoError(t, w.op().Promote(r))
 				w.await("n2 read-write", func() bool { return r.ReadWrite })
 
 				var names []string
@@ -240,7 +240,7 @@ func TestStandbyFollowsOnlinePromote(t *testing.T) {
 				require.Equal(t, []string{"replica1", "standby1"}, names, "slots after promote")
 				// n2's own former slot pins its flush gate: drop it (the
 				// standby's slot never gates).
-				require.NoError(t, DropSlot(w.s, r, "replica1"))
+				require.NoError(t, w.op().DropSlot(r, "replica1"))
 				w.await("n2 promote finished", func() bool { return r.BGW.State() == shmem.BGRedoNotStart })
 
 				w.writeN(2, 8, 8)
@@ -251,7 +251,7 @@ func TestStandbyFollowsOnlinePromote(t *testing.T) {
 				require.NotEmpty(t, streaming)
 				require.Contains(t, streaming[len(streaming)-1].line, "primary=n2")
 				require.Equal(t, shmem.BGParallelReplaying, sb.n.BGW.State())
-				require.Zero(t, exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL), "standby exits: %v", sb.n.Exits)
+				require.Zero(t, w.exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL), "standby exits: %v", w.exits.Of(sb.n))
 				w.requireAckedOnStandby(sb, 16, true)
 				// n2's WAL continues n1's: the standby's copy is one history.
 				w.sameWAL(sb, sb.n.Control.Redo)
@@ -260,9 +260,9 @@ func TestStandbyFollowsOnlinePromote(t *testing.T) {
 	}
 }
 
-func exitsOf(n *shmem.Node, kinds ...shmem.ExitKind) int {
+func (w *world) exitsOf(n *shmem.Node, kinds ...shmem.ExitKind) int {
 	k := 0
-	for _, e := range n.Exits {
+	for _, e := range w.exits.Of(n) {
 		for _, want := range kinds {
 			if e.Kind == want {
 				k++
@@ -285,7 +285,7 @@ func TestStandbyPromote(t *testing.T) {
 	w.writeN(1, 0, 4)
 	w.await("standby caught up", func() bool { return sb.n.ReplayLSN >= w.node(1).WAL.FlushedLSN() })
 	end := sb.n.ReplayLSN
-	require.NoError(t, Promote(w.s, sb.n))
+	require.NoError(t, w.op().Promote(sb.n))
 	w.await("read-write", func() bool { return sb.n.ReadWrite && !sb.n.InRecovery })
 	require.NotEmpty(t, w.log.find("n2/postmaster", "promote-standby"))
 	require.Empty(t, w.log.find("n2/postmaster", "remount-rw"), "a standby owns its disk: no remount")
@@ -297,7 +297,7 @@ func TestStandbyPromote(t *testing.T) {
 	require.Equal(t, shmem.BGOnlinePromote, from)
 	require.Equal(t, shmem.BGRedoNotStart, to)
 	require.Positive(t, n)
-	require.Zero(t, exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL))
+	require.Zero(t, w.exitsOf(sb.n, shmem.ExitPANIC, shmem.ExitFATAL))
 	require.NotEmpty(t, sb.n.Procs.Backends)
 	w.s.Post(sb.n.Procs.Backends[0], Txn{Writes: []Write{w.distinctWrite(100)}})
 	w.await("ack on the promoted standby", func() bool { return w.acks(2) == 1 })
@@ -310,24 +310,24 @@ func TestStandbyBootErrors(t *testing.T) {
 	o := defaultWorldOpts()
 	o.replicas = 0
 	w := newWorld(t, 1, o)
-	_, err := Boot(w.s, w.dev, w.net, w.j, w.o.config(2), RoleStandby, shmem.Control{}, 1)
+	_, err := w.op().Boot(w.dev, w.o.config(2), RoleStandby, shmem.Control{}, 1)
 	require.ErrorContains(t, err, "BootStandby")
 	require.Equal(t, "standby", RoleStandby.String())
 
 	dev, err := storage.NewDevice(storage.DeviceConfig{Blocks: 256, Fence: storage.FenceNone, Local: true})
 	require.NoError(t, err)
 	p := w.node(1)
-	require.NoError(t, Stop(w.s, p, false))
-	w.await("n1 stopped", func() bool { return !Alive(w.s, p) })
+	require.NoError(t, w.op().Stop(p, false))
+	w.await("n1 stopped", func() bool { return !w.op().Alive(p) })
 	p.WAL = nil
-	_, _, err = BaseBackup(w.s, p, dev, 2)
+	_, _, err = w.op().BaseBackup(p, dev, 2)
 	require.ErrorContains(t, err, "not a running primary")
 
 	// A standby on a disk without a base backup cannot start its recovery.
-	n, err := BootStandby(w.s, dev, w.net, w.j, w.o.config(2), "standby1", 1)
+	n, err := w.op().BootStandby(dev, w.o.config(2), "standby1", 1)
 	require.NoError(t, err)
-	w.await("standby down", func() bool { return !Alive(w.s, n) })
-	require.Equal(t, 1, exitsOf(n, shmem.ExitFATAL))
+	w.await("standby down", func() bool { return !w.op().Alive(n) })
+	require.Equal(t, 1, w.exitsOf(n, shmem.ExitFATAL))
 }
 
 // A standby's run is a pure function of its seed.
@@ -358,10 +358,10 @@ func TestStandbyRestartsFromItsOwnDisk(t *testing.T) {
 			w.writeN(1, 0, 8)
 			w.await("8 acks", func() bool { return w.acks(1) == 8 })
 			w.await("standby caught up", func() bool { return sb.n.ReplayLSN >= p.WAL.FlushedLSN() })
-			Crash(w.s, sb.n, nil)
+			w.op().Crash(sb.n, nil)
 			received := sb.n.ReceivedLSN
 
-			n, err := BootStandby(w.s, sb.dev, w.net, w.j, w.o.config(sb.host), sb.slot, w.o.sessions)
+			n, err := w.op().BootStandby(sb.dev, w.o.config(sb.host), sb.slot, w.o.sessions)
 			require.NoError(t, err)
 			sb.n = n
 			w.await("standby back", func() bool { return n.Accepting })

@@ -185,7 +185,7 @@ func (b *backend) startFinish(c *sim.Ctx, f FinishPrepared) {
 		b.fail(c, f.String(), fmt.Errorf("prepared transaction with identifier %q is busy", f.GID))
 		return
 	}
-	if err := b.readTwoPhaseState(g); err != nil {
+	if err := b.n.ReadTwoPhaseState(g); err != nil {
 		b.fail(c, f.String(), err)
 		return
 	}
@@ -194,29 +194,6 @@ func (b *backend) startFinish(c *sim.Ctx, f FinishPrepared) {
 	b.state = bFinishInsert
 	c.Log("finish-prepared", sim.Str("gid", f.GID), sim.Uint("xid", uint64(g.XID)), sim.Bool("commit", f.Commit),
 		sim.Bool("ondisk", g.OnDisk))
-}
-
-// readTwoPhaseState reads g's state as FinishPreparedTransaction does: the
-// state file if it is on disk (ReadTwoPhaseFile), else the PREPARE record
-// at its start (XlogReadTwoPhaseData, which ERRORs unless the record there
-// is that transaction's PREPARE).
-func (b *backend) readTwoPhaseState(g *shmem.GXact) error {
-	n := b.n
-	if g.OnDisk {
-		gid, err := shmem.ReadTwoPhaseFile(n.Mount, g.XID)
-		if err == nil && gid != g.GID {
-			err = fmt.Errorf("%w: file of xid %d holds gid %q, want %q", shmem.ErrTwoPhaseFile, g.XID, gid, g.GID)
-		}
-		return err
-	}
-	var rec logindex.Record
-	if err := n.Reader.Read(g.PrepareStart, storage.InvalidLSN, &rec); err != nil {
-		return fmt.Errorf("could not read two-phase state from WAL at %v: %w", g.PrepareStart, err)
-	}
-	if rec.Type != logindex.RecPrepare || rec.XID != g.XID || rec.GID != g.GID {
-		return fmt.Errorf("expected two-phase state data is not present in WAL at %v", g.PrepareStart)
-	}
-	return nil
 }
 
 // finishInsert inserts COMMIT PREPARED (checkpoints delayed until the clog

@@ -110,8 +110,9 @@ type world struct {
 	net   *Net
 	j     *Journal
 	log   *traceLog
-	nodes []*shmem.Node // by host - 1
-	next  []int         // next session per node
+	exits *shmem.ExitLog // the processes' exits s reports
+	nodes []*shmem.Node  // by host - 1
+	next  []int          // next session per node
 }
 
 const budget = 20000
@@ -139,7 +140,7 @@ func newWorld(t *testing.T, seed uint64, o worldOpts) *world {
 	s := sim.New(sim.Config{Seed: seed, Chooser: sim.NewRandom(seed), Trace: sim.TraceConfig{Out: log, Level: sim.LevelStep}})
 	dev, err := storage.NewDevice(storage.DeviceConfig{Blocks: 4096, Fence: storage.FenceNone})
 	require.NoError(t, err)
-	w := &world{t: t, o: o, s: s, dev: dev, net: &Net{}, j: &Journal{}, log: log,
+	w := &world{t: t, o: o, s: s, dev: dev, net: &Net{}, j: &Journal{}, log: log, exits: shmem.WatchExits(s),
 		nodes: make([]*shmem.Node, 1+o.replicas), next: make([]int, 1+o.replicas)}
 	require.NoError(t, InitDB(dev, o.config(1)))
 	w.boot(1, RolePrimary)
@@ -156,13 +157,16 @@ func newWorld(t *testing.T, seed uint64, o worldOpts) *world {
 
 func (w *world) node(h storage.HostID) *shmem.Node { return w.nodes[h-1] }
 
+// op runs the operator's procedures on w's nodes.
+func (w *world) op() Operator { return Operator{S: w.s, Net: w.net, Journal: w.j} }
+
 func (w *world) boot(h storage.HostID, role Role) {
 	w.t.Helper()
 	var local shmem.Control
 	if old := w.nodes[h-1]; old != nil {
 		local = old.Local
 	}
-	n, err := Boot(w.s, w.dev, w.net, w.j, w.o.config(h), role, local, w.o.sessions)
+	n, err := w.op().Boot(w.dev, w.o.config(h), role, local, w.o.sessions)
 	require.NoError(w.t, err)
 	w.nodes[h-1] = n
 	w.next[h-1] = 0

@@ -53,7 +53,7 @@ func TestStandbyCluster(t *testing.T) {
 	require.ErrorContains(t, c.Rebuild(3), "standby with its own storage")
 	require.ErrorContains(t, c.Start(2, postmaster.RoleStandby), "already running")
 	require.NoError(t, c.Stop(4, false))
-	require.True(t, c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(4)) }, 1000).Done)
+	require.True(t, c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(4)) }, 1000).Done)
 	require.ErrorContains(t, c.Start(4, postmaster.RoleReplica), "is a standby (its own storage), not a replica")
 	require.NoError(t, c.Start(4, postmaster.RoleStandby), "a stopped standby restarts on its disk")
 
@@ -70,7 +70,7 @@ func TestStandbyCluster(t *testing.T) {
 		res := c.S.RunUntil(func() bool {
 			return script.Serving(n) && n.ReplayLSN >= p.WAL.FlushedLSN() && n.BGW.ReplayPoint() >= n.ReplayLSN && n.Pool.FlushLen() == 0
 		}, 20000)
-		require.True(t, res.Done, "%v settles: %v\n%s", h, res, cluster.StandbyStatus(c.S, n))
+		require.True(t, res.Done, "%v settles: %v\n%s", h, res, c.StandbyStatus(n))
 		require.Nil(t, res.Violation)
 		_, onShared := c.Dev.Mounted(h)
 		require.False(t, onShared, "%v never mounts shared storage", h)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"promotesim/postmaster"
 	"promotesim/scenarios/internal/fixture"
 	"promotesim/scenarios/script"
 	"promotesim/sim"
@@ -97,7 +96,7 @@ func TestLivenessReapsExitedChildrenFirst(t *testing.T) {
 		submit node=1 page=0 slot=1
 		run steps=100`)
 	n1 := r.C.Node(1)
-	require.True(t, postmaster.Alive(r.C.S, n1) && n1.ReadWrite, "n1 still looks like a serving primary")
+	require.True(t, r.C.Op.Alive(n1) && n1.ReadWrite, "n1 still looks like a serving primary")
 	require.True(t, r.Unreaped(n1), "its walwriter exited and is not reaped")
 	out, err := r.Exec("liveness")
 	require.NoError(t, err)

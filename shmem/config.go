@@ -124,8 +124,8 @@ type Fidelity struct {
 	// pg_atomic_write_u32 with no predecessor check, and the BGW ignores a
 	// SIGUSR2 while its polar_online_promoting flag is set
 	// (polar_logindex_bg_worker.c polar_logindex_bg_worker_main), not by its
-	// state. Off, shmem asserts the SPEC §6 machine and the BGW ignores
-	// SIGUSR2 in WAITING_RESET and ONLINE_PROMOTE.
+	// state. Off, shmem asserts the docs/model.md §6 machine and the BGW
+	// ignores SIGUSR2 in WAITING_RESET and ONLINE_PROMOTE.
 	UncheckedBGWState bool
 	// HotStandbyInFinalRead: a replica promoted before hot standby reaches
 	// it during the final storage read and calls

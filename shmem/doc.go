@@ -13,7 +13,11 @@
 // pg_replslot/<name>/state) and logical slots (LogicalSlot); the configuration
 // and the Orderings flags that select a profile's or a hazard's protocol
 // (Config), with the startup's promote steps by name and their order as a
-// Sequence (sequence.go, the ordering study's variants); and the signals and messages processes exchange (signal.go).
+// Sequence (sequence.go, the ordering study's variants); the signals and
+// messages processes exchange (signal.go); and the reports they make for
+// observers (report.go: exits, page writes, consistent LSN regressions),
+// which no Node keeps: a checker or test that needs a history keeps it
+// (ExitLog).
 //
 // # Slots: the flush gate and LogIndex retention
 //

@@ -47,11 +47,15 @@ var ErrBuffersBusy = errors.New("shmem: no buffer can be freed now")
 // processes share. Processes of one node touch it directly inside their
 // atomic steps; processes of different nodes meet only through the device and
 // the replication stream. Each field says which process writes it ("boot":
-// set up when the node starts, postmaster.Boot; "operator": the procedures
-// of postmaster/ops.go between steps); every process reads what it needs.
+// set up when the node starts, postmaster.Operator's Boot or BootStandby;
+// "operator": the procedures of postmaster/ops.go and the scenario between
+// steps); every process reads what it needs. A crash reinitialisation
+// (Reinit, the postmaster's) rebuilds shared memory in place and keeps what
+// lives outside it (Reinit lists what). No field is a record kept for
+// checkers: what they need of a step, the processes report (report.go).
 type Node struct {
-	Cfg Config // boot
-	Dev *storage.Device
+	Cfg Config          // boot
+	Dev *storage.Device // boot: the shared device (a standby's: its own)
 	// Mount is this host's mount of the shared device (nil when down):
 	// boot (Attach); the postmaster remounts it read-write on promote.
 	Mount *storage.Mount
@@ -59,19 +63,24 @@ type Node struct {
 	// dirty pages, the bgwriter and checkpointer write them back, and the
 	// consistent LSN is published by whoever flushes (UpdateConsistentLSN).
 	Pool *storage.Pool
-	// Reader reads WAL from storage: boot (startup's).
+	// Reader reads WAL records from storage (startup, walsenders, a
+	// backend finishing a prepared transaction, logical decoding,
+	// ReplayPage): boot (Attach).
 	Reader *logindex.Reader
 	// WAL is the WAL writer: the primary's, or the promoted node's from the
 	// end of the old primary's WAL. Nil on a replica. Startup creates it
-	// (end of recovery, promote); backends insert, the walwriter flushes.
+	// (end of recovery, promote, a standby's start); backends insert, the
+	// walwriter flushes. A standby's walreceiver creates its own over the
+	// standby's disk (postmaster/standby.go, walwrite.go).
 	WAL *logindex.WAL
 	// Index is LogIndex: startup (a replica indexes what it replays) and
 	// backends (a primary indexes what it inserts) add to it; the
 	// bgwriter and the checkpointer save tables, the checkpointer
 	// truncates; the BGW reads it.
 	Index *logindex.Index
-	// Queue is the WAL meta queue: the walreceiver fills it, startup
-	// drains it.
+	// Queue is the WAL meta queue: the walreceiver fills it; startup and
+	// the polar worker read it through their own references, startup
+	// resets it at promote.
 	Queue *logindex.Queue
 	// BGW is the LogIndex background worker's state: the BGW moves it,
 	// startup resets it at promote.
@@ -90,9 +99,12 @@ type Node struct {
 	// operator's initdb and rebuild initialise Local.
 	Control Control
 	Local   Control
-	// Slots are replication slots (primary: loaded from storage): the
-	// postmaster and startup load them, walsenders advance them, the
-	// operator creates and drops them.
+	// Slots are replication slots (primary: loaded from storage): startup
+	// loads them (recovery, promote) and raises replica slots' apply LSN
+	// at promote; the postmaster creates a replica's slot and marks it
+	// active when its walsender starts; walsenders advance them and mark
+	// them inactive when the connection ends; the operator creates and
+	// drops them.
 	Slots []Slot
 	// LogicalSlots are logical replication slots (shmem/logicalslot.go):
 	// loaded and reloaded with Slots; the operator creates them, clients
@@ -101,15 +113,16 @@ type Node struct {
 
 	// Primary is the node type: true once this node is the read-write
 	// primary (POLAR_NODE_TYPE primary). InRecovery is RecoveryInProgress().
-	// Startup sets both when recovery ends; the postmaster sets
-	// InRecovery at boot.
+	// Startup sets both when recovery ends (and InRecovery when it
+	// begins); the postmaster sets InRecovery at boot.
 	Primary    bool
 	InRecovery bool
 	// ReplayLSN is the end of the last record startup replayed or indexed
 	// (startup).
 	ReplayLSN storage.LSN
 	// ReceivedLSN is the end of the last WAL meta the walreceiver queued
-	// (walreceiver).
+	// (walreceiver; a standby's: the end of WAL it wrote to its disk);
+	// startup sets it where a standby's replay starts.
 	ReceivedLSN storage.LSN
 	// StopWALReceiver is XLogShutdownWalRcv's request (a standby's
 	// promote, FinishWalRecovery): the walreceiver writes nothing more and
@@ -120,15 +133,17 @@ type Node struct {
 	// (walreceiver).
 	PrimaryConsistent storage.LSN
 	// NextXID is the next transaction id (primary): backends take ids,
-	// startup sets it at the end of recovery.
+	// startup sets it at the end of recovery, the postmaster raises it past
+	// the clog when it learns recovery is done.
 	NextXID logindex.XID
 	// Accepting: postmaster accepts connections; ReadWrite: they may write.
-	// The postmaster (start, promote, shutdown) and startup (hot standby).
+	// The postmaster (start, promote, shutdown), startup (hot standby), the
+	// operator's crash (both off).
 	Accepting bool
 	ReadWrite bool
 	// DelayChkpt counts backends between inserting a commit record and
 	// setting it in the clog (PGPROC delayChkptFlags): checkpoints wait.
-	// Backends.
+	// Backends (commit, PREPARE, COMMIT/ROLLBACK PREPARED).
 	DelayChkpt int
 	// PromoteFile is the promote signal file (pg_ctl promote); TriggerFile the
 	// trigger file only startup looks at. The operator creates them;
@@ -143,12 +158,6 @@ type Node struct {
 	// ShuttingDown is set while a fast shutdown's checkpoint flushes
 	// (checkpointer).
 	ShuttingDown bool
-	// Exempt lists pages written past a disconnected replica's slot while
-	// the flush gate left it out (WritePage, by whichever process writes
-	// the page). Not PolarDB state: a record for the checkers'
-	// NoUnexpectedExit, which gathers it from every instance of the host.
-	Exempt []ExemptWrite
-
 	// Checkpoints are the checkpoint records recovery has consumed, oldest
 	// first, at most MaxCheckpoints (the oldest drop out): a replica's
 	// restartpoint candidates (PolarDB keeps them in a ring,
@@ -156,20 +165,19 @@ type Node struct {
 	// whose redo the BGW has replayed past). Startup.
 	Checkpoints []CheckpointSeen
 
-	// Procs are the node's processes: the postmaster forks and reaps them.
+	// Procs are the node's processes: the postmaster forks and reaps them
+	// (boot records the postmaster itself; the operator's crash empties
+	// them).
 	Procs Procs
 	// Reinits counts crash reinitialisations (Reinit, by the postmaster):
 	// shared memory was rebuilt in place, so a checker that remembers this
 	// node's shared state across steps must start over when it grows, as
 	// for a new Node.
 	Reinits int
-	// Exits records every process exit (Exit, by the exiting process). Not
-	// PolarDB state: the checkers' record (an unexpected PANIC or FATAL is
-	// a failure); the postmaster learns of exits by message.
-	Exits []ChildExit
 	// InitReplays counts init records (logindex.RecInitPage) ReplayPage
-	// applied: not PolarDB state, a counter the replayers read to mark
-	// the coverage of a reused page met in LogIndex replay.
+	// applied (whichever process replays: a backend, the BGW and its
+	// workers): not PolarDB state, a counter a replay worker reads to mark
+	// the coverage of a reused page met in LogIndex replay (Ctx.Mark).
 	InitReplays uint64
 
 	rec  logindex.Record
@@ -367,8 +375,13 @@ func (n *Node) Writable(pageLSN storage.LSN) error {
 
 // WritePage writes a dirty buffer to shared storage and cleans it. WAL before
 // data: WAL up to the page LSN must already be durable (an assertion: the
-// callers check Writable first).
-func (n *Node) WritePage(id storage.BufferID) error {
+// callers check Writable first). The write is reported through r, the
+// writing step's Ctx (PageWritten): a page written past a disconnected
+// replica's slot while the flush gate left it out (a shutdown checkpoint,
+// crash recovery) is the accepted way that replica meets a future page
+// (PolarDB's 050_shutdown_disconnected_replica), which only an observer
+// seeing the write can tell.
+func (n *Node) WritePage(r sim.Reporter, id storage.BufferID) error {
 	b := n.Pool.Get(id)
 	if n.WAL == nil || b.Page.LSN > n.WAL.FlushedLSN() {
 		sim.Failf("shmem: WAL before data: page %v at %v written with WAL flushed to %v", b.Tag, b.Page.LSN, n.flushed())
@@ -377,45 +390,12 @@ func (n *Node) WritePage(id storage.BufferID) error {
 	if err := n.Mount.WriteAt(n.RelPath(), n.img[:], int64(b.Tag.Block)*storage.BlockSize); err != nil {
 		return err
 	}
-	if n.ShuttingDown || n.InRecovery {
-		// The flush gate left out the slots of disconnected replicas:
-		// note the pages written past them (visible from here on, synced
-		// or not), the accepted way a replica meets a future page
-		// (PolarDB's 050_shutdown_disconnected_replica).
-		for _, s := range n.Slots {
-			if !s.Active && !IsStandbySlot(s.Name) && s.Apply < b.Page.LSN && len(n.Exempt) < maxExempt {
-				n.Exempt = append(n.Exempt, ExemptWrite{Slot: s.Name, Page: b.Tag, LSN: b.Page.LSN})
-			}
-		}
-	}
+	r.Report(PageWritten{Node: n, Page: b.Tag, LSN: b.Page.LSN}) // visible from here on, synced or not
 	if err := n.Mount.Sync(n.RelPath()); err != nil {
 		return err
 	}
 	n.Pool.MarkClean(id)
 	return nil
-}
-
-// ExemptWrite is a page written past the applied position of a replica
-// whose slot the flush gate left out (inactive during a shutdown
-// checkpoint or crash recovery): that replica may meet it as a future page.
-type ExemptWrite struct {
-	Slot string
-	Page storage.PageID
-	LSN  storage.LSN
-}
-
-// maxExempt bounds the record (a node writes each page once per shutdown).
-const maxExempt = 4096
-
-// ExemptFor reports whether page at lsn was written past slot's replica
-// by the gate's exemption.
-func (n *Node) ExemptFor(slot string, page storage.PageID, lsn storage.LSN) bool {
-	for _, e := range n.Exempt {
-		if e.Slot == slot && e.Page == page && e.LSN == lsn {
-			return true
-		}
-	}
-	return false
 }
 
 func (n *Node) flushed() storage.LSN {
@@ -427,14 +407,15 @@ func (n *Node) flushed() storage.LSN {
 
 // Buffer returns the frame holding page, loading it from storage into a free
 // or evicted frame if needed (loaded reports that). A dirty victim is written
-// first (WAL flushed to its LSN first, as FlushBuffer does); if it may not be
-// written yet (flush gate) or every frame is pinned, ErrBuffersBusy.
-func (n *Node) Buffer(page storage.PageID) (id storage.BufferID, loaded bool, err error) {
-	return n.buffer(page, false)
+// first (WAL flushed to its LSN first, as FlushBuffer does; WritePage
+// reports it through r); if it may not be written yet (flush gate) or every
+// frame is pinned, ErrBuffersBusy.
+func (n *Node) Buffer(r sim.Reporter, page storage.PageID) (id storage.BufferID, loaded bool, err error) {
+	return n.buffer(r, page, false)
 }
 
 // buffer is Buffer; zero is RBM_ZERO_AND_LOCK (ZeroBuffer).
-func (n *Node) buffer(page storage.PageID, zero bool) (id storage.BufferID, loaded bool, err error) {
+func (n *Node) buffer(r sim.Reporter, page storage.PageID, zero bool) (id storage.BufferID, loaded bool, err error) {
 	if id, ok := n.Pool.Lookup(page); ok {
 		return id, false, nil
 	}
@@ -452,7 +433,7 @@ func (n *Node) buffer(page storage.PageID, zero bool) (id storage.BufferID, load
 		if err := n.WAL.Flush(b.Page.LSN); err != nil {
 			return 0, false, err
 		}
-		if err := n.WritePage(id); err != nil {
+		if err := n.WritePage(r, id); err != nil {
 			return 0, false, err
 		}
 	}
@@ -558,20 +539,25 @@ func (n *Node) ConsistentFallback() storage.LSN {
 	return n.Pool.ConsistentLSN()
 }
 
-// UpdateConsistentLSN publishes the consistent LSN (monotone).
-func (n *Node) UpdateConsistentLSN() storage.LSN {
-	return n.Pool.UpdateConsistentLSN(n.ConsistentFallback())
+// UpdateConsistentLSN computes and publishes the consistent LSN (monotone:
+// polar_cal_cur_consistent_lsn, then polar_set_consistent_lsn). A computed
+// value below the published one is kept from publication and reported
+// through r (ConsistentRegressed), never hidden.
+func (n *Node) UpdateConsistentLSN(r sim.Reporter) storage.LSN {
+	raw, prev := n.Pool.CalConsistentLSN(n.ConsistentFallback()), n.Pool.ConsistentLSN()
+	if raw < prev {
+		r.Report(ConsistentRegressed{Node: n, Raw: raw, Published: prev})
+	}
+	return n.Pool.SetConsistentLSN(raw)
 }
 
-// RecordExit notes a process exit.
-func (n *Node) RecordExit(e ChildExit) { n.Exits = append(n.Exits, e) }
-
-// Exit ends the running process of this node: the exit is recorded (an
-// unexpected PANIC or FATAL is what checkers look for), postmaster gets
-// SIGCHLD if it still runs, and the process takes no more steps.
+// Exit ends the running process of this node: the exit is reported
+// (ExitReport: an unexpected PANIC or FATAL is what checkers look for),
+// postmaster gets SIGCHLD if it still runs, and the process takes no more
+// steps.
 func (n *Node) Exit(c *sim.Ctx, e ChildExit) {
 	e.ID = c.Self()
-	n.RecordExit(e)
+	c.Report(ExitReport{Node: n, Exit: e})
 	if pm := n.Procs.Postmaster; pm != NoProc && pm != c.Self() && c.Alive(pm) {
 		c.Send(pm, e)
 	}

@@ -8,8 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"promotesim/logindex"
+	"promotesim/sim"
 	"promotesim/storage"
 )
+
+// quiet is the reporter of a test that drives shared memory without
+// processes: a scheduler nobody observes.
+var quiet = sim.New(sim.Config{})
 
 // newPrimaryNode returns host 1's node on a fresh device: mounted
 // read-write, the relation file created, WAL open at FirstLSN, a pool of
@@ -44,7 +49,7 @@ func storePage(t *testing.T, n *Node, i int, p storage.Page) {
 // then the record (inserted, not flushed), applied and marked dirty.
 func dirty(t *testing.T, n *Node, i int, value uint64) (storage.BufferID, *logindex.Record) {
 	t.Helper()
-	id, _, err := n.Buffer(n.Page(i))
+	id, _, err := n.Buffer(quiet, n.Page(i))
 	require.NoError(t, err)
 	oldest := n.OldestLSN()
 	rec := &logindex.Record{Type: logindex.RecPage, XID: 1,
@@ -60,7 +65,7 @@ func TestBufferLoadsFromStorage(t *testing.T) {
 	want := storage.Page{LSN: 0x1A8, Slots: [storage.PageSlots]uint64{1, 2, 3, 4}}
 	storePage(t, n, 3, want)
 
-	id, loaded, err := n.Buffer(n.Page(3))
+	id, loaded, err := n.Buffer(quiet, n.Page(3))
 	require.NoError(t, err)
 	require.True(t, loaded)
 	b := n.Pool.Get(id)
@@ -68,13 +73,13 @@ func TestBufferLoadsFromStorage(t *testing.T) {
 	require.Equal(t, want, b.Page)
 	require.False(t, b.Dirty)
 
-	again, loaded, err := n.Buffer(n.Page(3))
+	again, loaded, err := n.Buffer(quiet, n.Page(3))
 	require.NoError(t, err)
 	require.False(t, loaded, "a pooled page is not reloaded")
 	require.Equal(t, id, again)
 
 	// A page past the end of the file reads as an empty page.
-	id, loaded, err = n.Buffer(n.Page(6))
+	id, loaded, err = n.Buffer(quiet, n.Page(6))
 	require.NoError(t, err)
 	require.True(t, loaded)
 	require.Equal(t, storage.Page{}, n.Pool.Get(id).Page)
@@ -85,12 +90,12 @@ func TestBufferEvictsCleanVictimWithoutIO(t *testing.T) {
 	n := newPrimaryNode(t, 2)
 	for i := 0; i < 2; i++ {
 		storePage(t, n, i, storage.Page{LSN: storage.LSN(0x30 + 8*i), Slots: [storage.PageSlots]uint64{uint64(i + 10)}})
-		_, loaded, err := n.Buffer(n.Page(i))
+		_, loaded, err := n.Buffer(quiet, n.Page(i))
 		require.NoError(t, err)
 		require.True(t, loaded)
 	}
 	writes := n.Dev.WriteCount()
-	id, loaded, err := n.Buffer(n.Page(2))
+	id, loaded, err := n.Buffer(quiet, n.Page(2))
 	require.NoError(t, err)
 	require.True(t, loaded)
 	require.Equal(t, n.Page(2), n.Pool.Get(id).Tag)
@@ -110,7 +115,7 @@ func TestBufferDirtyVictimWALBeforeData(t *testing.T) {
 	require.Equal(t, logindex.FirstLSN, n.WAL.FlushedLSN(), "nothing flushed yet")
 	writes := n.Dev.WriteCount()
 
-	id, loaded, err := n.Buffer(n.Page(2))
+	id, loaded, err := n.Buffer(quiet, n.Page(2))
 	require.NoError(t, err)
 	require.True(t, loaded)
 	require.Equal(t, n.Page(2), n.Pool.Get(id).Tag)
@@ -157,7 +162,7 @@ func TestBufferBusyBeyondFlushGate(t *testing.T) {
 	n.Slots = []Slot{{Name: "replica1", Restart: r0.Start, Apply: r0.Start, Active: true}}
 	writes, flushed := n.Dev.WriteCount(), n.WAL.FlushedLSN()
 
-	_, _, err := n.Buffer(n.Page(2))
+	_, _, err := n.Buffer(quiet, n.Page(2))
 	require.ErrorIs(t, err, ErrBuffersBusy)
 	require.Contains(t, err.Error(), "beyond flush gate")
 	require.Equal(t, writes, n.Dev.WriteCount(), "nothing written")
@@ -169,7 +174,7 @@ func TestBufferBusyBeyondFlushGate(t *testing.T) {
 	// Once the replica has applied both records the victim may go, though
 	// its restart LSN (what it still needs from LogIndex) lags.
 	n.Slots[0].Apply = r1.End
-	_, loaded, err := n.Buffer(n.Page(2))
+	_, loaded, err := n.Buffer(quiet, n.Page(2))
 	require.NoError(t, err)
 	require.True(t, loaded)
 	require.Equal(t, 1, n.Pool.FlushLen())
@@ -178,11 +183,11 @@ func TestBufferBusyBeyondFlushGate(t *testing.T) {
 func TestBufferBusyAllPinned(t *testing.T) {
 	n := newPrimaryNode(t, 2)
 	for i := 0; i < 2; i++ {
-		id, _, err := n.Buffer(n.Page(i))
+		id, _, err := n.Buffer(quiet, n.Page(i))
 		require.NoError(t, err)
 		n.Pool.Pin(id)
 	}
-	_, _, err := n.Buffer(n.Page(2))
+	_, _, err := n.Buffer(quiet, n.Page(2))
 	require.ErrorIs(t, err, ErrBuffersBusy)
 	require.ErrorContains(t, err, storage.ErrNoVictim.Error())
 }
@@ -387,7 +392,7 @@ func TestReplayPage(t *testing.T) {
 	checked := 0
 	for pi := 0; pi < 3; pi++ {
 		page := n.Page(pi)
-		id, _, err := n.Buffer(page)
+		id, _, err := n.Buffer(quiet, page)
 		require.NoError(t, err)
 		for _, from := range w.bounds() {
 			for _, to := range w.bounds() {
@@ -427,7 +432,7 @@ func TestReplayPageClampsToTruncation(t *testing.T) {
 	_, err = n.Index.History(nil, page, logindex.FirstLSN-1, w.end-1)
 	require.ErrorIs(t, err, logindex.ErrTruncated, "an unclamped lookup would fail")
 
-	id, _, err := n.Buffer(page)
+	id, _, err := n.Buffer(quiet, page)
 	require.NoError(t, err)
 	for _, from := range []storage.LSN{storage.InvalidLSN, logindex.FirstLSN, w.recs[2].Start, cut} {
 		n.Pool.Get(id).Page = storage.Page{}
@@ -448,7 +453,7 @@ func TestReplayPageClampsToTruncation(t *testing.T) {
 
 func TestReplayPageEmptyRange(t *testing.T) {
 	w := newReplayWorld(t)
-	id, _, err := w.n.Buffer(w.n.Page(0))
+	id, _, err := w.n.Buffer(quiet, w.n.Page(0))
 	require.NoError(t, err)
 	for _, r := range [][2]storage.LSN{{w.end, w.end}, {w.end, logindex.FirstLSN}, {0, 0}} {
 		applied, err := w.n.ReplayPage(id, r[0], r[1])
@@ -479,7 +484,7 @@ func TestReplayPageReplicaLearnsTruncation(t *testing.T) {
 	require.Equal(t, storage.InvalidLSN, r.Index.TruncatedBelow(), "the replica has not reread the meta yet")
 
 	page := r.Page(0)
-	id, _, err := r.Buffer(page)
+	id, _, err := r.Buffer(quiet, page)
 	require.NoError(t, err)
 	applied, err := r.ReplayPage(id, logindex.FirstLSN, w.end)
 	require.NoError(t, err)

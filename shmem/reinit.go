@@ -17,7 +17,8 @@ var ErrNoMount = errors.New("shmem: reinitialise: the node has no mount")
 // while what lives outside it stays: the postmaster's mount of shared
 // storage, which is not remounted (polar_local_vfs_state is postmaster-static
 // and XLOGShmemInit republishes it), the local pg_control, the signal files,
-// and the model's exit record and fault settings. It reports whether the
+// and the model's fault settings. The instance stays the same Node, so an
+// observer keyed by it (ExitLog) keeps what it recorded. It reports whether the
 // node comes back as a primary: polar_init_node_type reads the node type from
 // files, and startup unlinked the replica's signal file once it opened its
 // own WAL at the end of the old primary's (polar_exit_archive_recovery, right
@@ -38,7 +39,6 @@ func (n *Node) Reinit() (primary bool, err error) {
 		n.Index, err = logindex.New(m, n.Cfg.LogIndex, m.Mode() == storage.MountReadWrite)
 	}
 	n.Local = old.Local
-	n.Exits, n.Exempt = old.Exits, old.Exempt
 	n.PromoteFile, n.TriggerFile, n.SaveStalled = old.PromoteFile, old.TriggerFile, old.SaveStalled
 	n.Procs.Postmaster = old.Procs.Postmaster
 	n.Reinits = old.Reinits + 1

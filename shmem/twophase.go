@@ -242,3 +242,26 @@ func (t *TwoPhase) CheckPointTwoPhase(m *storage.Mount, redo storage.LSN, leaveL
 	}
 	return wrote, nil
 }
+
+// ReadTwoPhaseState reads prepared transaction g's state back, as startup's
+// ProcessTwoPhaseBuffer and a backend's FinishPreparedTransaction do: the
+// state file if it is on disk (ReadTwoPhaseFile), else the PREPARE record
+// at its start (XlogReadTwoPhaseData, which ERRORs unless the record there
+// is that transaction's PREPARE).
+func (n *Node) ReadTwoPhaseState(g *GXact) error {
+	if g.OnDisk {
+		gid, err := ReadTwoPhaseFile(n.Mount, g.XID)
+		if err == nil && gid != g.GID {
+			err = fmt.Errorf("%w: file of xid %d holds gid %q, want %q", ErrTwoPhaseFile, g.XID, gid, g.GID)
+		}
+		return err
+	}
+	var rec logindex.Record
+	if err := n.Reader.Read(g.PrepareStart, storage.InvalidLSN, &rec); err != nil {
+		return fmt.Errorf("could not read two-phase state from WAL at %v: %w", g.PrepareStart, err)
+	}
+	if rec.Type != logindex.RecPrepare || rec.XID != g.XID || rec.GID != g.GID {
+		return fmt.Errorf("expected two-phase state data is not present in WAL at %v", g.PrepareStart)
+	}
+	return nil
+}

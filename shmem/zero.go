@@ -2,6 +2,7 @@ package shmem
 
 import (
 	"promotesim/logindex"
+	"promotesim/sim"
 	"promotesim/storage"
 )
 
@@ -10,9 +11,10 @@ import (
 // carries BKPBLOCK_WILL_INIT), so a page not in the pool gets a zeroed
 // buffer without reading storage (bufmgr.c ReadBuffer_common: MemSet
 // instead of smgrread), and a pooled page is returned as it is (the found
-// path). loaded is always false: nothing was read.
-func (n *Node) ZeroBuffer(page storage.PageID) (id storage.BufferID, loaded bool, err error) {
-	return n.buffer(page, true)
+// path). loaded is always false: nothing was read. A dirty victim is
+// written as in Buffer, reported through r.
+func (n *Node) ZeroBuffer(r sim.Reporter, page storage.PageID) (id storage.BufferID, loaded bool, err error) {
+	return n.buffer(r, page, true)
 }
 
 // applyReplayed applies a record LogIndex replay read from WAL to a valid

@@ -34,7 +34,12 @@
 //	+-------------v---------------+
 //	|  Actor (a process)          |  emits effects through Ctx:
 //	|  explicit state enum        |  Send, SendAfter, Wake, trace,
-//	+-----------------------------+  Mark, Choose, Chance
+//	+-----------------------------+  Mark, Choose, Chance, Report
+//
+// Report hands a typed fact to the run's observers (report.go): how a
+// checker learns what happened inside a step (a process exit, a page
+// written) without the model keeping a record for it, and without a trace
+// line, so observing changes no trace.
 //
 // Actors never call each other; effects are delivered by the scheduler as later
 // inputs, which is where reordering, delay, loss and crashes are injected.

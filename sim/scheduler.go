@@ -106,6 +106,7 @@ type Scheduler struct {
 	trace     *Trace
 	marks     Marks
 	checkers  Checkers
+	observers []func(any) // Observe, Report
 	sites     Sites
 	root      *Rand
 	ctx       Ctx

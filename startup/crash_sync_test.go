@@ -34,18 +34,20 @@ func crashedPrimary(t *testing.T, state shmem.DBState) (*world, storage.Page) {
 	return w, want
 }
 
-// recoverOn runs crash recovery on host h and returns the node.
-func recoverOn(t *testing.T, w *world, h storage.HostID) (*shmem.Node, *startup.Process) {
+// recoverOn runs crash recovery on host h and returns the node, its
+// startup process and the exits they reported.
+func recoverOn(t *testing.T, w *world, h storage.HostID) (*shmem.Node, *startup.Process, []shmem.ChildExit) {
 	t.Helper()
 	n, err := shmem.NewNode(shmem.DefaultConfig(h), w.dev)
 	require.NoError(t, err)
 	require.NoError(t, n.Attach(storage.MountReadWrite))
 	p := startup.New(n, startup.ModeCrash)
 	s := sim.New(sim.Config{Chooser: sim.NewScripted()})
+	exits := shmem.WatchExits(s)
 	s.Add(p)
 	s.RunUntil(func() bool { return p.State() == startup.StateExited }, 5000)
 	require.Equal(t, startup.StateExited, p.State())
-	return n, p
+	return n, p, exits.Of(n)
 }
 
 // durablePage is page b of the crash image: every host loses power.
@@ -73,8 +75,8 @@ func TestCrashRecoverySyncsDataDirectory(t *testing.T) {
 	for _, h := range []storage.HostID{primaryHost, 3} {
 		w, want := crashedPrimary(t, shmem.DBInProduction)
 		require.NotEqual(t, want, durablePage(t, w.dev, 0), "precondition: the page write is not durable")
-		n, _ := recoverOn(t, w, h)
-		require.Equal(t, shmem.ExitNormal, n.Exits[0].Kind, "%+v", n.Exits[0])
+		_, _, exits := recoverOn(t, w, h)
+		require.Equal(t, shmem.ExitNormal, exits[0].Kind, "%+v", exits[0])
 		require.Empty(t, w.dev.Pending(primaryHost), "recovery on %v synced the crashed server's writes", h)
 		require.Equal(t, want, durablePage(t, w.dev, 0))
 	}
@@ -85,9 +87,9 @@ func TestCrashRecoverySyncsDataDirectory(t *testing.T) {
 func TestCrashRecoverySyncFailurePANICs(t *testing.T) {
 	w, _ := crashedPrimary(t, shmem.DBInProduction)
 	w.dev.InjectError(storage.FaultSpec{Op: storage.OpSync, PathPrefix: "base/", Count: 1})
-	n, p := recoverOn(t, w, primaryHost)
-	require.Equal(t, shmem.ExitPANIC, n.Exits[0].Kind)
-	require.Contains(t, n.Exits[0].Err, "sync data directory")
+	_, p, exits := recoverOn(t, w, primaryHost)
+	require.Equal(t, shmem.ExitPANIC, exits[0].Kind)
+	require.Contains(t, exits[0].Err, "sync data directory")
 	end, _ := p.End()
 	require.False(t, end.Valid(), "nothing replayed")
 	require.NotEmpty(t, w.dev.Pending(primaryHost))
@@ -98,7 +100,7 @@ func TestCrashRecoverySyncFailurePANICs(t *testing.T) {
 func TestCleanShutdownSkipsDataDirectorySync(t *testing.T) {
 	w, _ := crashedPrimary(t, shmem.DBShutdowned)
 	w.dev.InjectError(storage.FaultSpec{Op: storage.OpSync, PathPrefix: "base/", Count: 1})
-	n, _ := recoverOn(t, w, primaryHost)
-	require.Equal(t, shmem.ExitNormal, n.Exits[0].Kind, "%+v", n.Exits[0])
+	_, _, exits := recoverOn(t, w, primaryHost)
+	require.Equal(t, shmem.ExitNormal, exits[0].Kind, "%+v", exits[0])
 	require.Len(t, w.dev.Faults(), 1, "no sync was tried")
 }

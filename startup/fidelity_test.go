@@ -36,8 +36,8 @@ func TestFaithfulCheckBeforeRestartpoint(t *testing.T) {
 	require.NoError(t, w.n.Index.SetWritable())
 	w.n.BGW.EnterWaitingReset()
 	w.run(500, w.exited)
-	require.Empty(t, w.n.Exits[:len(w.n.Exits)-1])
-	require.Equal(t, shmem.ExitNormal, w.n.Exits[len(w.n.Exits)-1].Kind, "no PANIC: %v", w.n.Exits)
+	require.Empty(t, w.exits.Of(w.n)[:len(w.exits.Of(w.n))-1])
+	require.Equal(t, shmem.ExitNormal, w.exits.Of(w.n)[len(w.exits.Of(w.n))-1].Kind, "no PANIC: %v", w.exits.Of(w.n))
 	require.False(t, w.n.InRecovery)
 	require.Greater(t, w.n.WAL.InsertLSN(), end, "the new primary's WAL starts at E, over the old primary's record")
 }
@@ -52,7 +52,7 @@ func resetWorld(t *testing.T, fid shmem.Fidelity, pin bool) (*world, storage.Buf
 	w.writeSome(2)
 	w.startReplica()
 	w.run(500, w.inState(startup.StateStreaming))
-	id, _, err := w.n.Buffer(storage.PageID{Rel: rel, Block: 0})
+	id, _, err := w.n.Buffer(w.s, storage.PageID{Rel: rel, Block: 0})
 	require.NoError(t, err)
 	w.txn([]int{0}, false)
 	w.checkpoint()
@@ -73,17 +73,17 @@ func resetWorld(t *testing.T, fid shmem.Fidelity, pin bool) (*world, storage.Buf
 func TestFaithfulResetEvictPanics(t *testing.T) {
 	faithful := shmem.Fidelity{PromoteReplayFromConsistent: true}
 	w, _ := resetWorld(t, faithful, true)
-	last := w.n.Exits[len(w.n.Exits)-1]
+	last := w.exits.Of(w.n)[len(w.exits.Of(w.n))-1]
 	require.Equal(t, shmem.ExitPANIC, last.Kind)
 	require.Contains(t, last.Err, "failed to evict buffer")
 
 	w, id := resetWorld(t, shmem.Fidelity{}, true)
-	require.Equal(t, shmem.ExitNormal, w.n.Exits[len(w.n.Exits)-1].Kind)
+	require.Equal(t, shmem.ExitNormal, w.exits.Of(w.n)[len(w.exits.Of(w.n))-1].Kind)
 	require.True(t, w.n.Pool.Get(id).Valid, "the fixed model skips the pinned buffer")
 
 	for _, fid := range []shmem.Fidelity{faithful, {}} {
 		w, _ = resetWorld(t, fid, false)
-		require.Equal(t, shmem.ExitNormal, w.n.Exits[len(w.n.Exits)-1].Kind)
+		require.Equal(t, shmem.ExitNormal, w.exits.Of(w.n)[len(w.exits.Of(w.n))-1].Kind)
 		_, pooled := w.n.Pool.Lookup(storage.PageID{Rel: rel, Block: 0})
 		require.False(t, pooled, "the stale copy is evicted")
 	}
@@ -111,7 +111,7 @@ func TestFaithfulFinalReadStopsAtError(t *testing.T) {
 		w.run(500, w.inState(startup.StateFinalReplay))
 		w.dev.InjectError(storage.FaultSpec{Op: storage.OpRead, Host: w.n.Cfg.Host, PathPrefix: "pg_wal/", Count: 1})
 		w.run(2000, w.exited)
-		last := w.n.Exits[len(w.n.Exits)-1]
+		last := w.exits.Of(w.n)[len(w.exits.Of(w.n))-1]
 		if faithful {
 			require.Equal(t, shmem.ExitPANIC, last.Kind)
 			require.Contains(t, last.Err, "record after end of recovery")

@@ -50,6 +50,7 @@ type world struct {
 	cfg       shmem.Config
 	n         *shmem.Node
 	s         *sim.Scheduler
+	exits     *shmem.ExitLog // the processes' exits s reports
 	trace     *strings.Builder
 	proc      *startup.Process
 	id        sim.ActorID
@@ -117,6 +118,7 @@ func newWorld(t testing.TB, o worldOpts) *world {
 		ch = sim.NewRandom(o.seed)
 	}
 	w.s = sim.New(sim.Config{Seed: o.seed, Chooser: ch, Trace: sim.TraceConfig{Out: w.trace, Level: level}})
+	w.exits = shmem.WatchExits(w.s)
 	return w
 }
 
@@ -305,8 +307,8 @@ func (w *world) assertPromoted(t testing.TB) {
 	t.Helper()
 	n := w.n
 	require.True(t, w.exited(), "startup state %v", w.proc.State())
-	require.Len(t, n.Exits, 1)
-	require.Equal(t, shmem.ExitNormal, n.Exits[0].Kind, "%+v", n.Exits[0])
+	require.Len(t, w.exits.Of(n), 1)
+	require.Equal(t, shmem.ExitNormal, w.exits.Of(n)[0].Kind, "%+v", w.exits.Of(n)[0])
 
 	// P1/P4: E is the old primary's end of WAL; new WAL starts there.
 	oldEnd, oldLast := w.pwal.FlushedLSN(), w.pwal.PrevLSN()

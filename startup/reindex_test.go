@@ -65,5 +65,5 @@ func TestPromoteWhileReindexing(t *testing.T) {
 	require.Equal(t, uint64(1), w.s.Marks().Count("startup/promote-before-hot-standby"))
 	require.Zero(t, w.s.Marks().Count("startup/hot-standby"))
 	w.assertPromoted(t)
-	require.Equal(t, shmem.ExitNormal, w.n.Exits[0].Kind)
+	require.Equal(t, shmem.ExitNormal, w.exits.Of(w.n)[0].Kind)
 }

@@ -137,7 +137,7 @@ func (e *scriptEnv) show(t *testing.T) string {
 	if info, ok := n.Index.Promoted(); ok {
 		fmt.Fprintf(&b, "logindex promoted: end=%v last=%v\n", info.End, info.LastLSN)
 	}
-	for _, x := range n.Exits {
+	for _, x := range e.w.exits.Of(n) {
 		fmt.Fprintf(&b, "exit: %v %s\n", x, x.Err)
 	}
 	return b.String()

@@ -55,11 +55,8 @@ func (p *Process) initStandby(c *sim.Ctx) {
 // their buffers with the record's start as oldest LSN, commit and abort
 // update the clog. The end of the WAL on the standby's disk is consistency.
 func (p *Process) stepStandbyRedo(c *sim.Ctx) {
-	n := p.n
-	ok, err := p.readNext()
-	if err != nil {
-		c.Log("read-error", sim.LSNField("lsn", uint64(n.ReplayLSN)), sim.Str("err", err.Error()))
-		p.wait(c, "read-error", retryIO)
+	ok, retry := p.readOrWait(c)
+	if retry {
 		return
 	}
 	if !ok {
@@ -72,13 +69,18 @@ func (p *Process) stepStandbyRedo(c *sim.Ctx) {
 	}
 	m := rec.Meta()
 	p.replayNonPage(c, &m)
-	p.last = rec.Start
-	n.ReplayLSN = rec.End
-	c.Detail("redo", sim.Str("type", rec.Type.String()), sim.LSNField("lsn", uint64(rec.Start)), sim.LSNField("end", uint64(rec.End)))
+	if m.Type == logindex.RecCheckpoint {
+		// Standby redo remembers the last checkpoint met (what a later
+		// restartpoint takes, stepRestartpoint); crash redo keeps the
+		// control file's (stepInit).
+		p.ckpt, p.ckptRedo = m.Start, m.Redo
+	}
+	p.redone(c, rec)
 }
 
-// replayNonPage applies what a record means besides pages: commit and abort
-// to the clog, a checkpoint remembered, the largest xid seen.
+// replayNonPage applies what a record means besides pages, in crash and
+// standby redo: commit and abort to the clog, two-phase records to the
+// prepared transactions, a checkpoint traced, the largest xid seen.
 func (p *Process) replayNonPage(c *sim.Ctx, m *logindex.Meta) {
 	switch m.Type {
 	case logindex.RecCommit:
@@ -88,7 +90,6 @@ func (p *Process) replayNonPage(c *sim.Ctx, m *logindex.Meta) {
 	case logindex.RecPrepare, logindex.RecCommitPrepared, logindex.RecAbortPrepared:
 		p.redoTwoPhase(c, m)
 	case logindex.RecCheckpoint:
-		p.ckpt, p.ckptRedo = m.Start, m.Redo
 		c.Log("checkpoint-seen", sim.LSNField("lsn", uint64(m.Start)), sim.LSNField("redo", uint64(m.Redo)))
 	}
 	if m.XID > p.maxXID {
@@ -130,10 +131,8 @@ func (p *Process) reachConsistency(c *sim.Ctx) {
 // standby's pg_wal (Ready only while n.ReplayLSN < n.ReceivedLSN).
 func (p *Process) stepStandbyStreaming(c *sim.Ctx) {
 	n := p.n
-	ok, err := p.readNext()
-	if err != nil {
-		c.Log("read-error", sim.LSNField("lsn", uint64(n.ReplayLSN)), sim.Str("err", err.Error()))
-		p.wait(c, "read-error", retryIO)
+	ok, retry := p.readOrWait(c)
+	if retry {
 		return
 	}
 	if !ok {

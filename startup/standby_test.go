@@ -129,7 +129,7 @@ func TestStandbyRedoThenParse(t *testing.T) {
 			for _, x := range w.commits {
 				require.Equal(t, shmem.XactCommitted, n.Clog.Get(x), "xid %d", x)
 			}
-			require.Empty(t, n.Exits)
+			require.Empty(t, w.exits.Of(n))
 
 			// SIGUSR2 promotes it (standby_promote.go): a new timeline and
 			// WAL from the end of what it parsed; the BGW goes to
@@ -138,7 +138,7 @@ func TestStandbyRedoThenParse(t *testing.T) {
 			w.s.Post(n.Procs.Startup, shmem.SIGUSR2)
 			res = w.s.RunUntil(func() bool { return p.State() == startup.StateExited }, 500)
 			require.True(t, res.Done, "%v\n%s", res, w.trace)
-			require.Equal(t, shmem.ExitNormal, n.Exits[len(n.Exits)-1].Kind)
+			require.Equal(t, shmem.ExitNormal, w.exits.Of(n)[len(w.exits.Of(n))-1].Kind)
 			require.True(t, n.Primary && !n.InRecovery)
 			require.Equal(t, uint32(2), n.Control.TLI)
 			require.True(t, n.StopWALReceiver)
@@ -159,9 +159,9 @@ func TestStandbyNeedsLogIndex(t *testing.T) {
 	n, p := w.standbyNode(cfg)
 	w.run(100, func() bool { return p.State() == startup.StateExited })
 	require.Equal(t, startup.StateExited, p.State())
-	require.Len(t, n.Exits, 1)
-	require.Equal(t, shmem.ExitFATAL, n.Exits[0].Kind)
-	require.Equal(t, startup.ErrStandbyNeedsLogIndex.Error(), n.Exits[0].Err)
+	require.Len(t, w.exits.Of(n), 1)
+	require.Equal(t, shmem.ExitFATAL, w.exits.Of(n)[0].Kind)
+	require.Equal(t, startup.ErrStandbyNeedsLogIndex.Error(), w.exits.Of(n)[0].Err)
 	require.Equal(t, shmem.BGRedoNotStart, n.BGW.State())
 	require.Equal(t, "standby", startup.ModeStandby.String())
 }

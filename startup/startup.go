@@ -505,6 +505,19 @@ func (p *Process) readNext() (ok bool, err error) {
 	return false, err
 }
 
+// readOrWait is readNext for a step that reads the next record from
+// storage: a read error is traced and the step retried after retryIO
+// (retry; ok is then false too).
+func (p *Process) readOrWait(c *sim.Ctx) (ok, retry bool) {
+	ok, err := p.readNext()
+	if err != nil {
+		c.Log("read-error", sim.LSNField("lsn", uint64(p.n.ReplayLSN)), sim.Str("err", err.Error()))
+		p.wait(c, "read-error", retryIO)
+		return false, true
+	}
+	return ok, false
+}
+
 // consume indexes or replays one record given by its WAL meta, as
 // polar_logindex_redo's parse step does for a replica: page records go to
 // LogIndex (and mark a pooled copy outdated), commit and abort go to the
@@ -585,10 +598,8 @@ func (p *Process) index(c *sim.Ctx, m *logindex.Meta) outcome {
 // readAndConsume reads one record from storage at n.ReplayLSN and consumes
 // it. It returns whether a record was consumed and whether valid WAL ended.
 func (p *Process) readAndConsume(c *sim.Ctx) (o outcome, atEnd bool) {
-	ok, err := p.readNext()
-	if err != nil {
-		c.Log("read-error", sim.LSNField("lsn", uint64(p.n.ReplayLSN)), sim.Str("err", err.Error()))
-		p.wait(c, "read-error", retryIO)
+	ok, retry := p.readOrWait(c)
+	if retry {
 		return stalled, false
 	}
 	if !ok {
@@ -1313,10 +1324,8 @@ func (p *Process) nextXID() logindex.XID {
 // oldest LSN; commit and abort update the clog.
 func (p *Process) stepCrashRedo(c *sim.Ctx) {
 	n := p.n
-	ok, err := p.readNext()
-	if err != nil {
-		c.Log("read-error", sim.LSNField("lsn", uint64(n.ReplayLSN)), sim.Str("err", err.Error()))
-		p.wait(c, "read-error", retryIO)
+	ok, retry := p.readOrWait(c)
+	if retry {
 		return
 	}
 	if !ok {
@@ -1337,22 +1346,16 @@ func (p *Process) stepCrashRedo(c *sim.Ctx) {
 			}
 		}
 	}
-	switch rec.Type {
-	case logindex.RecCommit:
-		n.Clog.Set(rec.XID, shmem.XactCommitted)
-	case logindex.RecAbort:
-		n.Clog.Set(rec.XID, shmem.XactAborted)
-	case logindex.RecPrepare, logindex.RecCommitPrepared, logindex.RecAbortPrepared:
-		m := rec.Meta()
-		p.redoTwoPhase(c, &m)
-	case logindex.RecCheckpoint:
-		c.Log("checkpoint-seen", sim.LSNField("lsn", uint64(rec.Start)), sim.LSNField("redo", uint64(rec.Redo)))
-	}
-	if rec.XID > p.maxXID {
-		p.maxXID = rec.XID
-	}
+	m := rec.Meta()
+	p.replayNonPage(c, &m)
+	p.redone(c, rec)
+}
+
+// redone moves the replay position past rec, the last step of replaying
+// a record in crash or standby redo.
+func (p *Process) redone(c *sim.Ctx, rec *logindex.Record) {
 	p.last = rec.Start
-	n.ReplayLSN = rec.End
+	p.n.ReplayLSN = rec.End
 	c.Detail("redo", sim.Str("type", rec.Type.String()), sim.LSNField("lsn", uint64(rec.Start)), sim.LSNField("end", uint64(rec.End)))
 }
 
@@ -1384,7 +1387,7 @@ func (p *Process) redoPages(c *sim.Ctx, rec *logindex.Record) bool {
 		if rec.Type == logindex.RecInitPage {
 			read = n.ZeroBuffer // BKPBLOCK_WILL_INIT: redo reads nothing
 		}
-		id, _, err := read(pg)
+		id, _, err := read(c, pg)
 		if errors.Is(err, shmem.ErrBuffersBusy) {
 			c.Log("buffers-busy", sim.Str("page", pg.String()), sim.LSNField("lsn", uint64(rec.Start)))
 			p.wait(c, "buffers-busy", retryIO)

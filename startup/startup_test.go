@@ -53,7 +53,7 @@ func promoteByHand(t *testing.T, profile shmem.Profile) (*world, bool) {
 	w.run(500, w.inState(startup.StateStreaming))
 	// A reader caches page 0 (the replica's pool); later records outdate it.
 	pg0 := w.n.Page(0)
-	_, _, err := w.n.Buffer(pg0)
+	_, _, err := w.n.Buffer(w.s, pg0)
 	require.NoError(t, err)
 	require.True(t, w.n.Accepting)
 	require.Equal(t, shmem.BGReplicaBufReplaying, w.n.BGW.State())
@@ -143,7 +143,7 @@ func TestTriggerFileWaitsForever(t *testing.T) {
 	require.Equal(t, uint64(1), w.s.Marks().Count("startup/trigger-file-wait"))
 	require.Equal(t, shmem.BGReplicaBufReplaying, w.n.BGW.State())
 	require.True(t, w.n.InRecovery)
-	require.Empty(t, w.n.Exits)
+	require.Empty(t, w.exits.Of(w.n))
 	require.Equal(t, w.pwal.FlushedLSN(), w.n.ReplayLSN, "P1 read the WAL to its end")
 }
 
@@ -230,10 +230,10 @@ func TestRecordAfterEndPanics(t *testing.T) {
 	require.NoError(t, w.n.Index.SetWritable())
 	w.n.BGW.EnterWaitingReset()
 	w.run(500, w.exited)
-	require.Len(t, w.n.Exits, 1)
-	require.Equal(t, shmem.ExitPANIC, w.n.Exits[0].Kind)
-	require.Contains(t, w.n.Exits[0].Err, "record after end of recovery")
-	require.Contains(t, w.n.Exits[0].Err, end.String())
+	require.Len(t, w.exits.Of(w.n), 1)
+	require.Equal(t, shmem.ExitPANIC, w.exits.Of(w.n)[0].Kind)
+	require.Contains(t, w.exits.Of(w.n)[0].Err, "record after end of recovery")
+	require.Contains(t, w.exits.Of(w.n)[0].Err, end.String())
 	require.Nil(t, w.n.WAL)
 	require.True(t, w.n.InRecovery)
 }
@@ -247,7 +247,7 @@ func TestSignals(t *testing.T) {
 	w.run(500, w.inState(startup.StateStreaming))
 	w.s.Post(w.id, shmem.SIGTERM)
 	w.run(10, w.exited)
-	require.Equal(t, shmem.ExitKilled, w.n.Exits[0].Kind)
+	require.Equal(t, shmem.ExitKilled, w.exits.Of(w.n)[0].Kind)
 	require.True(t, w.n.InRecovery)
 }
 
@@ -423,7 +423,7 @@ func TestCrashRecovery(t *testing.T) {
 		res := w.s.RunUntil(func() bool { return p.State() == startup.StateExited }, 5000)
 		require.Nil(t, res.Violation, "seed %d: %v", seed, res)
 		require.Equal(t, startup.StateExited, p.State(), "seed %d", seed)
-		require.Equal(t, shmem.ExitNormal, n.Exits[0].Kind, "seed %d: %+v", seed, n.Exits[0])
+		require.Equal(t, shmem.ExitNormal, w.exits.Of(n)[0].Kind, "seed %d: %+v", seed, w.exits.Of(n)[0])
 
 		want := w.expectPages()
 		for b := range want {
@@ -473,11 +473,12 @@ func TestCrashRecoveryNoControl(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, n.Attach(storage.MountReadWrite))
 	s := sim.New(sim.Config{Chooser: sim.NewScripted()})
+	exits := shmem.WatchExits(s)
 	p := startup.New(n, startup.ModeCrash)
 	s.Add(p)
 	s.Run(10)
-	require.Equal(t, shmem.ExitFATAL, n.Exits[0].Kind)
-	require.Contains(t, n.Exits[0].Err, "control file")
+	require.Equal(t, shmem.ExitFATAL, exits.Of(n)[0].Kind)
+	require.Contains(t, exits.Of(n)[0].Err, "control file")
 }
 
 // TestHazardOrderings: the hazard switches change only what they name.
@@ -502,7 +503,7 @@ func TestHazardOrderings(t *testing.T) {
 		w.writeSome(2) // queued, not consumed
 		w.promote(true)
 		w.run(500, w.exited)
-		require.Equal(t, shmem.ExitPANIC, w.n.Exits[0].Kind, "the WAL the queue had not delivered follows E")
+		require.Equal(t, shmem.ExitPANIC, w.exits.Of(w.n)[0].Kind, "the WAL the queue had not delivered follows E")
 	})
 	t.Run("skip-wait-reset", func(t *testing.T) {
 		w := newWorld(t, worldOpts{scripted: true})
@@ -527,7 +528,7 @@ func TestHazardOrderings(t *testing.T) {
 		require.Equal(t, shmem.XactCommitted, w.n.Clog.Get(1))
 		w.promote(false)
 		w.run(50, w.exited)
-		require.Equal(t, shmem.ExitPANIC, w.n.Exits[0].Kind)
-		require.Contains(t, w.n.Exits[0].Err, "polar_logindex_mem_size")
+		require.Equal(t, shmem.ExitPANIC, w.exits.Of(w.n)[0].Kind)
+		require.Contains(t, w.exits.Of(w.n)[0].Err, "polar_logindex_mem_size")
 	})
 }

@@ -120,7 +120,7 @@ func (p *Process) recoverPreparedTransactions(c *sim.Ctx) bool {
 			i--
 			continue
 		}
-		if err := p.readTwoPhaseState(g); err != nil {
+		if err := p.n.ReadTwoPhaseState(g); err != nil {
 			p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: recover prepared transaction %d: %v", g.XID, err))
 			return false
 		}
@@ -136,25 +136,4 @@ func (p *Process) recoverPreparedTransactions(c *sim.Ctx) bool {
 		c.Log("recover-prepared", sim.Int("xacts", int64(recovered)))
 	}
 	return true
-}
-
-// readTwoPhaseState reads g's state back (ProcessTwoPhaseBuffer): the file
-// if on disk, else the PREPARE record at its start (XlogReadTwoPhaseData).
-func (p *Process) readTwoPhaseState(g *shmem.GXact) error {
-	n := p.n
-	if g.OnDisk {
-		gid, err := shmem.ReadTwoPhaseFile(n.Mount, g.XID)
-		if err == nil && gid != g.GID {
-			err = fmt.Errorf("%w: gid %q, want %q", shmem.ErrTwoPhaseFile, gid, g.GID)
-		}
-		return err
-	}
-	var rec logindex.Record
-	if err := n.Reader.Read(g.PrepareStart, storage.InvalidLSN, &rec); err != nil {
-		return fmt.Errorf("could not read two-phase state from WAL at %v: %w", g.PrepareStart, err)
-	}
-	if rec.Type != logindex.RecPrepare || rec.XID != g.XID || rec.GID != g.GID {
-		return fmt.Errorf("expected two-phase state data is not present in WAL at %v", g.PrepareStart)
-	}
-	return nil
 }

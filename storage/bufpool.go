@@ -66,10 +66,7 @@ type Pool struct {
 	pinned int // frames with pins > 0
 	flush  flushList
 
-	consistent  LSN // last published consistent LSN (monotone)
-	regressions int
-	lastRaw     LSN // raw value of the last regression
-	lastPrev    LSN // published value it fell below
+	consistent LSN // last published consistent LSN (monotone)
 }
 
 // NewPool builds a pool of the given number of frames, all free.
@@ -281,36 +278,37 @@ func (p *Pool) FlushList(dst []BufferID) []BufferID { return p.flush.appendTo(ds
 // below it is on shared storage. It never decreases.
 func (p *Pool) ConsistentLSN() LSN { return p.consistent }
 
-// UpdateConsistentLSN recomputes and publishes the consistent LSN, as
-// polar_cal_cur_consistent_lsn then polar_set_consistent_lsn. The raw value
-// is the flush-list head's oldest LSN or, when the list is empty, fallback:
-// the caller passes the WAL insert position, or the fake oldest LSN (the
-// BGW's replay point) while the BGW replays in parallel during promote. The
-// published value is max(previous, raw). A raw value below the previous one
-// means some buffer carries an oldest LSN the consistent LSN has already
-// passed; it is recorded (Regressions, LastRegression) so a checker can flag
-// it, never hidden.
+// UpdateConsistentLSN recomputes and publishes the consistent LSN:
+// SetConsistentLSN(CalConsistentLSN(fallback)).
 func (p *Pool) UpdateConsistentLSN(fallback LSN) LSN {
-	raw := fallback
-	if id, ok := p.flush.first(); ok {
-		raw = p.bufs[id].OldestLSN
-	}
-	if raw < p.consistent {
-		p.regressions++
-		p.lastRaw, p.lastPrev = raw, p.consistent
-		return p.consistent
-	}
-	p.consistent = raw
-	return raw
+	return p.SetConsistentLSN(p.CalConsistentLSN(fallback))
 }
 
-// Regressions counts UpdateConsistentLSN calls whose raw value fell below
-// the published one.
-func (p *Pool) Regressions() int { return p.regressions }
+// CalConsistentLSN computes the consistent LSN as
+// polar_cal_cur_consistent_lsn does: the flush-list head's oldest LSN or,
+// when the list is empty, fallback: the caller passes the WAL insert
+// position, or the fake oldest LSN (the BGW's replay point) while the BGW
+// replays in parallel during promote.
+func (p *Pool) CalConsistentLSN(fallback LSN) LSN {
+	if id, ok := p.flush.first(); ok {
+		return p.bufs[id].OldestLSN
+	}
+	return fallback
+}
 
-// LastRegression returns the raw value of the last regression and the
-// published value it fell below; both InvalidLSN if there was none.
-func (p *Pool) LastRegression() (raw, prev LSN) { return p.lastRaw, p.lastPrev }
+// SetConsistentLSN publishes raw as the consistent LSN unless it is below
+// the published one (polar_set_consistent_lsn), and returns the published
+// value: max(previous, raw). A raw value below the previous one means some
+// buffer carries an oldest LSN the consistent LSN has already passed; the
+// caller sees it (raw below ConsistentLSN before the call) and reports it
+// (shmem.Node.UpdateConsistentLSN), the pool hides nothing and keeps no
+// record of it.
+func (p *Pool) SetConsistentLSN(raw LSN) LSN {
+	if raw > p.consistent {
+		p.consistent = raw
+	}
+	return p.consistent
+}
 
 // Check verifies the pool's invariants by a full scan (O(frames)); for tests
 // and checkers.

@@ -157,19 +157,15 @@ func TestPoolConsistentLSN(t *testing.T) {
 	require.Equal(t, LSN(0x140), p.UpdateConsistentLSN(0x300))
 	p.MarkClean(b)
 	require.Equal(t, LSN(0x300), p.UpdateConsistentLSN(0x300))
-	require.Equal(t, 0, p.Regressions())
 
 	// A fallback below the published value (a fake oldest LSN behind it)
-	// does not move the consistent LSN back, and is recorded.
+	// is computed as it is, but does not move the consistent LSN back.
+	require.Equal(t, LSN(0x280), p.CalConsistentLSN(0x280))
 	require.Equal(t, LSN(0x300), p.UpdateConsistentLSN(0x280))
-	require.Equal(t, 1, p.Regressions())
-	raw, prev := p.LastRegression()
-	require.Equal(t, LSN(0x280), raw)
-	require.Equal(t, LSN(0x300), prev)
 	// So does a dirty head carrying an already passed oldest LSN.
 	require.NoError(t, p.MarkDirty(a, 0x2F0))
+	require.Equal(t, LSN(0x2F0), p.CalConsistentLSN(0x400))
 	require.Equal(t, LSN(0x300), p.UpdateConsistentLSN(0x400))
-	require.Equal(t, 2, p.Regressions())
 	require.Equal(t, LSN(0x300), p.ConsistentLSN())
 }
 
@@ -206,7 +202,6 @@ func TestPoolModel(t *testing.T) {
 		model := make([]frameModel, frames)
 		var order []BufferID // dirty buffers in the order they were dirtied
 		var consistent LSN
-		regressions := 0
 		const pages = 12
 
 		tail := func() LSN {
@@ -332,9 +327,10 @@ func TestPoolModel(t *testing.T) {
 				if len(order) > 0 {
 					raw = model[order[0]].oldest
 				}
-				if raw < consistent {
-					regressions++
-				} else {
+				if got := p.CalConsistentLSN(fallback); got != raw {
+					t.Fatalf("computed consistent LSN %s, model %s", got, raw)
+				}
+				if raw >= consistent {
 					consistent = raw
 				}
 				if got := p.UpdateConsistentLSN(fallback); got != consistent {
@@ -366,8 +362,8 @@ func TestPoolModel(t *testing.T) {
 				if p.FlushLen() != len(order) {
 					t.Fatalf("flush len %d, model %d", p.FlushLen(), len(order))
 				}
-				if p.ConsistentLSN() != consistent || p.Regressions() != regressions {
-					t.Fatalf("consistent %s regressions %d, model %s %d", p.ConsistentLSN(), p.Regressions(), consistent, regressions)
+				if p.ConsistentLSN() != consistent {
+					t.Fatalf("consistent %s, model %s", p.ConsistentLSN(), consistent)
 				}
 			},
 		})

@@ -88,8 +88,10 @@
 // below the tail is ErrFlushListOrder (PolarDB PANICs; issue #487). The
 // consistent LSN is the oldest LSN at the head of the flush list, or a
 // fallback when it is empty (the insert position; the fake oldest LSN during
-// promote); the published value never moves back, and a raw value below it is
-// recorded as a regression so a checker can flag it. The checkpointer uses it
+// promote): CalConsistentLSN computes it, SetConsistentLSN publishes it and
+// never moves it back; the caller sees a computed value below the published
+// one and reports it (shmem.ConsistentRegressed), the pool keeps no record
+// of it. The checkpointer uses it
 // as the redo pointer of a lazy checkpoint. A replica never dirties a buffer;
 // it evicts without I/O and rebuilds pages from LogIndex.
 //

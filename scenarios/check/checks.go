@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"promotesim/logindex"
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/oracle"
 	"promotesim/shmem"
@@ -61,11 +60,16 @@ type Checks struct {
 	ackMaxEnd   []storage.LSN
 	ackByXID    map[logindex.XID]uint64 // xid -> ack step (lookup only)
 
-	// exempt are the pages written past a left-out slot
-	// (shmem.Node.Exempt), by host - 1, gathered from every instance of
-	// the host after every step: they stay on storage after it restarts
+	// exempt are the pages written past a left-out slot, by host - 1,
+	// taken from every instance of the host as the writes are reported
+	// (pageWritten): they stay on storage after it restarts
 	// (NoUnexpectedExit's future-page case).
 	exempt []hostExempt
+	// exits are the process exits the run reports, by node instance
+	// (NoUnexpectedExit); regressions the consistent LSN regressions, by
+	// host - 1 (ConsistentLSNMonotone).
+	exits       *shmem.ExitLog
+	regressions []poolRegressions
 
 	ids     []storage.BufferID
 	pgs     []storage.PageID // scratch for Oracle.PagesOf
@@ -140,51 +144,6 @@ func incarnationOf(n *shmem.Node) incarnation {
 	return incarnation{n: n, reinits: n.Reinits}
 }
 
-// hostExempt is one host's exempt writes and how far the current instance's
-// were gathered.
-type hostExempt struct {
-	n      *shmem.Node
-	seen   int
-	writes []shmem.ExemptWrite
-}
-
-// gatherExempt takes the exempt writes every node made since the last
-// look into the host's list.
-func (k *Checks) gatherExempt() {
-	for i, n := range k.c.AllNodes() {
-		if n == nil {
-			continue
-		}
-		for len(k.exempt) <= i {
-			k.exempt = append(k.exempt, hostExempt{})
-		}
-		he := &k.exempt[i]
-		if he.n != n {
-			he.n, he.seen = n, 0
-		}
-		for ; he.seen < len(n.Exempt); he.seen++ {
-			he.writes = append(he.writes, n.Exempt[he.seen])
-		}
-	}
-}
-
-// exemptWrite reports whether a host other than reader wrote page at lsn
-// past reader's slot while its flush gate left the slot out.
-func (k *Checks) exemptWrite(reader storage.HostID, page storage.PageID, lsn storage.LSN) bool {
-	slot := k.c.SlotOf(reader)
-	for i := range k.exempt {
-		if storage.HostID(i+1) == reader {
-			continue
-		}
-		for _, e := range k.exempt[i].writes {
-			if e.Slot == slot && e.Page == page && e.LSN == lsn {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Install builds the oracle and registers every per-step checker on c's
 // scheduler, as one group: a call per checker on every step cost as much
 // as their no-change fast paths.
@@ -194,6 +153,8 @@ func Install(c *cluster.Cluster) (*Checks, error) {
 		return nil, err
 	}
 	k := &Checks{c: c, O: o, ackByXID: map[logindex.XID]uint64{}, relPath: fmt.Sprintf("base/%d", o.Rel())}
+	k.exits = shmem.WatchExits(c.S)
+	c.S.Observe(k.observe)
 	names := make([]string, len(perStepChecks))
 	for i, pc := range perStepChecks {
 		names[i] = pc.Name
@@ -244,7 +205,6 @@ func (k *Checks) RunStep() error {
 	}
 	k.O.Touch()
 	k.lastOK = false // the checkers' memory moves on without the watch
-	k.gatherExempt()
 	if i, err := k.runPerStep(); err != nil {
 		return k.c.S.Violation(perStepChecks[i].Name, err)
 	}
@@ -266,7 +226,8 @@ func (k *Checks) RunAll() error {
 // crash: a new pool, BGW and consistent LSN in the same instance), the
 // memory of the checkers that judge shared memory starts over, as it does
 // for a new instance; the exit record survives a reinitialisation
-// (postmaster-local), so NoUnexpectedExit's position is kept.
+// (shmem.ExitLog keeps the instance's), so NoUnexpectedExit's position is
+// kept.
 func (k *Checks) host(i int, n *shmem.Node) *hostSeen {
 	for len(k.hosts) <= i {
 		k.hosts = append(k.hosts, hostSeen{})
@@ -281,7 +242,7 @@ func (k *Checks) host(i int, n *shmem.Node) *hostSeen {
 
 // alive reports whether n's postmaster runs.
 func (k *Checks) alive(n *shmem.Node) bool {
-	return n != nil && postmaster.Alive(k.c.S, n)
+	return n != nil && k.c.Op.Alive(n)
 }
 
 // shared reports whether n works on the cluster's shared device (a standby

@@ -90,9 +90,10 @@ func TestSingleWriterSilentWhenFenced(t *testing.T) {
 	// The displaced writer's WAL write is refused: it PANICs (fencing is
 	// an excused reason) and nothing it did reaches storage.
 	require.NoError(t, step(c, k, 300))
-	require.False(t, postmaster.Alive(c.S, c.Node(1)))
+	require.False(t, c.Op.Alive(c.Node(1)))
 	require.Zero(t, c.Dev.StaleCount())
-	require.True(t, strings.Contains(c.Node(1).Exits[len(c.Node(1).Exits)-1].Err, storage.ErrFenced.Error()))
+	exits := check.ExitsOf(k, c.Node(1))
+	require.True(t, strings.Contains(exits[len(exits)-1].Err, storage.ErrFenced.Error()))
 }
 
 func TestReplicaWritesNothingFires(t *testing.T) {
@@ -166,7 +167,7 @@ func TestUnsyncedWALRetractedByCrash(t *testing.T) {
 	// fault: excused) with the record visible on storage but not durable.
 	c.Dev.InjectError(storage.FaultSpec{Op: storage.OpSync, Host: 1, PathPrefix: "pg_wal/", Count: 1})
 	require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 3, Slot: 1, Value: 5}}}))
-	r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 	require.Nil(t, r.Violation)
 	require.True(t, r.Done)
 	require.Greater(t, o.End(), end, "the unsynced record is valid WAL while it is visible")
@@ -244,7 +245,7 @@ func TestConsistentLSNMonotoneFires(t *testing.T) {
 	require.True(t, ok)
 	pub := n1.Pool.ConsistentLSN()
 	require.NoError(t, n1.Pool.MarkDirty(id, pub-8))
-	n1.UpdateConsistentLSN()
+	n1.UpdateConsistentLSN(c.S)
 	fixture.RequireViolation(t, k.RunStep(), "ConsistentLSNMonotone", "n1 consistent LSN regression: raw "+(pub-8).String()+" below published "+pub.String())
 }
 
@@ -260,7 +261,7 @@ func TestConsistentLSNDurableFires(t *testing.T) {
 	id, ok := n1.Pool.Lookup(n1.Page(4))
 	require.True(t, ok)
 	n1.Pool.MarkClean(id)
-	n1.UpdateConsistentLSN()
+	n1.UpdateConsistentLSN(c.S)
 	v := k.RunStep()
 	fixture.RequireViolation(t, v, "ConsistentLSNDurable", "page 4: storage lsn 0/0 < change end", "below consistent "+n1.Pool.ConsistentLSN().String()+" on n1")
 	require.Less(t, a.CommitEnd, n1.Pool.ConsistentLSN()+1)
@@ -328,7 +329,7 @@ func TestBGWCheckersFire(t *testing.T) {
 		fixture.Commit(t, c, 1, 0, 0)
 		fixture.Settle(t, c)
 		require.NoError(t, c.Stop(1, false))
-		r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+		r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 		require.Nil(t, r.Violation)
 		require.NoError(t, c.Promote(2))
 		n2 := c.Node(2)
@@ -407,8 +408,9 @@ func TestNoUnexpectedExitFires(t *testing.T) {
 		require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 0, Value: 5}}}))
 		require.NoError(t, step(c, k, 200))
 		n1 := c.Node(1)
-		require.False(t, postmaster.Alive(c.S, n1))
-		require.Contains(t, n1.Exits[len(n1.Exits)-1].Err, storage.ErrInjectedIO.Error())
+		require.False(t, c.Op.Alive(n1))
+		exits := check.ExitsOf(k, n1)
+		require.Contains(t, exits[len(exits)-1].Err, storage.ErrInjectedIO.Error())
 	})
 }
 

@@ -140,10 +140,11 @@ func (k *Checks) flushOrder(n *shmem.Node) error {
 
 // ---- ConsistentLSNMonotone -----------------------------------------------
 
-// consistentMonotone: the pool records every raw consistent LSN below the
-// published one (UpdateConsistentLSN never publishes it, but a buffer then
-// carries an oldest LSN the consistent LSN already passed); there must be
-// none, and the published value never decreases.
+// consistentMonotone: every computed consistent LSN below the published one
+// is reported (shmem.ConsistentRegressed: UpdateConsistentLSN never
+// publishes it, but a buffer then carries an oldest LSN the consistent LSN
+// already passed); there must be none, and the published value never
+// decreases.
 func (k *Checks) consistentMonotone() error {
 	for i, n := range k.c.AllNodes() {
 		if n == nil {
@@ -153,12 +154,11 @@ func (k *Checks) consistentMonotone() error {
 		if hs.cons != n {
 			hs.cons, hs.consistent, hs.regressions = n, n.Pool.ConsistentLSN(), 0
 		}
-		if r := n.Pool.Regressions(); r > hs.regressions {
+		if r := k.regressionsOf(n); r.count > hs.regressions {
 			k.hit(cConsistentLSNMonotone)
-			hs.regressions = r
-			raw, prev := n.Pool.LastRegression()
+			hs.regressions = r.count
 			return fmt.Errorf("%v consistent LSN regression: raw %v below published %v (%d so far); bgw %v replay point %v fake oldest %v",
-				n.Cfg.Host, raw, prev, r, n.BGW.State(), n.BGW.ReplayPoint(), n.BGW.FakeOldest())
+				n.Cfg.Host, r.raw, r.prev, r.count, n.BGW.State(), n.BGW.ReplayPoint(), n.BGW.FakeOldest())
 		}
 		if c := n.Pool.ConsistentLSN(); c != hs.consistent {
 			k.hit(cConsistentLSNMonotone)

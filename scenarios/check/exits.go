@@ -81,8 +81,9 @@ func (k *Checks) noUnexpectedExit() error {
 		if hs.exits != n {
 			hs.exits, hs.nexits = n, 0
 		}
-		for ; hs.nexits < len(n.Exits); hs.nexits++ {
-			e := n.Exits[hs.nexits]
+		exits := k.exits.Of(n)
+		for ; hs.nexits < len(exits); hs.nexits++ {
+			e := exits[hs.nexits]
 			if excusedExit(e) && strings.Contains(e.Err, "sync "+logindex.MetaPath+": ") {
 				k.metaSyncFailed = true
 			}

@@ -23,6 +23,9 @@ func RunPerStep(k *Checks) error {
 	return err
 }
 
+// ExitsOf is the process exits k recorded of node instance n.
+func ExitsOf(k *Checks, n *shmem.Node) []shmem.ChildExit { return k.exits.Of(n) }
+
 // StepNo is the step of k's cluster.
 func StepNo(k *Checks) uint64 { return k.c.S.StepNo() }
 

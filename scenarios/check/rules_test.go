@@ -270,7 +270,7 @@ var ruleRows = []ruleRow{
 		c.S.Hold(n1.Procs.BGWriter)
 		c.S.Hold(n1.Procs.Checkpointer)
 		fixture.Commit(t, c, 1, 0, 0)
-		require.NoError(t, n1.Pool.MarkDirty(mustBuffer(t, n1, 1), n1.WAL.InsertLSN()))
+		require.NoError(t, n1.Pool.MarkDirty(mustBuffer(t, c, n1, 1), n1.WAL.InsertLSN()))
 		ids := n1.Pool.FlushList(nil)
 		require.Len(t, ids, 2)
 		// The pool refuses an out-of-order append (PolarDB's PANIC), so
@@ -283,11 +283,11 @@ var ruleRows = []ruleRow{
 		c, k := settled(t, nil)
 		n1 := c.Node(1)
 		c.S.Hold(n1.Procs.BGWriter)
-		id := mustBuffer(t, n1, 0)
+		id := mustBuffer(t, c, n1, 0)
 		return c, k, sabotage(c, func() {
 			// Dirtied with an oldest LSN the published one passed.
 			require.NoError(t, n1.Pool.MarkDirty(id, n1.Pool.ConsistentLSN()-8))
-			n1.UpdateConsistentLSN()
+			n1.UpdateConsistentLSN(c.S)
 		})
 	}},
 	{"consistent-not-durable", "§5", "ConsistentLSNDurable", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
@@ -296,11 +296,11 @@ var ruleRows = []ruleRow{
 		c.S.Hold(n1.Procs.BGWriter)
 		c.S.Hold(n1.Procs.Checkpointer)
 		fixture.Commit(t, c, 1, 4, 2)
-		id := mustBuffer(t, n1, 4)
+		id := mustBuffer(t, c, n1, 4)
 		return c, k, sabotage(c, func() {
 			// The page's write is lost: cleaned without I/O.
 			n1.Pool.MarkClean(id)
-			n1.UpdateConsistentLSN()
+			n1.UpdateConsistentLSN(c.S)
 		})
 	}},
 	{"checkpoint-redo-ahead", "§5", "CheckpointRedo", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
@@ -440,8 +440,8 @@ var ruleRows = []ruleRow{
 		check.SetWatchOff(k) // written behind the pool's back, as in flush-list-order
 		n1.Pool.Get(ids[0]).OldestLSN = n1.WAL.InsertLSN() + 0x1000
 		require.NoError(t, c.Write(1, postmaster.Txn{Writes: []postmaster.Write{{Page: 1, Slot: 0, Value: 5}}}))
-		exits := len(n1.Exits)
-		return c, k, func() bool { return len(n1.Exits) > exits }
+		exits := len(check.ExitsOf(k, n1))
+		return c, k, func() bool { return len(check.ExitsOf(k, n1)) > exits }
 	}},
 	{"prepared-lost", "§2", "PreparedSurvives", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := fixture.NewCluster(t, nil)
@@ -474,7 +474,7 @@ var ruleRows = []ruleRow{
 	{"logical-slot-behind", "§7", "LogicalSlotsSurvive", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := fixture.NewCluster(t, nil)
 		fixture.Commit(t, c, 1, 0, 0)
-		sl, err := postmaster.CreateLogicalSlot(c.S, c.Node(1), "l1")
+		sl, err := c.Op.CreateLogicalSlot(c.Node(1), "l1")
 		require.NoError(t, err)
 		c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
 			Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush})
@@ -488,9 +488,9 @@ var ruleRows = []ruleRow{
 }
 
 // mustBuffer returns the buffer of page on n, loading it.
-func mustBuffer(t *testing.T, n *shmem.Node, page int) storage.BufferID {
+func mustBuffer(t *testing.T, c *cluster.Cluster, n *shmem.Node, page int) storage.BufferID {
 	t.Helper()
-	id, _, err := n.Buffer(n.Page(page))
+	id, _, err := n.Buffer(c.S, n.Page(page))
 	require.NoError(t, err)
 	return id
 }
@@ -511,7 +511,7 @@ func writeMeta(t *testing.T, mnt *storage.Mount, m logindex.SavedMeta) {
 func promoteN2(t *testing.T, c *cluster.Cluster) *shmem.Node {
 	t.Helper()
 	require.NoError(t, c.Stop(1, false))
-	r := c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 	require.Nil(t, r.Violation)
 	require.NoError(t, c.Promote(2))
 	n2 := c.Node(2)
@@ -533,7 +533,7 @@ func promoteWithout(t *testing.T, hz string) (*cluster.Cluster, *check.Checks, f
 	r := c.S.RunUntil(func() bool { return n2.ReplayLSN >= a.CommitEnd }, 2000)
 	require.Nil(t, r.Violation)
 	require.NoError(t, c.Stop(1, true))
-	r = c.S.RunUntil(func() bool { return !postmaster.Alive(c.S, c.Node(1)) }, 2000)
+	r = c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
 	require.Nil(t, r.Violation)
 	require.NoError(t, c.Promote(2))
 	return c, k, func() bool { return n2.Primary }

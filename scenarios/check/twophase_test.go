@@ -150,13 +150,13 @@ func TestPreparedInvisibleFires(t *testing.T) {
 func TestLogicalSlotsSurviveFires(t *testing.T) {
 	c, k := fixture.NewCluster(t, nil)
 	fixture.Commit(t, c, 1, 0, 0)
-	sl, err := postmaster.CreateLogicalSlot(c.S, c.Node(1), "l1")
+	sl, err := c.Op.CreateLogicalSlot(c.Node(1), "l1")
 	require.NoError(t, err)
 	c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,
 		Restart: sl.Restart, ConfirmedFlush: sl.ConfirmedFlush})
 	require.NoError(t, step(c, k, 10))
 	fixture.Commit(t, c, 1, 1, 0)
-	_, sl, _, err = postmaster.LogicalGetChanges(c.S, c.Node(1), "l1")
+	_, sl, _, err = c.Op.LogicalGetChanges(c.Node(1), "l1")
 	require.NoError(t, err)
 	// The client is told a position the slot does not hold.
 	c.Journal.LogicalSlots = append(c.Journal.LogicalSlots, postmaster.LogicalSlotAck{Name: "l1", Node: 1,

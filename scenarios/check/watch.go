@@ -117,18 +117,18 @@ func (k *Checks) moved(w *watched) bool {
 		if p.n != n || p.mount != m || p.pool != n.Pool || p.dev != n.Dev || p.alive != alive ||
 			p.primary != n.Primary || p.recovering != n.InRecovery || p.state != n.Local.State ||
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
-			p.regressions != n.Pool.Regressions() || p.consistent != n.Pool.ConsistentLSN() ||
+			p.regressions != k.regressionsOf(n).count || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(n.Exits) || p.poolSum != poolSum(n.Pool) ||
+			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(k.exits.Of(n)) || p.poolSum != poolSum(n.Pool) ||
 			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.readWrite != n.ReadWrite ||
 			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() || p.reinits != n.Reinits {
 			*p = nodeWatched{
 				n: n, mount: m, pool: n.Pool, dev: n.Dev,
 				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
-				regressions: n.Pool.Regressions(), consistent: n.Pool.ConsistentLSN(),
+				regressions: k.regressionsOf(n).count, consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				replayLSN: n.ReplayLSN, exits: len(n.Exits), poolSum: poolSum(n.Pool),
+				replayLSN: n.ReplayLSN, exits: len(k.exits.Of(n)), poolSum: poolSum(n.Pool),
 				redo: n.Control.Redo, truncated: truncatedBelow(n), reinits: n.Reinits,
 				readWrite: n.ReadWrite, twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(),
 			}
@@ -141,7 +141,6 @@ func (k *Checks) moved(w *watched) bool {
 // stepChecks is the scheduler's per-step run of the checkers: all of them,
 // unless nothing they watch changed since they last all passed.
 func (k *Checks) stepChecks() (int, error) {
-	k.gatherExempt()
 	if k.Off {
 		k.lastOK = false
 		return 0, nil

@@ -209,7 +209,7 @@ func (k *Checks) hotStandby(n *shmem.Node) bool {
 // the flush gate: the writer's oldest slot apply LSN is at or below every
 // such replica's replay position). The one accepted exception is a page
 // written past a replica's slot while the gate left that slot out
-// (shmem.ExemptWrite); NoUnexpectedExit excuses the future page such a
+// (exemptWrite, noted as the write is reported); NoUnexpectedExit excuses the future page such a
 // replica then meets.
 func (k *Checks) noFuturePageWritten() error {
 	recs := k.pageWrites(&k.futW)

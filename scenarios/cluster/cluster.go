@@ -21,6 +21,9 @@ type Cluster struct {
 	Dev     *storage.Device
 	Net     *postmaster.Net
 	Journal *postmaster.Journal
+	// Op runs the postmaster package's operator procedures on this
+	// world's nodes (its scheduler, network and journal).
+	Op postmaster.Operator
 	// cfgs are the hosts' configurations, resolved once from Opts (by
 	// host - 1).
 	cfgs   []shmem.Config
@@ -61,6 +64,7 @@ func New(cfg Config) (*Cluster, error) {
 	c := &Cluster{Opts: o, S: s, Dev: dev, Net: &postmaster.Net{}, Journal: &postmaster.Journal{},
 		nodes: make([]*shmem.Node, o.Nodes+o.Standbys), client: make([]int, o.Nodes+o.Standbys),
 		standbyDevs: make([]*storage.Device, o.Standbys), cfgs: o.NodeConfigs(), slotNames: make([]string, o.Nodes)}
+	c.Op = postmaster.Operator{S: c.S, Net: c.Net, Journal: c.Journal}
 	return c, nil
 }
 
@@ -158,7 +162,7 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if h < 1 || int(h) > len(c.nodes) {
 		return fmt.Errorf("no node %v (the cluster has %d)", h, len(c.nodes))
 	}
-	if old := c.nodes[h-1]; old != nil && postmaster.Alive(c.S, old) {
+	if old := c.nodes[h-1]; old != nil && c.Op.Alive(old) {
 		return fmt.Errorf("pg_ctl start: %v is already running", h)
 	}
 	var local shmem.Control
@@ -182,11 +186,11 @@ func (c *Cluster) Start(h storage.HostID, role postmaster.Role) error {
 	if p := c.Primary(); p != nil && role == postmaster.RoleReplica {
 		// The replica starts replaying from the shared redo pointer; its
 		// slot holds the primary's flush gate there until it reports.
-		if err := postmaster.EnsureSlot(c.S, p, c.slotName(h), p.Control.Redo); err != nil {
+		if err := c.Op.EnsureSlot(p, c.slotName(h), p.Control.Redo); err != nil {
 			return err
 		}
 	}
-	n, err := postmaster.Boot(c.S, c.Dev, c.Net, c.Journal, c.bootConfig(h), role, local, c.Opts.Sessions)
+	n, err := c.Op.Boot(c.Dev, c.bootConfig(h), role, local, c.Opts.Sessions)
 	if err != nil {
 		return err
 	}
@@ -215,7 +219,7 @@ func (c *Cluster) RebuildThrough(h storage.HostID, slot string) error {
 	if c.IsStandby(h) {
 		return fmt.Errorf("rebuild: %v is a standby with its own storage, not a shared-storage replica", h)
 	}
-	if postmaster.Alive(c.S, n) {
+	if c.Op.Alive(n) {
 		return fmt.Errorf("rebuild: stop %v first", h)
 	}
 	c.S.Emit(n.Proc("operator"), sim.LevelStory, "rebuild-as-replica", sim.Str("local", "from shared storage"), sim.Str("signal", "replica.signal"))
@@ -235,7 +239,7 @@ func (c *Cluster) Promote(h storage.HostID) error {
 	if err != nil {
 		return err
 	}
-	return postmaster.Promote(c.S, n)
+	return c.Op.Promote(n)
 }
 
 // Trigger creates host h's trigger file (the path only startup watches).
@@ -244,7 +248,7 @@ func (c *Cluster) Trigger(h storage.HostID) error {
 	if err != nil {
 		return err
 	}
-	postmaster.TriggerPromote(c.S, n)
+	c.Op.TriggerPromote(n)
 	return nil
 }
 
@@ -254,7 +258,7 @@ func (c *Cluster) Stop(h storage.HostID, immediate bool) error {
 	if err != nil {
 		return err
 	}
-	return postmaster.Stop(c.S, n, immediate)
+	return c.Op.Stop(n, immediate)
 }
 
 // Crash kills host h at once; its unsynced writes are lost, but for
@@ -268,18 +272,18 @@ func (c *Cluster) Crash(h storage.HostID) error {
 	if c.Opts.WALWriteBehind {
 		keep = c.walCrashKeep
 	}
-	postmaster.Crash(c.S, n, keep)
+	c.Op.Crash(n, keep)
 	return nil
 }
 
 // Kill is the operator's kill -9 of one child of host h (bgwriter, bgw,
-// checkpointer, walwriter): postmaster.KillChild.
+// checkpointer, walwriter): postmaster.Operator.KillChild.
 func (c *Cluster) Kill(h storage.HostID, proc string) error {
 	n, err := c.Host(h)
 	if err != nil {
 		return err
 	}
-	return postmaster.KillChild(c.S, n, proc)
+	return c.Op.KillChild(n, proc)
 }
 
 // DropSlot is pg_drop_replication_slot on host h.
@@ -288,7 +292,7 @@ func (c *Cluster) DropSlot(h storage.HostID, name string) error {
 	if err != nil {
 		return err
 	}
-	return postmaster.DropSlot(c.S, n, name)
+	return c.Op.DropSlot(n, name)
 }
 
 // session picks host h's next live client session, round robin.
@@ -331,7 +335,7 @@ func (c *Cluster) Read(h storage.HostID, page int) error {
 func (c *Cluster) Primary() *shmem.Node {
 	var first *shmem.Node
 	for _, n := range c.nodes {
-		if n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) && !postmaster.OwnStorage(n) {
+		if n != nil && n.Primary && n.ReadWrite && c.Op.Alive(n) && !postmaster.OwnStorage(n) {
 			// An old primary a promote displaced (fencing keeps it off
 			// storage) still thinks it is primary: the operator knows the
 			// node it promoted, which holds the writer role.
@@ -353,18 +357,18 @@ func (c *Cluster) Status(w io.Writer) {
 			continue
 		}
 		if c.IsStandby(storage.HostID(i + 1)) {
-			fmt.Fprintln(w, StandbyStatus(c.S, n))
+			fmt.Fprintln(w, c.StandbyStatus(n))
 			continue
 		}
-		fmt.Fprintln(w, NodeStatus(c.S, n))
+		fmt.Fprintln(w, c.NodeStatus(n))
 	}
 }
 
 // NodeStatus is the status line of node n (as Status prints it).
-func NodeStatus(s *sim.Scheduler, n *shmem.Node) string {
+func (c *Cluster) NodeStatus(n *shmem.Node) string {
 	var b strings.Builder
 	state := "down"
-	if postmaster.Alive(s, n) {
+	if c.Op.Alive(n) {
 		switch {
 		case n.Primary && !n.InRecovery:
 			state = "primary"
@@ -429,7 +433,7 @@ func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
 	}
 	var rows []string
 	for _, other := range c.nodes {
-		if other == nil || other == n || !postmaster.Alive(c.S, other) || !other.InRecovery {
+		if other == nil || other == n || !c.Op.Alive(other) || !other.InRecovery {
 			continue
 		}
 		streaming := false
@@ -461,7 +465,7 @@ func (c *Cluster) StatReplication(h storage.HostID) (string, error) {
 // only host that ever mounts it) and never mounts the shared device. Its disk
 // is initialised once, when it first starts, as a base backup of shared
 // storage taken by the current primary: every file but pg_replslot/ and
-// pg_logindex/ copied and synced (postmaster.BaseBackup). The primary gets a
+// pg_logindex/ copied and synced (postmaster.Operator.BaseBackup). The primary gets a
 // slot standby<k> first, persisted on shared storage like the replicas'
 // slots, so a replica promoted later reloads it. A later start of the same
 // standby reuses its disk (crash recovery from its own files).
@@ -549,16 +553,16 @@ func (c *Cluster) startStandby(h storage.HostID) error {
 		}
 		// The slot first (pg_basebackup -S): the primary keeps the WAL from
 		// the backup's redo pointer on.
-		if err := postmaster.EnsureSlot(c.S, p, slot, p.Control.Redo); err != nil {
+		if err := c.Op.EnsureSlot(p, slot, p.Control.Redo); err != nil {
 			return err
 		}
-		if _, _, err := postmaster.BaseBackup(c.S, p, d, h); err != nil {
+		if _, _, err := c.Op.BaseBackup(p, d, h); err != nil {
 			return err
 		}
 		dev = d
 		c.standbyDevs[k-1] = d
 	}
-	n, err := postmaster.BootStandby(c.S, dev, c.Net, c.Journal, c.NodeConfig(h), slot, c.Opts.Sessions)
+	n, err := c.Op.BootStandby(dev, c.NodeConfig(h), slot, c.Opts.Sessions)
 	if err != nil {
 		return err
 	}
@@ -569,13 +573,13 @@ func (c *Cluster) startStandby(h storage.HostID) error {
 
 // StandbyStatus renders a standby: its own disk, the BGW's parallel replay,
 // how far WAL was received (flushed to its disk) and replayed (parsed).
-func StandbyStatus(s *sim.Scheduler, n *shmem.Node) string {
-	if !postmaster.Alive(s, n) {
+func (c *Cluster) StandbyStatus(n *shmem.Node) string {
+	if !c.Op.Alive(n) {
 		return fmt.Sprintf("%v %-7s storage=own", n.Cfg.Host, "down")
 	}
 	if n.Primary && !n.InRecovery {
 		// Promoted: the primary of its own history on its own disk.
-		return fmt.Sprintf("%s storage=own tli=%d", NodeStatus(s, n), n.Control.TLI)
+		return fmt.Sprintf("%s storage=own tli=%d", c.NodeStatus(n), n.Control.TLI)
 	}
 	return fmt.Sprintf("%v standby storage=own mount=%s service=%s bgw=%s received=%v replay=%v replay_point=%v fake_oldest=%v consistent=%v redo=%v dirty=%d",
 		n.Cfg.Host, n.Mount.Mode(), service(n), n.BGW.State(), n.ReceivedLSN, n.ReplayLSN,
@@ -627,7 +631,7 @@ const observerHost storage.HostID = 250
 // service (PolarDB's test 007: the promoted standby stopped immediately
 // and started again).
 func (c *Cluster) startPromotedStandby(h storage.HostID, local shmem.Control) error {
-	n, err := postmaster.Boot(c.S, c.StandbyDevice(h), c.Net, c.Journal, c.NodeConfig(h), postmaster.RolePrimary, local, c.Opts.Sessions)
+	n, err := c.Op.Boot(c.StandbyDevice(h), c.NodeConfig(h), postmaster.RolePrimary, local, c.Opts.Sessions)
 	if err != nil {
 		return err
 	}
@@ -640,7 +644,7 @@ func (c *Cluster) startPromotedStandby(h storage.HostID, local shmem.Control) er
 // disk, if any (the first, by host).
 func (c *Cluster) PromotedStandby() *shmem.Node {
 	for _, h := range c.StandbyHosts() {
-		if n := c.Node(h); n != nil && n.Primary && n.ReadWrite && postmaster.Alive(c.S, n) {
+		if n := c.Node(h); n != nil && n.Primary && n.ReadWrite && c.Op.Alive(n) {
 			return n
 		}
 	}

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"promotesim/postmaster"
 	"promotesim/sim"
 	"promotesim/storage"
 )
@@ -20,10 +19,10 @@ func (c *Cluster) PowerLoss() {
 		if n == nil {
 			continue
 		}
-		if postmaster.Alive(c.S, n) {
+		if c.Op.Alive(n) {
 			// A node that is down has no process to kill; what it left
 			// pending on a device, the device's power loss drops.
-			postmaster.Crash(c.S, n, nil)
+			c.Op.Crash(n, nil)
 		}
 		if c.IsStandby(storage.HostID(i + 1)) {
 			if d := c.StandbyDevice(storage.HostID(i + 1)); d != nil {

@@ -16,7 +16,7 @@
 //
 // The window (Window) is read from the root run's trace and snapshots: its
 // first step is the one the operator's pg_ctl-promote event carries (the
-// request: postmaster.Promote), its last the first step after it at which
+// request: postmaster.Operator.Promote), its last the first step after it at which
 // the promoted node is a read-write primary with its BGW back in
 // POLAR_BG_REDO_NOT_START (the end of ONLINE_PROMOTE: the BGW leaves it
 // only when its replay reached the promoted end, polar_logindex_bg_worker's

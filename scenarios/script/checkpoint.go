@@ -35,20 +35,20 @@ func (c Checkpoint) run(r *Runner) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	before, ok := postmaster.CheckpointsAnswered(r.C.S, n)
+	before, ok := r.C.Op.CheckpointsAnswered(n)
 	if !ok {
 		return "", fmt.Errorf("%v has no running checkpointer", h)
 	}
 	r.C.S.Emit(n.Proc("operator"), sim.LevelStory, "checkpoint")
 	r.C.S.Post(n.Procs.Checkpointer, postmaster.CheckpointRequest{})
 	res := r.C.S.RunUntil(func() bool {
-		got, ok := postmaster.CheckpointsAnswered(r.C.S, n)
+		got, ok := r.C.Op.CheckpointsAnswered(n)
 		return !ok || got > before
 	}, r.Budget)
 	if res.Violation != nil {
 		return "", res.Violation
 	}
-	if got, ok := postmaster.CheckpointsAnswered(r.C.S, n); !ok || got <= before {
+	if got, ok := r.C.Op.CheckpointsAnswered(n); !ok || got <= before {
 		return fmt.Sprintf("checkpoint on %v still waiting after %d steps", h, res.Steps), nil
 	}
 	return fmt.Sprintf("checkpoint on %v answered after %d steps", h, res.Steps), nil

@@ -15,7 +15,7 @@ import (
 // postmaster has not reaped yet (the child exit is still on its way).
 func (r *Runner) Unreaped(n *shmem.Node) bool {
 	s := r.C.S
-	if !postmaster.Alive(s, n) {
+	if !r.C.Op.Alive(n) {
 		return false
 	}
 	for _, id := range append(procIDs(n), n.Procs.WALSenders...) {
@@ -146,7 +146,7 @@ func (l *liveRun) settle() *sim.Violation {
 	c := l.c
 	ok, v := l.run(func() bool {
 		for _, h := range c.Hosts() {
-			if n := c.Node(h); n != nil && (postmaster.Stopping(c.S, n) || l.r.Unreaped(n) || l.r.stopPending(h, n)) {
+			if n := c.Node(h); n != nil && (c.Op.Stopping(n) || l.r.Unreaped(n) || l.r.stopPending(h, n)) {
 				return false
 			}
 		}
@@ -174,7 +174,7 @@ func (r *Runner) stopPending(h storage.HostID, n *shmem.Node) bool {
 	if !ok {
 		return false
 	}
-	if m != n || !postmaster.Alive(r.C.S, n) {
+	if m != n || !r.C.Op.Alive(n) {
 		delete(r.world.stopping, h)
 		return false
 	}
@@ -192,27 +192,27 @@ func (l *liveRun) finishPromotes() *sim.Violation {
 			continue
 		}
 		n := c.Node(h)
-		ok, v := l.run(func() bool { return n.ReadWrite && Serving(n) || !postmaster.Alive(c.S, n) })
+		ok, v := l.run(func() bool { return n.ReadWrite && Serving(n) || !c.Op.Alive(n) })
 		if v != nil {
 			return v
 		}
 		if !ok {
 			return c.S.Violation(LivePromoteCompletes, fmt.Errorf("%v was asked to promote and is not read-write after %d steps of liveness: %s",
-				h, l.spent, cluster.NodeStatus(c.S, n)))
+				h, l.spent, c.NodeStatus(n)))
 		}
 	}
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
-		if n == nil || !postmaster.Alive(c.S, n) || n.ReadWrite || r.Promoting(h) || n.Mount == nil || !n.Mount.Writer() {
+		if n == nil || !c.Op.Alive(n) || n.ReadWrite || r.Promoting(h) || n.Mount == nil || !n.Mount.Writer() {
 			continue
 		}
-		ok, v := l.run(func() bool { return n.ReadWrite && Serving(n) || !postmaster.Alive(c.S, n) })
+		ok, v := l.run(func() bool { return n.ReadWrite && Serving(n) || !c.Op.Alive(n) })
 		if v != nil {
 			return v
 		}
 		if !ok {
 			return c.S.Violation(LivePrimaryServes, fmt.Errorf("%v was started as primary and is not read-write after %d steps of liveness: %s",
-				h, l.spent, cluster.NodeStatus(c.S, n)))
+				h, l.spent, c.NodeStatus(n)))
 		}
 	}
 	return nil
@@ -228,7 +228,7 @@ func (l *liveRun) ensurePrimary() (*shmem.Node, *sim.Violation) {
 	}
 	var cand *shmem.Node
 	for _, h := range c.Hosts() {
-		if n := c.Node(h); n != nil && postmaster.Alive(c.S, n) && n.InRecovery && Serving(n) {
+		if n := c.Node(h); n != nil && c.Op.Alive(n) && n.InRecovery && Serving(n) {
 			cand = n
 			break
 		}
@@ -260,7 +260,7 @@ func (l *liveRun) ensurePrimary() (*shmem.Node, *sim.Violation) {
 		if r.Promoting(cand.Cfg.Host) {
 			name = LivePromoteCompletes
 		}
-		return nil, c.S.Violation(name, fmt.Errorf("%v is not read-write after %d steps of liveness: %s", cand.Cfg.Host, l.spent, cluster.NodeStatus(c.S, cand)))
+		return nil, c.S.Violation(name, fmt.Errorf("%v is not read-write after %d steps of liveness: %s", cand.Cfg.Host, l.spent, c.NodeStatus(cand)))
 	}
 	return cand, nil
 }
@@ -280,7 +280,7 @@ func (l *liveRun) restoreOthers(p *shmem.Node) *sim.Violation {
 	}
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
-		if n == nil || n == p || postmaster.Alive(c.S, n) {
+		if n == nil || n == p || c.Op.Alive(n) {
 			continue
 		}
 		if err := c.Rebuild(h); err != nil {
@@ -300,7 +300,7 @@ func (r *Runner) LivePrimary() *shmem.Node {
 	var p *shmem.Node
 	for _, h := range r.C.Hosts() {
 		n := r.C.Node(h)
-		if n != nil && postmaster.Alive(r.C.S, n) && n.ReadWrite && n.Primary && n.Mount != nil && n.Mount.Writer() {
+		if n != nil && r.C.Op.Alive(n) && n.ReadWrite && n.Primary && n.Mount != nil && n.Mount.Writer() {
 			if p != nil {
 				return nil
 			}
@@ -319,18 +319,18 @@ func (r *Runner) stopOthers(keep *shmem.Node, run func(func() bool) (bool, *sim.
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
 		replica := n != nil && n.InRecovery && n.Mount != nil && n.Mount.Mode() == storage.MountReadOnly
-		if n == nil || n == keep || !postmaster.Alive(c.S, n) || (replica && keep != nil && !r.Promoting(h)) {
+		if n == nil || n == keep || !c.Op.Alive(n) || (replica && keep != nil && !r.Promoting(h)) {
 			continue
 		}
 		if err := c.Stop(h, true); err != nil {
 			continue
 		}
-		ok, v := run(func() bool { return !postmaster.Alive(c.S, n) })
+		ok, v := run(func() bool { return !c.Op.Alive(n) })
 		if v != nil {
 			return v
 		}
 		if !ok {
-			return c.S.Violation(LivePrimaryServes, fmt.Errorf("%v does not stop (immediate): %s", h, cluster.NodeStatus(c.S, n)))
+			return c.S.Violation(LivePrimaryServes, fmt.Errorf("%v does not stop (immediate): %s", h, c.NodeStatus(n)))
 		}
 	}
 	return nil
@@ -338,7 +338,7 @@ func (r *Runner) stopOthers(keep *shmem.Node, run func(func() bool) (bool, *sim.
 
 func (r *Runner) converged(p *shmem.Node) bool {
 	c := r.C
-	if !postmaster.Alive(c.S, p) || !p.ReadWrite || p.BGW.State() != shmem.BGRedoNotStart {
+	if !c.Op.Alive(p) || !p.ReadWrite || p.BGW.State() != shmem.BGRedoNotStart {
 		return false
 	}
 	if p.Pool.FlushLen() != 0 || p.Pool.ConsistentLSN() < p.WAL.InsertLSN() {
@@ -349,7 +349,7 @@ func (r *Runner) converged(p *shmem.Node) bool {
 		if n == nil || n == p {
 			continue
 		}
-		if !postmaster.Alive(c.S, n) || !n.InRecovery || !Serving(n) || n.ReplayLSN < p.WAL.FlushedLSN() {
+		if !c.Op.Alive(n) || !n.InRecovery || !Serving(n) || n.ReplayLSN < p.WAL.FlushedLSN() {
 			return false
 		}
 	}
@@ -360,14 +360,14 @@ func (r *Runner) converged(p *shmem.Node) bool {
 func (r *Runner) unconverged(p *shmem.Node) string {
 	c := r.C
 	switch {
-	case !postmaster.Alive(c.S, p) || !p.ReadWrite:
+	case !c.Op.Alive(p) || !p.ReadWrite:
 		return LivePrimaryServes
 	case p.BGW.State() != shmem.BGRedoNotStart:
 		return LiveBGWReturns
 	}
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
-		if n != nil && n != p && (!postmaster.Alive(c.S, n) || !n.InRecovery || !Serving(n) || n.ReplayLSN < p.WAL.FlushedLSN()) {
+		if n != nil && n != p && (!c.Op.Alive(n) || !n.InRecovery || !Serving(n) || n.ReplayLSN < p.WAL.FlushedLSN()) {
 			return LiveReplicasCatchUp
 		}
 	}

@@ -42,7 +42,7 @@ func (c LogicalSlotCmd) run(r *Runner) (string, error) {
 	}
 	j := r.C.Journal
 	if c.Verb == "create-logical-slot" {
-		sl, err := postmaster.CreateLogicalSlot(r.C.S, n, c.Name)
+		sl, err := r.C.Op.CreateLogicalSlot(n, c.Name)
 		if err != nil {
 			return "error: " + err.Error(), nil
 		}
@@ -50,7 +50,7 @@ func (c LogicalSlotCmd) run(r *Runner) (string, error) {
 			ConfirmedFlush: sl.ConfirmedFlush, Step: r.C.S.StepNo()})
 		return sl.String(), nil
 	}
-	commits, sl, saved, err := postmaster.LogicalGetChanges(r.C.S, n, c.Name)
+	commits, sl, saved, err := r.C.Op.LogicalGetChanges(n, c.Name)
 	if err != nil {
 		return "error: " + err.Error(), nil
 	}

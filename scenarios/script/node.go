@@ -117,7 +117,7 @@ func (c Stop) run(r *Runner) (string, error) {
 		return "", err
 	}
 	n := r.C.Node(h)
-	res := r.C.S.RunUntil(func() bool { return !postmaster.Alive(r.C.S, n) }, r.Budget)
+	res := r.C.S.RunUntil(func() bool { return !r.C.Op.Alive(n) }, r.Budget)
 	if res.Violation != nil {
 		return "", res.Violation
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/shmem"
 	"promotesim/storage"
@@ -56,17 +55,17 @@ var untilConds = []untilCond{
 	{"hot-standby", func(c *cluster.Cluster, n *shmem.Node) bool { return Serving(n) && n.InRecovery }},
 	{"online-promote", func(c *cluster.Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGOnlinePromote }},
 	{"read-write", func(c *cluster.Cluster, n *shmem.Node) bool {
-		return n.ReadWrite && Serving(n) && postmaster.Alive(c.S, n)
+		return n.ReadWrite && Serving(n) && c.Op.Alive(n)
 	}},
 	// recovery-done-waiting-reset: V11's window, a primary out of
 	// recovery whose BGW still waits for its reset.
 	{"recovery-done-waiting-reset", func(c *cluster.Cluster, n *shmem.Node) bool {
 		return n.Primary && !n.InRecovery && n.BGW.State() == shmem.BGWaitingReset
 	}},
-	{"stopped", func(c *cluster.Cluster, n *shmem.Node) bool { return !postmaster.Alive(c.S, n) }},
+	{"stopped", func(c *cluster.Cluster, n *shmem.Node) bool { return !c.Op.Alive(n) }},
 	// txn-open: a session has run its transaction's statements and not
-	// yet sent its COMMIT or ABORT (postmaster.TxnOpen).
-	{"txn-open", func(c *cluster.Cluster, n *shmem.Node) bool { return postmaster.TxnOpen(c.S, n) }},
+	// yet sent its COMMIT or ABORT (postmaster.Operator.TxnOpen).
+	{"txn-open", func(c *cluster.Cluster, n *shmem.Node) bool { return c.Op.TxnOpen(n) }},
 	// wal-partial: a record is written to storage only in part (up to a
 	// WAL page boundary), its continuation still in WAL buffers.
 	{"wal-partial", func(c *cluster.Cluster, n *shmem.Node) bool {

@@ -55,7 +55,7 @@ func (r *Runner) Promoting(h storage.HostID) bool {
 	// The request belongs to the node instance it was made to: a restart
 	// (a new instance) forgets it, as the promote signal file is consumed.
 	n := r.C.Node(h)
-	if n == nil || n != r.world.promoting[h] || !postmaster.Alive(r.C.S, n) || n.ReadWrite {
+	if n == nil || n != r.world.promoting[h] || !r.C.Op.Alive(n) || n.ReadWrite {
 		delete(r.world.promoting, h)
 		return false
 	}

@@ -73,7 +73,7 @@ func genLagPromote(w *World, v *view, add func(int, func() []script.Command)) {
 		return
 	}
 	if h := w.lagged; h != 0 {
-		if n := w.R.C.Node(h); n == nil || !postmaster.Alive(w.R.C.S, n) || !n.InRecovery || w.R.Promoting(h) {
+		if n := w.R.C.Node(h); n == nil || !w.R.C.Op.Alive(n) || !n.InRecovery || w.R.Promoting(h) {
 			w.lagged = 0 // the replica went away meanwhile
 		} else if v.writer == nil || w.promoteAllowedWith(v.writer) {
 			add(6, func() []script.Command {

@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/script"
 	"promotesim/shmem"
@@ -70,7 +69,7 @@ func (w *World) look() *view {
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
 		switch {
-		case n == nil || !postmaster.Alive(c.S, n):
+		case n == nil || !c.Op.Alive(n):
 			v.down = append(v.down, h)
 		default:
 			v.live = append(v.live, h)
@@ -312,7 +311,7 @@ func (w *World) liveWriter() *shmem.Node {
 	c := w.R.C
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
-		if n != nil && postmaster.Alive(c.S, n) && (n.Primary || !n.InRecovery ||
+		if n != nil && c.Op.Alive(n) && (n.Primary || !n.InRecovery ||
 			n.Mount != nil && n.Mount.Mode() == storage.MountReadWrite) {
 			return n
 		}
@@ -355,7 +354,7 @@ func (w *World) promoteCmds(h storage.HostID) []script.Command {
 		// Another replica lags through the promote (its startup held):
 		// the new primary must still hold its flush gate and LogIndex.
 		for _, o := range w.R.C.Hosts() {
-			if n := w.R.C.Node(o); o != h && n != nil && n.InRecovery && postmaster.Alive(w.R.C.S, n) {
+			if n := w.R.C.Node(o); o != h && n != nil && n.InRecovery && w.R.C.Op.Alive(n) {
 				p := script.Pause{Node: o, Proc: "startup"}
 				w.paused = append(w.paused, p)
 				cmds = append(cmds, p)

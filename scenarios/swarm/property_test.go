@@ -7,7 +7,6 @@ import (
 
 	"pgregory.net/rapid"
 
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/script"
 	"promotesim/sim"
@@ -107,7 +106,7 @@ func (m *clusterMachine) actions() map[string]func(*rapid.T) {
 		"restart": func(t *rapid.T) {
 			h := m.host(t)
 			n := c().Node(h)
-			if n != nil && postmaster.Alive(c().S, n) {
+			if n != nil && c().Op.Alive(n) {
 				t.Skip("running")
 			}
 			if m.w.R.LivePrimary() != nil {

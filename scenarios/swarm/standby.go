@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"promotesim/postmaster"
 	"promotesim/scenarios/script"
 	"promotesim/storage"
 )
@@ -22,7 +21,7 @@ func genStandby(w *World, _ *view, add func(int, func() []script.Command)) {
 	for _, h := range c.StandbyHosts() {
 		n := c.Node(h)
 		switch {
-		case n == nil || !postmaster.Alive(c.S, n):
+		case n == nil || !c.Op.Alive(n):
 			role := "standby"
 			if c.StandbyPromoted(h) {
 				role = "primary"

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 
-	"promotesim/postmaster"
 	"promotesim/scenarios/cluster"
 	"promotesim/scenarios/demo"
 	"promotesim/scenarios/explore"
@@ -299,8 +298,7 @@ func (x *capturer) procStates(s *sim.Scheduler, ready map[sim.ActorID]bool) map[
 // nodeSnap reads one node's memory: role, BGW, the LSNs, the flush list
 // and the slots.
 func (x *capturer) nodeSnap(ns *NodeSnap, n *shmem.Node) {
-	s := x.x.R.C.S
-	ns.Up = postmaster.Alive(s, n)
+	ns.Up = x.x.R.C.Op.Alive(n)
 	switch {
 	case !ns.Up:
 		ns.Role = "down"
@@ -386,8 +384,8 @@ func (x *capturer) pages() ([]PageRow, uint64) {
 
 func stateName(s shmem.BGWState) string { return strings.TrimPrefix(s.String(), "POLAR_BG_") }
 
-// BGWStates are the BGW's states and its legal transitions (SPEC §6), for
-// the diagram.
+// BGWStates are the BGW's states and its legal transitions
+// (docs/model.md §6), for the diagram.
 func BGWStates() ([]string, [][2]string) {
 	all := []shmem.BGWState{shmem.BGRedoNotStart, shmem.BGReplicaBufReplaying, shmem.BGParallelReplaying, shmem.BGWaitingReset, shmem.BGOnlinePromote}
 	var names []string

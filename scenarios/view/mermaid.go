@@ -54,8 +54,9 @@ func Mermaid(d *Doc) string {
 	return b.String()
 }
 
-// BGWDiagram is node's BGW state diagram: every legal transition (SPEC §6),
-// the ones taken labelled with the steps they were taken at.
+// BGWDiagram is node's BGW state diagram: every legal transition
+// (docs/model.md §6), the ones taken labelled with the steps they were
+// taken at.
 func BGWDiagram(d *Doc, node string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nBGW of %s:\n\n```mermaid\nstateDiagram-v2\n  [*] --> REDO_NOT_START\n", node)
