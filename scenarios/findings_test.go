@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/script"
 	"promotesim/sim"
 )
 
