@@ -200,7 +200,7 @@ func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResul
 			return w
 		},
 		Drive:            func(w *exWorld) *sim.Violation { return driveWindow(w, res) },
-		Fingerprint:      func(w *exWorld) uint64 { return hasher.worldFingerprint(w.r, w.phase<<16|w.answered, nil) },
+		Fingerprint:      func(w *exWorld) uint64 { return hasher.fastWorldFingerprint(w.r, w.phase<<16|w.answered) },
 		BoundPreemptions: cfg.BoundPreemptions,
 		Preemptions:      cfg.Preemptions,
 		MaxStates:        cfg.MaxStates,
