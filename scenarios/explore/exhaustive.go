@@ -191,9 +191,13 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 // searchRound is one search of the window under cfg's bound.
 func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResult, hasher *stateHasher, start time.Time) (sim.SearchReport, error) {
 	var buildErr error
+	tmpl, err := exhaustiveTemplate(res)
+	if err != nil {
+		return sim.SearchReport{}, err
+	}
 	srch := sim.Search[*exWorld]{
 		New: func(ch sim.Chooser) *exWorld {
-			w, err := buildExWorld(res, ch, nil)
+			w, err := tmpl.instance(ch)
 			if err != nil && buildErr == nil {
 				buildErr = err
 			}
@@ -214,6 +218,21 @@ func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResul
 		err = buildErr
 	}
 	return rep, err
+}
+
+// exhaustiveTemplate builds the world up to the promote once; every run of
+// the search starts from a copy of it (a FIFO part that failed is copied
+// with its violation, which ends each run at once).
+func exhaustiveTemplate(res *ExhaustiveResult) (*exTemplate, error) {
+	w, err := buildExWorld(res, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTemplate(w)
+	if err != nil {
+		return nil, fmt.Errorf("exhaustive: %w", err)
+	}
+	return t, nil
 }
 
 // buildExWorld builds the world and runs the part before the window, FIFO
