@@ -137,6 +137,86 @@ func uintFn(t reflect.Type) hashFn {
 	return func(_ *stateHasher, p unsafe.Pointer) uint64 { return mix(4, *(*uint64)(p)) }
 }
 
+// leafOp is how a leaf (a scalar field or element) hashes, so a struct's
+// or a slice's loop hashes its scalars inline instead of calling each
+// one's closure (the calls were most of the compiled walk's time);
+// opCall is anything else.
+type leafOp uint8
+
+const (
+	opCall leafOp = iota
+	opBool
+	opI8
+	opI16
+	opI32
+	opI64
+	opTime
+	opU8
+	opU16
+	opU32
+	opU64
+	opString
+)
+
+func leafOf(t reflect.Type) leafOp {
+	switch t.Kind() {
+	case reflect.Bool:
+		return opBool
+	case reflect.Int8:
+		return opI8
+	case reflect.Int16:
+		return opI16
+	case reflect.Int32:
+		return opI32
+	case reflect.Int, reflect.Int64:
+		if t == timeType {
+			return opTime
+		}
+		return opI64
+	case reflect.Uint8:
+		return opU8
+	case reflect.Uint16:
+		return opU16
+	case reflect.Uint32:
+		return opU32
+	case reflect.Uint, reflect.Uint64, reflect.Uintptr:
+		return opU64
+	case reflect.String:
+		return opString
+	}
+	return opCall
+}
+
+// scalar hashes the scalar at q as its compiled walk (build) would.
+func (hs *stateHasher) scalar(op leafOp, q unsafe.Pointer) uint64 {
+	switch op {
+	case opBool:
+		if *(*bool)(q) {
+			return 1
+		}
+		return 2
+	case opI8:
+		return mix(3, uint64(int64(*(*int8)(q))))
+	case opI16:
+		return mix(3, uint64(int64(*(*int16)(q))))
+	case opI32:
+		return mix(3, uint64(int64(*(*int32)(q))))
+	case opI64:
+		return mix(3, uint64(*(*int64)(q)))
+	case opTime:
+		return mix(7, uint64(*(*sim.Time)(q)-hs.now))
+	case opU8:
+		return mix(4, uint64(*(*uint8)(q)))
+	case opU16:
+		return mix(4, uint64(*(*uint16)(q)))
+	case opU32:
+		return mix(4, uint64(*(*uint32)(q)))
+	case opU64:
+		return mix(4, *(*uint64)(q))
+	}
+	return hashString(*(*string)(q))
+}
+
 // elems hashes n elements of elem's type from data on, as list does.
 func (hs *stateHasher) elems(elem reflect.Type) func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
 	if elem.Kind() == reflect.Uint8 {
@@ -149,6 +229,15 @@ func (hs *stateHasher) elems(elem reflect.Type) func(hs *stateHasher, data unsaf
 		}
 	}
 	c, size := hs.compile(elem), elem.Size()
+	if op := leafOf(elem); op != opCall {
+		return func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
+			h := mix(13, uint64(n))
+			for i := range n {
+				h = mix(h, hs.scalar(op, unsafe.Add(data, uintptr(i)*size)))
+			}
+			return h
+		}
+	}
 	return func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
 		h := mix(13, uint64(n))
 		for i := range n {
@@ -244,17 +333,26 @@ func (hs *stateHasher) structFn(t reflect.Type) hashFn {
 	}
 	type field struct {
 		off uintptr
-		c   *compiled
+		op  leafOp
+		c   *compiled // opCall's
 	}
 	fs := make([]field, len(pl.fields))
 	for j, i := range pl.fields {
 		f := t.Field(i)
-		fs[j] = field{off: f.Offset, c: hs.compile(f.Type)}
+		fs[j] = field{off: f.Offset, op: leafOf(f.Type)}
+		if fs[j].op == opCall {
+			fs[j].c = hs.compile(f.Type)
+		}
 	}
 	name := pl.name
 	return func(hs *stateHasher, p unsafe.Pointer) uint64 {
 		h := name
-		for _, f := range fs {
+		for i := range fs {
+			f := &fs[i]
+			if f.op != opCall {
+				h = mix(h, hs.scalar(f.op, unsafe.Add(p, f.off)))
+				continue
+			}
 			h = mix(h, f.c.fn(hs, unsafe.Add(p, f.off)))
 		}
 		return h
