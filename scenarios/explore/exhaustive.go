@@ -25,9 +25,12 @@ import (
 // POLAR_BG_REDO_NOT_START and a write on the new primary has been answered.
 // The safety checkers run after every step; the whole-state checks (crash
 // recovery from storage) run once the window has closed. A fingerprint of
-// the whole world after each step (fingerprint.go) prunes states explored
-// before, and -preemptions K bounds the search CHESS style where the full
-// space is too big.
+// the whole world after each step (fingerprint.go, compiled per type in
+// fingerprint_fast.go) prunes states explored before, and -preemptions K
+// bounds the search CHESS style where the full space is too big. The
+// world is built and run to the promote once; every run of the search
+// starts from a deep copy of it (clone.go) and replays its branch's prefix
+// of choices from there.
 
 // ExhaustiveConfig configures a check.
 type ExhaustiveConfig struct {
