@@ -398,9 +398,25 @@ func (cp *copier) mapCode(t reflect.Type, c *copyCode) {
 	}
 }
 
-// interfaceCode copies an interface's dynamic value: a pointer is followed,
-// a value with no pointers shares its box (boxes are immutable), any
-// other value is copied into a new box.
+// directIface says an interface holds a value of t in its data word itself
+// rather than in a box: a pointer-shaped type (the compiler's
+// types.IsDirectIface: a pointer, map, chan, func or unsafe pointer, or a
+// struct or array of exactly one of those).
+func directIface(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	case reflect.Struct:
+		return t.NumField() == 1 && directIface(t.Field(0).Type)
+	case reflect.Array:
+		return t.Len() == 1 && directIface(t.Elem())
+	}
+	return false
+}
+
+// interfaceCode copies an interface's dynamic value: a pointer-shaped one
+// (in the data word) is fixed in place, a value with no pointers shares
+// its box (boxes are immutable), any other value is copied into a new box.
 func (cp *copier) interfaceCode(t reflect.Type, c *copyCode) {
 	dynamic := func(cp *copier, p unsafe.Pointer) (reflect.Value, *copyCode) {
 		v := reflect.NewAt(t, p).Elem()
@@ -414,7 +430,7 @@ func (cp *copier) interfaceCode(t reflect.Type, c *copyCode) {
 		e, ec := dynamic(cp, p)
 		switch {
 		case ec == nil || ec.scan == nil:
-		case e.Kind() == reflect.Pointer:
+		case directIface(e.Type()):
 			ec.scan(cp, unsafe.Pointer(&(*[2]unsafe.Pointer)(p)[1]))
 		default:
 			ec.scan(cp, (*[2]unsafe.Pointer)(p)[1]) // the box holds the value
@@ -424,7 +440,7 @@ func (cp *copier) interfaceCode(t reflect.Type, c *copyCode) {
 		e, ec := dynamic(cp, p)
 		switch {
 		case ec == nil || ec.fix == nil:
-		case e.Kind() == reflect.Pointer:
+		case directIface(e.Type()):
 			ec.fix(cp, unsafe.Pointer(&(*[2]unsafe.Pointer)(p)[1]))
 		default:
 			box := reflect.New(e.Type())

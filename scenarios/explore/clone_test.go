@@ -82,3 +82,72 @@ func TestCloneContinuesIdentically(t *testing.T) {
 		}
 	}
 }
+
+// toy is a world in miniature with every kind of sharing a real one has.
+type toy struct {
+	A, B  *toyNode         // the same node twice
+	Field *int             // points into A's node
+	Arena []int            // a backing array ...
+	Part  []int            // ... and a slice of part of it, with a smaller cap
+	Tail  []int            // ... and one starting inside it
+	M, M2 map[int]*toyNode // one map, twice
+	Any   any              // an interface holding a pointer
+	Box   any              // an interface holding a value with a pointer in it
+	Name  string
+}
+
+type toyNode struct {
+	N    int
+	Next *toyNode // a cycle
+}
+
+type toyBox struct{ P *toyNode }
+
+// The copier keeps every alias of the original (a pointer to a field, a
+// sub-slice, a slice from inside an array, a shared map, a cycle) and
+// shares nothing mutable with it.
+func TestCloneKeepsAliasing(t *testing.T) {
+	n := &toyNode{N: 1}
+	n.Next = n
+	arena := make([]int, 4, 8)
+	m := map[int]*toyNode{1: n}
+	w := &toy{A: n, B: n, Field: &n.N, Arena: arena, Part: arena[:2:2], Tail: arena[3:6], M: m, M2: m,
+		Any: n, Box: toyBox{P: n}, Name: "w"}
+	cp := newCopier()
+	out, err := cp.clonePtr(w)
+	require.NoError(t, err)
+	c := out.(*toy)
+	require.NotSame(t, w.A, c.A)
+	require.Same(t, c.A, c.B)
+	require.Same(t, c.A, c.A.Next, "the cycle")
+	require.Same(t, &c.A.N, c.Field, "the pointer to a field")
+	require.Same(t, c.A, c.M[1])
+	require.Same(t, c.A, c.Any.(*toyNode))
+	require.Same(t, c.A, c.Box.(toyBox).P)
+	c.Arena[1], c.Arena[3] = 7, 9
+	require.Equal(t, 7, c.Part[1], "the sub-slice shares the copy's array")
+	require.Equal(t, 9, c.Tail[0], "so does the slice from inside it")
+	require.Equal(t, 2, cap(c.Part))
+	require.Equal(t, 5, cap(c.Tail))
+	c.M2[2] = nil
+	require.Len(t, c.M, 2, "the map is one map in the copy too")
+	c.A.N = 5
+	require.Equal(t, 1, n.N, "the copy shares nothing mutable with the original")
+	require.Equal(t, 0, arena[1])
+	require.Len(t, m, 1)
+}
+
+// What a copy cannot copy is an error that names it, not a silent share:
+// a func field not in cloneFuncs, and a channel.
+func TestCloneRefusesClosures(t *testing.T) {
+	type withFunc struct{ F func() int }
+	type withChan struct{ C chan int }
+	_, err := newCopier().clonePtr(&withFunc{F: func() int { return 1 }})
+	require.ErrorContains(t, err, "func() int the copy cannot share")
+	_, err = newCopier().clonePtr(&withChan{C: make(chan int)})
+	require.ErrorContains(t, err, "chan int the copy cannot share")
+	_, err = newCopier().clonePtr(&withFunc{}) // a nil func is no closure
+	require.NoError(t, err)
+	_, err = newCopier().clonePtr(withFunc{})
+	require.ErrorContains(t, err, "is not a pointer")
+}
