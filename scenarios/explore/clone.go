@@ -10,26 +10,26 @@ import (
 	"promotesim/sim"
 )
 
-// The exhaustive check's snapshots: a deep copy of a whole world, so the
-// search can go back to a decision and take another option there instead
-// of building the world afresh and replaying every step up to it. Like
-// the fingerprint it is one reflective plan per type, compiled once into
-// closures over field offsets, so no process needs a Clone method that
-// would drift when a field is added. It preserves aliasing: every pointer,
-// slice backing array and map is copied once (a memo from old to new), so
-// two processes sharing a node's shared memory share the copy's. It cannot
-// see inside closures: a func field is copied only where listed in
-// cloneFuncs, whose owner rebinds it on the copy (Checks.Rebind); any
-// other func or channel in the world is an error, and so is an interior
-// pointer reached before its enclosing object (two copies where there was
-// one object: the span check finds it). TestCloneContinuesIdentically pins
-// that a copy runs on byte for byte as the original does.
+// The exhaustive check's snapshots: a deep copy of a whole world, so each
+// run of the search starts from the world at the promote without building
+// and booting it afresh. Like the fingerprint it is one reflective plan
+// per type, compiled once into closures over field offsets, so no process
+// needs a Clone method that would drift when a field is added. It keeps
+// aliasing: a scan first finds every object the world reaches and merges
+// the ones inside others (a pointer to a field, a slice of part of an
+// array) into their enclosing object's region, and the copy copies each
+// region once, so two processes sharing a node's shared memory share the
+// copy's. It cannot see inside closures: a func field is copied only where
+// listed in cloneFuncs, whose owner rebinds it on the copy
+// (Checks.Rebind); any other func or channel in the world is an error,
+// and so are two objects that overlap without one holding the other.
+// TestCloneContinuesIdentically pins that a copy runs on byte for byte as
+// the original does, TestCloneKeepsAliasing the sharing.
 
 // cloneFuncs are the func fields (Type.field) a copy may share with its
 // original until their owner rebinds them.
 var cloneFuncs = map[string]bool{ // looked up only
 	"sim.checkRun.group":  true, // the checkers' group: Checks.stepChecks, rebound
-	"sim.checkRun.one":    true, // single checkers; nil in a checked cluster
 	"oracle.Oracle.hosts": true, // Cluster.HostCount, rebound
 }
 

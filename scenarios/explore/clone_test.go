@@ -6,8 +6,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"promotesim/scenarios/cluster"
+	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/swarm"
+	"promotesim/shmem"
 	"promotesim/sim"
+	"promotesim/storage"
 )
 
 // listChooser answers every choice from a fixed list, cyclically: a chooser
@@ -150,4 +154,34 @@ func TestCloneRefusesClosures(t *testing.T) {
 	require.NoError(t, err)
 	_, err = newCopier().clonePtr(withFunc{})
 	require.ErrorContains(t, err, "is not a pointer")
+}
+
+// Every world the check can be asked for (each profile, each hazard) can
+// be copied: none holds a closure or an aliasing the copier refuses, and
+// its copy hashes as the original does.
+func TestTemplateEveryWorld(t *testing.T) {
+	hs := newStateHasher()
+	for _, prof := range cluster.ProfileNames() {
+		p, fixed, err := cluster.ParseProfile(prof)
+		require.NoError(t, err)
+		for _, hz := range append([]string{""}, hazard.Names()...) {
+			res := &ExhaustiveResult{}
+			res.Cluster, res.Before, res.Promote = ExhaustiveWorld(swarm.Base{Profile: p, Fixed: fixed, Hazard: hz})
+			tmpl, err := exhaustiveTemplate(res)
+			require.NoError(t, err, "%s %s", prof, hz)
+			w, err := tmpl.instance(sim.NewScripted())
+			require.NoError(t, err, "%s %s", prof, hz)
+			require.Equal(t, hs.fastWorldFingerprint(tmpl.w.r, 0), hs.fastWorldFingerprint(w.r, 0), "%s %s", prof, hz)
+		}
+	}
+	for _, f := range []string{"epoch", "detect"} {
+		fence, err := storage.ParseFenceMode(f)
+		require.NoError(t, err)
+		res := &ExhaustiveResult{}
+		res.Cluster, res.Before, res.Promote = ExhaustiveWorld(swarm.Base{Profile: shmem.ProfileV11, Fence: fence})
+		tmpl, err := exhaustiveTemplate(res)
+		require.NoError(t, err, f)
+		_, err = tmpl.instance(sim.NewScripted())
+		require.NoError(t, err, f)
+	}
 }
