@@ -48,6 +48,19 @@ func (c *Checkers) AddGroup(names []string, fn func() (int, error)) {
 	c.runs = append(c.runs, checkRun{first: first, n: len(names), group: fn})
 }
 
+// Rebind replaces the function of the group whose first checker is first
+// (a copy of a world rebinds its checkers' closures to the copy's own
+// state: a closure cannot be copied). It fails when there is no such group.
+func (c *Checkers) Rebind(first string, fn func() (int, error)) {
+	for i := range c.runs {
+		if r := &c.runs[i]; r.group != nil && c.names[r.first] == first {
+			r.group = fn
+			return
+		}
+	}
+	Failf("sim: no checker group starts with %s", first)
+}
+
 func (c *Checkers) register(name string) {
 	if slices.Contains(c.names, name) {
 		Failf("sim: checker %s registered twice", name)

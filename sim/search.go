@@ -4,10 +4,11 @@ import "fmt"
 
 // Search is a stateful explicit-state search of one world: depth first over
 // its choice sequences (every scheduling choice and every fault or chance
-// with two or more options), with no FIFO tail. It never copies a world: to
-// explore a branch it builds the world afresh with New and replays the
-// branch's prefix of choices, so a world is anything the caller can build
-// from a Chooser and step deterministically. After every step past the
+// with two or more options), with no FIFO tail. It never copies a world
+// itself: to explore a branch it asks New for the initial world and
+// replays the branch's prefix of choices, so a world is anything the
+// caller can build from a Chooser and step deterministically (New may
+// build it afresh, or copy one built once: scenarios/explore does). After every step past the
 // replayed prefix it takes the world's Fingerprint; a state already explored
 // with at least as much budget left is not explored again.
 //

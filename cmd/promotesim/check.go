@@ -18,7 +18,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tuneGC()
+	tuneSearchGC()
 	// Ctrl-C ends the search; the report so far is printed, saying
 	// "interrupted" (exit status 130).
 	ctx, stop := interruptible()

@@ -163,6 +163,15 @@ func Install(c *cluster.Cluster) (*Checks, error) {
 	return k, nil
 }
 
+// Rebind points the closures Install registered (the per-step group on
+// the scheduler, the oracle's host count) at k and its cluster: after a
+// deep copy of a world they still reach the original's, since a copy
+// cannot see inside a closure (scenarios/explore's snapshots).
+func (k *Checks) Rebind() {
+	k.c.S.Checkers().Rebind(perStepChecks[0].Name, k.stepChecks)
+	k.O.Rebind(k.c)
+}
+
 // NewCluster builds a checked cluster: cluster.New, the checkers
 // installed on the empty world (so they judge every step from before
 // initdb on), then the boot. This is how every script, demo and explorer

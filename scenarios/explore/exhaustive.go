@@ -25,9 +25,12 @@ import (
 // POLAR_BG_REDO_NOT_START and a write on the new primary has been answered.
 // The safety checkers run after every step; the whole-state checks (crash
 // recovery from storage) run once the window has closed. A fingerprint of
-// the whole world after each step (fingerprint.go) prunes states explored
-// before, and -preemptions K bounds the search CHESS style where the full
-// space is too big.
+// the whole world after each step (fingerprint.go, compiled per type in
+// fingerprint_fast.go) prunes states explored before, and -preemptions K
+// bounds the search CHESS style where the full space is too big. The
+// world is built and run to the promote once; every run of the search
+// starts from a deep copy of it (clone.go) and replays its branch's prefix
+// of choices from there.
 
 // ExhaustiveConfig configures a check.
 type ExhaustiveConfig struct {
@@ -191,16 +194,20 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 // searchRound is one search of the window under cfg's bound.
 func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResult, hasher *stateHasher, start time.Time) (sim.SearchReport, error) {
 	var buildErr error
+	tmpl, err := exhaustiveTemplate(res)
+	if err != nil {
+		return sim.SearchReport{}, err
+	}
 	srch := sim.Search[*exWorld]{
 		New: func(ch sim.Chooser) *exWorld {
-			w, err := buildExWorld(res, ch, nil)
+			w, err := tmpl.instance(ch)
 			if err != nil && buildErr == nil {
 				buildErr = err
 			}
 			return w
 		},
 		Drive:            func(w *exWorld) *sim.Violation { return driveWindow(w, res) },
-		Fingerprint:      func(w *exWorld) uint64 { return hasher.worldFingerprint(w.r, w.phase<<16|w.answered, nil) },
+		Fingerprint:      func(w *exWorld) uint64 { return hasher.fastWorldFingerprint(w.r, w.phase<<16|w.answered) },
 		BoundPreemptions: cfg.BoundPreemptions,
 		Preemptions:      cfg.Preemptions,
 		MaxStates:        cfg.MaxStates,
@@ -214,6 +221,21 @@ func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResul
 		err = buildErr
 	}
 	return rep, err
+}
+
+// exhaustiveTemplate builds the world up to the promote once; every run of
+// the search starts from a copy of it (a FIFO part that failed is copied
+// with its violation, which ends each run at once).
+func exhaustiveTemplate(res *ExhaustiveResult) (*exTemplate, error) {
+	w, err := buildExWorld(res, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTemplate(w)
+	if err != nil {
+		return nil, fmt.Errorf("exhaustive: %w", err)
+	}
+	return t, nil
 }
 
 // buildExWorld builds the world and runs the part before the window, FIFO

@@ -117,3 +117,44 @@ func TestFingerprintHasNoCounters(t *testing.T) {
 		require.LessOrEqual(t, len(vs), len(p.snaps)/2, "%s changes at almost every decision: a counter?", k)
 	}
 }
+
+// fastCheck is a chooser that, at every scheduling decision, compares the
+// compiled fingerprint with the reflective one and then picks a candidate
+// by a seeded generator.
+type fastCheck struct {
+	sim.Chooser
+	w        **exWorld
+	ref, hs  *stateHasher
+	rng      *sim.Rand
+	compared int
+	t        *testing.T
+}
+
+func (p *fastCheck) ChooseStep(_ sim.Site, e sim.Enabled) int {
+	w := *p.w
+	if w != nil && w.r.C != nil {
+		ref := p.ref.worldFingerprint(w.r, w.phase, nil)
+		require.Equal(p.t, ref, p.hs.fastWorldFingerprint(w.r, w.phase), "decision %d", p.compared)
+		p.compared++
+	}
+	return int(p.rng.Uint64() % uint64(e.Len()))
+}
+
+// The compiled fingerprint is the reflective one, bit for bit, at every
+// scheduling decision of random schedules of the window (so the search's
+// states, counted by either, are the same), and it is faster.
+func TestFastFingerprintMatchesReflective(t *testing.T) {
+	res := &ExhaustiveResult{}
+	res.Cluster, res.Before, res.Promote = ExhaustiveWorld(swarm.Base{})
+	ref, hs := newStateHasher(), newStateHasher()
+	total := 0
+	for seed := range uint64(40) {
+		var w *exWorld
+		p := &fastCheck{Chooser: sim.NewScripted(), w: &w, ref: ref, hs: hs, rng: sim.NewRand(seed), t: t}
+		w, err := buildExWorld(res, p, nil)
+		require.NoError(t, err)
+		driveWindow(w, res)
+		total += p.compared
+	}
+	require.Greater(t, total, 400)
+}

@@ -76,6 +76,10 @@ type stateHasher struct {
 	diff  map[string]uint64
 	path  []string
 	plans map[reflect.Type]*structPlan // looked up only
+	// code and names are the compiled walks (fingerprint_fast.go) and the
+	// hashed names of interfaces' dynamic types.
+	code  map[reflect.Type]*compiled // looked up only
+	names map[reflect.Type]uint64    // looked up only
 }
 
 // structPlan is what a struct type hashes: its name and the fields not
@@ -88,7 +92,8 @@ type structPlan struct {
 }
 
 func newStateHasher() *stateHasher {
-	return &stateHasher{seen: map[uintptr]bool{}, plans: map[reflect.Type]*structPlan{}}
+	return &stateHasher{seen: map[uintptr]bool{}, plans: map[reflect.Type]*structPlan{},
+		code: map[reflect.Type]*compiled{}, names: map[reflect.Type]uint64{}}
 }
 
 func (hs *stateHasher) plan(t reflect.Type) *structPlan {

@@ -128,6 +128,11 @@ type Cut struct {
 	Step        uint64
 }
 
+// Rebind points the oracle's host count at c, the cluster it watches: a
+// copy of a world (the exhaustive check's snapshots) cannot copy the
+// closure New took, which still counts the original's hosts.
+func (o *Oracle) Rebind(c *cluster.Cluster) { o.hosts = c.HostCount }
+
 // NewOracle returns an oracle over c's shared device, mounting it
 // read-only as ObserverHost.
 func New(c *cluster.Cluster) (*Oracle, error) {
