@@ -54,11 +54,12 @@ type hostExits struct {
 // WatchExits returns an ExitLog that observes s from now on.
 func WatchExits(s *sim.Scheduler) *ExitLog {
 	l := &ExitLog{}
-	s.Observe(l.observe)
+	s.Observe(l)
 	return l
 }
 
-func (l *ExitLog) observe(r any) {
+// Observe records r if it is an exit (sim.Observer).
+func (l *ExitLog) Observe(r any) {
 	e, ok := r.(ExitReport)
 	if !ok {
 		return

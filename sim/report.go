@@ -17,14 +17,21 @@ package sim
 // may run in either takes a Reporter.
 type Reporter interface{ Report(r any) }
 
-// Observe registers fn to be called with every report from now on.
-func (s *Scheduler) Observe(fn func(r any)) { s.observers = append(s.observers, fn) }
+// Observer receives reports. It is an interface, not a func, so an
+// observer is a value of the world like any other: a deep copy of the
+// world (scenarios/explore's snapshots) copies it and its registration
+// points at the copy's observer, where a closure would still reach the
+// original's.
+type Observer interface{ Observe(r any) }
+
+// Observe registers o to be given every report from now on.
+func (s *Scheduler) Observe(o Observer) { s.observers = append(s.observers, o) }
 
 // Report hands r to every observer (operator procedures between steps
 // report through the scheduler, processes through their Ctx).
 func (s *Scheduler) Report(r any) {
-	for _, fn := range s.observers {
-		fn(r)
+	for _, o := range s.observers {
+		o.Observe(r)
 	}
 }
 

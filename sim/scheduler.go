@@ -106,7 +106,7 @@ type Scheduler struct {
 	trace     *Trace
 	marks     Marks
 	checkers  Checkers
-	observers []func(any) // Observe, Report
+	observers []Observer // Observe, Report
 	sites     Sites
 	root      *Rand
 	ctx       Ctx

@@ -154,7 +154,7 @@ func Install(c *cluster.Cluster) (*Checks, error) {
 	}
 	k := &Checks{c: c, O: o, ackByXID: map[logindex.XID]uint64{}, relPath: fmt.Sprintf("base/%d", o.Rel())}
 	k.exits = shmem.WatchExits(c.S)
-	c.S.Observe(k.observe)
+	c.S.Observe(k)
 	names := make([]string, len(perStepChecks))
 	for i, pc := range perStepChecks {
 		names[i] = pc.Name

@@ -10,10 +10,10 @@ import (
 // nowhere, so no model struct holds them. Process exits go to a
 // shmem.ExitLog (Checks.exits); the rest arrives here.
 
-// observe takes one report into the checkers' memory. It runs inside the
-// reporting step, so it sees the reporter's state as it is then; like
-// every checker, it changes nothing a process can see.
-func (k *Checks) observe(r any) {
+// Observe takes one report into the checkers' memory (sim.Observer). It
+// runs inside the reporting step, so it sees the reporter's state as it is
+// then; like every checker, it changes nothing a process can see.
+func (k *Checks) Observe(r any) {
 	switch r := r.(type) {
 	case shmem.PageWritten:
 		k.pageWritten(r)
