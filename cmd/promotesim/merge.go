@@ -53,30 +53,33 @@ type failureJSON struct {
 // (the field names are explore's, exploreJSON; a field merge does not know
 // is kept in Extra and combined by mergeExtra).
 type shardReport struct {
-	Model          string              `json:"model_version"`
-	Base           string              `json:"base"`
-	FirstSeed      uint64              `json:"first_seed"`
-	LastSeed       uint64              `json:"last_seed"`
-	Shard          string              `json:"shard"`
-	Worlds         uint64              `json:"worlds"`
-	Steps          uint64              `json:"steps"`
-	ElapsedSec     float64             `json:"elapsed_s"`
-	Workers        int                 `json:"workers"`
-	StepsPerSec    float64             `json:"steps_per_s"`
-	StepsPerCore   float64             `json:"steps_per_s_per_core"`
-	Violations     uint64              `json:"violations"`
-	Background     uint64              `json:"background"`
-	ByChecker      map[string]uint64   `json:"violations_by_checker,omitempty"`
-	MarksReached   []string            `json:"marks_reached"`
-	MarksKnown     int                 `json:"marks_known"`
-	Exercised      map[string]uint64   `json:"claims_exercised"`
-	NeverExercised []string            `json:"claims_never_exercised"`
-	PeakRSS        uint64              `json:"peak_rss_bytes,omitempty"`
-	Failures       []failureJSON       `json:"failures,omitempty"`
-	Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
-	Run            runJSON             `json:"run"`
-	Exhausted      bool                `json:"exhausted"`
-	Merge          *mergeJSON          `json:"merge,omitempty"`
+	Model        string            `json:"model_version"`
+	Base         string            `json:"base"`
+	FirstSeed    uint64            `json:"first_seed"`
+	LastSeed     uint64            `json:"last_seed"`
+	Shard        string            `json:"shard"`
+	Worlds       uint64            `json:"worlds"`
+	Steps        uint64            `json:"steps"`
+	ElapsedSec   float64           `json:"elapsed_s"`
+	Workers      int               `json:"workers"`
+	StepsPerSec  float64           `json:"steps_per_s"`
+	StepsPerCore float64           `json:"steps_per_s_per_core"`
+	Violations   uint64            `json:"violations"`
+	Background   uint64            `json:"background"`
+	ByChecker    map[string]uint64 `json:"violations_by_checker,omitempty"`
+	MarksReached []string          `json:"marks_reached"`
+	MarksKnown   int               `json:"marks_known"`
+	// MarksUnreachable: the shards' (one base, so the same) known marks
+	// the run cannot reach, and why.
+	MarksUnreachable map[string]string   `json:"marks_unreachable,omitempty"`
+	Exercised        map[string]uint64   `json:"claims_exercised"`
+	NeverExercised   []string            `json:"claims_never_exercised"`
+	PeakRSS          uint64              `json:"peak_rss_bytes,omitempty"`
+	Failures         []failureJSON       `json:"failures,omitempty"`
+	Counterexample   *jsonCounterexample `json:"counterexample,omitempty"`
+	Run              runJSON             `json:"run"`
+	Exhausted        bool                `json:"exhausted"`
+	Merge            *mergeJSON          `json:"merge,omitempty"`
 
 	Extra map[string]json.RawMessage `json:"-"`
 	path  string
@@ -264,7 +267,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func mergeReports(rs []*shardReport, missing []uint64) *shardReport {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].index < rs[j].index })
 	r0 := rs[0]
-	m := &shardReport{Model: r0.Model, Base: r0.Base, FirstSeed: r0.FirstSeed, MarksKnown: r0.MarksKnown, Run: r0.Run,
+	m := &shardReport{Model: r0.Model, Base: r0.Base, FirstSeed: r0.FirstSeed, MarksKnown: r0.MarksKnown, MarksUnreachable: r0.MarksUnreachable, Run: r0.Run,
 		Exhausted: true, ByChecker: map[string]uint64{}, Exercised: map[string]uint64{}, Shard: "0/1",
 		Merge: &mergeJSON{Reports: len(rs), Shards: r0.of, Missing: missing}}
 	if len(missing) > 0 {
@@ -638,25 +641,5 @@ func printMergedCounts(w io.Writer, m *shardReport) {
 		fmt.Fprintf(w, " (never exercised: %s)", strings.Join(m.NeverExercised, ", "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  marks reached: %d/%d", len(m.MarksReached), m.MarksKnown)
-	if missing := missingMarks(m.MarksReached); len(missing) > 0 {
-		fmt.Fprintf(w, " (not reached: %s)", strings.Join(missing, ", "))
-	}
-	fmt.Fprintln(w)
-}
-
-// missingMarks are the known marks not in reached (this build's list; the
-// shards' builds agree with it when their model versions do).
-func missingMarks(reached []string) []string {
-	have := map[string]bool{} // looked up only
-	for _, m := range reached {
-		have[m] = true
-	}
-	var out []string
-	for _, m := range explore.KnownMarks() {
-		if !have[m] {
-			out = append(out, m)
-		}
-	}
-	return out
+	printMarks(w, m.Base, m.MarksReached, m.MarksUnreachable)
 }
