@@ -364,7 +364,7 @@ func (x *explorer) work(gctx context.Context) error {
 		}
 		f := runSeed(sw, x.cfg.Determinism)
 		if !x.cfg.NoControl && f.Outcome.Violation != nil && f.Diff == nil && Controllable(sw.Base.Hazard) {
-			if failsWithoutHazard(sw, f.Outcome.Violation.Checker) {
+			if failsWithoutHazard(f.Outcome) {
 				x.background.Add(1)
 				f.Outcome.Violation = nil
 			}
@@ -467,12 +467,17 @@ func Controllable(hzName string) bool {
 	return err == nil && !h.KeepPrimaryRunning && !h.TriggerFile
 }
 
-// failsWithoutHazard runs the seed's world without its hazard and reports
-// whether it fails with checker too.
-func failsWithoutHazard(sw swarm.Swarm, checker string) bool {
-	sw.Base.Hazard, sw.Opts.Hazard = "", ""
-	o, err := runGuarded(sw, swarm.RunConfig{})
-	return err == nil && o.Violation != nil && o.Violation.Checker == checker
+// failsWithoutHazard replays a failing world's recorded commands under its
+// seeded schedule without its hazard and reports whether the same checker
+// fires there too: the control the shrinker keeps to as well. (Running the
+// seed afresh without the hazard would let the planner draw another
+// program from the cluster it sees, so a failure of the model's own that
+// the hazard's shifted timing exposed would be blamed on the hazard.)
+func failsWithoutHazard(o swarm.Outcome) bool {
+	cl := o.Cluster
+	cl.Opts.Hazard = ""
+	c, err := replayGuarded(cl, o.Actions, o.Swarm.Seed, swarm.RunConfig{})
+	return err == nil && c.Violation != nil && c.Violation.Checker == o.Violation.Checker
 }
 
 // MaxFailuresKept bounds the failures an explore lists (the lowest seeds),

@@ -160,12 +160,15 @@ func (s *shrinker) begin() error {
 	}
 	s.attempts++
 	o, err := replayGuarded(s.cx.Cluster, s.cx.Actions, s.cx.Seed, swarm.RunConfig{Chooser: rec})
-	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker || !s.fails(s.cx.Actions, s.cx.Scripted, s.cx.Schedule) {
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
 		got := "no violation"
-		if s.last.Violation != nil {
-			got = s.last.Violation.Checker
+		if o.Violation != nil {
+			got = o.Violation.Checker
 		}
 		return fmt.Errorf("shrink: seed %d does not fail with %s on replay (got %s)", s.cx.Seed, s.checker, got)
+	}
+	if !s.fails(s.cx.Actions, s.cx.Scripted, s.cx.Schedule) {
+		return fmt.Errorf("shrink: seed %d fails with %s without its hazard too (the same commands and schedule): not the hazard's failure", s.cx.Seed, s.checker)
 	}
 	// Candidates may make at most twice the original's choices (and some).
 	s.maxChoices = 2*len(rec.Choices) + 2000
