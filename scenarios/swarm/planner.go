@@ -97,9 +97,15 @@ func (w *World) forced(i int, v *view) []script.Command {
 		}
 	}
 	// The trigger file's promote hangs: once startup has taken the file,
-	// the operator runs pg_ctl promote.
+	// the operator runs pg_ctl promote. A promote that ended otherwise (the
+	// node crashed or was restarted: a new instance has no promote to
+	// finish) needs none, and pg_ctl promote then would promote a replica
+	// beside whatever primary runs by then.
 	if w.rescue != 0 {
-		if n := w.R.C.Node(w.rescue); n == nil || !n.TriggerFile {
+		switch n := w.R.C.Node(w.rescue); {
+		case !w.R.Promoting(w.rescue):
+			w.rescue = 0
+		case !n.TriggerFile:
 			return one(w.rescueCmd())
 		}
 	}

@@ -434,7 +434,7 @@ func (w *World) finish() {
 	if w.out.Violation != nil {
 		return
 	}
-	if w.rescue != 0 && w.Exec(w.rescueCmd()) != nil {
+	if w.rescue != 0 && w.R.Promoting(w.rescue) && w.Exec(w.rescueCmd()) != nil {
 		return
 	}
 	// The whole-state checks are recorded commands, so a replay of the
