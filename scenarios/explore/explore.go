@@ -56,8 +56,9 @@ type ExploreConfig struct {
 	// step (a failure is a world whose two runs differ).
 	Determinism bool
 	// NoControl turns off the control runs: with a protocol hazard set, a
-	// failing seed is run again without the hazard, and if it fails the
-	// same way there too it is a background failure (a bug or false alarm
+	// failing seed's recorded commands are replayed under its schedule
+	// without the hazard, and if they fail the same way there too it is a
+	// background failure (a bug or false alarm
 	// of the model itself), counted but not blamed on the hazard.
 	NoControl bool
 	// Progress, when set, is called with running totals every

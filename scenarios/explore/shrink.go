@@ -49,7 +49,8 @@ type ShrinkStats struct {
 	ActionsAfter, ExternalAfter   int
 	ChoicesBefore, ChoicesAfter   int // recorded choices (all, then nonzero at the end)
 	NonzeroAfter                  int
-	// OutOfBudget: shrinking stopped at the budget, not at a fixpoint.
+	// OutOfBudget: a pass stopped at its budget (the actions' share or the
+	// whole), not at a fixpoint.
 	OutOfBudget bool
 	// Controlled: every accepted candidate held without the hazard.
 	Controlled bool
