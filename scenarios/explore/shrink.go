@@ -350,6 +350,9 @@ func (s *shrinker) actions() {
 		if s.simplifyCommands() {
 			progress = true
 		}
+		if !progress {
+			progress = s.dropPairs()
+		}
 		s.elsewhere = false
 		if !progress {
 			return

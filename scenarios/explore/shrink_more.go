@@ -61,6 +61,33 @@ func (s *shrinker) adopt(cl script.Cluster, actions []script.Command, sched []in
 	s.toFIFO()
 }
 
+// maxPairActions bounds the action lists dropPairs works on (its
+// candidates grow with the square of the length).
+const maxPairActions = 24
+
+// dropPairs removes two commands at once, wherever they are (a command that
+// needs another, a stop and its start, goes only with it), latest pairs
+// first, on a short enough list.
+func (s *shrinker) dropPairs() bool {
+	n := len(s.cx.Actions)
+	if n > maxPairActions {
+		return false
+	}
+	for j := n - 1; j >= 1 && !s.out; j-- {
+		for i := j - 1; i >= 0 && !s.out; i-- {
+			acts := s.cx.Actions
+			cand := make([]script.Command, 0, len(acts)-2)
+			cand = append(cand, acts[:i]...)
+			cand = append(cand, acts[i+1:j]...)
+			cand = append(cand, acts[j+1:]...)
+			if s.tryActions(cand) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // simpler returns simpler forms of one command to try in its place: the
 // default stop mode, a plain write for one that aborts or reuses a page.
 func simpler(cmd script.Command) []script.Command {
