@@ -14,7 +14,8 @@ import (
 // first, since they are what a reader of the file has to follow: delta
 // debugging on the action list (drop chunks, then single commands, shorten
 // arguments and run steps=N, merge adjacent runs, simpler forms of a
-// command), then the cluster line moved toward the default options. A
+// command, pairs of commands on a short list), then the cluster line moved
+// toward the default options. A
 // candidate that does not fail under the current schedule is tried under
 // other schedules too (FIFO, then a few fresh seeded ones, recorded): a
 // recorded schedule is a list of choice indices, so dropping a command
