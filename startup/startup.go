@@ -610,11 +610,13 @@ func (p *Process) readAndConsume(c *sim.Ctx) (o outcome, atEnd bool) {
 }
 
 // triggered starts promote on the trigger file (no SIGUSR2: the BGW never
-// learns of it).
+// learns of it). Startup removes the file as it takes it
+// (xlogrecovery.c CheckForStandbyTrigger: unlink(PromoteTriggerFile)).
 func (p *Process) triggered(c *sim.Ctx) bool {
 	if !p.n.TriggerFile {
 		return false
 	}
+	p.n.TriggerFile = false
 	p.beginPromote(c, true)
 	return true
 }

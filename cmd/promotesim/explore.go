@@ -348,7 +348,6 @@ func baseText(b swarm.Base) string {
 }
 
 func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreResult, verbose bool) {
-	known := explore.KnownMarks()
 	fmt.Fprintf(w, "explore: %d worlds, %s steps in %v on %d workers: %.0f worlds/s, %s steps/s per core\n",
 		res.Worlds, human(float64(res.Steps)), res.Elapsed.Round(time.Millisecond), res.Workers, res.WorldsPerSec(), human(res.StepsPerSecPerCore()))
 	shards := cfg.Shards
@@ -393,29 +392,48 @@ func printSummary(w io.Writer, cfg explore.ExploreConfig, res *explore.ExploreRe
 			fmt.Fprintf(w, "    seed %d: %s\n", f.Swarm.Seed, f.Checker())
 		}
 	}
-	reached := map[string]bool{} // looked up only
-	for _, m := range res.Marks {
-		reached[m] = true
-	}
-	var missing []string
-	n := 0
-	for _, m := range known {
-		if reached[m] {
-			n++
-		} else {
-			missing = append(missing, m)
-		}
-	}
 	printExercised(w, res, verbose)
-	fmt.Fprintf(w, "  marks reached: %d/%d", n, len(known))
-	if len(missing) > 0 {
-		fmt.Fprintf(w, " (not reached: %s)", strings.Join(missing, ", "))
-	}
-	fmt.Fprintln(w)
+	printMarks(w, baseText(cfg.Base), res.Marks, explore.UnreachableMarks(cfg.Base))
 	if verbose {
 		fmt.Fprintf(w, "  marks: %s\n", strings.Join(res.Marks, ", "))
 		if rss := explore.PeakRSS(); rss > 0 {
 			fmt.Fprintf(w, "  peak RSS (VmHWM): %.1f MiB\n", float64(rss)/(1<<20))
+		}
+	}
+}
+
+// printMarks prints the marks line of the summary (explore's and merge's):
+// how many of the marks the run could reach it reached, the ones it
+// missed, then the known marks it cannot reach (unreachable: mark to why,
+// explore.UnreachableMarks of the run's base).
+func printMarks(w io.Writer, base string, reached []string, unreachable map[string]string) {
+	known := explore.KnownMarks()
+	got := map[string]bool{} // looked up only
+	for _, m := range reached {
+		got[m] = true
+	}
+	var missing, cannot []string
+	for _, m := range known {
+		switch {
+		case got[m]:
+		case unreachable[m] != "":
+			cannot = append(cannot, m)
+		default:
+			missing = append(missing, m)
+		}
+	}
+	fmt.Fprintf(w, "  marks reached: %d/%d", len(known)-len(missing)-len(cannot), len(known)-len(cannot))
+	if len(cannot) > 0 {
+		fmt.Fprintf(w, " reachable in this run (%d known)", len(known))
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, " (not reached: %s)", strings.Join(missing, ", "))
+	}
+	fmt.Fprintln(w)
+	if len(cannot) > 0 {
+		fmt.Fprintf(w, "  marks this run cannot reach (%s):\n", base)
+		for _, m := range cannot {
+			fmt.Fprintf(w, "    %s: %s\n", m, unreachable[m])
 		}
 	}
 }
@@ -549,7 +567,7 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 			Shard: fmt.Sprintf("%d/%d", cfg.Shard, max(cfg.Shards, 1)), Worlds: res.Worlds, Steps: res.Steps,
 			ElapsedSec: res.Elapsed.Seconds(), Workers: res.Workers, StepsPerSec: res.StepsPerSec(), StepsPerCore: res.StepsPerSecPerCore(),
 			Violations: res.Violations, Background: res.Background, ByChecker: res.ByChecker, MarksReached: res.Marks, MarksKnown: len(explore.KnownMarks()),
-			Counterexample: cxJSON(cx, path, cxErr), Run: runOptions(cfg), Exhausted: res.Exhausted},
+			MarksUnreachable: explore.UnreachableMarks(cfg.Base), Counterexample: cxJSON(cx, path, cxErr), Run: runOptions(cfg), Exhausted: res.Exhausted},
 		Interrupted: res.Interrupted, Determinism: determinismOf(cfg, res),
 	}
 	if out.MarksReached == nil {

@@ -233,7 +233,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func mergeReports(rs []*shardReport, missing []uint64) *shardReport {
 	sort.Slice(rs, func(i, j int) bool { return rs[i].index < rs[j].index })
 	r0 := rs[0]
-	m := &shardReport{exploreReport: exploreReport{Model: r0.Model, Base: r0.Base, FirstSeed: r0.FirstSeed, MarksKnown: r0.MarksKnown, Run: r0.Run,
+	m := &shardReport{exploreReport: exploreReport{Model: r0.Model, Base: r0.Base, FirstSeed: r0.FirstSeed, MarksKnown: r0.MarksKnown, MarksUnreachable: r0.MarksUnreachable, Run: r0.Run,
 		Exhausted: true, ByChecker: map[string]uint64{}, Exercised: map[string]uint64{}, Shard: "0/1"},
 		Merge: &mergeJSON{Reports: len(rs), Shards: r0.of, Missing: missing}}
 	if len(missing) > 0 {
@@ -607,25 +607,5 @@ func printMergedCounts(w io.Writer, m *shardReport) {
 		fmt.Fprintf(w, " (never exercised: %s)", strings.Join(m.NeverExercised, ", "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  marks reached: %d/%d", len(m.MarksReached), m.MarksKnown)
-	if missing := missingMarks(m.MarksReached); len(missing) > 0 {
-		fmt.Fprintf(w, " (not reached: %s)", strings.Join(missing, ", "))
-	}
-	fmt.Fprintln(w)
-}
-
-// missingMarks are the known marks not in reached (this build's list; the
-// shards' builds agree with it when their model versions do).
-func missingMarks(reached []string) []string {
-	have := map[string]bool{} // looked up only
-	for _, m := range reached {
-		have[m] = true
-	}
-	var out []string
-	for _, m := range explore.KnownMarks() {
-		if !have[m] {
-			out = append(out, m)
-		}
-	}
-	return out
+	printMarks(w, m.Base, m.MarksReached, m.MarksUnreachable)
 }

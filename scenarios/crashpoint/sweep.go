@@ -119,6 +119,16 @@ func program(root view.Program, d *view.Doc, p Point) (view.Program, bool, error
 		return b, false, fmt.Errorf("branch at %d:%s ends in %q, not its continuation run", p.Step, p.Action, tail.Text)
 	}
 	b.Cmds = b.Cmds[:len(b.Cmds)-1]
+	for _, w := range Windows(d) {
+		if w.Rescue != 0 && w.First <= p.Step && p.Step < w.Rescue && p.Action == "crash."+w.Old {
+			// The trigger file's promote waits for the operator's
+			// pg_ctl promote, which the cut dropped: with the promoting
+			// node still up the operator still runs it (without it the
+			// branch is the hazard trigger-file-promote, whatever the
+			// crash did).
+			b.Cmds = append(b.Cmds, view.ProgCmd{Text: "promote node=" + strings.TrimPrefix(w.Node, "n"), Stage: tail.Stage})
+		}
+	}
 	for _, c := range recovery {
 		b.Cmds = append(b.Cmds, view.ProgCmd{Text: c, Stage: tail.Stage})
 	}

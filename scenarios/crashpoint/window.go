@@ -17,6 +17,10 @@ type Window struct {
 	// Finished: the run reached the end of the promote; otherwise Last is
 	// the run's last step a fork may take (before a violation).
 	Finished bool
+	// Rescue is, for a window opened by the trigger file, the step of the
+	// operator's pg_ctl promote of the same node that completes it (the
+	// swarm's ClassTriggerFile), 0 when none follows.
+	Rescue uint64
 }
 
 // Len is the number of crash points of one kind in the window.
@@ -56,9 +60,24 @@ func Windows(d *view.Doc) []Window {
 		if end, ok := promoteEnd(d, node, e.Step, last); ok {
 			w.Last, w.Finished = end, true
 		}
+		if e.Verb == "touch-trigger-file" {
+			w.Rescue = rescueStep(d, e.Lane, e.Step, w.Last)
+		}
 		out = append(out, w)
 	}
 	return out
+}
+
+// rescueStep is the step of the first pg_ctl-promote on lane's node after
+// step first and up to last (0: none).
+func rescueStep(d *view.Doc, lane int, first, last uint64) uint64 {
+	node := d.Lanes[lane].Node
+	for _, e := range d.Events {
+		if e.Verb == "pg_ctl-promote" && d.Lanes[e.Lane].Node == node && e.Step > first && e.Step <= last {
+			return e.Step
+		}
+	}
+	return 0
 }
 
 // promoteEnd is the first step after first at which node is a read-write

@@ -5,7 +5,10 @@
 // (each world it runs is deterministic on its own).
 //
 // Files: explore.go (the worker pool, seed ranges, the hazard hunt),
-// shrink.go (actions and scheduler choices), counterexample.go (the file
+// shrink.go (actions and scheduler choices), shrink_more.go (other
+// schedules for a candidate, simpler commands, the cluster line toward the
+// defaults), marks.go (the coverage marks a run cannot reach, and why),
+// counterexample.go (the file
 // format and its replay), exhaustive.go (a stateful search of every schedule of
 // the promote window, sim.Search), fingerprint.go (the state the search
 // prunes revisits by). It mirrors no PolarDB file.

@@ -56,8 +56,9 @@ type ExploreConfig struct {
 	// step (a failure is a world whose two runs differ).
 	Determinism bool
 	// NoControl turns off the control runs: with a protocol hazard set, a
-	// failing seed is run again without the hazard, and if it fails the
-	// same way there too it is a background failure (a bug or false alarm
+	// failing seed's recorded commands are replayed under its schedule
+	// without the hazard, and if they fail the same way there too it is a
+	// background failure (a bug or false alarm
 	// of the model itself), counted but not blamed on the hazard.
 	NoControl bool
 	// Progress, when set, is called with running totals every
@@ -364,7 +365,7 @@ func (x *explorer) work(gctx context.Context) error {
 		}
 		f := runSeed(sw, x.cfg.Determinism)
 		if !x.cfg.NoControl && f.Outcome.Violation != nil && f.Diff == nil && Controllable(sw.Base.Hazard) {
-			if failsWithoutHazard(sw, f.Outcome.Violation.Checker) {
+			if failsWithoutHazard(f.Outcome) {
 				x.background.Add(1)
 				f.Outcome.Violation = nil
 			}
@@ -467,12 +468,17 @@ func Controllable(hzName string) bool {
 	return err == nil && !h.KeepPrimaryRunning && !h.TriggerFile
 }
 
-// failsWithoutHazard runs the seed's world without its hazard and reports
-// whether it fails with checker too.
-func failsWithoutHazard(sw swarm.Swarm, checker string) bool {
-	sw.Base.Hazard, sw.Opts.Hazard = "", ""
-	o, err := runGuarded(sw, swarm.RunConfig{})
-	return err == nil && o.Violation != nil && o.Violation.Checker == checker
+// failsWithoutHazard replays a failing world's recorded commands under its
+// seeded schedule without its hazard and reports whether the same checker
+// fires there too: the control the shrinker keeps to as well. (Running the
+// seed afresh without the hazard would let the planner draw another
+// program from the cluster it sees, so a failure of the model's own that
+// the hazard's shifted timing exposed would be blamed on the hazard.)
+func failsWithoutHazard(o swarm.Outcome) bool {
+	cl := o.Cluster
+	cl.Opts.Hazard = ""
+	c, err := replayGuarded(cl, o.Actions, o.Swarm.Seed, swarm.RunConfig{})
+	return err == nil && c.Violation != nil && c.Violation.Checker == o.Violation.Checker
 }
 
 // MaxFailuresKept bounds the failures an explore lists (the lowest seeds),

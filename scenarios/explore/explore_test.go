@@ -226,3 +226,25 @@ func TestExploreSumsClaimsExercised(t *testing.T) {
 	require.Equal(t, never, res.NeverExercised)
 	require.NotZero(t, want[0].Count, "every world writes: SingleWriter judged its writes")
 }
+
+// The marks a run cannot reach are known marks, and they depend on the
+// run's hazard and profile as marks.go says.
+func TestUnreachableMarks(t *testing.T) {
+	known := map[string]bool{}
+	for _, m := range KnownMarks() {
+		known[m] = true
+	}
+	plain := UnreachableMarks(swarm.Base{})
+	require.Contains(t, plain, "startup/reset-without-waiting-reset")
+	require.NotContains(t, plain, "startup/waiting-reset-overwritten")
+	require.NotContains(t, UnreachableMarks(swarm.Base{Hazard: "skip-wait-reset"}), "startup/reset-without-waiting-reset")
+	fixed := UnreachableMarks(swarm.Base{Fixed: true})
+	require.Contains(t, fixed, "startup/waiting-reset-overwritten")
+	for m, why := range fixed {
+		require.True(t, known[m], "%s is not a known mark", m)
+		require.NotEmpty(t, why)
+	}
+	missed, unreachable := MissedMarks(swarm.Base{}, []string{"startup/hot-standby"})
+	require.Equal(t, []string{"startup/reset-without-waiting-reset"}, unreachable)
+	require.Len(t, missed, len(KnownMarks())-2)
+}

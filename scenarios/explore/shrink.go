@@ -10,13 +10,23 @@ import (
 )
 
 // Shrinking turns a failing world into the smallest run that still fails
-// the same way ("the same checker fires"): delta debugging on the action
-// list (drop chunks, then single commands, shorten run steps=N, merge
-// adjacent runs), then on the schedule (record every choice with
-// sim.Recorder, replay it with sim.Scripted, and move choices toward 0,
-// the FIFO schedule, chunks first). Both passes repeat while either makes
-// progress, within a wall-time and attempt budget: every attempt is one
-// replay of a (shorter) world.
+// the same way ("the same checker fires"). The external actions come
+// first, since they are what a reader of the file has to follow: delta
+// debugging on the action list (drop chunks, then single commands, shorten
+// arguments and run steps=N, merge adjacent runs, simpler forms of a
+// command, pairs of commands on a short list), then the cluster line moved
+// toward the default options. A
+// candidate that does not fail under the current schedule is tried under
+// other schedules too (FIFO, then a few fresh seeded ones, recorded): a
+// recorded schedule is a list of choice indices, so dropping a command
+// early in the run shifts what every later choice means, and the window
+// the failure needs is then hit again, if at all, by another schedule.
+// Once the actions reach a fixpoint (or their share of the budget is
+// spent) the schedule is shrunk: every choice is recorded with
+// sim.Recorder, replayed with sim.Scripted, and moved toward 0, the FIFO
+// schedule, chunks first. Every attempt is one replay of a (shorter)
+// world, within a wall-time and attempt budget; a pass stopped by the
+// budget is reported (ShrinkStats.OutOfBudget, and the file says so).
 
 // ShrinkConfig bounds shrinking.
 type ShrinkConfig struct {
@@ -40,7 +50,8 @@ type ShrinkStats struct {
 	ActionsAfter, ExternalAfter   int
 	ChoicesBefore, ChoicesAfter   int // recorded choices (all, then nonzero at the end)
 	NonzeroAfter                  int
-	// OutOfBudget: shrinking stopped at the budget, not at a fixpoint.
+	// OutOfBudget: a pass stopped at its budget (the actions' share or the
+	// whole), not at a fixpoint.
 	OutOfBudget bool
 	// Controlled: every accepted candidate held without the hazard.
 	Controlled bool
@@ -62,8 +73,20 @@ type shrinker struct {
 	deadline time.Time
 	max      int
 	attempts int
-	out      bool
-	last     swarm.Outcome
+	// out: the current phase's budget is spent (its loops stop); cut:
+	// some phase was stopped by its budget, not at a fixpoint.
+	out, cut bool
+	// phaseMax and phaseEnd bound the current phase (the actions get a
+	// share of the budget, the schedule what is left).
+	phaseMax int
+	phaseEnd time.Time
+	start    time.Time
+	budgetD  time.Duration
+	// fresh counts the fresh schedules tried (each candidate's differ).
+	fresh uint64
+	// elsewhere: tryActions may try other schedules (tryElsewhere).
+	elsewhere bool
+	last      swarm.Outcome
 	// control is the cluster command without the hazard (nil: no
 	// control).
 	control *script.Cluster
@@ -110,7 +133,8 @@ func newShrinker(cx Counterexample, cfg ShrinkConfig, start time.Time) *shrinker
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = 4000
 	}
-	s := &shrinker{cx: cx, checker: cx.Checker, deadline: start.Add(cfg.Budget), max: cfg.Attempts}
+	s := &shrinker{cx: cx, checker: cx.Checker, deadline: start.Add(cfg.Budget), max: cfg.Attempts,
+		start: start, budgetD: cfg.Budget, phaseMax: cfg.Attempts, phaseEnd: start.Add(cfg.Budget)}
 	if cfg.Control && Controllable(cx.Hazard) {
 		c := cx.Cluster
 		c.Opts.Hazard = ""
@@ -138,12 +162,15 @@ func (s *shrinker) begin() error {
 	}
 	s.attempts++
 	o, err := replayGuarded(s.cx.Cluster, s.cx.Actions, s.cx.Seed, swarm.RunConfig{Chooser: rec})
-	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker || !s.fails(s.cx.Actions, s.cx.Scripted, s.cx.Schedule) {
+	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
 		got := "no violation"
-		if s.last.Violation != nil {
-			got = s.last.Violation.Checker
+		if o.Violation != nil {
+			got = o.Violation.Checker
 		}
 		return fmt.Errorf("shrink: seed %d does not fail with %s on replay (got %s)", s.cx.Seed, s.checker, got)
+	}
+	if !s.fails(s.cx.Actions, s.cx.Scripted, s.cx.Schedule) {
+		return fmt.Errorf("shrink: seed %d fails with %s without its hazard too (the same commands and schedule): not the hazard's failure", s.cx.Seed, s.checker)
 	}
 	// Candidates may make at most twice the original's choices (and some).
 	s.maxChoices = 2*len(rec.Choices) + 2000
@@ -156,26 +183,47 @@ func (s *shrinker) begin() error {
 	return nil
 }
 
-// rounds alternates the schedule and action passes while either makes
-// progress, then tries, at the fixpoint, each command once more under a
-// few fresh random schedules (a command that cannot go under this schedule
-// may go under another) and shrinks the schedule of any that took.
+// rounds shrinks the actions and the cluster line to a fixpoint within
+// actionsShare of the budget (each pass trying other schedules where the
+// current one no longer fails), then the schedule with what is left, and
+// last the actions once more under the shrunk schedule.
 func (s *shrinker) rounds() {
-	for round := 0; round < 4 && !s.out; round++ {
-		before := s.size()
-		s.schedule()
+	s.phase(actionsShare)
+	for round := 0; round < 8 && !s.out; round++ {
+		before := s.actionSize()
 		s.actions()
-		if s.size() == before {
+		s.simplifyCluster()
+		if s.actionSize() == before {
 			break
 		}
 	}
-	for round := 0; round < 3 && !s.out; round++ {
-		if !s.reschedule() {
-			break
+	s.phase(1)
+	s.schedule()
+	s.actions()
+}
+
+// actionsShare is the share of the budget (attempts and time) the action
+// and cluster passes may take before the schedule's turn.
+const actionsShare = 0.75
+
+// phase gives the next passes the budget up to share of the whole (and
+// clears the previous phase's stop, unless the whole budget is spent).
+func (s *shrinker) phase(share float64) {
+	s.phaseMax = int(float64(s.max) * share)
+	s.phaseEnd = s.start.Add(time.Duration(float64(s.budgetD) * share))
+	s.out = s.attempts >= s.max || time.Now().After(s.deadline)
+}
+
+// actionSize orders action lists: fewer external actions, then fewer
+// actions, then fewer run steps.
+func (s *shrinker) actionSize() int {
+	n := countExternal(s.cx.Actions)*1_000_000 + len(s.cx.Actions)*10_000
+	for _, a := range s.cx.Actions {
+		if st, ok := runSteps(a); ok {
+			n += min(st, 9_999)
 		}
-		s.schedule()
-		s.actions()
 	}
+	return n
 }
 
 // stats completes st with what shrinking did.
@@ -189,25 +237,15 @@ func (s *shrinker) stats(st ShrinkStats, start time.Time) ShrinkStats {
 			st.NonzeroAfter++
 		}
 	}
-	st.OutOfBudget = s.out
+	st.OutOfBudget = s.cut
 	st.Controlled = s.control != nil
 	return st
 }
 
-// size orders candidates: fewer actions, then fewer nonzero choices, then
-// smaller choices.
-func (s *shrinker) size() int {
-	n := len(s.cx.Actions) * 1_000_000
-	for _, c := range s.cx.Schedule {
-		n += c
-	}
-	return n
-}
-
 // budget reports whether another attempt may run.
 func (s *shrinker) budget() bool {
-	if s.out || s.attempts >= s.max || time.Now().After(s.deadline) {
-		s.out = true
+	if s.out || s.attempts >= min(s.max, s.phaseMax) || time.Now().After(s.deadline) || time.Now().After(s.phaseEnd) {
+		s.out, s.cut = true, true
 		return false
 	}
 	return true
@@ -215,16 +253,26 @@ func (s *shrinker) budget() bool {
 
 // fails replays a candidate and reports whether the same checker fires.
 func (s *shrinker) fails(actions []script.Command, scripted bool, schedule []int) bool {
+	return s.failsOn(s.cx.Cluster, actions, scripted, schedule)
+}
+
+// failsOn replays a candidate built by cluster line cl and reports whether
+// the same checker fires there and, with a control, not without the
+// hazard.
+func (s *shrinker) failsOn(cl script.Cluster, actions []script.Command, scripted bool, schedule []int) bool {
 	s.attempts++
-	o, err := s.replay(s.cx.Cluster, actions, scripted, schedule)
+	o, err := s.replay(cl, actions, scripted, schedule)
 	s.last = o
 	if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
 		return false
 	}
-	if s.control == nil || *s.control == s.cx.Cluster {
+	if s.control == nil || cl.Opts.Hazard == "" {
 		return true
 	}
-	c, err := s.replay(*s.control, actions, scripted, schedule)
+	ctl := cl
+	ctl.Opts.Hazard = ""
+	s.attempts++
+	c, err := s.replay(ctl, actions, scripted, schedule)
 	return err == nil && (c.Violation == nil || c.Violation.Checker != s.checker)
 }
 
@@ -234,7 +282,7 @@ func (s *shrinker) replay(clusterLine script.Cluster, actions []script.Command, 
 	if scripted {
 		ch = sim.NewScripted(schedule...)
 	} else {
-		ch = s.cx.Cluster.Chooser(s.seed)
+		ch = clusterLine.Chooser(s.seed)
 	}
 	if s.maxChoices > 0 {
 		ch = &sim.Capped{Inner: ch, Max: s.maxChoices}
@@ -256,7 +304,19 @@ func (s *shrinker) replayWith(clusterLine script.Cluster, actions []script.Comma
 	return replayGuarded(clusterLine, actions, s.cx.Seed, swarm.RunConfig{Chooser: ch})
 }
 
+// tryActions keeps a shorter action list if it fails the same way under
+// the current schedule, or (in the passes that look elsewhere) under
+// another (tryElsewhere).
 func (s *shrinker) tryActions(actions []script.Command) bool {
+	if s.tryHere(actions) {
+		return true
+	}
+	return s.elsewhere && !s.out && s.tryElsewhere(s.cx.Cluster, actions)
+}
+
+// tryHere keeps an action list that fails the same way under the current
+// schedule.
+func (s *shrinker) tryHere(actions []script.Command) bool {
 	if !s.budget() {
 		return false
 	}
@@ -278,12 +338,40 @@ func (s *shrinker) trySchedule(schedule []int) bool {
 	return false
 }
 
-// actions shrinks the action list to a fixpoint (or the budget).
+// actions shrinks the action list to a fixpoint (or the budget): first
+// under the current schedule alone, then letting deletions and simpler
+// commands try other schedules too (dearer: a failed candidate costs
+// 2+freshTries replays), and under the current schedule again after each
+// such success.
 func (s *shrinker) actions() {
+	s.actionPasses()
+	for !s.out {
+		s.elsewhere = true
+		progress := s.dropChunks()
+		if s.simplifyCommands() {
+			progress = true
+		}
+		if !progress {
+			progress = s.dropPairs()
+		}
+		s.elsewhere = false
+		if !progress {
+			return
+		}
+		s.actionPasses()
+	}
+}
+
+// actionPasses runs the action passes under the current schedule to a
+// fixpoint.
+func (s *shrinker) actionPasses() {
 	for !s.out {
 		// Content before timing: a shorter run leaves less room for the
 		// simplifications after it, so runs shrink last.
 		progress := s.dropChunks()
+		if s.simplifyCommands() {
+			progress = true
+		}
 		if s.shortenArgs() {
 			progress = true
 		}
@@ -428,48 +516,6 @@ func (s *shrinker) mergeRuns() bool {
 	return progress
 }
 
-// rescheduleTries is how many fresh random schedules reschedule tries
-// for each command.
-const rescheduleTries = 6
-
-// reschedule drops single commands (latest first) that only go under a
-// different schedule: each candidate runs under fresh seeded random
-// schedules, recorded, and the first that fails the same way (and holds
-// without the hazard) is kept with its recorded schedule.
-func (s *shrinker) reschedule() bool {
-	progress := false
-	for i := len(s.cx.Actions) - 1; i >= 0 && !s.out; i-- {
-		if i >= len(s.cx.Actions) {
-			continue
-		}
-		cand := append(append([]script.Command(nil), s.cx.Actions[:i]...), s.cx.Actions[i+1:]...)
-		for k := 1; k <= rescheduleTries && !s.out; k++ {
-			if !s.budget() {
-				break
-			}
-			rec := &sim.Recorder{Inner: script.StrategyChooser(s.sched, s.seed^uint64(k)*0x9E3779B97F4A7C15)}
-			var ch sim.Chooser = rec
-			if s.maxChoices > 0 {
-				ch = &sim.Capped{Inner: rec, Max: s.maxChoices}
-			}
-			s.attempts++
-			o, err := s.replayWith(s.cx.Cluster, cand, ch)
-			if err != nil || o.Violation == nil || o.Violation.Checker != s.checker {
-				continue
-			}
-			sched := trimZeros(rec.Choices)
-			if !s.fails(cand, true, sched) { // the control, and a check of the recording
-				continue
-			}
-			s.cx.Actions, s.cx.Scripted, s.cx.Schedule = cand, true, sched
-			s.toFIFO()
-			progress = true
-			break
-		}
-	}
-	return progress
-}
-
 // record switches a seeded schedule to a scripted one: the same run, its
 // every choice recorded.
 func (s *shrinker) record() {
@@ -492,9 +538,6 @@ func (s *shrinker) record() {
 func (s *shrinker) toFIFO() {
 	if s.cx.Cluster.Seeded() {
 		s.cx.Cluster.Sched = "fifo"
-	}
-	if s.control != nil && s.control.Seeded() {
-		s.control.Sched = "fifo"
 	}
 }
 

@@ -53,6 +53,11 @@ var untilConds = []untilCond{
 		return n.WAL != nil && n.Pool.FlushLen() == 0 && n.Pool.ConsistentLSN() >= n.WAL.InsertLSN()
 	}},
 	{"hot-standby", func(c *cluster.Cluster, n *shmem.Node) bool { return Serving(n) && n.InRecovery }},
+	// out-of-recovery: pg_is_in_recovery() is false (RecoveryInProgress:
+	// SharedRecoveryState is done) on a running node.
+	{"out-of-recovery", func(c *cluster.Cluster, n *shmem.Node) bool {
+		return !n.InRecovery && c.Op.Alive(n)
+	}},
 	{"online-promote", func(c *cluster.Cluster, n *shmem.Node) bool { return n.BGW.State() == shmem.BGOnlinePromote }},
 	{"read-write", func(c *cluster.Cluster, n *shmem.Node) bool {
 		return n.ReadWrite && Serving(n) && c.Op.Alive(n)

@@ -19,7 +19,12 @@
 // and finishes them, gen_logical.go's genLogical creates and consumes
 // logical slots, reuse.go's genReuse frees pages and reinitialises them
 // with RBM_ZERO_AND_LOCK and tornwal.go's genTornWAL loses power with WAL
-// written but not synced. Base.Fixed picks the profile's -fixed variant. It
+// written but not synced, or restarts a replica while the primary's last
+// record is half written (PolarDB's test 004_polar_overwrite_contrecord).
+// A promote (planner.go promoteCmd, afterPromote) is pg_ctl promote, or in
+// a ClassTriggerFile world the trigger file followed by pg_ctl promote once
+// startup took it; in a ClassCheckpoint world a CHECKPOINT may follow as
+// soon as the node is out of recovery. Base.Fixed picks the profile's -fixed variant. It
 // mirrors no PolarDB file: it is the operator and the faults around the
 // model.
 package swarm

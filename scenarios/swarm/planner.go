@@ -95,9 +95,22 @@ func (w *World) forced(i int, v *view) []script.Command {
 			return one(script.DropSlot{Node: v.p.Cfg.Host, Name: own})
 		}
 	}
+	// The trigger file's promote hangs: once startup has taken the file,
+	// the operator runs pg_ctl promote. A promote that ended otherwise (the
+	// node crashed or was restarted: a new instance has no promote to
+	// finish) needs none, and pg_ctl promote then would promote a replica
+	// beside whatever primary runs by then.
+	if w.rescue != 0 {
+		switch n := w.R.C.Node(w.rescue); {
+		case !w.R.Promoting(w.rescue):
+			w.rescue = 0
+		case !n.TriggerFile:
+			return one(w.rescueCmd())
+		}
+	}
 	// Every world promotes at least once: past half of the actions, a
 	// world that has not promoted yet does the switchover now.
-	if w.promoted == 0 && i >= w.Swarm.Actions/2 && len(v.replicas) > 0 && !v.promoting {
+	if w.promoted == 0 && i >= w.Swarm.Actions/2 && len(v.replicas) > 0 && !v.promoting && w.rescue == 0 {
 		if v.writer != nil && !w.promoteAllowedWith(v.writer) {
 			// Stop the old primary first; the promote comes at a later
 			// action, once it is really down (a paused process can hold a
@@ -172,7 +185,7 @@ func genRead(w *World, v *view, add func(int, func() []script.Command)) {
 
 // genPromote (ClassPromote) promotes a replica when the operator may.
 func genPromote(w *World, v *view, add func(int, func() []script.Command)) {
-	if len(v.replicas) > 0 && !v.promoting && (v.writer == nil || w.promoteAllowedWith(v.writer)) {
+	if len(v.replicas) > 0 && !v.promoting && w.rescue == 0 && (v.writer == nil || w.promoteAllowedWith(v.writer)) {
 		add(6, func() []script.Command { return w.promoteCmds(w.pick(v.replicas)) })
 	}
 }
@@ -338,13 +351,51 @@ func (w *World) writeTarget(p, writer *shmem.Node) *shmem.Node {
 	return p
 }
 
+// promoteCmd is the operator's promote of replica h: pg_ctl promote, the
+// trigger file under the hazard trigger-file-promote, and in a
+// ClassTriggerFile world half the time the trigger file followed, once
+// startup took it, by pg_ctl promote (rescueCmd). Only with no writer
+// left: a fenced promote of a replica while the old primary runs relies on
+// the remount, which the trigger file does not do, so startup's end of WAL
+// would be passed by the old primary's writes (the PANIC of its end-of-WAL
+// check, for the operator's mistake, not the model's).
 func (w *World) promoteCmd(h storage.HostID) script.Command {
 	w.promoted++
 	if w.hz.TriggerFile {
 		return script.Trigger{Node: h}
 	}
+	if w.Swarm.Classes&ClassTriggerFile != 0 && w.liveWriter() == nil && w.post.Intn(2) == 0 {
+		w.rescue = h
+		return script.Trigger{Node: h}
+	}
 	return script.Promote{Node: h}
 }
+
+// rescueCmd is the pg_ctl promote that completes a trigger file's promote:
+// postmaster remounts and signals the BGW, which enters WAITING_RESET, and
+// startup, waiting for it in P3, goes on.
+func (w *World) rescueCmd() script.Command {
+	h := w.rescue
+	w.rescue = 0
+	return script.Promote{Node: h}
+}
+
+// afterPromote is what the operator does right after promoting h: in a
+// ClassCheckpoint world, half the time, CHECKPOINT as soon as
+// pg_is_in_recovery() turns false (failover tools checkpoint the new
+// primary so pg_rewind sees its timeline: Patroni's checkpoint after
+// promote). In V11's order that lands in the window where the node is out
+// of recovery and its BGW still waits for its reset.
+func (w *World) afterPromote(h storage.HostID) []script.Command {
+	if w.Swarm.Classes&ClassCheckpoint == 0 || w.rescue != 0 || w.post.Intn(2) != 0 {
+		return nil
+	}
+	return []script.Command{script.RunUntil{Cond: "out-of-recovery", Node: h, Budget: postPromoteWait, HasBudget: true},
+		script.Checkpoint{Node: h}}
+}
+
+// postPromoteWait bounds afterPromote's wait for the end of recovery.
+const postPromoteWait = 400
 
 // promoteCmds promotes h; clients reading on h until the last moment
 // (a read still in flight when promote begins) come with it half the time.
@@ -365,5 +416,6 @@ func (w *World) promoteCmds(h storage.HostID) []script.Command {
 	if w.Swarm.Classes&ClassRead != 0 && w.plan.Intn(2) == 0 {
 		cmds = append(cmds, script.SubmitRead{Node: h, Page: 0, Count: w.Swarm.Opts.Pages})
 	}
-	return append(cmds, w.promoteCmd(h))
+	cmds = append(cmds, w.promoteCmd(h))
+	return append(cmds, w.afterPromote(h)...)
 }

@@ -92,10 +92,16 @@ const (
 	// ClassLagPromote: a replica promoted while its queue has not caught
 	// up (it reads WAL from storage at the trigger) (fidelity.go).
 	ClassLagPromote
+	// ClassTriggerFile: the operator promotes a replica by its trigger
+	// file, finds the promote hanging (startup waits in P3 for a BGW that
+	// never heard of it) and runs pg_ctl promote, which tells the BGW
+	// (promoteCmd; without the pg_ctl promote it is the hazard
+	// trigger-file-promote).
+	ClassTriggerFile
 	classEnd
 )
 
-var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "reuse", "torn-wal", "kill", "pending-promote", "lag-promote"}
+var classNames = []string{"write", "promote", "abort", "read", "stop", "crash", "restart", "io-error", "latency", "pause", "stall-save", "checkpoint", "standby", "twophase", "logical", "reuse", "torn-wal", "kill", "pending-promote", "lag-promote", "trigger-file"}
 
 func (c Class) String() string {
 	var parts []string
@@ -305,8 +311,12 @@ type World struct {
 	R     *script.Runner
 	out   Outcome
 	plan  *sim.Rand
-	cfg   RunConfig
-	hz    hazard.Hazard
+	// post draws the operator's steps after a promote request (the
+	// trigger file's rescue, a CHECKPOINT once out of recovery) from a
+	// stream of its own, so worlds that take none keep their programs.
+	post *sim.Rand
+	cfg  RunConfig
+	hz   hazard.Hazard
 	// promoted counts promotes requested, so every world promotes once.
 	promoted int
 	// paused lists the processes the planner held and has not released
@@ -315,12 +325,15 @@ type World struct {
 	// lagged is the replica genLagPromote holds behind a stopping primary,
 	// to release and promote at a later action (0: none).
 	lagged storage.HostID
+	// rescue is the replica promoted by its trigger file, to be promoted
+	// by pg_ctl once startup has taken the file (0: none).
+	rescue storage.HostID
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every
 // later step).
 func NewWorld(sw Swarm, cfg RunConfig) (*World, error) {
-	w := &World{Swarm: sw, cfg: cfg, plan: sim.NewRand(sw.Seed).Fork("plan")}
+	w := &World{Swarm: sw, cfg: cfg, plan: sim.NewRand(sw.Seed).Fork("plan"), post: sim.NewRand(sw.Seed).Fork("post-promote")}
 	if sw.Opts.Hazard != "" {
 		hz, err := hazard.Lookup(sw.Opts.Hazard)
 		if err != nil {
@@ -419,6 +432,9 @@ func (w *World) Run() Outcome {
 // finish runs the end of a world: liveness, then the whole-state checks.
 func (w *World) finish() {
 	if w.out.Violation != nil {
+		return
+	}
+	if w.rescue != 0 && w.R.Promoting(w.rescue) && w.Exec(w.rescueCmd()) != nil {
 		return
 	}
 	// The whole-state checks are recorded commands, so a replay of the
