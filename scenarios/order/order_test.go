@@ -15,7 +15,7 @@ func runHash(t *testing.T, seed uint64, p shmem.Profile, hz string) (uint64, str
 	t.Helper()
 	// The study runs on the fixed model: under PolarDB's faithful v15 the
 	// baseline itself fails on many seeds (docs/findings.md F1–F4).
-	sw, err := swarm.DeriveSwarm(seed, swarm.Base{Profile: p, Fixed: true, Without: swarm.ClassReuse, Hazard: hz})
+	sw, err := swarm.DeriveSwarm(seed, swarm.Base{Profile: p, Fixed: true, Hazard: hz})
 	require.NoError(t, err)
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
