@@ -8,6 +8,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/order"
+	"promotesim/shmem"
 )
 
 func TestOrderingsUsageErrors(t *testing.T) {
@@ -104,4 +108,34 @@ func TestCommittedOrderingsReport(t *testing.T) {
 		code, stdout, stderr := runCmd("replay", "-script", path)
 		require.Contains(t, stdout+stderr, "recurred", "%s: exit %d", path, code)
 	}
+	// Every ordering hazard of the catalogue is a breaking variant of the
+	// study, and the one known to be harmless is among the variants that
+	// hold.
+	for _, m := range order.HazardVariants() {
+		hz, err := hazard.Lookup(m.Hazard)
+		require.NoError(t, err)
+		p := shmem.ProfileV15
+		if hz.Profile != 0 {
+			p = hz.Profile
+		}
+		require.Contains(t, reportRows(string(body), "Breaking variants", p), m.Variant, "hazard %s", m.Hazard)
+	}
+	require.Contains(t, reportRows(string(body), "Incidental orderings", shmem.ProfileV15), order.HarmlessVariant)
+}
+
+// reportRows lists the variant ids of one table of the report: the rows
+// of section "### <title> (<profile>)".
+func reportRows(body, title string, p shmem.Profile) []string {
+	_, sec, ok := strings.Cut(body, "### "+title+" ("+p.String()+")")
+	if !ok {
+		return nil
+	}
+	sec, _, _ = strings.Cut(sec, "\n### ")
+	var ids []string
+	for _, line := range strings.Split(sec, "\n") {
+		if f := strings.Split(line, " | "); len(f) > 2 && strings.HasPrefix(f[0], "| ") && strings.Contains(f[0], ":") {
+			ids = append(ids, strings.TrimPrefix(f[0], "| "))
+		}
+	}
+	return ids
 }
