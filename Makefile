@@ -87,10 +87,13 @@ soak:
 
 ## orderings: the ordering study (issue 14): regenerate docs/orderings.md and
 ## its counterexamples (docs/orderings/) from every generated variant of the
-## promote order, ORDERINGS_BUDGET seeds each (deterministic for a budget)
-ORDERINGS_BUDGET ?= 5000
+## promote order under each scheduler: ORDERINGS_BUDGET seeds per variant for
+## each seeded one, ORDERINGS_STATES states for the exhaustive check of the
+## small world (deterministic for a budget)
+ORDERINGS_BUDGET ?= uniform=5000,pct=1000,preempt=1000
+ORDERINGS_STATES ?= 2000
 orderings:
-	$(GO) run ./cmd/promotesim orderings -budget $(ORDERINGS_BUDGET) -report docs/orderings.md >/dev/null
+	$(GO) run ./cmd/promotesim orderings -budget $(ORDERINGS_BUDGET) -max-states $(ORDERINGS_STATES) -report docs/orderings.md >/dev/null
 
 ## shards: a sweep across machines, on this one (deploy/local/shards.sh):
 ## N explore shards of SHARD_SEEDS seeds as parallel processes (one worker

@@ -8,6 +8,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/order"
+	"promotesim/shmem"
 )
 
 func TestOrderingsUsageErrors(t *testing.T) {
@@ -17,7 +21,12 @@ func TestOrderingsUsageErrors(t *testing.T) {
 	}{
 		{[]string{"orderings", "-profile", "v9"}, `-profile "v9": want v15, v11 or all`},
 		{[]string{"orderings", "-budget", "5", "-duration", "1s"}, "-budget and -duration do not go together"},
-		{[]string{"orderings", "-sched", "pct"}, `-sched "pct": only uniform runs here`},
+		{[]string{"orderings", "-sched", "pct,fifo"}, `-sched "pct,fifo": unknown scheduler "fifo"`},
+		{[]string{"orderings", "-sched", "pct,pct"}, `-sched "pct,pct": pct twice`},
+		{[]string{"orderings", "-budget", "0"}, `-budget "0": want a positive number`},
+		{[]string{"orderings", "-budget", "pct=5,exhaustive=3"}, `want SCHED=N with SCHED one of uniform, pct, preempt`},
+		{[]string{"orderings", "-sched", "uniform", "-budget", "pct=5"}, `-budget "pct=5": pct is not in -sched "uniform"`},
+		{[]string{"orderings", "-max-states", "0"}, "-max-states 0: want at least 1"},
 		{[]string{"orderings", "-shard", "2/2"}, `-shard "2/2": want i/n`},
 		{[]string{"orderings", "-report", "x.md", "-duration", "1s"}, "-report needs a seed budget"},
 		{[]string{"orderings", "-report", "x.md", "-shard", "0/2"}, "-report needs every variant"},
@@ -60,7 +69,7 @@ func TestOrderingsReportDeterministic(t *testing.T) {
 			first = dir
 		}
 		report := filepath.Join(dir, "orderings.md")
-		code, _, stderr := runCmd("orderings", "-profile", "v15", "-budget", "3", "-shrink-attempts", "20", "-report", report)
+		code, _, stderr := runCmd("orderings", "-profile", "v15", "-budget", "3", "-max-states", "200", "-shrink-attempts", "20", "-report", report)
 		require.Equal(t, 0, code, stderr)
 		runs = append(runs, read(dir))
 	}
@@ -72,12 +81,16 @@ func TestOrderingsReportDeterministic(t *testing.T) {
 		require.Equal(t, body, other, name)
 	}
 	require.Contains(t, runs[0]["orderings.md"], "move:reset-bgw:after:recovery-done")
-	// A linked counterexample replays: its recorded violation recurs.
-	cx, err := filepath.Glob(filepath.Join(first, "orderings", "v15-omit_remount-*.txt"))
-	require.NoError(t, err)
-	require.Len(t, cx, 1)
-	code, stdout, stderr := runCmd("replay", "-script", cx[0])
-	require.Contains(t, stdout+stderr, "recurred", "exit %d", code)
+	// Every scheduler ran: the breaking table has a column for each, and
+	// a linked counterexample of each replays: its violation recurs.
+	require.Contains(t, runs[0]["orderings.md"], "| variant | change | uniform | pct | preempt | exhaustive |")
+	for _, sched := range []string{"uniform", "pct", "preempt", "exhaustive"} {
+		cx, err := filepath.Glob(filepath.Join(first, "orderings", "v15-omit_remount-"+sched+"-*.txt"))
+		require.NoError(t, err)
+		require.Len(t, cx, 1, sched)
+		code, stdout, stderr := runCmd("replay", "-script", cx[0])
+		require.Contains(t, stdout+stderr, "recurred", "%s: exit %d", sched, code)
+	}
 }
 
 // The committed report links only counterexamples that exist, and each
@@ -95,4 +108,34 @@ func TestCommittedOrderingsReport(t *testing.T) {
 		code, stdout, stderr := runCmd("replay", "-script", path)
 		require.Contains(t, stdout+stderr, "recurred", "%s: exit %d", path, code)
 	}
+	// Every ordering hazard of the catalogue is a breaking variant of the
+	// study, and the one known to be harmless is among the variants that
+	// hold.
+	for _, m := range order.HazardVariants() {
+		hz, err := hazard.Lookup(m.Hazard)
+		require.NoError(t, err)
+		p := shmem.ProfileV15
+		if hz.Profile != 0 {
+			p = hz.Profile
+		}
+		require.Contains(t, reportRows(string(body), "Breaking variants", p), m.Variant, "hazard %s", m.Hazard)
+	}
+	require.Contains(t, reportRows(string(body), "Incidental orderings", shmem.ProfileV15), order.HarmlessVariant)
+}
+
+// reportRows lists the variant ids of one table of the report: the rows
+// of section "### <title> (<profile>)".
+func reportRows(body, title string, p shmem.Profile) []string {
+	_, sec, ok := strings.Cut(body, "### "+title+" ("+p.String()+")")
+	if !ok {
+		return nil
+	}
+	sec, _, _ = strings.Cut(sec, "\n### ")
+	var ids []string
+	for _, line := range strings.Split(sec, "\n") {
+		if f := strings.Split(line, " | "); len(f) > 2 && strings.HasPrefix(f[0], "| ") && strings.Contains(f[0], ":") {
+			ids = append(ids, strings.TrimPrefix(f[0], "| "))
+		}
+	}
+	return ids
 }

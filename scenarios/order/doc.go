@@ -2,8 +2,11 @@
 // promote must come in PolarDB's order. It holds the promote sequence as
 // data (each step with the PolarDB code that runs it,
 // docs/promote-steps.md), generates variants of that order mechanically,
-// runs each through the swarm explorer with the hazard hunt's control-run
-// rule, and renders docs/orderings.md.
+// and renders docs/orderings.md from their results: each variant runs
+// under every scheduler (the swarm's uniform, pct and preempt strategies,
+// with the hazard hunt's control-run rule, and the exhaustive check of
+// the small world; cmd/promotesim/orderings.go), and Combine merges a
+// variant's verdicts.
 //
 // A variant is a hazard of package hazard (hazard.VariantName): its
 // startup order runs through startup/sequence.go, its omitted

@@ -25,6 +25,11 @@ func HazardVariants() []HazardVariant {
 	}
 }
 
+// HarmlessVariant is a variant known to hold: the two stores of the
+// ControlFileLock window swapped inside their one critical section (no
+// process can run between them), in StartupXLOG's V15 order.
+const HarmlessVariant = "swap:in-production:node-type"
+
 // NotOrderings are the catalogue's hazards that no order of the steps
 // gives, and why: they change a value or a guard, not a step's place.
 func NotOrderings() map[string]string {

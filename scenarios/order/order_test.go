@@ -15,7 +15,7 @@ func runHash(t *testing.T, seed uint64, p shmem.Profile, hz string) (uint64, str
 	t.Helper()
 	// The study runs on the fixed model: under PolarDB's faithful v15 the
 	// baseline itself fails on many seeds (docs/findings.md F1–F4).
-	sw, err := swarm.DeriveSwarm(seed, swarm.Base{Profile: p, Fixed: true, Without: swarm.ClassReuse, Hazard: hz})
+	sw, err := swarm.DeriveSwarm(seed, swarm.Base{Profile: p, Fixed: true, Hazard: hz})
 	require.NoError(t, err)
 	o, err := swarm.RunSwarm(sw, swarm.RunConfig{})
 	require.NoError(t, err)
@@ -75,7 +75,7 @@ func TestOrderingHazardsAreVariants(t *testing.T) {
 // ControlFileLock window swapped inside their one critical section (no
 // process can run between them), on every seed the swarm test runs.
 func TestHarmlessVariantHolds(t *testing.T) {
-	v, ok := Find(shmem.ProfileV15, "swap:in-production:node-type")
+	v, ok := Find(shmem.ProfileV15, HarmlessVariant)
 	require.True(t, ok)
 	require.Empty(t, v.CannotRun)
 	for seed := uint64(1); seed <= 150; seed++ {
@@ -147,4 +147,56 @@ func TestAttributeBackendRace(t *testing.T) {
 		minimal, _ := Constraints([]Result{r})
 		require.Equal(t, c.want == "", len(minimal) == 1, "%v: an attributed break adds no constraint", c.p)
 	}
+}
+
+// Combine merges a variant's results under every scheduler: its own
+// break wins over the profile's own and over holds whatever the order,
+// the seeded budget is summed without the exhaustive check's runs, and
+// the report gives each scheduler its cell.
+func TestCombineAndSchedulerColumns(t *testing.T) {
+	v, ok := Find(shmem.ProfileV11, "swap:final-replay:restartpoint")
+	require.True(t, ok)
+	h, ok := Find(shmem.ProfileV11, HarmlessVariant)
+	require.True(t, ok)
+	res := func(v Variant, sched string, c Class, checker string, worlds uint64, marks ...string) Result {
+		r := NewResult(v, sched)
+		r.Class, r.Checker, r.Worlds, r.Steps, r.Marks, r.Seed, r.SeedsToDetection = c, checker, worlds, 10*worlds, marks, worlds, worlds
+		if c == Breaks {
+			r.Message, r.Counterexample = "x", "/d/orderings/"+sched+".txt"
+		}
+		return r
+	}
+	own := res(v, SchedUniform, Breaks, "BGWLegalTransitions", 7, "a")
+	own.Message = "bgw PANIC (a backend replays from 0/28)"
+	Attribute(&own)
+	require.Equal(t, "wait-backends", own.Attributed)
+	ex := res(v, SchedExhaustive, Breaks, "CheckpointRedo", 40)
+	ex.States = 300
+	all := []Result{own, res(v, SchedPCT, Holds, "", 100, "b", "a"), res(v, SchedPreempt, Breaks, "ClogCopiedAtPromote", 3, "c"), ex,
+		res(h, SchedUniform, Holds, "", 100, "a"), res(h, SchedExhaustive, Holds, "", 50)}
+	c := Combine(all)
+	require.Len(t, c, 2)
+	require.Equal(t, Breaks, c[0].Class)
+	require.Equal(t, SchedPreempt, c[0].Sched, "the first scheduler with the variant's own break gives the verdict")
+	require.Equal(t, "ClogCopiedAtPromote", c[0].Checker)
+	require.Empty(t, c[0].Attributed)
+	require.Equal(t, uint64(110), c[0].Worlds, "seeded worlds only")
+	require.Equal(t, []string{"a", "b", "c"}, c[0].Marks)
+	require.Len(t, c[0].PerSched, 4)
+	x, ok := c[0].Of(SchedExhaustive)
+	require.True(t, ok)
+	require.Equal(t, 300, x.States)
+	require.Equal(t, Holds, c[1].Class)
+	require.Equal(t, uint64(100), c[1].Worlds)
+
+	cfg := ReportConfig{Command: "test", FirstSeed: 1, States: 300,
+		Budgets: []SchedBudget{{SchedUniform, 100}, {SchedPCT, 100}, {SchedPreempt, 100}},
+		Link:    func(p string) string { return p[len("/d/"):] }}
+	body := string(Report(cfg, all))
+	require.Contains(t, body, "| variant | change | uniform | pct | preempt | exhaustive |")
+	require.Contains(t, body, "| swap:final-replay:restartpoint | swap final-replay and restartpoint | "+
+		"[BGWLegalTransitions](orderings/uniform.txt) (the profile's own: no wait-backends), seed 7 (7 seeds) | holds | "+
+		"[ClogCopiedAtPromote](orderings/preempt.txt), seed 3 (3 seeds) | [CheckpointRedo](orderings/exhaustive.txt), run 40, 300 states |")
+	require.Contains(t, body, "uniform 0 of 2, pct 0 of 1, preempt 1 of 1, exhaustive 1 of 2")
+	require.Contains(t, body, "| "+HarmlessVariant+" | swap in-production and node-type | 100 | 1000 | 1 | 0 | 0 |")
 }
