@@ -78,7 +78,7 @@ func TestFlagProbesExitTwo(t *testing.T) {
 		{[]string{"check", "-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"orderings", "-budget", "0"}, "-budget 0: want at least 1"},
 		{[]string{"orderings", "-duration", "0s"}, "-duration 0s: want a positive duration"},
-		{[]string{"orderings", "-budget", big}, "for flag -budget: value out of range"},
+		{[]string{"orderings", "-budget", big}, `-budget "` + big + `": value out of range`},
 		{[]string{"orderings", "-seed", "18446744073709551615", "-budget", "2"}, "runs past the largest seed"},
 		{[]string{"orderings", "-seed", "18446744073709551615"}, "with 5000 seeds runs past the largest seed"},
 		{[]string{"orderings", "-workers", "-1"}, "-workers -1: want 1..1024"},

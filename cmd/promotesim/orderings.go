@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -480,7 +481,13 @@ func parseOrderingsScheds(list, budget string, states int, timed bool) ([]order.
 	var named []string // given's keys, in -budget's order
 	if budget != "" && !strings.Contains(budget, "=") {
 		n, err := strconv.ParseUint(budget, 10, 64)
-		if err != nil || n == 0 {
+		if err == nil && n == 0 {
+			return nil, 0, usageErr("-budget 0: want at least 1 (leave -budget out for %s)", budgetsText(defaultOrderingsBudgets))
+		}
+		if errors.Is(err, strconv.ErrRange) {
+			return nil, 0, usageErr("-budget %q: value out of range", budget)
+		}
+		if err != nil {
 			return nil, 0, usageErr("-budget %q: want a positive number of seeds, or SCHED=N,... (leave -budget out for %s)", budget, budgetsText(defaultOrderingsBudgets))
 		}
 		all = n

@@ -23,7 +23,7 @@ func TestOrderingsUsageErrors(t *testing.T) {
 		{[]string{"orderings", "-budget", "5", "-duration", "1s"}, "-budget and -duration do not go together"},
 		{[]string{"orderings", "-sched", "pct,fifo"}, `-sched "pct,fifo": unknown scheduler "fifo"`},
 		{[]string{"orderings", "-sched", "pct,pct"}, `-sched "pct,pct": pct twice`},
-		{[]string{"orderings", "-budget", "0"}, `-budget "0": want a positive number`},
+		{[]string{"orderings", "-budget", "x"}, `-budget "x": want a positive number`},
 		{[]string{"orderings", "-budget", "pct=5,exhaustive=3"}, `want SCHED=N with SCHED one of uniform, pct, preempt`},
 		{[]string{"orderings", "-sched", "uniform", "-budget", "pct=5"}, `-budget "pct=5": pct is not in -sched "uniform"`},
 		{[]string{"orderings", "-max-states", "0"}, "-max-states 0: want at least 1"},
