@@ -168,8 +168,11 @@ func TestCombineAndSchedulerColumns(t *testing.T) {
 	}
 	own := res(v, SchedUniform, Breaks, "BGWLegalTransitions", 7, "a")
 	own.Message = "bgw PANIC (a backend replays from 0/28)"
-	Attribute(&own)
-	require.Equal(t, "wait-backends", own.Attributed)
+	// What Attribute sets for a profile whose order lacks the backend
+	// wait; neither fixed profile lacks it since v11-fixed took V15's
+	// wait (TestAttributeBackendRace pins that nothing is attributed now), but
+	// Combine must still rank such a break below a variant's own.
+	own.Attributed = "wait-backends"
 	ex := res(v, SchedExhaustive, Breaks, "CheckpointRedo", 40)
 	ex.States = 300
 	all := []Result{own, res(v, SchedPCT, Holds, "", 100, "b", "a"), res(v, SchedPreempt, Breaks, "ClogCopiedAtPromote", 3, "c"), ex,
