@@ -1,7 +1,9 @@
 package check
 
 import (
+	"reflect"
 	"slices"
+	"testing"
 
 	"promotesim/logindex"
 	"promotesim/scenarios/oracle"
@@ -59,6 +61,12 @@ type Memory struct {
 	pools                     []poolSeen
 	backW                     uint64
 	stored                    []storage.LSN
+	// two-phase and logical-slot claims, the sync-failure flags, the
+	// accepted rewinds
+	tp                             twoPhaseSeen
+	lg                             logicalSeen
+	metaSyncFailed, dataSyncFailed bool
+	rewinds                        uint64
 }
 
 // MemoryOf returns k's memory now.
@@ -74,6 +82,7 @@ func MemoryOf(k *Checks) Memory {
 		lmeta: k.lmeta, lmetaKnown: k.lmetaKnown, lmetaBy: k.lmetaBy, wrSeen: k.wrSeen, wrCuts: k.wrCuts,
 		wasReplica: slices.Clone(k.wasReplica), wasReplicaSl: slices.Clone(k.wasReplicaSl), clogSeen: slices.Clone(k.clogSeen),
 		pools: clonePools(k.pools), backW: k.backW.seen, stored: slices.Clone(k.stored),
+		tp: k.tp, lg: k.lg, metaSyncFailed: k.metaSyncFailed, dataSyncFailed: k.dataSyncFailed, rewinds: k.rewinds,
 	}
 }
 
@@ -105,4 +114,55 @@ func clonePools(ps []poolSeen) []poolSeen {
 		out[i].frames = slices.Clone(out[i].frames)
 	}
 	return out
+}
+
+// memoryLeftOut are the Checks fields MemoryOf does not compare, and why.
+// Every other field is memory MemoryOf must copy (memoryOf lists them).
+var memoryLeftOut = map[string]string{ // looked up only
+	"c": "the cluster watched", "O": "compared through Oracle.Memory", "Off": "a switch, not memory",
+	"ackMaxEnd": "appended with ackSteps (compared by length)", "ackByXID": "filled with ackSteps",
+	"exempt": "kept by the PageWritten reports, which arrive inside every step, skipped or not",
+	"exits":  "kept by the exit reports, inside every step", "regressions": "kept by the regression reports, inside every step",
+	"ids": "scratch", "pgs": "scratch", "relPath": "scratch", "blk": "scratch", "metaBuf": "scratch",
+	"exercised": "counts for the summary, decides no verdict", "watch": "the watch itself", "lastOK": "the watch itself",
+	"watchOff": "test knob", "onSkip": "test knob",
+}
+
+// memoryOf are the Checks fields MemoryOf copies (as a field of Memory or
+// of one of its parts).
+var memoryOf = []string{"sw", "rw", "ckpt", "durW", "swMax", "swSt", "hosts", "metaSyncFailed", "lostSeen", "cutSeen",
+	"acksSeen", "dur", "tp", "lg", "redoKnown", "redo", "ckptSeen", "ckptCuts", "ctlDirty", "ctlBy", "replicaSeen",
+	"primarySeen", "pending", "ackSteps", "walW", "futW", "liW", "lmW", "wrW", "lmetaBy", "lmeta", "lmetaKnown", "wrSeen",
+	"wrCuts", "wasReplica", "wasReplicaSl", "clogSeen", "pools", "backW", "stored", "rewinds", "dataSyncFailed"}
+
+// TestMemoryOfCoversEveryField guards the watch's test (TestCheckerWatchIsInvisible in
+// checks_test.go compares MemoryOf before and after a skipped step): a
+// field added to Checks must be either copied by MemoryOf or listed as
+// left out with its reason, or a checker whose memory moves on a skipped
+// step would pass that test unseen.
+func TestMemoryOfCoversEveryField(t *testing.T) {
+	covered := map[string]bool{}
+	for _, f := range memoryOf {
+		covered[f] = true
+	}
+	typ := reflect.TypeFor[Checks]()
+	seen := map[string]bool{}
+	for i := range typ.NumField() {
+		name := typ.Field(i).Name
+		seen[name] = true
+		_, out := memoryLeftOut[name]
+		if covered[name] == out {
+			t.Errorf("Checks.%s: copied by MemoryOf %v, listed as left out %v: want exactly one", name, covered[name], out)
+		}
+	}
+	for _, f := range memoryOf {
+		if !seen[f] {
+			t.Errorf("memoryOf lists %s, which Checks has no longer", f)
+		}
+	}
+	for f := range memoryLeftOut {
+		if !seen[f] {
+			t.Errorf("memoryLeftOut lists %s, which Checks has no longer", f)
+		}
+	}
 }
