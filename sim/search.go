@@ -24,6 +24,16 @@ import "fmt"
 // switch from a blocked actor is free). The Fingerprint must then cover the
 // actor that ran last (Scheduler.StateHash does).
 //
+// A search can be split between goroutines without sim having any: Split
+// and Frontier cut it at a depth of choices and hand each deeper run out as
+// a prefix, a search with Prefix explores one such subtree, and a shared
+// Visited (its locking the caller's) prunes across all of them. Only a
+// search that goes on to explore under a state stores it, and a subtree's
+// search stores nothing while it replays its prefix, so the states stored
+// are the whole search's whatever order the subtrees run in
+// (TestSearchSplitMatchesWhole); scenarios/explore's parallel check runs
+// them on workers.
+//
 // No sleep sets or partial-order reduction: the scheduler cannot tell that
 // two steps are independent. Actors share state it never sees (Ctx.Actor,
 // shared memory, the simulated device), each step ticks the virtual clock
@@ -63,6 +73,64 @@ type Search[W any] struct {
 	// Stop, if set, is asked between runs; true ends the search (a
 	// wall-clock deadline: sim itself has no clock).
 	Stop func(r *SearchReport) bool
+	// Visited, if set, is the store of explored states the search prunes
+	// by (else a map of its own). A parallel driver shares one between
+	// searches of disjoint subtrees (Prefix), from its own goroutines: sim
+	// has none, so the store's locking is the driver's.
+	Visited Visited
+	// Prefix, if set, confines the search to the subtree under these
+	// first choices: they are replayed (not explored, not stored) and never
+	// backtracked.
+	Prefix []int
+	// Split and Frontier cut the search into subtrees for a parallel
+	// driver: with Split > 0 a driven run (Drive) that reaches a
+	// scheduling decision past the replayed prefix after Split or more
+	// choices hands Frontier the choices so far and ends there, storing
+	// nothing at that decision: a search with that Prefix explores it.
+	Split    int
+	Frontier func(prefix []int)
+}
+
+// Visited stores explored states: Visit records an exploration of state fp
+// reached after depth steps and pre preemptions (zero for a bound that is
+// not set) and returns false when a stored one had at least as much budget
+// left (the state need not be explored again); Len is the number of
+// distinct states stored.
+type Visited interface {
+	Visit(fp uint64, depth, pre int32) bool
+	Len() int
+}
+
+// VisitedMap is the Visited a search uses by default. It is not safe for
+// concurrent use.
+type VisitedMap struct {
+	m map[uint64][]visit // looked up only, never iterated
+}
+
+// NewVisitedMap returns an empty store.
+func NewVisitedMap() *VisitedMap { return &VisitedMap{m: make(map[uint64][]visit)} }
+
+// Len is the number of distinct states stored.
+func (v *VisitedMap) Len() int { return len(v.m) }
+
+// Visit records a visit and keeps, per state, only the visits no other
+// dominates (a Pareto set of budgets spent: almost always one entry).
+func (v *VisitedMap) Visit(fp uint64, depth, pre int32) bool {
+	nv := visit{depth: depth, pre: pre}
+	old := v.m[fp]
+	for _, o := range old {
+		if o.depth <= nv.depth && o.pre <= nv.pre {
+			return false
+		}
+	}
+	kept := old[:0]
+	for _, o := range old {
+		if o.depth < nv.depth || o.pre < nv.pre {
+			kept = append(kept, o)
+		}
+	}
+	v.m[fp] = append(kept, nv)
+	return true
 }
 
 // SearchReport is what a search found and how much of the space it saw.
@@ -77,6 +145,7 @@ type SearchReport struct {
 	Truncated   int // runs cut by MaxDepth
 	Preempted   int // alternatives skipped because the preemption bound was spent
 	Failures    int // runs that ended in a violation
+	Split       int // runs handed to Frontier (Split) rather than explored
 	// Shortest is the choice script of the failing run with the fewest
 	// steps (NewScripted(Shortest...) replays it), ShortestSteps its steps
 	// and Violation what it broke.
@@ -135,7 +204,11 @@ func (s *Search[W]) Run() (rep SearchReport, err error) {
 	if s.BoundPreemptions {
 		st.k = s.Preemptions
 	}
-	seen := make(map[uint64][]visit) // looked up only, never iterated
+	var seen Visited = s.Visited
+	if seen == nil {
+		seen = NewVisitedMap()
+	}
+	st.floor = len(s.Prefix)
 	for first := true; ; first = false {
 		if !first && s.budgetSpent(&rep) {
 			return rep, nil
@@ -164,15 +237,15 @@ func (s *Search[W]) budgetSpent(rep *SearchReport) bool {
 // and explores on from it (choosing the first allowed option at every new
 // choice) until the world ends, a state repeats, the depth bound cuts it or
 // a claim fails. It returns true when the search must stop (StopAtFirst).
-func (s *Search[W]) run(st *searchState, seen map[uint64][]visit, first bool) bool {
+func (s *Search[W]) run(st *searchState, seen Visited, first bool) bool {
 	rep := st.rep
-	div := len(st.nodes) - 1 // the node just advanced; replay ends past it
+	div := st.replayEnd(s.Prefix) // the node just advanced; replay ends past it
 	st.pos, st.pre = 0, 0
 	rep.Runs++
-	w := s.New(searchChooser{st})
-	if first {
+	w := s.New(searchChooser{st, s.Prefix})
+	if first && len(s.Prefix) == 0 {
 		s.visit(seen, s.Fingerprint(w), 0, 0)
-		rep.States = len(seen)
+		rep.States = seen.Len()
 	}
 	for depth := 0; ; {
 		if s.MaxDepth > 0 && depth >= s.MaxDepth {
@@ -205,7 +278,7 @@ func (s *Search[W]) run(st *searchState, seen map[uint64][]visit, first bool) bo
 			rep.Revisits++
 			return false
 		}
-		rep.States = len(seen)
+		rep.States = seen.Len()
 	}
 }
 
@@ -221,30 +294,15 @@ func (s *Search[W]) fail(st *searchState, v *Violation, depth int) {
 
 // visit records an exploration of state fp reached after depth steps and
 // pre preemptions; false when a stored one had at least as much budget left.
-func (s *Search[W]) visit(seen map[uint64][]visit, fp uint64, depth, pre int) bool {
-	nv := visit{}
+func (s *Search[W]) visit(seen Visited, fp uint64, depth, pre int) bool {
+	var d, p int32
 	if s.MaxDepth > 0 {
-		nv.depth = int32(depth)
+		d = int32(depth)
 	}
 	if s.BoundPreemptions {
-		nv.pre = int32(pre)
+		p = int32(pre)
 	}
-	old := seen[fp]
-	for _, o := range old {
-		if o.depth <= nv.depth && o.pre <= nv.pre {
-			return false
-		}
-	}
-	// Keep only the visits the new one does not dominate (a Pareto set:
-	// almost always one entry).
-	kept := old[:0]
-	for _, o := range old {
-		if o.depth < nv.depth || o.pre < nv.pre {
-			kept = append(kept, o)
-		}
-	}
-	seen[fp] = append(kept, nv)
-	return true
+	return seen.Visit(fp, d, p)
 }
 
 func (s *Search[W]) step(w W) (ran bool, v *Violation) {

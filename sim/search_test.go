@@ -3,6 +3,7 @@ package sim_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -637,4 +638,102 @@ func TestSearchRejectsNegativeBound(t *testing.T) {
 	if _, err := s.Run(); err == nil || !strings.Contains(err.Error(), "preemption bound of -1") {
 		t.Fatalf("error %v", err)
 	}
+}
+
+// splitSearch runs m's driven search as a parallel driver would, one
+// subtree after another: a search cut at split choices hands out its
+// frontier, and a search per frontier prefix explores it, every one
+// pruning by one shared store. order permutes the subtrees (a parallel
+// driver runs them in any order). It returns the shared store's size, the
+// frontier's length, whether every search completed, and the shortest
+// failing run over all of them.
+func splitSearch(m *model, k, depth, split int, withLast bool, order func(n int) []int) (states, frontier int, complete bool, shortest int, script []int, err error) {
+	seen := sim.NewVisitedMap()
+	var prefixes [][]int
+	s := m.drive(withLast)
+	s.Preemptions, s.BoundPreemptions, s.MaxDepth = k, k >= 0, depth
+	s.Visited, s.Split = seen, split
+	s.Frontier = func(p []int) { prefixes = append(prefixes, p) }
+	rep, err := s.Run()
+	if err != nil {
+		return
+	}
+	complete, shortest, script = rep.Complete, rep.ShortestSteps, rep.Shortest
+	if rep.Split != len(prefixes) {
+		return 0, 0, false, 0, nil, fmt.Errorf("report says %d split, %d handed out", rep.Split, len(prefixes))
+	}
+	for _, i := range order(len(prefixes)) {
+		sub := m.drive(withLast)
+		sub.Preemptions, sub.BoundPreemptions, sub.MaxDepth = k, k >= 0, depth
+		sub.Visited, sub.Prefix = seen, prefixes[i]
+		r, err := sub.Run()
+		if err != nil {
+			return 0, 0, false, 0, nil, err
+		}
+		complete = complete && r.Complete
+		if r.Violation != nil && (script == nil || r.ShortestSteps < shortest) {
+			shortest, script = r.ShortestSteps, r.Shortest
+		}
+	}
+	return seen.Len(), len(prefixes), complete, shortest, script, nil
+}
+
+// Split into subtrees run in any order over one shared store, the driven
+// search stores exactly the states the whole search does (brute force's
+// decision states), within any bound.
+func TestSearchSplitMatchesWhole(t *testing.T) {
+	simtest.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 3).Draw(t, "n")
+		mx := rapid.IntRange(1, 3).Draw(t, "max")
+		coin := rapid.Bool().Draw(t, "coin")
+		k := rapid.IntRange(-1, 2).Draw(t, "preemptions")
+		depth := rapid.IntRange(0, n*mx).Draw(t, "depth")
+		split := rapid.IntRange(1, 5).Draw(t, "split")
+		withLast := k >= 0 || rapid.Bool().Draw(t, "withLast")
+		m := counters(n, mx, coin)
+		order := func(n int) []int { return rapid.Permutation(seq(n)).Draw(t, "order") }
+		states, _, complete, _, _, err := splitSearch(m, k, depth, split, withLast, order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := m.brute(k, depth, withLast); states != b.decisions || !complete {
+			t.Fatalf("split search %d states (complete %v); brute force %d decision states", states, complete, b.decisions)
+		}
+	})
+}
+
+// Split, the search still finds the broken locks' bugs at brute force's
+// shortest depth, with a script that replays, and holds on the correct ones.
+func TestSearchSplitFindsBugs(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    *model
+	}{{"racy lock", mutex(true)}, {"atomic lock", mutex(false)}, {"peterson", peterson(false)}, {"broken peterson", peterson(true)}} {
+		for _, split := range []int{1, 3, 6} {
+			reverse := func(n int) []int { r := seq(n); slices.Reverse(r); return r }
+			states, frontier, complete, shortest, script, err := splitSearch(c.m, -1, 60, split, false, reverse)
+			b := c.m.brute(-1, 60, false)
+			if err != nil || !complete || states != b.decisions || (script != nil) != (b.badDepth >= 0) || frontier == 0 && b.decisions > 1 {
+				t.Fatalf("%s split %d: %d states (%d subtrees, complete %v, %v); brute force %d, bad at %d", c.name, split, states, frontier, complete, err, b.decisions, b.badDepth)
+			}
+			if script == nil {
+				continue
+			}
+			if shortest != b.badDepth {
+				t.Fatalf("%s split %d: shortest %d steps, brute force %d", c.name, split, shortest, b.badDepth)
+			}
+			w := c.m.world(sim.NewScripted(script...))
+			if r := w.s.Run(1000); r.Violation == nil || r.Steps != shortest {
+				t.Fatalf("%s split %d: replay of %v: %v", c.name, split, script, r)
+			}
+		}
+	}
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

@@ -8,13 +8,13 @@ type searchAbort struct{ truncated bool }
 
 // runDrive is run for a Search with Drive: the world runs itself, and the
 // search looks at it from its chooser, at every scheduling decision.
-func (s *Search[W]) runDrive(st *searchState, seen map[uint64][]visit, _ bool) bool {
+func (s *Search[W]) runDrive(st *searchState, seen Visited, _ bool) bool {
 	rep := st.rep
-	div := len(st.nodes) - 1
+	div := st.replayEnd(s.Prefix)
 	st.pos, st.pre = 0, 0
 	rep.Runs++
 	st.probe = nil // decisions made while New builds the world are not states yet
-	w := s.New(searchChooser{st})
+	w := s.New(searchChooser{st, s.Prefix})
 	st.probe = func(e Enabled) { s.probe(st, seen, w, e, div) }
 	defer func() { st.probe = nil }()
 	v, aborted := s.drive(w)
@@ -39,7 +39,7 @@ func (s *Search[W]) runDrive(st *searchState, seen map[uint64][]visit, _ bool) b
 // probe is the search's look at a driven world at a scheduling decision:
 // past the replayed prefix it prunes a state explored before with as much
 // budget, and cuts a run at the depth bound.
-func (s *Search[W]) probe(st *searchState, seen map[uint64][]visit, w W, e Enabled, div int) {
+func (s *Search[W]) probe(st *searchState, seen Visited, w W, e Enabled, div int) {
 	rep := st.rep
 	if st.pos <= div {
 		rep.Replayed++
@@ -53,11 +53,17 @@ func (s *Search[W]) probe(st *searchState, seen map[uint64][]visit, w W, e Enabl
 		rep.Truncated++
 		panic(searchAbort{truncated: true})
 	}
+	if s.Split > 0 && st.pos >= s.Split {
+		rep.Transitions-- // the subtree's own search takes this step
+		rep.Split++
+		s.Frontier(st.script())
+		panic(searchAbort{})
+	}
 	if !s.visit(seen, s.Fingerprint(w), depth, st.pre) {
 		rep.Revisits++
 		panic(searchAbort{})
 	}
-	rep.States = len(seen)
+	rep.States = seen.Len()
 }
 
 // drive runs Drive, turning the search's own abort into aborted and a failed

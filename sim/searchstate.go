@@ -12,6 +12,7 @@ type searchState struct {
 	pos   int      // choices consumed by the current run
 	pre   int      // preemptions spent by the current run
 	k     int      // the preemption bound; -1: none
+	floor int      // nodes below it are the search's Prefix: never backtracked
 	rep   *SearchReport
 	// probe, in a driven search, looks at the world at each scheduling
 	// decision before it is taken; lastStep is the step it last saw.
@@ -47,7 +48,7 @@ func (st *searchState) allowed(n *searchNode, from int) int {
 
 // take answers one choice of width n (e is the candidate view of a
 // scheduling choice, nil for the others).
-func (st *searchState) take(n int, e *Enabled) int {
+func (st *searchState) take(n int, e *Enabled, prefix []int) int {
 	if e != nil && st.probe != nil {
 		st.probe(*e)
 	}
@@ -67,8 +68,16 @@ func (st *searchState) take(n int, e *Enabled) int {
 		st.ownMask(&nd, e)
 	}
 	// Some option is always allowed: the last actor's own steps are free,
-	// and when it has none every option is.
-	nd.val = int32(st.allowed(&nd, 0))
+	// and when it has none every option is. A prefix's choice is taken as
+	// given (a run within the same bound chose it).
+	if st.pos < len(prefix) {
+		if prefix[st.pos] < 0 || prefix[st.pos] >= n {
+			panic(&NondeterministicWorld{Msg: fmt.Sprintf("prefix choice %d is %d of %d options", st.pos, prefix[st.pos], n)})
+		}
+		nd.val = int32(prefix[st.pos])
+	} else {
+		nd.val = int32(st.allowed(&nd, 0))
+	}
 	st.nodes = append(st.nodes, nd)
 	st.pos++
 	if nd.preempts(st.masks, int(nd.val)) {
@@ -98,7 +107,7 @@ func (st *searchState) ownMask(nd *searchNode, e *Enabled) {
 // backtrack advances the deepest node with an untried allowed option,
 // dropping the exhausted ones below it; false when none is left.
 func (st *searchState) backtrack() bool {
-	for len(st.nodes) > 0 {
+	for len(st.nodes) > st.floor {
 		nd := &st.nodes[len(st.nodes)-1]
 		if v := st.allowed(nd, int(nd.val)+1); v >= 0 {
 			nd.val = int32(v)
@@ -110,6 +119,12 @@ func (st *searchState) backtrack() bool {
 		st.nodes = st.nodes[:len(st.nodes)-1]
 	}
 	return false
+}
+
+// replayEnd is the last choice a run replays: the node backtrack just
+// advanced, or the prefix's last (a first run replays its prefix).
+func (st *searchState) replayEnd(prefix []int) int {
+	return max(len(st.nodes), len(prefix)) - 1
 }
 
 // script returns the choices consumed so far: a Scripted replay of the run.
@@ -124,20 +139,23 @@ func (st *searchState) script() []int {
 // searchChooser is the Chooser of one search run. It mirrors Scripted's
 // rules exactly (a single option and a certain or impossible chance consume
 // nothing), so the script of a failing run replays under Scripted.
-type searchChooser struct{ st *searchState }
+type searchChooser struct {
+	st     *searchState
+	prefix []int
+}
 
 func (c searchChooser) Choose(_ Site, n int) int {
 	if n == 1 {
 		return 0
 	}
-	return c.st.take(n, nil)
+	return c.st.take(n, nil, c.prefix)
 }
 
 func (c searchChooser) Chance(_ Site, p Prob) bool {
 	if p.Num == 0 || p.Num >= p.Den {
 		return p.Num != 0
 	}
-	return c.st.take(2, nil) == 1
+	return c.st.take(2, nil, c.prefix) == 1
 }
 
-func (c searchChooser) ChooseStep(_ Site, e Enabled) int { return c.st.take(e.Len(), &e) }
+func (c searchChooser) ChooseStep(_ Site, e Enabled) int { return c.st.take(e.Len(), &e, c.prefix) }

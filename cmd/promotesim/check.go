@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -59,7 +60,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 
 // parseCheckFlags reads and checks check's flags.
 func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveConfig, outDir string, jsonOut bool, err error) {
-	fs := newFlags("check", "check -exhaustive [-preemptions K|none|auto] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-max-states N] [-budget D] [-stop-at-first] [-json]", stderr)
+	fs := newFlags("check", "check -exhaustive [-preemptions K|none|auto] [-workers K] [-profile v15|v15-fixed|v11|v11-fixed] [-fence none|epoch|detect] [-hazard NAME] [-max-states N] [-budget D] [-stop-at-first] [-json]", stderr)
 	exhaustive := fs.Bool("exhaustive", false, "search every schedule of a small world's promote window (stateful: revisited states are pruned)")
 	pre := fs.String("preemptions", "auto", "bound every schedule to K preemptions, CHESS style: a number K, none (the whole space: too big to finish in minutes), or auto (K = 0, 1, 2, ... in turn until a failure or the budget)")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
@@ -68,6 +69,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 	first := fs.Bool("stop-at-first", false, "stop at the first failing schedule (default: search on and keep the shortest)")
 	out := fs.String("out", defaultCxDir, "directory for the counterexample script")
 	js := fs.Bool("json", false, "print a machine-readable JSON report")
+	workers := fs.Int("workers", 1, "goroutines searching at once, 1..1024 (0: every core); with more than one, transitions, runs and where a budget cuts vary from run to run, a complete search's distinct states do not")
 	if err = parse(fs, args, 0); err != nil {
 		return
 	}
@@ -93,6 +95,11 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 		err = usageErr("-max-states %d: want a positive number (or 0)", *maxStates)
 	case *budget < 0:
 		err = usageErr("-budget %v: want a positive duration", *budget)
+	case *workers < 0 || *workers > 1024:
+		err = usageErr("-workers %d: want 1..1024, or 0 for every core", *workers)
+	}
+	if *workers == 0 {
+		*workers = runtime.GOMAXPROCS(0)
 	}
 	if err == nil {
 		err = checkDir("out", *out)
@@ -108,7 +115,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 		base = hazardProfile(base)
 	}
 	cfg = explore.ExhaustiveConfig{Base: base, BoundPreemptions: k >= 0, Preemptions: max(k, 0), MaxStates: *maxStates,
-		Budget: *budget, StopAtFirst: *first, Iterate: iterate}
+		Budget: *budget, StopAtFirst: *first, Iterate: iterate, Workers: *workers}
 	return cfg, *out, *js, nil
 }
 
@@ -204,6 +211,9 @@ func printCheck(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore.Exh
 		res.WindowSteps, res.Closed, res.Stuck)
 	if r.Preempted > 0 {
 		fmt.Fprintf(stdout, "  %d branches cut by the preemption bound\n", r.Preempted)
+	}
+	if cfg.Workers > 1 {
+		fmt.Fprintf(stdout, "  %d workers searched %d subtrees (the schedules' first choices, split off by one more)\n", cfg.Workers, r.Split)
 	}
 	switch {
 	case res.Interrupted:

@@ -50,6 +50,10 @@ type ExhaustiveConfig struct {
 	// and Preemptions are then ignored): a failure needing few preemptions
 	// is found before the search drowns in the larger bounds' states.
 	Iterate bool
+	// Workers splits each search between this many goroutines (0 or 1:
+	// one, and the counts are the same on every run; parallel.go says
+	// what varies with more).
+	Workers int
 }
 
 // Round is one search of an iterated check: its bound and what it found.
@@ -143,6 +147,22 @@ type exWorld struct {
 	ran      []script.Command
 	// pre is the violation the FIFO part before the window ran into.
 	pre *sim.Violation
+	// tally counts the windows closed and stuck: the search's, shared by
+	// its runs (set on each copy; a copy's own would be a copy).
+	tally *windowTally
+}
+
+// windowTally counts how a search's runs ended their window.
+type windowTally struct{ closed, stuck int }
+
+func (w *exWorld) count(closed bool) {
+	switch {
+	case w.tally == nil:
+	case closed:
+		w.tally.closed++
+	default:
+		w.tally.stuck++
+	}
 }
 
 // CheckExhaustive searches the window of ExhaustiveWorld: once, or with
@@ -191,36 +211,66 @@ func CheckExhaustive(ctx context.Context, cfg ExhaustiveConfig) (*ExhaustiveResu
 	return res, nil
 }
 
-// searchRound is one search of the window under cfg's bound.
+// searchRound is one search of the window under cfg's bound: by one
+// searcher, or split between cfg.Workers (parallel.go).
 func searchRound(ctx context.Context, cfg ExhaustiveConfig, res *ExhaustiveResult, hasher *stateHasher, start time.Time) (sim.SearchReport, error) {
-	var buildErr error
-	tmpl, err := exhaustiveTemplate(res)
+	stop := func() bool { return ctx.Err() != nil || (cfg.Budget > 0 && time.Since(start) > cfg.Budget) }
+	if cfg.Workers > 1 {
+		return searchParallel(cfg, res, stop)
+	}
+	sr, err := newSearcher(res, hasher)
 	if err != nil {
 		return sim.SearchReport{}, err
 	}
-	srch := sim.Search[*exWorld]{
+	srch := sr.search(cfg, res, stop)
+	rep, err := srch.Run()
+	if err == nil {
+		err = sr.buildErr
+	}
+	res.Closed, res.Stuck = sr.tally.closed, sr.tally.stuck
+	return rep, err
+}
+
+// searcher is what one search needs of its own: a template to copy runs
+// from (a copier copies one world at a time), a hasher (its walk keeps
+// per-call state) and the tally of its windows.
+type searcher struct {
+	tmpl     *exTemplate
+	hasher   *stateHasher
+	tally    windowTally
+	buildErr error
+}
+
+func newSearcher(res *ExhaustiveResult, hasher *stateHasher) (*searcher, error) {
+	tmpl, err := exhaustiveTemplate(res)
+	if err != nil {
+		return nil, err
+	}
+	return &searcher{tmpl: tmpl, hasher: hasher}, nil
+}
+
+// search is the Search of the window by sr, ended early by stop (a
+// deadline, a cancelled context, another searcher's first failure).
+func (sr *searcher) search(cfg ExhaustiveConfig, res *ExhaustiveResult, stop func() bool) sim.Search[*exWorld] {
+	return sim.Search[*exWorld]{
 		New: func(ch sim.Chooser) *exWorld {
-			w, err := tmpl.instance(ch)
-			if err != nil && buildErr == nil {
-				buildErr = err
+			w, err := sr.tmpl.instance(ch)
+			if err != nil && sr.buildErr == nil {
+				sr.buildErr = err
+			}
+			if w != nil {
+				w.tally = &sr.tally
 			}
 			return w
 		},
 		Drive:            func(w *exWorld) *sim.Violation { return driveWindow(w, res) },
-		Fingerprint:      func(w *exWorld) uint64 { return hasher.fastWorldFingerprint(w.r, w.phase<<16|w.answered) },
+		Fingerprint:      func(w *exWorld) uint64 { return sr.hasher.fastWorldFingerprint(w.r, w.phase<<16|w.answered) },
 		BoundPreemptions: cfg.BoundPreemptions,
 		Preemptions:      cfg.Preemptions,
 		MaxStates:        cfg.MaxStates,
 		StopAtFirst:      cfg.StopAtFirst,
-		Stop: func(*sim.SearchReport) bool {
-			return buildErr != nil || ctx.Err() != nil || (cfg.Budget > 0 && time.Since(start) > cfg.Budget)
-		},
+		Stop:             func(*sim.SearchReport) bool { return sr.buildErr != nil || stop() },
 	}
-	rep, err := srch.Run()
-	if err == nil {
-		err = buildErr
-	}
-	return rep, err
 }
 
 // exhaustiveTemplate builds the world up to the promote once; every run of
@@ -299,7 +349,7 @@ func driveWindow(w *exWorld, res *ExhaustiveResult) *sim.Violation {
 	}
 	for _, st := range steps {
 		if !st() {
-			res.Stuck++
+			w.count(false)
 			return w.x.V
 		}
 		if w.x.V != nil {
@@ -307,7 +357,7 @@ func driveWindow(w *exWorld, res *ExhaustiveResult) *sim.Violation {
 		}
 		w.phase++
 	}
-	res.Closed++
+	w.count(true)
 	w.gate.Open = false
 	w.phase++
 	w.exec(script.Run{Steps: 40})

@@ -158,3 +158,30 @@ func TestFastFingerprintMatchesReflective(t *testing.T) {
 	}
 	require.Greater(t, total, 400)
 }
+
+// Split between workers, the search still catches a hazard with a file
+// that replays, holds on the clean model within a budget of states, and
+// counts what it split off; the race detector (make race) runs it with
+// the workers sharing their store.
+func TestExhaustiveParallel(t *testing.T) {
+	res, err := CheckExhaustive(context.Background(), ExhaustiveConfig{Base: swarm.Base{Hazard: "skip-wait-reset", Fixed: true},
+		BoundPreemptions: true, StopAtFirst: true, MaxStates: 20000, Workers: 2})
+	require.NoError(t, err)
+	require.NotNil(t, res.Shortest, "skip-wait-reset not caught on 2 workers: %v", res.Search)
+	require.Equal(t, "BGWLegalTransitions", res.Shortest.Checker)
+	path, err := SaveCounterexample(t.TempDir(), res.Shortest)
+	require.NoError(t, err)
+	f, err := ReadCounterexample(path)
+	require.NoError(t, err)
+	v := f.Replay(nil, sim.LevelStory, sim.FormatText)
+	require.NotNil(t, v, "the file does not fail on replay")
+	require.Equal(t, "BGWLegalTransitions", v.Checker)
+
+	res, err = CheckExhaustive(context.Background(), ExhaustiveConfig{BoundPreemptions: true, MaxStates: 3000, Workers: 2})
+	require.NoError(t, err)
+	require.Nil(t, res.Shortest, "the clean model fails on 2 workers: %v", res.Search)
+	require.GreaterOrEqual(t, res.Search.States, 3000)
+	require.Positive(t, res.Search.Split, "nothing was split off")
+	require.Positive(t, res.Closed)
+	require.False(t, res.Search.Complete, "a search cut by -max-states is not complete")
+}
