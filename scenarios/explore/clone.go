@@ -71,6 +71,10 @@ type copier struct {
 	srcs  []reflect.Value
 	codes []*copyCode
 	maps  map[unsafe.Pointer]unsafe.Pointer // looked up only
+	// last is the memory of the latest copy; spare a copy's memory its
+	// owner released (release), which the next copy overwrites instead of
+	// allocating and zeroing ~80 KB a run and leaving it to the collector.
+	last, spare reflect.Value
 }
 
 // span is one object of the original: n == 0 an object of type elem, else
@@ -161,7 +165,11 @@ func (cp *copier) copy() (out any, err error) {
 		return nil, fmt.Errorf("clone: nothing prepared")
 	}
 	clear(cp.maps)
-	whole := reflect.New(cp.whole).Elem()
+	whole := cp.spare
+	if !whole.IsValid() {
+		whole = reflect.New(cp.whole).Elem()
+	}
+	cp.spare, cp.last = reflect.Value{}, whole
 	for i := range cp.regions {
 		cp.bases[i] = whole.Field(i).Addr().UnsafePointer()
 	}
@@ -170,6 +178,12 @@ func (cp *copier) copy() (out any, err error) {
 	}
 	return reflect.NewAt(cp.rootT.Elem(), cp.object(cp.root, cp.rootT.Elem().Size())).Interface(), nil
 }
+
+// release hands the latest copy's memory back for the next copy to
+// overwrite. Its owner must be done with that copy and with everything it
+// reaches: every region of it is overwritten (objects it allocated since
+// are left to the collector, pointing into memory that is no longer theirs).
+func (cp *copier) release() { cp.spare, cp.last = cp.last, reflect.Value{} }
 
 // clonePtr is prepare and copy: a deep copy of the world p points to.
 func (cp *copier) clonePtr(p any) (any, error) {

@@ -185,3 +185,31 @@ func TestTemplateEveryWorld(t *testing.T) {
 		require.NoError(t, err, f)
 	}
 }
+
+// A copy made in released memory is as good as a fresh one: it starts at
+// the template's fingerprint and runs on to the same outcome under the
+// same schedule as a copy in memory of its own, whatever the run before it
+// left in that memory.
+func TestReleasedCopyIsFresh(t *testing.T) {
+	res := &ExhaustiveResult{}
+	res.Cluster, res.Before, res.Promote = ExhaustiveWorld(swarm.Base{})
+	tmpl, err := exhaustiveTemplate(res)
+	require.NoError(t, err)
+	hs := newStateHasher()
+	start := hs.fastWorldFingerprint(tmpl.w.r, tmpl.w.phase)
+	run := func(seed uint64) (*exWorld, string) {
+		w, err := tmpl.instance(sim.NewRandom(seed))
+		require.NoError(t, err)
+		require.Equal(t, start, hs.fastWorldFingerprint(w.r, w.phase), "seed %d: a copy's state at the promote", seed)
+		return w, outcome(w, driveWindow(w, res))
+	}
+	for seed := uint64(1); seed <= 12; seed++ {
+		_, fresh := run(seed) // in memory of its own
+		last, other := run(seed + 100)
+		tmpl.cp.release() // the next copy overwrites the last one's memory
+		reused, again := run(seed)
+		require.Same(t, last, reused, "seed %d: the memory was not reused", seed)
+		require.Equal(t, fresh, again, "seed %d: the copy in released memory ran differently", seed)
+		require.NotEqual(t, fresh, other, "seed %d: two schedules ran the same (the test sees nothing)", seed)
+	}
+}

@@ -239,6 +239,10 @@ type searcher struct {
 	hasher   *stateHasher
 	tally    windowTally
 	buildErr error
+	// prev is the previous run's world: dead when the search asks for the
+	// next (a run's world is not used after its run), so its memory is
+	// reused, unless its run failed (a violation may point into it).
+	prev *exWorld
 }
 
 func newSearcher(res *ExhaustiveResult, hasher *stateHasher) (*searcher, error) {
@@ -254,7 +258,11 @@ func newSearcher(res *ExhaustiveResult, hasher *stateHasher) (*searcher, error) 
 func (sr *searcher) search(cfg ExhaustiveConfig, res *ExhaustiveResult, stop func() bool) sim.Search[*exWorld] {
 	return sim.Search[*exWorld]{
 		New: func(ch sim.Chooser) *exWorld {
+			if p := sr.prev; p != nil && p.x.V == nil && p.pre == nil {
+				sr.tmpl.cp.release()
+			}
 			w, err := sr.tmpl.instance(ch)
+			sr.prev = w
 			if err != nil && sr.buildErr == nil {
 				sr.buildErr = err
 			}
