@@ -186,10 +186,12 @@ func printCheckJSON(stdout io.Writer, cfg explore.ExhaustiveConfig, res *explore
 		Interrupted    bool                `json:"interrupted"`
 		ElapsedSec     float64             `json:"elapsed_s"`
 		StatesPerSec   float64             `json:"states_per_s"`
+		Workers        int                 `json:"workers"`
+		Subtrees       int                 `json:"subtrees"`
 		Counterexample *jsonCounterexample `json:"counterexample,omitempty"`
 	}{cluster.ModelVersion, baseText(cfg.Base), pre, res.Cluster.String(), script.Lines(res.Before), res.Promote.String(),
 		r.States, r.Transitions, r.Replayed, r.Runs, r.Revisits, res.WindowSteps, res.Closed, res.Stuck, r.Failures, r.Complete, res.Interrupted,
-		res.Elapsed.Seconds(), res.StatesPerSec(), cxJSON(res.Shortest, path, cxErr)}
+		res.Elapsed.Seconds(), res.StatesPerSec(), max(cfg.Workers, 1), r.Split, cxJSON(res.Shortest, path, cxErr)}
 	return writeJSON(stdout, out)
 }
 

@@ -99,7 +99,9 @@ func searchParallel(cfg ExhaustiveConfig, res *ExhaustiveResult, stop func() boo
 	}
 	pr := &parallelRound{seen: newLockedVisited(), queue: make(chan []int, 1<<12), stopAtFirst: cfg.StopAtFirst}
 	pr.rep.Complete = true
-	halt := func() bool { return pr.stop.Load() || stop() }
+	halt := func() bool {
+		return pr.stop.Load() || stop() || (cfg.MaxStates > 0 && pr.seen.Len() >= cfg.MaxStates)
+	}
 	var wg sync.WaitGroup
 	for _, sr := range searchers[1:] {
 		wg.Add(1)
