@@ -89,8 +89,8 @@ func measureFigures(ctx context.Context, quick bool) ([]figure, error) {
 	}
 	out = append(out, fs...)
 	if !quick {
-		for _, workers := range []int{1, 2} {
-			if fs, err = measureExhaustiveComplete(ctx, workers); err != nil {
+		for _, c := range []struct{ preemptions, workers int }{{0, 1}, {0, 2}, {1, 2}} {
+			if fs, err = measureExhaustiveComplete(ctx, c.preemptions, c.workers); err != nil {
 				return nil, err
 			}
 			out = append(out, fs...)
@@ -165,13 +165,15 @@ func measureExhaustive(ctx context.Context) ([]figure, error) {
 	}, nil
 }
 
-// measureExhaustiveComplete is the whole bound-0 search of the default
-// world (profile v15, as check's flags default to): the figure README sets
-// beside Spin's on its twin. On more than one worker only the distinct
-// states repeat from run to run (parallel.go), so only they are counted.
-func measureExhaustiveComplete(ctx context.Context, workers int) ([]figure, error) {
-	cfg := explore.ExhaustiveConfig{Base: swarm.Base{Profile: shmem.ProfileV15}, BoundPreemptions: true, Preemptions: 0, Workers: workers}
-	key, cmd := "exhaustive-p0-complete", "bin/promotesim check -exhaustive -preemptions 0 -budget 0"
+// measureExhaustiveComplete is the whole search of the default world
+// (profile v15, as check's flags default to) at a preemption bound: at
+// bound 0 the figure README sets beside Spin's on its twin. On more than
+// one worker only the distinct states repeat from run to run
+// (parallel.go), so only they are counted.
+func measureExhaustiveComplete(ctx context.Context, preemptions, workers int) ([]figure, error) {
+	cfg := explore.ExhaustiveConfig{Base: swarm.Base{Profile: shmem.ProfileV15}, BoundPreemptions: true, Preemptions: preemptions, Workers: workers}
+	key := fmt.Sprintf("exhaustive-p%d-complete", preemptions)
+	cmd := fmt.Sprintf("bin/promotesim check -exhaustive -preemptions %d -budget 0", preemptions)
 	if workers > 1 {
 		key, cmd = fmt.Sprintf("%s-w%d", key, workers), fmt.Sprintf("%s -workers %d", cmd, workers)
 	}
