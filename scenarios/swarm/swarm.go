@@ -191,6 +191,7 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	o.Prewarm = pick("prewarm", 0, 3) == 0
 	classes := ClassWrite | ClassPromote
 	classes |= drawClasses(root)
+	classes |= HuntClasses(base.Hazard)
 	classes |= base.With
 	classes &^= base.Without &^ (ClassWrite | ClassPromote)
 	o.WALWriteBehind = classes&ClassTornWAL != 0
@@ -328,6 +329,9 @@ type World struct {
 	// rescue is the replica promoted by its trigger file, to be promoted
 	// by pg_ctl once startup has taken the file (0: none).
 	rescue storage.HostID
+	// hunt draws what a biased hazard hunt adds to the promote (hunt.go),
+	// from a stream of its own; nil until first used.
+	hunt *sim.Rand
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every

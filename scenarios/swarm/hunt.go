@@ -1,0 +1,94 @@
+package swarm
+
+import (
+	"promotesim/scenarios/script"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// A hazard's wrong step often does its damage only in a narrow part of
+// the world space: no-backend-wait only while a replica read is still in
+// flight when the BGW starts its ONLINE_PROMOTE replay, which takes a slow
+// disk under the promoted replica; replay-from-old-consistent only when
+// the promoted node's checkpointer judges the redo it takes against a
+// control file the promote failed to write. Uniformly drawn worlds meet
+// those by chance, about one world in thousands, so a hunt for such a
+// hazard biases the worlds it derives toward them (swarm testing's point:
+// the configuration decides what a world can reach). The worlds stay
+// random: the bias only forces the classes the damage needs on and, half
+// the time, gives the operator's promote the fault that opens the window;
+// every other draw is the seed's. The explorer's control run still replays
+// the same commands without the hazard, so what the bias makes likely
+// without the hazard is never blamed on it.
+
+// huntBias is what the worlds of one hazard's hunt favour.
+type huntBias struct {
+	// with: classes forced on.
+	with Class
+	// slowRead: the promote comes with the promoted replica's I/O slowed
+	// and reads in flight on it (a session in the middle of a read when
+	// the operator promotes, its interrupts held until the page is
+	// replayed).
+	slowRead bool
+	// controlFault: the promote comes with an I/O error armed on the
+	// promoted node's next write or sync under global/ (pg_control: the
+	// promote's own control-file write, startup's FATAL).
+	controlFault bool
+	// checkpointBeforeStop: the operator's stop of the old primary before
+	// the promote comes with a CHECKPOINT on it first (its redo the insert
+	// position, above the consistent LSN the replicas last heard of).
+	checkpointBeforeStop bool
+}
+
+// huntBiases are the hazards whose hunts are biased (by name: a map
+// looked up only, never ranged over).
+var huntBiases = map[string]huntBias{
+	"no-backend-wait":            {with: ClassRead | ClassLatency, slowRead: true},
+	"replay-from-old-consistent": {with: ClassIOError | ClassCheckpoint, controlFault: true, checkpointBeforeStop: true},
+}
+
+// HuntClasses returns the classes a world of hazard name's hunt forces on
+// (none for a hazard whose hunt is not biased).
+func HuntClasses(name string) Class { return huntBiases[name].with }
+
+// huntRand is the world's hunt stream (nil: the world is not biased).
+func (w *World) huntRand() (huntBias, *sim.Rand) {
+	b, ok := huntBiases[w.Swarm.Opts.Hazard]
+	if !ok {
+		return huntBias{}, nil
+	}
+	if w.hunt == nil {
+		w.hunt = sim.NewRand(w.Swarm.Seed).Fork("hunt")
+	}
+	return b, w.hunt
+}
+
+// huntStopCmds are what the bias adds before the operator stops the old
+// primary writer to promote a replica: half the time, nothing.
+func (w *World) huntStopCmds(writer storage.HostID) []script.Command {
+	b, rnd := w.huntRand()
+	if !b.checkpointBeforeStop || rnd.Intn(2) != 0 {
+		return nil
+	}
+	return one(script.Checkpoint{Node: writer})
+}
+
+// huntCmds are what the bias adds right before the operator promotes h,
+// drawn from the world's own hunt stream (so unbiased worlds and the
+// plan stream keep their draws): half the time, nothing.
+func (w *World) huntCmds(h storage.HostID) []script.Command {
+	b, rnd := w.huntRand()
+	if rnd == nil || rnd.Intn(2) != 0 {
+		return nil
+	}
+	var cmds []script.Command
+	if b.slowRead {
+		cmds = append(cmds, script.Fault{Node: h, Latency: true, Ticks: 20 + rnd.Intn(100)},
+			script.SubmitRead{Node: h, Page: rnd.Intn(w.Swarm.Opts.Pages), Count: 1 + rnd.Intn(w.Swarm.Opts.Pages)})
+	}
+	if b.controlFault {
+		ops := []string{"write", "sync"}
+		cmds = append(cmds, script.Fault{Node: h, Op: ops[rnd.Intn(len(ops))], Path: "global/", HasPath: true, Count: 1})
+	}
+	return cmds
+}
