@@ -24,7 +24,12 @@
 // A promote (planner.go promoteCmd, afterPromote) is pg_ctl promote, or in
 // a ClassTriggerFile world the trigger file followed by pg_ctl promote once
 // startup took it; in a ClassCheckpoint world a CHECKPOINT may follow as
-// soon as the node is out of recovery. Base.Fixed picks the profile's -fixed variant. It
+// soon as the node is out of recovery. hunt.go biases the worlds of a hunt
+// for a hazard whose damage needs a narrow window (no-backend-wait: a slow
+// read in flight across the promote; replay-from-old-consistent: a failed
+// control-file write at promote): the classes it needs forced on and, half
+// the time, the fault that opens the window added to the promote, from a
+// stream of its own. Base.Fixed picks the profile's -fixed variant. It
 // mirrors no PolarDB file: it is the operator and the faults around the
 // model.
 package swarm
