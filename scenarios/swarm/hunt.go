@@ -15,11 +15,13 @@ import (
 // those by chance, about one world in thousands, so a hunt for such a
 // hazard biases the worlds it derives toward them (swarm testing's point:
 // the configuration decides what a world can reach). The worlds stay
-// random: the bias only forces the classes the damage needs on and, half
-// the time, gives the operator's promote the fault that opens the window;
-// every other draw is the seed's. The explorer's control run still replays
-// the same commands without the hazard, so what the bias makes likely
-// without the hazard is never blamed on it.
+// random: the bias only forces the classes the damage needs on and, at
+// some of the operator's promotes (half for the slow read, three in four
+// for the control-file fault) and stops of the old primary (half), adds
+// the commands that open the window; every other draw is the seed's. The
+// explorer's control run still replays the same commands without the
+// hazard, so what the bias makes likely without the hazard is never
+// blamed on it.
 
 // huntBias is what the worlds of one hazard's hunt favour.
 type huntBias struct {
@@ -34,9 +36,13 @@ type huntBias struct {
 	// promoted node's next write or sync under global/ (pg_control: the
 	// promote's own control-file write, startup's FATAL).
 	controlFault bool
-	// checkpointBeforeStop: the operator's stop of the old primary before
-	// the promote comes with a CHECKPOINT on it first (its redo the insert
-	// position, above the consistent LSN the replicas last heard of).
+	// checkpointBeforeStop: the operator's stop of the old primary comes
+	// after a burst of writes and a CHECKPOINT on it, and is immediate
+	// (huntStop): the replicas' last redo is then the CHECKPOINT's, the
+	// insert position at its start, which the consistent LSN they last
+	// heard of may lie below, and the burst moves the consistent LSN far
+	// enough for a lazy checkpoint. Measured: it doubles the hunt's
+	// catches (13 against 6 of 6,000 v15 worlds).
 	checkpointBeforeStop bool
 }
 
@@ -63,30 +69,37 @@ func (w *World) huntRand() (huntBias, *sim.Rand) {
 	return b, w.hunt
 }
 
-// huntStopCmds are what the bias adds before the operator stops the old
-// primary writer to promote a replica: half the time, nothing.
-func (w *World) huntStopCmds(writer storage.HostID) []script.Command {
+// huntStop is the operator's stop of the old primary writer, in mode
+// (drawn by the caller, so the plan stream keeps its draws), with what the
+// bias adds to it: half the time a burst of writes and a CHECKPOINT first,
+// then an immediate stop, so the last redo the replicas replay is that
+// checkpoint's (the insert position at its start) while the consistent LSN
+// they heard of is the one published before it.
+func (w *World) huntStop(writer storage.HostID, mode string) []script.Command {
+	stop := script.Stop{Node: writer, Mode: mode}
 	b, rnd := w.huntRand()
 	if !b.checkpointBeforeStop || rnd.Intn(2) != 0 {
-		return nil
+		return one(stop)
 	}
-	return one(script.Checkpoint{Node: writer})
+	burst := script.Submit{Node: writer, Page: rnd.Intn(w.Swarm.Opts.Pages), Slot: rnd.Intn(storage.PageSlots), Count: 16 + rnd.Intn(16)}
+	stop.Mode = "immediate"
+	return []script.Command{burst, script.Checkpoint{Node: writer}, stop}
 }
 
 // huntCmds are what the bias adds right before the operator promotes h,
 // drawn from the world's own hunt stream (so unbiased worlds and the
-// plan stream keep their draws): half the time, nothing.
+// plan stream keep their draws).
 func (w *World) huntCmds(h storage.HostID) []script.Command {
 	b, rnd := w.huntRand()
-	if rnd == nil || rnd.Intn(2) != 0 {
+	if rnd == nil {
 		return nil
 	}
 	var cmds []script.Command
-	if b.slowRead {
+	if b.slowRead && rnd.Intn(2) == 0 {
 		cmds = append(cmds, script.Fault{Node: h, Latency: true, Ticks: 20 + rnd.Intn(100)},
 			script.SubmitRead{Node: h, Page: rnd.Intn(w.Swarm.Opts.Pages), Count: 1 + rnd.Intn(w.Swarm.Opts.Pages)})
 	}
-	if b.controlFault {
+	if b.controlFault && rnd.Intn(4) != 0 {
 		ops := []string{"write", "sync"}
 		cmds = append(cmds, script.Fault{Node: h, Op: ops[rnd.Intn(len(ops))], Path: "global/", HasPath: true, Count: 1})
 	}
