@@ -15,7 +15,9 @@ import (
 // those by chance, about one world in thousands, so a hunt for such a
 // hazard biases the worlds it derives toward them (swarm testing's point:
 // the configuration decides what a world can reach). The worlds stay
-// random: the bias only forces the classes the damage needs on and, at
+// random: the bias only forces the classes the damage needs on, draws the
+// options it needs from a range of their own (replay-from-old-consistent:
+// frequent lazy checkpoints, so one falls inside the promote) and, at
 // some of the operator's promotes (half for the slow read, three in four
 // for the control-file fault) and stops of the old primary (half), adds
 // the commands that open the window; every other draw is the seed's. The
@@ -44,13 +46,18 @@ type huntBias struct {
 	// enough for a lazy checkpoint. Measured: it doubles the hunt's
 	// catches (13 against 6 of 6,000 v15 worlds).
 	checkpointBeforeStop bool
+	// checkpointDistance: the world's lazy-checkpoint distance is drawn
+	// from [lo, hi] bytes of WAL (0: the default): frequent lazy
+	// checkpoints, so one falls inside the promote's window.
+	checkpointDistance [2]int
 }
 
 // huntBiases are the hazards whose hunts are biased (by name: a map
 // looked up only, never ranged over).
 var huntBiases = map[string]huntBias{
-	"no-backend-wait":            {with: ClassRead | ClassLatency, slowRead: true},
-	"replay-from-old-consistent": {with: ClassIOError | ClassCheckpoint, controlFault: true, checkpointBeforeStop: true},
+	"no-backend-wait": {with: ClassRead | ClassLatency, slowRead: true},
+	"replay-from-old-consistent": {with: ClassIOError | ClassCheckpoint, controlFault: true, checkpointBeforeStop: true,
+		checkpointDistance: [2]int{0x40, 0x100}},
 }
 
 // HuntClasses returns the classes a world of hazard name's hunt forces on
@@ -59,7 +66,7 @@ func HuntClasses(name string) Class { return huntBiases[name].with }
 
 // huntRand is the world's hunt stream (nil: the world is not biased).
 func (w *World) huntRand() (huntBias, *sim.Rand) {
-	b, ok := huntBiases[w.Swarm.Opts.Hazard]
+	b, ok := huntBiases[w.Swarm.Hunt]
 	if !ok {
 		return huntBias{}, nil
 	}
