@@ -27,8 +27,10 @@ import (
 
 // huntBias is what the worlds of one hazard's hunt favour.
 type huntBias struct {
-	// with: classes forced on.
-	with Class
+	// with: classes forced on; without: classes forced off (paths that
+	// only open PolarDB's own findings, which would otherwise be caught
+	// first).
+	with, without Class
 	// slowRead: the promote comes with the promoted replica's I/O slowed
 	// and reads in flight on it (a session in the middle of a read when
 	// the operator promotes, its interrupts held until the page is
@@ -57,13 +59,17 @@ type huntBias struct {
 // looked up only, never ranged over).
 var huntBiases = map[string]huntBias{
 	"no-backend-wait": {with: ClassRead | ClassLatency, slowRead: true},
-	"replay-from-old-consistent": {with: ClassIOError, controlFault: true, checkpointBeforeStop: true,
+	"replay-from-old-consistent": {with: ClassIOError, without: ClassPendingPromote | ClassLagPromote,
+		controlFault: true, checkpointBeforeStop: true,
 		checkpointDistance: [2]int{0x40, 0x100}},
 }
 
 // HuntClasses returns the classes a world of hazard name's hunt forces on
 // (none for a hazard whose hunt is not biased).
 func HuntClasses(name string) Class { return huntBiases[name].with }
+
+// HuntMasks returns the classes a world of hazard name's hunt forces off.
+func HuntMasks(name string) Class { return huntBiases[name].without }
 
 // huntRand is the world's hunt stream (nil: the world is not biased).
 func (w *World) huntRand() (huntBias, *sim.Rand) {

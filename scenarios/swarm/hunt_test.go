@@ -12,7 +12,7 @@ import (
 // A biased hunt changes only its own hazard's worlds: another hazard's
 // seed derives the options, classes and length it derives with no hazard,
 // and a biased hazard's seed keeps its length and differs in its classes
-// only by those forced on.
+// only by those forced on or off.
 func TestHuntBiasOnlyTouchesItsHazard(t *testing.T) {
 	for seed := uint64(1); seed <= 40; seed++ {
 		clean, err := DeriveSwarm(seed, Base{})
@@ -28,7 +28,7 @@ func TestHuntBiasOnlyTouchesItsHazard(t *testing.T) {
 			sw, err := DeriveSwarm(seed, Base{Hazard: hz})
 			require.NoError(t, err)
 			require.NotZero(t, HuntClasses(hz))
-			require.Equal(t, clean.Classes|HuntClasses(hz), sw.Classes, "seed %d %s", seed, hz)
+			require.Equal(t, (clean.Classes|HuntClasses(hz))&^HuntMasks(hz), sw.Classes, "seed %d %s", seed, hz)
 			require.Equal(t, clean.Actions, sw.Actions, "seed %d %s", seed, hz)
 			masked, err := DeriveSwarm(seed, Base{Hazard: hz, Without: HuntClasses(hz)})
 			require.NoError(t, err)
@@ -38,9 +38,9 @@ func TestHuntBiasOnlyTouchesItsHazard(t *testing.T) {
 }
 
 // What the bias is for: in the model's fixed profile (no finding of
-// PolarDB's own to catch first) both hazards' damage shows within a few
+// PolarDB's own to catch first) both hazards' damage shows within a
 // hundred biased worlds (explore -profile v15-fixed: first failing seeds 7
-// and 174), where uniformly drawn ones need thousands (no-backend-wait's
+// and 39), where uniformly drawn ones need thousands (no-backend-wait's
 // first unbiased catch was seed 2320; replay-from-old-consistent's none in
 // 15,000 seeds). And the commands the bias adds are in the recorded
 // program, so the world replays from it.
@@ -50,7 +50,7 @@ func TestHuntBiasReachesTheDamage(t *testing.T) {
 		seeds           uint64
 	}{
 		{"no-backend-wait", "NoUnexpectedExit", 100},
-		{"replay-from-old-consistent", "CheckpointRedo", 300},
+		{"replay-from-old-consistent", "CheckpointRedo", 100},
 	}
 	for _, c := range cases {
 		t.Run(c.hazard, func(t *testing.T) {

@@ -197,6 +197,7 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	classes := ClassWrite | ClassPromote
 	classes |= drawClasses(root)
 	classes |= HuntClasses(base.Hazard)
+	classes &^= HuntMasks(base.Hazard)
 	classes |= base.With
 	classes &^= base.Without &^ (ClassWrite | ClassPromote)
 	if d := huntBiases[base.Hazard].checkpointDistance; d[1] > 0 {
