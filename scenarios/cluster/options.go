@@ -54,6 +54,10 @@ type Options struct {
 	Hazard string
 	// WALWriteBehind is shmem.Config.WALWriteBehind on every node.
 	WALWriteBehind bool
+	// CheckpointDistance is shmem.Config.CheckpointDistance on every node:
+	// how far the consistent LSN moves past the redo before a lazy
+	// checkpoint (0: the default, shmem.DefaultConfig's).
+	CheckpointDistance int
 }
 
 // DefaultOptions is the default small world: two nodes, eight pages.
@@ -113,6 +117,9 @@ func (o Options) Validate() error {
 	if o.DeviceBlocks < 64 {
 		add("device-blocks=%d: want at least 64", o.DeviceBlocks)
 	}
+	if o.CheckpointDistance < 0 {
+		add("checkpoint-distance=%d: want 0 (the default) or more", o.CheckpointDistance)
+	}
 	if o.Standbys < 0 || o.Standbys > 2 {
 		add("standbys=%d: want 0..2", o.Standbys)
 	} else if o.Standbys > 0 && o.LogIndexMem == 0 {
@@ -163,6 +170,9 @@ func (o Options) nodeConfig(h storage.HostID, hz hazard.Hazard, hasHz bool) shme
 	c.LogIndex.BgReplayBatchSize = o.BatchSize
 	c.LogIndex.ParallelReplayProcNum = o.ReplayWorkers
 	c.WALWriteBehind = o.WALWriteBehind
+	if o.CheckpointDistance > 0 {
+		c.CheckpointDistance = int64(o.CheckpointDistance)
+	}
 	if hasHz {
 		// The hazard flips its protocol step on every node (code consults
 		// only Orderings); LogIndexOff is configuration too: PolarDB 15's

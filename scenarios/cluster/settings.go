@@ -80,6 +80,9 @@ var Settings = []Setting{
 			}
 			return nil
 		}},
+	// checkpoint-distance=N: the lazy checkpoint's distance in bytes of
+	// WAL (left out at 0, the default).
+	intSetting("checkpoint-distance", func(o *Options) *int { return &o.CheckpointDistance }, true),
 	// prewarm=on is polar_enable_replica_prewarm (left out when off).
 	{Key: "prewarm", optional: true,
 		get: func(o *Options) string {

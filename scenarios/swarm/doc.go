@@ -24,7 +24,14 @@
 // A promote (planner.go promoteCmd, afterPromote) is pg_ctl promote, or in
 // a ClassTriggerFile world the trigger file followed by pg_ctl promote once
 // startup took it; in a ClassCheckpoint world a CHECKPOINT may follow as
-// soon as the node is out of recovery. Base.Fixed picks the profile's -fixed variant. It
+// soon as the node is out of recovery. hunt.go biases the worlds of a hunt
+// for a hazard whose damage needs a narrow window (no-backend-wait: a slow
+// read in flight across the promote; replay-from-old-consistent: a failed
+// control-file write at promote and a lazy checkpoint inside it): the
+// classes and options it needs (a short checkpoint distance) and, at some
+// promotes and stops, the commands that open the window, drawn from
+// streams of their own; Swarm.Hunt keeps the bias when the hazard is taken
+// away. Base.Fixed picks the profile's -fixed variant. It
 // mirrors no PolarDB file: it is the operator and the faults around the
 // model.
 package swarm

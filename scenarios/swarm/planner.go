@@ -115,7 +115,7 @@ func (w *World) forced(i int, v *view) []script.Command {
 			// Stop the old primary first; the promote comes at a later
 			// action, once it is really down (a paused process can hold a
 			// fast shutdown up until the faults heal).
-			return one(script.Stop{Node: v.writer.Cfg.Host, Mode: w.stopMode()})
+			return w.huntStop(v.writer.Cfg.Host, w.stopMode())
 		}
 		return w.promoteCmds(v.replicas[w.plan.Intn(len(v.replicas))])
 	}
@@ -197,7 +197,11 @@ func genStop(w *World, v *view, add func(int, func() []script.Command)) {
 	}
 	add(3, func() []script.Command {
 		mode := w.stopMode()
-		return one(script.Stop{Node: w.pick(v.live), Mode: mode})
+		h := w.pick(v.live)
+		if v.writer != nil && h == v.writer.Cfg.Host {
+			return w.huntStop(h, mode)
+		}
+		return one(script.Stop{Node: h, Mode: mode})
 	})
 }
 
@@ -416,6 +420,7 @@ func (w *World) promoteCmds(h storage.HostID) []script.Command {
 	if w.Swarm.Classes&ClassRead != 0 && w.plan.Intn(2) == 0 {
 		cmds = append(cmds, script.SubmitRead{Node: h, Page: 0, Count: w.Swarm.Opts.Pages})
 	}
+	cmds = append(cmds, w.huntCmds(h)...)
 	cmds = append(cmds, w.promoteCmd(h))
 	return append(cmds, w.afterPromote(h)...)
 }

@@ -148,6 +148,11 @@ type Swarm struct {
 	// Sched is the world's scheduling strategy, never Swarm: Base.Sched,
 	// or the one the seed derived when that is Swarm.
 	Sched sim.Strategy
+	// Hunt names the hazard whose hunt biased the world (hunt.go): its
+	// options and classes as derived, and what its planner adds to
+	// promotes and stops. Empty: not biased. It stays when Opts.Hazard is
+	// cleared, so the same biased world runs without the hazard.
+	Hunt string
 }
 
 // DeriveSwarm derives a world's options and enabled classes from its seed.
@@ -191,8 +196,13 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	o.Prewarm = pick("prewarm", 0, 3) == 0
 	classes := ClassWrite | ClassPromote
 	classes |= drawClasses(root)
+	classes |= HuntClasses(base.Hazard)
+	classes &^= HuntMasks(base.Hazard)
 	classes |= base.With
 	classes &^= base.Without &^ (ClassWrite | ClassPromote)
+	if d := huntBiases[base.Hazard].checkpointDistance; d[1] > 0 {
+		o.CheckpointDistance = pick("hunt-checkpoint-distance", d[0], d[1])
+	}
 	o.WALWriteBehind = classes&ClassTornWAL != 0
 	if classes&ClassStandby != 0 && !logIndexOff(base.Hazard) {
 		// A standby replays only through LogIndex
@@ -200,6 +210,9 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		o.Standbys = pick("standbys", 1, 2)
 	}
 	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60), Sched: base.Sched}
+	if _, ok := huntBiases[base.Hazard]; ok {
+		sw.Hunt = base.Hazard
+	}
 	if err := base.Sched.Validate(); err != nil {
 		return Swarm{}, err
 	}
@@ -328,6 +341,9 @@ type World struct {
 	// rescue is the replica promoted by its trigger file, to be promoted
 	// by pg_ctl once startup has taken the file (0: none).
 	rescue storage.HostID
+	// hunt draws what a biased hazard hunt adds to the promote (hunt.go),
+	// from a stream of its own; nil until first used.
+	hunt *sim.Rand
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every

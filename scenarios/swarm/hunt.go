@@ -1,0 +1,121 @@
+package swarm
+
+import (
+	"promotesim/scenarios/script"
+	"promotesim/sim"
+	"promotesim/storage"
+)
+
+// A hazard's wrong step often does its damage only in a narrow part of
+// the world space: no-backend-wait only while a replica read is still in
+// flight when the BGW starts its ONLINE_PROMOTE replay, which takes a slow
+// disk under the promoted replica; replay-from-old-consistent only when
+// the promoted node's checkpointer judges the redo it takes against a
+// control file the promote failed to write. Uniformly drawn worlds meet
+// those by chance, about one world in thousands, so a hunt for such a
+// hazard biases the worlds it derives toward them (swarm testing's point:
+// the configuration decides what a world can reach). The worlds stay
+// random: the bias only forces the classes the damage needs on, draws the
+// options it needs from a range of their own (replay-from-old-consistent:
+// frequent lazy checkpoints, so one falls inside the promote) and, at
+// some of the operator's promotes (half for the slow read, three in four
+// for the control-file fault) and stops of the old primary (half), adds
+// the commands that open the window; every other draw is the seed's. The
+// explorer's control run still replays the same commands without the
+// hazard, so what the bias makes likely without the hazard is never
+// blamed on it.
+
+// huntBias is what the worlds of one hazard's hunt favour.
+type huntBias struct {
+	// with: classes forced on; without: classes forced off (paths that
+	// only open PolarDB's own findings, which would otherwise be caught
+	// first).
+	with, without Class
+	// slowRead: the promote comes with the promoted replica's I/O slowed
+	// and reads in flight on it (a session in the middle of a read when
+	// the operator promotes, its interrupts held until the page is
+	// replayed).
+	slowRead bool
+	// controlFault: the promote comes with an I/O error armed on the
+	// promoted node's next write or sync under global/ (pg_control: the
+	// promote's own control-file write, startup's FATAL).
+	controlFault bool
+	// checkpointBeforeStop: the operator's stop of the old primary comes
+	// after a burst of writes and a CHECKPOINT on it, and is immediate
+	// (huntStop): the replicas' last redo is then the CHECKPOINT's, the
+	// insert position at its start, which the consistent LSN they last
+	// heard of may lie below, and the burst moves the consistent LSN far
+	// enough for a lazy checkpoint. Measured before the checkpoint
+	// distance was drawn too: it doubled the hunt's catches (13 against
+	// 6 of 6,000 v15 worlds).
+	checkpointBeforeStop bool
+	// checkpointDistance: the world's lazy-checkpoint distance is drawn
+	// from [lo, hi] bytes of WAL (0: the default): frequent lazy
+	// checkpoints, so one falls inside the promote's window.
+	checkpointDistance [2]int
+}
+
+// huntBiases are the hazards whose hunts are biased (by name: a map
+// looked up only, never ranged over).
+var huntBiases = map[string]huntBias{
+	"no-backend-wait": {with: ClassRead | ClassLatency, slowRead: true},
+	"replay-from-old-consistent": {with: ClassIOError, without: ClassPendingPromote | ClassLagPromote,
+		controlFault: true, checkpointBeforeStop: true,
+		checkpointDistance: [2]int{0x40, 0x100}},
+}
+
+// HuntClasses returns the classes a world of hazard name's hunt forces on
+// (none for a hazard whose hunt is not biased).
+func HuntClasses(name string) Class { return huntBiases[name].with }
+
+// HuntMasks returns the classes a world of hazard name's hunt forces off.
+func HuntMasks(name string) Class { return huntBiases[name].without }
+
+// huntRand is the world's hunt stream (nil: the world is not biased).
+func (w *World) huntRand() (huntBias, *sim.Rand) {
+	b, ok := huntBiases[w.Swarm.Hunt]
+	if !ok {
+		return huntBias{}, nil
+	}
+	if w.hunt == nil {
+		w.hunt = sim.NewRand(w.Swarm.Seed).Fork("hunt")
+	}
+	return b, w.hunt
+}
+
+// huntStop is the operator's stop of the old primary writer, in mode
+// (drawn by the caller, so the plan stream keeps its draws), with what the
+// bias adds to it: half the time a burst of writes and a CHECKPOINT first,
+// then an immediate stop, so the last redo the replicas replay is that
+// checkpoint's (the insert position at its start) while the consistent LSN
+// they heard of is the one published before it.
+func (w *World) huntStop(writer storage.HostID, mode string) []script.Command {
+	stop := script.Stop{Node: writer, Mode: mode}
+	b, rnd := w.huntRand()
+	if !b.checkpointBeforeStop || rnd.Intn(2) != 0 {
+		return one(stop)
+	}
+	burst := script.Submit{Node: writer, Page: rnd.Intn(w.Swarm.Opts.Pages), Slot: rnd.Intn(storage.PageSlots), Count: 16 + rnd.Intn(16)}
+	stop.Mode = "immediate"
+	return []script.Command{burst, script.Checkpoint{Node: writer}, stop}
+}
+
+// huntCmds are what the bias adds right before the operator promotes h,
+// drawn from the world's own hunt stream (so unbiased worlds and the
+// plan stream keep their draws).
+func (w *World) huntCmds(h storage.HostID) []script.Command {
+	b, rnd := w.huntRand()
+	if rnd == nil {
+		return nil
+	}
+	var cmds []script.Command
+	if b.slowRead && rnd.Intn(2) == 0 {
+		cmds = append(cmds, script.Fault{Node: h, Latency: true, Ticks: 20 + rnd.Intn(100)},
+			script.SubmitRead{Node: h, Page: rnd.Intn(w.Swarm.Opts.Pages), Count: 1 + rnd.Intn(w.Swarm.Opts.Pages)})
+	}
+	if b.controlFault && rnd.Intn(4) != 0 {
+		ops := []string{"write", "sync"}
+		cmds = append(cmds, script.Fault{Node: h, Op: ops[rnd.Intn(len(ops))], Path: "global/", HasPath: true, Count: 1})
+	}
+	return cmds
+}
