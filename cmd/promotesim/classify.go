@@ -14,7 +14,7 @@ import (
 
 // The classify command is docs/findings.md's "How often": it runs a seed
 // range as explore does (one world at a time), replays every failing world
-// with its story-level trace and sorts the first violation into the
+// with its step-level trace and sorts the first violation into the
 // findings by signature (scenarios/findings). A violation no signature
 // matches is printed in full, a finding candidate, and makes the exit
 // status 1; failures that are all known findings exit 0.
@@ -80,7 +80,7 @@ func classifySeed(seed uint64, base swarm.Base) (classified, bool, error) {
 		return classified{}, false, nil
 	}
 	var buf bytes.Buffer
-	rv := explore.TraceWorld(o, &buf, sim.LevelStory, sim.FormatJSONL)
+	rv := explore.TraceWorld(o, &buf, sim.LevelStep, sim.FormatJSONL)
 	if rv == nil || rv.Checker != v.Checker || rv.Step != v.Step {
 		return classified{}, false, fmt.Errorf("seed %d: the traced replay met %v, the world %v", seed, rv, v)
 	}

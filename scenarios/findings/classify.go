@@ -13,7 +13,7 @@ import (
 // Other is the class of a violation that matches no finding's signature.
 const Other = "other"
 
-// Event is one story-level trace event as the JSON-lines trace writes it
+// Event is one trace event as the JSON-lines trace writes it
 // (sim.Event.JSON).
 type Event struct {
 	Step   uint64            `json:"step"`
@@ -46,7 +46,8 @@ type Class struct {
 	// Finding is docs/findings.md's name (F1 .. F4) or Other.
 	Finding string
 	// Variant tells a finding's forms apart (F1's overwriting state,
-	// F2's mount at the reinitialisation); empty when it has one form.
+	// F2's mount at the reinitialisation, how F4's startup was told to
+	// promote); empty when it has one form.
 	Variant string
 	// Why is the evidence: the trace event that matched, or for Other
 	// the violation itself.
@@ -67,7 +68,7 @@ type signature struct {
 	match   func(v *sim.Violation, t nodeTrace) (variant, why string, ok bool)
 }
 
-// signatures are the PolarDB 15 findings; V11-1 and V11-2 are PolarDB 11's
+// signatures are the PolarDB 15 findings (a checker may have several); V11-1 and V11-2 are PolarDB 11's
 // and their checkers' messages are not told apart here (profile v11 runs
 // are classified Other).
 var signatures = []signature{
@@ -75,10 +76,13 @@ var signatures = []signature{
 	{"F2", "PromoteCompletes", matchF2},
 	{"F3", "NoUnexpectedExit", matchF3},
 	{"F4", "FakeOldestMonotone", matchF4},
+	{"F5", "StoredPageNeverGoesBack", matchF5},
+	{"F6", "NoUnexpectedExit", matchF6},
 }
 
 // Classify names the finding whose signature the violation and the trace
-// up to it (story level or finer, oldest first) carry.
+// up to it (step level, oldest first: F5 reads replay tasks and page
+// writes, which are step events) carry.
 func Classify(v *sim.Violation, evs []Event) Class {
 	if v == nil {
 		return Class{Finding: Other, Why: "no violation"}
@@ -206,5 +210,72 @@ func matchF4(v *sim.Violation, t nodeTrace) (string, string, bool) {
 	if p < 0 || h < 0 || h > w || t.evs[h].Fields["bgw"] != "POLAR_BG_PARALLEL_REPLAYING" {
 		return "", "", false
 	}
-	return "", fmt.Sprintf("step %d wake-up in the final read, step %d reset", t.evs[h].Step, v.Step), true
+	// How startup learnt of the promote: a trigger file lets it promote
+	// (and wake the BGW) before pg_ctl promote's SIGUSR2 reaches the BGW.
+	by := "promote signal"
+	if t.evs[p].Fields["trigger-file"] == "true" {
+		by = "trigger file"
+	}
+	return by, fmt.Sprintf("step %d wake-up in the final read, step %d reset", t.evs[h].Step, v.Step), true
+}
+
+// matchF5: a page written back by the promoted node's bgwriter after a
+// reset that evicted nothing (bg_replayed_lsn at or above the redo), the
+// page's pooled copy replayed by an ONLINE_PROMOTE worker (loaded=false:
+// the copy was in the pool, not read from storage).
+func matchF5(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	page, ok := writtenPage(v.Err.Error())
+	r := t.last(t.life(), "startup", "reset-bgw")
+	if !ok || r < 0 || t.evs[r].Fields["evicted"] != "0" {
+		return "", "", false
+	}
+	last := len(t.evs) - 1
+	for last > r && !t.writes(last, page) {
+		last--
+	}
+	if last <= r || t.evs[last].Step != v.Step {
+		return "", "", false
+	}
+	for i := r; i < last; i++ {
+		e := t.evs[i]
+		if strings.HasPrefix(e.Actor, t.node+"/replay") && e.Verb == "replay-task" &&
+			strings.HasSuffix(e.Fields["page"], "/"+page) && e.Fields["loaded"] == "false" && e.Fields["dirtied"] == "true" {
+			return "", fmt.Sprintf("step %d reset evicted nothing (bg-replayed %s, redo %s), step %d %s replayed the pooled page %s",
+				t.evs[r].Step, t.evs[r].Fields["bg-replayed"], t.evs[r].Fields["redo"], e.Step, e.Actor, e.Fields["page"]), true
+		}
+	}
+	return "", "", false
+}
+
+// writes reports whether event i is the node's bgwriter writing page.
+func (t nodeTrace) writes(i int, page string) bool {
+	e := t.evs[i]
+	return e.Actor == t.node+"/bgwriter" && e.Verb == "write-page" && strings.HasSuffix(e.Fields["page"], "/"+page)
+}
+
+// writtenPage is the page number of StoredPageNeverGoesBack's message
+// ("n2 wrote page 4 with page LSN ...").
+func writtenPage(msg string) (string, bool) {
+	_, rest, ok := strings.Cut(msg, " wrote page ")
+	if !ok {
+		return "", false
+	}
+	page, _, ok := strings.Cut(rest, " ")
+	return page, ok
+}
+
+// matchF6: startup's FATAL on a two-phase state file that a failed write
+// of the node's checkpointer left behind in the same postmaster life.
+func matchF6(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	msg := v.Err.Error()
+	if !strings.HasPrefix(msg, t.node+"/startup FATAL") || !strings.Contains(msg, "two-phase state file") {
+		return "", "", false
+	}
+	for i := t.life(); i < len(t.evs); i++ {
+		e := t.evs[i]
+		if e.Actor == t.node+"/checkpointer" && (e.Verb == "PANIC" || e.Verb == "FATAL") && strings.Contains(e.Fields["err"], " pg_twophase/") {
+			return "", fmt.Sprintf("step %d checkpointer: %s", e.Step, e.Fields["err"]), true
+		}
+	}
+	return "", "", false
 }

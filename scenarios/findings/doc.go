@@ -3,7 +3,7 @@
 // "How often" figures there come from a command (promotesim classify), not
 // from a hand count of replays.
 //
-// A signature is the story a finding tells, read off the story-level trace
+// A signature is the story a finding tells, read off the step-level trace
 // of the violating node: F1, the BGW's WAITING_RESET overwritten by
 // startup's hot-standby wake-up (polar_logindex_wakeup_bg_replay,
 // polar_logindex_redo.c); F2, a promote lost to a reinitialisation with
@@ -11,7 +11,11 @@
 // F3, startup's PANIC at the end of recovery after a failed read in the
 // final read (polar_check_before_promote, xlogrecovery.c); F4, the reset
 // moving the fake oldest LSN back after a prewarm wake-up in the final read
-// (polar_reset_bg_replayed_lsn). A violation that matches none is Other:
+// (polar_reset_bg_replayed_lsn); F5, the promoted node writing back a
+// stale pooled page the reset did not evict (polar_reset_bg_replayed_lsn
+// evicts only when bg_replayed_lsn is below the redo); F6, startup's FATAL
+// on a two-phase state file a failed checkpoint write left empty
+// (RecreateTwoPhaseFile, twophase.c). A violation that matches none is Other:
 // a finding candidate to investigate. The package is deterministic (it
 // reads a trace; it runs nothing).
 package findings
