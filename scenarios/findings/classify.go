@@ -68,9 +68,11 @@ type signature struct {
 	match   func(v *sim.Violation, t nodeTrace) (variant, why string, ok bool)
 }
 
-// signatures are the PolarDB 15 findings (a checker may have several); V11-1 and V11-2 are PolarDB 11's
-// and their checkers' messages are not told apart here (profile v11 runs
-// are classified Other).
+// signatures are the findings (a checker may have several). PolarDB 11's
+// V11-2 carries F5's signature (the same stale pooled copy written back:
+// V11's reset never evicts, V15's only when bg_replayed_lsn is below the
+// redo); a trace does not say its profile, so it is classified F5 and
+// promotesim classify names it V11-2 under profile v11.
 var signatures = []signature{
 	{"F1", "BGWLegalTransitions", matchF1},
 	{"F2", "PromoteCompletes", matchF2},
@@ -78,6 +80,7 @@ var signatures = []signature{
 	{"F4", "FakeOldestMonotone", matchF4},
 	{"F5", "StoredPageNeverGoesBack", matchF5},
 	{"F6", "NoUnexpectedExit", matchF6},
+	{"V11-1", "NoUnexpectedExit", matchV111},
 }
 
 // Classify names the finding whose signature the violation and the trace
@@ -278,4 +281,19 @@ func matchF6(v *sim.Violation, t nodeTrace) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// matchV111: PolarDB 11's promote without waiting for the backends
+// (promote-without-waiting in the node's life), then the BGW's assertion
+// that the fake oldest LSN would move back to a backend's published LSN.
+func matchV111(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	msg := v.Err.Error()
+	if !strings.HasPrefix(msg, t.node+"/bgw PANIC") || !strings.Contains(msg, "would move back") {
+		return "", "", false
+	}
+	p := t.last(t.life(), "postmaster", "promote-without-waiting")
+	if p < 0 {
+		return "", "", false
+	}
+	return "", fmt.Sprintf("step %d promote without waiting for %s backends", t.evs[p].Step, t.evs[p].Fields["backends"]), true
 }

@@ -37,9 +37,8 @@ func traced(t *testing.T, path string) (*sim.Violation, []findings.Event) {
 }
 
 // Every counterexample of docs/findings.md classifies as its own finding
-// (the file name's prefix): F1..F6 by their signatures; of PolarDB 11's,
-// V11-2 carries F5's and V11-1 is Other (its BGW PANIC is no PolarDB 15
-// signature, and classify says so rather than guessing).
+// (the file name's prefix): F1..F6 and V11-1 by their signatures; PolarDB
+// 11's V11-2 carries F5's.
 func TestFindingFilesClassifyAsThemselves(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "findings", "*.txt"))
 	require.NoError(t, err)
@@ -58,8 +57,6 @@ func TestFindingFilesClassifyAsThemselves(t *testing.T) {
 			// evicts, V15's only when bg_replayed_lsn is below the redo.
 			// The trace does not say the version, so it is F5's signature.
 			want = "F5"
-		case "V11-1":
-			want = findings.Other
 		}
 		t.Run(strings.TrimSuffix(name, ".txt"), func(t *testing.T) {
 			v, evs := traced(t, path)
@@ -69,7 +66,7 @@ func TestFindingFilesClassifyAsThemselves(t *testing.T) {
 			seen[c.Finding] = true
 		})
 	}
-	for _, f := range []string{"F1", "F2", "F3", "F4", "F5", "F6", findings.Other} {
+	for _, f := range []string{"F1", "F2", "F3", "F4", "F5", "F6", "V11-1"} {
 		require.True(t, seen[f], "no counterexample classified %s", f)
 	}
 }
@@ -126,6 +123,9 @@ func TestSignaturesNeedTheirStory(t *testing.T) {
 				e.Fields["loaded"] = "true" // read from storage, not the stale pooled copy
 			}
 			return true
+		}},
+		{"V11-1-no-backend-wait-NoUnexpectedExit.txt", func(e *findings.Event) bool {
+			return e.Verb != "promote-without-waiting"
 		}},
 		{"F6-failed-twophase-file-write-fails-restart-NoUnexpectedExit.txt", func(e *findings.Event) bool {
 			return !(e.Verb == "PANIC" && strings.HasSuffix(e.Actor, "/checkpointer"))
