@@ -4,6 +4,8 @@
 // holding in v15-fixed); its subpackages build and judge the worlds. Imports run one way:
 //
 //	hazard   the catalogue of wrong orderings
+//	findings a failing world's violation sorted into docs/findings.md's
+//	         findings by its trace's signature   (imports no scenarios package)
 //	cluster  Options resolved into per-node configs, Cluster, operator
 //	         procedures, ModelVersion                    (imports hazard)
 //	oracle   what must be true, from the WAL on storage; offline crash

@@ -13,6 +13,7 @@ import (
 // up (an external test of check builds swarm worlds).
 var layers = map[string]int{ // looked up only
 	"hazard":           0,
+	"findings":         0,
 	"cluster":          1,
 	"oracle":           2,
 	"check":            3,

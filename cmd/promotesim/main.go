@@ -44,6 +44,7 @@ func commands() []command {
 		{"orderings", "the ordering study: every variant of the promote order through the swarm", runOrderings},
 		{"merge", "combine the -json reports of explore -shard i/n runs into the one-machine report", runMerge},
 		{"crashpoints", "crash the promoting node, the old primary or every host at every step of the promote window", runCrashpoints},
+		{"classify", "sort the failing seeds of a range into docs/findings.md's findings by their traces' signatures", runClassify},
 		{"check", "check -exhaustive: a stateful search of every schedule of a small world's promote window", runCheck},
 		{"demo", "replay a narrated teaching demo (no name: list them)", runDemo},
 		{"view", "step through a run in the browser (127.0.0.1), or write it as one page (-o)", runView},

@@ -1,0 +1,299 @@
+package findings
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"promotesim/sim"
+)
+
+// Other is the class of a violation that matches no finding's signature.
+const Other = "other"
+
+// Event is one trace event as the JSON-lines trace writes it
+// (sim.Event.JSON).
+type Event struct {
+	Step   uint64            `json:"step"`
+	Actor  string            `json:"actor"`
+	Verb   string            `json:"verb"`
+	Fields map[string]string `json:"fields"`
+}
+
+// ReadJSONL parses a JSON-lines trace (sim.FormatJSONL). Every line must be
+// an event: a trace mixed with other output would be misread, not skipped.
+func ReadJSONL(r io.Reader) ([]Event, error) {
+	var evs []Event
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
+	for n := 1; sc.Scan(); n++ {
+		var e Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("findings: trace line %d: %v", n, err)
+		}
+		if e.Actor == "" || e.Verb == "" {
+			return nil, fmt.Errorf("findings: trace line %d is not an event: %q", n, sc.Text())
+		}
+		evs = append(evs, e)
+	}
+	return evs, sc.Err()
+}
+
+// Class is what Classify made of one violation.
+type Class struct {
+	// Finding is docs/findings.md's name (F1 .. F4) or Other.
+	Finding string
+	// Variant tells a finding's forms apart (F1's overwriting state,
+	// F2's mount at the reinitialisation, how F4's startup was told to
+	// promote); empty when it has one form.
+	Variant string
+	// Why is the evidence: the trace event that matched, or for Other
+	// the violation itself.
+	Why string
+}
+
+func (c Class) String() string {
+	if c.Variant == "" {
+		return c.Finding
+	}
+	return c.Finding + " (" + c.Variant + ")"
+}
+
+// signature is one finding's test of a violation and its node's trace.
+type signature struct {
+	finding string
+	checker string
+	match   func(v *sim.Violation, t nodeTrace) (variant, why string, ok bool)
+}
+
+// signatures are the findings (a checker may have several). PolarDB 11's
+// V11-2 carries F5's signature (the same stale pooled copy written back:
+// V11's reset never evicts, V15's only when bg_replayed_lsn is below the
+// redo); a trace does not say its profile, so it is classified F5 and
+// promotesim classify names it V11-2 under profile v11.
+var signatures = []signature{
+	{"F1", "BGWLegalTransitions", matchF1},
+	{"F2", "PromoteCompletes", matchF2},
+	{"F3", "NoUnexpectedExit", matchF3},
+	{"F4", "FakeOldestMonotone", matchF4},
+	{"F5", "StoredPageNeverGoesBack", matchF5},
+	{"F6", "NoUnexpectedExit", matchF6},
+	{"V11-1", "NoUnexpectedExit", matchV111},
+}
+
+// Classify names the finding whose signature the violation and the trace
+// up to it (step level, oldest first: F5 reads replay tasks and page
+// writes, which are step events) carry.
+func Classify(v *sim.Violation, evs []Event) Class {
+	if v == nil {
+		return Class{Finding: Other, Why: "no violation"}
+	}
+	msg := ""
+	if v.Err != nil {
+		msg = v.Err.Error()
+	}
+	t := nodeTrace{node: violatingNode(msg), evs: upTo(evs, v.Step)}
+	for _, s := range signatures {
+		if s.checker != v.Checker || t.node == "" {
+			continue
+		}
+		if variant, why, ok := s.match(v, t); ok {
+			return Class{Finding: s.finding, Variant: variant, Why: why}
+		}
+	}
+	return Class{Finding: Other, Why: v.Checker + ": " + msg}
+}
+
+// violatingNode is the node a checker's message starts with ("n2 BGW
+// moved ...", "n2/startup PANIC: ...").
+func violatingNode(msg string) string {
+	w, _, _ := strings.Cut(msg, " ")
+	w, _, _ = strings.Cut(w, "/")
+	if len(w) < 2 || w[0] != 'n' {
+		return ""
+	}
+	return w
+}
+
+func upTo(evs []Event, step uint64) []Event {
+	for i, e := range evs {
+		if e.Step > step {
+			return evs[:i]
+		}
+	}
+	return evs
+}
+
+// nodeTrace is the trace up to the violation, read for one node.
+type nodeTrace struct {
+	node string
+	evs  []Event
+}
+
+// last returns the index of the node's last event of proc and verb at or
+// after from (-1: none).
+func (t nodeTrace) last(from int, proc, verb string) int {
+	for i := len(t.evs) - 1; i >= from && i >= 0; i-- {
+		if e := t.evs[i]; e.Actor == t.node+"/"+proc && e.Verb == verb {
+			return i
+		}
+	}
+	return -1
+}
+
+// life is the index where the node's current postmaster began: after its
+// last pg_ctl start (a crash's reinitialisation keeps the postmaster and
+// its statics, a start does not).
+func (t nodeTrace) life() int {
+	return t.last(0, "operator", "pg_ctl-start") + 1
+}
+
+// matchF1: the transition out of WAITING_RESET is startup's hot-standby
+// wake-up, in the violation's step.
+func matchF1(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	for i := len(t.evs) - 1; i >= 0 && t.evs[i].Step == v.Step; i-- {
+		e := t.evs[i]
+		if e.Actor != t.node+"/startup" || e.Fields["bgw-was"] != "POLAR_BG_WAITING_RESET" {
+			continue
+		}
+		switch to := e.Fields["bgw"]; to {
+		case "POLAR_BG_REPLICA_BUF_REPLAYING", "POLAR_BG_PARALLEL_REPLAYING":
+			return "WAITING_RESET -> " + strings.TrimPrefix(to, "POLAR_BG_"), e.Actor + " " + e.Verb, true
+		}
+	}
+	return "", "", false
+}
+
+// matchF2: in the node's postmaster life, a reinitialisation with the
+// promote received and the node still a replica.
+func matchF2(_ *sim.Violation, t nodeTrace) (string, string, bool) {
+	for i := t.life(); i < len(t.evs); i++ {
+		e := t.evs[i]
+		if e.Actor == t.node+"/postmaster" && e.Verb == "reinitialise" &&
+			e.Fields["received-promote"] == "true" && e.Fields["role"] == "replica" {
+			return "mount=" + e.Fields["mount"], fmt.Sprintf("step %d reinitialise after %s", e.Step, e.Fields["after"]), true
+		}
+	}
+	return "", "", false
+}
+
+// matchF3: startup's PANIC at the end of recovery, after a failed read
+// since the node's last promote.
+func matchF3(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	msg := v.Err.Error()
+	if !strings.HasPrefix(msg, t.node+"/startup PANIC") || !strings.Contains(msg, "record after end of recovery") {
+		return "", "", false
+	}
+	p := t.last(t.life(), "startup", "promote")
+	if p < 0 {
+		return "", "", false
+	}
+	if f := t.last(p, "startup", "final-read-failed"); f >= 0 {
+		return "", fmt.Sprintf("step %d final-read-failed", t.evs[f].Step), true
+	}
+	return "", "", false
+}
+
+// matchF4: the violation is the reset's, the BGW entered WAITING_RESET
+// from PARALLEL_REPLAYING, and that state was startup's wake-up in the
+// final read.
+func matchF4(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	r := t.last(0, "startup", "reset-bgw")
+	if r < 0 || t.evs[r].Step != v.Step {
+		return "", "", false
+	}
+	w := t.last(t.life(), "bgw", "enter-waiting-reset")
+	if w < 0 || t.evs[w].Fields["from"] != "POLAR_BG_PARALLEL_REPLAYING" {
+		return "", "", false
+	}
+	p := t.last(t.life(), "startup", "promote")
+	h := t.last(max(p, 0), "startup", "hot-standby-in-final-read")
+	if p < 0 || h < 0 || h > w || t.evs[h].Fields["bgw"] != "POLAR_BG_PARALLEL_REPLAYING" {
+		return "", "", false
+	}
+	// How startup learnt of the promote: a trigger file lets it promote
+	// (and wake the BGW) before pg_ctl promote's SIGUSR2 reaches the BGW.
+	by := "promote signal"
+	if t.evs[p].Fields["trigger-file"] == "true" {
+		by = "trigger file"
+	}
+	return by, fmt.Sprintf("step %d wake-up in the final read, step %d reset", t.evs[h].Step, v.Step), true
+}
+
+// matchF5: a page written back by the promoted node's bgwriter after a
+// reset that evicted nothing (bg_replayed_lsn at or above the redo), the
+// page's pooled copy replayed by an ONLINE_PROMOTE worker (loaded=false:
+// the copy was in the pool, not read from storage).
+func matchF5(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	page, ok := writtenPage(v.Err.Error())
+	r := t.last(t.life(), "startup", "reset-bgw")
+	if !ok || r < 0 || t.evs[r].Fields["evicted"] != "0" {
+		return "", "", false
+	}
+	last := len(t.evs) - 1
+	for last > r && !t.writes(last, page) {
+		last--
+	}
+	if last <= r || t.evs[last].Step != v.Step {
+		return "", "", false
+	}
+	for i := r; i < last; i++ {
+		e := t.evs[i]
+		if strings.HasPrefix(e.Actor, t.node+"/replay") && e.Verb == "replay-task" &&
+			strings.HasSuffix(e.Fields["page"], "/"+page) && e.Fields["loaded"] == "false" && e.Fields["dirtied"] == "true" {
+			return "", fmt.Sprintf("step %d reset evicted nothing (bg-replayed %s, redo %s), step %d %s replayed the pooled page %s",
+				t.evs[r].Step, t.evs[r].Fields["bg-replayed"], t.evs[r].Fields["redo"], e.Step, e.Actor, e.Fields["page"]), true
+		}
+	}
+	return "", "", false
+}
+
+// writes reports whether event i is the node's bgwriter writing page.
+func (t nodeTrace) writes(i int, page string) bool {
+	e := t.evs[i]
+	return e.Actor == t.node+"/bgwriter" && e.Verb == "write-page" && strings.HasSuffix(e.Fields["page"], "/"+page)
+}
+
+// writtenPage is the page number of StoredPageNeverGoesBack's message
+// ("n2 wrote page 4 with page LSN ...").
+func writtenPage(msg string) (string, bool) {
+	_, rest, ok := strings.Cut(msg, " wrote page ")
+	if !ok {
+		return "", false
+	}
+	page, _, ok := strings.Cut(rest, " ")
+	return page, ok
+}
+
+// matchF6: startup's FATAL on a two-phase state file that a failed write
+// of the node's checkpointer left behind in the same postmaster life.
+func matchF6(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	msg := v.Err.Error()
+	if !strings.HasPrefix(msg, t.node+"/startup FATAL") || !strings.Contains(msg, "two-phase state file") {
+		return "", "", false
+	}
+	for i := t.life(); i < len(t.evs); i++ {
+		e := t.evs[i]
+		if e.Actor == t.node+"/checkpointer" && (e.Verb == "PANIC" || e.Verb == "FATAL") && strings.Contains(e.Fields["err"], " pg_twophase/") {
+			return "", fmt.Sprintf("step %d checkpointer: %s", e.Step, e.Fields["err"]), true
+		}
+	}
+	return "", "", false
+}
+
+// matchV111: PolarDB 11's promote without waiting for the backends
+// (promote-without-waiting in the node's life), then the BGW's assertion
+// that the fake oldest LSN would move back to a backend's published LSN.
+func matchV111(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	msg := v.Err.Error()
+	if !strings.HasPrefix(msg, t.node+"/bgw PANIC") || !strings.Contains(msg, "would move back") {
+		return "", "", false
+	}
+	p := t.last(t.life(), "postmaster", "promote-without-waiting")
+	if p < 0 {
+		return "", "", false
+	}
+	return "", fmt.Sprintf("step %d promote without waiting for %s backends", t.evs[p].Step, t.evs[p].Fields["backends"]), true
+}
