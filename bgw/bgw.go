@@ -172,6 +172,9 @@ func (w *Worker) exhausted(bound storage.LSN) bool {
 	return w.drained
 }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
+func (w *Worker) WakeOn() []string { return w.n.WakeOn() }
+
 // Ready reports whether the BGW has a step to take. It reads shared memory
 // only.
 func (w *Worker) Ready() bool {
@@ -614,6 +617,9 @@ type ReplayWorker struct {
 
 // Name is "n<h>/replay<i>".
 func (r *ReplayWorker) Name() string { return r.name }
+
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
+func (r *ReplayWorker) WakeOn() []string { return r.bgw.n.WakeOn() }
 
 // Ready reports whether a task is queued for this worker.
 func (r *ReplayWorker) Ready() bool { return len(r.bgw.s.queues[r.idx]) > 0 }

@@ -106,6 +106,9 @@ func newBackend(n *shmem.Node, j *Journal, idx int) *backend {
 
 func (b *backend) Name() string { return b.n.Proc(fmt.Sprintf("backend%d", b.idx)) }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
+func (b *backend) WakeOn() []string { return b.n.WakeOn() }
+
 func (b *backend) Ready() bool {
 	switch b.state {
 	case bIdle:

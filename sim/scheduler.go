@@ -18,6 +18,11 @@ type Config struct {
 	Trace TraceConfig
 	// TailLines is how many trace lines a violation carries (0: 24).
 	TailLines int
+	// CheckWakes asks every Sleeper Ready at every step, as if it named
+	// nothing, and fails the run (an "assert" violation) when its
+	// remembered answer differs: a test mode that proves the actors'
+	// wake conditions complete (wake.go).
+	CheckWakes bool
 }
 
 type slot struct {
@@ -28,6 +33,10 @@ type slot struct {
 	lastRun    uint64
 	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
 	chans      int32   // the first channel this actor receives on; -1 if none
+	sleeper    bool    // a Sleeper: Ready is remembered (wake.go)
+	ready      bool    // the remembered answer, given at readyAt
+	readyAt    uint64  // the wake clock when it was given; 0: none
+	wake       []Cond  // the conditions a Sleeper names
 }
 
 type pending struct {
@@ -111,6 +120,7 @@ type Scheduler struct {
 	root      *Rand
 	ctx       Ctx
 	tail      int
+	wake      wakeState
 }
 
 // New returns a scheduler with no actors.
@@ -129,6 +139,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Trace.Ring = s.tail
 	}
 	s.trace = NewTrace(cfg.Trace)
+	s.wake.clock, s.wake.allAt, s.wake.check = 1, 1, cfg.CheckWakes
 	s.schedSite = s.sites.Get("sched")
 	s.ctx.s = s
 	return s
@@ -169,7 +180,9 @@ func (s *Scheduler) Add(a Actor) ActorID {
 		s.actors = make([]slot, 0, 32) // a cluster's processes, without regrowing
 	}
 	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step, prev: -1, next: -1, chans: -1})
+	s.addWake(&s.actors[id])
 	s.pushBack(id)
+	s.TouchAll()
 	return id
 }
 
@@ -226,6 +239,7 @@ func (s *Scheduler) Kill(id ActorID) {
 		s.unlink(id)
 	}
 	s.mayDrop = true
+	s.TouchAll()
 }
 
 // Hold pauses an actor: it takes no steps and receives no messages (they
@@ -335,7 +349,7 @@ func (s *Scheduler) collect() {
 	nm := len(s.cands)
 	for id := s.lruHead; id >= 0; {
 		sl := &s.actors[id]
-		if sl.alive && !sl.held && sl.a.Ready() {
+		if sl.alive && !sl.held && s.ready(sl) {
 			s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
 		}
 		id = sl.next
@@ -466,7 +480,17 @@ func (s *Scheduler) merge(nm int) {
 
 // Step runs one step. It returns false when nothing can run now or later
 // (quiescent), and a violation when a checker failed after the step.
+// The caller may have changed anything since the last step, so every
+// actor is asked Ready afresh (TouchAll).
 func (s *Scheduler) Step() (bool, *Violation) {
+	s.TouchAll()
+	return s.stepOnce()
+}
+
+// stepOnce is Step for Run's loop, where nothing outside the actors runs
+// between two steps but the checkers and the done condition, which
+// change nothing.
+func (s *Scheduler) stepOnce() (bool, *Violation) {
 	s.collect()
 	if len(s.cands) == 0 {
 		// Idle: jump to the next deliverable message or timer, if any. Only
@@ -508,6 +532,7 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	} else {
 		sl.a.Step(&s.ctx)
 	}
+	s.ranWake(&s.actors[c.actor]) // a Spawn in the step may have moved the slots
 	s.now++
 	if name, err := s.checkers.Run(); err != nil {
 		return true, s.violation(name, err)
@@ -549,12 +574,13 @@ func (s *Scheduler) RunUntil(done func() bool, budget int) (r Result) {
 			r.Violation = s.violation("assert", ae)
 		}
 	}()
+	s.TouchAll() // the caller may have changed anything since the last step
 	for r.Steps < budget {
 		if done != nil && done() {
 			r.Done = true
 			return r
 		}
-		ran, v := s.Step()
+		ran, v := s.stepOnce()
 		if !ran {
 			r.Quiescent = true
 			return r
