@@ -172,8 +172,16 @@ func (w *Worker) exhausted(bound storage.LSN) bool {
 	return w.drained
 }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (w *Worker) WakeOn() []string { return w.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory
+// (the replay workers' queues and tasks included: their steps write the
+// node's memory too); its steps write that and the queues (dispatch,
+// release), which its replay workers read.
+func (w *Worker) WakeOn() (reads, writes []string) {
+	return w.n.Wake(), []string{w.n.Name(), w.queuesCond()}
+}
+
+// queuesCond names the dispatch queues as a wake condition (sim.Sleeper).
+func (w *Worker) queuesCond() string { return w.name + " queues" }
 
 // Ready reports whether the BGW has a step to take. It reads shared memory
 // only.
@@ -618,8 +626,13 @@ type ReplayWorker struct {
 // Name is "n<h>/replay<i>".
 func (r *ReplayWorker) Name() string { return r.name }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (r *ReplayWorker) WakeOn() []string { return r.bgw.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads only the worker's dispatch
+// queue, which the BGW's steps and its own change; its steps also write
+// the node's shared memory (buffers, the task it finishes).
+func (r *ReplayWorker) WakeOn() (reads, writes []string) {
+	q := r.bgw.queuesCond()
+	return []string{q}, []string{r.bgw.n.Name(), q}
+}
 
 // Ready reports whether a task is queued for this worker.
 func (r *ReplayWorker) Ready() bool { return len(r.bgw.s.queues[r.idx]) > 0 }

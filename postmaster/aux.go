@@ -58,8 +58,9 @@ func newBGWriter(n *shmem.Node) *bgWriter { return &bgWriter{n: n} }
 
 func (a *bgWriter) Name() string { return a.n.Proc("bgwriter") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *bgWriter) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *bgWriter) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *bgWriter) Ready() bool {
 	n := a.n
@@ -185,8 +186,9 @@ func newCheckpointer(n *shmem.Node) *checkpointer { return &checkpointer{n: n} }
 
 func (a *checkpointer) Name() string { return a.n.Proc("checkpointer") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *checkpointer) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *checkpointer) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *checkpointer) Ready() bool {
 	n := a.n
@@ -414,8 +416,9 @@ func newWALWriter(n *shmem.Node) *walWriter { return &walWriter{n: n} }
 
 func (a *walWriter) Name() string { return a.n.Proc("walwriter") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *walWriter) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *walWriter) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *walWriter) Ready() bool {
 	n := a.n
@@ -459,8 +462,9 @@ func newPolarWorker(n *shmem.Node) *polarWorker { return &polarWorker{n: n} }
 
 func (a *polarWorker) Name() string { return a.n.Proc("polar-worker") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *polarWorker) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *polarWorker) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *polarWorker) Ready() bool {
 	if a.dropped {

@@ -135,8 +135,9 @@ func (p *Postmaster) Name() string { return p.n.Proc("postmaster") }
 // State returns the postmaster's state name (for traces and tests).
 func (p *Postmaster) State() string { return p.state.String() }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (p *Postmaster) WakeOn() []string { return p.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (p *Postmaster) WakeOn() (reads, writes []string) { return p.n.WakeOn() }
 
 // Ready implements sim.Actor.
 func (p *Postmaster) Ready() bool {

@@ -92,8 +92,9 @@ func newWALSender(n *shmem.Node, m Connect) *walSender {
 
 func (a *walSender) Name() string { return a.n.Proc("walsender-" + a.conn.Slot) }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *walSender) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *walSender) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *walSender) Ready() bool {
 	return !a.timer || primaryActive(a.n) && a.sent < a.n.WAL.FlushedLSN() && a.until <= a.n.WAL.FlushedLSN()
@@ -314,8 +315,9 @@ func newWALReceiver(n *shmem.Node, net *Net) *walReceiver {
 
 func (a *walReceiver) Name() string { return a.n.Proc("walreceiver") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *walReceiver) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *walReceiver) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *walReceiver) Ready() bool {
 	if ok, decided := a.ready(a.n); decided {

@@ -206,8 +206,9 @@ func newStandbyReceiver(n *shmem.Node, net *Net, slot string) *standbyReceiver {
 
 func (a *standbyReceiver) Name() string { return a.n.Proc("walreceiver") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *standbyReceiver) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *standbyReceiver) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *standbyReceiver) Ready() bool {
 	n := a.n
@@ -339,8 +340,9 @@ func newStandbyWriter(n *shmem.Node) *standbyWriter {
 
 func (a *standbyWriter) Name() string { return a.n.Proc("bgwriter") }
 
-// WakeOn implements sim.Sleeper: Ready reads the node's shared memory.
-func (a *standbyWriter) WakeOn() []string { return a.n.WakeOn() }
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *standbyWriter) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
 
 func (a *standbyWriter) Ready() bool {
 	n := a.n

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"promotesim/storage"
@@ -44,7 +45,7 @@ func (s Slot) String() string {
 
 // SlotName is the slot a replica on host h uses ("replica1" for n2, ...),
 // after the switchover walkthrough's names.
-func SlotName(h storage.HostID) string { return fmt.Sprintf("replica%d", int(h)-1) }
+func SlotName(h storage.HostID) string { return "replica" + strconv.Itoa(int(h)-1) }
 
 // StandbySlotName is the slot standby k (1, 2, ...) streams through
 // ("standby1", the switchover walkthrough's name for a standby with its own

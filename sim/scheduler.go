@@ -36,7 +36,8 @@ type slot struct {
 	sleeper    bool    // a Sleeper: Ready is remembered (wake.go)
 	ready      bool    // the remembered answer, given at readyAt
 	readyAt    uint64  // the wake clock when it was given; 0: none
-	wake       []Cond  // the conditions a Sleeper names
+	wake       []Cond  // the conditions a Sleeper's Ready reads
+	writes     []Cond  // the conditions its steps touch
 }
 
 type pending struct {

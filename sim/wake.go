@@ -18,9 +18,8 @@ import "strings"
 // it did not name.
 //
 // Who touches a condition:
-//   - a step of a Sleeper touches every condition it names (it may have
-//     changed what the others waiting there read: a process writes the
-//     shared memory it reads);
+//   - a step of a Sleeper touches every condition it names as written
+//     (it may have changed what the others waiting there read);
 //   - a step of an actor that is not a Sleeper, Add, Kill, the start of
 //     Run/RunUntil and an exported Step touch them all: code outside the
 //     actors (a script's operator procedure between runs, a test poking
@@ -33,12 +32,15 @@ import "strings"
 type Cond int32
 
 // Sleeper is an Actor that names what its Ready reads besides its own
-// state. WakeOn is asked once, when the actor is added, and must not change.
+// state, and what its steps may change that others' Ready read. WakeOn is
+// asked once, when the actor is added, and must not change.
 type Sleeper interface {
 	Actor
-	// WakeOn names the conditions Ready reads (a node's shared memory:
-	// "n2"); its steps touch the same conditions.
-	WakeOn() []string
+	// WakeOn names the conditions Ready reads (reads: a node's shared
+	// memory, "n2") and those its steps touch (writes). Naming nothing
+	// to read says Ready reads only the actor's own state, which only
+	// its own steps change.
+	WakeOn() (reads, writes []string)
 }
 
 // wakeState is the scheduler's part of the mechanism: a logical clock of
@@ -98,9 +100,15 @@ func (s *Scheduler) addWake(sl *slot) {
 		return
 	}
 	sl.sleeper = true
-	for _, name := range sp.WakeOn() {
-		sl.wake = append(sl.wake, s.Cond(name))
+	reads, writes := sp.WakeOn()
+	all := make([]Cond, len(reads)+len(writes)) // one allocation for both
+	for i, name := range reads {
+		all[i] = s.Cond(name)
 	}
+	for i, name := range writes {
+		all[len(reads)+i] = s.Cond(name)
+	}
+	sl.wake, sl.writes = all[:len(reads):len(reads)], all[len(reads):]
 }
 
 // ready is collect's Ready: a Sleeper's remembered answer while it holds.
@@ -142,13 +150,13 @@ func (s *Scheduler) checkFresh(sl *slot) {
 		for i, k := range sl.wake {
 			names[i] = s.wake.names[k]
 		}
-		Failf("sim: %s's Ready became %t with none of its wake conditions [%s] touched: it reads memory it does not name",
+		Failf("sim: %s's Ready became %t with none of its wake conditions [%s] touched: it reads memory it does not name, or a step changed memory it did not say it writes",
 			sl.name, got, strings.Join(names, " "))
 	}
 }
 
 // ranWake is the bookkeeping after actor sl's step: its answer is
-// forgotten and what it names touched; an actor that is not a Sleeper
+// forgotten and what it writes touched; an actor that is not a Sleeper
 // touches everything.
 func (s *Scheduler) ranWake(sl *slot) {
 	if !sl.sleeper {
@@ -156,7 +164,7 @@ func (s *Scheduler) ranWake(sl *slot) {
 		return
 	}
 	sl.readyAt = 0
-	for _, k := range sl.wake {
+	for _, k := range sl.writes {
 		s.Touch(k)
 	}
 }
