@@ -34,10 +34,10 @@ type slot struct {
 	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
 	chans      int32   // the first channel this actor receives on; -1 if none
 	sleeper    bool    // a Sleeper: Ready is remembered (wake.go)
-	ready      bool    // the remembered answer, given at readyAt
-	readyAt    uint64  // the wake clock when it was given; 0: none
-	wake       []Cond  // the conditions a Sleeper's Ready reads
-	writes     []Cond  // the conditions its steps touch
+	known      bool    // ready holds Ready's answer: nothing it reads was touched since
+	ready      bool
+	reads      []Cond // the conditions a Sleeper's Ready reads
+	writes     []Cond // the conditions its steps touch
 }
 
 type pending struct {
@@ -140,7 +140,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Trace.Ring = s.tail
 	}
 	s.trace = NewTrace(cfg.Trace)
-	s.wake.clock, s.wake.allAt, s.wake.check = 1, 1, cfg.CheckWakes
+	s.wake.check = cfg.CheckWakes
 	s.schedSite = s.sites.Get("sched")
 	s.ctx.s = s
 	return s
@@ -181,7 +181,7 @@ func (s *Scheduler) Add(a Actor) ActorID {
 		s.actors = make([]slot, 0, 32) // a cluster's processes, without regrowing
 	}
 	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step, prev: -1, next: -1, chans: -1})
-	s.addWake(&s.actors[id])
+	s.addWake(id)
 	s.pushBack(id)
 	s.TouchAll()
 	return id
@@ -238,6 +238,7 @@ func (s *Scheduler) Kill(id ActorID) {
 	if sl := &s.actors[id]; sl.alive {
 		sl.alive = false
 		s.unlink(id)
+		s.killWake(id)
 	}
 	s.mayDrop = true
 	s.TouchAll()
@@ -350,8 +351,22 @@ func (s *Scheduler) collect() {
 	nm := len(s.cands)
 	for id := s.lruHead; id >= 0; {
 		sl := &s.actors[id]
-		if sl.alive && !sl.held && s.ready(sl) {
-			s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
+		if sl.alive && !sl.held {
+			var r bool
+			switch {
+			case sl.known: // a Sleeper's remembered answer (wake.go)
+				r = sl.ready
+				if s.wake.check {
+					s.checkKnown(sl)
+				}
+			case !sl.sleeper:
+				r = sl.a.Ready()
+			default:
+				r = s.ask(sl)
+			}
+			if r {
+				s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
+			}
 		}
 		id = sl.next
 	}

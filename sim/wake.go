@@ -1,6 +1,9 @@
 package sim
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Wake conditions: how collect avoids asking every actor Ready every step.
 //
@@ -43,15 +46,15 @@ type Sleeper interface {
 	WakeOn() (reads, writes []string)
 }
 
-// wakeState is the scheduler's part of the mechanism: a logical clock of
-// touches, each condition's last touch and the last touch of them all.
+// wakeState is the scheduler's part of the mechanism: the conditions, and
+// for each the live Sleepers whose Ready reads it. A touch forgets their
+// answers at once, so collect's test of an answer is one flag in the slot.
 type wakeState struct {
-	conds  map[string]Cond // looked up only, when an actor is added
-	names  []string        // by Cond
-	condAt []uint64        // clock of each condition's last touch
-	clock  uint64          // counts touches; starts at 1
-	allAt  uint64          // clock of the last touch of every condition
-	check  bool            // Config.CheckWakes
+	conds    map[string]Cond // looked up only, when an actor is added
+	names    []string        // by Cond
+	readers  [][]ActorID     // by Cond: the live Sleepers reading it, in no order
+	check    bool            // Config.CheckWakes
+	sleepers int             // Sleepers ever added
 }
 
 // Cond returns the condition registered under name, registering it on
@@ -67,87 +70,81 @@ func (s *Scheduler) Cond(name string) Cond {
 	k := Cond(len(w.names))
 	w.conds[name] = k
 	w.names = append(w.names, name)
-	w.condAt = append(w.condAt, w.clock)
+	w.readers = append(w.readers, nil)
 	return k
 }
 
 // Touch says the memory behind condition k changed outside the steps of
-// the actors that name it: they are asked Ready again.
+// the actors that name it as written: its readers are asked Ready again.
 func (s *Scheduler) Touch(k Cond) {
-	s.wake.clock++
-	s.wake.condAt[k] = s.wake.clock
+	for _, id := range s.wake.readers[k] {
+		s.actors[id].known = false
+	}
 }
 
 // TouchAll makes collect ask every actor Ready again: what code outside
 // the actors does (an operator procedure changing shared memory) needs no
 // other declaration, since Run, RunUntil and Step call it first.
 func (s *Scheduler) TouchAll() {
-	s.wake.clock++
-	s.wake.allAt = s.wake.clock
+	if s.wake.sleepers == 0 {
+		return // nothing remembered: a world of plain actors pays nothing
+	}
+	for i := range s.actors {
+		s.actors[i].known = false
+	}
 }
 
 // Touch says this step changed the memory behind condition k, which the
-// running actor does not name (another node's shared memory).
+// running actor does not name as written (another node's shared memory).
 func (c *Ctx) Touch(k Cond) { c.s.Touch(k) }
 
 // Cond returns the condition registered under name (Scheduler.Cond).
 func (c *Ctx) Cond(name string) Cond { return c.s.Cond(name) }
 
 // addWake records a new actor's conditions.
-func (s *Scheduler) addWake(sl *slot) {
+func (s *Scheduler) addWake(id ActorID) {
+	sl := &s.actors[id]
 	sp, ok := sl.a.(Sleeper)
 	if !ok {
 		return
 	}
 	sl.sleeper = true
+	s.wake.sleepers++
 	reads, writes := sp.WakeOn()
 	all := make([]Cond, len(reads)+len(writes)) // one allocation for both
 	for i, name := range reads {
 		all[i] = s.Cond(name)
+		s.wake.readers[all[i]] = append(s.wake.readers[all[i]], id)
 	}
 	for i, name := range writes {
 		all[len(reads)+i] = s.Cond(name)
 	}
-	sl.wake, sl.writes = all[:len(reads):len(reads)], all[len(reads):]
+	sl.reads, sl.writes = all[:len(reads):len(reads)], all[len(reads):]
 }
 
-// ready is collect's Ready: a Sleeper's remembered answer while it holds.
-func (s *Scheduler) ready(sl *slot) bool {
-	if !sl.sleeper {
-		return sl.a.Ready()
-	}
-	if s.fresh(sl) {
-		if s.wake.check {
-			s.checkFresh(sl)
+// killWake takes a dead actor off its conditions' readers.
+func (s *Scheduler) killWake(id ActorID) {
+	for _, k := range s.actors[id].reads {
+		rs := s.wake.readers[k]
+		if i := slices.Index(rs, id); i >= 0 {
+			rs[i] = rs[len(rs)-1]
+			s.wake.readers[k] = rs[:len(rs)-1]
 		}
-		return sl.ready
 	}
-	sl.ready = sl.a.Ready()
-	sl.readyAt = s.wake.clock
+}
+
+// ask asks a Sleeper Ready and remembers the answer until something it
+// reads is touched.
+func (s *Scheduler) ask(sl *slot) bool {
+	sl.ready, sl.known = sl.a.Ready(), true
 	return sl.ready
 }
 
-// fresh reports whether sl's remembered answer still holds: given since
-// the last touch of every condition it names. readyAt 0 is no answer (the
-// clock starts at 1).
-func (s *Scheduler) fresh(sl *slot) bool {
-	w := &s.wake
-	if sl.readyAt < w.allAt {
-		return false
-	}
-	for _, k := range sl.wake {
-		if w.condAt[k] > sl.readyAt {
-			return false
-		}
-	}
-	return true
-}
-
-// checkFresh fails the run when a remembered answer is stale.
-func (s *Scheduler) checkFresh(sl *slot) {
+// checkKnown fails the run when a remembered answer is stale.
+func (s *Scheduler) checkKnown(sl *slot) {
 	if got := sl.a.Ready(); got != sl.ready {
-		names := make([]string, len(sl.wake))
-		for i, k := range sl.wake {
+		names := make([]string, len(sl.reads))
+		for i, k := range sl.reads {
 			names[i] = s.wake.names[k]
 		}
 		Failf("sim: %s's Ready became %t with none of its wake conditions [%s] touched: it reads memory it does not name, or a step changed memory it did not say it writes",
@@ -163,7 +160,7 @@ func (s *Scheduler) ranWake(sl *slot) {
 		s.TouchAll()
 		return
 	}
-	sl.readyAt = 0
+	sl.known = false // a step changes the actor's own state
 	for _, k := range sl.writes {
 		s.Touch(k)
 	}
