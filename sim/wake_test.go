@@ -48,7 +48,7 @@ func (a *sleepy) WakeOn() (reads, writes []string) {
 	return []string{a.g.cond}, []string{a.g.cond}
 }
 
-func (a *sleepy) Step(c *Ctx)          { a.act(c) }
+func (a *sleepy) Step(c *Ctx)           { a.act(c) }
 func (a *sleepy) Receive(c *Ctx, _ Msg) { a.work += a.r.Intn(3); a.act(c) }
 
 func (a *sleepy) act(c *Ctx) {
