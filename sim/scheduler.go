@@ -26,18 +26,20 @@ type Config struct {
 }
 
 type slot struct {
+	// The fields collect's walk reads come first, and the slot is one
+	// 64-byte cache line: collect visits every live actor every step.
 	a          Actor
-	name       string
-	alive      bool
-	held       bool // paused by Hold: no steps, messages wait
 	lastRun    uint64
 	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
 	chans      int32   // the first channel this actor receives on; -1 if none
-	sleeper    bool    // a Sleeper: Ready is remembered (wake.go)
-	known      bool    // ready holds Ready's answer: nothing it reads was touched since
+	wake       int32   // a Sleeper's conditions: wakeState.pool[wake:], nr read then nw written
+	nr, nw     uint8
+	alive      bool
+	held       bool // paused by Hold: no steps, messages wait
+	sleeper    bool // a Sleeper: Ready is remembered (wake.go)
+	known      bool // ready holds Ready's answer: nothing it reads was touched since
 	ready      bool
-	reads      []Cond // the conditions a Sleeper's Ready reads
-	writes     []Cond // the conditions its steps touch
+	name       string
 }
 
 type pending struct {

@@ -53,6 +53,7 @@ type wakeState struct {
 	conds    map[string]Cond // looked up only, when an actor is added
 	names    []string        // by Cond
 	readers  [][]ActorID     // by Cond: the live Sleepers reading it, in no order
+	pool     []Cond          // every Sleeper's conditions (slot.wake)
 	check    bool            // Config.CheckWakes
 	sleepers int             // Sleepers ever added
 }
@@ -111,20 +112,29 @@ func (s *Scheduler) addWake(id ActorID) {
 	sl.sleeper = true
 	s.wake.sleepers++
 	reads, writes := sp.WakeOn()
-	all := make([]Cond, len(reads)+len(writes)) // one allocation for both
-	for i, name := range reads {
-		all[i] = s.Cond(name)
-		s.wake.readers[all[i]] = append(s.wake.readers[all[i]], id)
+	if len(reads) > 255 || len(writes) > 255 {
+		Failf("sim: %s names %d conditions to read and %d to write, at most 255 each", sl.name, len(reads), len(writes))
 	}
-	for i, name := range writes {
-		all[len(reads)+i] = s.Cond(name)
+	sl.wake, sl.nr, sl.nw = int32(len(s.wake.pool)), uint8(len(reads)), uint8(len(writes))
+	for _, name := range reads {
+		k := s.Cond(name)
+		s.wake.pool = append(s.wake.pool, k)
+		s.wake.readers[k] = append(s.wake.readers[k], id)
 	}
-	sl.reads, sl.writes = all[:len(reads):len(reads)], all[len(reads):]
+	for _, name := range writes {
+		s.wake.pool = append(s.wake.pool, s.Cond(name))
+	}
+}
+
+// readsOf and writesOf are a Sleeper's conditions.
+func (s *Scheduler) readsOf(sl *slot) []Cond { return s.wake.pool[sl.wake : sl.wake+int32(sl.nr)] }
+func (s *Scheduler) writesOf(sl *slot) []Cond {
+	return s.wake.pool[sl.wake+int32(sl.nr) : sl.wake+int32(sl.nr)+int32(sl.nw)]
 }
 
 // killWake takes a dead actor off its conditions' readers.
 func (s *Scheduler) killWake(id ActorID) {
-	for _, k := range s.actors[id].reads {
+	for _, k := range s.readsOf(&s.actors[id]) {
 		rs := s.wake.readers[k]
 		if i := slices.Index(rs, id); i >= 0 {
 			rs[i] = rs[len(rs)-1]
@@ -143,8 +153,8 @@ func (s *Scheduler) ask(sl *slot) bool {
 // checkKnown fails the run when a remembered answer is stale.
 func (s *Scheduler) checkKnown(sl *slot) {
 	if got := sl.a.Ready(); got != sl.ready {
-		names := make([]string, len(sl.reads))
-		for i, k := range sl.reads {
+		names := make([]string, sl.nr)
+		for i, k := range s.readsOf(sl) {
 			names[i] = s.wake.names[k]
 		}
 		Failf("sim: %s's Ready became %t with none of its wake conditions [%s] touched: it reads memory it does not name, or a step changed memory it did not say it writes",
@@ -161,7 +171,7 @@ func (s *Scheduler) ranWake(sl *slot) {
 		return
 	}
 	sl.known = false // a step changes the actor's own state
-	for _, k := range sl.writes {
+	for _, k := range s.writesOf(sl) {
 		s.Touch(k)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // groupMem is the shared memory of one group of sleepy actors (a node's).
@@ -188,5 +189,13 @@ func TestWakeCheckChangesNothing(t *testing.T) {
 		if ra.Steps != rb.Steps || a.trace.Hash() != b.trace.Hash() {
 			t.Fatalf("seed %d: %d steps hash %x, checked %d steps hash %x", seed, ra.Steps, a.trace.Hash(), rb.Steps, b.trace.Hash())
 		}
+	}
+}
+
+// collect's walk reads one slot per live actor every step; a slot is one
+// cache line, and a field added to it should keep it so.
+func TestSlotIsOneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(slot{}); n > 64 {
+		t.Fatalf("a scheduler slot is %d bytes, more than a 64-byte cache line", n)
 	}
 }
