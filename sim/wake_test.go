@@ -199,3 +199,47 @@ func TestSlotIsOneCacheLine(t *testing.T) {
 		t.Fatalf("a scheduler slot is %d bytes, more than a 64-byte cache line", n)
 	}
 }
+
+// turnTaker is a Sleeper that takes its turn at a shared counter: ready
+// when the counter names it, its step passes the turn on.
+type turnTaker struct {
+	name  string
+	turn  *int
+	me, n int
+}
+
+func (a *turnTaker) Name() string                     { return a.name }
+func (a *turnTaker) Ready() bool                      { return *a.turn%a.n == a.me }
+func (a *turnTaker) WakeOn() (reads, writes []string) { return []string{"turn"}, []string{"turn"} }
+func (a *turnTaker) Step(*Ctx)                        { *a.turn++ }
+func (a *turnTaker) Receive(*Ctx, Msg)                {}
+
+// quietTaker reads a counter of its own that no step touches.
+type quietTaker struct{ turnTaker }
+
+func (a *quietTaker) WakeOn() (reads, writes []string) { return []string{"quiet"}, nil }
+
+// Remembering answers costs no allocation: a steady-state run of Sleepers
+// (asked, remembered, touched, forgotten every step) allocates nothing,
+// as the empty-actor step does (TestHotPathsDoNotAllocate).
+func TestWakeRunDoesNotAllocate(t *testing.T) {
+	s := New(Config{Seed: 1})
+	turn := 0
+	for i := range 8 {
+		s.Add(&turnTaker{name: fmt.Sprintf("t%d", i), turn: &turn, me: i, n: 8})
+	}
+	// Eight more that wait on a counter no step moves: their answers
+	// are remembered throughout.
+	quiet := 1
+	for i := range 8 {
+		s.Add(&quietTaker{turnTaker{name: fmt.Sprintf("q%d", i), turn: &quiet, me: 0, n: 2}})
+	}
+	s.Run(100) // warm up slices
+	before := turn
+	if a := testing.AllocsPerRun(1000, func() { s.Run(10) }); a != 0 {
+		t.Fatalf("a run of Sleepers allocates %.1f times", a)
+	}
+	if turn-before < 10000 {
+		t.Fatalf("the turn moved %d times in 1001 runs of 10 steps", turn-before)
+	}
+}
