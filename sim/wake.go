@@ -167,7 +167,9 @@ func (s *Scheduler) checkKnown(sl *slot) {
 // touches everything.
 func (s *Scheduler) ranWake(sl *slot) {
 	if !sl.sleeper {
-		s.TouchAll()
+		for i := range s.actors {
+			s.actors[i].known = false
+		}
 		return
 	}
 	sl.known = false // a step changes the actor's own state
