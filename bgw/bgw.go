@@ -174,14 +174,13 @@ func (w *Worker) exhausted(bound storage.LSN) bool {
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory
 // (the replay workers' queues and tasks included: their steps write the
-// node's memory too); its steps write that and the queues (dispatch,
-// release), which its replay workers read.
-func (w *Worker) WakeOn() (reads, writes []string) {
-	return w.n.Wake(), []string{w.n.Name(), w.queuesCond()}
+// node's memory too); its steps write that and the dispatch queues
+// (dispatch, release), which its replay workers read: a condition named
+// by the BGW's process name, "n2/bgw".
+func (w *Worker) WakeOn(wk *sim.Wakes) {
+	wk.Reads(w.n.Name())
+	wk.Writes(w.n.Name(), w.name)
 }
-
-// queuesCond names the dispatch queues as a wake condition (sim.Sleeper).
-func (w *Worker) queuesCond() string { return w.name + " queues" }
 
 // Ready reports whether the BGW has a step to take. It reads shared memory
 // only.
@@ -629,9 +628,9 @@ func (r *ReplayWorker) Name() string { return r.name }
 // WakeOn implements sim.Sleeper: Ready reads only the worker's dispatch
 // queue, which the BGW's steps and its own change; its steps also write
 // the node's shared memory (buffers, the task it finishes).
-func (r *ReplayWorker) WakeOn() (reads, writes []string) {
-	q := r.bgw.queuesCond()
-	return []string{q}, []string{r.bgw.n.Name(), q}
+func (r *ReplayWorker) WakeOn(w *sim.Wakes) {
+	w.Reads(r.bgw.name)
+	w.Writes(r.bgw.n.Name(), r.bgw.name)
 }
 
 // Ready reports whether a task is queued for this worker.

@@ -60,7 +60,7 @@ func (a *bgWriter) Name() string { return a.n.Proc("bgwriter") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *bgWriter) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *bgWriter) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *bgWriter) Ready() bool {
 	n := a.n
@@ -188,7 +188,7 @@ func (a *checkpointer) Name() string { return a.n.Proc("checkpointer") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *checkpointer) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *checkpointer) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *checkpointer) Ready() bool {
 	n := a.n
@@ -418,7 +418,7 @@ func (a *walWriter) Name() string { return a.n.Proc("walwriter") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *walWriter) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *walWriter) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *walWriter) Ready() bool {
 	n := a.n
@@ -464,7 +464,7 @@ func (a *polarWorker) Name() string { return a.n.Proc("polar-worker") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *polarWorker) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *polarWorker) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *polarWorker) Ready() bool {
 	if a.dropped {

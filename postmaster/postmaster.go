@@ -137,7 +137,7 @@ func (p *Postmaster) State() string { return p.state.String() }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (p *Postmaster) WakeOn() (reads, writes []string) { return p.n.WakeOn() }
+func (p *Postmaster) WakeOn(w *sim.Wakes) { p.n.WakeOn(w) }
 
 // Ready implements sim.Actor.
 func (p *Postmaster) Ready() bool {

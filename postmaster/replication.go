@@ -94,7 +94,7 @@ func (a *walSender) Name() string { return a.n.Proc("walsender-" + a.conn.Slot) 
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *walSender) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *walSender) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *walSender) Ready() bool {
 	return !a.timer || primaryActive(a.n) && a.sent < a.n.WAL.FlushedLSN() && a.until <= a.n.WAL.FlushedLSN()
@@ -317,7 +317,7 @@ func (a *walReceiver) Name() string { return a.n.Proc("walreceiver") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *walReceiver) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *walReceiver) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *walReceiver) Ready() bool {
 	if ok, decided := a.ready(a.n); decided {

@@ -208,7 +208,7 @@ func (a *standbyReceiver) Name() string { return a.n.Proc("walreceiver") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *standbyReceiver) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *standbyReceiver) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *standbyReceiver) Ready() bool {
 	n := a.n
@@ -342,7 +342,7 @@ func (a *standbyWriter) Name() string { return a.n.Proc("bgwriter") }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (a *standbyWriter) WakeOn() (reads, writes []string) { return a.n.WakeOn() }
+func (a *standbyWriter) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *standbyWriter) Ready() bool {
 	n := a.n

@@ -570,10 +570,7 @@ func (n *Node) Exit(c *sim.Ctx, e ChildExit) {
 // and their steps change only it (other nodes hear from them through
 // messages, and through shared storage only by reading it in a step);
 // sim.Config.CheckWakes holds them to that.
-func (n *Node) WakeOn() (reads, writes []string) {
-	w := n.Wake()
-	return w, w
+func (n *Node) WakeOn(w *sim.Wakes) {
+	w.Reads(n.Name())
+	w.Writes(n.Name())
 }
-
-// Wake is the node's shared memory as a list of one wake condition.
-func (n *Node) Wake() []string { return []string{n.Name()} }

@@ -56,7 +56,7 @@
 // conditions its Ready reads and the ones its steps change, as strings
 // (every process of node n2 reads and writes "n2", its shared memory; a
 // backend reads only its own state; a replay worker only its dispatch
-// queue, "n2/bgw queues", which the BGW writes). Each condition keeps its
+// queue, named "n2/bgw" after the BGW that writes it). Each condition keeps its
 // live readers; a step forgets its own actor's answer and its readers'
 // answers for every condition it writes (Ctx.Touch names another one), and
 // collect asks only the actors whose answer was forgotten. A step of an

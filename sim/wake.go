@@ -39,12 +39,21 @@ type Cond int32
 // asked once, when the actor is added, and must not change.
 type Sleeper interface {
 	Actor
-	// WakeOn names the conditions Ready reads (reads: a node's shared
-	// memory, "n2") and those its steps touch (writes). Naming nothing
-	// to read says Ready reads only the actor's own state, which only
-	// its own steps change.
-	WakeOn() (reads, writes []string)
+	// WakeOn names through w the conditions Ready reads (w.Reads: a
+	// node's shared memory, "n2") and those its steps touch (w.Writes).
+	// Naming nothing to read says Ready reads only the actor's own
+	// state, which only its own steps change.
+	WakeOn(w *Wakes)
 }
+
+// Wakes collects a Sleeper's conditions while it is added (Sleeper.WakeOn).
+type Wakes struct{ reads, writes []string }
+
+// Reads names conditions the actor's Ready reads.
+func (w *Wakes) Reads(names ...string) { w.reads = append(w.reads, names...) }
+
+// Writes names conditions the actor's steps may change.
+func (w *Wakes) Writes(names ...string) { w.writes = append(w.writes, names...) }
 
 // wakeState is the scheduler's part of the mechanism: the conditions, and
 // for each the live Sleepers whose Ready reads it. A touch forgets their
@@ -54,6 +63,7 @@ type wakeState struct {
 	names    []string        // by Cond
 	readers  [][]ActorID     // by Cond: the live Sleepers reading it, in no order
 	pool     []Cond          // every Sleeper's conditions (slot.wake)
+	scratch  Wakes           // addWake's, reused
 	check    bool            // Config.CheckWakes
 	sleepers int             // Sleepers ever added
 }
@@ -111,7 +121,10 @@ func (s *Scheduler) addWake(id ActorID) {
 	}
 	sl.sleeper = true
 	s.wake.sleepers++
-	reads, writes := sp.WakeOn()
+	w := &s.wake.scratch // reused: adding a process allocates nothing here
+	w.reads, w.writes = w.reads[:0], w.writes[:0]
+	sp.WakeOn(w)
+	reads, writes := w.reads, w.writes
 	if len(reads) > 255 || len(writes) > 255 {
 		Failf("sim: %s names %d conditions to read and %d to write, at most 255 each", sl.name, len(reads), len(writes))
 	}

@@ -42,11 +42,11 @@ func (a *sleepy) Ready() bool {
 	return a.work > 0 || a.g.n%a.mod == 0
 }
 
-func (a *sleepy) WakeOn() (reads, writes []string) {
-	if a.ownly {
-		return nil, []string{a.g.cond}
+func (a *sleepy) WakeOn(w *Wakes) {
+	if !a.ownly {
+		w.Reads(a.g.cond)
 	}
-	return []string{a.g.cond}, []string{a.g.cond}
+	w.Writes(a.g.cond)
 }
 
 func (a *sleepy) Step(c *Ctx)           { a.act(c) }
@@ -208,16 +208,16 @@ type turnTaker struct {
 	me, n int
 }
 
-func (a *turnTaker) Name() string                     { return a.name }
-func (a *turnTaker) Ready() bool                      { return *a.turn%a.n == a.me }
-func (a *turnTaker) WakeOn() (reads, writes []string) { return []string{"turn"}, []string{"turn"} }
-func (a *turnTaker) Step(*Ctx)                        { *a.turn++ }
-func (a *turnTaker) Receive(*Ctx, Msg)                {}
+func (a *turnTaker) Name() string      { return a.name }
+func (a *turnTaker) Ready() bool       { return *a.turn%a.n == a.me }
+func (a *turnTaker) WakeOn(w *Wakes)   { w.Reads("turn"); w.Writes("turn") }
+func (a *turnTaker) Step(*Ctx)         { *a.turn++ }
+func (a *turnTaker) Receive(*Ctx, Msg) {}
 
 // quietTaker reads a counter of its own that no step touches.
 type quietTaker struct{ turnTaker }
 
-func (a *quietTaker) WakeOn() (reads, writes []string) { return []string{"quiet"}, nil }
+func (a *quietTaker) WakeOn(w *Wakes) { w.Reads("quiet") }
 
 // Remembering answers costs no allocation: a steady-state run of Sleepers
 // (asked, remembered, touched, forgotten every step) allocates nothing,

@@ -222,7 +222,7 @@ func (p *Process) Redo() storage.LSN { return p.redo }
 
 // WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
 // which its steps write.
-func (p *Process) WakeOn() (reads, writes []string) { return p.n.WakeOn() }
+func (p *Process) WakeOn(w *sim.Wakes) { p.n.WakeOn(w) }
 
 // Ready implements sim.Actor. It reads shared memory only.
 func (p *Process) Ready() bool {
