@@ -35,10 +35,9 @@ type slot struct {
 	wake       int32   // a Sleeper's conditions: wakeState.pool[wake:], nr read then nw written
 	nr, nw     uint8
 	alive      bool
-	held       bool // paused by Hold: no steps, messages wait
-	sleeper    bool // a Sleeper: Ready is remembered (wake.go)
-	known      bool // ready holds Ready's answer: nothing it reads was touched since
-	ready      bool
+	held       bool   // paused by Hold: no steps, messages wait
+	sleeper    bool   // a Sleeper: Ready is remembered (wake.go)
+	answer     answer // a Sleeper's remembered Ready (wake.go)
 	name       string
 }
 
@@ -124,6 +123,7 @@ type Scheduler struct {
 	ctx       Ctx
 	tail      int
 	wake      wakeState
+	inRun     bool // in RunUntil's loop: Step need not forget remembered answers
 }
 
 // New returns a scheduler with no actors.
@@ -370,8 +370,39 @@ func (s *Scheduler) collect() {
 }
 
 // collectSleepers is collect's walk when some actors are Sleepers: their
-// remembered answers stand in for Ready (wake.go).
+// remembered answers stand in for Ready (wake.go). Most live actors are
+// Sleepers known not to be ready, so that case is the walk's first test,
+// and the walk keeps the slots and candidates in locals (one test and one
+// load an actor: the walk is the kernel's largest cost per step).
 func (s *Scheduler) collectSleepers() {
+	if s.wake.check {
+		s.collectChecked()
+		return
+	}
+	acts, cands := s.actors, s.cands
+	for id := s.lruHead; id >= 0; {
+		cur := id
+		sl := &acts[cur]
+		id = sl.next
+		if sl.answer == answerNo || !sl.alive || sl.held {
+			continue
+		}
+		r := sl.answer == answerYes
+		if !sl.sleeper {
+			r = sl.a.Ready()
+		} else if sl.answer == answerUnknown {
+			r = s.ask(sl)
+		}
+		if r {
+			cands = append(cands, candidate{since: sl.lastRun, msg: -1, actor: cur})
+		}
+	}
+	s.cands = cands
+}
+
+// collectChecked is collectSleepers in the wake-check mode: every
+// remembered answer is compared with a fresh one (checkKnown).
+func (s *Scheduler) collectChecked() {
 	for id := s.lruHead; id >= 0; {
 		sl := &s.actors[id]
 		if sl.alive && !sl.held {
@@ -379,11 +410,9 @@ func (s *Scheduler) collectSleepers() {
 			switch {
 			case !sl.sleeper:
 				r = sl.a.Ready()
-			case sl.known:
-				r = sl.ready
-				if s.wake.check {
-					s.checkKnown(sl)
-				}
+			case sl.answer != answerUnknown:
+				s.checkKnown(sl)
+				r = sl.answer == answerYes
 			default:
 				r = s.ask(sl)
 			}
@@ -516,17 +545,14 @@ func (s *Scheduler) merge(nm int) {
 
 // Step runs one step. It returns false when nothing can run now or later
 // (quiescent), and a violation when a checker failed after the step.
-// The caller may have changed anything since the last step, so every
-// actor is asked Ready afresh (TouchAll).
+// Called from outside Run, where the caller may have changed anything
+// since the last step, it has every actor asked Ready afresh (TouchAll);
+// inside Run's loop nothing runs between two steps but the checkers and
+// the done condition, which change nothing.
 func (s *Scheduler) Step() (bool, *Violation) {
-	s.TouchAll()
-	return s.stepOnce()
-}
-
-// stepOnce is Step for Run's loop, where nothing outside the actors runs
-// between two steps but the checkers and the done condition, which
-// change nothing.
-func (s *Scheduler) stepOnce() (bool, *Violation) {
+	if !s.inRun {
+		s.TouchAll()
+	}
 	s.collect()
 	if len(s.cands) == 0 {
 		// Idle: jump to the next deliverable message or timer, if any. Only
@@ -604,6 +630,7 @@ func (s *Scheduler) Run(budget int) Result { return s.RunUntil(nil, budget) }
 // A failed Assertf in a step becomes a violation of checker "assert".
 func (s *Scheduler) RunUntil(done func() bool, budget int) (r Result) {
 	defer func() {
+		s.inRun = false
 		if e := recover(); e != nil {
 			ae, ok := e.(*AssertionError)
 			if !ok {
@@ -613,12 +640,13 @@ func (s *Scheduler) RunUntil(done func() bool, budget int) (r Result) {
 		}
 	}()
 	s.TouchAll() // the caller may have changed anything since the last step
+	s.inRun = true
 	for r.Steps < budget {
 		if done != nil && done() {
 			r.Done = true
 			return r
 		}
-		ran, v := s.stepOnce()
+		ran, v := s.Step()
 		if !ran {
 			r.Quiescent = true
 			return r

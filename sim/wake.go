@@ -55,6 +55,16 @@ func (w *Wakes) Reads(names ...string) { w.reads = append(w.reads, names...) }
 // Writes names conditions the actor's steps may change.
 func (w *Wakes) Writes(names ...string) { w.writes = append(w.writes, names...) }
 
+// answer is a Sleeper's remembered Ready: none (ask it), or the answer it
+// gave since which nothing it reads was touched.
+type answer uint8
+
+const (
+	answerUnknown answer = iota
+	answerNo
+	answerYes
+)
+
 // wakeState is the scheduler's part of the mechanism: the conditions, and
 // for each the live Sleepers whose Ready reads it. A touch forgets their
 // answers at once, so collect's test of an answer is one flag in the slot.
@@ -89,7 +99,7 @@ func (s *Scheduler) Cond(name string) Cond {
 // the actors that name it as written: its readers are asked Ready again.
 func (s *Scheduler) Touch(k Cond) {
 	for _, id := range s.wake.readers[k] {
-		s.actors[id].known = false
+		s.actors[id].answer = answerUnknown
 	}
 }
 
@@ -101,7 +111,7 @@ func (s *Scheduler) TouchAll() {
 		return // nothing remembered: a world of plain actors pays nothing
 	}
 	for i := range s.actors {
-		s.actors[i].known = false
+		s.actors[i].answer = answerUnknown
 	}
 }
 
@@ -159,13 +169,17 @@ func (s *Scheduler) killWake(id ActorID) {
 // ask asks a Sleeper Ready and remembers the answer until something it
 // reads is touched.
 func (s *Scheduler) ask(sl *slot) bool {
-	sl.ready, sl.known = sl.a.Ready(), true
-	return sl.ready
+	r := sl.a.Ready()
+	sl.answer = answerNo
+	if r {
+		sl.answer = answerYes
+	}
+	return r
 }
 
 // checkKnown fails the run when a remembered answer is stale.
 func (s *Scheduler) checkKnown(sl *slot) {
-	if got := sl.a.Ready(); got != sl.ready {
+	if got := sl.a.Ready(); got != (sl.answer == answerYes) {
 		names := make([]string, sl.nr)
 		for i, k := range s.readsOf(sl) {
 			names[i] = s.wake.names[k]
@@ -181,11 +195,11 @@ func (s *Scheduler) checkKnown(sl *slot) {
 func (s *Scheduler) ranWake(sl *slot) {
 	if !sl.sleeper {
 		for i := range s.actors {
-			s.actors[i].known = false
+			s.actors[i].answer = answerUnknown
 		}
 		return
 	}
-	sl.known = false // a step changes the actor's own state
+	sl.answer = answerUnknown // a step changes the actor's own state
 	for _, k := range s.writesOf(sl) {
 		s.Touch(k)
 	}
