@@ -94,6 +94,32 @@ func BenchmarkWorldStep(b *testing.B) {
 	}
 }
 
+// BenchmarkWorldSet runs a fixed set of default worlds (seeds 1 to 40)
+// once per op: a fixed amount of work, to count in instructions where wall
+// time is too noisy (a shared machine), as the README does:
+//
+//	go test -c -o /tmp/s.test ./scenarios/
+//	GOMAXPROCS=1 GOGC=off valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+//	  /tmp/s.test -test.run '^$' -test.bench 'WorldSet/checks=on' -test.benchtime 1x
+//
+// (less the same command with -test.bench '^$', the binary's own start).
+func BenchmarkWorldSet(b *testing.B) {
+	for _, mode := range []struct {
+		name string
+		off  bool
+	}{{"checks=on", false}, {"checks=off", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			var steps uint64
+			for b.Loop() {
+				for seed := uint64(1); seed <= 40; seed++ {
+					steps += runWorld(b, seed, mode.off)
+				}
+			}
+			b.ReportMetric(float64(steps)/float64(b.N), "steps/op")
+		})
+	}
+}
+
 // BenchmarkExploreWorld measures whole default worlds as the explorer runs
 // them (RunSwarm: checkers on, whole-state checks at crashes and the end).
 func BenchmarkExploreWorld(b *testing.B) {
