@@ -172,6 +172,16 @@ func (w *Worker) exhausted(bound storage.LSN) bool {
 	return w.drained
 }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory
+// (the replay workers' queues and tasks included: their steps write the
+// node's memory too); its steps write that and the dispatch queues
+// (dispatch, release), which its replay workers read: a condition named
+// by the BGW's process name, "n2/bgw".
+func (w *Worker) WakeOn(wk *sim.Wakes) {
+	wk.Reads(w.n.Name())
+	wk.Writes(w.n.Name(), w.name)
+}
+
 // Ready reports whether the BGW has a step to take. It reads shared memory
 // only.
 func (w *Worker) Ready() bool {
@@ -614,6 +624,14 @@ type ReplayWorker struct {
 
 // Name is "n<h>/replay<i>".
 func (r *ReplayWorker) Name() string { return r.name }
+
+// WakeOn implements sim.Sleeper: Ready reads only the worker's dispatch
+// queue, which the BGW's steps and its own change; its steps also write
+// the node's shared memory (buffers, the task it finishes).
+func (r *ReplayWorker) WakeOn(w *sim.Wakes) {
+	w.Reads(r.bgw.name)
+	w.Writes(r.bgw.n.Name(), r.bgw.name)
+}
 
 // Ready reports whether a task is queued for this worker.
 func (r *ReplayWorker) Ready() bool { return len(r.bgw.s.queues[r.idx]) > 0 }

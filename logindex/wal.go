@@ -44,7 +44,12 @@ const timeline = 1
 // SegmentName is the pg_wal path of segment segno (XLogFileName on TLI 1).
 func SegmentName(segno uint64, segSize int64) string {
 	perID := uint64(0x100000000) / uint64(segSize)
-	return fmt.Sprintf("pg_wal/%08X%08X%08X", timeline, segno/perID, segno%perID)
+	// fmt's "pg_wal/%08X%08X%08X", built without fmt (TestSegmentNameMatchesFmt).
+	var buf [32]byte
+	b := append(buf[:0], "pg_wal/"...)
+	b = storage.AppendHex(b, timeline, 8)
+	b = storage.AppendHex(b, segno/perID, 8)
+	return string(storage.AppendHex(b, segno%perID, 8))
 }
 
 // segNames caches the last two segment names so the writer and reader do not

@@ -58,6 +58,10 @@ func newBGWriter(n *shmem.Node) *bgWriter { return &bgWriter{n: n} }
 
 func (a *bgWriter) Name() string { return a.n.Proc("bgwriter") }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *bgWriter) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
+
 func (a *bgWriter) Ready() bool {
 	n := a.n
 	if !bgwriterActive(n) {
@@ -181,6 +185,10 @@ type checkpointer struct {
 func newCheckpointer(n *shmem.Node) *checkpointer { return &checkpointer{n: n} }
 
 func (a *checkpointer) Name() string { return a.n.Proc("checkpointer") }
+
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *checkpointer) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *checkpointer) Ready() bool {
 	n := a.n
@@ -408,6 +416,10 @@ func newWALWriter(n *shmem.Node) *walWriter { return &walWriter{n: n} }
 
 func (a *walWriter) Name() string { return a.n.Proc("walwriter") }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *walWriter) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
+
 func (a *walWriter) Ready() bool {
 	n := a.n
 	return primaryActive(n) && (n.WAL.Unwritten() > 0 || n.Cfg.WALWriteBehind && n.WAL.WrittenLSN() > n.WAL.FlushedLSN())
@@ -449,6 +461,10 @@ type polarWorker struct {
 func newPolarWorker(n *shmem.Node) *polarWorker { return &polarWorker{n: n} }
 
 func (a *polarWorker) Name() string { return a.n.Proc("polar-worker") }
+
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *polarWorker) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *polarWorker) Ready() bool {
 	if a.dropped {

@@ -106,6 +106,11 @@ func newBackend(n *shmem.Node, j *Journal, idx int) *backend {
 
 func (b *backend) Name() string { return b.n.Proc(fmt.Sprintf("backend%d", b.idx)) }
 
+// WakeOn implements sim.Sleeper: Ready reads only the backend's own
+// state (its queue, its read's I/O wait), which only its own steps change;
+// its steps write the node's shared memory.
+func (b *backend) WakeOn(w *sim.Wakes) { w.Writes(b.n.Name()) }
+
 func (b *backend) Ready() bool {
 	switch b.state {
 	case bIdle:

@@ -135,6 +135,10 @@ func (p *Postmaster) Name() string { return p.n.Proc("postmaster") }
 // State returns the postmaster's state name (for traces and tests).
 func (p *Postmaster) State() string { return p.state.String() }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (p *Postmaster) WakeOn(w *sim.Wakes) { p.n.WakeOn(w) }
+
 // Ready implements sim.Actor.
 func (p *Postmaster) Ready() bool {
 	switch p.state {

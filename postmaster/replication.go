@@ -92,6 +92,10 @@ func newWALSender(n *shmem.Node, m Connect) *walSender {
 
 func (a *walSender) Name() string { return a.n.Proc("walsender-" + a.conn.Slot) }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *walSender) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
+
 func (a *walSender) Ready() bool {
 	return !a.timer || primaryActive(a.n) && a.sent < a.n.WAL.FlushedLSN() && a.until <= a.n.WAL.FlushedLSN()
 }
@@ -310,6 +314,10 @@ func newWALReceiver(n *shmem.Node, net *Net) *walReceiver {
 }
 
 func (a *walReceiver) Name() string { return a.n.Proc("walreceiver") }
+
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *walReceiver) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *walReceiver) Ready() bool {
 	if ok, decided := a.ready(a.n); decided {

@@ -206,6 +206,10 @@ func newStandbyReceiver(n *shmem.Node, net *Net, slot string) *standbyReceiver {
 
 func (a *standbyReceiver) Name() string { return a.n.Proc("walreceiver") }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *standbyReceiver) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
+
 func (a *standbyReceiver) Ready() bool {
 	n := a.n
 	if n.StopWALReceiver {
@@ -335,6 +339,10 @@ func newStandbyWriter(n *shmem.Node) *standbyWriter {
 }
 
 func (a *standbyWriter) Name() string { return a.n.Proc("bgwriter") }
+
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (a *standbyWriter) WakeOn(w *sim.Wakes) { a.n.WakeOn(w) }
 
 func (a *standbyWriter) Ready() bool {
 	n := a.n

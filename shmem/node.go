@@ -563,3 +563,14 @@ func (n *Node) Exit(c *sim.Ctx, e ChildExit) {
 	}
 	c.Exit()
 }
+
+// WakeOn is what every process of the node names as its wake condition
+// (sim.Sleeper): the node's shared memory, as one condition named by the
+// host. Its processes' Ready functions read only it and their own state,
+// and their steps change only it (other nodes hear from them through
+// messages, and through shared storage only by reading it in a step);
+// sim.Config.CheckWakes holds them to that.
+func (n *Node) WakeOn(w *sim.Wakes) {
+	w.Reads(n.Name())
+	w.Writes(n.Name())
+}

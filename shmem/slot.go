@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"promotesim/storage"
@@ -44,7 +45,15 @@ func (s Slot) String() string {
 
 // SlotName is the slot a replica on host h uses ("replica1" for n2, ...),
 // after the switchover walkthrough's names.
-func SlotName(h storage.HostID) string { return fmt.Sprintf("replica%d", int(h)-1) }
+func SlotName(h storage.HostID) string {
+	if h >= 1 && h <= 10 {
+		return slotNames[8*(h-1) : 8*h] // no allocation: a replica's walsender asks often
+	}
+	return "replica" + strconv.Itoa(int(h)-1)
+}
+
+// slotNames are the first ten hosts' slot names, eight bytes each.
+const slotNames = "replica0replica1replica2replica3replica4replica5replica6replica7replica8replica9"
 
 // StandbySlotName is the slot standby k (1, 2, ...) streams through
 // ("standby1", the switchover walkthrough's name for a standby with its own

@@ -24,7 +24,8 @@ type Actor interface {
 	// only reports (it changes nothing) and depends on the world's state,
 	// not on virtual time, which actors see only in their steps: when no
 	// actor is ready and time jumps to the next timer, the scheduler does
-	// not ask again.
+	// not ask again. A Sleeper (wake.go) is asked only when its last
+	// answer may have changed.
 	Ready() bool
 	// Step takes one internal step.
 	Step(c *Ctx)

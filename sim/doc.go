@@ -48,6 +48,30 @@
 // (Ctx.Wake) are not a channel and fire by deadline. Every step takes one tick
 // of virtual time; an idle world jumps to the next deliverable message.
 //
+// # Wake conditions
+//
+// Asking each live actor Ready at every step made collect the
+// scheduler's largest cost: a world's ~30 processes answered ~32 times a
+// step, and about 1% of the answers changed. A Sleeper (wake.go) names the
+// conditions its Ready reads and the ones its steps change, as strings
+// (every process of node n2 reads and writes "n2", its shared memory; a
+// backend reads only its own state; a replay worker only its dispatch
+// queue, named "n2/bgw" after the BGW that writes it). Each condition keeps its
+// live readers; a step forgets its own actor's answer and its readers'
+// answers for every condition it writes (Ctx.Touch names another one), and
+// collect asks only the actors whose answer was forgotten. A step of an
+// actor that is not a Sleeper, Add, Kill, and the start of Run, RunUntil
+// and an exported Step forget every answer, since code outside the actors
+// (an operator procedure between runs) may have changed anything. The
+// least-recently-run walk and the merge are unchanged, so the candidates
+// and their order are exactly those of asking everyone, and every recorded
+// schedule replays as before. Config.CheckWakes asks every Sleeper anyway
+// and fails the run in the step a remembered answer differs from a fresh
+// one (a process reading memory it did not name):
+// TestWakeCollectMatchesNaive holds the kernel to asking everyone, and
+// scenarios' TestWakeConditionsComplete runs every profile, strategy and
+// hazard in that mode.
+//
 // # Choosers
 //
 // One interface, several drivers: Scripted (scenarios, demos,

@@ -18,16 +18,27 @@ type Config struct {
 	Trace TraceConfig
 	// TailLines is how many trace lines a violation carries (0: 24).
 	TailLines int
+	// CheckWakes asks every Sleeper Ready at every step, as if it named
+	// nothing, and fails the run (an "assert" violation) when its
+	// remembered answer differs: a test mode that proves the actors'
+	// wake conditions complete (wake.go).
+	CheckWakes bool
 }
 
 type slot struct {
+	// The fields collect's walk reads come first, and the slot is one
+	// 64-byte cache line: collect visits every live actor every step.
 	a          Actor
-	name       string
-	alive      bool
-	held       bool // paused by Hold: no steps, messages wait
 	lastRun    uint64
 	prev, next ActorID // neighbours in the scheduler's least-recently-run list; -1 at the ends
 	chans      int32   // the first channel this actor receives on; -1 if none
+	wake       int32   // a Sleeper's conditions: wakeState.pool[wake:], nr read then nw written
+	nr, nw     uint8
+	alive      bool
+	held       bool   // paused by Hold: no steps, messages wait
+	sleeper    bool   // a Sleeper: Ready is remembered (wake.go)
+	answer     answer // a Sleeper's remembered Ready (wake.go)
+	name       string
 }
 
 type pending struct {
@@ -111,6 +122,8 @@ type Scheduler struct {
 	root      *Rand
 	ctx       Ctx
 	tail      int
+	wake      wakeState
+	inRun     bool // in RunUntil's loop: Step need not forget remembered answers
 }
 
 // New returns a scheduler with no actors.
@@ -129,6 +142,7 @@ func New(cfg Config) *Scheduler {
 		cfg.Trace.Ring = s.tail
 	}
 	s.trace = NewTrace(cfg.Trace)
+	s.wake.check = cfg.CheckWakes
 	s.schedSite = s.sites.Get("sched")
 	s.ctx.s = s
 	return s
@@ -169,7 +183,9 @@ func (s *Scheduler) Add(a Actor) ActorID {
 		s.actors = make([]slot, 0, 32) // a cluster's processes, without regrowing
 	}
 	s.actors = append(s.actors, slot{a: a, name: a.Name(), alive: true, lastRun: s.step, prev: -1, next: -1, chans: -1})
+	s.addWake(id)
 	s.pushBack(id)
+	s.TouchAll()
 	return id
 }
 
@@ -224,8 +240,10 @@ func (s *Scheduler) Kill(id ActorID) {
 	if sl := &s.actors[id]; sl.alive {
 		sl.alive = false
 		s.unlink(id)
+		s.killWake(id)
 	}
 	s.mayDrop = true
+	s.TouchAll()
 }
 
 // Hold pauses an actor: it takes no steps and receives no messages (they
@@ -333,15 +351,76 @@ func (s *Scheduler) emit(self ActorID, level Level, verb string, f []Field) {
 func (s *Scheduler) collect() {
 	s.collectMsgs()
 	nm := len(s.cands)
-	for id := s.lruHead; id >= 0; {
-		sl := &s.actors[id]
-		if sl.alive && !sl.held && sl.a.Ready() {
-			s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
+	if s.wake.sleepers == 0 {
+		// No Sleepers: every actor is asked, as ever (the empty-actor
+		// benchmark's kernel, which the world step is measured against).
+		for id := s.lruHead; id >= 0; {
+			sl := &s.actors[id]
+			if sl.alive && !sl.held && sl.a.Ready() {
+				s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
+			}
+			id = sl.next
 		}
-		id = sl.next
+	} else {
+		s.collectSleepers()
 	}
 	if nm > 0 && nm < len(s.cands) {
 		s.merge(nm)
+	}
+}
+
+// collectSleepers is collect's walk when some actors are Sleepers: their
+// remembered answers stand in for Ready (wake.go). Most live actors are
+// Sleepers known not to be ready, so that case is the walk's first test,
+// and the walk keeps the slots and candidates in locals (one test and one
+// load an actor: the walk is the kernel's largest cost per step).
+func (s *Scheduler) collectSleepers() {
+	if s.wake.check {
+		s.collectChecked()
+		return
+	}
+	acts, cands := s.actors, s.cands
+	for id := s.lruHead; id >= 0; {
+		cur := id
+		sl := &acts[cur]
+		id = sl.next
+		if sl.answer == answerNo || !sl.alive || sl.held {
+			continue
+		}
+		r := sl.answer == answerYes
+		if !sl.sleeper {
+			r = sl.a.Ready()
+		} else if sl.answer == answerUnknown {
+			r = s.ask(sl)
+		}
+		if r {
+			cands = append(cands, candidate{since: sl.lastRun, msg: -1, actor: cur})
+		}
+	}
+	s.cands = cands
+}
+
+// collectChecked is collectSleepers in the wake-check mode: every
+// remembered answer is compared with a fresh one (checkKnown).
+func (s *Scheduler) collectChecked() {
+	for id := s.lruHead; id >= 0; {
+		sl := &s.actors[id]
+		if sl.alive && !sl.held {
+			var r bool
+			switch {
+			case !sl.sleeper:
+				r = sl.a.Ready()
+			case sl.answer != answerUnknown:
+				s.checkKnown(sl)
+				r = sl.answer == answerYes
+			default:
+				r = s.ask(sl)
+			}
+			if r {
+				s.cands = append(s.cands, candidate{since: sl.lastRun, msg: -1, actor: id})
+			}
+		}
+		id = sl.next
 	}
 }
 
@@ -466,7 +545,14 @@ func (s *Scheduler) merge(nm int) {
 
 // Step runs one step. It returns false when nothing can run now or later
 // (quiescent), and a violation when a checker failed after the step.
+// Called from outside Run, where the caller may have changed anything
+// since the last step, it has every actor asked Ready afresh (TouchAll);
+// inside Run's loop nothing runs between two steps but the checkers and
+// the done condition, which change nothing.
 func (s *Scheduler) Step() (bool, *Violation) {
+	if !s.inRun {
+		s.TouchAll()
+	}
 	s.collect()
 	if len(s.cands) == 0 {
 		// Idle: jump to the next deliverable message or timer, if any. Only
@@ -508,6 +594,9 @@ func (s *Scheduler) Step() (bool, *Violation) {
 	} else {
 		sl.a.Step(&s.ctx)
 	}
+	if s.wake.sleepers > 0 {
+		s.ranWake(&s.actors[c.actor]) // a Spawn in the step may have moved the slots
+	}
 	s.now++
 	if name, err := s.checkers.Run(); err != nil {
 		return true, s.violation(name, err)
@@ -541,6 +630,7 @@ func (s *Scheduler) Run(budget int) Result { return s.RunUntil(nil, budget) }
 // A failed Assertf in a step becomes a violation of checker "assert".
 func (s *Scheduler) RunUntil(done func() bool, budget int) (r Result) {
 	defer func() {
+		s.inRun = false
 		if e := recover(); e != nil {
 			ae, ok := e.(*AssertionError)
 			if !ok {
@@ -549,6 +639,8 @@ func (s *Scheduler) RunUntil(done func() bool, budget int) (r Result) {
 			r.Violation = s.violation("assert", ae)
 		}
 	}()
+	s.TouchAll() // the caller may have changed anything since the last step
+	s.inRun = true
 	for r.Steps < budget {
 		if done != nil && done() {
 			r.Done = true

@@ -220,6 +220,10 @@ func (p *Process) End() (end, last storage.LSN) { return p.end, p.endLast }
 // Redo returns the redo pointer replay started from (the control file's).
 func (p *Process) Redo() storage.LSN { return p.redo }
 
+// WakeOn implements sim.Sleeper: Ready reads the node's shared memory,
+// which its steps write.
+func (p *Process) WakeOn(w *sim.Wakes) { p.n.WakeOn(w) }
+
 // Ready implements sim.Actor. It reads shared memory only.
 func (p *Process) Ready() bool {
 	if p.blocked {

@@ -43,6 +43,8 @@ type Config struct {
 	Seed    uint64
 	Chooser sim.Chooser // nil: seeded random
 	Trace   sim.TraceConfig
+	// CheckWakes is sim.Config.CheckWakes (a test mode).
+	CheckWakes bool
 }
 
 // bootBudget bounds the steps a cluster may take to come up.
@@ -56,7 +58,7 @@ func New(cfg Config) (*Cluster, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	s := sim.New(sim.Config{Seed: cfg.Seed, Chooser: cfg.Chooser, Trace: cfg.Trace})
+	s := sim.New(sim.Config{Seed: cfg.Seed, Chooser: cfg.Chooser, Trace: cfg.Trace, CheckWakes: cfg.CheckWakes})
 	dev, err := storage.NewDevice(storage.DeviceConfig{Blocks: o.DeviceBlocks, Fence: o.Fence})
 	if err != nil {
 		return nil, err

@@ -152,7 +152,7 @@ func (c Cluster) run(r *Runner) (string, error) {
 	if r.Quiet {
 		tc.Out = nil
 	}
-	cl, k, err := check.NewCluster(cluster.Config{Opts: o, Seed: seed, Chooser: ch, Trace: tc})
+	cl, k, err := check.NewCluster(cluster.Config{Opts: o, Seed: seed, Chooser: ch, Trace: tc, CheckWakes: r.CheckWakes})
 	if err != nil {
 		return "", err
 	}

@@ -38,6 +38,10 @@ type Runner struct {
 	// TraceTo, when set, receives the trace directly instead of the
 	// per-command buffer (a replay printing its whole trace).
 	TraceTo io.Writer
+	// CheckWakes builds the next cluster's scheduler in its wake-check
+	// mode (sim.Config.CheckWakes): a test's proof that every process
+	// names what its Ready reads.
+	CheckWakes bool
 }
 
 // NewRunner returns a runner whose clusters trace at level in format.

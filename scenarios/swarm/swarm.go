@@ -294,6 +294,10 @@ type RunConfig struct {
 	Level sim.Level
 	// SkipLiveness ends the world after the safety phase.
 	SkipLiveness bool
+	// CheckWakes runs the world in the scheduler's wake-check mode
+	// (sim.Config.CheckWakes): same schedule, every remembered Ready
+	// answer compared with a fresh one.
+	CheckWakes bool
 }
 
 // Outcome is what one world did.
@@ -375,6 +379,7 @@ func newWorldRunner(seed uint64, cfg RunConfig) *script.Runner {
 	r.Quiet = cfg.Out == nil
 	r.Chooser = cfg.Chooser
 	r.TraceTo = cfg.Out
+	r.CheckWakes = cfg.CheckWakes
 	return r
 }
 
