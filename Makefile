@@ -73,17 +73,31 @@ bench:
 ## its reproduce command (make test runs them on fixed seeds plus one fresh
 ## seed, simtest.Check; PROMOTESIM_RAPID_RANDOM=1 turns that off);
 ## TestClusterProperties runs SOAK_CHECKS programs (5000 took 9 s alone),
-## every Soak test (enabled by PROMOTESIM_SOAK), and SOAK_SEEDS swarm worlds
-## of the fixed profile (v15-fixed: the no-false-alarm soak; every one run,
-## failures counted)
+## every Soak test (enabled by PROMOTESIM_SOAK), the script parser's fuzzer,
+## then the no-false-alarm soaks README's "No false alarms" names: SOAK_SEEDS
+## worlds of v15-fixed under each scheduler of SOAK_SCHEDS, and of v11-fixed
+## with fence none and epoch under each of SOAK_V11_SCHEDS (every seed run,
+## failures counted; every soak runs even after one fails, and the target
+## fails if any did). On 2 cores each soak of 100,000 seeds takes minutes.
 SOAK_CHECKS ?= 20000
 SOAK_SEEDS  ?= 100000
+SOAK_SCHEDS ?= uniform pct preempt swarm
+SOAK_V11_SCHEDS ?= uniform swarm
 SOAK_FUZZ_TIME ?= 2000000x
-soak:
+soak: build
 	PROMOTESIM_RAPID_RANDOM=1 $(GO) test -count=1 -timeout 60m -run 'Model|ClusterProperties' ./storage/ ./logindex/ ./scenarios/swarm/ -rapid.checks=$(SOAK_CHECKS)
 	PROMOTESIM_SOAK=1 $(GO) test -count=1 -timeout 60m -run 'Soak' $(PKGS)
-	$(GO) run ./cmd/promotesim explore -profile v15-fixed -seeds $(SOAK_SEEDS) -keep-going -v
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(SOAK_FUZZ_TIME) ./scenarios/script/
+	@fail=0; \
+	for s in $(SOAK_SCHEDS); do \
+		echo "soak: bin/promotesim explore -profile v15-fixed -sched $$s -seeds $(SOAK_SEEDS) -keep-going -v"; \
+		bin/promotesim explore -profile v15-fixed -sched $$s -seeds $(SOAK_SEEDS) -keep-going -v || fail=1; \
+	done; \
+	for f in none epoch; do for s in $(SOAK_V11_SCHEDS); do \
+		echo "soak: bin/promotesim explore -profile v11-fixed -fence $$f -sched $$s -seeds $(SOAK_SEEDS) -keep-going -v"; \
+		bin/promotesim explore -profile v11-fixed -fence $$f -sched $$s -seeds $(SOAK_SEEDS) -keep-going -v || fail=1; \
+	done; done; \
+	exit $$fail
 
 ## orderings: the ordering study (issue 14): regenerate docs/orderings.md and
 ## its counterexamples (docs/orderings/) from every generated variant of the

@@ -325,6 +325,16 @@ func (s *store) truncate(lsn storage.LSN) (int, error) {
 		m.TruncTableID = t.id
 	}
 	if m != s.meta {
+		// log_index_truncate updates the shared meta first
+		// (log_index_update_min_segment), then writes it
+		// (polar_log_index_write_meta, which PANICs on a failed write or
+		// fsync): after a failed write the snapshot still knows of the
+		// truncation, so a meta another process of the node writes before
+		// the postmaster takes it down (a table save) carries it too, and a
+		// replica that read the unsynced truncated meta never sees it go
+		// back (v15-fixed seed 62562 under -sched pct).
+		s.meta = m
+		s.prune()
 		if err := s.writeMeta(m); err != nil {
 			return 0, err
 		}

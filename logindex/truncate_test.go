@@ -237,3 +237,55 @@ func TestTruncateBoundsDevice(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, used, 64)
 }
+
+// TestTruncateFailedMetaSyncKeepsPoint: a truncate whose meta fsync fails
+// (polar_log_index_write_meta PANICs) has already moved the snapshot's meta
+// (log_index_truncate updates the shared meta first), so a table the node
+// saves before it goes down writes a meta that keeps the truncation, and a
+// replica that read the unsynced truncated meta never sees it go back
+// (v15-fixed seed 62562 under -sched pct: the replica's BGW read "meta went
+// back" and PANICked).
+func TestTruncateFailedMetaSyncKeepsPoint(t *testing.T) {
+	d, rw, ro := newDevice(t)
+	cfg := smallConfig(2, 4)
+	prim, err := New(rw, cfg, true)
+	require.NoError(t, err)
+	lsn := storage.LSN(0x100)
+	add := func() {
+		t.Helper()
+		pages := []storage.PageID{pg(1, uint32(lsn/0x40%3)), pg(2, uint32(lsn/0x40))}
+		err := prim.Add(lsn, lsn+0x40, pages)
+		if err != nil {
+			require.ErrorIs(t, err, ErrMemtablesFull)
+			_, err = prim.Save(lsn)
+			require.NoError(t, err)
+			require.NoError(t, prim.Add(lsn, lsn+0x40, pages))
+		}
+		lsn += 0x40
+	}
+	for range 12 {
+		add()
+	}
+	require.Equal(t, SavedMeta{MaxTableID: 4, MaxLSN: 0x2C0}, prim.Saved())
+
+	d.InjectError(storage.FaultSpec{Op: storage.OpSync, Host: 1, PathPrefix: MetaPath, Count: 1})
+	_, err = prim.Truncate(0x1C0)
+	require.ErrorIs(t, err, storage.ErrInjectedIO)
+	require.Equal(t, storage.LSN(0x1C0), prim.TruncatedBelow(), "the snapshot's meta moved before the write")
+	require.Equal(t, []string{TablePath(1), TablePath(2), TablePath(3), TablePath(4)}, tableFiles(rw), "no table removed after the failed write")
+
+	// A replica starting now reads the written, unsynced meta.
+	repl, err := New(ro, cfg, false)
+	require.NoError(t, err)
+	require.Equal(t, storage.LSN(0x1C0), repl.TruncatedBelow())
+
+	// The node saves another table before it goes down: its meta keeps the
+	// truncation, so the replica's reread does not see the meta go back.
+	for range 4 {
+		add()
+	}
+	require.Greater(t, prim.Saved().MaxTableID, uint64(4), "a table was saved after the failed truncate")
+	require.Equal(t, storage.LSN(0x1C0), prim.Saved().TruncLSN)
+	require.NoError(t, repl.Refresh())
+	require.Equal(t, prim.Saved(), repl.Saved())
+}

@@ -21,9 +21,13 @@ func (o Operator) readWritePrimary(n *shmem.Node) error {
 }
 
 // CreateLogicalSlot is pg_create_logical_replication_slot on n: the slot
-// reserves WAL from the insert position (ReplicationSlotReserveWal), its
-// confirmed_flush is that start point, and it is saved at once
-// (ReplicationSlotPersist).
+// reserves WAL from the insert position and flushes the WAL up to its start
+// point (ReplicationSlotReserveWal: LogStandbySnapshot, then XLogFlush; the
+// running-xacts record itself is not modelled), its confirmed_flush is that
+// start point, and it is saved at once (ReplicationSlotPersist). Without
+// the flush a slot could start past the durable WAL, and the first
+// get_changes, which decodes to the flushed end, would move it back
+// (v15-fixed seed 8790 under -sched pct).
 func (o Operator) CreateLogicalSlot(n *shmem.Node, name string) (shmem.LogicalSlot, error) {
 	if err := o.readWritePrimary(n); err != nil {
 		return shmem.LogicalSlot{}, err
@@ -37,6 +41,10 @@ func (o Operator) CreateLogicalSlot(n *shmem.Node, name string) (shmem.LogicalSl
 		}
 	}
 	lsn := n.WAL.InsertLSN()
+	if err := n.WAL.Flush(lsn); err != nil {
+		o.sessionPanic(n, err)
+		return shmem.LogicalSlot{}, err
+	}
 	sl := shmem.LogicalSlot{Name: name, Restart: lsn, ConfirmedFlush: lsn}
 	if err := shmem.WriteLogicalSlot(n.Mount, sl); err != nil {
 		// The creation ERRORs; its leftover is ignored (ReadLogicalSlots).
@@ -46,6 +54,18 @@ func (o Operator) CreateLogicalSlot(n *shmem.Node, name string) (shmem.LogicalSl
 	o.S.Emit(n.Proc("operator"), sim.LevelStory, "create-logical-slot", sim.Str("slot", name),
 		sim.LSNField("restart", uint64(lsn)), sim.LSNField("confirmed_flush", uint64(lsn)))
 	return sl, nil
+}
+
+// sessionPanic ends the client session that ran the operator's SQL on n
+// with a PANIC: a failed XLogFlush is one (XLogWrite's "could not write to
+// log file", issue_xlog_fsync's "could not fsync"), and postmaster.c
+// reaper hands it to HandleChildCrash as for any backend. The session is no
+// actor of the model, so the exit carries no process id.
+func (o Operator) sessionPanic(n *shmem.Node, err error) {
+	e := shmem.ChildExit{ID: shmem.NoProc, Name: n.Proc("operator"), Kind: shmem.ExitPANIC, Err: err.Error()}
+	o.S.Report(shmem.ExitReport{Node: n, Exit: e})
+	o.S.Post(n.Procs.Postmaster, e)
+	o.S.Emit(n.Proc("operator"), sim.LevelStory, "PANIC", sim.Str("err", err.Error()))
 }
 
 // LogicalGetChanges is pg_logical_slot_get_changes(name, NULL, NULL) on n:

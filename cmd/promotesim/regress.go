@@ -20,10 +20,11 @@ import (
 // property's program as its test log printed it (-from-log), with what it
 // guards and the outcome it has now as "# expect:".
 func runRegress(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("regress", "regress (-seed S [-profile P] [-fence F] [-hazard H] [-with CLASSES] [-without CLASSES] | -from-log FILE) -guards TEXT -o FILE", stderr)
+	fs := newFlags("regress", "regress (-seed S [-profile P] [-fence F] [-hazard H] [-sched STRATEGY] [-with CLASSES] [-without CLASSES] | -from-log FILE) -guards TEXT -o FILE", stderr)
 	seed := fs.Uint64("seed", 0, "the world's seed, derived as explore and replay -seed do")
 	fromLog := fs.String("from-log", "", "a go test log of a failing rapid property (its 'program:' and 'schedule:' lines), - for stdin")
 	bf := addBaseFlags(fs, "hazard under test (promotesim hazards lists them)")
+	addSchedFlag(fs, &bf) // a seed found under -sched pct derives another world
 	with := fs.String("with", "", "action classes every derived world has (comma-separated, as swarm.ParseClasses reads them)")
 	without := fs.String("without", "", "action classes no derived world has")
 	guards := fs.String("guards", "", "what the script guards and where it was found (required; becomes its comment)")

@@ -58,18 +58,24 @@ func (k *Checks) exemptFuturePage(r *shmem.Node, e shmem.ChildExit) bool {
 }
 
 // displacedRead excuses a read failure of a primary another node displaced
-// (its read-write mount no longer holds the writer role): fencing stops its
-// writes, not its reads, and what it reads is its successor's storage (a
-// LogIndex table the new writer truncated, say). PolarDB's node would die
-// the same way (log_index_report_io_error); it is the old primary's end,
-// not a protocol failure.
+// (its read-write mount no longer holds the writer role, or a later
+// read-write mount took it since, even if that successor has stopped by
+// now): fencing stops its writes, not its reads, and what it reads is its
+// successor's storage (a LogIndex table the new writer truncated, say).
+// PolarDB's node would die the same way (log_index_report_io_error); it is
+// the old primary's end, not a protocol failure. (v11-fixed seed 44160,
+// fence epoch: a promoted n3's paused BGW resumed after n2 had promoted,
+// truncated the LogIndex and stopped, and read a removed table.)
 func displacedRead(n *shmem.Node, e shmem.ChildExit) bool {
 	m := n.Mount
 	if m == nil || m.Mode() != storage.MountReadWrite || !strings.Contains(e.Err, ": read ") {
 		return false
 	}
 	w, _, ok := n.Dev.Writer()
-	return ok && w != n.Cfg.Host // another host holds the writer role now
+	if ok && w != n.Cfg.Host {
+		return true // another host holds the writer role now
+	}
+	return m.Epoch() < n.Dev.Epoch() // another read-write mount came after this one
 }
 
 func (k *Checks) noUnexpectedExit() error {
