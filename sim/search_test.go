@@ -568,13 +568,7 @@ func (m *model) drive(withLast bool) *sim.Search[*modelWorld] {
 // stores exactly brute force's states with two or more steps enabled.
 func TestSearchDriveMatchesBruteForce(t *testing.T) {
 	simtest.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(1, 3).Draw(t, "n")
-		mx := rapid.IntRange(1, 3).Draw(t, "max")
-		coin := rapid.Bool().Draw(t, "coin")
-		k := rapid.IntRange(-1, 2).Draw(t, "preemptions")
-		depth := rapid.IntRange(0, n*mx).Draw(t, "depth")
-		withLast := k >= 0 || rapid.Bool().Draw(t, "withLast")
-		m := counters(n, mx, coin)
+		m, k, depth, withLast := drawCounters(t)
 		s := m.drive(withLast)
 		s.Preemptions, s.BoundPreemptions, s.MaxDepth = k, k >= 0, depth
 		rep, err := s.Run()
@@ -683,14 +677,8 @@ func splitSearch(m *model, k, depth, split int, withLast bool, order func(n int)
 // decision states), within any bound.
 func TestSearchSplitMatchesWhole(t *testing.T) {
 	simtest.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(1, 3).Draw(t, "n")
-		mx := rapid.IntRange(1, 3).Draw(t, "max")
-		coin := rapid.Bool().Draw(t, "coin")
-		k := rapid.IntRange(-1, 2).Draw(t, "preemptions")
-		depth := rapid.IntRange(0, n*mx).Draw(t, "depth")
+		m, k, depth, withLast := drawCounters(t)
 		split := rapid.IntRange(1, 5).Draw(t, "split")
-		withLast := k >= 0 || rapid.Bool().Draw(t, "withLast")
-		m := counters(n, mx, coin)
 		order := func(n int) []int { return rapid.Permutation(seq(n)).Draw(t, "order") }
 		states, _, complete, _, _, err := splitSearch(m, k, depth, split, withLast, order)
 		if err != nil {
@@ -736,4 +724,17 @@ func seq(n int) []int {
 		out[i] = i
 	}
 	return out
+}
+
+// drawCounters draws a counters model and the bounds its search runs
+// under: a preemption bound k (-1: none), a depth bound, and whether the
+// fingerprint covers the actor that ran last (a preemption bound needs it).
+func drawCounters(t *rapid.T) (m *model, k, depth int, withLast bool) {
+	n := rapid.IntRange(1, 3).Draw(t, "n")
+	mx := rapid.IntRange(1, 3).Draw(t, "max")
+	coin := rapid.Bool().Draw(t, "coin")
+	k = rapid.IntRange(-1, 2).Draw(t, "preemptions")
+	depth = rapid.IntRange(0, n*mx).Draw(t, "depth")
+	withLast = k >= 0 || rapid.Bool().Draw(t, "withLast")
+	return counters(n, mx, coin), k, depth, withLast
 }

@@ -112,31 +112,11 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 		return
 	}
 	if !setFlags(fs)["profile"] {
-		base = hazardProfile(base)
+		base = explore.HazardBase(base)
 	}
 	cfg = explore.ExhaustiveConfig{Base: base, BoundPreemptions: k >= 0, Preemptions: max(k, 0), MaxStates: *maxStates,
 		Budget: *budget, StopAtFirst: *first, Iterate: iterate, Workers: *workers}
 	return cfg, *out, *js, nil
-}
-
-// hazardProfile gives a named hazard the profile its catch needs when
-// -profile is not given, as the hazard table does (explore -hazard all):
-// hazard.Hazard.Profile, and the -fixed variant where a guard PolarDB's
-// code really has masks the wrong order in the faithful profile
-// (reset-after-recovery-done: the consistent LSN is held while the BGW
-// waits for its reset, live in v15's split control-file window).
-func hazardProfile(b swarm.Base) swarm.Base {
-	hz, err := hazard.Lookup(b.Hazard)
-	if b.Hazard == "" || err != nil {
-		return b
-	}
-	if hz.Profile != 0 {
-		b.Profile = hz.Profile
-	}
-	if hz.Fixed {
-		b.Fixed = true
-	}
-	return b
 }
 
 // hazardProfileNote says why a check runs a hazard on a profile other

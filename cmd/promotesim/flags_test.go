@@ -75,6 +75,8 @@ func TestFlagProbesExitTwo(t *testing.T) {
 		{[]string{"check", "-exhaustive", "-budget", "-1s"}, "-budget -1s: want a positive duration"},
 		{[]string{"check", "-exhaustive", "-out", ""}, `-out "": want a directory`},
 		{[]string{"check", "-exhaustive", "extra"}, `unexpected argument "extra"`},
+		{[]string{"check", "-exhaustive", "-workers", "-1"}, "-workers -1: want 1..1024, or 0 for every core"},
+		{[]string{"check", "-exhaustive", "-workers", "1025"}, "-workers 1025: want 1..1024, or 0 for every core"},
 		{[]string{"check", "-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"orderings", "-budget", "0"}, "-budget 0: want at least 1"},
 		{[]string{"orderings", "-duration", "0s"}, "-duration 0s: want a positive duration"},

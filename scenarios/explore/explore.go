@@ -762,20 +762,14 @@ func HuntHazards(ctx context.Context, cfg HuntConfig) ([]HuntResult, error) {
 	trials := max(cfg.Trials, 1)
 	out := make([]HuntResult, len(names))
 	for i, name := range names {
-		hz, err := hazard.Lookup(name)
-		if err != nil {
+		if _, err := hazard.Lookup(name); err != nil {
 			return nil, err
 		}
 		r := HuntResult{Hazard: name}
 		for k := 0; k < trials; k++ {
 			ec := cfg.Explore
 			ec.Base.Hazard = name
-			if hz.Profile != 0 {
-				ec.Base.Profile = hz.Profile // the profile its catch needs
-			}
-			if hz.Fixed {
-				ec.Base.Fixed = true // a guard of PolarDB's masks it otherwise
-			}
+			ec.Base = HazardBase(ec.Base)
 			ec.FirstSeed = cfg.Explore.FirstSeed + uint64(k)*TrialStride
 			ec.KeepGoing = false
 			ec.Progress = nil
@@ -850,4 +844,24 @@ func medians(seeds []uint64, times []time.Duration) (uint64, time.Duration) {
 	sort.Slice(ss, func(i, j int) bool { return ss[i] < ss[j] })
 	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
 	return ss[len(ss)/2], ts[len(ts)/2]
+}
+
+// HazardBase gives b's hazard the profile its catch needs: the hazard's
+// own profile (hazard.Hazard.Profile), and the -fixed variant where a
+// guard PolarDB's code really has masks the wrong order in the faithful
+// profile (hazard.Hazard.Fixed: reset-after-recovery-done). The hazard
+// table uses it always, check -exhaustive when -profile is not given. A
+// base without a (known) hazard is returned as it is.
+func HazardBase(b swarm.Base) swarm.Base {
+	hz, err := hazard.Lookup(b.Hazard)
+	if b.Hazard == "" || err != nil {
+		return b
+	}
+	if hz.Profile != 0 {
+		b.Profile = hz.Profile
+	}
+	if hz.Fixed {
+		b.Fixed = true
+	}
+	return b
 }
