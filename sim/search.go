@@ -89,6 +89,10 @@ type Search[W any] struct {
 	// nothing at that decision: a search with that Prefix explores it.
 	Split    int
 	Frontier func(prefix []int)
+	// Reverse tries every choice's options from the last to the first: the
+	// same space in another order. A sound fingerprint stores the same
+	// states either way (scenarios/explore tests that it does).
+	Reverse bool
 }
 
 // Visited stores explored states: Visit records an exploration of state fp
@@ -200,7 +204,7 @@ func (s *Search[W]) Run() (rep SearchReport, err error) {
 	if s.BoundPreemptions && s.Preemptions < 0 {
 		return rep, fmt.Errorf("sim: a preemption bound of %d", s.Preemptions)
 	}
-	st := &searchState{k: -1, rep: &rep}
+	st := &searchState{k: -1, rep: &rep, rev: s.Reverse}
 	if s.BoundPreemptions {
 		st.k = s.Preemptions
 	}

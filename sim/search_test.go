@@ -738,3 +738,37 @@ func drawCounters(t *rapid.T) (m *model, k, depth int, withLast bool) {
 	withLast = k >= 0 || rapid.Bool().Draw(t, "withLast")
 	return counters(n, mx, coin), k, depth, withLast
 }
+
+// Reversed (every choice's options tried last to first), the search and
+// the driven search store exactly brute force's states within any bound,
+// and a failing run's script replays under Scripted.
+func TestSearchReverseMatchesBrute(t *testing.T) {
+	simtest.Check(t, func(t *rapid.T) {
+		m, k, depth, withLast := drawCounters(t)
+		b := m.brute(k, depth, withLast)
+		s := m.search(withLast)
+		d := m.drive(withLast)
+		for _, x := range []*sim.Search[*modelWorld]{s, d} {
+			x.Preemptions, x.BoundPreemptions, x.MaxDepth, x.Reverse = k, k >= 0, depth, true
+		}
+		rep, err := s.Run()
+		if err != nil || !rep.Complete || rep.States != b.states {
+			t.Fatalf("reversed search: %v (%v); brute force %d states", rep, err, b.states)
+		}
+		rep, err = d.Run()
+		if err != nil || !rep.Complete || rep.States != b.decisions {
+			t.Fatalf("reversed driven search: %v (%v); brute force %d decision states", rep, err, b.decisions)
+		}
+	})
+	for _, m := range []*model{mutex(true), peterson(true)} {
+		s := m.search(false)
+		s.Reverse, s.MaxDepth = true, 60
+		rep, err := s.Run()
+		if err != nil || rep.Violation == nil {
+			t.Fatalf("reversed search missed the bug: %v (%v)", rep, err)
+		}
+		if r := m.world(sim.NewScripted(rep.Shortest...)).s.Run(1000); r.Violation == nil || r.Steps != rep.ShortestSteps {
+			t.Fatalf("replay of %v: %v, want a violation at step %d", rep.Shortest, r, rep.ShortestSteps)
+		}
+	}
+}

@@ -12,7 +12,10 @@ type searchState struct {
 	pos   int      // choices consumed by the current run
 	pre   int      // preemptions spent by the current run
 	k     int      // the preemption bound; -1: none
-	floor int      // nodes below it are the search's Prefix: never backtracked
+	// rev tries each choice's options last to first (Search.Reverse):
+	// nodes keep the rank of the option in that order, opt maps it back.
+	rev   bool
+	floor int // nodes below it are the search's Prefix: never backtracked
 	rep   *SearchReport
 	// probe, in a driven search, looks at the world at each scheduling
 	// decision before it is taken; lastStep is the step it last saw.
@@ -34,11 +37,20 @@ func (n *searchNode) preempts(masks []uint64, i int) bool {
 	return n.mask >= 0 && masks[int(n.mask)+i/64]&(1<<(i%64)) == 0
 }
 
+// opt is the option a node's rank r stands for: r itself, or counted from
+// the last option in a reversed search (the map is its own inverse).
+func (st *searchState) opt(n *searchNode, r int) int {
+	if st.rev {
+		return int(n.width) - 1 - r
+	}
+	return r
+}
+
 // allowed returns the first option at or after from that the bound allows,
 // or -1, counting the ones it skips.
 func (st *searchState) allowed(n *searchNode, from int) int {
 	for i := from; i < int(n.width); i++ {
-		if st.k < 0 || int(n.pre) < st.k || !n.preempts(st.masks, i) {
+		if st.k < 0 || int(n.pre) < st.k || !n.preempts(st.masks, st.opt(n, i)) {
 			return i
 		}
 		st.rep.Preempted++
@@ -58,10 +70,11 @@ func (st *searchState) take(n int, e *Enabled, prefix []int) int {
 			panic(&NondeterministicWorld{Msg: fmt.Sprintf("choice %d had %d options (scheduling: %v), now %d (%v)", st.pos, nd.width, nd.sched, n, e != nil)})
 		}
 		st.pos++
-		if nd.preempts(st.masks, int(nd.val)) {
+		v := st.opt(nd, int(nd.val))
+		if nd.preempts(st.masks, v) {
 			st.pre++
 		}
-		return int(nd.val)
+		return v
 	}
 	nd := searchNode{width: int32(n), pre: int32(st.pre), mask: -1, sched: e != nil}
 	if e != nil && st.k >= 0 {
@@ -74,16 +87,17 @@ func (st *searchState) take(n int, e *Enabled, prefix []int) int {
 		if prefix[st.pos] < 0 || prefix[st.pos] >= n {
 			panic(&NondeterministicWorld{Msg: fmt.Sprintf("prefix choice %d is %d of %d options", st.pos, prefix[st.pos], n)})
 		}
-		nd.val = int32(prefix[st.pos])
+		nd.val = int32(st.opt(&nd, prefix[st.pos]))
 	} else {
 		nd.val = int32(st.allowed(&nd, 0))
 	}
 	st.nodes = append(st.nodes, nd)
 	st.pos++
-	if nd.preempts(st.masks, int(nd.val)) {
+	v := st.opt(&nd, int(nd.val))
+	if nd.preempts(st.masks, v) {
 		st.pre++
 	}
-	return int(nd.val)
+	return v
 }
 
 // ownMask marks the options that are steps of the actor that ran last; a
@@ -131,7 +145,7 @@ func (st *searchState) replayEnd(prefix []int) int {
 func (st *searchState) script() []int {
 	out := make([]int, st.pos)
 	for i := range out {
-		out[i] = int(st.nodes[i].val)
+		out[i] = st.opt(&st.nodes[i], int(st.nodes[i].val))
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"sync"
 	"time"
 
 	"promotesim/scenarios/check"
@@ -54,6 +55,17 @@ type ExhaustiveConfig struct {
 	// one, and the counts are the same on every run; parallel.go says
 	// what varies with more).
 	Workers int
+	// Reverse tries every choice's options last to first (sim.Search's
+	// Reverse): the same space in another order, which a sound
+	// fingerprint stores the same states of (a test's, not the CLI's).
+	Reverse bool
+	// WindowDepth, if set, bounds every schedule to this many steps past
+	// the promote request (sim.Search's MaxDepth): a smaller space that is
+	// still searched whole, for tests.
+	WindowDepth int
+	// record, if set, receives every state the search stores (tests
+	// compare the stored sets of two searches).
+	record *recordedStates
 }
 
 // Round is one search of an iterated check: its bound and what it found.
@@ -276,9 +288,56 @@ func (sr *searcher) search(cfg ExhaustiveConfig, res *ExhaustiveResult, stop fun
 		BoundPreemptions: cfg.BoundPreemptions,
 		Preemptions:      cfg.Preemptions,
 		MaxStates:        cfg.MaxStates,
+		MaxDepth:         windowDepth(cfg, res),
+		Visited:          cfg.record.wrap(nil),
 		StopAtFirst:      cfg.StopAtFirst,
+		Reverse:          cfg.Reverse,
 		Stop:             func(*sim.SearchReport) bool { return sr.buildErr != nil || stop() },
 	}
+}
+
+// windowDepth is the search's MaxDepth for cfg.WindowDepth: the driven
+// search counts the scheduler's steps, the FIFO part's included.
+func windowDepth(cfg ExhaustiveConfig, res *ExhaustiveResult) int {
+	if cfg.WindowDepth <= 0 {
+		return 0
+	}
+	return int(res.PromoteStep) + cfg.WindowDepth
+}
+
+// recordedStates is every state a search stored, for tests: the searches
+// of one space in any order, on any number of workers, must store the
+// same set.
+type recordedStates struct {
+	mu  sync.Mutex
+	fps map[uint64]bool // looked up only
+}
+
+// wrap returns v (a new map when nil) recording into r, or v itself when
+// r is nil.
+func (r *recordedStates) wrap(v sim.Visited) sim.Visited {
+	if v == nil {
+		v = sim.NewVisitedMap()
+	}
+	if r == nil {
+		return v
+	}
+	return recordingVisited{v, r}
+}
+
+type recordingVisited struct {
+	sim.Visited
+	r *recordedStates
+}
+
+func (v recordingVisited) Visit(fp uint64, depth, pre int32) bool {
+	ok := v.Visited.Visit(fp, depth, pre)
+	if ok {
+		v.r.mu.Lock()
+		v.r.fps[fp] = true
+		v.r.mu.Unlock()
+	}
+	return ok
 }
 
 // exhaustiveTemplate builds the world up to the promote once; every run of

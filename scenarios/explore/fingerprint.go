@@ -20,13 +20,28 @@ import (
 // of every struct reachable from the cluster, the checkers and the actors
 // the scheduler runs, unexported ones included.
 //
-// What it leaves out is what only numbers the run and so would make every
-// state distinct: the scheduler's clock, step and sequence counters and
-// candidate order (Scheduler.StateHash hashes the kernel's share without
-// them), the trace, and the history-only fields listed in skipFields.
-// Virtual time stored in a field is hashed relative to now (a deadline
-// 5 ticks away is the same state whenever it is reached), which is how
-// StateHash hashes a message's due time.
+// What it leaves out is what only numbers the run: the scheduler's clock,
+// sequence counters and candidate order (Scheduler.StateHash hashes the
+// kernel's share without them), the trace, and the history-only fields
+// listed in skipFields. Virtual time stored in a field is hashed relative
+// to now (a deadline 5 ticks away is the same state whenever it is
+// reached), which is how StateHash hashes a message's due time.
+//
+// The step number is hashed: the model stamps it into its state (a
+// backend's request start, postmaster's backend.began; every Ack,
+// ClientError and ReadResult of the clients' journal; the checkers'
+// ackSteps), and ReadsReflectAcked compares those stamps. Two runs that
+// reach one state at different steps stamp their next request
+// differently, so a fingerprint without the step merged states whose
+// successors differ, and which of them the search explored first decided
+// what it stored beyond: the 2-worker counts varied from run to run
+// (67,157-67,162 distinct states at bound 0). TestFingerprintCollisions-
+// ShareFutures finds such merges. Hashing the stamps relative to the step
+// instead would not merge more: the journal's acks from before the window
+// would then change at every step. The price is that two paths of
+// different lengths to one state no longer meet; the diamonds of
+// commuting steps, the search's main saving, have equal lengths and
+// still do.
 
 // skipFields are the fields (Type.field) that count or log rather than
 // decide: sequence numbers and ring buffers of past events that a claim
@@ -127,7 +142,7 @@ func (hs *stateHasher) worldFingerprint(r *script.Runner, phase int, diff map[st
 	s := r.C.S
 	hs.now, hs.diff = s.Now(), diff
 	clear(hs.seen)
-	h := mix(s.StateHash(), uint64(phase))
+	h := mix(mix(s.StateHash(), uint64(phase)), s.StepNo()) // the step: stamped into the state
 	for i, a := range schedulerActors(s) {
 		if a == nil {
 			continue
@@ -221,7 +236,10 @@ func (hs *stateHasher) mapValue(v reflect.Value) uint64 {
 	n := len(hs.path)
 	it := v.MapRange()
 	for it.Next() {
+		d := hs.diff
+		hs.diff = nil // a key is not a leaf of its own: it names its entry's
 		k := hs.value(it.Key())
+		hs.diff = d
 		if hs.diff != nil {
 			hs.path = append(hs.path[:n], "{"+itoa(int(k%1000))+"}")
 		}

@@ -37,7 +37,7 @@ func (hs *stateHasher) fastWorldFingerprint(r *script.Runner, phase int) uint64 
 	s := r.C.S
 	hs.now, hs.diff = s.Now(), nil
 	clear(hs.seen)
-	h := mix(s.StateHash(), uint64(phase))
+	h := mix(mix(s.StateHash(), uint64(phase)), s.StepNo()) // as worldFingerprint
 	for i := range s.NumActors() {
 		a := s.Actor(sim.ActorID(i))
 		if a == nil {

@@ -138,7 +138,7 @@ func searchParallel(cfg ExhaustiveConfig, res *ExhaustiveResult, stop func() boo
 // schedule, each deeper run handed to the queue.
 func (pr *parallelRound) split(cfg ExhaustiveConfig, res *ExhaustiveResult, sr *searcher, halt func() bool) {
 	s := sr.search(cfg, res, halt)
-	s.Visited, s.Split = pr.seen, splitAt
+	s.Visited, s.Split = cfg.record.wrap(pr.seen), splitAt
 	s.Frontier = func(prefix []int) { pr.queue <- prefix }
 	rep, err := s.Run()
 	pr.merge(rep, sr, true, err)
@@ -147,7 +147,7 @@ func (pr *parallelRound) split(cfg ExhaustiveConfig, res *ExhaustiveResult, sr *
 // subtree searches one prefix's subtree.
 func (pr *parallelRound) subtree(cfg ExhaustiveConfig, res *ExhaustiveResult, sr *searcher, halt func() bool, prefix []int) {
 	s := sr.search(cfg, res, halt)
-	s.Visited, s.Prefix = pr.seen, prefix
+	s.Visited, s.Prefix = cfg.record.wrap(pr.seen), prefix
 	rep, err := s.Run()
 	pr.merge(rep, sr, true, err)
 }
