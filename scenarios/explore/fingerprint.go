@@ -64,6 +64,13 @@ var skipFields = map[string]bool{ // looked up only
 	"oracle.Oracle.mountStep": true,
 	"oracle.Oracle.lastFull":  true,
 	"oracle.Oracle.seen":      true, // the device's write count, synced every step
+	// The oracle's per-call scratch, refilled before it is read: the
+	// writes since the last sync (followWrites), a segment's bytes read
+	// back to compare with the mirror (the mirror is hashed), and a
+	// record's pages (PagesOf's buffer).
+	"oracle.Oracle.wbuf": true,
+	"oracle.Oracle.buf":  true,
+	"oracle.Oracle.pgs":  true,
 	// The checkers' scratch, refilled before it is read in one call, so
 	// between steps it holds only the last call's leftovers: buffers for
 	// the flush list (flushOrder), a record's pages (markDurable), one
