@@ -168,8 +168,8 @@ func measureExhaustive(ctx context.Context) ([]figure, error) {
 // measureExhaustiveComplete is the whole search of the default world
 // (profile v15, as check's flags default to) at a preemption bound: at
 // bound 0 the figure README sets beside Spin's on its twin. On more than
-// one worker nothing repeats exactly from run to run (parallel.go), so
-// those are timings only.
+// one worker the runs and replayed steps vary from run to run
+// (parallel.go), so those are timings only.
 func measureExhaustiveComplete(ctx context.Context, preemptions, workers int) ([]figure, error) {
 	cfg := explore.ExhaustiveConfig{Base: swarm.Base{Profile: shmem.ProfileV15}, BoundPreemptions: true, Preemptions: preemptions, Workers: workers}
 	key := fmt.Sprintf("exhaustive-p%d-complete", preemptions)
@@ -196,9 +196,9 @@ func measureExhaustiveComplete(ctx context.Context, preemptions, workers int) ([
 		r.States, r.Transitions, r.Replayed, r.Runs, res.WindowSteps, res.Closed, verdict)
 	speed := fmt.Sprintf("%.1f s: %s states/s", res.Elapsed.Seconds(), human(res.StatesPerSec()))
 	if workers > 1 {
-		// Not a count: which of two states the fingerprint merges is
-		// explored first changes what lies beyond it (parallel.go), so
-		// even the distinct states vary by a few from run to run.
+		// A timing: the distinct states and transitions repeat on any
+		// number of workers, but runs and replayed steps depend on who
+		// got where first (parallel.go), so the row is the speed.
 		return []figure{{Key: key + "-speed", Command: cmd, Timing: true,
 			Value: fmt.Sprintf("%s, %d distinct states on %d workers; %s", speed, r.States, workers, verdict)}}, nil
 	}

@@ -22,17 +22,19 @@ import (
 // whole search's, in any order of the subtrees).
 //
 // What varies from run to run is only what depends on who got there first:
-// transitions, runs and revisits, where a -max-states or -budget cut lands,
-// and, among failing runs of the same length, which one is reported (the
-// shortest is kept, ties broken by the smaller choice script), and even
-// the distinct states, by a few: the bound-0 search of the default world
-// stored 67,157, 67,161 and 67,162 on three runs of 2 workers (67,157
-// always on one). On the toy models of sim's tests the split stores
-// exactly the whole search's states in any order, so the few extra say
-// the world's fingerprint merges some states whose futures differ, and
-// which of them is explored first decides what lies beyond: the
-// one-worker search hides that by always taking the same one. With one
-// worker (the CLI's default) every count repeats.
+// runs and replayed steps (the split's runs end at splitAt and are run
+// again as prefixes), where a -max-states or -budget cut lands, and, among
+// failing runs of the same length, which one is reported (the shortest is
+// kept, ties broken by the smaller choice script). The distinct states do
+// not: the bound-0 search of the default world stores 48,836 on one worker
+// and on each of three runs of two (and 79,785 transitions each time).
+// They once varied by a few (67,157-67,162), because the fingerprint left
+// out the step number the model stamps into its state (fingerprint.go):
+// it merged states whose futures differ, and which of them was explored
+// first decided what lay beyond. TestExhaustiveStatesIndependentOfOrder
+// pins the stored set for 1 and 2 workers and for every choice's options
+// tried in reverse, and TestFingerprintCollisionsShareFutures checks that
+// schedules meeting at one fingerprint go on alike.
 
 // splitAt is the number of choices the splitting search explores itself
 // before handing a run's prefix out: deep enough for a few hundred
