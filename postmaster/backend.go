@@ -104,6 +104,11 @@ func newBackend(n *shmem.Node, j *Journal, idx int) *backend {
 	return &backend{n: n, j: j, idx: idx, state: bIdle}
 }
 
+// Began is the step the backend's current (or last) request began at:
+// the exhaustive check's fingerprint ranks it among the world's step
+// stamps (scenarios/explore/stamps.go).
+func (b *backend) Began() uint64 { return b.began }
+
 func (b *backend) Name() string { return b.n.Proc(fmt.Sprintf("backend%d", b.idx)) }
 
 // WakeOn implements sim.Sleeper: Ready reads only the backend's own

@@ -27,21 +27,18 @@ import (
 // to now (a deadline 5 ticks away is the same state whenever it is
 // reached), which is how StateHash hashes a message's due time.
 //
-// The step number is hashed: the model stamps it into its state (a
-// backend's request start, postmaster's backend.began; every Ack,
-// ClientError and ReadResult of the clients' journal; the checkers'
-// ackSteps), and ReadsReflectAcked compares those stamps. Two runs that
-// reach one state at different steps stamp their next request
-// differently, so a fingerprint without the step merged states whose
-// successors differ, and which of them the search explored first decided
-// what it stored beyond: the 2-worker counts varied from run to run
-// (67,157-67,162 distinct states at bound 0). TestFingerprintCollisions-
-// ShareFutures finds such merges. Hashing the stamps relative to the step
-// instead would not merge more: the journal's acks from before the window
-// would then change at every step. The price is that two paths of
-// different lengths to one state no longer meet; the diamonds of
-// commuting steps, the search's main saving, have equal lengths and
-// still do.
+// The step numbers the model stamps into its state (request starts, the
+// clients' journal, the oracle's cuts, the checkers' ack steps) are
+// hashed by their order among the state's stamps and the current step
+// (stamps.go). Hashed as plain numbers, with the step itself left out,
+// they merged states whose successors differ: two runs that reach one
+// state at different steps stamp their next request differently, and
+// which of them the search explored first decided what it stored beyond
+// (the 2-worker counts varied from run to run, 67,157-67,162 distinct
+// states at bound 0). Hashing the step as well was sound but kept paths of
+// different lengths to one state apart (48,836 states at bound 0); ranks
+// let them meet (22,086). TestFingerprintCollisionsShareFutures checks
+// that schedules meeting at one fingerprint go on alike.
 
 // skipFields are the fields (Type.field) that count or log rather than
 // decide: sequence numbers and ring buffers of past events that a claim
@@ -125,6 +122,11 @@ type stateHasher struct {
 	// hashed names of interfaces' dynamic types.
 	code  map[reflect.Type]*compiled // looked up only
 	names map[reflect.Type]uint64    // looked up only
+	// stamps are this state's distinct step stamps and step, sorted
+	// (stamps.go); inStamp is set while a stamp field is hashed, absolute
+	// once a stamp was not among them.
+	stamps            []uint64
+	inStamp, absolute bool
 }
 
 // structPlan is what a struct type hashes: its name and the fields not
@@ -134,6 +136,7 @@ type structPlan struct {
 	name   uint64
 	fields []int
 	names  []string
+	stamp  []bool // the field holds step stamps (stampFields)
 }
 
 func newStateHasher() *stateHasher {
@@ -154,6 +157,7 @@ func (hs *stateHasher) plan(t reflect.Type) *structPlan {
 		}
 		p.fields = append(p.fields, i)
 		p.names = append(p.names, f.Name)
+		p.stamp = append(p.stamp, stampFields[name+"."+f.Name])
 	}
 	hs.plans[t] = p
 	return p
@@ -172,7 +176,8 @@ func (hs *stateHasher) worldFingerprint(r *script.Runner, phase int, diff map[st
 	s := r.C.S
 	hs.now, hs.diff = s.Now(), diff
 	clear(hs.seen)
-	h := mix(mix(s.StateHash(), uint64(phase)), s.StepNo()) // the step: stamped into the state
+	hs.collectStamps(r)
+	h := mix(s.StateHash(), uint64(phase))
 	for i, a := range schedulerActors(s) {
 		if a == nil {
 			continue
@@ -183,7 +188,7 @@ func (hs *stateHasher) worldFingerprint(r *script.Runner, phase int, diff map[st
 	hs.path = append(hs.path[:0], "cluster")
 	h = mix(h, hs.value(reflect.ValueOf(r.C)))
 	hs.path = append(hs.path[:0], "checks")
-	return mix(h, hs.value(reflect.ValueOf(r.K)))
+	return hs.stampTail(mix(h, hs.value(reflect.ValueOf(r.K))))
 }
 
 func (hs *stateHasher) leaf(v uint64) uint64 {
@@ -208,7 +213,12 @@ func (hs *stateHasher) value(v reflect.Value) uint64 {
 		return hs.leaf(mix(3, uint64(v.Int())))
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32:
 		return hs.leaf(mix(3, uint64(v.Int())))
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+	case reflect.Uint64:
+		if hs.inStamp {
+			return hs.leaf(hs.stampHash(v.Uint()))
+		}
+		return hs.leaf(mix(4, v.Uint()))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uintptr:
 		return hs.leaf(mix(4, v.Uint()))
 	case reflect.Float32, reflect.Float64:
 		return hs.leaf(mix(5, uint64(v.Float()*1e6)))
@@ -266,10 +276,10 @@ func (hs *stateHasher) mapValue(v reflect.Value) uint64 {
 	n := len(hs.path)
 	it := v.MapRange()
 	for it.Next() {
-		d := hs.diff
-		hs.diff = nil // a key is not a leaf of its own: it names its entry's
+		d, st := hs.diff, hs.inStamp
+		hs.diff, hs.inStamp = nil, false // a key is not a leaf of its own: it names its entry's
 		k := hs.value(it.Key())
-		hs.diff = d
+		hs.diff, hs.inStamp = d, st
 		if hs.diff != nil {
 			hs.path = append(hs.path[:n], "{"+itoa(int(k%1000))+"}")
 		}
@@ -305,7 +315,9 @@ func (hs *stateHasher) structValue(v reflect.Value) uint64 {
 		if hs.diff != nil {
 			hs.path = append(hs.path[:n], p.names[j])
 		}
+		hs.inStamp = p.stamp[j]
 		h = mix(h, hs.value(v.Field(i)))
+		hs.inStamp = false
 	}
 	hs.path = hs.path[:n]
 	return h

@@ -37,7 +37,8 @@ func (hs *stateHasher) fastWorldFingerprint(r *script.Runner, phase int) uint64 
 	s := r.C.S
 	hs.now, hs.diff = s.Now(), nil
 	clear(hs.seen)
-	h := mix(mix(s.StateHash(), uint64(phase)), s.StepNo()) // as worldFingerprint
+	hs.collectStamps(r)
+	h := mix(s.StateHash(), uint64(phase))
 	for i := range s.NumActors() {
 		a := s.Actor(sim.ActorID(i))
 		if a == nil {
@@ -46,7 +47,7 @@ func (hs *stateHasher) fastWorldFingerprint(r *script.Runner, phase int) uint64 
 		h = mix(h, hs.dynamic(a))
 	}
 	h = mix(h, hs.dynamic(r.C))
-	return mix(h, hs.dynamic(r.K))
+	return hs.stampTail(mix(h, hs.dynamic(r.K)))
 }
 
 // dynamic hashes x as value(reflect.ValueOf(x)) does: its dynamic value,
@@ -134,7 +135,12 @@ func uintFn(t reflect.Type) hashFn {
 	case reflect.Uint, reflect.Uintptr:
 		return func(_ *stateHasher, p unsafe.Pointer) uint64 { return mix(4, uint64(*(*uint)(p))) }
 	}
-	return func(_ *stateHasher, p unsafe.Pointer) uint64 { return mix(4, *(*uint64)(p)) }
+	return func(hs *stateHasher, p unsafe.Pointer) uint64 {
+		if hs.inStamp {
+			return hs.stampHash(*(*uint64)(p))
+		}
+		return mix(4, *(*uint64)(p))
+	}
 }
 
 // leafOp is how a leaf (a scalar field or element) hashes, so a struct's
@@ -212,6 +218,9 @@ func (hs *stateHasher) scalar(op leafOp, q unsafe.Pointer) uint64 {
 	case opU32:
 		return mix(4, uint64(*(*uint32)(q)))
 	case opU64:
+		if hs.inStamp {
+			return hs.stampHash(*(*uint64)(q))
+		}
 		return mix(4, *(*uint64)(q))
 	}
 	return hashString(*(*string)(q))
@@ -275,7 +284,11 @@ func (hs *stateHasher) mapFn(t reflect.Type) hashFn {
 		for it.Next() {
 			k.SetIterKey(it)
 			v.SetIterValue(it)
-			sum += mix(kc.fn(hs, k.Addr().UnsafePointer()), vc.fn(hs, v.Addr().UnsafePointer()))
+			st := hs.inStamp
+			hs.inStamp = false // a key is no stamp (as mapValue)
+			kh := kc.fn(hs, k.Addr().UnsafePointer())
+			hs.inStamp = st
+			sum += mix(kh, vc.fn(hs, v.Addr().UnsafePointer()))
 		}
 		return mix(17, sum)
 	}
@@ -332,14 +345,15 @@ func (hs *stateHasher) structFn(t reflect.Type) hashFn {
 		return func(*stateHasher, unsafe.Pointer) uint64 { return 31 }
 	}
 	type field struct {
-		off uintptr
-		op  leafOp
-		c   *compiled // opCall's
+		off   uintptr
+		op    leafOp
+		stamp bool      // holds step stamps (stampFields)
+		c     *compiled // opCall's
 	}
 	fs := make([]field, len(pl.fields))
 	for j, i := range pl.fields {
 		f := t.Field(i)
-		fs[j] = field{off: f.Offset, op: leafOf(f.Type)}
+		fs[j] = field{off: f.Offset, op: leafOf(f.Type), stamp: pl.stamp[j]}
 		if fs[j].op == opCall {
 			fs[j].c = hs.compile(f.Type)
 		}
@@ -349,11 +363,13 @@ func (hs *stateHasher) structFn(t reflect.Type) hashFn {
 		h := name
 		for i := range fs {
 			f := &fs[i]
+			hs.inStamp = f.stamp
 			if f.op != opCall {
 				h = mix(h, hs.scalar(f.op, unsafe.Add(p, f.off)))
-				continue
+			} else {
+				h = mix(h, f.c.fn(hs, unsafe.Add(p, f.off)))
 			}
-			h = mix(h, f.c.fn(hs, unsafe.Add(p, f.off)))
+			hs.inStamp = false
 		}
 		return h
 	}
