@@ -26,12 +26,12 @@ import (
 // again as prefixes), where a -max-states or -budget cut lands, and, among
 // failing runs of the same length, which one is reported (the shortest is
 // kept, ties broken by the smaller choice script). The distinct states do
-// not: the bound-0 search of the default world stores 48,836 on one worker
-// and on each of three runs of two (and 79,785 transitions each time).
-// They once varied by a few (67,157-67,162), because the fingerprint left
-// out the step number the model stamps into its state (fingerprint.go):
-// it merged states whose futures differ, and which of them was explored
-// first decided what lay beyond. TestExhaustiveStatesIndependentOfOrder
+// not: the bound-0 search of the default world stores 22,086 on one worker
+// and on each of two runs of two (and 40,309 transitions each time).
+// They once varied by a few (67,157-67,162), because the fingerprint
+// hashed the step stamps the model keeps as plain numbers, without the
+// step (fingerprint.go, stamps.go): it merged states whose futures differ,
+// and which of them was explored first decided what lay beyond. TestExhaustiveStatesIndependentOfOrder
 // pins the stored set for 1 and 2 workers and for every choice's options
 // tried in reverse, and TestFingerprintCollisionsShareFutures checks that
 // schedules meeting at one fingerprint go on alike.
