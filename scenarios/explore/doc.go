@@ -11,5 +11,6 @@
 // counterexample.go (the file
 // format and its replay), exhaustive.go (a stateful search of every schedule of
 // the promote window, sim.Search), fingerprint.go (the state the search
-// prunes revisits by). It mirrors no PolarDB file.
+// prunes revisits by), stamps.go (the model's step stamps, hashed by their
+// order). It mirrors no PolarDB file.
 package explore
