@@ -476,8 +476,8 @@ func (b *backend) writeStep(c *sim.Ctx) {
 	// the postmaster reaps that, the bgwriter must still see this page
 	// dirty, or it would publish a consistent LSN past a record whose change
 	// is in no buffer and not on storage.
+	rec.Apply(page, n.Pool.Modify(id))
 	buf := n.Pool.Get(id)
-	rec.Apply(page, &buf.Page)
 	if !buf.Dirty {
 		if err := n.Pool.MarkDirty(id, oldest); err != nil {
 			b.exit(c, shmem.ExitPANIC, err.Error())
@@ -701,7 +701,7 @@ func (b *backend) finishReplicaRead(c *sim.Ctx) {
 			b.abortReplicaRead(c, err)
 			return
 		}
-		buf.Page = p
+		*n.Pool.Modify(id) = p
 		if at := n.ReplayLSN; !n.Primary && p.LSN > at {
 			b.futurePage(c, page, p.LSN, at)
 			return

@@ -503,7 +503,7 @@ func (n *Node) ReplayPage(id storage.BufferID, from, to storage.LSN) (int, error
 		if err != nil {
 			return applied, fmt.Errorf("shmem: replay %v of %v: %w", lsn, b.Tag, err)
 		}
-		if n.applyReplayed(rec, b) {
+		if n.applyReplayed(rec, id) {
 			applied++
 			if rec.Type == logindex.RecInitPage {
 				n.InitReplays++

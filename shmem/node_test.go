@@ -396,7 +396,7 @@ func TestReplayPage(t *testing.T) {
 		require.NoError(t, err)
 		for _, from := range w.bounds() {
 			for _, to := range w.bounds() {
-				n.Pool.Get(id).Page = storage.Page{}
+				*n.Pool.Modify(id) = storage.Page{}
 				applied, err := n.ReplayPage(id, from, to)
 				require.NoError(t, err, "page %d [%v, %v)", pi, from, to)
 				want, wantN := w.byHand(page, storage.Page{}, from, to)
@@ -409,7 +409,7 @@ func TestReplayPage(t *testing.T) {
 		// change it, however generous from is.
 		mid := w.recs[len(w.recs)/2].Start
 		base, _ := w.byHand(page, storage.Page{}, logindex.FirstLSN, mid)
-		n.Pool.Get(id).Page = base
+		*n.Pool.Modify(id) = base
 		applied, err := n.ReplayPage(id, logindex.FirstLSN, w.end)
 		require.NoError(t, err)
 		want, wantN := w.byHand(page, base, logindex.FirstLSN, w.end)
@@ -435,7 +435,7 @@ func TestReplayPageClampsToTruncation(t *testing.T) {
 	id, _, err := n.Buffer(quiet, page)
 	require.NoError(t, err)
 	for _, from := range []storage.LSN{storage.InvalidLSN, logindex.FirstLSN, w.recs[2].Start, cut} {
-		n.Pool.Get(id).Page = storage.Page{}
+		*n.Pool.Modify(id) = storage.Page{}
 		applied, err := n.ReplayPage(id, from, w.end)
 		require.NoError(t, err, "from %v", from)
 		want, wantN := w.byHand(page, storage.Page{}, cut, w.end)
@@ -444,7 +444,7 @@ func TestReplayPageClampsToTruncation(t *testing.T) {
 		require.Equal(t, want, n.Pool.Get(id).Page, "from %v", from)
 	}
 	// A range wholly below the truncation point replays nothing.
-	n.Pool.Get(id).Page = storage.Page{}
+	*n.Pool.Modify(id) = storage.Page{}
 	applied, err := n.ReplayPage(id, logindex.FirstLSN, cut)
 	require.NoError(t, err)
 	require.Zero(t, applied)

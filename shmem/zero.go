@@ -22,11 +22,12 @@ func (n *Node) ZeroBuffer(r sim.Reporter, page storage.PageID) (id storage.Buffe
 // with that switched off (hazard replay-keeps-reused-page) its changes land
 // on the page's old content, as a redo routine that did not initialise a
 // valid buffer would leave it.
-func (n *Node) applyReplayed(rec *logindex.Record, b *storage.Buffer) bool {
+func (n *Node) applyReplayed(rec *logindex.Record, id storage.BufferID) bool {
+	tag := n.Pool.Get(id).Tag
 	if rec.Type != logindex.RecInitPage || n.Cfg.Orderings.ZeroInitInReplay {
-		return rec.Apply(b.Tag, &b.Page)
+		return rec.Apply(tag, n.Pool.Modify(id))
 	}
 	r := *rec
 	r.Type = logindex.RecPage
-	return r.Apply(b.Tag, &b.Page)
+	return r.Apply(tag, n.Pool.Modify(id))
 }

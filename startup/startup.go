@@ -1409,8 +1409,7 @@ func (p *Process) redoPages(c *sim.Ctx, rec *logindex.Record) bool {
 	}
 	for i, pg := range p.pages {
 		id := p.ids[i]
-		b := n.Pool.Get(id)
-		if !rec.Apply(pg, &b.Page) {
+		if !rec.Apply(pg, n.Pool.Modify(id)) {
 			continue
 		}
 		if err := n.Pool.MarkDirty(id, rec.Start); err != nil {

@@ -19,9 +19,10 @@ type BufferID int32
 const maxUsage = 5
 
 // Buffer is one frame of a pool: a page image and what the buffer manager
-// knows about it. Callers may change Page (applying a change) and Outdated;
-// Dirty and OldestLSN change only through MarkDirty and MarkClean, because
-// the flush list must agree with them.
+// knows about it. Callers may change Outdated; Page changes only through
+// Pool.Modify (which counts the change, Pool.Changes), Dirty and OldestLSN
+// only through MarkDirty and MarkClean, because the flush list must agree
+// with them.
 type Buffer struct {
 	Tag   PageID // which page the frame holds; meaningful only when Valid
 	Valid bool   // the frame holds a page (false: free frame)
@@ -67,6 +68,11 @@ type Pool struct {
 	flush  flushList
 
 	consistent LSN // last published consistent LSN (monotone)
+	// changes counts the changes to the frames' pages and tags (Modify,
+	// Assign, Evict): the checkers' watch compares it instead of folding
+	// every frame each step. It numbers history, so the exhaustive
+	// search's fingerprint leaves it out.
+	changes uint64
 }
 
 // NewPool builds a pool of the given number of frames, all free.
@@ -98,6 +104,20 @@ func (p *Pool) Lookup(tag PageID) (BufferID, bool) {
 
 // Get returns frame id. The pointer stays valid for the pool's lifetime.
 func (p *Pool) Get(id BufferID) *Buffer { return &p.bufs[id] }
+
+// Modify returns frame id's page for the caller to change in place
+// (a redo routine or a backend applying its record to the shared buffer,
+// under the buffer's exclusive content lock in PostgreSQL) and counts the
+// change. Every change to a pooled page goes through it, so Changes moves
+// whenever any frame's page might have.
+func (p *Pool) Modify(id BufferID) *Page {
+	p.changes++
+	return &p.bufs[id].Page
+}
+
+// Changes counts the calls that may have changed a frame's page or tag
+// (Modify, Assign, Evict): equal counts mean no page of the pool changed.
+func (p *Pool) Changes() uint64 { return p.changes }
 
 // Pin marks frame id as in use, so Victim skips it, and bumps its usage
 // count. Only a valid frame can be pinned: a caller that must do I/O on a
@@ -197,6 +217,7 @@ func (p *Pool) Assign(id BufferID, tag PageID, page Page) {
 		delete(p.lookup, b.Tag)
 	}
 	p.lookup[tag] = id
+	p.changes++
 	b.Tag = tag
 	b.Valid = true
 	b.Page = page
@@ -218,6 +239,7 @@ func (p *Pool) Evict(id BufferID) {
 		sim.Failf("bufpool: evict buffer %d (valid %t, dirty %t, pins %d)", id, b.Valid, b.Dirty, b.pins)
 	}
 	delete(p.lookup, b.Tag)
+	p.changes++
 	*b = Buffer{queued: b.queued, flushPrev: notInList, flushNext: notInList}
 	if !b.queued {
 		b.queued = true

@@ -361,7 +361,7 @@ func TestReadCheckersFire(t *testing.T) {
 		require.NoError(t, step(c, k, 50))
 		id, ok := n2.Pool.Lookup(n2.Page(2))
 		require.True(t, ok)
-		n2.Pool.Get(id).Page.Slots[3] = 99 // a corrupt cached copy
+		n2.Pool.Modify(id).Slots[3] = 99 // a corrupt cached copy
 		require.NoError(t, c.Read(2, 2))
 		fixture.RequireViolation(t, step(c, k, 50), "ReplicaReadsMatchOracle", "n2 read page 2 at replay position", "the oracle has")
 	})
@@ -372,7 +372,7 @@ func TestReadCheckersFire(t *testing.T) {
 		n1 := c.Node(1)
 		id, ok := n1.Pool.Lookup(n1.Page(2))
 		require.True(t, ok)
-		n1.Pool.Get(id).Page.Slots[3] = 99
+		n1.Pool.Modify(id).Slots[3] = 99
 		require.NoError(t, c.Read(1, 2))
 		fixture.RequireViolation(t, step(c, k, 50), "ReadsReflectAcked", "n1 read page 2 at insert position", "the oracle has")
 	})

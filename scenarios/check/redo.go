@@ -87,18 +87,3 @@ func (k *Checks) displaced(n *shmem.Node) bool {
 	m := n.Mount
 	return m != nil && m.Mode() == storage.MountReadWrite && !writer
 }
-
-// poolSum folds every frame's page and page LSN into one number: the
-// watch's view of a pool's contents (BuffersMatchOracle).
-func poolSum(p *storage.Pool) uint64 {
-	var s uint64
-	for id := 0; id < p.Frames(); id++ {
-		b := p.Get(storage.BufferID(id))
-		if b.Valid {
-			s = s*1099511628211 + uint64(b.Page.LSN)<<20 + uint64(b.Tag.Block)<<1 + 1
-		} else {
-			s = s*1099511628211 + 2
-		}
-	}
-	return s
-}

@@ -400,9 +400,9 @@ var ruleRows = []ruleRow{
 		require.True(t, ok)
 		return c, k, sabotage(c, func() {
 			// Redo applies page 1's record to page 0's buffer.
-			b := n2.Pool.Get(id)
-			b.Page.Slots[2] = a.Writes[0].Value
-			b.Page.LSN = a.CommitEnd
+			pg := n2.Pool.Modify(id)
+			pg.Slots[2] = a.Writes[0].Value
+			pg.LSN = a.CommitEnd
 		})
 	}},
 	{"replica-read-wrong", "§2", "ReplicaReadsMatchOracle", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {

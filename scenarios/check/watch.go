@@ -21,7 +21,7 @@ import (
 // journal's acks and reads are append-only; every per-node memory is keyed
 // by the node's instance and its reinitialisation count (shmem.Node.Reinits)
 // and reads the values in nodeWatched (the replay position for
-// ReplicaClogReplayed, a fold of the pool's pages and page LSNs for
+// ReplicaClogReplayed, the pool's change count, storage.Pool.Changes, for
 // BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
 // (storage.Pool.FlushGen); the writer is the device's writer host and that
@@ -68,7 +68,7 @@ type nodeWatched struct {
 	resets              int
 	fakeOldest          storage.LSN
 	replayLSN           storage.LSN
-	poolSum             uint64
+	poolChanges         uint64
 	exits               int
 	reinits             int
 	// redo and truncated: WALRetained's bounds (a restartpoint moves the
@@ -119,7 +119,7 @@ func (k *Checks) moved(w *watched) bool {
 			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
 			p.regressions != k.regressionsOf(n).count || p.consistent != n.Pool.ConsistentLSN() ||
 			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(k.exits.Of(n)) || p.poolSum != poolSum(n.Pool) ||
+			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(k.exits.Of(n)) || p.poolChanges != n.Pool.Changes() ||
 			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.readWrite != n.ReadWrite ||
 			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() || p.reinits != n.Reinits {
 			*p = nodeWatched{
@@ -128,7 +128,7 @@ func (k *Checks) moved(w *watched) bool {
 				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
 				regressions: k.regressionsOf(n).count, consistent: n.Pool.ConsistentLSN(),
 				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				replayLSN: n.ReplayLSN, exits: len(k.exits.Of(n)), poolSum: poolSum(n.Pool),
+				replayLSN: n.ReplayLSN, exits: len(k.exits.Of(n)), poolChanges: n.Pool.Changes(),
 				redo: n.Control.Redo, truncated: truncatedBelow(n), reinits: n.Reinits,
 				readWrite: n.ReadWrite, twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(),
 			}

@@ -99,8 +99,7 @@ func (b *backend) Step(c *sim.Ctx) {
 			c.Story("ERROR", sim.Str("err", err.Error()))
 			return
 		}
-		buf := w.pool.Get(id)
-		rec.Apply(page, &buf.Page)
+		rec.Apply(page, w.pool.Modify(id))
 		if err := w.pool.MarkDirty(id, oldest); err != nil {
 			c.Story("PANIC", sim.Str("err", err.Error()))
 			w.stopped = true

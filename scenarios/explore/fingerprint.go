@@ -91,6 +91,11 @@ var skipFields = map[string]bool{ // looked up only
 	// one). Both count the past; no verdict reads them.
 	"check.Checks.exercised": true,
 	"check.Checks.rewinds":   true,
+	// The pool's count of page changes and the checkers' copy of it in
+	// their watch: they number changes (the pages themselves are hashed)
+	// and only let the checkers skip a step that changed nothing.
+	"storage.Pool.changes":          true,
+	"check.nodeWatched.poolChanges": true,
 }
 
 // skipTypes are never hashed: the kernel's own machinery (hashed by
