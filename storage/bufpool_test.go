@@ -442,3 +442,24 @@ func BenchmarkPoolReplace(b *testing.B) {
 		blk++
 	}
 }
+
+// TestChangesCountsPageChanges pins what the checkers' watch relies on:
+// Changes moves with every Modify, Assign and Evict, and with nothing that
+// leaves pages and tags alone (pins, dirtying, cleaning).
+func TestChangesCountsPageChanges(t *testing.T) {
+	p, err := NewPool(2)
+	require.NoError(t, err)
+	c := p.Changes()
+	p.Assign(0, pg(1, 0), Page{LSN: 5})
+	require.Equal(t, c+1, p.Changes(), "Assign")
+	p.Pin(0)
+	require.NoError(t, p.MarkDirty(0, 5))
+	p.MarkClean(0)
+	p.Unpin(0)
+	require.Equal(t, c+1, p.Changes(), "pins and the flush list leave pages alone")
+	p.Modify(0).LSN = 9
+	require.Equal(t, LSN(9), p.Get(0).Page.LSN)
+	require.Equal(t, c+2, p.Changes(), "Modify")
+	p.Evict(0)
+	require.Equal(t, c+3, p.Changes(), "Evict")
+}
