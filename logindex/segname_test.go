@@ -15,6 +15,9 @@ func TestSegmentNameMatchesFmt(t *testing.T) {
 			if got := SegmentName(segno, size); got != want {
 				t.Errorf("SegmentName(%d, %d) = %q, fmt %q", segno, size, got, want)
 			}
+			if got := string(AppendSegmentName([]byte("x"), segno, size)); got != "x"+want {
+				t.Errorf("AppendSegmentName(x, %d, %d) = %q, want x%s", segno, size, got, want)
+			}
 		}
 	}
 }

@@ -43,13 +43,20 @@ const timeline = 1
 
 // SegmentName is the pg_wal path of segment segno (XLogFileName on TLI 1).
 func SegmentName(segno uint64, segSize int64) string {
+	var buf [32]byte
+	return string(AppendSegmentName(buf[:0], segno, segSize))
+}
+
+// AppendSegmentName appends SegmentName(segno, segSize) to dst: a per-step
+// checker looks segments up by name without building a string per look
+// (storage.Mount.ExistsBytes).
+func AppendSegmentName(dst []byte, segno uint64, segSize int64) []byte {
 	perID := uint64(0x100000000) / uint64(segSize)
 	// fmt's "pg_wal/%08X%08X%08X", built without fmt (TestSegmentNameMatchesFmt).
-	var buf [32]byte
-	b := append(buf[:0], "pg_wal/"...)
+	b := append(dst, "pg_wal/"...)
 	b = storage.AppendHex(b, timeline, 8)
 	b = storage.AppendHex(b, segno/perID, 8)
-	return string(storage.AppendHex(b, segno%perID, 8))
+	return storage.AppendHex(b, segno%perID, 8)
 }
 
 // segNames caches the last two segment names so the writer and reader do not

@@ -465,6 +465,12 @@ func TestDeviceNoAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}))
+	name, missing := []byte("base/1"), []byte("base/2")
+	require.Zero(t, testing.AllocsPerRun(100, func() {
+		if !ro.ExistsBytes(name) || ro.ExistsBytes(missing) {
+			t.Fatal("ExistsBytes disagrees with the device")
+		}
+	}))
 	_ = d
 }
 

@@ -223,6 +223,17 @@ func (m *Mount) Exists(path string) bool {
 	return ok
 }
 
+// ExistsBytes is Exists for a path held in a byte slice (the map lookup
+// converts it without allocating): for a checker that builds paths into a
+// buffer.
+func (m *Mount) ExistsBytes(path []byte) bool {
+	if !m.mounted {
+		return false
+	}
+	_, ok := m.dev.files[string(path)]
+	return ok
+}
+
 // Size is the file size in bytes.
 func (m *Mount) Size(path string) (int64, error) {
 	if !m.mounted {

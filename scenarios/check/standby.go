@@ -134,23 +134,25 @@ func (k *Checks) walRetained() error {
 		if !k.alive(n) || n.Mount == nil || n.WAL == nil || !n.WAL.FlushedLSN().Valid() {
 			continue
 		}
-		need, why := n.Control.Redo, "the redo pointer"
+		// why names the holder only on failure: no string built per step.
+		need, why, slot := n.Control.Redo, "the redo pointer", ""
 		for _, s := range n.Slots {
 			if s.Restart.Valid() && s.Restart < need {
-				need, why = s.Restart, "slot "+s.Name
+				need, why, slot = s.Restart, "slot ", s.Name
 			}
 		}
 		if n.Index.Enabled() {
 			if t := n.Index.TruncatedBelow(); t < need {
-				need, why = t, "LogIndex"
+				need, why, slot = t, "LogIndex", ""
 			}
 		}
 		k.hit(cWALRetained)
 		size := n.Cfg.LogIndex.WALSegmentSize
+		var buf [32]byte // a segment name: no string built per look
 		for seg := logindex.SegNo(need, size); seg <= logindex.SegNo(n.WAL.FlushedLSN()-1, size); seg++ {
-			if path := logindex.SegmentName(seg, size); !n.Mount.Exists(path) {
-				return fmt.Errorf("%v removed WAL segment %s that %s still needs (from %v; flushed WAL ends at %v)",
-					h, path, why, need, n.WAL.FlushedLSN())
+			if path := logindex.AppendSegmentName(buf[:0], seg, size); !n.Mount.ExistsBytes(path) {
+				return fmt.Errorf("%v removed WAL segment %s that %s%s still needs (from %v; flushed WAL ends at %v)",
+					h, string(path), why, slot, need, n.WAL.FlushedLSN())
 			}
 		}
 	}
