@@ -272,11 +272,17 @@ func (s *Scheduler) Name(id ActorID) string {
 // Actor returns the actor registered as id.
 func (s *Scheduler) Actor(id ActorID) Actor { s.check(id); return s.actors[id].a }
 
+// check fails on an id no actor has. It is on the hot path (every send,
+// Alive and Held): one unsigned compare (a negative id wraps past the
+// end) small enough to inline, the failure out of line in noActor.
 func (s *Scheduler) check(id ActorID) {
-	if id < 0 || int(id) >= len(s.actors) {
-		Failf("sim: no actor %d", id)
+	if uint(id) >= uint(len(s.actors)) {
+		noActor(id)
 	}
 }
+
+//go:noinline
+func noActor(id ActorID) { Failf("sim: no actor %d", id) }
 
 // Post delivers m to actor to from outside the world (an operator command).
 func (s *Scheduler) Post(to ActorID, m Msg) { s.send(External, to, m, 0, false) }

@@ -476,3 +476,24 @@ func TestHoldRelease(t *testing.T) {
 		t.Fatalf("released actor: %v, n=%d (want 3)", r, k.n)
 	}
 }
+
+// TestUnknownActorFails pins the inlined id check: a negative id (which the
+// unsigned compare wraps) and one past the last actor both fail loudly.
+func TestUnknownActorFails(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 1})
+	s.Add(&idle{name: "a"})
+	if !s.Alive(0) {
+		t.Fatal("actor 0 not alive")
+	}
+	for _, id := range []sim.ActorID{-1, 1, 1 << 20} {
+		func() {
+			defer func() {
+				want := fmt.Sprintf("sim: no actor %d", id)
+				if e, ok := recover().(*sim.AssertionError); !ok || e.Msg != want {
+					t.Errorf("Alive(%d): got %v, want the failure %q", id, e, want)
+				}
+			}()
+			s.Alive(id)
+		}()
+	}
+}
