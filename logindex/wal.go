@@ -123,7 +123,6 @@ func NewWAL(vol Volume, cfg Config, start, prev storage.LSN) (*WAL, error) {
 		vol: vol, segSize: cfg.WALSegmentSize, bufCap: cfg.WALBuffers,
 		names:  segNames{size: cfg.WALSegmentSize},
 		insert: start, prev: prev, written: start, flushed: start,
-		buf: make([]byte, 0, cfg.WALBuffers),
 	}, nil
 }
 
@@ -156,12 +155,24 @@ func (w *WAL) Insert(rec *Record) error {
 	rec.Start, rec.Prev = w.insert, w.prev
 	rec.End = w.insert + storage.LSN(aligned)
 	off := len(w.buf)
+	if off+aligned > cap(w.buf) {
+		w.grow(off + aligned)
+	}
 	w.buf = w.buf[:off+aligned]
 	rec.encode(w.buf[off : off+n])
 	clear(w.buf[off+n : off+aligned])
 	w.prev, w.insert = rec.Start, rec.End
 	w.starts = append(w.starts, rec.Start)
 	return nil
+}
+
+// grow makes room for need bytes of WAL buffers, doubling up to bufCap:
+// the buffers grow lazily, since most nodes of a world (and every state
+// copy of the exhaustive search) never fill wal_buffers.
+func (w *WAL) grow(need int) {
+	nb := make([]byte, len(w.buf), min(max(need, 2*cap(w.buf), 512), w.bufCap))
+	copy(nb, w.buf)
+	w.buf = nb
 }
 
 // Write writes buffered WAL below upto (clamped to the insert position) to
