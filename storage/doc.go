@@ -93,7 +93,11 @@
 // one and reports it (shmem.ConsistentRegressed), the pool keeps no record
 // of it. The checkpointer uses it
 // as the redo pointer of a lazy checkpoint. A replica never dirties a buffer;
-// it evicts without I/O and rebuilds pages from LogIndex.
+// it evicts without I/O and rebuilds pages from LogIndex. Every change to a
+// pooled page goes through Pool.Modify (a redo routine or backend changing
+// the shared buffer it holds locked, as bufmgr.c's callers do), which counts
+// it in Pool.Changes with Assign and Evict: the per-step checkers watch that
+// one counter instead of reading every frame each step.
 //
 // # Invariants owned here (checker names)
 //
