@@ -696,6 +696,7 @@ var knownMarks = []string{
 	"startup/queue-overflow-storage-read",
 	"startup/recover-prepared-at-crash-recovery",
 	"startup/recover-prepared-at-promote",
+	"startup/reset-evicted-above-redo",
 	"startup/reset-evicted-stale",
 	"startup/reset-without-waiting-reset",
 	"startup/standby-consistent",
