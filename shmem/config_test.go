@@ -25,7 +25,7 @@ func TestOrderingsFor(t *testing.T) {
 	// Fixed-only: a fix no PolarDB version has, off in both profiles
 	// (EvictAllOutdated, docs/findings.md F5).
 	v11Only := map[string]bool{"HoldConsistentInWaitingReset": true}
-	fixedOnly := map[string]bool{"EvictAllOutdated": true}
+	fixedOnly := map[string]bool{"EvictAllOutdated": true, "PromoteTwoPhaseFiles": true}
 	v15 := orderingFlags(OrderingsFor(ProfileV15))
 	require.Len(t, v15, reflect.TypeOf(Orderings{}).NumField())
 	for name, on := range v15 {
@@ -37,7 +37,7 @@ func TestOrderingsFor(t *testing.T) {
 	// bgwriter holds the consistent LSN in that window. (Its fencing is a
 	// device option, not an ordering.)
 	wantOff := map[string]bool{"WaitBackends": true, "ReplayFromRedo": true, "EvictStale": true, "ResetBeforeRecoveryDone": true,
-		"EvictAllOutdated": true}
+		"EvictAllOutdated": true, "PromoteTwoPhaseFiles": true}
 	for name, on := range orderingFlags(OrderingsFor(ProfileV11)) {
 		require.Equal(t, !wantOff[name], on, "v11 %s", name)
 	}
@@ -48,7 +48,8 @@ func TestOrderingsFor(t *testing.T) {
 // TestFixedOrderingsFor: the -fixed profiles keep PolarDB's order except
 // V11's two findings, where v11-fixed takes V15's fix (docs/findings.md
 // V11-1: the backend wait; V11-2: the reset's eviction), and both take
-// F5's fix, the reset's eviction of every outdated buffer.
+// F5's fix (the reset evicts every outdated buffer) and F7's (the promote
+// writes the state files its adopted redo needs).
 func TestFixedOrderingsFor(t *testing.T) {
 	changedBy := func(p Profile) []string {
 		faithful, fixed := orderingFlags(OrderingsFor(p)), orderingFlags(FixedOrderingsFor(p))
@@ -61,9 +62,10 @@ func TestFixedOrderingsFor(t *testing.T) {
 		}
 		return changed
 	}
-	// F5's fix is in both fixed profiles; V11-1 and V11-2 take V15's order.
-	require.ElementsMatch(t, []string{"EvictAllOutdated"}, changedBy(ProfileV15))
-	require.ElementsMatch(t, []string{"WaitBackends", "EvictStale", "EvictAllOutdated"}, changedBy(ProfileV11))
+	// F5's and F7's fixes are in both fixed profiles; V11-1 and V11-2 take
+	// V15's order.
+	require.ElementsMatch(t, []string{"EvictAllOutdated", "PromoteTwoPhaseFiles"}, changedBy(ProfileV15))
+	require.ElementsMatch(t, []string{"WaitBackends", "EvictStale", "EvictAllOutdated", "PromoteTwoPhaseFiles"}, changedBy(ProfileV11))
 }
 
 // TestFidelity: the zero Fidelity is the fixed model (every switch off);

@@ -152,6 +152,7 @@
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
 //	startup/reset-evicted-stale             the reset evicted an outdated buffer below the redo (Orderings.EvictStale)
 //	startup/reset-evicted-above-redo        the reset evicted an outdated buffer at or above the redo (Orderings.EvictAllOutdated)
+//	startup/promote-wrote-twophase-files    the promote wrote state files its adopted redo needs (Orderings.PromoteTwoPhaseFiles)
 //
 // # Faithful switches (issue 10)
 //

@@ -1320,6 +1320,9 @@ func (p *Process) evictStale(redo storage.LSN, all bool) (evicted, above int) {
 // (in production, primary = this host, same checkpoint, redo and timeline).
 func (p *Process) recoveryDone(c *sim.Ctx) bool {
 	n := p.n
+	if !p.promoteTwoPhaseFiles(c) {
+		return false
+	}
 	n.InRecovery = false
 	n.NextXID = p.nextXID()
 	ctl := shmem.Control{State: shmem.DBInProduction, CheckPoint: n.Local.CheckPoint, Redo: n.Local.Redo,

@@ -692,6 +692,7 @@ var knownMarks = []string{
 	"startup/prewarm-parallel-replaying",
 	"startup/promote-before-hot-standby",
 	"startup/promote-queue-not-caught-up",
+	"startup/promote-wrote-twophase-files",
 	"startup/queue-gap",
 	"startup/queue-overflow-storage-read",
 	"startup/recover-prepared-at-crash-recovery",
