@@ -63,6 +63,23 @@ type Orderings struct {
 	ReplayFromRedo bool
 	// EvictStale: the reset evicts outdated buffers below the redo pointer (V15).
 	EvictStale bool
+	// EvictAllOutdated: with EvictStale, the reset evicts every outdated,
+	// clean, unpinned buffer, whatever its page LSN (the fixed profiles;
+	// docs/findings.md F5's proposed fix). PolarDB's
+	// polar_online_promote_evict_buffer keeps one whose page LSN is at or
+	// above the redo, and ONLINE_PROMOTE's worker then marks it dirty
+	// (polar_promote_mark_buf_dirty) so the bgwriter can write it over
+	// newer storage before the page's later records are replayed.
+	EvictAllOutdated bool
+	// PromoteTwoPhaseFiles: before the promoted replica's control file
+	// adopts its restartpoint's redo, the promote writes on shared storage
+	// the state file of every prepared transaction whose PREPARE record
+	// lies below that redo and is not on disk yet (the fixed profiles;
+	// docs/findings.md F7). PolarDB's replica restartpoint serialises such
+	// a transaction into its local pg_twophase only (CheckPointTwoPhase
+	// under POLAR_TWOPHASE_DIR), so the shared directory may have no file
+	// for a transaction whose record the adopted redo skips.
+	PromoteTwoPhaseFiles bool
 	// FakeOldestDuringPromote: buffers dirtied while the BGW is in
 	// ONLINE_PROMOTE or PARALLEL_REPLAYING take the fake oldest LSN.
 	FakeOldestDuringPromote bool
@@ -244,11 +261,18 @@ func OrderingsFor(p Profile) Orderings {
 //     (polar_online_promote_evict_buffer; its comment: "new primary will
 //     flush older buffer to storage ... data error if crash happend").
 //
-// V15's order already has both.
+// V15's order already has both. Both fixed profiles also take two fixes no
+// PolarDB version has: F5's (EvictAllOutdated: V15's eviction keeps an
+// outdated copy at or above the redo, and such a copy is written over newer
+// storage during ONLINE_PROMOTE) and F7's (PromoteTwoPhaseFiles: the
+// promote adopts a redo above PREPARE records whose state file shared
+// storage lacks).
 func FixedOrderingsFor(p Profile) Orderings {
 	o := OrderingsFor(p)
 	o.WaitBackends = true
 	o.EvictStale = true
+	o.EvictAllOutdated = true
+	o.PromoteTwoPhaseFiles = true
 	return o
 }
 

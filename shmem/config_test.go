@@ -22,18 +22,22 @@ func TestOrderingsFor(t *testing.T) {
 	// V11-only guards: on in v11, off in v15, where V15's order never
 	// reaches the state they guard (HoldConsistentInWaitingReset: the BGW
 	// waits for its reset only while the node is still in recovery).
+	// Fixed-only: a fix no PolarDB version has, off in both profiles
+	// (EvictAllOutdated, docs/findings.md F5).
 	v11Only := map[string]bool{"HoldConsistentInWaitingReset": true}
+	fixedOnly := map[string]bool{"EvictAllOutdated": true, "PromoteTwoPhaseFiles": true}
 	v15 := orderingFlags(OrderingsFor(ProfileV15))
 	require.Len(t, v15, reflect.TypeOf(Orderings{}).NumField())
 	for name, on := range v15 {
-		require.Equal(t, !v11Only[name], on, "v15 %s", name)
+		require.Equal(t, !v11Only[name] && !fixedOnly[name], on, "v15 %s", name)
 	}
 	// docs/model.md §8: V11 does not wait for backends, restarts replay from
 	// min(consistent, replay point) instead of the redo pointer, does not
 	// evict stale buffers, and switches role before the BGW reset; its
 	// bgwriter holds the consistent LSN in that window. (Its fencing is a
 	// device option, not an ordering.)
-	wantOff := map[string]bool{"WaitBackends": true, "ReplayFromRedo": true, "EvictStale": true, "ResetBeforeRecoveryDone": true}
+	wantOff := map[string]bool{"WaitBackends": true, "ReplayFromRedo": true, "EvictStale": true, "ResetBeforeRecoveryDone": true,
+		"EvictAllOutdated": true, "PromoteTwoPhaseFiles": true}
 	for name, on := range orderingFlags(OrderingsFor(ProfileV11)) {
 		require.Equal(t, !wantOff[name], on, "v11 %s", name)
 	}
@@ -43,19 +47,25 @@ func TestOrderingsFor(t *testing.T) {
 
 // TestFixedOrderingsFor: the -fixed profiles keep PolarDB's order except
 // V11's two findings, where v11-fixed takes V15's fix (docs/findings.md
-// V11-1: the backend wait; V11-2: the reset's eviction); v15-fixed is
-// V15's order unchanged.
+// V11-1: the backend wait; V11-2: the reset's eviction), and both take
+// F5's fix (the reset evicts every outdated buffer) and F7's (the promote
+// writes the state files its adopted redo needs).
 func TestFixedOrderingsFor(t *testing.T) {
-	require.Equal(t, OrderingsFor(ProfileV15), FixedOrderingsFor(ProfileV15))
-	faithful, fixed := orderingFlags(OrderingsFor(ProfileV11)), orderingFlags(FixedOrderingsFor(ProfileV11))
-	var changed []string
-	for name, on := range fixed {
-		if on != faithful[name] {
-			require.True(t, on, "v11-fixed turns %s off", name)
-			changed = append(changed, name)
+	changedBy := func(p Profile) []string {
+		faithful, fixed := orderingFlags(OrderingsFor(p)), orderingFlags(FixedOrderingsFor(p))
+		var changed []string
+		for name, on := range fixed {
+			if on != faithful[name] {
+				require.True(t, on, "%v-fixed turns %s off", p, name)
+				changed = append(changed, name)
+			}
 		}
+		return changed
 	}
-	require.ElementsMatch(t, []string{"WaitBackends", "EvictStale"}, changed)
+	// F5's and F7's fixes are in both fixed profiles; V11-1 and V11-2 take
+	// V15's order.
+	require.ElementsMatch(t, []string{"EvictAllOutdated", "PromoteTwoPhaseFiles"}, changedBy(ProfileV15))
+	require.ElementsMatch(t, []string{"WaitBackends", "EvictStale", "EvictAllOutdated", "PromoteTwoPhaseFiles"}, changedBy(ProfileV11))
 }
 
 // TestFidelity: the zero Fidelity is the fixed model (every switch off);

@@ -37,7 +37,9 @@
 //	P8 exit             ExitNormal; postmaster opens read-write service.
 //
 // The BGW reset (polar_reset_bg_replayed_lsn) evicts outdated, unpinned,
-// clean buffers below the redo pointer (Orderings.EvictStale), sets the
+// clean buffers below the redo pointer (Orderings.EvictStale; with
+// Orderings.EvictAllOutdated, the fixed profiles' F5 fix, every outdated,
+// unpinned, clean buffer whatever its LSN), sets the
 // replay point and fake oldest LSN to the redo pointer
 // (Orderings.ReplayFromRedo; else V11's min(old primary's consistent LSN,
 // replay point)) and moves the BGW to POLAR_BG_ONLINE_PROMOTE with the end E.
@@ -149,6 +151,8 @@
 //	startup/standby-trigger-file            ... started by the trigger file
 //	startup/reset-without-waiting-reset     BGW reset while not in WAITING_RESET (hazard)
 //	startup/reset-evicted-stale             the reset evicted an outdated buffer below the redo (Orderings.EvictStale)
+//	startup/reset-evicted-above-redo        the reset evicted an outdated buffer at or above the redo (Orderings.EvictAllOutdated)
+//	startup/promote-wrote-twophase-files    the promote wrote state files its adopted redo needs (Orderings.PromoteTwoPhaseFiles)
 //
 // # Faithful switches (issue 10)
 //

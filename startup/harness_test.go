@@ -70,6 +70,7 @@ type worldOpts struct {
 	level    sim.Level
 	fidelity shmem.Fidelity // issue 10's PolarDB-as-coded switches
 	sequence string         // the promote steps' order (sequence.go)
+	fixed    bool           // the profile's -fixed orderings (shmem.FixedOrderingsFor)
 }
 
 // newWorld builds the device and the primary with an empty relation, a
@@ -91,6 +92,9 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	if o.profile != 0 {
 		cfg.Profile = o.profile
 		cfg.Orderings = shmem.OrderingsFor(o.profile)
+	}
+	if o.fixed {
+		cfg.Orderings = shmem.FixedOrderingsFor(cfg.Profile)
 	}
 	cfg.Fidelity = o.fidelity
 	cfg.Sequence = o.sequence
@@ -181,12 +185,7 @@ func (w *world) saveIndex() {
 // change below it), then the control file.
 func (w *world) checkpoint() {
 	w.t.Helper()
-	var img [storage.BlockSize]byte
-	for i := range w.pages {
-		w.pages[i].Marshal(img[:])
-		require.NoError(w.t, w.pm.WriteAt("base/1", img[:], int64(i)*storage.BlockSize))
-	}
-	require.NoError(w.t, w.pm.Sync("base/1"))
+	w.flushPages()
 	require.NoError(w.t, shmem.WriteClog(w.pm, &w.pclog))
 	redo := w.pwal.InsertLSN()
 	rec := logindex.Record{Type: logindex.RecCheckpoint, Redo: redo}
@@ -194,6 +193,18 @@ func (w *world) checkpoint() {
 	w.ckpt, w.redo = rec.Start, redo
 	require.NoError(w.t, shmem.WriteControl(w.pm, shmem.Control{State: shmem.DBInProduction, CheckPoint: w.ckpt,
 		Redo: w.redo, TLI: 1, NextXID: uint32(w.xid) + 1, Primary: primaryHost}))
+}
+
+// flushPages writes and syncs the primary's every page, as its bgwriter or
+// a checkpoint does.
+func (w *world) flushPages() {
+	w.t.Helper()
+	var img [storage.BlockSize]byte
+	for i := range w.pages {
+		w.pages[i].Marshal(img[:])
+		require.NoError(w.t, w.pm.WriteAt("base/1", img[:], int64(i)*storage.BlockSize))
+	}
+	require.NoError(w.t, w.pm.Sync("base/1"))
 }
 
 // startReplica builds the replica node and adds its startup process and the

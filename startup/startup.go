@@ -1171,15 +1171,22 @@ func (p *Process) resetBGW(c *sim.Ctx) bool {
 	if n.BGW.State() != shmem.BGWaitingReset {
 		c.Mark("startup/reset-without-waiting-reset")
 	}
-	evicted := 0
+	evicted, above := 0, 0
 	if o.EvictStale {
-		evicted = p.evictStale(redo)
+		evicted, above = p.evictStale(redo, o.EvictAllOutdated)
 	}
-	if evicted > 0 {
+	if evicted > above {
 		// An outdated copy older than the redo was pooled: left in the
 		// pool under V11's order it would be replayed forward and
 		// flushed over the newer stored page (docs/findings.md V11-2).
 		c.Mark("startup/reset-evicted-stale")
+	}
+	if above > 0 {
+		// An outdated copy at or above the redo was pooled: kept, as
+		// polar_online_promote_evict_buffer keeps it, ONLINE_PROMOTE's
+		// worker would mark it dirty and the bgwriter could write it over
+		// newer storage (docs/findings.md F5).
+		c.Mark("startup/reset-evicted-above-redo")
 	}
 	start := redo
 	if !o.ReplayFromRedo {
@@ -1283,26 +1290,39 @@ func (p *Process) evictOutdated(redo storage.LSN) (int, error) {
 }
 
 // evictStale drops outdated, unpinned, clean buffers whose page LSN is below
-// redo (polar_online_promote_evict_buffer): storage has everything below
-// redo, and ONLINE_PROMOTE replays from redo on top of the storage image.
-func (p *Process) evictStale(redo storage.LSN) int {
+// redo (polar_online_promote_evict_buffer), or, with all
+// (Orderings.EvictAllOutdated, F5's fix), every outdated, unpinned, clean
+// buffer: storage has everything below redo, and ONLINE_PROMOTE replays
+// from redo on top of the storage image, so a dropped copy is rebuilt from
+// storage and the LogIndex whatever its LSN. It returns how many it evicted
+// and how many of those were at or above redo.
+func (p *Process) evictStale(redo storage.LSN, all bool) (evicted, above int) {
 	pool := p.n.Pool
-	evicted := 0
 	for i := range pool.Frames() {
 		id := storage.BufferID(i)
 		b := pool.Get(id)
-		if b.Valid && b.Outdated && !b.Dirty && pool.Pins(id) == 0 && b.Page.LSN < redo {
-			pool.Evict(id)
-			evicted++
+		if !b.Valid || !b.Outdated || b.Dirty || pool.Pins(id) > 0 {
+			continue
 		}
+		if b.Page.LSN >= redo {
+			if !all {
+				continue
+			}
+			above++
+		}
+		pool.Evict(id)
+		evicted++
 	}
-	return evicted
+	return evicted, above
 }
 
 // recoveryDone marks recovery finished and writes the shared control file
 // (in production, primary = this host, same checkpoint, redo and timeline).
 func (p *Process) recoveryDone(c *sim.Ctx) bool {
 	n := p.n
+	if !p.promoteTwoPhaseFiles(c) {
+		return false
+	}
 	n.InRecovery = false
 	n.NextXID = p.nextXID()
 	ctl := shmem.Control{State: shmem.DBInProduction, CheckPoint: n.Local.CheckPoint, Redo: n.Local.Redo,

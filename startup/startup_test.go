@@ -96,6 +96,48 @@ func TestPromoteV15(t *testing.T) {
 	require.Less(t, strings.Index(tr, "reset-bgw"), strings.Index(tr, "recovery-done"))
 }
 
+// TestResetEvictsOutdatedAboveRedo: a replica pools page 0 as stored after
+// the checkpoint its promote adopts (the copy's LSN is above the redo), and
+// later records outdate it. V15's reset (polar_online_promote_evict_buffer)
+// keeps that copy; the fixed profile's (Orderings.EvictAllOutdated,
+// docs/findings.md F5) evicts it and marks startup/reset-evicted-above-redo.
+func TestResetEvictsOutdatedAboveRedo(t *testing.T) {
+	for _, fixed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fixed=%v", fixed), func(t *testing.T) {
+			w := newWorld(t, worldOpts{profile: shmem.ProfileV15, scripted: true, fixed: fixed})
+			w.writeSome(3)
+			w.checkpoint()
+			w.writeSome(2)
+			w.flushPages() // the primary's bgwriter: page 0 stored above the redo
+			w.startReplica()
+			w.run(500, w.inState(startup.StateStreaming))
+			pg0 := w.n.Page(0)
+			id, _, err := w.n.Buffer(w.s, pg0)
+			require.NoError(t, err)
+			copyLSN := w.n.Pool.Get(id).Page.LSN
+			w.writeSome(4)
+			w.run(500, w.drained)
+			w.promote(false)
+			w.run(500, w.inState(startup.StateWaitReset))
+			require.NoError(t, w.n.Index.SetWritable())
+			w.n.BGW.EnterWaitingReset()
+			w.run(500, w.exited)
+			w.assertPromoted(t)
+			require.GreaterOrEqual(t, copyLSN, w.n.Local.Redo, "the pooled copy is at or above the adopted redo")
+			id, cached := w.n.Pool.Lookup(pg0)
+			marks := w.s.Marks().Count("startup/reset-evicted-above-redo")
+			if fixed {
+				require.False(t, cached, "the fixed reset evicts the outdated copy above the redo")
+				require.Equal(t, uint64(1), marks)
+				return
+			}
+			require.True(t, cached, "V15's reset keeps an outdated copy at or above the redo")
+			require.True(t, w.n.Pool.Get(id).Outdated)
+			require.Zero(t, marks)
+		})
+	}
+}
+
 func TestPromoteV11Order(t *testing.T) {
 	w, window := promoteByHand(t, shmem.ProfileV11)
 	require.True(t, window, "V11 marks recovery done while the BGW is still WAITING_RESET")

@@ -137,3 +137,32 @@ func (p *Process) recoverPreparedTransactions(c *sim.Ctx) bool {
 	}
 	return true
 }
+
+// promoteTwoPhaseFiles is the fixed profiles' fix of docs/findings.md F7
+// (Orderings.PromoteTwoPhaseFiles), run by a promote before its control
+// file adopts the restartpoint's redo: CheckPointTwoPhase against that redo
+// into shared storage. The replica's restartpoint took the old primary's
+// checkpoint record as proof that shared storage holds the state of every
+// transaction prepared below its redo, but that checkpoint may never have
+// completed (a failed pg_control write) and the old primary's next crash
+// recovery removes its file as a future one (restoreTwoPhaseData); PolarDB's
+// replica restartpoint writes its file only to its local pg_twophase
+// (POLAR_TWOPHASE_DIR), which no other node reads. Crash recovery adopts no
+// new redo and skips this. A failed write is FATAL before the control file
+// moves (as a failed control-file write is). False if the process exited.
+func (p *Process) promoteTwoPhaseFiles(c *sim.Ctx) bool {
+	n := p.n
+	if p.mode == ModeCrash || !n.Cfg.Orderings.PromoteTwoPhaseFiles {
+		return true
+	}
+	wrote, err := n.TwoPhase.CheckPointTwoPhase(n.Mount, n.Local.Redo, n.Cfg.Fidelity.TwoPhaseFileLeftOnWriteError)
+	if err != nil {
+		p.exit(c, shmem.ExitFATAL, fmt.Sprintf("startup: write two-phase state file: %v", err))
+		return false
+	}
+	if wrote > 0 {
+		c.Mark("startup/promote-wrote-twophase-files")
+		c.Log("promote-twophase-files", sim.Int("wrote", int64(wrote)), sim.LSNField("redo", uint64(n.Local.Redo)))
+	}
+	return true
+}

@@ -7,12 +7,14 @@ import (
 	"promotesim/postmaster"
 	"promotesim/scenarios/oracle"
 	"promotesim/shmem"
+	"promotesim/storage"
 )
 
 type pendingRead struct {
 	idx     int
 	node    *shmem.Node
-	reinits int // node.Reinits when the read was served
+	reinits int           // node.Reinits when the read was served
+	epoch   storage.Epoch // the device's writer epoch when the read was served
 }
 
 // replicaReads: a read served in recovery returns exactly the oracle's page
@@ -61,7 +63,10 @@ func (k *Checks) matchOracle(rr *postmaster.ReadResult, what string) error {
 // the WAL on storage (records still in WAL buffers): (3) waits until the
 // WAL is there, and is dropped if the node dies first, a crash
 // reinitialisation included (shmem.Node.Reinits: its unwritten WAL is
-// gone, and the position may later hold other records).
+// gone, and the position may later hold other records), or loses the
+// writer role first (a promote remounted another node read-write: under
+// fence epoch the displaced node's WAL writes fail, PANIC, and the new
+// primary's WAL takes the position, seeds 64659 and 69173).
 func (k *Checks) readsReflectAcked() error {
 	j := k.c.Journal
 	for len(k.ackSteps) < len(j.Acks) {
@@ -90,7 +95,8 @@ func (k *Checks) readsReflectAcked() error {
 		if !rr.Primary || rr.Page.Rel != k.O.Rel() {
 			continue
 		}
-		if w, _, ok := k.c.Dev.Writer(); !ok || w != rr.Node {
+		w, epoch, ok := k.c.Dev.Writer()
+		if !ok || w != rr.Node {
 			// A displaced primary (its writer role taken by a promote)
 			// still serves reads from its own memory; fencing stops its
 			// writes, not its reads, and its pages hold its own WAL,
@@ -103,8 +109,9 @@ func (k *Checks) readsReflectAcked() error {
 			return err
 		}
 		n := k.c.Node(rr.Node)
-		k.pending = append(k.pending, pendingRead{idx: k.primarySeen, node: n, reinits: n.Reinits})
+		k.pending = append(k.pending, pendingRead{idx: k.primarySeen, node: n, reinits: n.Reinits, epoch: epoch})
 	}
+	w, epoch, hasWriter := k.c.Dev.Writer()
 	keep := k.pending[:0]
 	var err error
 	for _, p := range k.pending {
@@ -112,6 +119,9 @@ func (k *Checks) readsReflectAcked() error {
 		switch {
 		case err != nil:
 			keep = append(keep, p)
+		case !hasWriter || w != rr.Node || epoch != p.epoch:
+			// Displaced before its WAL reached storage: what storage
+			// holds at the position is another writer's.
 		case rr.At <= k.O.End():
 			err = k.matchOracle(rr, "insert position")
 		case k.c.Node(rr.Node) == p.node && k.alive(p.node) && p.node.Reinits == p.reinits:
