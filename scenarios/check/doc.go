@@ -65,6 +65,8 @@
 //	§4  a replica replays commits into its clog              ReplicaClogReplayed         replica-clog-skipped
 //	§7  clog copied to shared storage at promote             ClogCopiedAtPromote         clog-not-copied
 //	§7  slots reloaded from shared storage at promote        SlotsReloadedAtPromote      slots-not-reloaded
+//	§7  no session left at the promote's remount (V15)       NoBackendAtRemount          backend-at-remount
+//	§7  ONLINE_PROMOTE replays from the control file's redo  PromoteReplayStart          promote-replay-start
 //	§2  redo applies every record up to a page's LSN         BuffersMatchOracle          wrong-redo
 //	§2  a replica read equals the oracle                     ReplicaReadsMatchOracle     replica-read-wrong
 //	§2  a primary read reflects acknowledged commits         ReadsReflectAcked           primary-read-stale
