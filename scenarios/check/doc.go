@@ -20,7 +20,8 @@
 // the shared-storage claims skip them); the claims new with
 // the rule audit are in writers.go (WALBeforeData, StoredPageNeverGoesBack,
 // NoFuturePageWritten),
-// logindex.go, promote.go (ReplicaClogReplayed and the role switch's),
+// logindex.go, promote.go (ReplicaClogReplayed, the role switch's, and
+// the promote's order: NoBackendAtRemount, PromoteReplayStart),
 // redo.go (BuffersMatchOracle) and durability.go
 // (NoCheckpointInWaitingReset); twophase.go (PreparedSurvives,
 // TwoPhaseDecidedOnce, PreparedInvisible: prepared transactions as

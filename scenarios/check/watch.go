@@ -20,7 +20,10 @@ import (
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
 // by the node's instance and its reinitialisation count (shmem.Node.Reinits)
-// and reads the values in nodeWatched (the replay position for
+// and reads the values in nodeWatched (NoBackendAtRemount and
+// PromoteReplayStart act on the step the device's writer or the BGW's
+// reset count changed, and read the node's sessions, redo and old
+// consistent LSN only in that step) (the replay position for
 // ReplicaClogReplayed, a fold of the pool's pages and page LSNs for
 // BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
