@@ -20,10 +20,7 @@ import (
 // (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
 // journal's acks and reads are append-only; every per-node memory is keyed
 // by the node's instance and its reinitialisation count (shmem.Node.Reinits)
-// and reads the values in nodeWatched (NoBackendAtRemount and
-// PromoteReplayStart act on the step the device's writer or the BGW's
-// reset count changed, and read the node's sessions, redo and old
-// consistent LSN only in that step) (the replay position for
+// and reads the values in nodeWatched (the replay position for
 // ReplicaClogReplayed, a fold of the pool's pages and page LSNs for
 // BuffersMatchOracle); a flush
 // list's order and its buffers' oldest LSNs change only with its gen
@@ -33,6 +30,9 @@ import (
 // between steps. The two-phase checkers read the journal's two-phase
 // events, the primary's read-write flag, its two-phase state (TwoPhase.Gen)
 // and its clog (Clog.Gen).
+// NoBackendAtRemount and PromoteReplayStart act on the step the device's
+// writer or the BGW's reset count changed, and read the node's sessions,
+// redo and old consistent LSN only in that step.
 type watched struct {
 	shared sharedWatched
 	nodes  []nodeWatched
