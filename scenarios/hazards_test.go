@@ -26,10 +26,11 @@ import (
 // runs into. It is what the catalogue's Consequence promises, pinned.
 var caughtBy = map[string]string{
 	"promote-while-primary-writes":    "SingleWriter",
-	"no-backend-wait":                 "NoUnexpectedExit",
+	"no-backend-wait":                 "NoBackendAtRemount",
 	"skip-remount":                    "NoUnexpectedExit",
 	"skip-final-replay":               "NoUnexpectedExit",
 	"skip-wait-reset":                 "BGWLegalTransitions",
+	"replay-from-old-consistent":      "PromoteReplayStart",
 	"reset-after-recovery-done":       "ConsistentLSNDurable",
 	"insert-lsn-during-promote":       "ConsistentLSNDurable",
 	"skip-clog-copy":                  "ClogCopiedAtPromote",

@@ -90,6 +90,7 @@ type Checks struct {
 	wasReplica           []incarnation
 	wasReplicaSl         []incarnation
 	clogSeen             []clogSeen
+	promote              []promoteSeen
 	pools                []poolSeen
 	backW                writeCursor
 	stored               []storage.LSN // StoredPageNeverGoesBack: each page LSN last written

@@ -44,6 +44,8 @@ var claims = []Claim{
 	{"ReplicaClogReplayed", "a replica's local clog says committed for every commit record below its replay position", (*Checks).replicaClogReplayed},
 	{"ClogCopiedAtPromote", "when a replica switches to primary, the clog on shared storage holds every commit of the WAL it replayed", (*Checks).clogCopiedAtPromote},
 	{"SlotsReloadedAtPromote", "when a replica switches to primary, it holds every replication slot on shared storage", (*Checks).slotsReloadedAtPromote},
+	{"NoBackendAtRemount", "when a promoting replica remounts shared storage read-write, none of its sessions still runs (in a profile whose postmaster waits for them: v15, v11-fixed)", (*Checks).noBackendAtRemount},
+	{"PromoteReplayStart", "the BGW's ONLINE_PROMOTE replay starts where the profile's reset starts it: the control file's checkpoint redo (v15), min(old primary's consistent LSN, replay point) (v11)", (*Checks).promoteReplayStart},
 	{"BuffersMatchOracle", "a pooled page is the oracle's page at its page LSN: every record up to it applied, nothing else", (*Checks).buffersMatchOracle},
 	{"ReplicaReadsMatchOracle", "a replica read returns the oracle's page at that replica's replay position", (*Checks).replicaReads},
 	{"ReadsReflectAcked", "a read on the read-write primary equals the oracle and reflects every commit acknowledged before it began", (*Checks).readsReflectAcked},
@@ -82,6 +84,8 @@ const (
 	cReplicaClogReplayed
 	cClogCopiedAtPromote
 	cSlotsReloadedAtPromote
+	cNoBackendAtRemount
+	cPromoteReplayStart
 	cBuffersMatchOracle
 	cReplicaReadsMatchOracle
 	cReadsReflectAcked

@@ -20,7 +20,8 @@
 // the shared-storage claims skip them); the claims new with
 // the rule audit are in writers.go (WALBeforeData, StoredPageNeverGoesBack,
 // NoFuturePageWritten),
-// logindex.go, promote.go (ReplicaClogReplayed and the role switch's),
+// logindex.go, promote.go (ReplicaClogReplayed, the role switch's, and
+// the promote's order: NoBackendAtRemount, PromoteReplayStart),
 // redo.go (BuffersMatchOracle) and durability.go
 // (NoCheckpointInWaitingReset); twophase.go (PreparedSurvives,
 // TwoPhaseDecidedOnce, PreparedInvisible: prepared transactions as
@@ -65,6 +66,8 @@
 //	§4  a replica replays commits into its clog              ReplicaClogReplayed         replica-clog-skipped
 //	§7  clog copied to shared storage at promote             ClogCopiedAtPromote         clog-not-copied
 //	§7  slots reloaded from shared storage at promote        SlotsReloadedAtPromote      slots-not-reloaded
+//	§7  no session left at the promote's remount (V15)       NoBackendAtRemount          backend-at-remount
+//	§7  ONLINE_PROMOTE replays from the control file's redo  PromoteReplayStart          promote-replay-start
 //	§2  redo applies every record up to a page's LSN         BuffersMatchOracle          wrong-redo
 //	§2  a replica read equals the oracle                     ReplicaReadsMatchOracle     replica-read-wrong
 //	§2  a primary read reflects acknowledged commits         ReadsReflectAcked           primary-read-stale

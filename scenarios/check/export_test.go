@@ -58,6 +58,7 @@ type Memory struct {
 	wrSeen, wrCuts            int
 	wasReplica, wasReplicaSl  []incarnation
 	clogSeen                  []clogSeen
+	promote                   []promoteSeen
 	pools                     []poolSeen
 	backW                     uint64
 	stored                    []storage.LSN
@@ -81,7 +82,8 @@ func MemoryOf(k *Checks) Memory {
 		walW: k.walW.seen, futW: k.futW.seen, liW: k.liW.seen, lmW: k.lmW.seen, wrW: k.wrW.seen,
 		lmeta: k.lmeta, lmetaKnown: k.lmetaKnown, lmetaBy: k.lmetaBy, wrSeen: k.wrSeen, wrCuts: k.wrCuts,
 		wasReplica: slices.Clone(k.wasReplica), wasReplicaSl: slices.Clone(k.wasReplicaSl), clogSeen: slices.Clone(k.clogSeen),
-		pools: clonePools(k.pools), backW: k.backW.seen, stored: slices.Clone(k.stored),
+		promote: slices.Clone(k.promote),
+		pools:   clonePools(k.pools), backW: k.backW.seen, stored: slices.Clone(k.stored),
 		tp: k.tp, lg: k.lg, metaSyncFailed: k.metaSyncFailed, dataSyncFailed: k.dataSyncFailed, rewinds: k.rewinds,
 	}
 }
@@ -97,6 +99,7 @@ var ClaimIDs = map[string]int{
 	"NoCheckpointInWaitingReset": cNoCheckpointInWaitingReset, "BGWLegalTransitions": cBGWLegalTransitions,
 	"ReplayPointMonotone": cReplayPointMonotone, "FakeOldestMonotone": cFakeOldestMonotone,
 	"ReplicaClogReplayed": cReplicaClogReplayed, "ClogCopiedAtPromote": cClogCopiedAtPromote, "SlotsReloadedAtPromote": cSlotsReloadedAtPromote,
+	"NoBackendAtRemount": cNoBackendAtRemount, "PromoteReplayStart": cPromoteReplayStart,
 	"BuffersMatchOracle": cBuffersMatchOracle, "ReplicaReadsMatchOracle": cReplicaReadsMatchOracle, "ReadsReflectAcked": cReadsReflectAcked,
 	"NoUnexpectedExit": cNoUnexpectedExit, "CrashRecovers": cCrashRecovers, "AckedVisible": cAckedVisible,
 	"WALRetained": cWALRetained, "PromotedStandbyRecovers": cPromotedStandbyRecovers,
@@ -133,7 +136,7 @@ var memoryLeftOut = map[string]string{ // looked up only
 var memoryOf = []string{"sw", "rw", "ckpt", "durW", "swMax", "swSt", "hosts", "metaSyncFailed", "lostSeen", "cutSeen",
 	"acksSeen", "dur", "tp", "lg", "redoKnown", "redo", "ckptSeen", "ckptCuts", "ctlDirty", "ctlBy", "replicaSeen",
 	"primarySeen", "pending", "ackSteps", "walW", "futW", "liW", "lmW", "wrW", "lmetaBy", "lmeta", "lmetaKnown", "wrSeen",
-	"wrCuts", "wasReplica", "wasReplicaSl", "clogSeen", "pools", "backW", "stored", "rewinds", "dataSyncFailed"}
+	"wrCuts", "wasReplica", "wasReplicaSl", "clogSeen", "promote", "pools", "backW", "stored", "rewinds", "dataSyncFailed"}
 
 // TestMemoryOfCoversEveryField guards the watch's test (TestCheckerWatchIsInvisible in
 // checks_test.go compares MemoryOf before and after a skipped step): a

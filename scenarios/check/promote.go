@@ -164,3 +164,127 @@ func (k *Checks) clogCovers(n *shmem.Node, cs *clogSeen, to storage.LSN) error {
 	cs.at = max(cs.at, to)
 	return nil
 }
+
+// promoteSeen is what the two claims on the promote's order last saw of
+// one node incarnation: whether the host held the writer role
+// (NoBackendAtRemount sees the remount as the step it took it), and the
+// BGW's reset count and replay point (PromoteReplayStart sees the reset
+// as the step the count grew in, and needs the replay point it replaced).
+type promoteSeen struct {
+	inc    incarnation
+	writer bool
+	resets int
+	replay storage.LSN
+}
+
+// seenOf is host index i's promoteSeen for n, starting over (with n's
+// values now, judging nothing) on a new incarnation. fresh reports that.
+func (k *Checks) seenOf(i int, n *shmem.Node) (ps *promoteSeen, fresh bool) {
+	for len(k.promote) <= i {
+		k.promote = append(k.promote, promoteSeen{})
+	}
+	ps = &k.promote[i]
+	if ps.inc != incarnationOf(n) {
+		*ps = promoteSeen{inc: incarnationOf(n), writer: n.Mount != nil && n.Mount.Writer(),
+			resets: n.BGW.Resets(), replay: n.BGW.ReplayPoint()}
+		return ps, true
+	}
+	return ps, false
+}
+
+// profileOrderings are the orderings of n's profile without any hazard
+// (cluster.Options.nodeConfig's choice: the -fixed variant's, or the
+// faithful profile's): the rules the two claims below hold a node to are
+// its profile's, so a hazard that flips the node's Orderings breaks them,
+// and PolarDB 11's own order, where it differs, is judged by its own rule.
+func (k *Checks) profileOrderings(n *shmem.Node) shmem.Orderings {
+	if k.c.Opts.Fixed {
+		return shmem.FixedOrderingsFor(n.Cfg.Profile)
+	}
+	return shmem.OrderingsFor(n.Cfg.Profile)
+}
+
+// noBackendAtRemount: in the step a promoting replica's postmaster
+// remounts shared storage read-write (it takes the writer role by force),
+// none of its sessions is still running, in a profile whose postmaster
+// waits for them (docs/model.md §7 P3: PolarDB 15's
+// polar_postmaster_receive_promote in postmaster.c calls
+// polar_postmaster_online_promote only once
+// CountChildren(BACKEND_TYPE_NORMAL) is 0, "avoid older buffer being
+// pinned by backend"; v11-fixed takes that fix, docs/findings.md V11-1).
+// PolarDB 11's postmaster (profile v11) SIGTERMs them and remounts at
+// once, so there the claim judges nothing. A session of the replica that
+// outlives the remount keeps a buffer pinned and its replay start
+// published into the BGW's ONLINE_PROMOTE replay.
+func (k *Checks) noBackendAtRemount() error {
+	for i, n := range k.c.AllNodes() {
+		if n == nil || !k.alive(n) || !k.shared(n) || n.Mount == nil {
+			continue
+		}
+		ps, fresh := k.seenOf(i, n)
+		writer := n.Mount.Writer()
+		took := !fresh && writer && !ps.writer
+		ps.writer = writer
+		// A promoting replica: in recovery, not yet primary, and no
+		// longer accepting connections (the promote's pmState =
+		// PM_STARTUP).
+		if !took || n.Primary || !n.InRecovery || n.Accepting || !k.profileOrderings(n).WaitBackends {
+			continue
+		}
+		k.hit(cNoBackendAtRemount)
+		for _, id := range n.Procs.Backends {
+			if k.c.S.Alive(id) {
+				return fmt.Errorf("%v remounted shared storage read-write for its promote while its session %v still runs (%d sessions listed)",
+					n.Cfg.Host, k.c.S.Name(id), len(n.Procs.Backends))
+			}
+		}
+	}
+	return nil
+}
+
+// promoteReplayStart: in the step startup resets the BGW into
+// ONLINE_PROMOTE, the replay starts where the profile's
+// polar_reset_bg_replayed_lsn starts it (docs/model.md §7 S9.3, §8). In
+// PolarDB 15 that is the redo of the checkpoint in the node's control
+// file (xlog.c StartupXLOG passes ControlFile->checkPointCopy.redo, the
+// old primary's last checkpoint made a restartpoint): below it the
+// promote would replay, and hand out as fake oldest LSN, positions older
+// than what the control file already promises storage holds (a later
+// lazy checkpoint's redo moves back); above it, pages on storage may lack
+// changes between the two (the function's comment names both). PolarDB
+// 11 starts at min(old primary's consistent LSN, replay point), the
+// consistent LSN when the replay point is invalid, and an unknown
+// consistent LSN is the oldest restartpoint (GetOldestRestartPoint, the
+// control file's redo).
+func (k *Checks) promoteReplayStart() error {
+	for i, n := range k.c.AllNodes() {
+		if n == nil || !k.alive(n) {
+			continue
+		}
+		ps, fresh := k.seenOf(i, n)
+		resets, before := n.BGW.Resets(), ps.replay
+		ps.replay = n.BGW.ReplayPoint()
+		grew := !fresh && resets != ps.resets
+		ps.resets = resets
+		if !grew {
+			continue
+		}
+		k.hit(cPromoteReplayStart)
+		want, rule := n.Local.Redo, "the control file's checkpoint redo"
+		if !k.profileOrderings(n).ReplayFromRedo {
+			pc := n.PrimaryConsistent
+			if !pc.Valid() {
+				pc = n.Local.Redo
+			}
+			want, rule = pc, "the old primary's consistent LSN"
+			if before.Valid() && before < pc {
+				want, rule = before, "the replay point"
+			}
+		}
+		if got := n.BGW.PromoteStart; got != want {
+			return fmt.Errorf("%v reset its BGW to replay from %v, not from %v (%s; redo %v, old consistent LSN %v, replay point was %v)",
+				n.Cfg.Host, got, want, rule, n.Local.Redo, n.PrimaryConsistent, before)
+		}
+	}
+	return nil
+}

@@ -389,6 +389,27 @@ var ruleRows = []ruleRow{
 	{"slots-not-reloaded", "§7", "SlotsReloadedAtPromote", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		return promoteWithout(t, "skip-slot-reload")
 	}},
+	{"backend-at-remount", "§7", "NoBackendAtRemount", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		// The postmaster does not wait for the sessions it SIGTERMed
+		// (no-backend-wait's order); one of them has not yet handled the
+		// signal when the remount takes the writer role.
+		c, k := settled(t, func(o *cluster.Options) { o.Hazard = "no-backend-wait" })
+		n2 := c.Node(2)
+		require.NotEmpty(t, n2.Procs.Backends, "the replica serves sessions")
+		c.S.Hold(n2.Procs.Backends[0])
+		require.NoError(t, c.Stop(1, false))
+		r := c.S.RunUntil(func() bool { return !c.Op.Alive(c.Node(1)) }, 2000)
+		require.Nil(t, r.Violation)
+		require.NoError(t, c.Promote(2))
+		return c, k, func() bool { return n2.Mount.Writer() }
+	}},
+	{"promote-replay-start", "§7", "PromoteReplayStart", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
+		// V11's start, min(old consistent LSN, replay point), in V15's
+		// order (replay-from-old-consistent): the reset's step.
+		c, k, _ := promoteWithout(t, "replay-from-old-consistent")
+		n2 := c.Node(2)
+		return c, k, func() bool { return n2.BGW.Resets() > 0 }
+	}},
 	{"wrong-redo", "§2", "BuffersMatchOracle", func(t *testing.T) (*cluster.Cluster, *check.Checks, func() bool) {
 		c, k := settled(t, nil)
 		a := fixture.Commit(t, c, 1, 1, 2)
@@ -606,7 +627,7 @@ func TestClaimsExercised(t *testing.T) {
 
 	c2, k2 := settled(t, nil)
 	promoteN2(t, c2)
-	for _, name := range []string{"ReplicaWritesNothing", "ClogCopiedAtPromote", "SlotsReloadedAtPromote", "BGWLegalTransitions", "FakeOldestMonotone"} {
+	for _, name := range []string{"ReplicaWritesNothing", "ClogCopiedAtPromote", "SlotsReloadedAtPromote", "BGWLegalTransitions", "FakeOldestMonotone", "NoBackendAtRemount", "PromoteReplayStart"} {
 		require.NotZero(t, exercised(k2, name), "%s judged the promote", name)
 	}
 }

@@ -30,6 +30,9 @@ import (
 // between steps. The two-phase checkers read the journal's two-phase
 // events, the primary's read-write flag, its two-phase state (TwoPhase.Gen)
 // and its clog (Clog.Gen).
+// NoBackendAtRemount and PromoteReplayStart act on the step the device's
+// writer or the BGW's reset count changed, and read the node's sessions,
+// redo and old consistent LSN only in that step.
 type watched struct {
 	shared sharedWatched
 	nodes  []nodeWatched

@@ -74,7 +74,8 @@ var hazards = []Hazard{
 		Right: "postmaster SIGTERMs every backend and waits until all have exited before the remount, so no " +
 			"session reads stale data from the new primary (postmaster.c, the online promote branch)",
 		Wrong: "postmaster remounts and signals startup while sessions of the replica may still run (V11's order)",
-		Consequence: "a replica read in flight (buffer pinned, its replay LSN published: the replica's restartpoint redo, " +
+		Consequence: "the remount takes the writer role while a session of the replica still runs (NoBackendAtRemount, " +
+			"in that step). What follows: a replica read in flight (buffer pinned, its replay LSN published: the replica's restartpoint redo, " +
 			"POLAR_SET_BACKEND_READ_MIN_LSN; interrupts held until the page is replayed) outlives the BGW reset: the BGW's " +
 			"first ONLINE_PROMOTE round would move the fake oldest LSN back below the new redo and PANICs " +
 			"(polar_logindex_bg_dispatch's POLAR_ASSERT_PANIC; NoUnexpectedExit). The read itself stays correct: " +
@@ -125,14 +126,13 @@ var hazards = []Hazard{
 		Name:  "replay-from-old-consistent",
 		Right: "ONLINE_PROMOTE replays from the checkpoint redo pointer (polar_reset_bg_replayed_lsn in V15)",
 		Wrong: "V11's start: min(old primary's consistent LSN, BGW replay point)",
-		Consequence: "rare: the ONLINE_PROMOTE replay, and with it the fake oldest LSN and so the consistent LSN, starts " +
-			"below the old primary's last checkpoint redo when the replica last learned an older consistent LSN; the " +
-			"checkpoint after promote then writes a redo pointer that moved back (CheckpointRedo; the explorer found " +
-			"it at seed 12424). Otherwise harmless in the model: the start is at or below the BGW replay point, up to " +
-			"which pooled pages were replayed, and below a consistent LSN below which storage holds every change " +
-			"(the model's storage pages never go back: no full-page images)",
-		Counterexample: "replay-from-old-consistent-CheckpointRedo-12424.txt",
-		Orderings:      func(o *shmem.Orderings) { o.ReplayFromRedo = false },
+		Consequence: "the reset starts the ONLINE_PROMOTE replay elsewhere than the control file's checkpoint redo " +
+			"(PromoteReplayStart, in the reset's step). What follows is rare in the model: below the redo, the fake oldest LSN " +
+			"and so the consistent LSN start below the old primary's last checkpoint redo, and a lazy checkpoint after " +
+			"promote writes a redo pointer that moved back (CheckpointRedo; the explorer's first catch at seed 12424 before " +
+			"the claim); above it, pages on storage older than the start would miss records, which the model's storage " +
+			"(no full-page images, pages never go back below a consistent LSN) does not produce",
+		Orderings: func(o *shmem.Orderings) { o.ReplayFromRedo = false },
 	},
 	{
 		Name: "insert-lsn-during-promote",
