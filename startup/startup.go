@@ -1190,20 +1190,18 @@ func (p *Process) resetBGW(c *sim.Ctx) bool {
 	}
 	start := redo
 	if !o.ReplayFromRedo {
-		// V11 (polar_reset_bg_replayed_lsn): min(old primary's consistent
-		// LSN, BGW replay point), where an unknown consistent LSN is the
-		// restartpoint (GetOldestRestartPoint); an invalid replay point
-		// (promote before hot standby) falls back to the restartpoint.
-		start = n.BGW.ReplayPoint()
-		pc := n.PrimaryConsistent
-		if !pc.Valid() {
-			pc = redo
-		}
-		if pc < start {
-			start = pc
-		}
+		// V11 (polar_reset_bg_replayed_lsn, POLARDB_11_STABLE's
+		// polar_logindex_redo.c): min(old primary's consistent LSN, BGW
+		// replay point), where an unknown consistent LSN is the
+		// restartpoint (GetOldestRestartPoint) and an invalid replay
+		// point (a promote before the BGW replayed anything) gives the
+		// consistent LSN alone, not the restartpoint.
+		start = n.PrimaryConsistent
 		if !start.Valid() {
 			start = redo
+		}
+		if rp := n.BGW.ReplayPoint(); rp.Valid() && rp < start {
+			start = rp
 		}
 	}
 	from := n.BGW.State()
