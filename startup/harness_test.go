@@ -361,12 +361,18 @@ func (w *world) assertPromoted(t testing.TB) {
 	// P7: BGW reset; control file in production, primary = this host.
 	require.Equal(t, shmem.BGOnlinePromote, n.BGW.State())
 	start := w.redo
-	if !w.cfg.Orderings.ReplayFromRedo && w.s.Marks().Count("startup/hot-standby") > 0 {
-		// V11: min(old consistent LSN, replay point); the stub BGW never
-		// advanced from the redo pointer replay started at.
-		start = w.proc.Redo()
-		if pc := n.PrimaryConsistent; pc.Valid() && pc < start {
-			start = pc
+	if !w.cfg.Orderings.ReplayFromRedo {
+		// V11: min(old consistent LSN, replay point), an unknown
+		// consistent LSN being the redo; the stub BGW's replay point is
+		// the redo pointer replay started at after hot standby, and
+		// invalid before it, which leaves the consistent LSN alone
+		// (polar_reset_bg_replayed_lsn).
+		start = n.PrimaryConsistent
+		if !start.Valid() {
+			start = w.redo
+		}
+		if w.s.Marks().Count("startup/hot-standby") > 0 && w.proc.Redo() < start {
+			start = w.proc.Redo()
 		}
 	}
 	require.Equal(t, start, n.BGW.ReplayPoint())
