@@ -76,6 +76,11 @@ type wakeState struct {
 	scratch  Wakes           // addWake's, reused
 	check    bool            // Config.CheckWakes
 	sleepers int             // Sleepers ever added
+	// touches counts, by Cond, the touches of each condition, and all
+	// those of every condition at once (TouchAll, a step of an actor that
+	// is not a Sleeper): Touches.
+	touches []uint64
+	all     uint64
 }
 
 // Cond returns the condition registered under name, registering it on
@@ -92,12 +97,23 @@ func (s *Scheduler) Cond(name string) Cond {
 	w.conds[name] = k
 	w.names = append(w.names, name)
 	w.readers = append(w.readers, nil)
+	w.touches = append(w.touches, 0)
 	return k
 }
+
+// Touches is how often condition k was touched so far: by a step of an
+// actor that names it as written, by Ctx.Touch, or by everything being
+// touched at once (TouchAll, a step of an actor that is not a Sleeper,
+// Add, Kill, the start of Run). A caller that saw the same count before
+// knows that no step since changed the memory behind k, as far as the
+// Sleepers' declarations say: scenarios/check's watch skips comparing an
+// untouched node's shared memory so.
+func (s *Scheduler) Touches(k Cond) uint64 { return s.wake.touches[k] + s.wake.all }
 
 // Touch says the memory behind condition k changed outside the steps of
 // the actors that name it as written: its readers are asked Ready again.
 func (s *Scheduler) Touch(k Cond) {
+	s.wake.touches[k]++
 	for _, id := range s.wake.readers[k] {
 		s.actors[id].answer = answerUnknown
 	}
@@ -107,6 +123,7 @@ func (s *Scheduler) Touch(k Cond) {
 // the actors does (an operator procedure changing shared memory) needs no
 // other declaration, since Run, RunUntil and Step call it first.
 func (s *Scheduler) TouchAll() {
+	s.wake.all++
 	if s.wake.sleepers == 0 {
 		return // nothing remembered: a world of plain actors pays nothing
 	}
@@ -194,6 +211,7 @@ func (s *Scheduler) checkKnown(sl *slot) {
 // touches everything.
 func (s *Scheduler) ranWake(sl *slot) {
 	if !sl.sleeper {
+		s.wake.all++
 		for i := range s.actors {
 			s.actors[i].answer = answerUnknown
 		}
