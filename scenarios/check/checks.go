@@ -104,9 +104,14 @@ type Checks struct {
 	watch  watched
 	lastOK bool
 	// Test knobs: watchOff runs every checker after every step; onSkip,
-	// if set, is called on every step the watch skips.
+	// if set, is called with the index of every checker a step skips, or
+	// with -1 when a step skips them all.
 	watchOff bool
-	onSkip   func()
+	onSkip   func(int)
+	// verifyTouches (a test knob) compares untouched nodes' watched values
+	// too, and records in watchErr the first that moved all the same.
+	verifyTouches bool
+	watchErr      error
 }
 
 // hostSeen is what the per-node checkers last saw of one node instance

@@ -16,8 +16,20 @@ import (
 // SetWatchOff makes the group run every checker after every step.
 func SetWatchOff(k *Checks) { k.watchOff = true }
 
-// OnSkip sets f to be called on every step the watch skips.
-func OnSkip(k *Checks, f func()) { k.onSkip = f }
+// OnSkip sets f to be called with the index of every per-step checker a
+// step skips (-1: the step skips them all).
+func OnSkip(k *Checks, f func(int)) { k.onSkip = f }
+
+// VerifyTouches makes the watch compare the nodes whose shared memory no
+// step touched, and WatchErr is the first of them whose values moved.
+func VerifyTouches(k *Checks)  { k.verifyTouches = true }
+func WatchErr(k *Checks) error { return k.watchErr }
+
+// RunOne runs per-step checker i once.
+func RunOne(k *Checks, i int) error { return perStepChecks[i].step(k) }
+
+// PerStepName is per-step checker i's claim.
+func PerStepName(i int) string { return perStepChecks[i].Name }
 
 // RunPerStep runs every per-step checker once, as an unskipped step does.
 func RunPerStep(k *Checks) error {
@@ -128,7 +140,7 @@ var memoryLeftOut = map[string]string{ // looked up only
 	"exits":  "kept by the exit reports, inside every step", "regressions": "kept by the regression reports, inside every step",
 	"ids": "scratch", "pgs": "scratch", "relPath": "scratch", "blk": "scratch", "metaBuf": "scratch",
 	"exercised": "counts for the summary, decides no verdict", "watch": "the watch itself", "lastOK": "the watch itself",
-	"watchOff": "test knob", "onSkip": "test knob",
+	"watchOff": "test knob", "onSkip": "test knob", "verifyTouches": "test knob", "watchErr": "test knob's finding",
 }
 
 // memoryOf are the Checks fields MemoryOf copies (as a field of Memory or

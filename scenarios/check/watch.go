@@ -1,42 +1,138 @@
 package check
 
 import (
+	"fmt"
+
 	"promotesim/scenarios/oracle"
 	"promotesim/shmem"
+	"promotesim/sim"
 	"promotesim/storage"
 )
 
 // watched is everything of the world the per-step checkers read, apart
-// from their own memory and the oracle's. Checkers only observe, so once
-// they all passed, a step after which every one of these values is the
-// same (and the oracle owes no periodic full comparison) would run each of
-// them through its no-change fast path to nil without changing its memory:
-// the group skips them then, for a look at a few dozen integers.
+// from their own memory and the oracle's, as it was after they last ran.
+// Checkers only observe, so a checker that passed last time and none of
+// whose watched values moved since would run through its no-change fast
+// path to nil without changing its memory: the group skips it then. The
+// values fall into groups (watchBits), and each claim names the groups it
+// reads (claimWatch): a step that moves only a replica's replay position
+// runs the handful of claims that read it, not all thirty-one.
 //
-// Why the list is complete, checker by checker: the write cursors and the
-// oracle's catch-up move only with the device's write count, the mounts of
-// the node hosts (a crash drops unsynced writes without a write record),
-// the read faults that blind the observer, and its periodic comparison
-// (Oracle.quiet); Lost, Cuts and End change only in its catch-up; the
-// journal's acks and reads are append-only; every per-node memory is keyed
-// by the node's instance and its reinitialisation count (shmem.Node.Reinits)
-// and reads the values in nodeWatched (the replay position for
-// ReplicaClogReplayed, the pool's change count, storage.Pool.Changes, for
-// BuffersMatchOracle); a flush
-// list's order and its buffers' oldest LSNs change only with its gen
-// (storage.Pool.FlushGen); the writer is the device's writer host and that
-// node's role; pending primary reads wait on the oracle's end and their
-// node's life. The oracle's progress is watched too, since Full syncs it
-// between steps. The two-phase checkers read the journal's two-phase
-// events, the primary's read-write flag, its two-phase state (TwoPhase.Gen)
-// and its clog (Clog.Gen).
-// NoBackendAtRemount and PromoteReplayStart act on the step the device's
-// writer or the BGW's reset count changed, and read the node's sessions,
-// redo and old consistent LSN only in that step.
+// Why the groups are complete, in general (each claim's line in
+// claimWatch says what it reads): the write cursors and the oracle's
+// catch-up move only with the device's write count, the mounts of the
+// node hosts (a crash drops unsynced writes without a write record: a new
+// or dropped mount is wIdent), the read faults that blind the observer,
+// and its periodic comparison (Oracle.Quiet: wOracle); Lost, Cuts and End
+// change only in its catch-up; the journal's acks, reads, two-phase events
+// and logical-slot acknowledgements are append-only; every per-node memory
+// is keyed by the node's instance and its reinitialisation count
+// (shmem.Node.Reinits, wIdent); a flush list's order and its buffers'
+// oldest LSNs change only with its gen (storage.Pool.FlushGen); a pooled
+// page changes only through storage.Pool.Modify (Pool.Changes); the
+// writer is the device's writer host, its epoch and that node's role;
+// pending primary reads wait on the oracle's end and their node's life.
 type watched struct {
 	shared sharedWatched
 	nodes  []nodeWatched
 }
+
+// watchBits is a set of groups of watched values: those that moved since
+// the checkers last ran, or those one claim reads.
+type watchBits uint32
+
+// The groups. wIdent (a node's instance, mount, pool, device, life or
+// reinitialisation) is in every claim's set: those change rarely and
+// restart per-node memories.
+const (
+	wOracle      watchBits = 1 << iota // the oracle's progress, or a comparison it owes (not Quiet)
+	wWrites                            // the device's write and stale-write counts
+	wWriter                            // the device's writer host, epoch and whether there is one
+	wBlind                             // the observer's read fault
+	wAcks                              // the journal's commit acknowledgements
+	wReads                             // the journal's reads
+	wTwoPhase                          // the journal's two-phase events
+	wLogical                           // the journal's logical-slot acknowledgements
+	wIdent                             // a node host's instance, mount (and its mode), pool, device, life, reinitialisations
+	wRole                              // a node's primary, in-recovery, local state, read-write and accepting flags
+	wFlush                             // a flush list's length and generation
+	wConsistent                        // a consistent LSN, and its regressions reported
+	wBGW                               // a BGW's transition and reset counts
+	wReplayPoint                       // a BGW's replay point and fake oldest LSN
+	wReplayLSN                         // a node's replay position
+	wExits                             // a node's process exits
+	wPool                              // a pool's page changes
+	wRedo                              // a node's control-file redo and LogIndex truncation point
+	wTwoPhaseGen                       // a node's two-phase state generation
+	wClog                              // a node's clog generation
+	wSlots                             // a node's physical and logical slot counts
+	wAll         watchBits = 1<<iota - 1
+)
+
+// wSynced is what a claim that reads the oracle (Sync, End, Records,
+// Cuts) watches: the oracle moves only in a catch-up, and a catch-up does
+// something only after a write, a mount change, a read fault's end or a
+// comparison it owes.
+const wSynced = wOracle | wWrites | wBlind
+
+// claimWatch is what each per-step claim reads of the world, by claim
+// index; wIdent is added to every set. TestClaimWatchCovers holds every
+// per-step claim to a set, and TestCheckerWatchIsInvisible runs every
+// skipped claim on every step it was skipped and requires it to find
+// nothing and keep its memory.
+var claimWatch = [nClaims]watchBits{
+	// Write cursors: the device's write log, read only while the observer sees.
+	cSingleWriter:            wWrites,
+	cReplicaWritesNothing:    wWrites | wRole | wFlush, // and a replica's dirty buffers
+	cWALBeforeData:           wWrites | wBlind | wSynced,
+	cStoredPageNeverGoesBack: wWrites | wBlind,
+	cNoFuturePageWritten:     wWrites | wBlind, // replicas' replay positions are read at a write
+	cLogIndexSavedAfterWAL:   wWrites | wBlind,
+	cLogIndexMetaMonotone:    wWrites | wBlind,
+	// The history.
+	cNoWALBelowOldEnd:    wSynced,
+	cCommitDurable:       wSynced | wAcks,
+	cPreparedSurvives:    wSynced | wTwoPhase | wRole | wWriter | wTwoPhaseGen | wClog, // the serving writer's state
+	cTwoPhaseDecidedOnce: wSynced | wTwoPhase,
+	// Pools and consistent LSNs.
+	cFlushListOrdered:      wFlush,
+	cConsistentLSNMonotone: wConsistent,
+	cConsistentLSNDurable:  wSynced | wWriter | wRole | wConsistent,
+	// Checkpoints and WAL.
+	cNoCheckpointInWaitingReset: wSynced, // the BGW's state is read at a checkpoint record
+	cCheckpointRedo:             wSynced, // a node's consistent LSN is read at a checkpoint record
+	cWALRetained:                wRedo | wRole | wSlots,
+	// The BGW.
+	cBGWLegalTransitions: wBGW,
+	cReplayPointMonotone: wReplayPoint | wBGW,
+	cFakeOldestMonotone:  wReplayPoint,
+	// The promote.
+	cReplicaClogReplayed:    wSynced | wReplayLSN | wRole,
+	cClogCopiedAtPromote:    wRole | wBlind,
+	cSlotsReloadedAtPromote: wRole | wBlind,
+	cNoBackendAtRemount:     wWriter | wRole,
+	cPromoteReplayStart:     wBGW | wReplayPoint,
+	// Pages and reads.
+	cBuffersMatchOracle:      wSynced | wPool | wWriter | wRole,
+	cReplicaReadsMatchOracle: wSynced | wReads,
+	cReadsReflectAcked:       wSynced | wAcks | wReads | wWriter,
+	cLogicalSlotsSurvive:     wLogical | wSlots | wRole | wWriter,
+	cPreparedInvisible:       wSynced | wReads,
+	cNoUnexpectedExit:        wExits,
+}
+
+// stepWatch is claimWatch for perStepChecks, by their index, wIdent added.
+var stepWatch = func() []watchBits {
+	out := make([]watchBits, len(perStepChecks))
+	for i, c := range perStepChecks {
+		for j := range claims {
+			if claims[j].Name == c.Name {
+				out[i] = claimWatch[j] | wIdent
+			}
+		}
+	}
+	return out
+}()
 
 // sharedWatched is what the checkers read of the oracle, the shared
 // device and the clients' journal.
@@ -45,6 +141,7 @@ type sharedWatched struct {
 	writes    uint64
 	stale     int
 	writer    storage.HostID
+	epoch     storage.Epoch
 	hasWriter bool
 	blind     bool
 	acks      int
@@ -57,108 +154,202 @@ type sharedWatched struct {
 type nodeWatched struct {
 	n                   *shmem.Node
 	mount               *storage.Mount // the host's mount of the shared device
+	mode                storage.MountMode
 	pool                *storage.Pool
 	dev                 *storage.Device
 	alive               bool
+	reinits             int
 	primary, recovering bool
+	readWrite           bool
+	accepting           bool
 	state               shmem.DBState
 	flushLen            int
 	flushGen            uint64
 	regressions         int
 	consistent          storage.LSN
 	transitions         int
-	replay              storage.LSN
 	resets              int
+	replay              storage.LSN
 	fakeOldest          storage.LSN
 	replayLSN           storage.LSN
-	poolChanges         uint64
 	exits               int
-	reinits             int
+	poolChanges         uint64
 	// redo and truncated: WALRetained's bounds (a restartpoint moves the
 	// redo in the step it removes segments).
 	redo, truncated storage.LSN
-	readWrite       bool
 	twoPhaseGen     uint64
 	clogGen         uint64
+	slots, logical  int
+	// cond is the node's shared-memory condition (shmem.Node.WakeOn) and
+	// touches its count when these values were taken (sim's Touches):
+	// while it stands, no step changed the node's memory, and moved does
+	// not compare the rest.
+	cond    sim.Cond
+	touches uint64
 }
 
-// moved brings w up to the world's watched values now and reports whether
-// any differed. It compares in place, field by field: building the values
-// first and comparing structs (memequal) cost about as much as the
-// checkers it lets the group skip.
-func (k *Checks) moved(w *watched) bool {
-	d, o, j, sh := k.c.Dev, k.O, k.c.Journal, &w.shared
-	writer, _, has := d.Writer()
-	blind := oracle.Blind(d)
-	ch := false
-	op := o.Progress()
-	if sh.oracle != op ||
-		sh.writes != d.WriteCount() || sh.stale != d.StaleCount() || sh.writer != writer || sh.hasWriter != has ||
-		sh.blind != blind || sh.acks != len(j.Acks) || sh.reads != len(j.Reads) || sh.twoPhase != len(j.TwoPhase) ||
-		sh.logical != len(j.LogicalSlots) {
-		*sh = sharedWatched{oracle: op, writes: d.WriteCount(), stale: d.StaleCount(), writer: writer,
-			hasWriter: has, blind: blind, acks: len(j.Acks), reads: len(j.Reads), twoPhase: len(j.TwoPhase),
-			logical: len(j.LogicalSlots)}
-		ch = true
+// moved brings w up to the world's watched values now and returns the
+// groups that differed. A node host whose shared memory no step touched
+// since its values were taken (sim's Touches of its wake condition) is not
+// looked at; the others are compared group by group.
+func (k *Checks) moved(w *watched) watchBits {
+	d := k.movedShared(&w.shared)
+	nodes := k.c.AllNodes()
+	if len(w.nodes) != len(nodes) {
+		w.nodes = append(w.nodes[:0], make([]nodeWatched, len(nodes))...)
+		d |= wIdent
 	}
-	if len(w.nodes) != len(k.c.AllNodes()) {
-		w.nodes = append(w.nodes[:0], make([]nodeWatched, len(k.c.AllNodes()))...)
-		ch = true
-	}
-	for i, n := range k.c.AllNodes() {
+	s := k.c.S
+	for i, n := range nodes {
 		p := &w.nodes[i]
-		m, _ := d.Mounted(storage.HostID(i + 1))
-		if n == nil {
-			if p.n != nil || p.mount != m {
-				*p = nodeWatched{mount: m}
-				ch = true
-			}
+		if n != nil && p.n == n && p.touches == s.Touches(p.cond) && !k.verifyTouches {
 			continue
 		}
-		alive := k.alive(n)
-		transitions, _, _ := n.BGW.Transitions()
-		if p.n != n || p.mount != m || p.pool != n.Pool || p.dev != n.Dev || p.alive != alive ||
-			p.primary != n.Primary || p.recovering != n.InRecovery || p.state != n.Local.State ||
-			p.flushLen != n.Pool.FlushLen() || p.flushGen != n.Pool.FlushGen() ||
-			p.regressions != k.regressionsOf(n).count || p.consistent != n.Pool.ConsistentLSN() ||
-			p.transitions != transitions || p.replay != n.BGW.ReplayPoint() || p.resets != n.BGW.Resets() ||
-			p.fakeOldest != n.BGW.FakeOldest() || p.replayLSN != n.ReplayLSN || p.exits != len(k.exits.Of(n)) || p.poolChanges != n.Pool.Changes() ||
-			p.redo != n.Control.Redo || p.truncated != truncatedBelow(n) || p.readWrite != n.ReadWrite ||
-			p.twoPhaseGen != n.TwoPhase.Gen() || p.clogGen != n.Clog.Gen() || p.reinits != n.Reinits {
-			*p = nodeWatched{
-				n: n, mount: m, pool: n.Pool, dev: n.Dev,
-				alive: alive, primary: n.Primary, recovering: n.InRecovery, state: n.Local.State,
-				flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
-				regressions: k.regressionsOf(n).count, consistent: n.Pool.ConsistentLSN(),
-				transitions: transitions, replay: n.BGW.ReplayPoint(), resets: n.BGW.Resets(), fakeOldest: n.BGW.FakeOldest(),
-				replayLSN: n.ReplayLSN, exits: len(k.exits.Of(n)), poolChanges: n.Pool.Changes(),
-				redo: n.Control.Redo, truncated: truncatedBelow(n), reinits: n.Reinits,
-				readWrite: n.ReadWrite, twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(),
-			}
-			ch = true
-		}
+		m, _ := k.c.Dev.Mounted(storage.HostID(i + 1))
+		d |= k.movedNode(p, n, m)
 	}
-	return ch
+	return d
 }
 
-// stepChecks is the scheduler's per-step run of the checkers: all of them,
-// unless nothing they watch changed since they last all passed.
+// movedShared is moved's look at the oracle, the device and the journal:
+// compared in place, the common case (nothing moved) in one chain of
+// comparisons.
+func (k *Checks) movedShared(sh *sharedWatched) watchBits {
+	dv, j := k.c.Dev, k.c.Journal
+	writer, epoch, has := dv.Writer()
+	op := k.O.Progress()
+	if sh.writes == dv.WriteCount() && sh.acks == len(j.Acks) && sh.reads == len(j.Reads) &&
+		sh.oracle == op && sh.stale == dv.StaleCount() && sh.writer == writer && sh.epoch == epoch &&
+		sh.hasWriter == has && sh.twoPhase == len(j.TwoPhase) && sh.logical == len(j.LogicalSlots) &&
+		sh.blind == oracle.Blind(dv) {
+		return 0
+	}
+	now := sharedWatched{oracle: op, writes: dv.WriteCount(), stale: dv.StaleCount(),
+		writer: writer, epoch: epoch, hasWriter: has, blind: oracle.Blind(dv),
+		acks: len(j.Acks), reads: len(j.Reads), twoPhase: len(j.TwoPhase), logical: len(j.LogicalSlots)}
+	var d watchBits
+	d |= bit(now.oracle != sh.oracle, wOracle)
+	d |= bit(now.writes != sh.writes || now.stale != sh.stale, wWrites)
+	d |= bit(now.writer != sh.writer || now.epoch != sh.epoch || now.hasWriter != sh.hasWriter, wWriter)
+	d |= bit(now.blind != sh.blind, wBlind)
+	d |= bit(now.acks != sh.acks, wAcks) | bit(now.reads != sh.reads, wReads)
+	d |= bit(now.twoPhase != sh.twoPhase, wTwoPhase) | bit(now.logical != sh.logical, wLogical)
+	*sh = now
+	return d
+}
+
+// bit is b if c holds.
+func bit(c bool, b watchBits) watchBits {
+	if c {
+		return b
+	}
+	return 0
+}
+
+// movedNode is moved's look at one node host (n nil: none runs there; m
+// its mount of the shared device). With verifyTouches (a test knob) it
+// also looks at untouched hosts, and notes one whose values moved.
+func (k *Checks) movedNode(p *nodeWatched, n *shmem.Node, m *storage.Mount) watchBits {
+	if n == nil {
+		if p.n != nil || p.mount != m {
+			*p = nodeWatched{mount: m}
+			return wIdent
+		}
+		return 0
+	}
+	now := k.nodeNow(n, m)
+	now.cond, now.touches = p.cond, p.touches
+	if p.n != n {
+		now.cond = k.c.S.Cond(n.Name())
+	}
+	untouched := p.n == n && p.touches == k.c.S.Touches(now.cond)
+	if now == *p {
+		p.touches = k.c.S.Touches(now.cond)
+		return 0
+	}
+	if untouched && k.watchErr == nil {
+		k.watchErr = fmt.Errorf("step %d: %v's watched values moved (%+v to %+v) with its shared memory untouched", k.c.S.StepNo(), n.Cfg.Host, *p, now)
+	}
+	now.touches = k.c.S.Touches(now.cond)
+	var d watchBits
+	d |= bit(now.n != p.n || now.mount != p.mount || now.mode != p.mode || now.pool != p.pool || now.dev != p.dev ||
+		now.alive != p.alive || now.reinits != p.reinits, wIdent)
+	d |= bit(now.primary != p.primary || now.recovering != p.recovering || now.readWrite != p.readWrite ||
+		now.accepting != p.accepting || now.state != p.state, wRole)
+	d |= bit(now.flushLen != p.flushLen || now.flushGen != p.flushGen, wFlush)
+	d |= bit(now.regressions != p.regressions || now.consistent != p.consistent, wConsistent)
+	d |= bit(now.transitions != p.transitions || now.resets != p.resets, wBGW)
+	d |= bit(now.replay != p.replay || now.fakeOldest != p.fakeOldest, wReplayPoint)
+	d |= bit(now.replayLSN != p.replayLSN, wReplayLSN) | bit(now.exits != p.exits, wExits)
+	d |= bit(now.poolChanges != p.poolChanges, wPool) | bit(now.redo != p.redo || now.truncated != p.truncated, wRedo)
+	d |= bit(now.twoPhaseGen != p.twoPhaseGen, wTwoPhaseGen) | bit(now.clogGen != p.clogGen, wClog)
+	d |= bit(now.slots != p.slots || now.logical != p.logical, wSlots)
+	*p = now
+	return d
+}
+
+// nodeNow is n's watched values now.
+func (k *Checks) nodeNow(n *shmem.Node, m *storage.Mount) nodeWatched {
+	transitions, _, _ := n.BGW.Transitions()
+	now := nodeWatched{
+		n: n, mount: m, pool: n.Pool, dev: n.Dev, alive: k.alive(n), reinits: n.Reinits,
+		primary: n.Primary, recovering: n.InRecovery, readWrite: n.ReadWrite, accepting: n.Accepting, state: n.Local.State,
+		flushLen: n.Pool.FlushLen(), flushGen: n.Pool.FlushGen(),
+		regressions: k.regressionsOf(n).count, consistent: n.Pool.ConsistentLSN(),
+		transitions: transitions, resets: n.BGW.Resets(), replay: n.BGW.ReplayPoint(), fakeOldest: n.BGW.FakeOldest(),
+		replayLSN: n.ReplayLSN, exits: len(k.exits.Of(n)), poolChanges: n.Pool.Changes(),
+		redo: n.Control.Redo, truncated: truncatedBelow(n),
+		twoPhaseGen: n.TwoPhase.Gen(), clogGen: n.Clog.Gen(), slots: len(n.Slots), logical: len(n.LogicalSlots),
+	}
+	if m != nil {
+		now.mode = m.Mode()
+	}
+	return now
+}
+
+// stepChecks is the scheduler's per-step run of the checkers: those whose
+// watched values moved since the checkers last all passed (all of them
+// after a failure, or with the watch off).
 func (k *Checks) stepChecks() (int, error) {
 	if k.Off {
 		k.lastOK = false
 		return 0, nil
 	}
-	if !k.moved(&k.watch) && k.lastOK && !k.watchOff && k.O.Quiet() {
+	d := k.moved(&k.watch)
+	if !k.O.Quiet() {
+		d |= wOracle
+	}
+	if !k.lastOK || k.watchOff {
+		d = wAll
+	}
+	if d == 0 {
 		if k.onSkip != nil {
-			k.onSkip()
+			k.onSkip(-1)
 		}
 		return 0, nil
 	}
-	i, err := k.runPerStep()
+	i, err := k.runWatched(d)
 	k.lastOK = err == nil
 	// The run caught the oracle up, and every checker with it.
 	k.watch.shared.oracle = k.O.Progress()
 	return i, err
+}
+
+// runWatched runs, in order, the per-step checkers that watch a group in
+// d, and returns the index of the first that failed.
+func (k *Checks) runWatched(d watchBits) (int, error) {
+	for i := range perStepChecks {
+		if stepWatch[i]&d == 0 {
+			if k.onSkip != nil {
+				k.onSkip(i)
+			}
+			continue
+		}
+		if err := perStepChecks[i].step(k); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
 }
 
 // truncatedBelow is n's LogIndex truncation point (InvalidLSN without LogIndex).

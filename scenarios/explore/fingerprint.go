@@ -96,6 +96,9 @@ var skipFields = map[string]bool{ // looked up only
 	// and only let the checkers skip a step that changed nothing.
 	"storage.Pool.changes":          true,
 	"check.nodeWatched.poolChanges": true,
+	// The touch count of a node's wake condition the watch last saw: it
+	// numbers touches, and only lets the watch skip an untouched node.
+	"check.nodeWatched.touches": true,
 }
 
 // skipTypes are never hashed: the kernel's own machinery (hashed by
