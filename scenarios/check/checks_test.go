@@ -703,3 +703,26 @@ func TestCheckerWatchIsInvisible(t *testing.T) {
 	require.Greater(t, caught, 10, "too few violations")
 	t.Logf("%d worlds, %d steps skipped whole, %d claims skipped on the others, %d violations", worlds, skips, skipped, caught)
 }
+
+// The watch compares a touched node's values in place (sameNode): every
+// field of its watched values must count there, in states all along
+// clean and hazardous worlds (every 25th step the checkers skip whole).
+func TestSameNodeSeesEveryField(t *testing.T) {
+	looked := 0
+	for seed := uint64(1); seed <= 8; seed++ {
+		for _, hz := range []string{"", "skip-wait-reset", "no-backend-wait"} {
+			sw, err := swarm.DeriveSwarm(seed, swarm.Base{Hazard: hz})
+			require.NoError(t, err)
+			n := 0
+			runWatched(t, sw, func(k *check.Checks) {
+				check.OnSkip(k, func(i int) {
+					if n++; i < 0 && n%25 == 0 {
+						looked++
+						require.Empty(t, check.SameNodeMisses(k), "seed %d hazard %q step %d: sameNode misses a change of these fields", seed, hz, check.StepNo(k))
+					}
+				})
+			})
+		}
+	}
+	require.Greater(t, looked, 100, "too few states looked at")
+}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"promotesim/logindex"
 	"promotesim/scenarios/oracle"
@@ -24,6 +25,51 @@ func OnSkip(k *Checks, f func(int)) { k.onSkip = f }
 // step touched, and WatchErr is the first of them whose values moved.
 func VerifyTouches(k *Checks)  { k.verifyTouches = true }
 func WatchErr(k *Checks) error { return k.watchErr }
+
+// SameNodeMisses names the fields of nodeWatched whose change sameNode
+// does not see: for each live node's watched values now, every field but
+// the wake condition and its touch count is changed in turn.
+func SameNodeMisses(k *Checks) []string {
+	var miss []string
+	for i, n := range k.c.AllNodes() {
+		if n == nil {
+			continue
+		}
+		m, _ := k.c.Dev.Mounted(storage.HostID(i + 1))
+		base := k.nodeNow(n, m)
+		if !k.sameNode(&base, n, m) {
+			return []string{"(the values now)"}
+		}
+		t := reflect.TypeOf(base)
+		for j := 0; j < t.NumField(); j++ {
+			if name := t.Field(j).Name; name != "cond" && name != "touches" {
+				p := base
+				f := reflect.ValueOf(&p).Elem().Field(j)
+				changeField(reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem())
+				if k.sameNode(&p, n, m) {
+					miss = append(miss, name)
+				}
+			}
+		}
+	}
+	return miss
+}
+
+// changeField gives f another value of its type.
+func changeField(f reflect.Value) {
+	switch f.Kind() {
+	case reflect.Bool:
+		f.SetBool(!f.Bool())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		f.SetInt(f.Int() + 1)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		f.SetUint(f.Uint() + 1)
+	case reflect.Pointer:
+		f.Set(reflect.New(f.Type().Elem())) // a fresh pointer equals no other
+	default:
+		panic("changeField: no change for a " + f.Kind().String())
+	}
+}
 
 // RunOne runs per-step checker i once.
 func RunOne(k *Checks, i int) error { return perStepChecks[i].step(k) }

@@ -257,16 +257,16 @@ func (k *Checks) movedNode(p *nodeWatched, n *shmem.Node, m *storage.Mount) watc
 		}
 		return 0
 	}
-	now := k.nodeNow(n, m)
-	now.cond, now.touches = p.cond, p.touches
-	if p.n != n {
-		now.cond = k.c.S.Cond(n.Name())
+	same := k.sameNode(p, n, m)
+	if k.verifyTouches && k.watchErr == nil && same != (k.nodeNowKeep(p, n, m) == *p) {
+		k.watchErr = fmt.Errorf("step %d: %v: sameNode says %v, the full comparison %v", k.c.S.StepNo(), n.Cfg.Host, same, !same)
 	}
-	untouched := p.n == n && p.touches == k.c.S.Touches(now.cond)
-	if now == *p {
-		p.touches = k.c.S.Touches(now.cond)
+	if same {
+		p.touches = k.c.S.Touches(p.cond)
 		return 0
 	}
+	now := k.nodeNowKeep(p, n, m)
+	untouched := p.n == n && p.touches == k.c.S.Touches(now.cond)
 	if untouched && k.watchErr == nil {
 		k.watchErr = fmt.Errorf("step %d: %v's watched values moved (%+v to %+v) with its shared memory untouched", k.c.S.StepNo(), n.Cfg.Host, *p, now)
 	}
@@ -286,6 +286,44 @@ func (k *Checks) movedNode(p *nodeWatched, n *shmem.Node, m *storage.Mount) watc
 	d |= bit(now.slots != p.slots || now.logical != p.logical, wSlots)
 	*p = now
 	return d
+}
+
+// sameNode reports whether n's watched values now are p's (cond and
+// touches aside): nodeNow(n, m) == *p, compared in place, since building
+// the values and comparing the structs cost more than most claims they
+// let the group skip. TestSameNodeSeesEveryField changes each field of
+// nodeWatched in turn and requires sameNode to see it.
+func (k *Checks) sameNode(p *nodeWatched, n *shmem.Node, m *storage.Mount) bool {
+	pl, b := n.Pool, n.BGW
+	if p.n != n || p.mount != m || p.pool != pl || p.dev != n.Dev || p.reinits != n.Reinits ||
+		p.replayLSN != n.ReplayLSN || p.poolChanges != pl.Changes() || p.flushGen != pl.FlushGen() ||
+		p.flushLen != pl.FlushLen() || p.consistent != pl.ConsistentLSN() || p.redo != n.Control.Redo ||
+		p.primary != n.Primary || p.recovering != n.InRecovery || p.readWrite != n.ReadWrite ||
+		p.accepting != n.Accepting || p.state != n.Local.State || p.replay != b.ReplayPoint() ||
+		p.resets != b.Resets() || p.fakeOldest != b.FakeOldest() || p.twoPhaseGen != n.TwoPhase.Gen() ||
+		p.clogGen != n.Clog.Gen() || p.slots != len(n.Slots) || p.logical != len(n.LogicalSlots) {
+		return false
+	}
+	if transitions, _, _ := b.Transitions(); p.transitions != transitions {
+		return false
+	}
+	var mode storage.MountMode
+	if m != nil {
+		mode = m.Mode()
+	}
+	return p.mode == mode && p.alive == k.alive(n) && p.regressions == k.regressionsOf(n).count &&
+		p.exits == len(k.exits.Of(n)) && p.truncated == truncatedBelow(n)
+}
+
+// nodeNowKeep is nodeNow with p's wake condition kept (found when p was
+// another node's).
+func (k *Checks) nodeNowKeep(p *nodeWatched, n *shmem.Node, m *storage.Mount) nodeWatched {
+	now := k.nodeNow(n, m)
+	now.cond, now.touches = p.cond, p.touches
+	if p.n != n {
+		now.cond = k.c.S.Cond(n.Name())
+	}
+	return now
 }
 
 // nodeNow is n's watched values now.
