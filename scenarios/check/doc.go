@@ -6,8 +6,12 @@
 // Checkers only observe: they read the device through the oracle's
 // read-only mount, the nodes' shared memory and the clients' journal, and
 // change nothing a process can see (the model does, the checkers judge).
-// Per-step checkers are incremental and run as one group that skips a step
-// when nothing they watch changed (watch.go); Full runs the whole-state
+// Per-step checkers are incremental, and the group runs after a step only
+// the claims that read a group of watched values the step moved (watch.go:
+// claimWatch names each claim's groups; a node whose shared-memory wake
+// condition no step touched, sim.Scheduler.Touches, is not even compared;
+// TestCheckerWatchIsInvisible runs every skipped claim anyway and requires
+// it to find nothing and keep its memory); Full runs the whole-state
 // checks (offline crash recovery, acknowledged writes visible) at crash
 // points and phase ends. Files by claim group: writers.go (SingleWriter,
 // ReplicaWritesNothing, NoWALBelowOldEnd), durability.go (CommitDurable,
