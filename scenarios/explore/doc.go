@@ -11,6 +11,9 @@
 // counterexample.go (the file
 // format and its replay), exhaustive.go (a stateful search of every schedule of
 // the promote window, sim.Search), fingerprint.go (the state the search
-// prunes revisits by), stamps.go (the model's step stamps, hashed by their
-// order). It mirrors no PolarDB file.
+// prunes revisits by; fingerprint_fast.go its walk compiled per type,
+// fingerprint_raw.go the runs of plain integer fields hashed as bytes),
+// stamps.go (the model's step stamps, hashed by their order), clone.go
+// (the deep copy every search run starts from). It mirrors no PolarDB
+// file.
 package explore

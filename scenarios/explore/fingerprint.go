@@ -135,6 +135,7 @@ type stateHasher struct {
 	// once a stamp was not among them.
 	stamps            []uint64
 	inStamp, absolute bool
+	raw               []byte // runBytes's
 }
 
 // structPlan is what a struct type hashes: its name and the fields not
@@ -144,7 +145,8 @@ type structPlan struct {
 	name   uint64
 	fields []int
 	names  []string
-	stamp  []bool // the field holds step stamps (stampFields)
+	stamp  []bool    // the field holds step stamps (stampFields)
+	runs   []planRun // fields hashed as their bytes (fingerprint_raw.go)
 }
 
 func newStateHasher() *stateHasher {
@@ -167,6 +169,7 @@ func (hs *stateHasher) plan(t reflect.Type) *structPlan {
 		p.names = append(p.names, f.Name)
 		p.stamp = append(p.stamp, stampFields[name+"."+f.Name])
 	}
+	p.runs = runsOf(t, p)
 	hs.plans[t] = p
 	return p
 }
@@ -318,6 +321,9 @@ func (hs *stateHasher) structValue(v reflect.Value) uint64 {
 		return 31
 	}
 	h := p.name
+	if hs.diff == nil && len(p.runs) > 0 {
+		return hs.structRuns(v, p, h)
+	}
 	n := len(hs.path)
 	for j, i := range p.fields {
 		if hs.diff != nil {
@@ -328,6 +334,24 @@ func (hs *stateHasher) structValue(v reflect.Value) uint64 {
 		hs.inStamp = false
 	}
 	hs.path = hs.path[:n]
+	return h
+}
+
+// structRuns is structValue with p's runs hashed as their bytes.
+func (hs *stateHasher) structRuns(v reflect.Value, p *structPlan, h uint64) uint64 {
+	ri := 0
+	for j := 0; j < len(p.fields); {
+		if ri < len(p.runs) && p.runs[ri].from == j {
+			h = mix(h, rawHash(hs.runBytes(v, p, p.runs[ri])))
+			j = p.runs[ri].to
+			ri++
+			continue
+		}
+		hs.inStamp = p.stamp[j]
+		h = mix(h, hs.value(v.Field(p.fields[j])))
+		hs.inStamp = false
+		j++
+	}
 	return h
 }
 

@@ -349,24 +349,36 @@ func (hs *stateHasher) structFn(t reflect.Type) hashFn {
 		op    leafOp
 		stamp bool      // holds step stamps (stampFields)
 		c     *compiled // opCall's
+		run   int       // > 0: pl.runs[run-1], hashed as its bytes
 	}
-	fs := make([]field, len(pl.fields))
-	for j, i := range pl.fields {
-		f := t.Field(i)
-		fs[j] = field{off: f.Offset, op: leafOf(f.Type), stamp: pl.stamp[j]}
-		if fs[j].op == opCall {
-			fs[j].c = hs.compile(f.Type)
+	var fs []field
+	for j, ri := 0, 0; j < len(pl.fields); j++ {
+		if ri < len(pl.runs) && pl.runs[ri].from == j {
+			fs = append(fs, field{run: ri + 1})
+			j = pl.runs[ri].to - 1
+			ri++
+			continue
 		}
+		f := t.Field(pl.fields[j])
+		fd := field{off: f.Offset, op: leafOf(f.Type), stamp: pl.stamp[j]}
+		if fd.op == opCall {
+			fd.c = hs.compile(f.Type)
+		}
+		fs = append(fs, fd)
 	}
-	name := pl.name
+	name, runs := pl.name, pl.runs
 	return func(hs *stateHasher, p unsafe.Pointer) uint64 {
 		h := name
 		for i := range fs {
 			f := &fs[i]
-			hs.inStamp = f.stamp
-			if f.op != opCall {
+			switch {
+			case f.run > 0:
+				h = mix(h, rawAt(p, runs[f.run-1]))
+			case f.op != opCall:
+				hs.inStamp = f.stamp
 				h = mix(h, hs.scalar(f.op, unsafe.Add(p, f.off)))
-			} else {
+			default:
+				hs.inStamp = f.stamp
 				h = mix(h, f.c.fn(hs, unsafe.Add(p, f.off)))
 			}
 			hs.inStamp = false

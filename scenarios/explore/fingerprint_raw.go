@@ -1,0 +1,113 @@
+package explore
+
+import (
+	"encoding/binary"
+	"reflect"
+	"unsafe"
+)
+
+// Raw runs: a struct's hashed fields that are plain integers or bools
+// (no step stamp, no virtual time) and lie back to back in memory hash as
+// their bytes, eight at a time, instead of one mixed leaf each. Most of a
+// world's ~5,000 leaves are such fields (queue slots, pages' headers, the
+// oracle's mirror, the checkers' records), and the per-leaf dispatch and
+// mix were most of the fingerprint's cost. The bytes are exactly the
+// fields' values, so equal states still hash equal; both walks hash runs
+// the same way (the reflective one rebuilds the bytes from the fields'
+// values), except that a diagnosis (hs.diff set) records the fields one
+// leaf each, as it records a byte slice's elements.
+
+// planRun is the fields p.fields[from:to] of a struct plan, at offsets
+// off to off+size with no gap.
+type planRun struct {
+	from, to  int
+	off, size uintptr
+}
+
+// rawField reports whether field f (a stamp field or not) can be in a run.
+func rawField(f reflect.StructField, stamp bool) bool {
+	if stamp || f.Type == timeType {
+		return false
+	}
+	switch f.Type.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return true
+	}
+	return false
+}
+
+// runsOf finds the runs of at least two raw fields in t's plan p.
+func runsOf(t reflect.Type, p *structPlan) []planRun {
+	var runs []planRun
+	for j := 0; j < len(p.fields); {
+		f := t.Field(p.fields[j])
+		if !rawField(f, p.stamp[j]) {
+			j++
+			continue
+		}
+		k, end := j+1, f.Offset+f.Type.Size()
+		for ; k < len(p.fields); k++ {
+			g := t.Field(p.fields[k])
+			if !rawField(g, p.stamp[k]) || g.Offset != end {
+				break
+			}
+			end += g.Type.Size()
+		}
+		if k-j >= 2 {
+			runs = append(runs, planRun{from: j, to: k, off: f.Offset, size: end - f.Offset})
+		}
+		j = k
+	}
+	return runs
+}
+
+// rawHash hashes a run's bytes: its length, then little-endian words.
+func rawHash(b []byte) uint64 {
+	h := mix(37, uint64(len(b)))
+	for len(b) >= 8 {
+		h = mix(h, binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	if len(b) > 0 {
+		var w uint64
+		for i, c := range b {
+			w |= uint64(c) << (8 * uint(i))
+		}
+		h = mix(h, w)
+	}
+	return h
+}
+
+// rawAt is rawHash of the run at p+r.off (the compiled walk).
+func rawAt(p unsafe.Pointer, r planRun) uint64 {
+	return rawHash(unsafe.Slice((*byte)(unsafe.Add(p, r.off)), r.size))
+}
+
+// runBytes rebuilds run r of struct value v (plan p) from its fields'
+// values, in hs.raw: the bytes rawAt reads in memory.
+func (hs *stateHasher) runBytes(v reflect.Value, p *structPlan, r planRun) []byte {
+	b := append(hs.raw[:0], make([]byte, r.size)...)
+	t := v.Type()
+	for j := r.from; j < r.to; j++ {
+		f := t.Field(p.fields[j])
+		fv := v.Field(p.fields[j])
+		var x uint64
+		switch fv.Kind() {
+		case reflect.Bool:
+			if fv.Bool() {
+				x = 1
+			}
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			x = uint64(fv.Int())
+		default:
+			x = fv.Uint()
+		}
+		at := f.Offset - r.off
+		for i := range f.Type.Size() {
+			b[at+i] = byte(x >> (8 * i))
+		}
+	}
+	hs.raw = b
+	return b
+}
