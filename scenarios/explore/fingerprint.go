@@ -135,7 +135,7 @@ type stateHasher struct {
 	// once a stamp was not among them.
 	stamps            []uint64
 	inStamp, absolute bool
-	raw               []byte // runBytes's
+	raw, rawList      []byte // runBytes's and listBytes's
 }
 
 // structPlan is what a struct type hashes: its name and the fields not
@@ -263,11 +263,8 @@ func hashString(s string) uint64 {
 
 func (hs *stateHasher) list(v reflect.Value) uint64 {
 	h := mix(13, uint64(v.Len()))
-	if v.Type().Elem().Kind() == reflect.Uint8 && hs.diff == nil {
-		for i := range v.Len() {
-			h = h*1099511628211 ^ v.Index(i).Uint()
-		}
-		return h
+	if et := v.Type().Elem(); hs.diff == nil && hs.flatElem(et) && (!hs.inStamp || !stampable(et)) {
+		return mix(h, rawHash(hs.listBytes(v)))
 	}
 	n := len(hs.path)
 	for i := range v.Len() {

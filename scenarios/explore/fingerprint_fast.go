@@ -228,16 +228,21 @@ func (hs *stateHasher) scalar(op leafOp, q unsafe.Pointer) uint64 {
 
 // elems hashes n elements of elem's type from data on, as list does.
 func (hs *stateHasher) elems(elem reflect.Type) func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
-	if elem.Kind() == reflect.Uint8 {
-		return func(_ *stateHasher, data unsafe.Pointer, n int) uint64 {
-			h := mix(13, uint64(n))
-			for _, b := range unsafe.Slice((*byte)(data), n) {
-				h = h*1099511628211 ^ uint64(b)
+	c, size := hs.compile(elem), elem.Size()
+	if hs.flatElem(elem) {
+		each, st := hs.eachElem(elem, c, size), stampable(elem)
+		return func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
+			if st && hs.inStamp {
+				return each(hs, data, n)
 			}
-			return h
+			return mix(mix(13, uint64(n)), rawHash(unsafe.Slice((*byte)(data), uintptr(n)*size)))
 		}
 	}
-	c, size := hs.compile(elem), elem.Size()
+	return hs.eachElem(elem, c, size)
+}
+
+// eachElem is elems hashing element by element.
+func (hs *stateHasher) eachElem(elem reflect.Type, c *compiled, size uintptr) func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
 	if op := leafOf(elem); op != opCall {
 		return func(hs *stateHasher, data unsafe.Pointer, n int) uint64 {
 			h := mix(13, uint64(n))

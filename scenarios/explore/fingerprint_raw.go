@@ -88,26 +88,72 @@ func rawAt(p unsafe.Pointer, r planRun) uint64 {
 // values, in hs.raw: the bytes rawAt reads in memory.
 func (hs *stateHasher) runBytes(v reflect.Value, p *structPlan, r planRun) []byte {
 	b := append(hs.raw[:0], make([]byte, r.size)...)
+	putRun(b, v, p, r)
+	hs.raw = b
+	return b
+}
+
+// putRun writes run r of struct value v (plan p) into b, as in memory.
+func putRun(b []byte, v reflect.Value, p *structPlan, r planRun) {
 	t := v.Type()
 	for j := r.from; j < r.to; j++ {
 		f := t.Field(p.fields[j])
-		fv := v.Field(p.fields[j])
-		var x uint64
-		switch fv.Kind() {
-		case reflect.Bool:
-			if fv.Bool() {
-				x = 1
-			}
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			x = uint64(fv.Int())
-		default:
-			x = fv.Uint()
+		putScalar(b[f.Offset-r.off:], v.Field(p.fields[j]), f.Type.Size())
+	}
+}
+
+// putScalar writes the integer or bool x, size bytes little-endian, to b.
+func putScalar(b []byte, x reflect.Value, size uintptr) {
+	var u uint64
+	switch x.Kind() {
+	case reflect.Bool:
+		if x.Bool() {
+			u = 1
 		}
-		at := f.Offset - r.off
-		for i := range f.Type.Size() {
-			b[at+i] = byte(x >> (8 * i))
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		u = uint64(x.Int())
+	default:
+		u = x.Uint()
+	}
+	for i := range size {
+		b[i] = byte(u >> (8 * i))
+	}
+}
+
+// Flat lists: a slice or array whose elements are raw integers or bools,
+// or structs that are one run end to end (no padding, nothing skipped),
+// hashes as its bytes too, unless its elements are step stamps (a 64-bit
+// unsigned list inside a stamp field).
+
+// flatElem reports whether a list of t hashes as its bytes.
+func (hs *stateHasher) flatElem(t reflect.Type) bool {
+	if t.Kind() == reflect.Struct {
+		p := hs.plan(t)
+		return !p.skip && len(p.runs) == 1 && p.runs[0].from == 0 && p.runs[0].to == len(p.fields) &&
+			p.runs[0].off == 0 && p.runs[0].size == t.Size()
+	}
+	return rawField(reflect.StructField{Type: t}, false)
+}
+
+// stampable reports whether a list of t may hold stamps (leafOf's opU64).
+func stampable(t reflect.Type) bool {
+	k := t.Kind()
+	return k == reflect.Uint || k == reflect.Uint64 || k == reflect.Uintptr
+}
+
+// listBytes rebuilds flat list v's memory from its elements' values.
+func (hs *stateHasher) listBytes(v reflect.Value) []byte {
+	et := v.Type().Elem()
+	size := et.Size()
+	b := append(hs.rawList[:0], make([]byte, uintptr(v.Len())*size)...)
+	for i := range v.Len() {
+		if et.Kind() == reflect.Struct {
+			p := hs.plan(et)
+			putRun(b[uintptr(i)*size:], v.Index(i), p, p.runs[0])
+		} else {
+			putScalar(b[uintptr(i)*size:], v.Index(i), size)
 		}
 	}
-	hs.raw = b
+	hs.rawList = b
 	return b
 }

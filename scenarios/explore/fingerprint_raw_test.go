@@ -74,3 +74,50 @@ func changeProbeField(f reflect.Value) {
 		panic(f.Kind().String())
 	}
 }
+
+// flatPair is one run end to end: a list of it hashes as its bytes.
+type flatPair struct {
+	x uint32
+	y int16
+	z bool
+	w uint8
+}
+
+type listProbe struct {
+	pairs []flatPair
+	words [3]uint16
+	bytes []byte
+}
+
+// A flat list hashes as its bytes in both walks alike, and every element
+// and its length count.
+func TestRawListsHashEveryElement(t *testing.T) {
+	hs := newStateHasher()
+	require.True(t, hs.flatElem(reflect.TypeOf(flatPair{})), "flatPair is one run end to end")
+	require.False(t, hs.flatElem(reflect.TypeOf(rawProbe{})), "rawProbe has a string and padding")
+	typ := reflect.TypeOf(listProbe{})
+	hash := func(v listProbe) uint64 {
+		ref := hs.value(reflect.ValueOf(v))
+		require.Equal(t, ref, hs.compile(typ).fn(hs, unsafe.Pointer(&v)), "the walks agree on %+v", v)
+		return ref
+	}
+	base := func() listProbe {
+		return listProbe{pairs: []flatPair{{1, -2, true, 3}, {4, 5, false, 6}}, words: [3]uint16{7, 8, 9}, bytes: []byte("promote")}
+	}
+	h0 := hash(base())
+	changes := []func(*listProbe){
+		func(v *listProbe) { v.pairs[1].x++ },
+		func(v *listProbe) { v.pairs[0].y = 2 },
+		func(v *listProbe) { v.pairs[1].z = true },
+		func(v *listProbe) { v.pairs[0].w++ },
+		func(v *listProbe) { v.pairs = v.pairs[:1] },
+		func(v *listProbe) { v.words[2]++ },
+		func(v *listProbe) { v.bytes[6] = 'E' },
+		func(v *listProbe) { v.bytes = v.bytes[:6] },
+	}
+	for i, change := range changes {
+		v := base()
+		change(&v)
+		require.NotEqual(t, h0, hash(v), "change %d", i)
+	}
+}
