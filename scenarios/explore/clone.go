@@ -75,6 +75,14 @@ type copier struct {
 	// owner released (release), which the next copy overwrites instead of
 	// allocating and zeroing ~80 KB a run and leaving it to the collector.
 	last, spare reflect.Value
+	// relocs and dyns are what the first copy of a prepared world learnt
+	// (recording, with start and end its bounds) for the ones after it:
+	// reloc.go.
+	relocs     []reloc
+	dyns       []dynFix
+	recorded   bool
+	recording  bool
+	start, end uintptr
 }
 
 // span is one object of the original: n == 0 an object of type elem, else
@@ -117,6 +125,7 @@ func (cp *copier) prepare(p any) (err error) {
 	cp.root, cp.rootT = reflect.ValueOf(p).UnsafePointer(), t
 	clear(cp.scanned)
 	cp.spans = cp.spans[:0]
+	cp.relocs, cp.dyns, cp.recorded = cp.relocs[:0], cp.dyns[:0], false
 	cp.compile(t).scan(cp, unsafe.Pointer(&cp.root))
 	return cp.merge()
 }
@@ -173,8 +182,10 @@ func (cp *copier) copy() (out any, err error) {
 	for i := range cp.regions {
 		cp.bases[i] = whole.Field(i).Addr().UnsafePointer()
 	}
-	for i := range cp.regions {
-		cp.copyRegion(whole.Field(i), i)
+	if cp.recorded {
+		cp.copyRelocated(whole)
+	} else {
+		cp.copyRecording(whole)
 	}
 	return reflect.NewAt(cp.rootT.Elem(), cp.object(cp.root, cp.rootT.Elem().Size())).Interface(), nil
 }
@@ -321,6 +332,7 @@ func (cp *copier) pointerCode(t reflect.Type, c *copyCode) {
 	c.fix = func(cp *copier, p unsafe.Pointer) {
 		if q := *(*unsafe.Pointer)(p); q != nil {
 			*(*unsafe.Pointer)(p) = cp.object(q, size)
+			cp.record(p)
 		}
 	}
 }
@@ -342,6 +354,7 @@ func (cp *copier) sliceCode(t reflect.Type, c *copyCode) {
 		sh := (*sliceHeader)(p)
 		if sh.data != nil && sh.cap > 0 && size > 0 {
 			sh.data = cp.object(sh.data, uintptr(sh.cap)*size)
+			cp.record(p)
 		}
 	}
 }
@@ -390,6 +403,7 @@ func (cp *copier) mapCode(t reflect.Type, c *copyCode) {
 		if m.IsNil() {
 			return
 		}
+		cp.recordDyn(p, c.fix)
 		if q, ok := cp.maps[m.UnsafePointer()]; ok {
 			m.Set(reflect.NewAt(t, unsafe.Pointer(&q)).Elem())
 			return
@@ -457,6 +471,7 @@ func (cp *copier) interfaceCode(t reflect.Type, c *copyCode) {
 		case directIface(e.Type()):
 			ec.fix(cp, unsafe.Pointer(&(*[2]unsafe.Pointer)(p)[1]))
 		default:
+			cp.recordDyn(p, c.fix)
 			box := reflect.New(e.Type())
 			box.Elem().Set(e)
 			ec.fix(cp, box.UnsafePointer())

@@ -118,31 +118,78 @@ func TestCloneKeepsAliasing(t *testing.T) {
 	w := &toy{A: n, B: n, Field: &n.N, Arena: arena, Part: arena[:2:2], Tail: arena[3:6], M: m, M2: m,
 		Any: n, Box: toyBox{P: n}, Name: "w"}
 	cp := newCopier()
-	out, err := cp.clonePtr(w)
-	require.NoError(t, err)
-	c := out.(*toy)
-	require.NotSame(t, w.A, c.A)
-	require.Same(t, c.A, c.B)
-	require.Same(t, c.A, c.A.Next, "the cycle")
-	require.Same(t, &c.A.N, c.Field, "the pointer to a field")
-	require.Same(t, c.A, c.M[1])
-	require.Same(t, c.A, c.Any.(*toyNode))
-	require.Same(t, c.A, c.Box.(toyBox).P)
-	c.Arena[1], c.Arena[3] = 7, 9
-	require.Equal(t, 7, c.Part[1], "the sub-slice shares the copy's array")
-	require.Equal(t, 9, c.Tail[0], "so does the slice from inside it")
-	require.Equal(t, 2, cap(c.Part))
-	require.Equal(t, 5, cap(c.Tail))
-	c.M2[2] = nil
-	require.Len(t, c.M, 2, "the map is one map in the copy too")
-	c.A.N = 5
-	require.Equal(t, 1, n.N, "the copy shares nothing mutable with the original")
-	require.Equal(t, 0, arena[1])
-	require.Len(t, m, 1)
+	require.NoError(t, cp.prepare(w))
+	// The first copy runs the compiled fixes and records them; the second
+	// and third replay the record (reloc.go), the third over the second's
+	// released memory.
+	for i := range 3 {
+		out, err := cp.copy()
+		require.NoError(t, err)
+		requireToyCopy(t, w, out.(*toy), fmt.Sprintf("copy %d", i+1))
+		if i == 1 {
+			cp.release()
+		}
+	}
+	require.NotEmpty(t, cp.relocs)
+	require.NotEmpty(t, cp.dyns, "the map and the boxed interface are fixed by every copy")
 }
 
-// What a copy cannot copy is an error that names it, not a silent share:
-// a func field not in cloneFuncs, and a channel.
+// requireToyCopy holds c, a copy of w, to every alias of w and to sharing
+// nothing mutable with it (c is changed on the way).
+func requireToyCopy(t *testing.T, w, c *toy, what string) {
+	n, arena, m := w.A, w.Arena, w.M
+	require.NotSame(t, w.A, c.A, what)
+	require.Same(t, c.A, c.B, what)
+	require.Same(t, c.A, c.A.Next, "%s: the cycle", what)
+	require.Same(t, &c.A.N, c.Field, "%s: the pointer to a field", what)
+	require.Same(t, c.A, c.M[1], what)
+	require.Same(t, c.A, c.Any.(*toyNode), what)
+	require.Same(t, c.A, c.Box.(toyBox).P, what)
+	c.Arena[1], c.Arena[3] = 7, 9
+	require.Equal(t, 7, c.Part[1], "%s: the sub-slice shares the copy's array", what)
+	require.Equal(t, 9, c.Tail[0], "%s: so does the slice from inside it", what)
+	require.Equal(t, 2, cap(c.Part), what)
+	require.Equal(t, 5, cap(c.Tail), what)
+	c.M2[2] = nil
+	require.Len(t, c.M, 2, "%s: the map is one map in the copy too", what)
+	c.A.N = 5
+	require.Equal(t, 1, n.N, "%s: the copy shares nothing mutable with the original", what)
+	require.Equal(t, 0, arena[1], what)
+	require.Len(t, m, 1, what)
+}
+
+// Copies of one prepared world after the first (relocated from its
+// record) continue as the first does: the search's template is copied so
+// for every run. Each of a handful of copies, some over released memory,
+// hashes as the original and runs the same schedule to the same outcome.
+func TestCloneRelocatedMatchesFirst(t *testing.T) {
+	res := &ExhaustiveResult{}
+	res.Cluster, res.Before, res.Promote = ExhaustiveWorld(swarm.Base{})
+	w, err := buildExWorld(res, nil, nil)
+	require.NoError(t, err)
+	tmpl, err := newTemplate(w)
+	require.NoError(t, err)
+	hs := newStateHasher()
+	fp := hs.fastWorldFingerprint(w.r, w.phase)
+	var want []string
+	for i := range 6 {
+		ch := &listChooser{choices: []int{i % 3, 1, 2, 0, 2 * (i % 3)}}
+		c, err := tmpl.instance(ch)
+		require.NoError(t, err)
+		require.Equal(t, fp, hs.fastWorldFingerprint(c.r, c.phase), "copy %d: the template's state", i)
+		got := outcome(c, driveWindow(c, res))
+		if i < 3 {
+			want = append(want, got) // copy 0 records; 1 and 2 replay it
+		} else {
+			require.Equal(t, want[i-3], got, "copy %d runs as copy %d did", i, i-3)
+		}
+		if i%2 == 1 {
+			tmpl.cp.release()
+		}
+	}
+	require.Equal(t, fp, hs.fastWorldFingerprint(w.r, w.phase), "the copies left the template alone")
+}
+
 func TestCloneRefusesClosures(t *testing.T) {
 	type withFunc struct{ F func() int }
 	type withChan struct{ C chan int }
