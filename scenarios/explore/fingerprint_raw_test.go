@@ -2,6 +2,7 @@ package explore
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -120,4 +121,26 @@ func TestRawListsHashEveryElement(t *testing.T) {
 		change(&v)
 		require.NotEqual(t, h0, hash(v), "change %d", i)
 	}
+}
+
+// rawHash counts every byte of a run, in its 32-byte lanes, its words and
+// its tail alike, and the run's length.
+func TestRawHashSeesEveryByte(t *testing.T) {
+	b := make([]byte, 75) // two lane blocks, a word, a 3-byte tail
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	h0 := rawHash(b)
+	for i := range b {
+		b[i] ^= 0x10
+		require.NotEqual(t, h0, rawHash(b), "byte %d", i)
+		b[i] ^= 0x10
+	}
+	require.Equal(t, h0, rawHash(b))
+	require.NotEqual(t, h0, rawHash(b[:74]), "the length counts")
+	// Swapping two lanes' words changes the hash: the lanes are not summed.
+	c := slices.Clone(b)
+	copy(c[0:8], b[8:16])
+	copy(c[8:16], b[0:8])
+	require.NotEqual(t, h0, rawHash(c))
 }
