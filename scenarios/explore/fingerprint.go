@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"reflect"
 	"strings"
+	"unsafe"
 
 	"promotesim/scenarios/script"
 	"promotesim/sim"
@@ -128,8 +129,9 @@ type stateHasher struct {
 	plans map[reflect.Type]*structPlan // looked up only
 	// code and names are the compiled walks (fingerprint_fast.go) and the
 	// hashed names of interfaces' dynamic types.
-	code  map[reflect.Type]*compiled // looked up only
-	names map[reflect.Type]uint64    // looked up only
+	code   map[reflect.Type]*compiled     // looked up only
+	names  map[reflect.Type]uint64        // looked up only
+	ifaces map[unsafe.Pointer]*ifaceEntry // looked up only: by an interface's type word
 	// stamps are this state's distinct step stamps and step, sorted
 	// (stamps.go); inStamp is set while a stamp field is hashed, absolute
 	// once a stamp was not among them.
@@ -151,7 +153,7 @@ type structPlan struct {
 
 func newStateHasher() *stateHasher {
 	return &stateHasher{seen: map[uintptr]bool{}, plans: map[reflect.Type]*structPlan{},
-		code: map[reflect.Type]*compiled{}, names: map[reflect.Type]uint64{}}
+		code: map[reflect.Type]*compiled{}, names: map[reflect.Type]uint64{}, ifaces: map[unsafe.Pointer]*ifaceEntry{}}
 }
 
 func (hs *stateHasher) plan(t reflect.Type) *structPlan {

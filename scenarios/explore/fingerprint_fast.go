@@ -322,26 +322,46 @@ func (hs *stateHasher) pointerFn(t reflect.Type) hashFn {
 
 // interfaceFn hashes the dynamic type's name and value; a pointer (every
 // actor, every node's shared memory) goes on compiled, anything else by
-// the reflective walk.
+// the reflective walk. What a dynamic type needs is kept by the
+// interface's type word (hs.ifaces), so the common case reads two words
+// and a map instead of making reflect values.
 func (hs *stateHasher) interfaceFn(t reflect.Type) hashFn {
 	return func(hs *stateHasher, p unsafe.Pointer) uint64 {
-		v := reflect.NewAt(t, p).Elem()
-		if v.IsNil() {
+		words := (*[2]unsafe.Pointer)(p)
+		if words[0] == nil {
 			return 11
 		}
-		e := v.Elem()
-		et := e.Type()
-		name, ok := hs.names[et]
-		if !ok {
-			name = hashString(et.String())
-			hs.names[et] = name
+		en := hs.ifaces[words[0]]
+		if en == nil {
+			en = hs.ifaceEntryOf(reflect.NewAt(t, p).Elem().Elem().Type())
+			hs.ifaces[words[0]] = en
 		}
-		if et.Kind() != reflect.Pointer {
-			return mix(name, hs.value(e))
+		if en.c == nil {
+			return mix(en.name, hs.value(reflect.NewAt(t, p).Elem().Elem()))
 		}
-		word := e.UnsafePointer()
-		return mix(name, hs.compile(et).fn(hs, unsafe.Pointer(&word)))
+		word := words[1] // a pointer is the data word itself
+		return mix(en.name, en.c.fn(hs, unsafe.Pointer(&word)))
 	}
+}
+
+// ifaceEntry is what interfaceFn hashes a dynamic type by: its name's
+// hash and, for a pointer, its compiled walk (nil: the reflective walk).
+type ifaceEntry struct {
+	name uint64
+	c    *compiled
+}
+
+func (hs *stateHasher) ifaceEntryOf(et reflect.Type) *ifaceEntry {
+	name, ok := hs.names[et]
+	if !ok {
+		name = hashString(et.String())
+		hs.names[et] = name
+	}
+	en := &ifaceEntry{name: name}
+	if et.Kind() == reflect.Pointer {
+		en.c = hs.compile(et)
+	}
+	return en
 }
 
 func (hs *stateHasher) structFn(t reflect.Type) hashFn {
