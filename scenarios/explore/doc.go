@@ -12,8 +12,10 @@
 // format and its replay), exhaustive.go (a stateful search of every schedule of
 // the promote window, sim.Search), fingerprint.go (the state the search
 // prunes revisits by; fingerprint_fast.go its walk compiled per type,
-// fingerprint_raw.go the runs of plain integer fields hashed as bytes),
+// fingerprint_raw.go the runs of plain integer fields hashed as bytes,
+// ptrset.go the addresses a fingerprint reached),
 // stamps.go (the model's step stamps, hashed by their order), clone.go
-// (the deep copy every search run starts from). It mirrors no PolarDB
+// (the deep copy every search run starts from; reloc.go the copies after
+// the first, from its record). It mirrors no PolarDB
 // file.
 package explore

@@ -122,7 +122,7 @@ var (
 // hasher serves a whole search: its plans of struct types are reused.
 type stateHasher struct {
 	now  sim.Time
-	seen map[uintptr]bool // looked up only
+	seen ptrSet // the addresses this fingerprint reached
 	// diff, when set, records each leaf's path and hash (a diagnosis).
 	diff  map[string]uint64
 	path  []string
@@ -152,7 +152,7 @@ type structPlan struct {
 }
 
 func newStateHasher() *stateHasher {
-	return &stateHasher{seen: map[uintptr]bool{}, plans: map[reflect.Type]*structPlan{},
+	return &stateHasher{plans: map[reflect.Type]*structPlan{},
 		code: map[reflect.Type]*compiled{}, names: map[reflect.Type]uint64{}, ifaces: map[unsafe.Pointer]*ifaceEntry{}}
 }
 
@@ -188,7 +188,7 @@ func mix(h, v uint64) uint64 {
 func (hs *stateHasher) worldFingerprint(r *script.Runner, phase int, diff map[string]uint64) uint64 {
 	s := r.C.S
 	hs.now, hs.diff = s.Now(), diff
-	clear(hs.seen)
+	hs.seen.reset()
 	hs.collectStamps(r)
 	h := mix(s.StateHash(), uint64(phase))
 	for i, a := range schedulerActors(s) {
@@ -306,11 +306,9 @@ func (hs *stateHasher) pointer(v reflect.Value) uint64 {
 	if v.Type() == schedulerType {
 		return 23 // hashed once, by StateHash
 	}
-	p := v.Pointer()
-	if hs.seen[p] {
+	if !hs.seen.add(v.Pointer()) {
 		return 29 // shared: hashed where first reached
 	}
-	hs.seen[p] = true
 	return hs.value(v.Elem())
 }
 

@@ -36,7 +36,7 @@ type sliceHeader struct {
 func (hs *stateHasher) fastWorldFingerprint(r *script.Runner, phase int) uint64 {
 	s := r.C.S
 	hs.now, hs.diff = s.Now(), nil
-	clear(hs.seen)
+	hs.seen.reset()
 	hs.collectStamps(r)
 	h := mix(s.StateHash(), uint64(phase))
 	for i := range s.NumActors() {
@@ -309,10 +309,9 @@ func (hs *stateHasher) pointerFn(t reflect.Type) hashFn {
 		if q == nil {
 			return 19
 		}
-		if hs.seen[uintptr(q)] {
+		if !hs.seen.add(uintptr(q)) {
 			return 29 // shared: hashed where first reached
 		}
-		hs.seen[uintptr(q)] = true
 		if c == nil {
 			c = hs.compile(t.Elem())
 		}
