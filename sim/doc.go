@@ -70,7 +70,10 @@
 // one (a process reading memory it did not name):
 // TestWakeCollectMatchesNaive holds the kernel to asking everyone, and
 // scenarios' TestWakeConditionsComplete runs every profile, strategy and
-// hazard in that mode.
+// hazard in that mode. Scheduler.Touches counts each condition's touches
+// (TouchAll's included), so an observer that saw the same count before
+// knows no step changed that memory since: the checkers' watch skips an
+// untouched node so (TestTouchesCountsEveryChange).
 //
 // # Choosers
 //

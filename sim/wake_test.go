@@ -250,3 +250,55 @@ func stepInRun(s *Scheduler) (bool, *Violation) {
 	defer func() { s.inRun = false }()
 	return s.Step()
 }
+
+// Touches moves whenever the memory behind a condition may have changed
+// (a step of an actor that writes it, Ctx.Touch, everything touched at
+// once) and stands otherwise: along sleepy worlds, a group's memory never
+// changes while its condition's count stands, the count does stand across
+// steps of other groups' actors, and TouchAll moves every count.
+func TestTouchesCountsEveryChange(t *testing.T) {
+	var stood, moved int
+	for seed := range uint64(30) {
+		s, all := sleepyWorld(seed+1, false, false)
+		conds := make([]Cond, len(all))
+		for i, g := range all {
+			conds[i] = s.Cond(g.cond)
+		}
+		counts := make([]uint64, len(all))
+		mems := make([]int, len(all))
+		look := func() {
+			for i := range all {
+				counts[i], mems[i] = s.Touches(conds[i]), all[i].n
+			}
+		}
+		look()
+		for step := range 300 {
+			if ok, v := stepInRun(s); !ok || v != nil {
+				break
+			}
+			for i, g := range all {
+				switch c := s.Touches(conds[i]); {
+				case c == counts[i]:
+					stood++
+					if g.n != mems[i] {
+						t.Fatalf("seed %d step %d: %s's memory moved %d -> %d with its touch count standing at %d", seed, step, g.cond, mems[i], g.n, c)
+					}
+				case c < counts[i]:
+					t.Fatalf("seed %d step %d: %s's touch count fell", seed, step, g.cond)
+				default:
+					moved++
+				}
+			}
+			look()
+		}
+		s.TouchAll()
+		for i := range all {
+			if s.Touches(conds[i]) == counts[i] {
+				t.Fatalf("seed %d: TouchAll left %s's count at %d", seed, all[i].cond, counts[i])
+			}
+		}
+	}
+	if stood < 1000 || moved < 1000 {
+		t.Fatalf("weak test: a count stood %d times and moved %d times", stood, moved)
+	}
+}
