@@ -2,14 +2,13 @@ package check_test
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"promotesim/scenarios/check"
 	"promotesim/scenarios/hazard"
+	"promotesim/scenarios/internal/fixture"
 	"promotesim/scenarios/swarm"
 )
 
@@ -21,17 +20,7 @@ import (
 // claim with the per-step checkers' watch as without it, and no node's
 // watched values move while its wake condition stands untouched.
 func TestSoakWatchInvisible(t *testing.T) {
-	if os.Getenv("PROMOTESIM_SOAK") == "" {
-		t.Skip("soak: set PROMOTESIM_SOAK=1 (make soak)")
-	}
-	n := uint64(20000)
-	if s := os.Getenv("PROMOTESIM_SOAK_WATCH_SEEDS"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || v == 0 {
-			t.Fatalf("PROMOTESIM_SOAK_WATCH_SEEDS=%q: want a positive number", s)
-		}
-		n = v
-	}
+	n := fixture.SoakSeeds(t, "PROMOTESIM_SOAK_WATCH_SEEDS", 20000)
 	names := append([]string{""}, hazard.Names()...)
 	worlds, caught := 0, 0
 	for seed := uint64(1); seed <= n; seed++ {
