@@ -2,10 +2,13 @@ package crashpoint
 
 import (
 	"os"
-	"strconv"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"promotesim/scenarios/explore"
+	"promotesim/scenarios/internal/fixture"
+	"promotesim/scenarios/view"
 	"promotesim/sim"
 )
 
@@ -112,17 +115,7 @@ func TestSmallWorldEveryStep(t *testing.T) {
 // of seeds 1..PROMOTESIM_SOAK_CRASH_SEEDS (default 30), v15-fixed, every
 // crash point of every window clean.
 func TestSoakCrashpointWorlds(t *testing.T) {
-	if os.Getenv("PROMOTESIM_SOAK") == "" {
-		t.Skip("soak: set PROMOTESIM_SOAK=1 (make soak)")
-	}
-	n := uint64(30)
-	if s := os.Getenv("PROMOTESIM_SOAK_CRASH_SEEDS"); s != "" {
-		v, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || v == 0 {
-			t.Fatalf("PROMOTESIM_SOAK_CRASH_SEEDS=%q: want a positive number", s)
-		}
-		n = v
-	}
+	n := fixture.SoakSeeds(t, "PROMOTESIM_SOAK_CRASH_SEEDS", 30)
 	for seed := uint64(1); seed <= n; seed++ {
 		if !sweepWorldClean(t, seed) {
 			t.Logf("world %d: no promote window (its planner promotes no node)", seed)
@@ -166,4 +159,31 @@ func sweepWorldClean(t *testing.T, seed uint64) bool {
 	}
 	t.Logf("world %d: %d windows, %d crash points, %d clean", seed, len(rep.Windows), rep.Total(), rep.Total()-len(rep.Failures))
 	return true
+}
+
+// A crash of another window's old primary inside a trigger-file window,
+// before the operator's pg_ctl promote that rescues it, keeps that
+// promote: swarm world 1's window 0 (promote of n4, old primary n1)
+// overlaps window 1 (n3 by trigger file), and crashing n1 at step 238 once
+// dropped n3's rescue, so n3 waited in the trigger wait forever
+// (PromoteCompletes in make soak's TestSoakCrashpointWorlds).
+func TestCrashKeepsRescueOfAnotherWindow(t *testing.T) {
+	root, err := World(1, "v15-fixed", "")
+	require.NoError(t, err)
+	d, err := view.Capture(root)
+	require.NoError(t, err)
+	ws := Windows(d)
+	require.GreaterOrEqual(t, len(ws), 2)
+	require.Equal(t, "n3", ws[1].Node)
+	require.NotZero(t, ws[1].Rescue, "window 1 is the trigger file's, rescued by pg_ctl promote")
+	require.Less(t, ws[1].First, ws[1].Rescue)
+	p := Point{Kind: OldPrimary, Window: 0, Step: ws[1].First, Action: "crash." + ws[0].Old}
+	require.Equal(t, "crash.n1", p.Action)
+	b, _, err := program(root, d, p)
+	require.NoError(t, err)
+	tail := b.Cmds[len(b.Cmds)-len(recovery)-1].Text
+	require.Equal(t, "promote node=3", tail, "the rescue is kept")
+	res, err := crashAt(root, d, p)
+	require.NoError(t, err)
+	require.True(t, res.Clean(), "%s: %s", res.Checker, res.Text)
 }

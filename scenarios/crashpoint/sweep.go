@@ -120,12 +120,14 @@ func program(root view.Program, d *view.Doc, p Point) (view.Program, bool, error
 	}
 	b.Cmds = b.Cmds[:len(b.Cmds)-1]
 	for _, w := range Windows(d) {
-		if w.Rescue != 0 && w.First <= p.Step && p.Step < w.Rescue && p.Action == "crash."+w.Old {
+		if w.Rescue != 0 && w.First <= p.Step && p.Step < w.Rescue && p.Action != "crash."+w.Node && p.Action != "power" {
 			// The trigger file's promote waits for the operator's
 			// pg_ctl promote, which the cut dropped: with the promoting
 			// node still up the operator still runs it (without it the
 			// branch is the hazard trigger-file-promote, whatever the
-			// crash did).
+			// crash did). That holds for a crash of any other node, the
+			// old primary of another window too (swarm world 1: window
+			// 0's old primary crashed inside window 1's trigger wait).
 			b.Cmds = append(b.Cmds, view.ProgCmd{Text: "promote node=" + strings.TrimPrefix(w.Node, "n"), Stage: tail.Stage})
 		}
 	}
