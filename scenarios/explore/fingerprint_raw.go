@@ -9,10 +9,12 @@ import (
 
 // Raw runs: a struct's hashed fields that are plain integers or bools
 // (no step stamp, no virtual time) and lie back to back in memory hash as
-// their bytes, eight at a time, instead of one mixed leaf each. Most of a
+// their bytes, eight at a time, instead of one mixed leaf each: many of a
 // world's ~5,000 leaves are such fields (queue slots, pages' headers, the
 // oracle's mirror, the checkers' records), and the per-leaf dispatch and
-// mix were most of the fingerprint's cost. The bytes are exactly the
+// mix were much of the fingerprint's cost (with the lists below, 20.9G to
+// 20.1G instructions for BenchmarkExhaustiveP0, 12.0k to 14.5k states/s
+// for check -exhaustive -preemptions 0 -budget 0). The bytes are exactly the
 // fields' values, so equal states still hash equal; both walks hash runs
 // the same way (the reflective one rebuilds the bytes from the fields'
 // values), except that a diagnosis (hs.diff set) records the fields one

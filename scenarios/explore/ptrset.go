@@ -4,7 +4,8 @@ package explore
 // object is hashed once (where first reached). It is an open-addressing
 // table emptied by bumping a generation instead of clearing, since every
 // fingerprint starts it afresh and reaches a few hundred pointers (a Go
-// map's lookups and inserts were 2% of the search).
+// map's lookups, inserts and clears were about 3% of the search's
+// instructions: BenchmarkExhaustiveP0 went from 16.03G to 15.50G).
 type ptrSet struct {
 	keys []uintptr
 	gens []uint32 // keys[i] is in the set when gens[i] == gen

@@ -16,8 +16,10 @@ import (
 // every copy (a copy shares no map with its original), so their fixes are
 // recorded as such and run again, and the pointers they write (into new
 // maps and boxes, outside the copy's allocation) are not recorded.
-// TestCloneRelocatedMatchesFirst pins that copies after the first are the
-// first's, byte for byte where it matters.
+// TestCloneRelocatedMatchesFirst pins that copies after the first hash as
+// the template and run a schedule to the same trace, step and verdict as
+// the first copy did; TestCloneKeepsAliasing checks every kind of sharing
+// on replayed copies, over released memory too.
 
 // reloc is one pointer word of a copy: at start+slot, pointing to
 // start+target.
