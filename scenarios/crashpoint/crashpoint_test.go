@@ -181,9 +181,53 @@ func TestCrashKeepsRescueOfAnotherWindow(t *testing.T) {
 	require.Equal(t, "crash.n1", p.Action)
 	b, _, err := program(root, d, p)
 	require.NoError(t, err)
-	tail := b.Cmds[len(b.Cmds)-len(recovery)-1].Text
-	require.Equal(t, "promote node=3", tail, "the rescue is kept")
+	live := b.Cmds[len(b.Cmds)-len(recovery)].Text
+	require.Equal(t, "liveness rescue=3", live, "the rescue is kept")
 	res, err := crashAt(root, d, p)
 	require.NoError(t, err)
 	require.True(t, res.Clean(), "%s: %s", res.Checker, res.Text)
+}
+
+// A fork between a trigger file and a stop of the same node in the same
+// step keeps the trigger and cuts the stop, which in the root run made the
+// rescue needless: swarm world 11 touched n2's trigger file and stopped n2
+// fast at step 222, so the root run had no rescue, and crashing n1 right
+// after the trigger once left n2 in the trigger wait forever
+// (PromoteCompletes in make soak's TestSoakCrashpointWorlds). The
+// operator's rescue is owed and liveness runs it; a crash of n2 itself at
+// that step ends its promote, so liveness rescues nothing.
+func TestCrashOwesRescueTheStopMadeNeedless(t *testing.T) {
+	root, err := World(11, "v15-fixed", "")
+	require.NoError(t, err)
+	d, err := view.Capture(root)
+	require.NoError(t, err)
+	ws := Windows(d)
+	require.NotEmpty(t, ws)
+	w := ws[0]
+	require.Equal(t, "n2", w.Node)
+	require.True(t, w.Trigger)
+	require.Zero(t, w.Rescue, "the root run stopped n2 instead of rescuing it")
+	for _, act := range []string{"crash.n1", "crash.n2"} {
+		p := Point{Kind: OldPrimary, Window: 0, Step: w.First, Action: act}
+		b, _, err := program(root, d, p)
+		require.NoError(t, err)
+		require.Equal(t, "liveness rescue=2", b.Cmds[len(b.Cmds)-len(recovery)].Text)
+		res, err := crashAt(root, d, p)
+		require.NoError(t, err)
+		require.True(t, res.Clean(), "%s: %s: %s", act, res.Checker, res.Text)
+	}
+}
+
+// Under the hazard trigger-file-promote the operator never rescues: the
+// sweep owes no rescue there.
+func TestNoRescueUnderTriggerHazard(t *testing.T) {
+	root, err := World(11, "v15-fixed", "trigger-file-promote")
+	require.NoError(t, err)
+	require.True(t, triggerHazard(root))
+	clean, err := World(11, "v15-fixed", "")
+	require.NoError(t, err)
+	require.False(t, triggerHazard(clean))
+	d, err := view.Capture(root)
+	require.NoError(t, err)
+	require.Empty(t, owedRescues(root, d, d.Last))
 }

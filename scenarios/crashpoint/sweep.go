@@ -2,9 +2,11 @@ package crashpoint
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"promotesim/scenarios/explore"
+	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
 	"promotesim/scenarios/view"
 	"promotesim/sim"
@@ -54,7 +56,45 @@ func ParseKinds(s string) ([]Kind, error) {
 // whole-state checks. A crash line gets the whole-state checks right after
 // it from explore.Replayer, as swarm worlds do at every crash point; a
 // power-loss line gets them from the full-check line that follows it.
+// The liveness line may name the rescues the operator owes (owedRescues).
 var recovery = []string{"liveness", "full-check"}
+
+// owedRescues lists the nodes (as liveness rescue= takes them) whose
+// trigger file's promote the operator would still complete with pg_ctl
+// promote after a fork at step: every trigger window open by then whose
+// rescue, if the root run had one, comes later. The cut drops the rescue
+// and whatever made it needless (a stop of the node in the same step:
+// swarm world 11), so liveness decides at run time: it rescues only a node
+// instance still in that promote (a crash of it, or the power loss, ends
+// it). Under the hazard trigger-file-promote the operator never runs it.
+func owedRescues(root view.Program, d *view.Doc, step uint64) string {
+	if triggerHazard(root) {
+		return ""
+	}
+	var hs []string
+	for _, w := range Windows(d) {
+		h := strings.TrimPrefix(w.Node, "n")
+		if w.Trigger && w.First <= step && (w.Rescue == 0 || step < w.Rescue) && !slices.Contains(hs, h) {
+			hs = append(hs, h)
+		}
+	}
+	return strings.Join(hs, ",")
+}
+
+// triggerHazard reports whether root's cluster line sets a hazard that
+// promotes through the trigger file (trigger-file-promote).
+func triggerHazard(root view.Program) bool {
+	if len(root.Cmds) == 0 {
+		return false
+	}
+	cmd, err := script.Parse(root.Cmds[0].Text)
+	cl, ok := cmd.(script.Cluster)
+	if err != nil || !ok || cl.Opts.Hazard == "" {
+		return false
+	}
+	hz, err := hazard.Lookup(cl.Opts.Hazard)
+	return err == nil && hz.TriggerFile
+}
 
 // lossCheckers are the claims whose violation means something acknowledged
 // to a client is gone (a commit, a prepared transaction, a write).
@@ -119,21 +159,11 @@ func program(root view.Program, d *view.Doc, p Point) (view.Program, bool, error
 		return b, false, fmt.Errorf("branch at %d:%s ends in %q, not its continuation run", p.Step, p.Action, tail.Text)
 	}
 	b.Cmds = b.Cmds[:len(b.Cmds)-1]
-	for _, w := range Windows(d) {
-		if w.Rescue != 0 && w.First <= p.Step && p.Step < w.Rescue && p.Action != "crash."+w.Node && p.Action != "power" {
-			// The trigger file's promote waits for the operator's
-			// pg_ctl promote, which the cut dropped: with the promoting
-			// node still up the operator still runs it (without it the
-			// branch is the hazard trigger-file-promote, whatever the
-			// crash did). That holds for a crash of any other node, the
-			// old primary of another window too (swarm world 1: window
-			// 0's old primary crashed inside window 1's trigger wait).
-			b.Cmds = append(b.Cmds, view.ProgCmd{Text: "promote node=" + strings.TrimPrefix(w.Node, "n"), Stage: tail.Stage})
-		}
+	live := "liveness"
+	if hs := owedRescues(root, d, p.Step); hs != "" {
+		live += " rescue=" + hs
 	}
-	for _, c := range recovery {
-		b.Cmds = append(b.Cmds, view.ProgCmd{Text: c, Stage: tail.Stage})
-	}
+	b.Cmds = append(b.Cmds, view.ProgCmd{Text: live, Stage: tail.Stage}, view.ProgCmd{Text: "full-check", Stage: tail.Stage})
 	return b, len(b.Notes) > len(root.Notes), nil
 }
 

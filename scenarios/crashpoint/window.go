@@ -17,10 +17,13 @@ type Window struct {
 	// Finished: the run reached the end of the promote; otherwise Last is
 	// the run's last step a fork may take (before a violation).
 	Finished bool
-	// Rescue is, for a window opened by the trigger file, the step of the
-	// operator's pg_ctl promote of the same node that completes it (the
-	// swarm's ClassTriggerFile), 0 when none follows.
-	Rescue uint64
+	// Trigger: the window was opened by the trigger file, not pg_ctl
+	// promote. Rescue is then the step of the operator's pg_ctl promote
+	// of the same node that completes it (the swarm's ClassTriggerFile), 0
+	// when none follows (the root run stopped or crashed the node first,
+	// or its hazard is trigger-file-promote).
+	Trigger bool   `json:"trigger,omitempty"`
+	Rescue  uint64 `json:"rescue,omitempty"`
 }
 
 // Len is the number of crash points of one kind in the window.
@@ -61,6 +64,7 @@ func Windows(d *view.Doc) []Window {
 			w.Last, w.Finished = end, true
 		}
 		if e.Verb == "touch-trigger-file" {
+			w.Trigger = true
 			w.Rescue = rescueStep(d, e.Lane, e.Step, w.Last)
 		}
 		out = append(out, w)

@@ -51,12 +51,21 @@ const (
 // primary's consistent LSN reaches its insert position. The guard against
 // false alarms is that every fault is healed and every node the operator
 // needs is started first; what still does not converge is the model's fault.
+//
+// Rescue (liveness rescue=N[,M...]) names nodes whose trigger file's
+// promote the operator completes with pg_ctl promote, as a swarm world's
+// planner does (swarm's ClassTriggerFile): the crash-point sweep's branches
+// cut a world before its planner's rescue, or before the stop that made
+// one needless. The rescue happens only if that node instance is still in
+// the promote the trigger file asked for; a node restarted or crashed since
+// has none to finish.
 type Liveness struct {
 	Budget int // 0: not given (20000)
+	Rescue []storage.HostID
 }
 
 func parseLiveness(_ string, a args) (Command, error) {
-	if err := a.only("liveness", "budget"); err != nil {
+	if err := a.only("liveness", "budget", "rescue"); err != nil {
 		return nil, err
 	}
 	budget, err := a.int("budget", 20000)
@@ -67,13 +76,43 @@ func parseLiveness(_ string, a args) (Command, error) {
 	if _, ok := a["budget"]; ok {
 		c.Budget = budget
 	}
+	if v, ok := a["rescue"]; ok {
+		if c.Rescue, err = parseRescue(v); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// parseRescue reads rescue=N[,M...]: distinct node numbers.
+func parseRescue(v string) ([]storage.HostID, error) {
+	var out []storage.HostID
+	for _, f := range strings.Split(v, ",") {
+		h, err := args{"rescue": f}.host("rescue")
+		if err != nil {
+			return nil, fmt.Errorf("rescue=%q: want node numbers like 2 or 2,3", v)
+		}
+		for _, have := range out {
+			if have == h {
+				return nil, fmt.Errorf("rescue=%q: node %d given twice", v, h)
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 func (c Liveness) String() string {
 	l := newLine("liveness")
 	if c.Budget > 0 {
 		l.num("budget", c.Budget)
+	}
+	if len(c.Rescue) > 0 {
+		var hs []string
+		for _, h := range c.Rescue {
+			hs = append(hs, fmt.Sprint(int(h)))
+		}
+		l.kv("rescue", strings.Join(hs, ","))
 	}
 	return l.String()
 }
@@ -83,43 +122,91 @@ func (c Liveness) run(r *Runner) (string, error) {
 	if budget == 0 {
 		budget = 20000
 	}
+	for _, h := range c.Rescue {
+		if h > storage.HostID(len(r.C.Hosts())) {
+			return "", fmt.Errorf("rescue=%d: no node %v (the cluster has %d)", h, h, len(r.C.Hosts()))
+		}
+	}
 	// Liveness holds under a fair scheduler: a strategy that may starve a
 	// process (sim.Fair) schedules uniformly from here on.
 	if f := sim.FindFair(r.C.S.Chooser()); f != nil {
 		f.GoFair()
 	}
-	if v := r.converge(budget); v != nil {
+	notes, v := r.converge(budget, c.Rescue)
+	if v != nil {
 		return "", v
 	}
-	return "cluster converged: promote complete, BGW in POLAR_BG_REDO_NOT_START, replicas caught up, consistent LSN caught up", nil
+	return notes + "cluster converged: promote complete, BGW in POLAR_BG_REDO_NOT_START, replicas caught up, consistent LSN caught up", nil
 }
 
 // converge runs the liveness phase and returns its violation, if any: heal,
 // then the operator's plan in phases, all within one budget of steps.
-func (r *Runner) converge(budget int) *sim.Violation {
+// Its notes say which rescues the operator ran.
+func (r *Runner) converge(budget int, rescue []storage.HostID) (string, *sim.Violation) {
 	r.healAll()
 	l := &liveRun{r: r, c: r.C, budget: budget}
 	if v := l.settle(); v != nil {
-		return v
+		return "", v
+	}
+	notes, v := l.rescue(rescue)
+	if v != nil {
+		return notes, v
 	}
 	if v := l.finishPromotes(); v != nil {
-		return v
+		return notes, v
 	}
 	p, v := l.ensurePrimary()
 	if v != nil {
-		return v
+		return notes, v
 	}
 	if v := l.restoreOthers(p); v != nil {
-		return v
+		return notes, v
 	}
 	ok, v := l.run(func() bool { return r.converged(p) })
 	if v != nil {
-		return v
+		return notes, v
 	}
 	if !ok {
-		return l.c.S.Violation(r.unconverged(p), fmt.Errorf("not converged after %d steps of liveness:\n%s", l.spent, r.statusText()))
+		return notes, l.c.S.Violation(r.unconverged(p), fmt.Errorf("not converged after %d steps of liveness:\n%s", l.spent, r.statusText()))
 	}
-	return nil
+	return notes, nil
+}
+
+// rescue is the operator's pg_ctl promote of every node in hs still in a
+// trigger file's promote, once its startup took the file (the swarm
+// planner's rescueCmd waits for the same): postmaster then remounts and
+// signals the BGW, whose WAITING_RESET the promote waits for. A node that
+// is not in that promote (restarted, crashed, promoted by pg_ctl already)
+// is left alone, and a note says so; so is a standby, whose startup
+// finishes a trigger file's promote by itself (xlogrecovery.c
+// CheckForStandbyTrigger).
+func (l *liveRun) rescue(hs []storage.HostID) (string, *sim.Violation) {
+	c, r := l.c, l.r
+	var b strings.Builder
+	for _, h := range hs {
+		n := c.Node(h)
+		if c.IsStandby(h) || !r.Promoting(h) || n.PromoteFile {
+			fmt.Fprintf(&b, "rescue: %v is in no replica's trigger file promote, no pg_ctl promote\n", h)
+			continue
+		}
+		ok, v := l.run(func() bool { return !n.TriggerFile || !r.Promoting(h) })
+		if v != nil {
+			return b.String(), v
+		}
+		if !ok {
+			fmt.Fprintf(&b, "rescue: startup of %v did not take its trigger file in %d steps, no pg_ctl promote\n", h, l.spent)
+			continue
+		}
+		if !r.Promoting(h) {
+			fmt.Fprintf(&b, "rescue: %v left its promote before startup took the trigger file, no pg_ctl promote\n", h)
+			continue
+		}
+		if err := c.Promote(h); err != nil {
+			return b.String(), c.S.Violation(LivePromoteCompletes, fmt.Errorf("the operator's rescuing pg_ctl promote of %v was refused: %v", h, err))
+		}
+		fmt.Fprintf(&b, "rescue: pg_ctl promote %v (startup took its trigger file)\n", h)
+	}
+	return b.String(), nil
 }
 
 // liveRun is one liveness phase: the steps it may still spend.

@@ -1,0 +1,59 @@
+package script
+
+import (
+	"strings"
+	"testing"
+
+	"promotesim/sim"
+
+	"github.com/stretchr/testify/require"
+)
+
+// liveness rescue=N is the operator's pg_ctl promote of a replica waiting
+// in a trigger file's promote: without it the promote never completes
+// (PromoteCompletes: PolarDB's trigger file path never signals the BGW,
+// docs/model.md), with it the cluster converges and the output says who
+// was rescued. A rescue of a node in no such promote is a note, not a
+// second promote.
+func TestLivenessRescue(t *testing.T) {
+	run := func(live string) (string, error) {
+		r := NewRunner(1, sim.LevelStory, sim.FormatText)
+		var out strings.Builder
+		for _, line := range []string{"cluster nodes=3 pages=4", "write node=1 page=0", "stop node=1 mode=fast", "trigger node=2", "run steps=40", live} {
+			o, err := r.Exec(line)
+			out.WriteString(o)
+			if err != nil {
+				return out.String(), err
+			}
+		}
+		return out.String(), nil
+	}
+	_, err := run("liveness budget=3000")
+	require.ErrorContains(t, err, "PromoteCompletes")
+	out, err := run("liveness rescue=2")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "rescue: pg_ctl promote n2 (startup took its trigger file)")
+	require.Contains(t, out, "cluster converged")
+	out, err = run("liveness rescue=3,2")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "rescue: n3 is in no replica's trigger file promote, no pg_ctl promote")
+	require.Contains(t, out, "rescue: pg_ctl promote n2")
+	_, err = run("liveness rescue=9")
+	require.ErrorContains(t, err, "rescue=9: no node n9 (the cluster has 3)")
+}
+
+// rescue= round-trips and a bad list is refused with a clear message.
+func TestLivenessRescueParse(t *testing.T) {
+	c, err := Parse("liveness budget=500 rescue=2,3")
+	require.NoError(t, err)
+	require.Equal(t, "liveness budget=500 rescue=2,3", c.String())
+	for _, c := range []struct{ line, want string }{
+		{"liveness rescue=", `rescue="": want node numbers like 2 or 2,3`},
+		{"liveness rescue=two", `want node numbers`},
+		{"liveness rescue=2,2", "node 2 given twice"},
+		{"liveness rescue=0", "want node numbers"},
+	} {
+		_, err := Parse(c.line)
+		require.ErrorContains(t, err, c.want, c.line)
+	}
+}
