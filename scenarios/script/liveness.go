@@ -123,8 +123,8 @@ func (c Liveness) run(r *Runner) (string, error) {
 		budget = 20000
 	}
 	for _, h := range c.Rescue {
-		if h > storage.HostID(len(r.C.Hosts())) {
-			return "", fmt.Errorf("rescue=%d: no node %v (the cluster has %d)", h, h, len(r.C.Hosts()))
+		if all := r.C.Opts.Nodes + r.C.Opts.Standbys; int(h) > all {
+			return "", fmt.Errorf("rescue=%d: no node %v (the cluster has %d, standbys included)", h, h, all)
 		}
 	}
 	// Liveness holds under a fair scheduler: a strategy that may starve a

@@ -39,7 +39,7 @@ func TestLivenessRescue(t *testing.T) {
 	require.Contains(t, out, "rescue: n3 is in no replica's trigger file promote, no pg_ctl promote")
 	require.Contains(t, out, "rescue: pg_ctl promote n2")
 	_, err = run("liveness rescue=9")
-	require.ErrorContains(t, err, "rescue=9: no node n9 (the cluster has 3)")
+	require.ErrorContains(t, err, "rescue=9: no node n9 (the cluster has 3, standbys included)")
 }
 
 // rescue= round-trips and a bad list is refused with a clear message.
@@ -56,4 +56,20 @@ func TestLivenessRescueParse(t *testing.T) {
 		_, err := Parse(c.line)
 		require.ErrorContains(t, err, c.want, c.line)
 	}
+}
+
+// A standby's host is a host rescue= may name (the crash-point sweep lists
+// every trigger window's node): a standby finishes its trigger file's
+// promote by itself, so liveness only notes that it rescues nothing.
+func TestLivenessRescueSkipsStandby(t *testing.T) {
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	var out strings.Builder
+	for _, line := range []string{"cluster nodes=2 pages=4 standbys=1", "write node=1 page=0", "liveness rescue=3"} {
+		o, err := r.Exec(line)
+		require.NoError(t, err, line)
+		out.WriteString(o)
+	}
+	require.Contains(t, out.String(), "rescue: n3 is in no replica's trigger file promote, no pg_ctl promote")
+	_, err := r.Exec("liveness rescue=4")
+	require.ErrorContains(t, err, "rescue=4: no node n4 (the cluster has 3, standbys included)")
 }
