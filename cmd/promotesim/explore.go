@@ -100,31 +100,17 @@ func parseShard(s string) (uint64, uint64, error) {
 	return i, n, nil
 }
 
-// tuneGC trades memory for speed in the long-running commands: every
-// world allocates its device and pools afresh and drops them at its end, so
-// the live heap stays small while the garbage rate is high, and the default
-// GOGC=100 spends a third of the time collecting. GOGC=400 roughly halves
-// that at a few times the (small, flat) live heap; a GOGC in the
-// environment wins.
-func tuneGC() { tuneGCPercent(400) }
+// tuneGC trades memory for speed in the long-running commands
+// (explore.GCPercent says why and how much).
+func tuneGC() { explore.TuneGC(explore.GCPercent) }
 
-// tuneSearchGC is tuneGC for check -exhaustive: each run of its search
-// copies a ~90 KB world and drops it, over a live heap of a few MB (the
-// template and the stored states), so even GOGC=400 collected every few
-// dozen runs; GOGC=2000 took 18.7 s of CPU where 400 took 21.6 s (the
-// bound-0 search, one run each). A soft limit of 1 GiB keeps a long
-// unbounded search, whose stored states grow the live heap, from growing
-// the heap 20-fold unchecked.
+// tuneSearchGC is tuneGC for check -exhaustive (explore.SearchGCPercent).
+// A soft limit of 1 GiB keeps a long unbounded search, whose stored
+// states grow the live heap, from growing the heap 20-fold unchecked.
 func tuneSearchGC() {
-	tuneGCPercent(2000)
+	explore.TuneGC(explore.SearchGCPercent)
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(1 << 30)
-	}
-}
-
-func tuneGCPercent(p int) {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(p)
 	}
 }
 
