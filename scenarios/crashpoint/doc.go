@@ -20,7 +20,12 @@
 // the promoted node is a read-write primary with its BGW back in
 // POLAR_BG_REDO_NOT_START (the end of ONLINE_PROMOTE: the BGW leaves it
 // only when its replay reached the promoted end, polar_logindex_bg_worker's
-// online-promote loop).
+// online-promote loop). A window the trigger file opened waits for the
+// operator's pg_ctl promote (the trigger file path never signals the BGW),
+// which a swarm world's planner runs once startup took the file; a cut
+// before it (or before the stop that made it needless) drops it, so the
+// branch's liveness line names the rescue it owes (owedRescues, liveness
+// rescue=N), and liveness runs it only for a node still in that promote.
 //
 // Layer: above view (it forks view's programs), like view/serve.
 package crashpoint
