@@ -63,13 +63,17 @@ type copier struct {
 	regions []span // sorted by address, disjoint
 	bases   []unsafe.Pointer
 	// whole is one struct type with a field for each region (offs its
-	// fields' offsets, types their types): a copy is one allocation of
-	// it, so its regions' addresses are known before any is copied.
-	// srcs are the regions as values (a typed copy sets a field from
-	// each) and codes their elements' plans.
+	// fields' offsets): a copy is one allocation of it, so its regions'
+	// addresses are known before any is copied. srcs are the regions as
+	// values (the first copy sets a field from each) and codes their
+	// elements' plans; image is every region in one value of whole, made
+	// at the second copy, so the copies after the first are one typed copy
+	// of it (reloc.go).
 	whole reflect.Type
+	offs  []uintptr
 	srcs  []reflect.Value
 	codes []*copyCode
+	image reflect.Value
 	maps  map[unsafe.Pointer]unsafe.Pointer // looked up only
 	// last is the memory of the latest copy; spare a copy's memory its
 	// owner released (release), which the next copy overwrites instead of
@@ -163,6 +167,11 @@ func (cp *copier) merge() error {
 		fields[i] = reflect.StructField{Name: fmt.Sprintf("R%d", i), Type: t}
 	}
 	cp.whole = reflect.StructOf(fields)
+	cp.offs = cp.offs[:0]
+	for i := range fields {
+		cp.offs = append(cp.offs, cp.whole.Field(i).Offset)
+	}
+	cp.image = reflect.Value{}
 	return nil
 }
 
@@ -179,8 +188,9 @@ func (cp *copier) copy() (out any, err error) {
 		whole = reflect.New(cp.whole).Elem()
 	}
 	cp.spare, cp.last = reflect.Value{}, whole
-	for i := range cp.regions {
-		cp.bases[i] = whole.Field(i).Addr().UnsafePointer()
+	base := whole.Addr().UnsafePointer()
+	for i, off := range cp.offs {
+		cp.bases[i] = unsafe.Add(base, off)
 	}
 	if cp.recorded {
 		cp.copyRelocated(whole)
