@@ -43,11 +43,13 @@ func (w *World) next(i int) []script.Command {
 	if cmds := w.forced(i, v); cmds != nil {
 		return cmds
 	}
-	var cs []choice
+	cs := w.choices[:0]
 	add := func(weight int, f func() []script.Command) { cs = append(cs, choice{weight, f}) }
 	for _, g := range generators {
 		g(w, v, add)
 	}
+	clear(cs[len(cs):cap(cs)]) // drop an earlier action's leftovers
+	w.choices = cs
 	total := 0
 	for _, ch := range cs {
 		total += ch.weight
@@ -62,10 +64,12 @@ func (w *World) next(i int) []script.Command {
 	return nil
 }
 
-// look takes the planner's view of the cluster.
+// look takes the planner's view of the cluster, in the world's one view
+// (an action's offers use it only while next draws them).
 func (w *World) look() *view {
 	c := w.R.C
-	v := &view{p: w.R.LivePrimary(), writer: w.liveWriter()}
+	v := &w.seen
+	*v = view{p: w.R.LivePrimary(), writer: w.liveWriter(), replicas: v.replicas[:0], down: v.down[:0], live: v.live[:0]}
 	for _, h := range c.Hosts() {
 		n := c.Node(h)
 		switch {

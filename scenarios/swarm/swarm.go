@@ -348,6 +348,12 @@ type World struct {
 	// hunt draws what a biased hazard hunt adds to the promote (hunt.go),
 	// from a stream of its own; nil until first used.
 	hunt *sim.Rand
+	// choices is next's list of the action classes' offers, kept between
+	// actions so each action does not regrow it from empty.
+	choices []choice
+	// seen is the planner's view of the cluster (look), refilled by each
+	// action.
+	seen view
 }
 
 // NewWorld builds the world's cluster (the boot is checked like every
