@@ -176,37 +176,61 @@ func (r *Runner) converge(budget int, rescue []storage.HostID) (string, *sim.Vio
 // trigger file's promote, once its startup took the file (the swarm
 // planner's rescueCmd waits for the same): postmaster then remounts and
 // signals the BGW, whose WAITING_RESET the promote waits for. A node that
-// is not in that promote (restarted, crashed, promoted by pg_ctl already)
-// is left alone, and a note says so; so is a standby, whose startup
-// finishes a trigger file's promote by itself (xlogrecovery.c
+// is not in that promote (restarted, crashed, sent pg_ctl promote
+// already) is left alone, and a note says so; so is a standby, whose
+// startup finishes a trigger file's promote by itself (xlogrecovery.c
 // CheckForStandbyTrigger).
 func (l *liveRun) rescue(hs []storage.HostID) (string, *sim.Violation) {
-	c, r := l.c, l.r
 	var b strings.Builder
 	for _, h := range hs {
-		n := c.Node(h)
-		if c.IsStandby(h) || !r.Promoting(h) || n.PromoteFile {
-			fmt.Fprintf(&b, "rescue: %v is in no replica's trigger file promote, no pg_ctl promote\n", h)
+		if why := l.noRescue(h); why != "" {
+			fmt.Fprintf(&b, "rescue: %v %s: no pg_ctl promote\n", h, why)
 			continue
 		}
-		ok, v := l.run(func() bool { return !n.TriggerFile || !r.Promoting(h) })
-		if v != nil {
+		if v := l.rescueOne(&b, h); v != nil {
 			return b.String(), v
 		}
-		if !ok {
-			fmt.Fprintf(&b, "rescue: startup of %v did not take its trigger file in %d steps, no pg_ctl promote\n", h, l.spent)
-			continue
-		}
-		if !r.Promoting(h) {
-			fmt.Fprintf(&b, "rescue: %v left its promote before startup took the trigger file, no pg_ctl promote\n", h)
-			continue
-		}
-		if err := c.Promote(h); err != nil {
-			return b.String(), c.S.Violation(LivePromoteCompletes, fmt.Errorf("the operator's rescuing pg_ctl promote of %v was refused: %v", h, err))
-		}
-		fmt.Fprintf(&b, "rescue: pg_ctl promote %v (startup took its trigger file)\n", h)
 	}
 	return b.String(), nil
+}
+
+// noRescue says why h needs no rescue ("" when it does).
+func (l *liveRun) noRescue(h storage.HostID) string {
+	c, r := l.c, l.r
+	n := c.Node(h)
+	switch {
+	case c.IsStandby(h):
+		return "is a standby, which finishes a trigger file's promote by itself"
+	case !r.Promoting(h):
+		return "is in no promote"
+	case n.PromoteFile || r.ws().pgctl[h] == n:
+		return "was sent pg_ctl promote already"
+	}
+	return ""
+}
+
+// rescueOne waits for h's startup to take its trigger file and sends the
+// pg_ctl promote, noting what it did in b.
+func (l *liveRun) rescueOne(b *strings.Builder, h storage.HostID) *sim.Violation {
+	c, r := l.c, l.r
+	n := c.Node(h)
+	ok, v := l.run(func() bool { return !n.TriggerFile || !r.Promoting(h) })
+	switch {
+	case v != nil:
+		return v
+	case !ok:
+		fmt.Fprintf(b, "rescue: startup of %v did not take its trigger file in %d steps: no pg_ctl promote\n", h, l.spent)
+		return nil
+	case !r.Promoting(h):
+		fmt.Fprintf(b, "rescue: %v left its promote before startup took the trigger file: no pg_ctl promote\n", h)
+		return nil
+	}
+	if err := c.Promote(h); err != nil {
+		return c.S.Violation(LivePromoteCompletes, fmt.Errorf("the operator's rescuing pg_ctl promote of %v was refused: %v", h, err))
+	}
+	r.ws().pgctl[h] = n
+	fmt.Fprintf(b, "rescue: pg_ctl promote %v (startup took its trigger file)\n", h)
+	return nil
 }
 
 // liveRun is one liveness phase: the steps it may still spend.

@@ -36,8 +36,18 @@ func TestLivenessRescue(t *testing.T) {
 	require.Contains(t, out, "cluster converged")
 	out, err = run("liveness rescue=3,2")
 	require.NoError(t, err, out)
-	require.Contains(t, out, "rescue: n3 is in no replica's trigger file promote, no pg_ctl promote")
+	require.Contains(t, out, "rescue: n3 is in no promote: no pg_ctl promote")
 	require.Contains(t, out, "rescue: pg_ctl promote n2")
+	// An operator who already sent pg_ctl promote sends no second one.
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	var b strings.Builder
+	for _, line := range []string{"cluster nodes=3 pages=4", "write node=1 page=0", "stop node=1 mode=fast", "trigger node=2", "run steps=40", "promote node=2", "liveness rescue=2"} {
+		o, err := r.Exec(line)
+		require.NoError(t, err, line)
+		b.WriteString(o)
+	}
+	require.Contains(t, b.String(), "rescue: n2 was sent pg_ctl promote already: no pg_ctl promote")
+	require.Contains(t, b.String(), "cluster converged")
 	_, err = run("liveness rescue=9")
 	require.ErrorContains(t, err, "rescue=9: no node n9 (the cluster has 3, standbys included)")
 }
@@ -69,7 +79,7 @@ func TestLivenessRescueSkipsStandby(t *testing.T) {
 		require.NoError(t, err, line)
 		out.WriteString(o)
 	}
-	require.Contains(t, out.String(), "rescue: n3 is in no replica's trigger file promote, no pg_ctl promote")
+	require.Contains(t, out.String(), "rescue: n3 is a standby, which finishes a trigger file's promote by itself: no pg_ctl promote")
 	_, err := r.Exec("liveness rescue=4")
 	require.ErrorContains(t, err, "rescue=4: no node n4 (the cluster has 3, standbys included)")
 }

@@ -68,6 +68,7 @@ func (c Promote) run(r *Runner) (string, error) {
 	err := r.C.Promote(c.Node)
 	if err == nil {
 		r.promoteRequested(c.Node)
+		r.ws().pgctl[c.Node] = r.C.Node(c.Node)
 	}
 	return "", err
 }

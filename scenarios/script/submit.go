@@ -24,11 +24,15 @@ type worldState struct {
 	// postmaster had not handled it yet); the liveness phase lets those
 	// stops finish before it picks a primary.
 	stopping map[storage.HostID]*shmem.Node // looked up only
+	// pgctl: the node instance each host's last pg_ctl promote went to
+	// (liveness rescue= sends no second one).
+	pgctl map[storage.HostID]*shmem.Node // looked up only
 }
 
 func (r *Runner) ws() *worldState {
 	if r.world == nil {
-		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}, stopping: map[storage.HostID]*shmem.Node{}}
+		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}, stopping: map[storage.HostID]*shmem.Node{},
+			pgctl: map[storage.HostID]*shmem.Node{}}
 	}
 	return r.world
 }
