@@ -31,19 +31,40 @@ func (a *idleActor) Ready() bool               { return true }
 func (a *idleActor) Step(*sim.Ctx)             {}
 func (a *idleActor) Receive(*sim.Ctx, sim.Msg) {}
 
-// emptyStepNs times the empty-actor step (as sim's BenchmarkStepEmpty).
-func emptyStepNs() float64 {
+// emptyClock times the empty-actor step (as sim's BenchmarkStepEmpty) in
+// samples, so a benchmark can spread them over its run.
+type emptyClock struct {
+	s         *sim.Scheduler
+	ns, steps int64
+}
+
+func newEmptyClock() *emptyClock {
 	s := sim.New(sim.Config{Seed: 1})
 	for i := range 8 {
 		s.Add(&idleActor{name: "idle" + strconv.Itoa(i)})
 	}
 	s.Run(1000) // warm the scratch slices
-	const n = 2_000_000
+	return &emptyClock{s: s}
+}
+
+// sample times n more empty steps.
+func (e *emptyClock) sample(n int) {
 	start := time.Now()
 	for range n {
-		s.Step()
+		e.s.Step()
 	}
-	return float64(time.Since(start).Nanoseconds()) / n
+	e.ns += time.Since(start).Nanoseconds()
+	e.steps += int64(n)
+}
+
+// perStep is the mean time of an empty step over every sample.
+func (e *emptyClock) perStep() float64 { return float64(e.ns) / float64(e.steps) }
+
+// emptyStepNs times 2,000,000 empty steps in one sample.
+func emptyStepNs() float64 {
+	e := newEmptyClock()
+	e.sample(2_000_000)
+	return e.perStep()
 }
 
 // runWorld runs one default world (its whole program: boot, the planner's
@@ -69,6 +90,14 @@ func runWorld(b *testing.B, seed uint64, checksOff bool) uint64 {
 // through, so every run measures the same mix.
 const worldSeeds = 200
 
+// emptyEvery and emptySample space BenchmarkWorldStep's samples of the
+// empty step: one of emptySample steps (about 10 ms) after every
+// emptyEvery steps of worlds (about 0.15 s).
+const (
+	emptyEvery  = 200_000
+	emptySample = 200_000
+)
+
 // BenchmarkWorldStep measures one simulated step of a default world (one
 // op = one step; the world's boot, planner and liveness phase are in the
 // cost, as they are in the explorer), with the per-step checkers on and
@@ -80,9 +109,11 @@ const worldSeeds = 200
 // takes is what the figure is for. checks=on,gogc=100 is the same step
 // under Go's default collector, for comparison: with a small live heap and
 // a high garbage rate it collects four times as often. The empty step is
-// timed before the worlds and again after them, and the ratio is to the
-// mean of the two: on a shared machine one timing alone drifted by a third
-// from run to run (49 to 70 ns), more than the world step did.
+// timed in samples of emptySample steps before the worlds, after every
+// emptyEvery of their steps (the timer stopped) and after them, and the
+// ratio is to the mean over all samples: on a shared machine one timing
+// alone drifted by a third from run to run (49 to 70 ns), more than the
+// world step did, so the two are timed side by side through the run.
 func BenchmarkWorldStep(b *testing.B) {
 	for _, mode := range []struct {
 		name string
@@ -91,15 +122,24 @@ func BenchmarkWorldStep(b *testing.B) {
 	}{{"checks=on", false, explore.GCPercent}, {"checks=off", true, explore.GCPercent}, {"checks=on,gogc=100", false, 100}} {
 		b.Run(mode.name, func(b *testing.B) {
 			defer explore.TuneGC(mode.gc)()
-			empty := emptyStepNs()
+			clock := newEmptyClock()
+			clock.sample(emptySample)
 			b.ReportAllocs()
 			b.ResetTimer()
 			var steps uint64
+			next := uint64(emptyEvery)
 			for seed := uint64(1); steps < uint64(b.N); seed++ {
 				steps += runWorld(b, (seed-1)%worldSeeds+1, mode.off)
+				if steps >= next && steps < uint64(b.N) {
+					b.StopTimer()
+					clock.sample(emptySample)
+					b.StartTimer()
+					next = steps + emptyEvery
+				}
 			}
 			b.StopTimer()
-			empty = (empty + emptyStepNs()) / 2
+			clock.sample(emptySample)
+			empty := clock.perStep()
 			ns := float64(b.Elapsed().Nanoseconds()) / float64(steps)
 			b.ReportMetric(ns, "ns/step")
 			b.ReportMetric(empty, "empty-ns/step")
