@@ -22,8 +22,8 @@ type Window struct {
 	// of the same node that completes it (the swarm's ClassTriggerFile), 0
 	// when none follows (the root run stopped or crashed the node first,
 	// or its hazard is trigger-file-promote).
-	Trigger bool   `json:"trigger,omitempty"`
-	Rescue  uint64 `json:"rescue,omitempty"`
+	Trigger bool
+	Rescue  uint64
 }
 
 // Len is the number of crash points of one kind in the window.
