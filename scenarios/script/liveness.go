@@ -197,13 +197,12 @@ func (l *liveRun) rescue(hs []storage.HostID) (string, *sim.Violation) {
 // noRescue says why h needs no rescue ("" when it does).
 func (l *liveRun) noRescue(h storage.HostID) string {
 	c, r := l.c, l.r
-	n := c.Node(h)
 	switch {
 	case c.IsStandby(h):
 		return "is a standby, which finishes a trigger file's promote by itself"
 	case !r.Promoting(h):
 		return "is in no promote"
-	case n.PromoteFile || r.ws().pgctl[h] == n:
+	case r.sentPgctl(h):
 		return "was sent pg_ctl promote already"
 	}
 	return ""
@@ -228,7 +227,7 @@ func (l *liveRun) rescueOne(b *strings.Builder, h storage.HostID) *sim.Violation
 	if err := c.Promote(h); err != nil {
 		return c.S.Violation(LivePromoteCompletes, fmt.Errorf("the operator's rescuing pg_ctl promote of %v was refused: %v", h, err))
 	}
-	r.ws().pgctl[h] = n
+	r.promoteRequested(h, true)
 	fmt.Fprintf(b, "rescue: pg_ctl promote %v (startup took its trigger file)\n", h)
 	return nil
 }
@@ -350,7 +349,7 @@ func (l *liveRun) ensurePrimary() (*shmem.Node, *sim.Violation) {
 			return nil, v
 		}
 		if err := c.Promote(cand.Cfg.Host); err == nil {
-			r.promoteRequested(cand.Cfg.Host)
+			r.promoteRequested(cand.Cfg.Host, true)
 		}
 	} else {
 		if v := r.stopOthers(nil, l.run); v != nil {

@@ -67,8 +67,7 @@ func (c Rebuild) String() string {
 func (c Promote) run(r *Runner) (string, error) {
 	err := r.C.Promote(c.Node)
 	if err == nil {
-		r.promoteRequested(c.Node)
-		r.ws().pgctl[c.Node] = r.C.Node(c.Node)
+		r.promoteRequested(c.Node, true)
 	}
 	return "", err
 }
@@ -76,7 +75,7 @@ func (c Promote) run(r *Runner) (string, error) {
 func (c Trigger) run(r *Runner) (string, error) {
 	err := r.C.Trigger(c.Node)
 	if err == nil {
-		r.promoteRequested(c.Node)
+		r.promoteRequested(c.Node, false)
 	}
 	return "", err
 }

@@ -19,51 +19,66 @@ import (
 type worldState struct {
 	// promoting: hosts asked to promote that have not yet opened
 	// read-write service (cleared when they do, or when they go down).
-	promoting map[storage.HostID]*shmem.Node // looked up only
+	promoting map[storage.HostID]promoteRequest // looked up only
 	// stopping: hosts whose stop request the wait gave up on (the
 	// postmaster had not handled it yet); the liveness phase lets those
 	// stops finish before it picks a primary.
 	stopping map[storage.HostID]*shmem.Node // looked up only
-	// pgctl: the node instance each host's last pg_ctl promote went to
-	// (liveness rescue= sends no second one).
-	pgctl map[storage.HostID]*shmem.Node // looked up only
+}
+
+// promoteRequest is a promote asked of one node instance, and whether a
+// pg_ctl promote was among the asks (after a trigger file: the rescue
+// liveness rescue= sends no second time).
+type promoteRequest struct {
+	n     *shmem.Node
+	pgctl bool
 }
 
 func (r *Runner) ws() *worldState {
 	if r.world == nil {
-		r.world = &worldState{promoting: map[storage.HostID]*shmem.Node{}, stopping: map[storage.HostID]*shmem.Node{},
-			pgctl: map[storage.HostID]*shmem.Node{}}
+		r.world = &worldState{promoting: map[storage.HostID]promoteRequest{}, stopping: map[storage.HostID]*shmem.Node{}}
 	}
 	return r.world
 }
 
-// promoteRequested records a pg_ctl promote or trigger file on h, if h is
-// a replica in recovery (a primary ignores the request).
-func (r *Runner) promoteRequested(h storage.HostID) {
+// promoteRequested records a pg_ctl promote (pgctl) or trigger file on h,
+// if h is a replica in recovery (a primary ignores the request).
+func (r *Runner) promoteRequested(h storage.HostID, pgctl bool) {
 	// A replica just started (pg_ctl start, its postmaster not yet
 	// stepped) is not InRecovery yet, but its postmaster will take the
 	// promote signal file all the same: it is promoting too. Missing it
 	// let the swarm operator promote a second node at once (v15-fixed
 	// seed 37516, SingleWriter).
 	if n := r.C.Node(h); n != nil && (n.InRecovery || !n.Primary) {
-		r.ws().promoting[h] = n
+		req := r.ws().promoting[h]
+		if req.n != n {
+			req = promoteRequest{n: n}
+		}
+		req.pgctl = req.pgctl || pgctl
+		r.world.promoting[h] = req
 	}
 }
 
 // Promoting reports whether h was asked to promote and has not finished
 // (it is up and not yet Serving read-write).
 func (r *Runner) Promoting(h storage.HostID) bool {
-	if r.world == nil || r.world.promoting[h] == nil {
+	if r.world == nil || r.world.promoting[h].n == nil {
 		return false
 	}
 	// The request belongs to the node instance it was made to: a restart
 	// (a new instance) forgets it, as the promote signal file is consumed.
 	n := r.C.Node(h)
-	if n == nil || n != r.world.promoting[h] || !r.C.Op.Alive(n) || n.ReadWrite {
+	if n == nil || n != r.world.promoting[h].n || !r.C.Op.Alive(n) || n.ReadWrite {
 		delete(r.world.promoting, h)
 		return false
 	}
 	return true
+}
+
+// sentPgctl reports whether h's promote under way (Promoting) had a
+// pg_ctl promote among its asks.
+func (r *Runner) sentPgctl(h storage.HostID) bool {
+	return r.Promoting(h) && r.world.promoting[h].pgctl
 }
 
 // Submit posts write transactions without waiting for their answers:
