@@ -93,7 +93,7 @@ func crashAt(root view.Program, d *view.Doc, p Point) (Result, error) {
 		return Result{}, err
 	}
 	res := Result{Point: p, Moved: moved}
-	res.Checker, res.Text = run(prog)
+	res.Checker, res.Text, _ = run(prog)
 	if res.Clean() {
 		return res, nil
 	}

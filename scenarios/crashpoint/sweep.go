@@ -169,18 +169,23 @@ func program(root view.Program, d *view.Doc, p Point) (view.Program, bool, error
 
 // run runs a branch program as a counterexample replay does and returns
 // its violation or the first refused command from the crash on (the root
-// run's own refusals before it, a swarm planner's, are the world's).
-func run(p view.Program) (checker, text string) {
+// run's own refusals before it, a swarm planner's, are the world's), and
+// what the commands from the crash on printed.
+func run(p view.Program) (checker, text, printed string) {
 	from := len(p.Cmds) - len(recovery) - 1
 	x := explore.NewReplayer(p.Seed, p.Schedule, p.Scripted, sim.LevelStory, sim.FormatText)
+	var b strings.Builder
 	for i, c := range p.Cmds {
 		cmd, err := script.Parse(c.Text)
 		if err != nil {
-			return "recovery", fmt.Sprintf("command %d %q: %v", i+1, c.Text, err)
+			return "recovery", fmt.Sprintf("command %d %q: %v", i+1, c.Text, err), b.String()
 		}
 		out := x.Exec(cmd)
+		if i >= from {
+			b.WriteString(out)
+		}
 		if x.V != nil {
-			return x.V.Checker, x.V.Err.Error()
+			return x.V.Checker, x.V.Err.Error(), b.String()
 		}
 		if i < from {
 			continue
@@ -189,9 +194,9 @@ func run(p view.Program) (checker, text string) {
 		// a trace line may quote an excused process error mid-line.
 		for _, l := range strings.Split(out, "\n") {
 			if e, ok := strings.CutPrefix(l, "error: "); ok {
-				return "recovery", fmt.Sprintf("%q refused: %s", c.Text, e)
+				return "recovery", fmt.Sprintf("%q refused: %s", c.Text, e), b.String()
 			}
 		}
 	}
-	return "", ""
+	return "", "", b.String()
 }
