@@ -134,7 +134,9 @@ func (c Liveness) run(r *Runner) (string, error) {
 	}
 	notes, v := r.converge(budget, c.Rescue)
 	if v != nil {
-		return "", v
+		// The notes go out with the violation: whether the operator's
+		// rescue was sent is what a reader of a failed liveness asks first.
+		return notes, v
 	}
 	return notes + "cluster converged: promote complete, BGW in POLAR_BG_REDO_NOT_START, replicas caught up, consistent LSN caught up", nil
 }

@@ -83,3 +83,32 @@ func TestLivenessRescueSkipsStandby(t *testing.T) {
 	_, err := r.Exec("liveness rescue=4")
 	require.ErrorContains(t, err, "rescue=4: no node n4 (the cluster has 3, standbys included)")
 }
+
+// The rescue's two ways to send nothing after its wait: startup has not
+// taken the trigger file when the budget runs out (then the promote fails
+// PromoteCompletes, and the output still says the rescue was not sent),
+// and the node leaving its promote before startup took the file (its
+// startup held and the node stopped here: rescueOne itself, since the
+// liveness phase notes a node already down before any wait).
+func TestLivenessRescueWaitEnds(t *testing.T) {
+	trigger := []string{"cluster nodes=3 pages=4", "write node=1 page=0", "stop node=1 mode=fast", "trigger node=2"}
+	r := NewRunner(1, sim.LevelStory, sim.FormatText)
+	for _, line := range trigger {
+		_, err := r.Exec(line)
+		require.NoError(t, err, line)
+	}
+	out, err := r.Exec("liveness budget=1 rescue=2")
+	require.ErrorContains(t, err, "PromoteCompletes")
+	require.Contains(t, out, "rescue: startup of n2 did not take its trigger file in 1 steps: no pg_ctl promote")
+	require.NotContains(t, out, "pg_ctl-promote")
+
+	r = NewRunner(1, sim.LevelStory, sim.FormatText)
+	for _, line := range append(trigger, "pause node=2 proc=startup", "stop node=2 mode=immediate") {
+		_, err := r.Exec(line)
+		require.NoError(t, err, line)
+	}
+	l := &liveRun{r: r, c: r.C, budget: 200}
+	var b strings.Builder
+	require.Nil(t, l.rescueOne(&b, 2))
+	require.Equal(t, "rescue: n2 left its promote before startup took the trigger file: no pg_ctl promote\n", b.String())
+}
