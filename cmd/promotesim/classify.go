@@ -64,9 +64,8 @@ func runClassify(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// classifySeed runs one world; when it fails, it replays the world with a
-// JSON-lines trace (explore.TraceWorld, as replay -format jsonl) and
-// classifies the violation the replay meets, which must be the world's.
+// classifySeed runs one world and, when it fails, classifies its violation
+// (classifyOutcome).
 func classifySeed(seed uint64, base swarm.Base) (classified, bool, error) {
 	sw, err := swarm.DeriveSwarm(seed, base)
 	if err != nil {
@@ -76,18 +75,29 @@ func classifySeed(seed uint64, base swarm.Base) (classified, bool, error) {
 	if err != nil {
 		return classified{}, false, fmt.Errorf("seed %d: %v", seed, err)
 	}
-	v := o.Violation
-	if v == nil {
+	if o.Violation == nil {
 		return classified{}, false, nil
 	}
+	c, err := classifyOutcome(o, base)
+	if err != nil {
+		return classified{}, false, err
+	}
+	return classified{seed: seed, checker: o.Violation.Checker, class: c}, true, nil
+}
+
+// classifyOutcome replays a failing world with a JSON-lines trace
+// (explore.TraceWorld, as replay -format jsonl) and sorts the violation the
+// replay meets, which must be the world's, into the findings.
+func classifyOutcome(o swarm.Outcome, base swarm.Base) (findings.Class, error) {
+	v, seed := o.Violation, o.Swarm.Seed
 	var buf bytes.Buffer
 	rv := explore.TraceWorld(o, &buf, sim.LevelStep, sim.FormatJSONL)
 	if rv == nil || rv.Checker != v.Checker || rv.Step != v.Step {
-		return classified{}, false, fmt.Errorf("seed %d: the traced replay met %v, the world %v", seed, rv, v)
+		return findings.Class{}, fmt.Errorf("seed %d: the traced replay met %v, the world %v", seed, rv, v)
 	}
 	evs, err := findings.ReadJSONL(&buf)
 	if err != nil {
-		return classified{}, false, fmt.Errorf("seed %d: %v", seed, err)
+		return findings.Class{}, fmt.Errorf("seed %d: %v", seed, err)
 	}
 	c := findings.Classify(v, evs)
 	if base.Profile == shmem.ProfileV11 && !base.Fixed && c.Finding == "F5" {
@@ -95,9 +105,27 @@ func classifySeed(seed uint64, base swarm.Base) (classified, bool, error) {
 		// the trace does not tell the two apart, the profile does. Under
 		// v11-fixed, whose reset evicts below the redo as V15's does, it
 		// stays F5.
-		c.Finding = "V11-2"
+		c.Finding, c.Title = "V11-2", findings.Titles()["V11-2"]
 	}
-	return classified{seed: seed, checker: v.Checker, class: c}, true, nil
+	return c, nil
+}
+
+// findingLine is explore's line on its lowest failing world: the finding of
+// docs/findings.md its violation is (by classify's signatures), or that it
+// is none of them. A run with a hazard planted says nothing: its failures
+// are the hazard's.
+func findingLine(f *explore.Failure, base swarm.Base) string {
+	if f == nil || f.Diff != nil || f.Outcome.Violation == nil || base.Hazard != "" {
+		return ""
+	}
+	c, err := classifyOutcome(f.Outcome, base)
+	switch {
+	case err != nil:
+		return "finding: not classified: " + err.Error()
+	case c.Finding == findings.Other:
+		return "finding: none of docs/findings.md's (promotesim classify's signatures): a finding candidate, real until explained"
+	}
+	return fmt.Sprintf("finding: %s, known (docs/findings.md): %s; evidence: %s", c, c.Title, c.Why)
 }
 
 // printClassified prints the counts by finding (and variant), by checker,

@@ -162,13 +162,14 @@ func runExplore(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cx, path, cxErr := shrinkFirst(res, ef, stdout)
+	finding := findingLine(res.First, cfg.Base)
 	if ef.jsonOut {
-		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, ef.verbose)); err != nil {
+		if err := writeJSON(stdout, exploreJSON(cfg, res, cx, path, cxErr, finding, ef.verbose)); err != nil {
 			return err
 		}
 	} else {
 		if f := res.First; f != nil {
-			printFailure(stdout, f, cx, path, cxErr)
+			printFailure(stdout, f, finding, cx, path, cxErr)
 		}
 		printSummary(stdout, cfg, res, ef.verbose)
 	}
@@ -442,7 +443,7 @@ func printExercised(w io.Writer, res *explore.ExploreResult, verbose bool) {
 	}
 }
 
-func printFailure(w io.Writer, f *explore.Failure, cx *explore.Counterexample, path string, cxErr error) {
+func printFailure(w io.Writer, f *explore.Failure, finding string, cx *explore.Counterexample, path string, cxErr error) {
 	sw := f.Swarm
 	switch {
 	case f.Diff != nil:
@@ -457,6 +458,9 @@ func printFailure(w io.Writer, f *explore.Failure, cx *explore.Counterexample, p
 	v := f.Outcome.Violation
 	fmt.Fprintf(w, "checker: %s, seed %d, step %d\n", v.Checker, sw.Seed, v.Step)
 	fmt.Fprint(w, indent(v.Report(), "  "))
+	if finding != "" {
+		fmt.Fprintln(w, finding)
+	}
 	if cx != nil {
 		printCounterexample(w, cx)
 	}
@@ -543,7 +547,7 @@ func cxJSON(cx *explore.Counterexample, path string, cxErr error) *jsonCounterex
 	return j
 }
 
-func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *explore.Counterexample, path string, cxErr error, verbose bool) any {
+func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *explore.Counterexample, path string, cxErr error, finding string, verbose bool) any {
 	out := struct {
 		exploreReport
 		Interrupted bool             `json:"interrupted"`
@@ -577,6 +581,9 @@ func exploreJSON(cfg explore.ExploreConfig, res *explore.ExploreResult, cx *expl
 			j.Step, j.Error = f.Outcome.Violation.Step, f.Outcome.Violation.Err.Error()
 		case f.Err != nil:
 			j.Error = f.Err.Error()
+		}
+		if f == res.First {
+			j.Finding = strings.TrimPrefix(finding, "finding: ")
 		}
 		out.Failures = append(out.Failures, j)
 	}

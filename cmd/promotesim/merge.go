@@ -290,8 +290,10 @@ func mergeReports(rs []*shardReport, missing []uint64) *shardReport {
 
 // mergeFailures keeps the lowest failing seeds (explore's list is its
 // lowest explore.MaxFailuresKept, so the union's lowest are the range's),
-// and the counterexample of the lowest. Without -keep-going one machine
-// stops at the lowest failing seed and reports only it.
+// and the counterexample and finding of the lowest (each shard names the
+// finding of its own lowest only, as one machine names the range's).
+// Without -keep-going one machine stops at the lowest failing seed and
+// reports only it.
 func mergeFailures(m *shardReport, rs []*shardReport) {
 	sort.SliceStable(m.Failures, func(i, j int) bool { return m.Failures[i].Seed < m.Failures[j].Seed })
 	if len(m.Failures) > explore.MaxFailuresKept {
@@ -300,6 +302,9 @@ func mergeFailures(m *shardReport, rs []*shardReport) {
 	if len(m.Failures) == 0 {
 		m.Failures = nil
 		return
+	}
+	for i := 1; i < len(m.Failures); i++ {
+		m.Failures[i].Finding = ""
 	}
 	lowest := m.Failures[0]
 	for _, r := range rs {
@@ -549,6 +554,9 @@ func printMergedFailure(w io.Writer, m *shardReport) {
 	fmt.Fprintf(w, "FAILING SEED %s\n", f.Options)
 	fmt.Fprintf(w, "checker: %s, seed %d, step %d\n", f.Checker, f.Seed, f.Step)
 	fmt.Fprint(w, indent(f.Error, "  "))
+	if f.Finding != "" {
+		fmt.Fprintf(w, "finding: %s\n", f.Finding)
+	}
 	if cx := m.Counterexample; cx != nil {
 		fmt.Fprintf(w, "counterexample: %d actions (%d external)", len(cx.Actions), cx.External)
 		if cx.Shrink != "" {

@@ -42,4 +42,7 @@ type failureJSON struct {
 	Step    uint64 `json:"step,omitempty"`
 	Error   string `json:"error"`
 	Replay  string `json:"replay"`
+	// Finding, on the lowest failing world only, is explore's finding
+	// line: the docs/findings.md finding it is, or that it is none.
+	Finding string `json:"finding,omitempty"`
 }

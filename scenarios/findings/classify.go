@@ -52,6 +52,9 @@ type Class struct {
 	// Why is the evidence: the trace event that matched, or for Other
 	// the violation itself.
 	Why string
+	// Title is the finding's heading in docs/findings.md (empty for
+	// Other): what a reader of explore's report needs to recognise it.
+	Title string
 }
 
 func (c Class) String() string {
@@ -63,9 +66,9 @@ func (c Class) String() string {
 
 // signature is one finding's test of a violation and its node's trace.
 type signature struct {
-	finding string
-	checker string
-	match   func(v *sim.Violation, t nodeTrace) (variant, why string, ok bool)
+	finding, title string
+	checker        string
+	match          func(v *sim.Violation, t nodeTrace) (variant, why string, ok bool)
 }
 
 // signatures are the findings (a checker may have several). PolarDB 11's
@@ -74,13 +77,27 @@ type signature struct {
 // redo); a trace does not say its profile, so it is classified F5 and
 // promotesim classify names it V11-2 under profile v11.
 var signatures = []signature{
-	{"F1", "BGWLegalTransitions", matchF1},
-	{"F2", "PromoteCompletes", matchF2},
-	{"F3", "NoUnexpectedExit", matchF3},
-	{"F4", "FakeOldestMonotone", matchF4},
-	{"F5", "StoredPageNeverGoesBack", matchF5},
-	{"F6", "NoUnexpectedExit", matchF6},
-	{"V11-1", "NoUnexpectedExit", matchV111},
+	{"F1", "WAITING_RESET is overwritten; the promote hangs", "BGWLegalTransitions", matchF1},
+	{"F2", "A child crash during the promote loses the promote", "PromoteCompletes", matchF2},
+	{"F3", "A read error in the final read makes the promote PANIC", "NoUnexpectedExit", matchF3},
+	{"F4", "After a prewarm wake-up the reset moves replayed_oldest_lsn back", "FakeOldestMonotone", matchF4},
+	{"F5", "The reset evicts nothing when the BGW is past the redo; the new primary writes a stale page over newer storage", "StoredPageNeverGoesBack", matchF5},
+	{"F6", "A failed two-phase state-file write makes every later start FATAL", "NoUnexpectedExit", matchF6},
+	{"V11-1", "PolarDB 11 promotes under a replica read, and the fake oldest LSN goes back", "NoUnexpectedExit", matchV111},
+}
+
+// v112Title is V11-2's heading: F5's signature under profile v11
+// (promotesim classify renames it).
+const v112Title = "PolarDB 11's reset keeps a stale buffer, and the new primary writes it over newer storage"
+
+// Titles are the headings of every finding a signature names, V11-2's
+// included (a test holds them to docs/findings.md).
+func Titles() map[string]string {
+	m := map[string]string{"V11-2": v112Title}
+	for _, s := range signatures {
+		m[s.finding] = s.title
+	}
+	return m
 }
 
 // Classify names the finding whose signature the violation and the trace
@@ -100,7 +117,7 @@ func Classify(v *sim.Violation, evs []Event) Class {
 			continue
 		}
 		if variant, why, ok := s.match(v, t); ok {
-			return Class{Finding: s.finding, Variant: variant, Why: why}
+			return Class{Finding: s.finding, Variant: variant, Why: why, Title: s.title}
 		}
 	}
 	return Class{Finding: Other, Why: v.Checker + ": " + msg}

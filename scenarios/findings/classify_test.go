@@ -2,7 +2,9 @@ package findings_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,11 +65,26 @@ func TestFindingFilesClassifyAsThemselves(t *testing.T) {
 			c := findings.Classify(v, evs)
 			require.Equal(t, want, c.Finding, "%s: %s (%s)", name, c, c.Why)
 			require.NotEmpty(t, c.Why)
+			require.Equal(t, findings.Titles()[want], c.Title)
 			seen[c.Finding] = true
 		})
 	}
 	for _, f := range []string{"F1", "F2", "F3", "F4", "F5", "F6", "V11-1"} {
 		require.True(t, seen[f], "no counterexample classified %s", f)
+	}
+}
+
+// Every finding's title is its heading in docs/findings.md (less the
+// heading's closing note in parentheses), so explore's report names the
+// finding as the document does.
+func TestTitlesAreTheHeadings(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "findings.md"))
+	require.NoError(t, err)
+	titles := findings.Titles()
+	require.Len(t, titles, 8)
+	for name, title := range titles { // determinism:ok each checked alone
+		require.NotEmpty(t, title, name)
+		require.Regexp(t, `(?m)^## `+regexp.QuoteMeta(name+". "+title)+`( \(.*\))?$`, string(doc), name)
 	}
 }
 
