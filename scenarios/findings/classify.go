@@ -83,6 +83,7 @@ var signatures = []signature{
 	{"F4", "After a prewarm wake-up the reset moves replayed_oldest_lsn back", "FakeOldestMonotone", matchF4},
 	{"F5", "The reset evicts nothing when the BGW is past the redo; the new primary writes a stale page over newer storage", "StoredPageNeverGoesBack", matchF5},
 	{"F6", "A failed two-phase state-file write makes every later start FATAL", "NoUnexpectedExit", matchF6},
+	{"F7", "A promote adopts a redo above a prepared transaction whose state file shared storage lacks", "PreparedSurvives", matchF7},
 	{"V11-1", "PolarDB 11 promotes under a replica read, and the fake oldest LSN goes back", "NoUnexpectedExit", matchV111},
 }
 
@@ -124,9 +125,13 @@ func Classify(v *sim.Violation, evs []Event) Class {
 }
 
 // violatingNode is the node a checker's message starts with ("n2 BGW
-// moved ...", "n2/startup PANIC: ...").
+// moved ...", "n2/startup PANIC: ...") or, for PreparedSurvives, the
+// primary it names ("... is not prepared on the primary n2").
 func violatingNode(msg string) string {
 	w, _, _ := strings.Cut(msg, " ")
+	if _, p, ok := strings.Cut(msg, " is not prepared on the primary "); ok {
+		w, _, _ = strings.Cut(p, " ")
+	}
 	w, _, _ = strings.Cut(w, "/")
 	if len(w) < 2 || w[0] != 'n' {
 		return ""
@@ -298,6 +303,88 @@ func matchF6(v *sim.Violation, t nodeTrace) (string, string, bool) {
 		}
 	}
 	return "", "", false
+}
+
+// matchF7: the primary's last crash recovery starts at a redo that a
+// promote took from its restartpoint (a startup's restartpoint inside its
+// promote), and the lost transaction's PREPARE record ends at or below
+// it: recovery never sees the record, and shared storage had no state
+// file. The variant says whether the trace shows the file removed as a
+// future one (restoreTwoPhaseData at a restart from an older checkpoint).
+func matchF7(v *sim.Violation, t nodeTrace) (string, string, bool) {
+	xid, ok := preparedXID(v.Err.Error())
+	rec := t.last(t.life(), "startup", "crash-recovery")
+	if !ok || rec < 0 {
+		return "", "", false
+	}
+	redo := t.evs[rec].Fields["redo"]
+	prep, rp, removed := -1, -1, false
+	for i, e := range t.evs[:rec] {
+		switch {
+		case e.Verb == "prepare" && e.Fields["xid"] == xid:
+			prep = i
+		case e.Verb == "restartpoint" && e.Fields["redo"] == redo && t.inPromote(i):
+			rp = i
+		case e.Verb == "WARNING" && e.Fields["xid"] == xid && strings.Contains(e.Fields["msg"], "stale two-phase state file"):
+			removed = true
+		}
+	}
+	if prep < 0 || rp < 0 || !lsnAtMost(t.evs[prep].Fields["end"], redo) {
+		return "", "", false
+	}
+	variant := "no state file"
+	if removed {
+		variant = "state file removed as a future one"
+	}
+	return variant, fmt.Sprintf("step %d %s took its restartpoint's redo %s in a promote, above xid %s's PREPARE (end %s); step %d crash recovery from it",
+		t.evs[rp].Step, t.evs[rp].Actor, redo, xid, t.evs[prep].Fields["end"], t.evs[rec].Step), true
+}
+
+// inPromote reports whether the startup event at i came in a promote: the
+// latest of its process's promote, crash-recovery and catch-up before it
+// is the promote.
+func (t nodeTrace) inPromote(i int) bool {
+	actor := t.evs[i].Actor
+	if !strings.HasSuffix(actor, "/startup") {
+		return false
+	}
+	for j := i - 1; j >= 0; j-- {
+		if e := t.evs[j]; e.Actor == actor {
+			switch e.Verb {
+			case "promote":
+				return true
+			case "crash-recovery", "catch-up":
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// preparedXID is the xid of PreparedSurvives' message ("prepared
+// transaction xid 5 gid g1 ...").
+func preparedXID(msg string) (string, bool) {
+	_, rest, ok := strings.Cut(msg, "prepared transaction xid ")
+	if !ok {
+		return "", false
+	}
+	xid, _, ok := strings.Cut(rest, " ")
+	return xid, ok
+}
+
+// lsnAtMost compares two LSNs as the trace prints them ("0/B0").
+func lsnAtMost(a, b string) bool {
+	x, okA := parseLSN(a)
+	y, okB := parseLSN(b)
+	return okA && okB && x <= y
+}
+
+func parseLSN(s string) (uint64, bool) {
+	var hi, lo uint64
+	if _, err := fmt.Sscanf(s, "%X/%X", &hi, &lo); err != nil {
+		return 0, false
+	}
+	return hi<<32 | lo, true
 }
 
 // matchV111: PolarDB 11's promote without waiting for the backends

@@ -15,9 +15,12 @@
 // stale pooled page the reset did not evict (polar_reset_bg_replayed_lsn
 // evicts only when bg_replayed_lsn is below the redo); F6, startup's FATAL
 // on a two-phase state file a failed checkpoint write left empty
-// (RecreateTwoPhaseFile, twophase.c); V11-1, PolarDB 11's promote without
-// waiting for the backends and the BGW's assertion on the fake oldest LSN
-// (polar_logindex_bg_dispatch). A violation that matches none is Other:
+// (RecreateTwoPhaseFile, twophase.c); F7, a crash recovery from the redo a
+// promote took from its restartpoint, above the PREPARE record of the
+// prepared transaction it lost, whose state file shared storage lacked
+// (CheckPointTwoPhase and restoreTwoPhaseData, twophase.c); V11-1, PolarDB
+// 11's promote without waiting for the backends and the BGW's assertion on
+// the fake oldest LSN (polar_logindex_bg_dispatch). A violation that matches none is Other:
 // a finding candidate to investigate. The package is deterministic (it
 // reads a trace; it runs nothing).
 package findings
