@@ -18,6 +18,7 @@ import (
 	"promotesim/scenarios/hazard"
 	"promotesim/scenarios/script"
 	"promotesim/scenarios/swarm"
+	"promotesim/shmem"
 	"promotesim/sim"
 	"promotesim/storage"
 )
@@ -33,7 +34,7 @@ var defaultCxDir = filepath.Join(os.TempDir(), "promotesim", "counterexamples")
 // and (for the seeded commands, explore and replay) the scheduling
 // strategy.
 type baseFlags struct {
-	profile, fence, hazard, sched *string
+	profile, fence, hazard, sched, faithful *string
 }
 
 // defaultSched is -sched's default (see README, "Scheduling strategies",
@@ -45,6 +46,8 @@ func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 		profile: fs.String("profile", "v15", "promote order, as PolarDB's code does it or with the model's fixes: v15, v15-fixed, v11 or v11-fixed"),
 		fence:   fs.String("fence", "none", "fencing of the shared device: none, epoch or detect (detect needs -profile v11)"),
 		hazard:  fs.String("hazard", "", hazardHelp),
+		faithful: fs.String("faithful", "", "with a fixed profile: these points as PolarDB's code does them, comma-separated ("+
+			strings.Join(shmem.FaithfulNames(), ", ")+"): a hunt for what PolarDB's other findings mask"),
 	}
 }
 
@@ -69,6 +72,9 @@ func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
 	if out.Fence, err = storage.ParseFenceMode(*b.fence); err != nil {
 		return out, false, usageErr("-fence %q: want none, epoch or detect", *b.fence)
 	}
+	if err := b.faithfulBase(&out); err != nil {
+		return out, false, err
+	}
 	if *b.hazard == "all" {
 		if !allowAll {
 			return out, false, usageErr("-hazard all is for explore; name one hazard (promotesim hazards lists them)")
@@ -88,6 +94,23 @@ func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
 		return out, false, usageErr("%v", err)
 	}
 	return out, false, nil
+}
+
+// faithfulBase reads -faithful into out, whose profile is already read.
+func (b baseFlags) faithfulBase(out *swarm.Base) error {
+	if b.faithful == nil || *b.faithful == "" {
+		return nil
+	}
+	canon, err := shmem.ParseFaithful(*b.faithful)
+	if err != nil {
+		return usageErr("-faithful: %v", err)
+	}
+	if !out.Fixed {
+		return usageErr("-faithful undoes corrections of a fixed profile: give -profile v15-fixed or v11-fixed (%s is PolarDB's code throughout)",
+			cluster.ProfileName(out.Profile, out.Fixed))
+	}
+	out.Faithful = canon
+	return nil
 }
 
 func parseShard(s string) (uint64, uint64, error) {
@@ -328,6 +351,9 @@ func baseText(b swarm.Base) string {
 		f = b.Fence.String()
 	}
 	out := fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
+	if b.Faithful != "" {
+		out += ", faithful " + b.Faithful
+	}
 	if b.Sched.Kind != sim.Uniform {
 		out += ", sched " + b.Sched.String()
 	}

@@ -35,6 +35,11 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"explore", "-fence", "maybe"}, `-fence "maybe": want none, epoch or detect`},
 		{[]string{"explore", "-fence", "detect"}, "fence=detect is PolarDB 11's"},
 		{[]string{"explore", "-hazard", "nosuch"}, `unknown hazard "nosuch"`},
+		{[]string{"explore", "-faithful", "promote-one-shot"}, "-faithful undoes corrections of a fixed profile: give -profile v15-fixed or v11-fixed (v15 is PolarDB's code throughout)"},
+		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "nosuch"}, `-faithful: faithful switch "nosuch": want one of unchecked-bgw-state, `},
+		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "promote-one-shot,promote-one-shot"}, "named twice"},
+		{[]string{"replay", "-script", "x.txt", "-faithful", "promote-one-shot"}, "-faithful does not go with -script"},
+		{[]string{"classify", "-profile", "v11", "-faithful", "promote-one-shot"}, "-faithful undoes corrections of a fixed profile"},
 		{[]string{"explore", "-shard", "4/4"}, `-shard "4/4": want i/n`},
 		{[]string{"explore", "-shard", "x"}, `-shard "x": want i/n`},
 		{[]string{"explore", "-seeds", "-3"}, `invalid value "-3"`},
@@ -196,6 +201,32 @@ func TestExploreNamesTheFinding(t *testing.T) {
 	code, out, stderr = runCmd("explore", "-profile", "v15-fixed", "-hazard", "skip-remount", "-seeds", "5", "-out", dir, "-shrink-attempts", "50")
 	require.Equal(t, exitViolation, code, stderr)
 	require.NotContains(t, out, "\nfinding: ")
+}
+
+// -faithful hunts one of PolarDB's behaviours under a fixed profile: seed
+// 82 holds under v15-fixed, and with the postmaster's restart after a
+// child crash as PolarDB's code does it, it is F2 again; the summary, the
+// failing seed's options, its reproduce line and its file's cluster line
+// all carry the switch.
+func TestExploreFaithfulSwitch(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := runCmd("explore", "-profile", "v15-fixed", "-seed", "82", "-seeds", "1", "-out", dir)
+	require.Equal(t, 0, code, stderr+out)
+	code, out, stderr = runCmd("explore", "-profile", "v15-fixed", "-faithful", "restart-after-crash", "-seed", "82", "-seeds", "1", "-out", dir, "-shrink-attempts", "50")
+	require.Equal(t, exitViolation, code, stderr)
+	for _, want := range []string{"FAILING SEED seed=82 profile=v15-fixed fence=none hazard=- faithful=restart-after-crash ",
+		"\nfinding: F2 ", "replay -seed 82 -profile v15-fixed -faithful restart-after-crash\n",
+		"profile v15-fixed, fence none, hazard -, faithful restart-after-crash"} {
+		require.Contains(t, out, want)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	data, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^cluster .* profile=v15-fixed faithful=restart-after-crash `, string(data))
+	code, _, stderr = runCmd("replay", "-script", files[0])
+	require.Equal(t, exitViolation, code, stderr)
 }
 
 func TestExploreJSONAndSeedReplay(t *testing.T) {

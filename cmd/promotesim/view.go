@@ -97,10 +97,11 @@ func viewProgram(name, script string, seed uint64, set map[string]bool, bf baseF
 		}
 		return p, nil
 	case set["seed"]:
-		if _, _, err := bf.base(false); err != nil {
+		base, _, err := bf.base(false)
+		if err != nil {
 			return view.Program{}, err
 		}
-		p, err := view.WorldProgram(seed, *bf.profile, *bf.fence, *bf.hazard)
+		p, err := view.BaseWorldProgram(seed, base)
 		if err != nil {
 			return view.Program{}, usageErr("%v", err)
 		}

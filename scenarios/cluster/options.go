@@ -52,6 +52,11 @@ type Options struct {
 	// Hazard names a deliberately wrong ordering from the catalogue
 	// (package hazard); empty: none.
 	Hazard string
+	// Faithful lists the faithful switches (shmem.FaithfulNames, in their
+	// canonical order) a fixed profile's nodes take: those points as
+	// PolarDB 15's code does them, every other the model's way. Empty:
+	// none. Only with Fixed (profile v15 is faithful throughout).
+	Faithful string
 	// WALWriteBehind is shmem.Config.WALWriteBehind on every node.
 	WALWriteBehind bool
 	// CheckpointDistance is shmem.Config.CheckpointDistance on every node:
@@ -130,10 +135,29 @@ func (o Options) Validate() error {
 			add("hazard=%q: want one of %s", o.Hazard, strings.Join(hazard.Names(), ", "))
 		}
 	}
+	o.validateFaithful(add)
 	if len(errs) > 0 {
 		return errors.New("invalid cluster options: " + strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// validateFaithful checks faithful=: known switches, in canonical order
+// (so one world has one cluster line), on a fixed profile.
+func (o Options) validateFaithful(add func(format string, args ...any)) {
+	if o.Faithful == "" {
+		return
+	}
+	canon, err := shmem.ParseFaithful(o.Faithful)
+	switch {
+	case err != nil:
+		add("faithful=%q: %v", o.Faithful, err)
+	case !o.Fixed:
+		add("faithful=%s: the switches undo corrections of a fixed profile (v15-fixed, v11-fixed); %s is PolarDB's code throughout",
+			o.Faithful, ProfileName(o.Profile, o.Fixed))
+	case canon != o.Faithful:
+		add("faithful=%s: name the switches in their order: faithful=%s", o.Faithful, canon)
+	}
 }
 
 // NodeConfigs resolves the options into every host's configuration, once
@@ -155,6 +179,8 @@ func (o Options) nodeConfig(h storage.HostID, hz hazard.Hazard, hasHz bool) shme
 	c.Orderings = shmem.OrderingsFor(o.Profile)
 	if o.Fixed {
 		c.Orderings = shmem.FixedOrderingsFor(o.Profile)
+		// Validate accepted the list: an error here cannot happen.
+		_ = c.ApplyFaithful(o.Faithful)
 	} else {
 		c.Fidelity = shmem.FaithfulV15()
 	}

@@ -28,6 +28,10 @@ func TestOptionsValidate(t *testing.T) {
 		{func(o *Options) { o.Fence = 0 }, "fence: want none, epoch or detect"},
 		{func(o *Options) { o.Profile = 0 }, "profile: want v15, v15-fixed, v11, v11-fixed"},
 		{func(o *Options) { o.Sessions = 0 }, "sessions=0"},
+		{func(o *Options) { o.Faithful = "promote-one-shot" }, "faithful=promote-one-shot: the switches undo corrections of a fixed profile"},
+		{func(o *Options) { o.Fixed, o.Faithful = true, "nosuch" }, `faithful="nosuch": faithful switch "nosuch"`},
+		{func(o *Options) { o.Fixed, o.Faithful = true, "restart-after-crash,promote-one-shot" },
+			"name the switches in their order: faithful=promote-one-shot,restart-after-crash"},
 	}
 	for _, c := range cases {
 		o := DefaultOptions()
@@ -47,4 +51,23 @@ func TestOptionsValidate(t *testing.T) {
 	o = DefaultOptions()
 	o.Fence, o.Profile = storage.FenceDetect, shmem.ProfileV11
 	require.NoError(t, o.Validate())
+}
+
+// A fixed profile's faithful switches reach every node's configuration,
+// and only with them does a fixed node do that point PolarDB's way.
+func TestFaithfulReachesNodes(t *testing.T) {
+	o := DefaultOptions()
+	o.Fixed, o.Faithful = true, "restart-after-crash,promote-writes-no-twophase-files"
+	require.NoError(t, o.Validate())
+	for _, c := range o.NodeConfigs() {
+		require.True(t, c.Fidelity.RestartAfterCrash)
+		require.False(t, c.Fidelity.PromoteOneShot)
+		require.False(t, c.Orderings.PromoteTwoPhaseFiles)
+		require.True(t, c.Orderings.EvictAllOutdated)
+	}
+	o.Faithful = ""
+	for _, c := range o.NodeConfigs() {
+		require.Equal(t, shmem.Fidelity{}, c.Fidelity)
+		require.True(t, c.Orderings.PromoteTwoPhaseFiles)
+	}
 }

@@ -59,6 +59,11 @@ var Settings = []Setting{
 	{Key: "hazard", optional: true,
 		get: func(o *Options) string { return o.Hazard },
 		set: func(o *Options, v string) error { o.Hazard = v; return nil }},
+	// faithful=A,B: the faithful switches a fixed profile takes
+	// (shmem.FaithfulNames); Validate checks them.
+	{Key: "faithful", optional: true,
+		get: func(o *Options) string { return o.Faithful },
+		set: func(o *Options, v string) error { o.Faithful = v; return nil }},
 	intSetting("standbys", func(o *Options) *int { return &o.Standbys }, true),
 	// wal-write-behind=true: the walwriter's write and fsync are separate
 	// steps (shmem.Config.WALWriteBehind).
@@ -185,6 +190,9 @@ func (o Options) Line() string {
 // the replicas' LogIndex memory folded into logindex-mem=PRIMARY/REPLICA.
 func (o Options) Summary() string {
 	base := []string{"profile", "fence", "hazard"}
+	if o.Faithful != "" {
+		base = append(base, "faithful")
+	}
 	var parts []string
 	for _, k := range base {
 		v := o.Get(k)
@@ -196,7 +204,7 @@ func (o Options) Summary() string {
 	for _, s := range Settings {
 		v := s.get(&o)
 		switch {
-		case s.Key == "profile" || s.Key == "fence" || s.Key == "hazard" || s.Key == "replica-logindex-mem":
+		case s.Key == "profile" || s.Key == "fence" || s.Key == "hazard" || s.Key == "faithful" || s.Key == "replica-logindex-mem":
 			continue
 		case s.Key == "logindex-mem":
 			v += "/" + o.Get("replica-logindex-mem")

@@ -583,11 +583,14 @@ func swarmFlags(sw swarm.Swarm) string {
 	if sw.Base.Hazard != "" {
 		fmt.Fprintf(&b, " -hazard %s", sw.Base.Hazard)
 	}
+	if sw.Opts.Faithful != "" {
+		fmt.Fprintf(&b, " -faithful %s", sw.Opts.Faithful)
+	}
 	return b.String()
 }
 
 // SwarmFlags are the explore/replay flags that select sw's base (profile,
-// fence, hazard), for reproduce lines.
+// fence, hazard, faithful switches), for reproduce lines.
 func SwarmFlags(sw swarm.Swarm) string { return swarmFlags(sw) }
 
 // SaveCounterexample writes the file into dir (created if missing) and

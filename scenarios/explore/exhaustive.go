@@ -88,7 +88,7 @@ const windowBudget = 3000
 // is back in NOT_START and the write is answered. It returns the commands
 // before the window (run FIFO) and the window's promote command.
 func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, before []script.Command, promote script.Command) {
-	b := swarm.Base{Profile: base.Profile, Fixed: base.Fixed, Fence: base.Fence, Hazard: base.Hazard}
+	b := swarm.Base{Profile: base.Profile, Fixed: base.Fixed, Fence: base.Fence, Hazard: base.Hazard, Faithful: base.Faithful}
 	sw := swarm.Swarm{Seed: 1, Base: b, Opts: cluster.DefaultOptions()}
 	o := &sw.Opts
 	o.Nodes, o.Pages, o.PoolFrames, o.QueueBuffers, o.LogIndexMem, o.TableSize = 2, 2, 4, 16, 2, 8
@@ -100,7 +100,7 @@ func ExhaustiveWorld(base swarm.Base) (clusterCmd script.Cluster, before []scrip
 	if b.Fence != 0 {
 		o.Fence = b.Fence
 	}
-	o.Hazard, o.Fixed = b.Hazard, b.Fixed
+	o.Hazard, o.Fixed, o.Faithful = b.Hazard, b.Fixed, b.Faithful
 	clusterCmd = sw.Cluster()
 	clusterCmd.Sched = "fifo"
 	promote = script.Promote{Node: 2}

@@ -244,6 +244,14 @@ func TestUnreachableMarks(t *testing.T) {
 		require.True(t, known[m], "%s is not a known mark", m)
 		require.NotEmpty(t, why)
 	}
+	// A faithful switch opens its paths again, and only its own.
+	hs := UnreachableMarks(swarm.Base{Fixed: true, Faithful: "hot-standby-in-final-read"})
+	require.NotContains(t, hs, "startup/hot-standby-in-final-read")
+	require.NotContains(t, hs, "startup/prewarm-parallel-replaying")
+	require.Contains(t, hs, "startup/waiting-reset-overwritten", "needs unchecked-bgw-state too")
+	require.Contains(t, hs, "postmaster/restart-after-crash")
+	both := UnreachableMarks(swarm.Base{Fixed: true, Faithful: "unchecked-bgw-state,hot-standby-in-final-read"})
+	require.NotContains(t, both, "startup/waiting-reset-overwritten")
 	missed, unreachable := MissedMarks(swarm.Base{}, []string{"startup/hot-standby"})
 	require.Equal(t, []string{"startup/reset-without-waiting-reset"}, unreachable)
 	require.Len(t, missed, len(KnownMarks())-2)

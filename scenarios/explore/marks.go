@@ -29,14 +29,24 @@ var hazardMarks = []hazardMark{
 }
 
 // fixedMarks are the marks of PolarDB 15's paths that the -fixed profiles
-// switch off (shmem.Fidelity's zero value), with the switch.
-var fixedMarks = []struct{ mark, why string }{
-	{"postmaster/restart-after-crash", "Fidelity.RestartAfterCrash off: a crashed child takes the node down (finding F2)"},
-	{"postmaster/restart-after-kill-9", "Fidelity.RestartAfterCrash off: a crashed child takes the node down (finding F2)"},
-	{"startup/final-read-failed", "Fidelity.FinalReadEndsAtFailedRead off: the final read retries a failed read (finding F3)"},
-	{"startup/hot-standby-in-final-read", "Fidelity.HotStandbyInFinalRead off: hot standby is entered only from catch-up (finding F1)"},
-	{"startup/prewarm-parallel-replaying", "Fidelity.HotStandbyInFinalRead off: no wake-up of the BGW in the final read (findings F1, F4)"},
-	{"startup/waiting-reset-overwritten", "Fidelity.UncheckedBGWState and HotStandbyInFinalRead off: nothing overwrites WAITING_RESET (finding F1)"},
+// switch off (shmem.Fidelity's zero value), with the switches that take
+// the path (a fixed profile's faithful switches turn them back on).
+var fixedMarks = []struct {
+	mark, why string
+	reached   func(f shmem.Fidelity) bool
+}{
+	{"postmaster/restart-after-crash", "Fidelity.RestartAfterCrash off: a crashed child takes the node down (finding F2)",
+		func(f shmem.Fidelity) bool { return f.RestartAfterCrash }},
+	{"postmaster/restart-after-kill-9", "Fidelity.RestartAfterCrash off: a crashed child takes the node down (finding F2)",
+		func(f shmem.Fidelity) bool { return f.RestartAfterCrash }},
+	{"startup/final-read-failed", "Fidelity.FinalReadEndsAtFailedRead off: the final read retries a failed read (finding F3)",
+		func(f shmem.Fidelity) bool { return f.FinalReadEndsAtFailedRead }},
+	{"startup/hot-standby-in-final-read", "Fidelity.HotStandbyInFinalRead off: hot standby is entered only from catch-up (finding F1)",
+		func(f shmem.Fidelity) bool { return f.HotStandbyInFinalRead }},
+	{"startup/prewarm-parallel-replaying", "Fidelity.HotStandbyInFinalRead off: no wake-up of the BGW in the final read (findings F1, F4)",
+		func(f shmem.Fidelity) bool { return f.HotStandbyInFinalRead }},
+	{"startup/waiting-reset-overwritten", "Fidelity.UncheckedBGWState and HotStandbyInFinalRead off: nothing overwrites WAITING_RESET (finding F1)",
+		func(f shmem.Fidelity) bool { return f.UncheckedBGWState && f.HotStandbyInFinalRead }},
 }
 
 // UnreachableMarks returns the known marks a run with base b cannot
@@ -56,8 +66,17 @@ func UnreachableMarks(b swarm.Base) map[string]string {
 			out[m.mark] = m.why
 		}
 	}
+	f := shmem.FaithfulV15()
 	if b.Fixed {
-		for _, m := range fixedMarks {
+		c := shmem.Config{Orderings: shmem.FixedOrderingsFor(p)}
+		if err := c.ApplyFaithful(b.Faithful); err == nil {
+			f = c.Fidelity
+		} else {
+			f = shmem.Fidelity{}
+		}
+	}
+	for _, m := range fixedMarks {
+		if !m.reached(f) {
 			out[m.mark] = m.why
 		}
 	}

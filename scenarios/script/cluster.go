@@ -162,6 +162,9 @@ func (c Cluster) run(r *Runner) (string, error) {
 	}
 	res := fmt.Sprintf("cluster: %d nodes, %d pages, fence=%v, profile=%v, logindex-mem=%d, queue=%d",
 		o.Nodes, o.Pages, o.Fence, cluster.ProfileName(o.Profile, o.Fixed), o.LogIndexMem, o.QueueBuffers)
+	if o.Faithful != "" {
+		res += ", faithful=" + o.Faithful
+	}
 	if o.Hazard != "" {
 		res += ", hazard=" + o.Hazard
 	}

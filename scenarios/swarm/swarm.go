@@ -44,6 +44,10 @@ type Base struct {
 	// With turns classes on whatever the seed draws: a regression test
 	// pinning a seed found while that class was on keeps it on.
 	With Class
+	// Faithful is the faithful switches a fixed profile's worlds take
+	// (cluster.Options.Faithful): a hunt for a behaviour of PolarDB's
+	// that its other findings mask.
+	Faithful string
 }
 
 // Class is one class of actions or faults a swarm world may enable (a
@@ -169,6 +173,7 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	pick := func(label string, lo, hi int) int { return lo + root.Fork(label).Intn(hi-lo+1) }
 	o := cluster.DefaultOptions()
 	o.Profile, o.Fixed, o.Fence, o.Hazard = base.Profile, base.Fixed, base.Fence, base.Hazard
+	o.Faithful = base.Faithful
 	o.Nodes = 2
 	if pick("nodes", 0, 1) == 0 {
 		o.Nodes = 3

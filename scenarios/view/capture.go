@@ -59,6 +59,12 @@ func WorldProgram(seed uint64, profile, fence, hazard string) (Program, error) {
 		return Program{}, err
 	}
 	base.Hazard = hazard
+	return BaseWorldProgram(seed, base)
+}
+
+// BaseWorldProgram is WorldProgram for a base already parsed (one with
+// faithful switches or a scheduling strategy, as explore's flags give it).
+func BaseWorldProgram(seed uint64, base swarm.Base) (Program, error) {
 	sw, err := swarm.DeriveSwarm(seed, base)
 	if err != nil {
 		return Program{}, err
