@@ -13,7 +13,9 @@
 // pg_replslot/<name>/state) and logical slots (LogicalSlot); the configuration
 // and the Orderings flags that select a profile's or a hazard's protocol
 // (Config), with the startup's promote steps by name and their order as a
-// Sequence (sequence.go, the ordering study's variants); the signals and
+// Sequence (sequence.go, the ordering study's variants) and the faithful
+// switches that put one corrected point of a fixed profile back as
+// PolarDB's code does it (faithful.go); the signals and
 // messages processes exchange (signal.go); and the reports they make for
 // observers (report.go: exits, page writes, consistent LSN regressions),
 // which no Node keeps: a checker or test that needs a history keeps it
