@@ -16,32 +16,42 @@ import (
 // code in that one place only. The cluster line's faithful= names them
 // (scenarios/cluster), and explore's -faithful.
 
-// faithfulSwitch is one switch: its name and the correction it undoes.
+// faithfulSwitch is one switch: its name, the correction it undoes, and
+// the switches it cannot go without (needs), with why: a point of
+// PolarDB's that only works beside another of its points, and beside the
+// model's correction of that other would reach a state neither reaches.
 type faithfulSwitch struct {
-	name string
-	set  func(c *Config)
+	name  string
+	set   func(c *Config)
+	needs []string
+	why   string
 }
 
 // faithfulSwitches are the switches, in the order a canonical list names
 // them: the ten Fidelity points (issue 10), then the two orderings fixed
 // profiles take that no PolarDB version has (FixedOrderingsFor).
 var faithfulSwitches = []faithfulSwitch{
-	{"unchecked-bgw-state", func(c *Config) { c.Fidelity.UncheckedBGWState = true }},
-	{"hot-standby-in-final-read", func(c *Config) { c.Fidelity.HotStandbyInFinalRead = true }},
-	{"promote-one-shot", func(c *Config) { c.Fidelity.PromoteOneShot = true }},
-	{"restart-after-crash", func(c *Config) { c.Fidelity.RestartAfterCrash = true }},
-	{"force-checkpoint-after-promote", func(c *Config) { c.Fidelity.ForceCheckpointAfterPromote = true }},
-	{"check-end-before-restartpoint", func(c *Config) { c.Fidelity.CheckEndBeforeRestartpoint = true }},
-	{"final-read-ends-at-failed-read", func(c *Config) { c.Fidelity.FinalReadEndsAtFailedRead = true }},
-	{"control-window-steps", func(c *Config) { c.Fidelity.ControlWindowSteps = true }},
-	{"promote-replay-from-consistent", func(c *Config) { c.Fidelity.PromoteReplayFromConsistent = true }},
-	{"twophase-file-left-on-write-error", func(c *Config) { c.Fidelity.TwoPhaseFileLeftOnWriteError = true }},
+	{name: "unchecked-bgw-state", set: func(c *Config) { c.Fidelity.UncheckedBGWState = true }},
+	{name: "hot-standby-in-final-read", set: func(c *Config) { c.Fidelity.HotStandbyInFinalRead = true },
+		needs: []string{"unchecked-bgw-state"}, why: "the wake-up writes the BGW state whatever it is, as polar_set_bg_redo_state does; " +
+			"the model's checked BGW asserts its transitions (WakeupBGReplay on a checked BGW)"},
+	{name: "promote-one-shot", set: func(c *Config) { c.Fidelity.PromoteOneShot = true }},
+	{name: "restart-after-crash", set: func(c *Config) { c.Fidelity.RestartAfterCrash = true }},
+	{name: "force-checkpoint-after-promote", set: func(c *Config) { c.Fidelity.ForceCheckpointAfterPromote = true }},
+	{name: "check-end-before-restartpoint", set: func(c *Config) { c.Fidelity.CheckEndBeforeRestartpoint = true }},
+	{name: "final-read-ends-at-failed-read", set: func(c *Config) { c.Fidelity.FinalReadEndsAtFailedRead = true }},
+	{name: "control-window-steps", set: func(c *Config) { c.Fidelity.ControlWindowSteps = true }},
+	{name: "promote-replay-from-consistent", set: func(c *Config) { c.Fidelity.PromoteReplayFromConsistent = true },
+		needs: []string{"hot-standby-in-final-read"}, why: "polar_reset_bg_replayed_lsn PANICs on an invalid bg_replayed_lsn, which PolarDB's " +
+			"final read sets when it reaches hot standby; with hot standby only from catch-up, a replica promoted before " +
+			"it PANICs"},
+	{name: "twophase-file-left-on-write-error", set: func(c *Config) { c.Fidelity.TwoPhaseFileLeftOnWriteError = true }},
 	// polar_online_promote_evict_buffer keeps an outdated buffer whose page
 	// LSN is at or above the redo (F5's proposed fix evicts it too).
-	{"reset-keeps-outdated-at-redo", func(c *Config) { c.Orderings.EvictAllOutdated = false }},
+	{name: "reset-keeps-outdated-at-redo", set: func(c *Config) { c.Orderings.EvictAllOutdated = false }},
 	// The promote writes no state file on shared storage for a prepared
 	// transaction below the redo it adopts (F7's proposed fix writes them).
-	{"promote-writes-no-twophase-files", func(c *Config) { c.Orderings.PromoteTwoPhaseFiles = false }},
+	{name: "promote-writes-no-twophase-files", set: func(c *Config) { c.Orderings.PromoteTwoPhaseFiles = false }},
 }
 
 // FaithfulNames lists every faithful switch, in canonical order.
@@ -71,9 +81,15 @@ func ParseFaithful(list string) (string, error) {
 	}
 	var out []string
 	for _, s := range faithfulSwitches {
-		if on[s.name] {
-			out = append(out, s.name)
+		if !on[s.name] {
+			continue
 		}
+		for _, need := range s.needs {
+			if !on[need] {
+				return "", fmt.Errorf("faithful switch %q needs %q too: %s", s.name, need, s.why)
+			}
+		}
+		out = append(out, s.name)
 	}
 	return strings.Join(out, ","), nil
 }

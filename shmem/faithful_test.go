@@ -1,6 +1,7 @@
 package shmem
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,14 +33,23 @@ func TestFaithfulSwitchesMakeV15(t *testing.T) {
 // in any order into the canonical one.
 func TestFaithfulSwitchesOneEach(t *testing.T) {
 	seen := map[string]bool{}
-	for _, name := range FaithfulNames() {
+	for _, sw := range faithfulSwitches {
 		c := Config{Orderings: FixedOrderingsFor(ProfileV15)}
-		require.NoError(t, c.ApplyFaithful(name))
+		sw.set(&c)
 		key := strings.TrimSpace(strings.Join([]string{fieldDiff(c.Orderings, FixedOrderingsFor(ProfileV15)), fieldDiff(c.Fidelity, Fidelity{})}, " "))
-		require.NotEmpty(t, key, "%s changes nothing", name)
-		require.NotContains(t, key, " ", "%s changes more than one point: %s", name, key)
-		require.False(t, seen[key], "%s changes what another switch does (%s)", name, key)
+		require.NotEmpty(t, key, "%s changes nothing", sw.name)
+		require.NotContains(t, key, " ", "%s changes more than one point: %s", sw.name, key)
+		require.False(t, seen[key], "%s changes what another switch does (%s)", sw.name, key)
 		seen[key] = true
+		// A switch goes alone unless it needs others, and then with them.
+		_, err := ParseFaithful(sw.name)
+		if len(sw.needs) == 0 {
+			require.NoError(t, err)
+			continue
+		}
+		require.ErrorContains(t, err, fmt.Sprintf("faithful switch %q needs %q too: ", sw.name, sw.needs[0]))
+		_, err = ParseFaithful(strings.Join(append([]string{sw.name}, closure(sw.needs)...), ","))
+		require.NoError(t, err, sw.name)
 	}
 	got, err := ParseFaithful("promote-writes-no-twophase-files,unchecked-bgw-state")
 	require.NoError(t, err)
@@ -50,6 +60,20 @@ func TestFaithfulSwitchesOneEach(t *testing.T) {
 	require.ErrorContains(t, err, "named twice")
 	_, err = ParseFaithful("promote-one-shot,")
 	require.ErrorContains(t, err, `faithful switch ""`)
+}
+
+// closure is names and everything they need, transitively.
+func closure(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, n)
+		for _, sw := range faithfulSwitches {
+			if sw.name == n {
+				out = append(out, closure(sw.needs)...)
+			}
+		}
+	}
+	return out
 }
 
 // fieldDiff names the bool fields of two structs of one type that differ,

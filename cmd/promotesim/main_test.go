@@ -38,6 +38,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"explore", "-faithful", "promote-one-shot"}, "-faithful undoes corrections of a fixed profile: give -profile v15-fixed or v11-fixed (v15 is PolarDB's code throughout)"},
 		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "nosuch"}, `-faithful: faithful switch "nosuch": want one of unchecked-bgw-state, `},
 		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "promote-one-shot,promote-one-shot"}, "named twice"},
+		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "hot-standby-in-final-read"}, `faithful switch "hot-standby-in-final-read" needs "unchecked-bgw-state" too: the wake-up writes the BGW state`},
 		{[]string{"replay", "-script", "x.txt", "-faithful", "promote-one-shot"}, "-faithful does not go with -script"},
 		{[]string{"classify", "-profile", "v11", "-faithful", "promote-one-shot"}, "-faithful undoes corrections of a fixed profile"},
 		{[]string{"explore", "-shard", "4/4"}, `-shard "4/4": want i/n`},
