@@ -32,3 +32,20 @@ func TestClassifySortsFailingSeeds(t *testing.T) {
 	code, _, stderr = runCmd("classify", "-seeds", "0")
 	require.Equal(t, exitUsage, code, stderr)
 }
+
+// The two v11-fixed soak worlds that found F7 before its fix landed
+// (docs/findings.md) fail again with that one point as PolarDB's code does
+// it (-faithful promote-writes-no-twophase-files), and classify names them
+// F7 by their traces: the signature holds on explorer worlds, not only on
+// the hand-written file.
+func TestClassifyFindsF7WithItsSwitch(t *testing.T) {
+	for _, c := range []struct{ seed, fence, sched string }{{"53526", "none", "uniform"}, {"77634", "epoch", "swarm"}} {
+		args := []string{"classify", "-profile", "v11-fixed", "-fence", c.fence, "-sched", c.sched, "-seed", c.seed, "-seeds", "1", "-v"}
+		code, stdout, stderr := runCmd(args...)
+		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+		require.Contains(t, stdout, "1 worlds, 0 fail", "the fix holds")
+		code, stdout, stderr = runCmd(append(args, "-faithful", "promote-writes-no-twophase-files")...)
+		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
+		require.Contains(t, stdout, "seed "+c.seed+" PreparedSurvives: F7 (state file removed as a future one): step ")
+	}
+}
