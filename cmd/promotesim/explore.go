@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ var defaultCxDir = filepath.Join(os.TempDir(), "promotesim", "counterexamples")
 // and (for the seeded commands, explore and replay) the scheduling
 // strategy.
 type baseFlags struct {
-	profile, fence, hazard, sched, faithful *string
+	profile, fence, hazard, sched, faithful, hunt *string
 }
 
 // defaultSched is -sched's default (see README, "Scheduling strategies",
@@ -48,6 +49,8 @@ func addBaseFlags(fs *flag.FlagSet, hazardHelp string) baseFlags {
 		hazard:  fs.String("hazard", "", hazardHelp),
 		faithful: fs.String("faithful", "", "with a fixed profile: these points as PolarDB's code does them, comma-separated ("+
 			strings.Join(shmem.FaithfulNames(), ", ")+"): a hunt for what PolarDB's other findings mask"),
+		hunt: fs.String("hunt", "", "bias the worlds toward a story without planting a hazard ("+
+			strings.Join(swarm.HuntNames(), ", ")+"; default: the -hazard's own hunt)"),
 	}
 }
 
@@ -74,6 +77,12 @@ func (b baseFlags) base(allowAll bool) (swarm.Base, bool, error) {
 	}
 	if err := b.faithfulBase(&out); err != nil {
 		return out, false, err
+	}
+	if b.hunt != nil && *b.hunt != "" {
+		if !slices.Contains(swarm.HuntNames(), *b.hunt) {
+			return out, false, usageErr("-hunt %q: want one of %s", *b.hunt, strings.Join(swarm.HuntNames(), ", "))
+		}
+		out.Hunt = *b.hunt
 	}
 	if *b.hazard == "all" {
 		if !allowAll {
@@ -353,6 +362,9 @@ func baseText(b swarm.Base) string {
 	out := fmt.Sprintf("profile %s, fence %s, hazard %s", p, f, h)
 	if b.Faithful != "" {
 		out += ", faithful " + b.Faithful
+	}
+	if b.Hunt != "" {
+		out += ", hunt " + b.Hunt
 	}
 	if b.Sched.Kind != sim.Uniform {
 		out += ", sched " + b.Sched.String()

@@ -40,6 +40,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "promote-one-shot,promote-one-shot"}, "named twice"},
 		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "hot-standby-in-final-read"}, `faithful switch "hot-standby-in-final-read" needs "unchecked-bgw-state" too: the wake-up writes the BGW state`},
 		{[]string{"replay", "-script", "x.txt", "-faithful", "promote-one-shot"}, "-faithful does not go with -script"},
+		{[]string{"explore", "-hunt", "nosuch"}, `-hunt "nosuch": want one of `},
+		{[]string{"replay", "-script", "x.txt", "-hunt", "prepared-below-adopted-redo"}, "-hunt does not go with -script"},
 		{[]string{"classify", "-profile", "v11", "-faithful", "promote-one-shot"}, "-faithful undoes corrections of a fixed profile"},
 		{[]string{"explore", "-shard", "4/4"}, `-shard "4/4": want i/n`},
 		{[]string{"explore", "-shard", "x"}, `-shard "x": want i/n`},
@@ -228,6 +230,17 @@ func TestExploreFaithfulSwitch(t *testing.T) {
 	require.Regexp(t, `(?m)^cluster .* profile=v15-fixed faithful=restart-after-crash `, string(data))
 	code, _, stderr = runCmd("replay", "-script", files[0])
 	require.Equal(t, exitViolation, code, stderr)
+}
+
+// -hunt biases the worlds toward a finding's story without a hazard: on
+// PolarDB's code (v15) F7's hunt finds F7 at seed 58, named by its
+// signature, and the reproduce line carries the hunt.
+func TestExploreHuntFindsF7(t *testing.T) {
+	code, out, stderr := runCmd("explore", "-hunt", "prepared-below-adopted-redo", "-seed", "58", "-seeds", "1", "-out", t.TempDir(), "-shrink-attempts", "50")
+	require.Equal(t, exitViolation, code, stderr)
+	require.Contains(t, out, "\nfinding: F7 (state file removed as a future one), known (docs/findings.md): ")
+	require.Contains(t, out, "the whole world: go run ./cmd/promotesim replay -seed 58 -hunt prepared-below-adopted-redo\n")
+	require.Contains(t, out, "profile v15, fence none, hazard -, hunt prepared-below-adopted-redo")
 }
 
 func TestExploreJSONAndSeedReplay(t *testing.T) {

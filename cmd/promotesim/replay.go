@@ -46,7 +46,7 @@ func runReplay(args []string, stdout, stderr io.Writer) error {
 	set := map[string]bool{} // looked up only
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *script != "" {
-		for _, name := range []string{"seed", "fence", "hazard", "sched", "faithful"} {
+		for _, name := range []string{"seed", "fence", "hazard", "sched", "faithful", "hunt"} {
 			if set[name] {
 				return usageErr("-%s does not go with -script (the file says everything)", name)
 			}

@@ -586,6 +586,9 @@ func swarmFlags(sw swarm.Swarm) string {
 	if sw.Opts.Faithful != "" {
 		fmt.Fprintf(&b, " -faithful %s", sw.Opts.Faithful)
 	}
+	if sw.Base.Hunt != "" {
+		fmt.Fprintf(&b, " -hunt %s", sw.Base.Hunt)
+	}
 	return b.String()
 }
 

@@ -305,15 +305,17 @@ func matchF6(v *sim.Violation, t nodeTrace) (string, string, bool) {
 	return "", "", false
 }
 
-// matchF7: the primary's last crash recovery starts at a redo that a
-// promote took from its restartpoint (a startup's restartpoint inside its
-// promote), and the lost transaction's PREPARE record ends at or below
-// it: recovery never sees the record, and shared storage had no state
-// file. The variant says whether the trace shows the file removed as a
-// future one (restoreTwoPhaseData at a restart from an older checkpoint).
+// matchF7: the primary's last recovery from shared storage (a crash
+// recovery, or a replica's catch-up before its own promote) starts at a
+// redo that a promote took from its restartpoint (a startup's
+// restartpoint inside its promote), and the lost transaction's PREPARE
+// record ends at or below it: recovery never sees the record, and shared
+// storage had no state file. The variant says whether the trace shows the
+// file removed as a future one (restoreTwoPhaseData at a restart from an
+// older checkpoint).
 func matchF7(v *sim.Violation, t nodeTrace) (string, string, bool) {
 	xid, ok := preparedXID(v.Err.Error())
-	rec := t.last(t.life(), "startup", "crash-recovery")
+	rec := max(t.last(t.life(), "startup", "crash-recovery"), t.last(t.life(), "startup", "catch-up"))
 	if !ok || rec < 0 {
 		return "", "", false
 	}
@@ -336,8 +338,8 @@ func matchF7(v *sim.Violation, t nodeTrace) (string, string, bool) {
 	if removed {
 		variant = "state file removed as a future one"
 	}
-	return variant, fmt.Sprintf("step %d %s took its restartpoint's redo %s in a promote, above xid %s's PREPARE (end %s); step %d crash recovery from it",
-		t.evs[rp].Step, t.evs[rp].Actor, redo, xid, t.evs[prep].Fields["end"], t.evs[rec].Step), true
+	return variant, fmt.Sprintf("step %d %s took its restartpoint's redo %s in a promote, above xid %s's PREPARE (end %s); step %d %s from it",
+		t.evs[rp].Step, t.evs[rp].Actor, redo, xid, t.evs[prep].Fields["end"], t.evs[rec].Step, t.evs[rec].Verb), true
 }
 
 // inPromote reports whether the startup event at i came in a promote: the

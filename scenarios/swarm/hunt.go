@@ -1,6 +1,9 @@
 package swarm
 
 import (
+	"fmt"
+	"sort"
+
 	"promotesim/scenarios/script"
 	"promotesim/sim"
 	"promotesim/storage"
@@ -53,15 +56,37 @@ type huntBias struct {
 	// from [lo, hi] bytes of WAL (0: the default): frequent lazy
 	// checkpoints, so one falls inside the promote's window.
 	checkpointDistance [2]int
+	// failedShutdown: half the operator's stops of the old primary come
+	// as docs/findings.md F7's story opens (failedShutdownCmds).
+	failedShutdown bool
+	// crashAtReadWrite: after half the operator's promotes, the promoted
+	// node crashes as soon as it serves read-write, before the checkpoint
+	// its promote requested.
+	crashAtReadWrite bool
 }
 
 // huntBiases are the hazards whose hunts are biased (by name: a map
 // looked up only, never ranged over).
 var huntBiases = map[string]huntBias{
-	"no-backend-wait": {with: ClassRead | ClassLatency, slowRead: true},
+	// F7's story, a hunt with no hazard: under a fixed profile with
+	// -faithful promote-writes-no-twophase-files (the fix undone) it finds
+	// the finding; with the fix it must find nothing.
+	"prepared-below-adopted-redo": {with: ClassTwoPhase, failedShutdown: true, crashAtReadWrite: true},
+	"no-backend-wait":             {with: ClassRead | ClassLatency, slowRead: true},
 	"replay-from-old-consistent": {with: ClassIOError, without: ClassPendingPromote | ClassLagPromote,
 		controlFault: true, checkpointBeforeStop: true,
 		checkpointDistance: [2]int{0x40, 0x100}},
+}
+
+// HuntNames lists the hunts -hunt accepts, sorted: the biased hazards'
+// and the stories of findings that need no hazard.
+func HuntNames() []string {
+	out := make([]string, 0, len(huntBiases))
+	for name := range huntBiases { // determinism:ok sorted below
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // HuntClasses returns the classes a world of hazard name's hunt forces on
@@ -92,12 +117,45 @@ func (w *World) huntRand() (huntBias, *sim.Rand) {
 func (w *World) huntStop(writer storage.HostID, mode string) []script.Command {
 	stop := script.Stop{Node: writer, Mode: mode}
 	b, rnd := w.huntRand()
+	if b.failedShutdown && rnd.Intn(2) == 0 {
+		return w.failedShutdownCmds(writer, rnd)
+	}
 	if !b.checkpointBeforeStop || rnd.Intn(2) != 0 {
 		return one(stop)
 	}
 	burst := script.Submit{Node: writer, Page: rnd.Intn(w.Swarm.Opts.Pages), Slot: rnd.Intn(storage.PageSlots), Count: 16 + rnd.Intn(16)}
 	stop.Mode = "immediate"
 	return []script.Command{burst, script.Checkpoint{Node: writer}, stop}
+}
+
+// failedShutdownCmds open F7's story on the old primary: a transaction
+// prepared on it and given time to prepare; two I/O errors armed on its
+// writes under global/; a fast stop, whose shutdown checkpoint writes the
+// state file (CheckPointTwoPhase) and its record and then fails on
+// pg_control; and a start, whose crash recovery from the older checkpoint
+// removes the file as a future one (restoreTwoPhaseData) and then FATALs on
+// pg_control. A replica that replayed the record takes it for a
+// restartpoint.
+func (w *World) failedShutdownCmds(writer storage.HostID, rnd *sim.Rand) []script.Command {
+	return []script.Command{
+		script.Prepare{Node: writer, Page: rnd.Intn(w.Swarm.Opts.Pages), Slot: rnd.Intn(storage.PageSlots),
+			GID: fmt.Sprintf("g%d", 1+rnd.Intn(twoPhaseGIDs)), Submit: true},
+		script.Run{Steps: 60},
+		script.Fault{Node: writer, Op: "write", Path: "global/", HasPath: true, Count: 2},
+		script.Stop{Node: writer, Mode: "fast"},
+		script.Start{Node: writer, Role: "primary"},
+	}
+}
+
+// huntAfterPromote is what the bias adds right after the operator promotes
+// h (nil: nothing, and the planner's own afterPromote runs).
+func (w *World) huntAfterPromote(h storage.HostID) []script.Command {
+	b, rnd := w.huntRand()
+	if !b.crashAtReadWrite || rnd.Intn(2) != 0 {
+		return nil
+	}
+	return []script.Command{script.RunUntil{Cond: "read-write", Node: h, Budget: postPromoteWait, HasBudget: true},
+		script.Crash{Node: h}}
 }
 
 // huntCmds are what the bias adds right before the operator promotes h,

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -104,4 +105,42 @@ func TestHuntBiasHoldsWithoutHazard(t *testing.T) {
 			require.Nil(t, clean.Violation, "%s seed %d without the hazard: %v", hz, seed, clean.Violation)
 		}
 	}
+}
+
+// F7's hunt, which plants no hazard: its worlds hold under v15-fixed (the
+// promote writes the state files) and lose a prepared transaction once
+// that one fix is undone (faithful promote-writes-no-twophase-files); the
+// failing worlds carry the story's commands (a failed shutdown of the old
+// primary and its restart, a crash of the promoted node at read-write).
+func TestHuntPreparedBelowAdoptedRedo(t *testing.T) {
+	const hunt = "prepared-below-adopted-redo"
+	seeds := uint64(300)
+	if testing.Short() {
+		seeds = 150
+	}
+	lost := 0
+	for seed := uint64(1); seed <= seeds; seed++ {
+		fixed, err := DeriveSwarm(seed, Base{Fixed: true, Hunt: hunt})
+		require.NoError(t, err)
+		require.Equal(t, hunt, fixed.Hunt)
+		require.NotZero(t, fixed.Classes&ClassTwoPhase)
+		o, err := RunSwarm(fixed, RunConfig{})
+		require.NoError(t, err)
+		require.Nil(t, o.Violation, "seed %d under v15-fixed: %v", seed, o.Violation)
+		undone, err := DeriveSwarm(seed, Base{Fixed: true, Hunt: hunt, Faithful: "promote-writes-no-twophase-files"})
+		require.NoError(t, err)
+		u, err := RunSwarm(undone, RunConfig{})
+		require.NoError(t, err)
+		if u.Violation == nil {
+			continue
+		}
+		require.Equal(t, "PreparedSurvives", u.Violation.Checker, "seed %d", seed)
+		lines := script.Lines(u.Actions)
+		require.Contains(t, lines, "start node=1 role=primary", "seed %d", seed)
+		require.Regexp(t, `fault node=1 kind=io-error op=write path=global/ count=2`, strings.Join(lines, "\n"))
+		lost++
+	}
+	require.Positive(t, lost, "the hunt finds F7 with its fix undone")
+	_, err := DeriveSwarm(1, Base{Hunt: "nosuch"})
+	require.ErrorContains(t, err, `unknown hunt "nosuch": want one of `)
 }

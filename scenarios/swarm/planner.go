@@ -395,6 +395,9 @@ func (w *World) rescueCmd() script.Command {
 // promote). In V11's order that lands in the window where the node is out
 // of recovery and its BGW still waits for its reset.
 func (w *World) afterPromote(h storage.HostID) []script.Command {
+	if cmds := w.huntAfterPromote(h); cmds != nil {
+		return cmds
+	}
 	if w.Swarm.Classes&ClassCheckpoint == 0 || w.rescue != 0 || w.post.Intn(2) != 0 {
 		return nil
 	}

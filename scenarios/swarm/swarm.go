@@ -48,6 +48,9 @@ type Base struct {
 	// (cluster.Options.Faithful): a hunt for a behaviour of PolarDB's
 	// that its other findings mask.
 	Faithful string
+	// Hunt biases the worlds toward a story (hunt.go, HuntNames) without
+	// planting its hazard; empty: the hazard's own hunt, if it has one.
+	Hunt string
 }
 
 // Class is one class of actions or faults a swarm world may enable (a
@@ -199,13 +202,17 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 	// replica wakes at hot standby replays in parallel
 	// (polar_logindex_wakeup_bg_replay).
 	o.Prewarm = pick("prewarm", 0, 3) == 0
+	hunt := base.Hunt
+	if hunt == "" {
+		hunt = base.Hazard
+	}
 	classes := ClassWrite | ClassPromote
 	classes |= drawClasses(root)
-	classes |= HuntClasses(base.Hazard)
-	classes &^= HuntMasks(base.Hazard)
+	classes |= HuntClasses(hunt)
+	classes &^= HuntMasks(hunt)
 	classes |= base.With
 	classes &^= base.Without &^ (ClassWrite | ClassPromote)
-	if d := huntBiases[base.Hazard].checkpointDistance; d[1] > 0 {
+	if d := huntBiases[hunt].checkpointDistance; d[1] > 0 {
 		o.CheckpointDistance = pick("hunt-checkpoint-distance", d[0], d[1])
 	}
 	o.WALWriteBehind = classes&ClassTornWAL != 0
@@ -215,8 +222,10 @@ func DeriveSwarm(seed uint64, base Base) (Swarm, error) {
 		o.Standbys = pick("standbys", 1, 2)
 	}
 	sw := Swarm{Seed: seed, Base: base, Opts: o, Classes: classes, Actions: pick("actions", 20, 60), Sched: base.Sched}
-	if _, ok := huntBiases[base.Hazard]; ok {
-		sw.Hunt = base.Hazard
+	if _, ok := huntBiases[hunt]; ok {
+		sw.Hunt = hunt
+	} else if base.Hunt != "" {
+		return Swarm{}, fmt.Errorf("unknown hunt %q: want one of %s", base.Hunt, strings.Join(HuntNames(), ", "))
 	}
 	if err := base.Sched.Validate(); err != nil {
 		return Swarm{}, err
@@ -281,6 +290,9 @@ func (s Swarm) ClusterLine() string { return s.Cluster().String() }
 // String renders what the seed derived, printed first for a failing seed.
 func (s Swarm) String() string {
 	str := fmt.Sprintf("seed=%d %s actions=%d classes=%v", s.Seed, s.Opts.Summary(), s.Actions, s.Classes)
+	if s.Base.Hunt != "" {
+		str += " hunt=" + s.Base.Hunt
+	}
 	if s.Sched.Kind != sim.Uniform {
 		str += " sched=" + s.Sched.String()
 	}
