@@ -84,6 +84,7 @@ var signatures = []signature{
 	{"F5", "The reset evicts nothing when the BGW is past the redo; the new primary writes a stale page over newer storage", "StoredPageNeverGoesBack", matchF5},
 	{"F6", "A failed two-phase state-file write makes every later start FATAL", "NoUnexpectedExit", matchF6},
 	{"F7", "A promote adopts a redo above a prepared transaction whose state file shared storage lacks", "PreparedSurvives", matchF7},
+	{"F8", "A failed crash recovery rewinds a page below the restartpoint a promote adopts (candidate)", "ConsistentLSNDurable", matchF8},
 	{"V11-1", "PolarDB 11 promotes under a replica read, and the fake oldest LSN goes back", "NoUnexpectedExit", matchV111},
 }
 
@@ -125,12 +126,15 @@ func Classify(v *sim.Violation, evs []Event) Class {
 }
 
 // violatingNode is the node a checker's message starts with ("n2 BGW
-// moved ...", "n2/startup PANIC: ...") or, for PreparedSurvives, the
-// primary it names ("... is not prepared on the primary n2").
+// moved ...", "n2/startup PANIC: ...") or, for PreparedSurvives and
+// ConsistentLSNDurable, the node it names last ("... is not prepared on
+// the primary n2", "... below consistent 0/4C0 on n2").
 func violatingNode(msg string) string {
 	w, _, _ := strings.Cut(msg, " ")
 	if _, p, ok := strings.Cut(msg, " is not prepared on the primary "); ok {
 		w, _, _ = strings.Cut(p, " ")
+	} else if i := strings.LastIndex(msg, " on n"); i >= 0 && strings.HasPrefix(msg, "page ") {
+		w = msg[i+len(" on "):]
 	}
 	w, _, _ = strings.Cut(w, "/")
 	if len(w) < 2 || w[0] != 'n' {
@@ -340,6 +344,60 @@ func matchF7(v *sim.Violation, t nodeTrace) (string, string, bool) {
 	}
 	return variant, fmt.Sprintf("step %d %s took its restartpoint's redo %s in a promote, above xid %s's PREPARE (end %s); step %d %s from it",
 		t.evs[rp].Step, t.evs[rp].Actor, redo, xid, t.evs[prep].Fields["end"], t.evs[rec].Step, t.evs[rec].Verb), true
+}
+
+// matchF8: the node publishing the consistent LSN was promoted from its
+// restartpoint's redo R, and before that promote took it another node's
+// crash recovery from a redo below R ended in a FATAL or PANIC: that
+// recovery may redo a page's init record or full-page image over newer
+// storage and die before redoing the page's later records, and nothing
+// below R is redone again. The variant is how the recovery ended.
+func matchF8(_ *sim.Violation, t nodeTrace) (string, string, bool) {
+	rp := -1
+	for i := t.life(); i < len(t.evs); i++ {
+		if e := t.evs[i]; e.Actor == t.node+"/startup" && e.Verb == "restartpoint" && t.inPromote(i) {
+			rp = i
+		}
+	}
+	if rp < 0 {
+		return "", "", false
+	}
+	redo := t.evs[rp].Fields["redo"]
+	for i := rp - 1; i >= 0; i-- {
+		e := t.evs[i]
+		if e.Verb != "crash-recovery" || !strings.HasSuffix(e.Actor, "/startup") || strings.HasPrefix(e.Actor, t.node+"/") ||
+			!lsnBelow(e.Fields["redo"], redo) {
+			continue
+		}
+		if end := t.recoveryEnd(i, rp); end >= 0 && (t.evs[end].Verb == "FATAL" || t.evs[end].Verb == "PANIC") {
+			x := t.evs[end]
+			return x.Verb, fmt.Sprintf("step %d %s crash recovery from %s, %s at step %d; step %d %s promoted from its restartpoint's redo %s",
+				e.Step, e.Actor, e.Fields["redo"], x.Verb, x.Step, t.evs[rp].Step, t.evs[rp].Actor, redo), true
+		}
+	}
+	return "", "", false
+}
+
+// recoveryEnd is the index of the recovery-done, FATAL or PANIC of the
+// startup whose recovery began at i, before index limit (-1: none).
+func (t nodeTrace) recoveryEnd(i, limit int) int {
+	actor := t.evs[i].Actor
+	for j := i + 1; j < limit; j++ {
+		if e := t.evs[j]; e.Actor == actor {
+			switch e.Verb {
+			case "recovery-done", "FATAL", "PANIC":
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// lsnBelow compares two LSNs as the trace prints them.
+func lsnBelow(a, b string) bool {
+	x, okA := parseLSN(a)
+	y, okB := parseLSN(b)
+	return okA && okB && x < y
 }
 
 // inPromote reports whether the startup event at i came in a promote: the

@@ -18,7 +18,11 @@
 // (RecreateTwoPhaseFile, twophase.c); F7, a crash recovery from the redo a
 // promote took from its restartpoint, above the PREPARE record of the
 // prepared transaction it lost, whose state file shared storage lacked
-// (CheckPointTwoPhase and restoreTwoPhaseData, twophase.c); V11-1, PolarDB
+// (CheckPointTwoPhase and restoreTwoPhaseData, twophase.c); F8, a promote
+// from a restartpoint above which another node's crash recovery, begun at
+// an older redo, died after writing the shared device (a candidate; its
+// redo of an init record or full-page image, XLogInitBufferForRedo,
+// rewinds a page); V11-1, PolarDB
 // 11's promote without waiting for the backends and the BGW's assertion on
 // the fake oldest LSN (polar_logindex_bg_dispatch). A violation that matches none is Other:
 // a finding candidate to investigate. The package is deterministic (it

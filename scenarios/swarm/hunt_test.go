@@ -107,11 +107,12 @@ func TestHuntBiasHoldsWithoutHazard(t *testing.T) {
 	}
 }
 
-// F7's hunt, which plants no hazard: its worlds hold under v15-fixed (the
-// promote writes the state files) and lose a prepared transaction once
-// that one fix is undone (faithful promote-writes-no-twophase-files); the
-// failing worlds carry the story's commands (a failed shutdown of the old
-// primary and its restart, a crash of the promoted node at read-write).
+// F7's hunt, which plants no hazard: its seeds 1-300 hold under v15-fixed
+// (the promote writes the state files; F8, docs/findings.md, fails about 3
+// worlds in 20,000 there) and lose a prepared transaction once that one
+// fix is undone (faithful promote-writes-no-twophase-files); the failing
+// worlds carry the story's commands (a failed shutdown of the old primary,
+// its restart and the wait for it to go down again).
 func TestHuntPreparedBelowAdoptedRedo(t *testing.T) {
 	const hunt = "prepared-below-adopted-redo"
 	seeds := uint64(300)
@@ -135,9 +136,8 @@ func TestHuntPreparedBelowAdoptedRedo(t *testing.T) {
 			continue
 		}
 		require.Equal(t, "PreparedSurvives", u.Violation.Checker, "seed %d", seed)
-		lines := script.Lines(u.Actions)
-		require.Contains(t, lines, "start node=1 role=primary", "seed %d", seed)
-		require.Regexp(t, `fault node=1 kind=io-error op=write path=global/ count=2`, strings.Join(lines, "\n"))
+		prog := strings.Join(script.Lines(u.Actions), "\n")
+		require.Regexp(t, `fault node=(\d) kind=io-error op=write path=global/ count=2\nstop node=\d mode=fast\nstart node=\d role=primary\nrun-until stopped node=\d budget=1000`, prog, "seed %d", seed)
 		lost++
 	}
 	require.Positive(t, lost, "the hunt finds F7 with its fix undone")
