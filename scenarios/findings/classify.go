@@ -284,13 +284,16 @@ func (t nodeTrace) writes(i int, page string) bool {
 
 // writtenPage is the page number of StoredPageNeverGoesBack's message
 // ("n2 wrote page 4 with page LSN ...").
-func writtenPage(msg string) (string, bool) {
-	_, rest, ok := strings.Cut(msg, " wrote page ")
+func writtenPage(msg string) (string, bool) { return wordAfter(msg, " wrote page ") }
+
+// wordAfter is the word of msg that follows marker.
+func wordAfter(msg, marker string) (string, bool) {
+	_, rest, ok := strings.Cut(msg, marker)
 	if !ok {
 		return "", false
 	}
-	page, _, ok := strings.Cut(rest, " ")
-	return page, ok
+	w, _, ok := strings.Cut(rest, " ")
+	return w, ok
 }
 
 // matchF6: startup's FATAL on a two-phase state file that a failed write
@@ -423,14 +426,7 @@ func (t nodeTrace) inPromote(i int) bool {
 
 // preparedXID is the xid of PreparedSurvives' message ("prepared
 // transaction xid 5 gid g1 ...").
-func preparedXID(msg string) (string, bool) {
-	_, rest, ok := strings.Cut(msg, "prepared transaction xid ")
-	if !ok {
-		return "", false
-	}
-	xid, _, ok := strings.Cut(rest, " ")
-	return xid, ok
-}
+func preparedXID(msg string) (string, bool) { return wordAfter(msg, "prepared transaction xid ") }
 
 // lsnAtMost compares two LSNs as the trace prints them ("0/B0").
 func lsnAtMost(a, b string) bool {
