@@ -76,13 +76,16 @@ func TestFindingFilesClassifyAsThemselves(t *testing.T) {
 
 // F8, a candidate with no fix yet, has its counterexample among the open
 // regressions (it fails under v15-fixed too, which TestFindings would
-// refuse); that world classifies as F8.
+// refuse), the F7 hunt's world and a hand-written one; both classify as
+// F8.
 func TestCandidateF8Classifies(t *testing.T) {
-	v, evs := traced(t, filepath.Join("..", "testdata", "regressions", "open-init-rewind-below-restartpoint-7978.txt"))
-	c := findings.Classify(v, evs)
-	require.Equal(t, "F8", c.Finding, "%s (%s)", c, c.Why)
-	require.Equal(t, "FATAL", c.Variant)
-	require.Contains(t, c.Why, "n1/startup crash recovery from 0/28, FATAL at step ")
+	for _, name := range []string{"open-init-rewind-below-restartpoint-7978.txt", "open-init-rewind-below-restartpoint.txt"} {
+		v, evs := traced(t, filepath.Join("..", "testdata", "regressions", name))
+		c := findings.Classify(v, evs)
+		require.Equal(t, "F8", c.Finding, "%s: %s (%s)", name, c, c.Why)
+		require.Equal(t, "FATAL", c.Variant)
+		require.Contains(t, c.Why, "n1/startup crash recovery from 0/28, FATAL at step ")
+	}
 }
 
 // Every finding's title is its heading in docs/findings.md (less the
