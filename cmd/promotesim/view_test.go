@@ -75,3 +75,20 @@ func TestViewWritesPageAndScript(t *testing.T) {
 	require.Equal(t, exitUsage, code)
 	require.Contains(t, stderr, "give -seed S")
 }
+
+// A seeded world's base flags reach the viewer and the exhaustive check:
+// view -seed and check -exhaustive run the world with its faithful switch,
+// and both say so (the viewer in the world's cluster line it writes as a
+// script, check in its world line).
+func TestFaithfulReachesViewAndCheck(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "w.txt")
+	code, _, stderr := runCmd("view", "-seed", "82", "-profile", "v15-fixed", "-faithful", "restart-after-crash", "-format", "script", "-o", script)
+	require.Equal(t, exitOK, code, stderr)
+	b, err := os.ReadFile(script)
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^cluster .*profile=v15-fixed faithful=restart-after-crash `, string(b))
+	code, out, stderr := runCmd("check", "-exhaustive", "-profile", "v15-fixed", "-faithful", "control-window-steps", "-preemptions", "0", "-max-states", "300")
+	require.Contains(t, []int{exitOK, exitViolation}, code, stderr)
+	require.Contains(t, out, "profile v15-fixed, fence none, hazard -, faithful control-window-steps")
+	require.Regexp(t, `world: cluster .*profile=v15-fixed faithful=control-window-steps `, out)
+}
