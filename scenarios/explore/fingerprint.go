@@ -138,6 +138,8 @@ type stateHasher struct {
 	stamps            []uint64
 	inStamp, absolute bool
 	raw, rawList      []byte // runBytes's and listBytes's
+	// word is the pointer dynamic hands a walk (fingerprint_fast.go).
+	word unsafe.Pointer
 }
 
 // structPlan is what a struct type hashes: its name and the fields not

@@ -57,8 +57,14 @@ func (hs *stateHasher) dynamic(x any) uint64 {
 	if t.Kind() != reflect.Pointer {
 		return hs.value(reflect.ValueOf(x))
 	}
-	word := (*[2]unsafe.Pointer)(unsafe.Pointer(&x))[1] // an interface's data word: the pointer itself
-	return hs.compile(t).fn(hs, unsafe.Pointer(&word))
+	// An interface's data word is the pointer itself. The walk gets its
+	// address in hs, not in a local that would escape (an allocation a
+	// process a fingerprint); a pointer's walk reads it before anything
+	// else, and dynamic is only called between whole walks.
+	hs.word = (*[2]unsafe.Pointer)(unsafe.Pointer(&x))[1]
+	h := hs.compile(t).fn(hs, unsafe.Pointer(&hs.word))
+	hs.word = nil // keeps no world alive
+	return h
 }
 
 // compile returns t's compiled walk, building it (and its fields') once.
@@ -350,8 +356,8 @@ func (hs *stateHasher) interfaceFn(t reflect.Type) hashFn {
 		if en.c == nil {
 			return mix(en.name, hs.value(reflect.NewAt(t, p).Elem().Elem()))
 		}
-		word := words[1] // a pointer is the data word itself
-		return mix(en.name, en.c.fn(hs, unsafe.Pointer(&word)))
+		// A pointer is the data word itself, read in place.
+		return mix(en.name, en.c.fn(hs, unsafe.Pointer(&words[1])))
 	}
 }
 
