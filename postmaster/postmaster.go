@@ -249,6 +249,9 @@ func (p *Postmaster) openService(c *sim.Ctx, readWrite bool) {
 	n := p.n
 	n.Accepting = true
 	n.ReadWrite = readWrite
+	if readWrite {
+		n.ReadWriteOpens++
+	}
 	for len(n.Procs.Backends) < p.sessions {
 		n.Procs.Backends = append(n.Procs.Backends, c.Spawn(newBackend(n, p.journal, len(n.Procs.Backends))))
 	}

@@ -141,6 +141,15 @@ type Node struct {
 	// operator's crash (both off).
 	Accepting bool
 	ReadWrite bool
+	// ReadWriteOpens counts the times the postmaster opened read-write
+	// service on this node instance: whether a promote finished since it
+	// was asked is then a fact of the node, not of who looked while it was
+	// read-write (the script runner's promote requests).
+	ReadWriteOpens uint32
+	// ReplicaSignalGone: a reinitialisation found the node a primary
+	// (Reinit): startup had unlinked replica.signal, which a later
+	// reinitialisation of this instance reads too.
+	ReplicaSignalGone bool
 	// DelayChkpt counts backends between inserting a commit record and
 	// setting it in the clog (PGPROC delayChkptFlags): checkpoints wait.
 	// Backends (commit, PREPARE, COMMIT/ROLLBACK PREPARED).

@@ -42,5 +42,16 @@ func (n *Node) Reinit() (primary bool, err error) {
 	n.PromoteFile, n.TriggerFile, n.SaveStalled = old.PromoteFile, old.TriggerFile, old.SaveStalled
 	n.Procs.Postmaster = old.Procs.Postmaster
 	n.Reinits = old.Reinits + 1
-	return old.Primary || old.WAL != nil, err
+	// Not shared memory: the observers' count of read-write openings
+	// (ReadWriteOpens) spans the instance, or a promote finished before
+	// the crash would look asked again after it.
+	n.ReadWriteOpens = old.ReadWriteOpens
+	// The node type is read from files: once replica.signal is gone it
+	// stays gone for the instance, so a second reinitialisation, before the
+	// first one's startup has opened WAL again, still finds a primary (it
+	// used to read the fresh memory and bring a promoted node back as a
+	// replica on its read-write mount: F7's hunt, v15 seed 8628).
+	primary = old.Primary || old.WAL != nil || old.ReplicaSignalGone
+	n.ReplicaSignalGone = primary
+	return primary, err
 }

@@ -32,6 +32,8 @@ type worldState struct {
 type promoteRequest struct {
 	n     *shmem.Node
 	pgctl bool
+	// opens is n.ReadWriteOpens when the request was made.
+	opens uint32
 }
 
 func (r *Runner) ws() *worldState {
@@ -51,8 +53,8 @@ func (r *Runner) promoteRequested(h storage.HostID, pgctl bool) {
 	// seed 37516, SingleWriter).
 	if n := r.C.Node(h); n != nil && (n.InRecovery || !n.Primary) {
 		req := r.ws().promoting[h]
-		if req.n != n {
-			req = promoteRequest{n: n}
+		if req.n != n || n.ReadWriteOpens != req.opens {
+			req = promoteRequest{n: n, opens: n.ReadWriteOpens}
 		}
 		req.pgctl = req.pgctl || pgctl
 		r.world.promoting[h] = req
@@ -67,8 +69,15 @@ func (r *Runner) Promoting(h storage.HostID) bool {
 	}
 	// The request belongs to the node instance it was made to: a restart
 	// (a new instance) forgets it, as the promote signal file is consumed.
+	// It is finished once that instance opened read-write service, even if
+	// it is back to read-only now (a reinitialisation after a child crash):
+	// every test here stays true once true, so the answer does not depend
+	// on whether anyone asked while the node was read-write (a planner
+	// between its actions does, a replay of its commands does not: seed
+	// 8628 of F7's hunt under v15 replayed to another liveness claim).
 	n := r.C.Node(h)
-	if n == nil || n != r.world.promoting[h].n || !r.C.Op.Alive(n) || n.ReadWrite {
+	req := r.world.promoting[h]
+	if n == nil || n != req.n || !r.C.Op.Alive(n) || n.ReadWrite || n.ReadWriteOpens != req.opens {
 		delete(r.world.promoting, h)
 		return false
 	}
