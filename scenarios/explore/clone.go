@@ -408,11 +408,7 @@ func (cp *copier) mapCode(t reflect.Type, c *copyCode) {
 			}
 		}
 	}
-	// One key and one value to iterate into, reused by every copy of a map
-	// of this type (a fresh pair for a map nested in its own type's copy):
-	// SetMapIndex copies them in, so the next entry may overwrite them.
-	sk, sv := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
-	busy := false
+	iter := newMapIter(t)
 	c.fix = func(cp *copier, p unsafe.Pointer) {
 		m := reflect.NewAt(t, p).Elem()
 		if m.IsNil() {
@@ -425,13 +421,8 @@ func (cp *copier) mapCode(t reflect.Type, c *copyCode) {
 		}
 		n := reflect.MakeMapWithSize(t, m.Len())
 		cp.maps[m.UnsafePointer()] = n.UnsafePointer()
-		k, v := sk, sv
-		if busy {
-			k, v = reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
-		} else {
-			busy = true
-			defer func() { busy = false }()
-		}
+		k, v, shared := iter.take()
+		defer iter.release(shared)
 		for it := m.MapRange(); it.Next(); {
 			k.SetIterKey(it)
 			v.SetIterValue(it)

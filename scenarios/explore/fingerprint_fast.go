@@ -284,25 +284,15 @@ func (hs *stateHasher) sliceFn(t reflect.Type) hashFn {
 // into per-call key and value cells the compiled walks read.
 func (hs *stateHasher) mapFn(t reflect.Type) hashFn {
 	kc, vc := hs.compile(t.Key()), hs.compile(t.Elem())
-	// One key and one value to iterate into, reused by every walk of this
-	// type (allocating them each time was two allocations a map a
-	// fingerprint); a map of this type inside its own value takes fresh
-	// ones (busy).
-	sk, sv := reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
-	busy := false
+	iter := newMapIter(t)
 	return func(hs *stateHasher, p unsafe.Pointer) uint64 {
 		m := reflect.NewAt(t, p).Elem()
 		sum := uint64(m.Len())
 		if m.Len() == 0 {
 			return mix(17, sum)
 		}
-		k, v := sk, sv
-		if busy {
-			k, v = reflect.New(t.Key()).Elem(), reflect.New(t.Elem()).Elem()
-		} else {
-			busy = true
-			defer func() { busy = false }()
-		}
+		k, v, shared := iter.take()
+		defer iter.release(shared)
 		it := m.MapRange()
 		for it.Next() {
 			k.SetIterKey(it)
