@@ -111,6 +111,10 @@ func parseCheckFlags(args []string, stderr io.Writer) (cfg explore.ExhaustiveCon
 	if err != nil {
 		return
 	}
+	if base.Hunt != "" {
+		// A hunt biases the swarm's planner; the check's world has none.
+		return cfg, "", false, usageErr("-hunt biases the explorer's seeded worlds; the exhaustive check runs one fixed world (drop -hunt)")
+	}
 	if !setFlags(fs)["profile"] {
 		base = explore.HazardBase(base)
 	}

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"promotesim/scenarios/explore"
+	"promotesim/scenarios/swarm"
+	"promotesim/shmem"
 )
 
 // classify sorts each failing seed into a finding with its evidence, and
@@ -48,4 +53,25 @@ func TestClassifyFindsF7WithItsSwitch(t *testing.T) {
 		require.Equal(t, exitOK, code, "%s%s", stdout, stderr)
 		require.Contains(t, stdout, "seed "+c.seed+" PreparedSurvives: F7 (state file removed as a future one): step ")
 	}
+}
+
+// explore's finding line on a failure no signature matches, and on one
+// whose traced replay does not meet the world's violation: a planted
+// hazard's failure (reset-after-recovery-done, ConsistentLSNDurable) read
+// as if no hazard were planted is a candidate, and the same failure with
+// its recorded step moved is refused as not classified, never named.
+func TestFindingLineOtherAndUnclassified(t *testing.T) {
+	base := swarm.Base{Profile: shmem.ProfileV15, Fixed: true, Hazard: "reset-after-recovery-done"}
+	res, err := explore.Explore(context.Background(), explore.ExploreConfig{Base: base, FirstSeed: 1, Seeds: 40, Workers: 1, NoControl: true})
+	require.NoError(t, err)
+	require.NotNil(t, res.First)
+	require.Empty(t, findingLine(res.First, base), "a hazard run names no finding")
+	clean := swarm.Base{Profile: shmem.ProfileV15, Fixed: true}
+	require.Equal(t, "finding: none of docs/findings.md's (promotesim classify's signatures): a finding candidate, real until explained",
+		findingLine(res.First, clean))
+	moved := *res.First
+	v := *moved.Outcome.Violation
+	v.Step++
+	moved.Outcome.Violation = &v
+	require.Contains(t, findingLine(&moved, clean), "finding: not classified: seed ")
 }

@@ -240,6 +240,10 @@ func parseExploreFlags(args []string, stderr io.Writer) (*exploreFlags, error) {
 	if err != nil {
 		return nil, err
 	}
+	if all && base.Hunt != "" {
+		// Each hazard of the table is hunted with its own bias.
+		return nil, usageErr("-hunt does not go with -hazard all (each hazard's hunt is its own)")
+	}
 	si, sn, err := parseShard(*shard)
 	if err != nil {
 		return nil, err

@@ -41,6 +41,8 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 		{[]string{"explore", "-profile", "v15-fixed", "-faithful", "hot-standby-in-final-read"}, `faithful switch "hot-standby-in-final-read" needs "unchecked-bgw-state" too: the wake-up writes the BGW state`},
 		{[]string{"replay", "-script", "x.txt", "-faithful", "promote-one-shot"}, "-faithful does not go with -script"},
 		{[]string{"explore", "-hunt", "nosuch"}, `-hunt "nosuch": want one of `},
+		{[]string{"explore", "-hazard", "all", "-hunt", "prepared-below-adopted-redo"}, "-hunt does not go with -hazard all"},
+		{[]string{"check", "-exhaustive", "-hunt", "prepared-below-adopted-redo"}, "the exhaustive check runs one fixed world (drop -hunt)"},
 		{[]string{"replay", "-script", "x.txt", "-hunt", "prepared-below-adopted-redo"}, "-hunt does not go with -script"},
 		{[]string{"classify", "-profile", "v11", "-faithful", "promote-one-shot"}, "-faithful undoes corrections of a fixed profile"},
 		{[]string{"explore", "-shard", "4/4"}, `-shard "4/4": want i/n`},
